@@ -1,0 +1,18 @@
+# ASan/TSan are whole-program; UBSan is applied per target (callsign_ubsan) where it pays:
+# crypto, storage and parsers. Beast TUs stay ASan-only so they compile in reasonable time.
+if(CALLSIGN_ASAN AND CALLSIGN_TSAN)
+  message(FATAL_ERROR "CALLSIGN_ASAN and CALLSIGN_TSAN cannot be combined")
+endif()
+if(CALLSIGN_ASAN)
+  add_compile_options(-fsanitize=address -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address)
+endif()
+if(CALLSIGN_TSAN)
+  add_compile_options(-fsanitize=thread)
+  add_link_options(-fsanitize=thread)
+endif()
+add_library(callsign_ubsan INTERFACE)
+if(CALLSIGN_UBSAN)
+  target_compile_options(callsign_ubsan INTERFACE -fsanitize=undefined -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=undefined)
+endif()

@@ -1,0 +1,49 @@
+// Everything route handlers share: config, clock, storage, keys, log, metrics.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "crypto/key_ring.hpp"
+#include "server/config.hpp"
+#include "server/json_log.hpp"
+#include "server/metrics.hpp"
+#include "storage/audit_journal.hpp"
+#include "storage/authenticator_store.hpp"
+#include "storage/rate_counters.hpp"
+#include "storage/replay_marks.hpp"
+#include "storage/user_store.hpp"
+#include "storage/clock.hpp"
+#include "storage/change_set.hpp"
+#include "storage/database.hpp"
+
+namespace callsign::server {
+
+class token_verifier;
+
+// Thread-safety: members are either immutable after start-up or thread-safe themselves.
+struct app_context {
+  app_context(server_config cfg, json_log& logger, const storage::clock& time_source, storage::database& database,
+              crypto::key_ring ring)
+      : config(std::move(cfg)), log(logger), clock(time_source), db(database), keys(std::move(ring)) {}
+
+  server_config config;
+  json_log& log;
+  const storage::clock& clock;
+  storage::database& db;
+  crypto::key_ring keys;
+  storage::commit_sink* writer = nullptr;  // durable change sets (audit + state)
+  const token_verifier* verifier = nullptr;
+  storage::user_store* users = nullptr;
+  storage::authenticator_store* authenticators = nullptr;
+  storage::replay_marks* marks = nullptr;
+  storage::rate_counters* counters = nullptr;
+  const storage::audit_journal* journal = nullptr;
+  // Serializes read-check-write changes to users and authenticators (rare, admin/customer).
+  std::mutex account_mutex;
+  std::unique_ptr<server::metrics> stats;  // set once the router is complete
+  std::atomic<bool> draining{false};
+};
+
+}  // namespace callsign::server

@@ -1,0 +1,97 @@
+// callsignd configuration: a plain struct with defaults, filled from a TOML file, then flags.
+// Every bad value stops start-up with a message naming its key.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/result.hpp"
+#include "crypto/totp.hpp"
+#include "server/json_log.hpp"
+
+namespace callsign::server {
+
+struct listen_address {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+};
+
+result<listen_address> parse_listen_address(std::string_view text);
+
+// Who may call: JWT bearer tokens. In dev mode (or when no key file is named) callsignd creates
+// <data_dir>/jwt-hs256.key on first start and accepts HS256 tokens signed with it.
+struct auth_config {
+  std::string issuer = "callsign";
+  std::string audience = "callsign";
+  std::int64_t leeway_seconds = 30;
+  std::optional<std::filesystem::path> hs256_key_file;         // raw key bytes, >= 32
+  std::optional<std::filesystem::path> es256_public_key_file;  // PEM
+  std::optional<std::filesystem::path> rs256_public_key_file;  // PEM
+};
+
+struct verify_config {
+  int authenticator_steps_ahead = 1;  // phone tokens never accept future steps
+  std::int64_t window_seconds = 900;  // sliding window for failure counts
+  std::int64_t user_failures = 5;
+  std::int64_t agent_failures = 30;
+  std::int64_t ip_failures = 100;
+};
+
+struct audit_config {
+  std::int64_t checkpoint_every = 1000;          // entries between signed checkpoints
+  std::int64_t checkpoint_interval_seconds = 60;  // or this long, whichever comes first
+};
+
+struct authenticator_config {
+  std::string issuer = "callsign";  // shown by authenticator apps
+  crypto::totp_params params;       // SHA1, 6 digits, 30 s: what every app supports
+};
+
+struct server_config {
+  listen_address listen;
+  std::filesystem::path data_dir = "./var";
+  std::optional<std::filesystem::path> port_file;
+  unsigned io_threads = 0;      // 0 = one per core
+  unsigned worker_threads = 2;  // handlers that touch disk
+  bool dev_mode = false;
+
+  std::size_t body_limit = 64 * 1024;
+  std::size_t header_limit = 16 * 1024;
+  std::chrono::milliseconds request_timeout{10'000};
+  std::chrono::milliseconds shutdown_timeout{10'000};
+  std::size_t max_connections = 10'000;
+
+  log_level log_min_level = log_level::info;
+  crypto::totp_params phone_token;
+  auth_config auth;
+  verify_config verify;
+  audit_config audit;
+  authenticator_config authenticator;
+};
+
+// Parses TOML text over the defaults. `source` names the file in error messages.
+result<server_config> parse_config(std::string_view toml_text, std::string_view source);
+result<server_config> load_config_file(const std::filesystem::path& path);
+
+// Command-line flags of callsignd; each overrides the config file.
+struct command_line {
+  std::optional<std::filesystem::path> config_file;
+  std::optional<std::filesystem::path> data_dir;
+  std::optional<std::string> listen;
+  std::optional<std::filesystem::path> port_file;
+  std::optional<unsigned> io_threads;
+  bool dev_mode = false;
+  bool help = false;
+};
+
+result<command_line> parse_command_line(const std::vector<std::string_view>& args);
+result<server_config> resolve_config(const command_line& cli);
+std::string_view command_line_usage() noexcept;
+
+}  // namespace callsign::server

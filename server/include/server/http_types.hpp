@@ -1,0 +1,52 @@
+// Plain request/response values passed between the session layer and route handlers.
+// No Beast types here, so handlers are testable without sockets.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace callsign::server {
+
+enum class http_method { get, head, post, put, patch, delete_, options, other };
+
+http_method parse_http_method(std::string_view text) noexcept;
+std::string_view http_method_name(http_method method) noexcept;
+
+struct http_header {
+  std::string name;  // lower-case
+  std::string value;
+};
+
+struct http_request {
+  http_method method = http_method::get;
+  std::string target;  // raw request-target
+  std::string path;    // target without query, not percent-decoded
+  std::string query;   // after '?', may be empty
+  std::vector<http_header> headers;
+  std::string body;
+  std::string remote_address;
+  std::string request_id;
+  // Filled by the router from the matched pattern, e.g. {"id", "u123"}.
+  std::vector<std::pair<std::string, std::string>> path_params;
+
+  // Case-insensitive header lookup; the first value when repeated.
+  std::optional<std::string_view> header(std::string_view name) const;
+  std::optional<std::string_view> path_param(std::string_view name) const;
+};
+
+struct http_response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<http_header> headers;
+
+  http_response& with_header(std::string name, std::string value) {
+    headers.push_back({std::move(name), std::move(value)});
+    return *this;
+  }
+};
+
+}  // namespace callsign::server

@@ -1,0 +1,47 @@
+// Builds compact JSON text. Parsing is simdjson's job; this only writes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace callsign::server {
+
+void append_json_string(std::string& out, std::string_view text);
+
+// Not thread-safe; one writer per response.
+class json_writer {
+ public:
+  json_writer& begin_object();
+  json_writer& end_object();
+  json_writer& begin_array();
+  json_writer& end_array();
+  json_writer& key(std::string_view name);
+  json_writer& value(std::string_view text);
+  json_writer& value(const char* text) { return value(std::string_view(text)); }
+  json_writer& value(std::int64_t number);
+  json_writer& value(std::uint64_t number);
+  json_writer& value(int number) { return value(static_cast<std::int64_t>(number)); }
+  json_writer& value(unsigned number) { return value(static_cast<std::uint64_t>(number)); }
+  json_writer& value(double number);
+  json_writer& value(bool flag);
+  json_writer& null();
+  // Inserts already-encoded JSON.
+  json_writer& raw(std::string_view json);
+
+  template <class T>
+  json_writer& field(std::string_view name, const T& v) {
+    key(name);
+    return value(v);
+  }
+
+  const std::string& str() const& { return out_; }
+  std::string str() && { return std::move(out_); }
+
+ private:
+  void separate();
+  std::string out_;
+  bool need_comma_ = false;
+};
+
+}  // namespace callsign::server

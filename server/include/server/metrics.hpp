@@ -1,0 +1,48 @@
+// Request counters and latency histograms, written out in Prometheus text format.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "server/http_types.hpp"
+
+namespace callsign::server {
+
+inline constexpr std::array<double, 12> latency_buckets_seconds = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
+
+// Thread-safety: all members may be called concurrently.
+class metrics {
+ public:
+  explicit metrics(std::vector<std::string> route_labels);
+
+  void record_request(std::size_t route_index, http_method method, unsigned status, double seconds);
+  void connection_opened() noexcept { open_connections_.fetch_add(1, std::memory_order_relaxed); }
+  void connection_closed() noexcept { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+  std::int64_t open_connections() const noexcept { return open_connections_.load(std::memory_order_relaxed); }
+
+  std::string prometheus_text() const;
+
+ private:
+  struct histogram {
+    std::array<std::atomic<std::uint64_t>, latency_buckets_seconds.size()> buckets{};
+    std::atomic<std::uint64_t> count{0};
+    std::atomic<std::uint64_t> sum_nanos{0};
+  };
+
+  std::vector<std::string> route_labels_;
+  std::vector<std::unique_ptr<histogram>> histograms_;  // one per route label
+  mutable std::mutex counters_mutex_;
+  std::map<std::tuple<std::size_t, http_method, unsigned>, std::uint64_t> counters_;
+  std::atomic<std::int64_t> open_connections_{0};
+};
+
+}  // namespace callsign::server

@@ -1,0 +1,83 @@
+// Maps (method, path pattern) to plain handler functions. Patterns use {name} for one segment.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <variant>
+
+#include "crypto/result.hpp"
+#include "server/http_types.hpp"
+#include "storage/change_set.hpp"
+
+namespace callsign::server {
+
+// A response that may only be sent once `changes` are durable: the session layer hands the
+// change set to the group-commit writer, waits without blocking a thread, then calls finish.
+struct deferred_response {
+  storage::change_set changes;
+  std::function<http_response(const result<storage::commit_receipt>&)> finish;
+};
+
+// What a handler returns: a response, an error (mapped to problem+json), or a deferred response.
+class handler_result {
+ public:
+  handler_result(http_response response) : value_(std::move(response)) {}       // NOLINT
+  handler_result(error err) : value_(std::move(err)) {}                          // NOLINT
+  handler_result(deferred_response deferred) : value_(std::move(deferred)) {}    // NOLINT
+  handler_result(result<http_response> outcome)                                  // NOLINT
+      : value_(outcome ? std::variant<http_response, error, deferred_response>(std::move(outcome).value())
+                       : std::variant<http_response, error, deferred_response>(outcome.error())) {}
+
+  std::variant<http_response, error, deferred_response>& value() noexcept { return value_; }
+
+ private:
+  std::variant<http_response, error, deferred_response> value_;
+};
+
+using route_handler = std::function<handler_result(http_request&)>;
+
+// Where the session layer runs a handler: on the connection's I/O strand (cheap, non-blocking
+// handlers) or on the worker pool (anything that may block on disk).
+enum class route_execution { io, worker };
+
+struct route {
+  http_method method;
+  std::string pattern;
+  route_handler handler;
+  route_execution execution = route_execution::io;
+  std::vector<std::string> segments;  // split pattern
+};
+
+struct route_match {
+  const route* matched = nullptr;  // null when `failure` holds the response
+  std::size_t metrics_index = 0;   // index into route_labels()
+  http_response failure;
+};
+
+// Thread-safety: build fully before serving; afterwards only const members are called.
+class router {
+ public:
+  void add(http_method method, std::string pattern, route_handler handler,
+           route_execution execution = route_execution::io);
+
+  // Fills request.path_params on success. HEAD matches GET routes.
+  route_match resolve(http_request& request) const;
+
+  // Runs the handler and maps its error (or any escaping exception) to a problem response.
+  static std::variant<http_response, deferred_response> invoke(const route& r, http_request& request);
+  // Turns a commit outcome into the deferred response's final response, never throwing.
+  static http_response finish(deferred_response& deferred, const result<storage::commit_receipt>& committed);
+
+  // Metrics labels: one per route ("GET /v1/users/{id}") plus "unmatched" at index 0.
+  const std::vector<std::string>& route_labels() const noexcept { return labels_; }
+
+ private:
+  std::vector<route> routes_;
+  std::vector<std::string> labels_{"unmatched"};
+};
+
+}  // namespace callsign::server

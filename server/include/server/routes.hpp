@@ -1,0 +1,19 @@
+// Route groups. Each add_* registers thin handlers that call plain functions.
+#pragma once
+
+#include "server/app_context.hpp"
+#include "server/router.hpp"
+
+namespace callsign::server {
+
+void add_health_routes(router& routes, app_context& app);
+void add_user_routes(router& routes, app_context& app);
+void add_me_routes(router& routes, app_context& app);
+void add_authenticator_routes(router& routes, app_context& app);
+void add_verify_routes(router& routes, app_context& app);
+void add_audit_routes(router& routes, app_context& app);
+
+// All groups, in the order they are matched.
+router build_router(app_context& app);
+
+}  // namespace callsign::server

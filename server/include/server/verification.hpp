@@ -1,0 +1,64 @@
+// Agent verification of a code read out on the phone: plain functions in storage/crypto terms.
+// verify_code decides and stages everything (replay mark, failure counts, audit entry) into one
+// change_set; the caller commits it through the group-commit writer before replying.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "crypto/key_ring.hpp"
+#include "crypto/result.hpp"
+#include "server/config.hpp"
+#include "storage/authenticator_store.hpp"
+#include "storage/change_set.hpp"
+#include "storage/rate_counters.hpp"
+#include "storage/replay_marks.hpp"
+#include "storage/user_store.hpp"
+
+namespace callsign::server {
+
+inline constexpr std::string_view method_phone_token = "phone_token";
+inline constexpr std::string_view method_authenticator = "authenticator";
+
+struct verify_request {
+  std::optional<std::string> user_id;
+  std::optional<std::string> email;  // normalized
+  std::string code;
+  std::optional<std::string> ticket;
+  std::optional<std::string> reason;
+  std::string agent_id;
+  std::string source_ip;
+  std::string request_id;
+};
+
+struct verify_outcome {
+  bool valid = false;
+  std::optional<std::string> method;  // phone_token | authenticator when valid
+  std::optional<std::string> user;    // resolved or given user id
+  bool throttled = false;
+  std::int64_t retry_after_seconds = 0;
+};
+
+// Thread-safety: holds references to thread-safe stores; usable from any thread.
+struct verification_context {
+  const crypto::key_ring& keys;
+  const server_config& config;
+  const storage::user_store& users;
+  const storage::authenticator_store& authenticators;
+  storage::replay_marks& marks;
+  storage::rate_counters& counters;
+};
+
+// A code is 6-8 ASCII digits of the configured length; anything else is invalid input.
+result<void> check_code_format(std::string_view code, int digits);
+
+result<verify_outcome> verify_code(const verification_context& ctx, const verify_request& request,
+                                   std::int64_t now_ms, storage::change_set& changes);
+
+// Failure-count keys used by verify (and confirm): per user, per agent, per source IP.
+std::string verify_user_key(std::string_view user);
+std::string verify_agent_key(std::string_view agent);
+std::string verify_ip_key(std::string_view ip);
+
+}  // namespace callsign::server

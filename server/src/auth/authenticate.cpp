@@ -1,0 +1,44 @@
+#include "server/auth/authenticate.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace callsign::server {
+namespace {
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+result<principal> authenticate(const http_request& request, const token_verifier& verifier, std::int64_t now) {
+  const auto header = request.header("authorization");
+  if (!header) return make_error(error_kind::unauthorized, "a bearer token is required");
+  // RFC 9110: auth-scheme is case-insensitive, then 1*SP, then the token68 credentials.
+  std::string_view value = *header;
+  const std::size_t space = value.find(' ');
+  if (space == std::string_view::npos || !equals_ignoring_case(value.substr(0, space), "bearer")) {
+    return make_error(error_kind::unauthorized, "the Authorization header must use the Bearer scheme");
+  }
+  value.remove_prefix(space);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty()) return make_error(error_kind::unauthorized, "a bearer token is required");
+  return verifier.verify(value, now);
+}
+
+result<void> require_role(const principal& caller, std::initializer_list<role> allowed) {
+  for (const role candidate : allowed) {
+    if (candidate == caller.role) return {};
+  }
+  return make_error(error_kind::forbidden,
+                    "this operation is not available to the " + std::string(role_name(caller.role)) + " role");
+}
+
+}  // namespace callsign::server

@@ -1,0 +1,131 @@
+#include "server/json_body.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cctype>
+#include <openssl/crypto.h>
+
+namespace callsign::server {
+
+struct json_body::state {
+  simdjson::dom::parser parser;
+  simdjson::dom::object object;
+  std::string padded;  // owns the bytes `object` points into
+
+  ~state() { OPENSSL_cleanse(padded.data(), padded.size()); }
+};
+
+namespace {
+error bad(std::string message) { return make_error(error_kind::invalid_input, std::move(message)); }
+
+error wrong_type(std::string_view name, std::string_view type) {
+  return bad("field '" + std::string(name) + "' must be " + std::string(type));
+}
+}  // namespace
+
+bool is_json_content_type(const http_request& request) {
+  auto type = request.header("content-type");
+  if (!type) {
+    return false;
+  }
+  std::string lowered(*type);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  auto semicolon = lowered.find(';');
+  auto media = lowered.substr(0, semicolon);
+  while (!media.empty() && media.back() == ' ') {
+    media.pop_back();
+  }
+  return media == "application/json";
+}
+
+result<json_body> json_body::parse(const http_request& request) {
+  if (!is_json_content_type(request)) {
+    return make_error(error_kind::unsupported_media_type, "Content-Type must be application/json");
+  }
+  if (request.body.empty()) {
+    return bad("request body must be a JSON object");
+  }
+  auto s = std::make_unique<state>();
+  s->padded.reserve(request.body.size() + simdjson::SIMDJSON_PADDING);
+  s->padded = request.body;
+  simdjson::dom::element root;
+  auto err = s->parser.parse(s->padded.data(), s->padded.size(), true).get(root);
+  if (err) {
+    return bad("request body is not valid JSON");
+  }
+  if (root.get_object().get(s->object)) {
+    return bad("request body must be a JSON object");
+  }
+  return json_body(std::move(s));
+}
+
+json_body::json_body(std::unique_ptr<state> s) : state_(std::move(s)) {}
+json_body::json_body(json_body&&) noexcept = default;
+json_body& json_body::operator=(json_body&&) noexcept = default;
+json_body::~json_body() = default;
+
+result<void> json_body::only(std::initializer_list<std::string_view> known) const {
+  for (auto field : state_->object) {
+    if (std::find(known.begin(), known.end(), field.key) == known.end()) {
+      std::string name(field.key.substr(0, 64));
+      return bad("unknown field '" + name + "'");
+    }
+  }
+  return {};
+}
+
+result<std::optional<std::string>> json_body::optional_string(std::string_view name, std::size_t max_bytes) const {
+  simdjson::dom::element value;
+  if (state_->object.at_key(name).get(value)) {
+    return std::optional<std::string>{};
+  }
+  if (value.is_null()) {
+    return std::optional<std::string>{};
+  }
+  std::string_view text;
+  if (value.get_string().get(text)) {
+    return wrong_type(name, "a string");
+  }
+  if (text.size() > max_bytes) {
+    return bad("field '" + std::string(name) + "' is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  return std::optional<std::string>(std::string(text));
+}
+
+result<std::string> json_body::required_string(std::string_view name, std::size_t max_bytes) const {
+  auto value = optional_string(name, max_bytes);
+  if (!value) {
+    return value.error();
+  }
+  if (!value->has_value()) {
+    return bad("missing field '" + std::string(name) + "'");
+  }
+  return std::move(**value);
+}
+
+result<std::optional<bool>> json_body::optional_bool(std::string_view name) const {
+  simdjson::dom::element value;
+  if (state_->object.at_key(name).get(value) || value.is_null()) {
+    return std::optional<bool>{};
+  }
+  bool flag = false;
+  if (value.get_bool().get(flag)) {
+    return wrong_type(name, "true or false");
+  }
+  return std::optional<bool>(flag);
+}
+
+result<bool> json_body::required_bool(std::string_view name) const {
+  auto value = optional_bool(name);
+  if (!value) {
+    return value.error();
+  }
+  if (!value->has_value()) {
+    return bad("missing field '" + std::string(name) + "'");
+  }
+  return **value;
+}
+
+}  // namespace callsign::server

@@ -1,0 +1,108 @@
+// callsignd: support-call authentication and account-takeover signals.
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+#include "server/app_context.hpp"
+#include "server/auth/token_verifier.hpp"
+#include "server/config.hpp"
+#include "server/http_server.hpp"
+#include "server/routes.hpp"
+#include "storage/audit_journal.hpp"
+#include "storage/authenticator_store.hpp"
+#include "storage/database.hpp"
+#include "storage/embedded_rate_counters.hpp"
+#include "storage/embedded_replay_marks.hpp"
+#include "storage/group_commit_writer.hpp"
+#include "storage/key_ring_file.hpp"
+#include "storage/user_store.hpp"
+
+using namespace callsign;
+
+namespace {
+// The group-commit writer as the server's commit sink.
+class writer_sink final : public storage::commit_sink {
+ public:
+  explicit writer_sink(storage::group_commit_writer& writer) : writer_(writer) {}
+  void submit(storage::change_set changes, std::function<void(result<storage::commit_receipt>)> done) override {
+    writer_.submit(std::move(changes), std::move(done));
+  }
+
+ private:
+  storage::group_commit_writer& writer_;
+};
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  auto cli = server::parse_command_line(args);
+  if (!cli) {
+    std::fprintf(stderr, "callsignd: %s\n%s", cli.error().message.c_str(), server::command_line_usage().data());
+    return 2;
+  }
+  if (cli->help) {
+    std::fputs(server::command_line_usage().data(), stdout);
+    return 0;
+  }
+  auto cfg = server::resolve_config(*cli);
+  if (!cfg) {
+    std::fprintf(stderr, "callsignd: %s\n", cfg.error().message.c_str());
+    return 2;
+  }
+
+  server::json_log log(stdout, cfg->log_min_level);
+  auto keys = storage::load_or_create_key_ring(cfg->data_dir / storage::key_ring_file_name);
+  if (!keys) {
+    log.error("cannot load master key ring", {{"error", keys.error().message}});
+    return 1;
+  }
+  auto verifier = server::token_verifier::load(cfg->auth, cfg->data_dir, cfg->dev_mode);
+  if (!verifier) {
+    log.error("cannot set up token verification", {{"error", verifier.error().message}});
+    return 1;
+  }
+  auto db = storage::database::open({cfg->data_dir / "db", true});
+  if (!db) {
+    log.error("cannot open database", {{"error", db.error().message}});
+    return 1;
+  }
+  storage::system_clock_source clock;
+  storage::group_commit_options commit_options;
+  commit_options.checkpoint_every = static_cast<std::uint64_t>(cfg->audit.checkpoint_every);
+  commit_options.checkpoint_interval_seconds = cfg->audit.checkpoint_interval_seconds;
+  auto writer = storage::group_commit_writer::start(**db, *keys, clock, commit_options);
+  if (!writer) {
+    log.error("cannot start the audit writer", {{"error", writer.error().message}});
+    return 1;
+  }
+  writer_sink sink(**writer);
+  storage::user_store users(**db);
+  storage::authenticator_store authenticators(**db);
+  storage::embedded_replay_marks marks(**db);
+  storage::embedded_rate_counters counters(**db);
+  storage::audit_journal journal(**db);
+
+  server::app_context app(*cfg, log, clock, **db, std::move(keys).value());
+  app.writer = &sink;
+  app.verifier = &*verifier;
+  app.users = &users;
+  app.authenticators = &authenticators;
+  app.marks = &marks;
+  app.counters = &counters;
+  app.journal = &journal;
+
+  std::string algorithms;
+  for (auto name : verifier->algorithms()) {
+    algorithms += algorithms.empty() ? std::string(name) : "," + std::string(name);
+  }
+  log.info("starting", {{"data_dir", cfg->data_dir.string()},
+                        {"key_version", static_cast<std::uint64_t>(app.keys.current().version)},
+                        {"token_algorithms", algorithms},
+                        {"dev_mode", cfg->dev_mode}});
+
+  auto routes = server::build_router(app);
+  app.stats = std::make_unique<server::metrics>(routes.route_labels());
+  int code = server::serve_http(app, routes);
+  (*writer)->stop();
+  return code;
+}

@@ -1,0 +1,95 @@
+#include "server/metrics.hpp"
+
+#include <charconv>
+
+namespace callsign::server {
+
+namespace {
+void append_label_value(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+    }
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+}
+
+std::string format_double(double v) {
+  std::array<char, 32> buf{};
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed);
+  return std::string(buf.data(), end);
+}
+}  // namespace
+
+metrics::metrics(std::vector<std::string> route_labels) : route_labels_(std::move(route_labels)) {
+  histograms_.reserve(route_labels_.size());
+  for (std::size_t i = 0; i < route_labels_.size(); ++i) {
+    histograms_.push_back(std::make_unique<histogram>());
+  }
+}
+
+void metrics::record_request(std::size_t route_index, http_method method, unsigned status, double seconds) {
+  if (route_index >= histograms_.size()) {
+    route_index = 0;
+  }
+  auto& h = *histograms_[route_index];
+  for (std::size_t i = 0; i < latency_buckets_seconds.size(); ++i) {
+    if (seconds <= latency_buckets_seconds[i]) {
+      h.buckets[i].fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  h.count.fetch_add(1, std::memory_order_relaxed);
+  auto nanos = seconds <= 0 ? 0.0 : seconds * 1e9;
+  h.sum_nanos.fetch_add(static_cast<std::uint64_t>(nanos), std::memory_order_relaxed);
+
+  std::lock_guard lock(counters_mutex_);
+  ++counters_[{route_index, method, status}];
+}
+
+std::string metrics::prometheus_text() const {
+  std::string out;
+  out += "# HELP callsign_http_requests_total HTTP requests by route, method and status.\n";
+  out += "# TYPE callsign_http_requests_total counter\n";
+  {
+    std::lock_guard lock(counters_mutex_);
+    for (const auto& [key, count] : counters_) {
+      const auto& [route_index, method, status] = key;
+      out += "callsign_http_requests_total{route=\"";
+      append_label_value(out, route_labels_[route_index]);
+      out += "\",method=\"";
+      out += http_method_name(method);
+      out += "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+    }
+  }
+  out += "# HELP callsign_http_request_duration_seconds Time from request header to response written.\n";
+  out += "# TYPE callsign_http_request_duration_seconds histogram\n";
+  for (std::size_t r = 0; r < route_labels_.size(); ++r) {
+    const auto& h = *histograms_[r];
+    auto count = h.count.load(std::memory_order_relaxed);
+    if (count == 0) {
+      continue;
+    }
+    std::string label = "route=\"";
+    append_label_value(label, route_labels_[r]);
+    label += "\"";
+    for (std::size_t i = 0; i < latency_buckets_seconds.size(); ++i) {
+      out += "callsign_http_request_duration_seconds_bucket{" + label + ",le=\"" +
+             format_double(latency_buckets_seconds[i]) + "\"} " +
+             std::to_string(h.buckets[i].load(std::memory_order_relaxed)) + "\n";
+    }
+    out += "callsign_http_request_duration_seconds_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(count) + "\n";
+    out += "callsign_http_request_duration_seconds_sum{" + label + "} " +
+           format_double(static_cast<double>(h.sum_nanos.load(std::memory_order_relaxed)) / 1e9) + "\n";
+    out += "callsign_http_request_duration_seconds_count{" + label + "} " + std::to_string(count) + "\n";
+  }
+  out += "# HELP callsign_open_connections Connections currently open.\n";
+  out += "# TYPE callsign_open_connections gauge\n";
+  out += "callsign_open_connections " + std::to_string(open_connections()) + "\n";
+  return out;
+}
+
+}  // namespace callsign::server

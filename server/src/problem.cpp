@@ -1,0 +1,68 @@
+#include "server/problem.hpp"
+
+#include "server/json_writer.hpp"
+
+namespace callsign::server {
+
+unsigned http_status_for(error_kind kind) noexcept {
+  switch (kind) {
+    case error_kind::invalid_input: return 400;
+    case error_kind::unsupported_media_type: return 415;
+    case error_kind::unauthorized: return 401;
+    case error_kind::forbidden: return 403;
+    case error_kind::not_found: return 404;
+    case error_kind::conflict: return 409;
+    case error_kind::rejected: return 422;
+    case error_kind::rate_limited: return 429;
+    case error_kind::unavailable: return 503;
+    case error_kind::internal: return 500;
+  }
+  return 500;
+}
+
+std::string_view reason_phrase(unsigned status) noexcept {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+http_response problem_response(unsigned status, std::string_view title, std::string_view detail) {
+  json_writer json;
+  json.begin_object()
+      .field("type", "about:blank")
+      .field("title", title)
+      .field("status", status)
+      .field("detail", detail)
+      .end_object();
+  http_response response;
+  response.status = status;
+  response.content_type = "application/problem+json";
+  response.body = std::move(json).str();
+  return response;
+}
+
+http_response error_response(const error& err) {
+  auto status = http_status_for(err.kind);
+  // Internal failures keep their detail in the log, not in the response.
+  std::string_view detail =
+      err.kind == error_kind::internal ? std::string_view("internal error") : std::string_view(err.message);
+  return problem_response(status, reason_phrase(status), detail);
+}
+
+}  // namespace callsign::server

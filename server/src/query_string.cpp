@@ -1,0 +1,115 @@
+#include "server/query_string.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <initializer_list>
+
+namespace callsign::server {
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> decode_component(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) {
+        return std::nullopt;
+      }
+      int hi = hex_value(text[i + 1]);
+      int lo = hex_value(text[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return std::nullopt;
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+template <class Fn>
+void for_each_pair(std::string_view query, Fn&& fn) {
+  std::size_t start = 0;
+  while (start <= query.size()) {
+    auto amp = query.find('&', start);
+    auto part = query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      if (!fn(part.substr(0, eq), eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1))) {
+        return;
+      }
+    }
+    if (amp == std::string_view::npos) {
+      return;
+    }
+    start = amp + 1;
+  }
+}
+}  // namespace
+
+result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
+  std::optional<std::string_view> raw;
+  for_each_pair(query, [&](std::string_view key, std::string_view value) {
+    if (key == name) {
+      raw = value;
+      return false;
+    }
+    return true;
+  });
+  if (!raw) {
+    return std::optional<std::string>{};
+  }
+  auto decoded = decode_component(*raw);
+  if (!decoded) {
+    return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' is badly encoded");
+  }
+  return std::optional<std::string>(std::move(*decoded));
+}
+
+result<std::optional<std::uint64_t>> query_uint(std::string_view query, std::string_view name, std::uint64_t lo,
+                                                std::uint64_t hi) {
+  auto text = query_param(query, name);
+  if (!text) {
+    return text.error();
+  }
+  if (!text->has_value()) {
+    return std::optional<std::uint64_t>{};
+  }
+  const auto& s = **text;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || value < lo || value > hi) {
+    return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' must be a number from " +
+                                                     std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return std::optional<std::uint64_t>(value);
+}
+
+result<void> query_only(std::string_view query, std::initializer_list<std::string_view> known) {
+  std::optional<std::string> unknown;
+  for_each_pair(query, [&](std::string_view key, std::string_view) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      unknown = std::string(key.substr(0, 64));
+      return false;
+    }
+    return true;
+  });
+  if (unknown) {
+    return make_error(error_kind::invalid_input, "unknown query parameter '" + *unknown + "'");
+  }
+  return {};
+}
+
+}  // namespace callsign::server

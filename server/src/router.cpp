@@ -1,0 +1,119 @@
+#include "server/router.hpp"
+
+#include <exception>
+
+#include "server/problem.hpp"
+
+namespace callsign::server {
+
+namespace {
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  if (!path.empty() && path.front() == '/') {
+    start = 1;
+  }
+  while (start <= path.size()) {
+    auto slash = path.find('/', start);
+    if (slash == std::string_view::npos) {
+      parts.emplace_back(path.substr(start));
+      break;
+    }
+    parts.emplace_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return parts;
+}
+
+bool is_param(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+bool matches(const route& r, const std::vector<std::string>& parts,
+             std::vector<std::pair<std::string, std::string>>* params) {
+  if (r.segments.size() != parts.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto& seg = r.segments[i];
+    if (is_param(seg)) {
+      if (parts[i].empty()) {
+        return false;
+      }
+      if (params != nullptr) {
+        params->emplace_back(seg.substr(1, seg.size() - 2), parts[i]);
+      }
+    } else if (seg != parts[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+void router::add(http_method method, std::string pattern, route_handler handler, route_execution execution) {
+  labels_.push_back(std::string(http_method_name(method)) + " " + pattern);
+  auto segments = split_path(pattern);
+  routes_.push_back(route{method, std::move(pattern), std::move(handler), execution, std::move(segments)});
+}
+
+route_match router::resolve(http_request& request) const {
+  auto parts = split_path(request.path);
+  std::string allowed;
+  auto effective = request.method == http_method::head ? http_method::get : request.method;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& r = routes_[i];
+    if (!matches(r, parts, nullptr)) {
+      continue;
+    }
+    if (r.method == effective) {
+      request.path_params.clear();
+      matches(r, parts, &request.path_params);
+      return route_match{&r, i + 1, {}};
+    }
+    if (!allowed.empty()) {
+      allowed += ", ";
+    }
+    allowed += http_method_name(r.method);
+    if (r.method == http_method::get) {
+      allowed += ", HEAD";
+    }
+  }
+  if (!allowed.empty()) {
+    auto response = problem_response(405, "Method Not Allowed",
+                                     std::string(http_method_name(request.method)) + " is not allowed on this resource");
+    response.with_header("Allow", allowed);
+    return route_match{nullptr, 0, std::move(response)};
+  }
+  return route_match{nullptr, 0, problem_response(404, "Not Found", "no such resource")};
+}
+
+std::variant<http_response, deferred_response> router::invoke(const route& r, http_request& request) {
+  try {
+    auto outcome = r.handler(request);
+    auto& value = outcome.value();
+    if (auto* err = std::get_if<error>(&value)) {
+      return error_response(*err);
+    }
+    if (auto* deferred = std::get_if<deferred_response>(&value)) {
+      return std::move(*deferred);
+    }
+    return std::move(std::get<http_response>(value));
+  } catch (const std::exception&) {
+    // Handlers return errors as values; anything thrown is a bug, kept off the wire.
+    return problem_response(500, "Internal Server Error", "internal error");
+  }
+}
+
+http_response router::finish(deferred_response& deferred, const result<storage::commit_receipt>& committed) {
+  try {
+    if (!committed) {
+      return error_response(committed.error());
+    }
+    return deferred.finish(committed);
+  } catch (const std::exception&) {
+    return problem_response(500, "Internal Server Error", "internal error");
+  }
+}
+
+}  // namespace callsign::server

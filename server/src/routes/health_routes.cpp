@@ -1,0 +1,47 @@
+#include "server/json_writer.hpp"
+#include "server/problem.hpp"
+#include "server/routes.hpp"
+
+namespace callsign::server {
+
+void add_health_routes(router& routes, app_context& app) {
+  // Liveness: the process answers.
+  routes.add(http_method::get, "/healthz", [](http_request&) -> result<http_response> {
+    http_response response;
+    response.body = R"({"status":"ok"})";
+    return response;
+  });
+
+  // Readiness: storage answers and we are not draining.
+  routes.add(http_method::get, "/readyz", [&app](http_request&) -> result<http_response> {
+    if (app.draining.load()) {
+      return make_error(error_kind::unavailable, "shutting down");
+    }
+    if (!app.db.healthy()) {
+      return make_error(error_kind::unavailable, "storage is not answering");
+    }
+    http_response response;
+    response.body = R"({"status":"ready"})";
+    return response;
+  }, route_execution::worker);
+
+  routes.add(http_method::get, "/metrics", [&app](http_request&) -> result<http_response> {
+    http_response response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = app.stats ? app.stats->prometheus_text() : std::string();
+    return response;
+  });
+}
+
+router build_router(app_context& app) {
+  router routes;
+  add_health_routes(routes, app);
+  add_user_routes(routes, app);
+  add_me_routes(routes, app);
+  add_authenticator_routes(routes, app);
+  add_verify_routes(routes, app);
+  add_audit_routes(routes, app);
+  return routes;
+}
+
+}  // namespace callsign::server

@@ -1,0 +1,115 @@
+// Customer routes: GET /v1/me/phone-token and GET /v1/me/audit. The authenticator enrollment
+// routes are in authenticator_routes.cpp.
+#include "crypto/constant_time.hpp"
+#include "crypto/key_derivation.hpp"
+#include "crypto/totp.hpp"
+#include "routes/route_support.hpp"
+#include "server/json_writer.hpp"
+#include "server/query_string.hpp"
+#include "server/routes.hpp"
+
+namespace callsign::server {
+
+result<storage::user_record> eligible_customer(const app_context& app, const principal& who) {
+  auto user = app.users->find(who.subject);
+  if (!user) {
+    return user.error();
+  }
+  if (!*user) {
+    return make_error(error_kind::not_found, "your account is not registered with callsign");
+  }
+  if (!(*user)->phone_support) {
+    return make_error(error_kind::forbidden, "phone support is not enabled for your account");
+  }
+  return std::move(**user);
+}
+
+std::string phone_token_json(const app_context& app, std::string_view user_id) {
+  const auto& params = app.config.phone_token;
+  auto now = app.clock.unix_seconds();
+  auto step = crypto::totp_step(params, now);
+  auto token = crypto::phone_token_at_step(app.keys.current(), user_id, params, step);
+  auto expires_at = params.t0 + static_cast<std::int64_t>(step + 1) * params.period;
+  json_writer json;
+  json.begin_object()
+      .field("token", token)
+      .field("step", static_cast<std::uint64_t>(step))
+      .field("expires_at", expires_at)
+      .field("period", params.period)
+      .end_object();
+  crypto::secure_wipe(token);
+  return std::move(json).str();
+}
+
+namespace {
+handler_result get_phone_token(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::customer});
+  if (!who) {
+    return who.error();
+  }
+  auto user = eligible_customer(app, *who);
+  if (!user) {
+    return user.error();
+  }
+  return json_response(200, phone_token_json(app, user->id));
+}
+
+std::string entries_json(const std::vector<storage::audit_entry>& entries, std::string_view cursor_name,
+                         std::optional<std::uint64_t> cursor) {
+  json_writer json;
+  json.begin_object().key("entries").begin_array();
+  for (const auto& entry : entries) {
+    json.raw(storage::audit_entry_json(entry));
+  }
+  json.end_array().key(cursor_name);
+  if (cursor) {
+    json.value(*cursor);
+  } else {
+    json.null();
+  }
+  json.end_object();
+  return std::move(json).str();
+}
+
+handler_result get_my_audit(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::customer});
+  if (!who) {
+    return who.error();
+  }
+  if (auto known = query_only(request.query, {"limit", "before"}); !known) {
+    return known.error();
+  }
+  auto limit = query_uint(request.query, "limit", 1, 200);
+  if (!limit) {
+    return limit.error();
+  }
+  auto before = query_uint(request.query, "before", 1, UINT64_MAX);
+  if (!before) {
+    return before.error();
+  }
+  auto count = static_cast<std::size_t>(limit->value_or(50));
+  auto entries = app.journal->for_subject(who->subject, count, *before);
+  if (!entries) {
+    return entries.error();
+  }
+  std::optional<std::uint64_t> next;
+  if (entries->size() == count && !entries->empty()) {
+    next = entries->back().seq;
+  }
+  return json_response(200, entries_json(*entries, "next_before", next));
+}
+}  // namespace
+
+std::string audit_page_json(const std::vector<storage::audit_entry>& entries, std::string_view cursor_name,
+                            std::optional<std::uint64_t> cursor) {
+  return entries_json(entries, cursor_name, cursor);
+}
+
+void add_me_routes(router& routes, app_context& app) {
+  routes.add(http_method::get, "/v1/me/phone-token", [&app](http_request& r) { return get_phone_token(app, r); },
+             route_execution::worker);
+  routes.add(http_method::get, "/v1/me/audit", [&app](http_request& r) { return get_my_audit(app, r); },
+             route_execution::worker);
+}
+
+}  // namespace callsign::server

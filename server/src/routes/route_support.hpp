@@ -1,0 +1,49 @@
+// Small pieces every route group uses: who is calling, JSON replies, audit drafts, commits.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/result.hpp"
+#include "server/app_context.hpp"
+#include "server/auth/authenticate.hpp"
+#include "server/auth/role.hpp"
+#include "server/http_types.hpp"
+#include "storage/audit_entry.hpp"
+#include "storage/change_set.hpp"
+#include "storage/user_store.hpp"
+
+namespace callsign::server {
+
+inline std::int64_t now_ms(const app_context& app) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(app.clock.now().time_since_epoch()).count();
+}
+
+// Authenticates the request and requires one of `allowed` (401 / 403 as error values).
+result<principal> caller(const app_context& app, const http_request& request, std::initializer_list<role> allowed);
+
+http_response json_response(unsigned status, std::string body);
+
+// An audit draft with the request's actor, source and id filled in.
+storage::audit_draft audit_for(const app_context& app, const principal& who, const http_request& request,
+                               std::string action, std::string subject);
+
+// Commits and waits on this (worker) thread; for rare changes that must be serialized.
+result<storage::commit_receipt> commit_and_wait(app_context& app, storage::change_set changes);
+
+// The caller's user record when it exists and has phone support (404 / 403 otherwise).
+result<storage::user_record> eligible_customer(const app_context& app, const principal& who);
+
+// {"token","step","expires_at","period"} for the user's current phone token.
+std::string phone_token_json(const app_context& app, std::string_view user_id);
+
+// {"entries":[...], "<cursor_name>": seq|null}
+std::string audit_page_json(const std::vector<storage::audit_entry>& entries, std::string_view cursor_name,
+                            std::optional<std::uint64_t> cursor);
+
+}  // namespace callsign::server

@@ -1,0 +1,115 @@
+// POST /v1/verify (agent): checks the code a caller reads out. The reply is sent only after
+// the replay mark, failure counts and audit entry are synced (deferred response).
+#include "crypto/constant_time.hpp"
+#include "routes/route_support.hpp"
+#include "server/json_body.hpp"
+#include "server/json_writer.hpp"
+#include "server/problem.hpp"
+#include "server/routes.hpp"
+#include "server/verification.hpp"
+
+namespace callsign::server {
+
+namespace {
+result<verify_request> decode_verify_request(const app_context& app, const http_request& request,
+                                             const principal& who) {
+  auto body = json_body::parse(request);
+  if (!body) {
+    return body.error();
+  }
+  if (auto known = body->only({"user", "email", "code", "ticket", "reason"}); !known) {
+    return known.error();
+  }
+  verify_request out;
+  auto user = body->optional_string("user", 128);
+  auto email = body->optional_string("email", 254);
+  auto code = body->required_string("code", 16);
+  auto ticket = body->optional_string("ticket", 128);
+  auto reason = body->optional_string("reason", 512);
+  for (const auto* failed : {user.has_value() ? nullptr : &user.error(), email.has_value() ? nullptr : &email.error(),
+                             code.has_value() ? nullptr : &code.error(),
+                             ticket.has_value() ? nullptr : &ticket.error(),
+                             reason.has_value() ? nullptr : &reason.error()}) {
+    if (failed != nullptr) {
+      return *failed;
+    }
+  }
+  if (user->has_value() == email->has_value()) {
+    return make_error(error_kind::invalid_input, "give exactly one of 'user' or 'email'");
+  }
+  if (user->has_value()) {
+    if (!storage::valid_user_id(**user)) {
+      return make_error(error_kind::invalid_input, "field 'user' is not a valid user id");
+    }
+    out.user_id = std::move(**user);
+  } else {
+    auto normalized = storage::normalize_email(**email);
+    if (!normalized) {
+      return normalized.error();
+    }
+    out.email = std::move(*normalized);
+  }
+  // Phone tokens and authenticator apps may be configured with different lengths.
+  auto phone_format = check_code_format(*code, app.config.phone_token.digits);
+  if (!phone_format && !check_code_format(*code, app.config.authenticator.params.digits)) {
+    return phone_format.error();
+  }
+  out.code = std::move(*code);
+  out.ticket = std::move(*ticket);
+  out.reason = std::move(*reason);
+  out.agent_id = who.subject;
+  out.source_ip = request.remote_address;
+  out.request_id = request.request_id;
+  return out;
+}
+
+http_response verify_reply(const verify_outcome& outcome) {
+  if (outcome.throttled) {
+    return error_response(make_error(error_kind::rate_limited, "too many failed verifications; try again later"))
+        .with_header("Retry-After", std::to_string(outcome.retry_after_seconds));
+  }
+  json_writer json;
+  json.begin_object().field("valid", outcome.valid).key("method");
+  if (outcome.method) {
+    json.value(*outcome.method);
+  } else {
+    json.null();
+  }
+  json.key("user");
+  if (outcome.user) {
+    json.value(*outcome.user);
+  } else {
+    json.null();
+  }
+  json.end_object();
+  return json_response(200, std::move(json).str());
+}
+
+handler_result verify(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::agent});
+  if (!who) {
+    return who.error();
+  }
+  auto decoded = decode_verify_request(app, request, *who);
+  if (!decoded) {
+    return decoded.error();
+  }
+  verification_context ctx{app.keys, app.config, *app.users, *app.authenticators, *app.marks, *app.counters};
+  deferred_response deferred;
+  auto outcome = verify_code(ctx, *decoded, now_ms(app), deferred.changes);
+  crypto::secure_wipe(decoded->code);
+  crypto::secure_wipe(request.body);
+  if (!outcome) {
+    return outcome.error();
+  }
+  deferred.finish = [decided = *outcome](const result<storage::commit_receipt>&) { return verify_reply(decided); };
+  return deferred;
+}
+}  // namespace
+
+void add_verify_routes(router& routes, app_context& app) {
+  routes.add(http_method::post, "/v1/verify", [&app](http_request& r) { return verify(app, r); },
+             route_execution::worker);
+}
+
+}  // namespace callsign::server

@@ -1,0 +1,203 @@
+#include <algorithm>
+#include <array>
+
+#include "crypto/constant_time.hpp"
+#include "crypto/hmac_key.hpp"
+#include "crypto/key_derivation.hpp"
+#include "crypto/sealed_box.hpp"
+#include "crypto/totp.hpp"
+#include "server/verification.hpp"
+#include "storage/state_key.hpp"
+
+namespace callsign::server {
+
+namespace {
+struct code_match {
+  std::string_view method;
+  std::uint64_t step = 0;
+};
+
+// Steps a code may come from: for phone tokens the current and previous step only; for
+// authenticator apps also `ahead` future steps, for phones whose clock runs fast.
+std::vector<std::uint64_t> candidate_steps(std::uint64_t current, int ahead) {
+  std::vector<std::uint64_t> steps;
+  if (current > 0) {
+    steps.push_back(current - 1);
+  }
+  for (int i = 0; i <= ahead; ++i) {
+    steps.push_back(current + static_cast<std::uint64_t>(i));
+  }
+  return steps;
+}
+
+// Compares against every candidate without stopping early, so timing does not reveal which
+// step (if any) matched.
+std::optional<code_match> match_phone_token(const verification_context& ctx, std::string_view user_id,
+                                            std::string_view code, std::int64_t now) {
+  const auto& params = ctx.config.phone_token;
+  std::optional<code_match> found;
+  for (auto step : candidate_steps(crypto::totp_step(params, now), 0)) {
+    auto expected = crypto::phone_token_at_step(ctx.keys.current(), user_id, params, step);
+    bool equal = crypto::constant_time_equal(std::string_view(expected), code);
+    crypto::secure_wipe(expected);
+    if (equal && !found) {
+      found = code_match{method_phone_token, step};
+    }
+  }
+  return found;
+}
+
+result<std::optional<code_match>> match_authenticator(const verification_context& ctx, std::string_view user_id,
+                                                      std::string_view code, std::int64_t now) {
+  auto record = ctx.authenticators.find(user_id);
+  if (!record) {
+    return record.error();
+  }
+  if (!record->active_sealed) {
+    return std::optional<code_match>{};
+  }
+  auto secret = crypto::open_with_ring(ctx.keys, *record->active_sealed, user_id);
+  if (!secret) {
+    return make_error(error_kind::internal, "stored authenticator secret cannot be opened");
+  }
+  const auto& params = ctx.config.authenticator.params;
+  auto key = crypto::hmac_key::create(params.algorithm, *secret);
+  crypto::secure_wipe(std::span<std::uint8_t>(*secret));
+  if (!key) {
+    return key.error();
+  }
+  std::optional<code_match> found;
+  auto steps = candidate_steps(crypto::totp_step(params, now), ctx.config.verify.authenticator_steps_ahead);
+  for (auto step : steps) {
+    auto expected = crypto::totp_code_at_step(*key, params, step);
+    bool equal = crypto::constant_time_equal(std::string_view(expected), code);
+    crypto::secure_wipe(expected);
+    if (equal && !found) {
+      found = code_match{method_authenticator, step};
+    }
+  }
+  return found;
+}
+}  // namespace
+
+std::string verify_user_key(std::string_view user) { return storage::state_key({"verify", "user", user}); }
+std::string verify_agent_key(std::string_view agent) { return storage::state_key({"verify", "agent", agent}); }
+std::string verify_ip_key(std::string_view ip) { return storage::state_key({"verify", "ip", ip}); }
+
+result<void> check_code_format(std::string_view code, int digits) {
+  bool all_digits = std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (code.size() < 6 || code.size() > 8 || !all_digits || code.size() != static_cast<std::size_t>(digits)) {
+    return make_error(error_kind::invalid_input,
+                      "field 'code' must be " + std::to_string(digits) + " digits");
+  }
+  return {};
+}
+
+result<verify_outcome> verify_code(const verification_context& ctx, const verify_request& request,
+                                   std::int64_t now_ms, storage::change_set& changes) {
+  const auto now = now_ms / 1000;
+  const auto window_ms = ctx.config.verify.window_seconds * 1000;
+  verify_outcome out;
+
+  std::optional<storage::user_record> user;
+  if (request.user_id) {
+    auto found = ctx.users.find(*request.user_id);
+    if (!found) {
+      return found.error();
+    }
+    user = std::move(*found);
+    out.user = *request.user_id;
+  } else {
+    auto found = ctx.users.find_by_email(request.email.value_or(""));
+    if (!found) {
+      return found.error();
+    }
+    user = std::move(*found);
+    if (user) {
+      out.user = user->id;
+    }
+  }
+  // Failures against unknown users are still counted, under the identifier the agent gave.
+  const std::string subject_key = out.user ? *out.user : "email:" + request.email.value_or("");
+
+  const std::array<std::pair<std::string, std::int64_t>, 3> limits = {{
+      {verify_user_key(subject_key), ctx.config.verify.user_failures},
+      {verify_agent_key(request.agent_id), ctx.config.verify.agent_failures},
+      {verify_ip_key(request.source_ip), ctx.config.verify.ip_failures},
+  }};
+
+  storage::audit_draft audit;
+  audit.time = now;
+  audit.actor_type = "agent";
+  audit.actor_id = request.agent_id;
+  audit.action = "verify";
+  audit.subject = out.user.value_or("");
+  audit.source_ip = request.source_ip;
+  audit.request_id = request.request_id;
+  audit.details.emplace_back("lookup", request.user_id ? "id" : "email");
+  if (request.ticket) {
+    audit.details.emplace_back("ticket", *request.ticket);
+  }
+  if (request.reason) {
+    audit.details.emplace_back("reason", *request.reason);
+  }
+
+  for (const auto& [key, limit] : limits) {
+    auto estimate = ctx.counters.estimate(key, now_ms, window_ms);
+    if (!estimate) {
+      return estimate.error();
+    }
+    if (storage::over_limit(*estimate, static_cast<double>(limit))) {
+      out.throttled = true;
+      out.retry_after_seconds =
+          std::max(out.retry_after_seconds, storage::retry_after_seconds(*estimate, static_cast<double>(limit)));
+    }
+  }
+  if (out.throttled) {
+    audit.outcome = "throttled";
+    changes.add_audit(std::move(audit));
+    return out;
+  }
+
+  // The phone token is computed even for unknown or ineligible users, so the answer takes
+  // the same work whether or not the user exists.
+  const bool eligible = user && user->phone_support;
+  std::string compute_id = out.user.value_or(subject_key);
+  auto match = match_phone_token(ctx, compute_id, request.code, now);
+  if (eligible && !match) {
+    auto app = match_authenticator(ctx, user->id, request.code, now);
+    if (!app) {
+      return app.error();
+    }
+    match = *app;
+  }
+
+  std::string outcome = !user ? "unknown_user" : !eligible ? "not_eligible" : "invalid";
+  if (eligible && match) {
+    auto claimed = ctx.marks.claim(user->id, match->method, match->step, changes);
+    if (!claimed) {
+      return claimed.error();
+    }
+    if (*claimed) {
+      out.valid = true;
+      out.method = std::string(match->method);
+      outcome = "valid";
+      audit.details.emplace_back("method", std::string(match->method));
+    } else {
+      outcome = "replayed";
+    }
+  }
+  if (!out.valid) {
+    for (const auto& [key, limit] : limits) {
+      auto added = ctx.counters.add(key, 1, now_ms, window_ms, changes);
+      if (!added) {
+        return added.error();
+      }
+    }
+  }
+  audit.outcome = outcome;
+  changes.add_audit(std::move(audit));
+  return out;
+}
+
+}  // namespace callsign::server

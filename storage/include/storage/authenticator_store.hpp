@@ -1,0 +1,40 @@
+// Authenticator-app secrets per user, stored only sealed (AES-256-GCM, associated data = user id).
+// A record holds the active secret and, during enrollment, a pending one.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "crypto/result.hpp"
+#include "storage/change_set.hpp"
+#include "storage/database.hpp"
+
+namespace callsign::storage {
+
+struct authenticator_record {
+  std::optional<std::string> active_sealed;  // sealed blob bytes
+  std::int64_t activated_at = 0;
+  std::optional<std::string> pending_sealed;
+  std::int64_t pending_since = 0;
+
+  bool empty() const noexcept { return !active_sealed && !pending_sealed; }
+};
+
+std::string encode_authenticator(const authenticator_record& record);
+result<authenticator_record> decode_authenticator(std::string_view bytes);
+
+// Thread-safety: reads may run concurrently; callers serialize changes per user.
+class authenticator_store {
+ public:
+  explicit authenticator_store(database& db) : db_(db) {}
+
+  result<authenticator_record> find(std::string_view user_id) const;  // empty record when none
+  void stage_put(std::string_view user_id, const authenticator_record& record, change_set& changes) const;
+
+ private:
+  database& db_;
+};
+
+}  // namespace callsign::storage

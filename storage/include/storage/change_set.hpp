@@ -1,0 +1,66 @@
+// One atomic change: key writes plus audit entries, committed together in one RocksDB
+// WriteBatch by the group-commit writer. Builders of a change never see RocksDB types.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crypto/result.hpp"
+#include "storage/column_family.hpp"
+
+namespace callsign::storage {
+
+struct write_op {
+  enum class kind { put, remove };
+  kind op = kind::put;
+  column_family family = column_family::default_cf;
+  std::string key;
+  std::string value;
+};
+
+// An audit entry before the journal gives it a sequence number and chains it.
+// Never put codes, secrets, tokens, passwords or keys in any field.
+struct audit_draft {
+  std::int64_t time = 0;        // unix seconds
+  std::string actor_type;       // "customer", "agent", "service", "admin", "system"
+  std::string actor_id;
+  std::string action;           // e.g. "verify", "user.upsert", "authenticator.enroll"
+  std::string subject;          // the user the action concerns; may be empty
+  std::string outcome;          // e.g. "valid", "invalid", "throttled", "ok"
+  std::string source_ip;
+  std::string request_id;
+  std::vector<std::pair<std::string, std::string>> details;  // small, non-secret facts (method, ticket)
+};
+
+// Not thread-safe: built by one request, then handed to the writer.
+struct change_set {
+  std::vector<write_op> ops;
+  std::vector<audit_draft> audit;
+
+  void put(column_family cf, std::string key, std::string value) {
+    ops.push_back({write_op::kind::put, cf, std::move(key), std::move(value)});
+  }
+  void remove(column_family cf, std::string key) {
+    ops.push_back({write_op::kind::remove, cf, std::move(key), {}});
+  }
+  void add_audit(audit_draft entry) { audit.push_back(std::move(entry)); }
+  bool empty() const noexcept { return ops.empty() && audit.empty(); }
+};
+
+// What a commit reports back: the sequence numbers given to the change's audit entries.
+struct commit_receipt {
+  std::vector<std::uint64_t> audit_sequences;
+};
+
+// Where durable change sets go. The group-commit writer is the embedded implementation.
+// Thread-safety: submit may be called from any thread; `done` runs on the sink's own thread.
+class commit_sink {
+ public:
+  virtual ~commit_sink() = default;
+  virtual void submit(change_set changes, std::function<void(result<commit_receipt>)> done) = 0;
+};
+
+}  // namespace callsign::storage

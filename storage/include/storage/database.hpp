@@ -1,0 +1,63 @@
+// The embedded RocksDB instance: opens every column family, hides RocksDB types from callers.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "crypto/result.hpp"
+#include "storage/change_set.hpp"
+#include "storage/column_family.hpp"
+
+namespace callsign::storage {
+
+struct database_options {
+  std::filesystem::path path;
+  bool create_if_missing = true;
+};
+
+// Thread-safety: all member functions may be called concurrently (RocksDB is thread-safe).
+class database {
+ public:
+  static result<std::unique_ptr<database>> open(const database_options& options);
+  // For tools that run beside callsignd: a RocksDB secondary instance (safe while the primary
+  // writes, unlike OpenForReadOnly), caught up once at open. It sees the data as of that
+  // moment and refuses every write. Its own info log goes to a private temporary directory.
+  static result<std::unique_ptr<database>> open_read_only(const std::filesystem::path& path);
+
+  database(const database&) = delete;
+  database& operator=(const database&) = delete;
+  ~database();
+
+  // A durable single-key write (WAL fsync before returning).
+  result<void> put(column_family cf, std::string_view key, std::string_view value);
+  // nullopt when absent.
+  result<std::optional<std::string>> get(column_family cf, std::string_view key) const;
+
+  // Every op in one WriteBatch, WAL-synced before returning: all of them or none.
+  result<void> write(std::span<const write_op> ops);
+
+  enum class scan_direction { forward, backward };
+  // Receives each key and value in order; returns false to stop. The views die after the call.
+  using scan_visitor = std::function<bool(std::string_view key, std::string_view value)>;
+  // forward: keys >= from, ascending (empty `from`: from the first key).
+  // backward: keys <= from, descending (empty `from`: from the last key).
+  // One scan reads one consistent snapshot, even while writes go on.
+  result<void> scan(column_family cf, scan_direction direction, std::string_view from, const scan_visitor& visit) const;
+  // True when a trivial read succeeds: used by /readyz.
+  bool healthy() const;
+
+  const std::filesystem::path& path() const noexcept;
+
+  struct impl;
+
+ private:
+  explicit database(std::unique_ptr<impl> state);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace callsign::storage

@@ -1,0 +1,120 @@
+// The one writer of the database's durable changes. Requests submit change_sets from any
+// thread; a dedicated thread takes everything queued, numbers and hash-chains the audit
+// entries in submission order, adds due checkpoints, writes the whole group as ONE RocksDB
+// WriteBatch with a WAL fsync, then completes each request. One fsync serves many requests.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "crypto/ed25519.hpp"
+#include "crypto/key_ring.hpp"
+#include "crypto/result.hpp"
+#include "storage/audit_entry.hpp"
+#include "storage/change_set.hpp"
+#include "storage/clock.hpp"
+#include "storage/database.hpp"
+
+namespace callsign::storage {
+
+struct group_commit_options {
+  std::uint64_t checkpoint_every = 1000;          // entries between checkpoints; 0 = never by count
+  std::int64_t checkpoint_interval_seconds = 60;  // or this long (by the clock); 0 = never by time
+  std::size_t max_group_items = 1024;             // change_sets per WriteBatch at most
+  // Test seam: runs before each group's write; an error fails the group exactly as a failed
+  // RocksDB write would. Empty in production.
+  std::function<result<void>()> fault_injector;
+};
+
+// A snapshot of the writer's counters.
+struct group_commit_stats {
+  std::uint64_t groups_written = 0;   // synced WriteBatches holding requests
+  std::uint64_t items_written = 0;    // change_sets committed
+  std::uint64_t entries_written = 0;  // audit entries committed
+  std::uint64_t checkpoints_written = 0;
+  std::uint64_t groups_failed = 0;
+};
+
+// Thread-safety: submit(), commit() and stats() may be called from any number of threads at
+// once. stop() may be called from any thread but the writer's own (not from a completion).
+class group_commit_writer {
+ public:
+  using completion = std::function<void(result<commit_receipt>)>;
+
+  // Recovers the chain head from `db`, derives the checkpoint key of ring.current(), and
+  // starts the writer thread. Refuses a journal whose latest checkpoint is beyond its last
+  // entry (a truncated tail), so new entries never overwrite that evidence. `db` and `clk`
+  // must outlive the writer.
+  static result<std::unique_ptr<group_commit_writer>> start(database& db, const crypto::key_ring& ring,
+                                                            const clock& clk, group_commit_options options);
+
+  group_commit_writer(const group_commit_writer&) = delete;
+  group_commit_writer& operator=(const group_commit_writer&) = delete;
+  ~group_commit_writer();  // stop()
+
+  // Non-blocking. `done` runs exactly once on the writer thread after the change is durable
+  // (or failed); it must be quick and must not call stop() or commit(). A change whose audit
+  // drafts fail validate_audit_draft, or that writes to an audit column family itself,
+  // fails alone with invalid_input. After stop(), `done` runs at once with unavailable.
+  void submit(change_set change, completion done);
+
+  // submit() and wait: for tools and tests. Never call it from a completion.
+  result<commit_receipt> commit(change_set change);
+
+  // Writes everything already submitted, a final checkpoint when entries were added since the
+  // last one, then joins the thread. Idempotent.
+  void stop();
+
+  group_commit_stats stats() const noexcept;
+
+ private:
+  struct pending {
+    change_set change;
+    completion done;
+  };
+  struct chain_state {
+    std::uint64_t last_seq = 0;
+    audit_hash last_hash{};
+    std::uint64_t checkpoint_seq = 0;
+    std::int64_t checkpoint_time = 0;
+  };
+
+  group_commit_writer(database& db, const clock& clk, group_commit_options options, crypto::ed25519_signing_key key,
+                      std::uint32_t key_version, chain_state head);
+
+  void run();
+  void write_group(std::deque<pending>& group);
+  bool checkpoint_due_by_time(const chain_state& head) const;
+  // Appends a signed checkpoint of head's last entry to `ops`; advances head's checkpoint.
+  result<void> add_checkpoint(std::vector<write_op>& ops, chain_state& head) const;
+  void write_checkpoint_only();
+
+  database& db_;
+  const clock& clock_;
+  const group_commit_options options_;
+  const crypto::ed25519_signing_key key_;
+  const std::uint32_t key_version_;
+  chain_state head_;  // writer thread only (and start/stop before/after it runs)
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<pending> queue_;  // guarded by mutex_
+  bool stopping_ = false;      // guarded by mutex_
+  std::mutex stop_mutex_;      // serialises stop() callers
+  std::thread thread_;
+
+  std::atomic<std::uint64_t> groups_written_{0};
+  std::atomic<std::uint64_t> items_written_{0};
+  std::atomic<std::uint64_t> entries_written_{0};
+  std::atomic<std::uint64_t> checkpoints_written_{0};
+  std::atomic<std::uint64_t> groups_failed_{0};
+};
+
+}  // namespace callsign::storage

@@ -1,0 +1,48 @@
+// Users: id -> record, plus a normalized-email index. Writes are staged into a change_set.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "crypto/result.hpp"
+#include "storage/change_set.hpp"
+#include "storage/database.hpp"
+
+namespace callsign::storage {
+
+struct user_record {
+  std::string id;
+  std::string email;  // normalized (trimmed, lower-case)
+  bool phone_support = false;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+// User ids: 1-128 bytes of [A-Za-z0-9._@:-]; they appear in keys, URLs and audit entries.
+bool valid_user_id(std::string_view id) noexcept;
+// Lower-cases and trims; fails unless it looks like local@domain (<= 254 bytes, no spaces or controls).
+result<std::string> normalize_email(std::string_view email);
+
+std::string encode_user(const user_record& user);
+result<user_record> decode_user(std::string_view id, std::string_view bytes);
+
+// Thread-safety: reads may run concurrently; callers serialize upserts (see users_routes).
+class user_store {
+ public:
+  explicit user_store(database& db) : db_(db) {}
+
+  result<std::optional<user_record>> find(std::string_view id) const;
+  result<std::optional<user_record>> find_by_email(std::string_view normalized_email) const;
+
+  // Stages the record and its email index; drops the old index entry when the email changed.
+  // Fails with conflict when the email belongs to another user.
+  result<void> stage_upsert(const user_record& user, const std::optional<user_record>& previous,
+                            change_set& changes) const;
+
+ private:
+  database& db_;
+};
+
+}  // namespace callsign::storage

@@ -1,0 +1,197 @@
+#include "storage/audit_entry.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+
+#include "big_endian.hpp"
+#include "crypto/hex.hpp"
+#include "crypto/sha256.hpp"
+#include "json_text.hpp"
+
+namespace callsign::storage {
+namespace {
+
+constexpr int format_version = 1;
+
+// The stored member order; decode refuses any other, so each entry has one encoding.
+constexpr std::array<std::string_view, 12> member_order = {
+    "v",       "seq",     "time",      "actor_type", "actor_id", "action",
+    "subject", "outcome", "source_ip", "request_id", "details",  "prev_hash",
+};
+
+error invalid(std::string message) {
+  return make_error(error_kind::invalid_input, std::move(message));
+}
+
+void append_member(std::string& out, std::string_view name, std::string_view value) {
+  out.push_back(',');
+  append_json_string(out, name);
+  out.push_back(':');
+  append_json_string(out, value);
+}
+
+// Everything but "hash", without the closing brace.
+std::string open_canonical_json(const audit_entry& e) {
+  std::string out;
+  out.reserve(256);
+  out += "{\"v\":" + std::to_string(format_version);
+  out += ",\"seq\":" + std::to_string(e.seq);
+  out += ",\"time\":" + std::to_string(e.time);
+  append_member(out, "actor_type", e.actor_type);
+  append_member(out, "actor_id", e.actor_id);
+  append_member(out, "action", e.action);
+  append_member(out, "subject", e.subject);
+  append_member(out, "outcome", e.outcome);
+  append_member(out, "source_ip", e.source_ip);
+  append_member(out, "request_id", e.request_id);
+  out += ",\"details\":{";
+  bool first = true;
+  for (const auto& [key, value] : e.details) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, key);
+    out.push_back(':');
+    append_json_string(out, value);
+  }
+  out.push_back('}');
+  append_member(out, "prev_hash", e.prev_hash);
+  return out;
+}
+
+bool is_lower_hex_hash(std::string_view text) {
+  return text.size() == 64 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+result<std::string> read_string(simdjson::dom::element value, std::string_view name) {
+  std::string_view text;
+  if (value.get_string().get(text) != simdjson::SUCCESS)
+    return invalid("member '" + std::string(name) + "' is not a string");
+  return std::string(text);
+}
+
+}  // namespace
+
+result<void> validate_audit_draft(const audit_draft& draft) {
+  if (draft.actor_type.empty()) return invalid("audit entry needs an actor_type");
+  if (draft.action.empty()) return invalid("audit entry needs an action");
+  for (const std::string* field : {&draft.actor_type, &draft.actor_id, &draft.action, &draft.subject, &draft.outcome,
+                                   &draft.source_ip, &draft.request_id}) {
+    if (field->size() > audit_field_max_bytes) return invalid("audit entry field is longer than 1024 bytes");
+  }
+  if (draft.subject.find('\0') != std::string::npos) return invalid("audit entry subject contains NUL");
+  if (draft.details.size() > audit_details_max) return invalid("audit entry has more than 32 details");
+  for (std::size_t i = 0; i < draft.details.size(); ++i) {
+    const auto& [key, value] = draft.details[i];
+    if (key.empty() || key.size() > audit_detail_key_max_bytes)
+      return invalid("audit detail key must be 1 to 64 bytes");
+    if (value.size() > audit_field_max_bytes) return invalid("audit detail value is longer than 1024 bytes");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (draft.details[j].first == key) return invalid("audit detail key '" + key + "' is repeated");
+    }
+  }
+  return {};
+}
+
+std::string encode_audit_entry(std::uint64_t seq, const audit_hash& prev_hash, const audit_draft& draft) {
+  audit_entry e;
+  e.seq = seq;
+  e.time = draft.time;
+  e.actor_type = draft.actor_type;
+  e.actor_id = draft.actor_id;
+  e.action = draft.action;
+  e.subject = draft.subject;
+  e.outcome = draft.outcome;
+  e.source_ip = draft.source_ip;
+  e.request_id = draft.request_id;
+  e.details = draft.details;
+  std::stable_sort(e.details.begin(), e.details.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  e.prev_hash = crypto::hex_encode(prev_hash);
+  std::string out = open_canonical_json(e);
+  out.push_back('}');
+  return out;
+}
+
+result<audit_entry> decode_audit_entry(std::string_view stored) {
+  // One parser per thread: queries and verification decode many entries in a row.
+  thread_local simdjson::dom::parser parser;
+  const simdjson::padded_string padded(stored);
+  simdjson::dom::object object;
+  if (parser.parse(padded).get_object().get(object) != simdjson::SUCCESS) {
+    return invalid("audit entry is not a JSON object");
+  }
+  audit_entry e;
+  std::size_t index = 0;
+  for (const auto field : object) {
+    if (index >= member_order.size() || field.key != member_order[index]) {
+      return invalid("audit entry members are not in the canonical order");
+    }
+    const std::string_view name = field.key;
+    const auto value = field.value;
+    if (name == "v") {
+      std::uint64_t version = 0;
+      if (value.get_uint64().get(version) != simdjson::SUCCESS || version != format_version) {
+        return invalid("audit entry format version is not 1");
+      }
+    } else if (name == "seq") {
+      if (value.get_uint64().get(e.seq) != simdjson::SUCCESS) return invalid("member 'seq' is not an unsigned integer");
+    } else if (name == "time") {
+      if (value.get_int64().get(e.time) != simdjson::SUCCESS) return invalid("member 'time' is not an integer");
+    } else if (name == "details") {
+      simdjson::dom::object details;
+      if (value.get_object().get(details) != simdjson::SUCCESS) return invalid("member 'details' is not an object");
+      for (const auto detail : details) {
+        auto text = read_string(detail.value, "details");
+        if (!text) return text.error();
+        e.details.emplace_back(std::string(detail.key), std::move(*text));
+      }
+    } else {
+      auto text = read_string(value, name);
+      if (!text) return text.error();
+      std::string* targets[] = {&e.actor_type, &e.actor_id,  &e.action,     &e.subject,
+                                &e.outcome,    &e.source_ip, &e.request_id, &e.prev_hash};
+      // Members 3..9 and 11 are the strings, in that order.
+      const std::size_t slot = index == 11 ? 7 : index - 3;
+      *targets[slot] = std::move(*text);
+    }
+    ++index;
+  }
+  if (index != member_order.size()) return invalid("audit entry is missing members");
+  if (!is_lower_hex_hash(e.prev_hash)) return invalid("member 'prev_hash' is not 64 lower-case hex characters");
+  e.hash = crypto::hex_encode(crypto::sha256(stored));
+  return e;
+}
+
+std::string audit_entry_json(const audit_entry& entry) {
+  std::string out = open_canonical_json(entry);
+  append_member(out, "hash", entry.hash);
+  out.push_back('}');
+  return out;
+}
+
+std::string audit_key(std::uint64_t seq) {
+  std::string key;
+  append_be64(key, seq);
+  return key;
+}
+
+std::optional<std::uint64_t> parse_audit_key(std::string_view key) {
+  if (key.size() != 8) return std::nullopt;
+  return read_be64(key);
+}
+
+std::string audit_subject_prefix(std::string_view subject) {
+  std::string prefix(subject);
+  prefix.push_back('\0');
+  return prefix;
+}
+
+std::string audit_subject_key(std::string_view subject, std::uint64_t seq) {
+  std::string key = audit_subject_prefix(subject);
+  append_be64(key, seq);
+  return key;
+}
+
+}  // namespace callsign::storage

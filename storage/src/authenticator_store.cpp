@@ -1,0 +1,86 @@
+#include "storage/authenticator_store.hpp"
+
+#include <charconv>
+#include <vector>
+
+#include "crypto/hex.hpp"
+
+namespace callsign::storage {
+
+namespace {
+constexpr std::string_view format_v1 = "a1";
+
+std::string encode_blob(const std::optional<std::string>& blob) {
+  if (!blob) {
+    return "-";
+  }
+  return crypto::hex_encode(std::span(reinterpret_cast<const std::uint8_t*>(blob->data()), blob->size()));
+}
+
+bool decode_blob(std::string_view text, std::optional<std::string>& out) {
+  if (text == "-") {
+    out.reset();
+    return true;
+  }
+  auto bytes = crypto::hex_decode(text);
+  if (!bytes) {
+    return false;
+  }
+  out = std::string(bytes->begin(), bytes->end());
+  return true;
+}
+
+bool parse_i64(std::string_view text, std::int64_t& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+}  // namespace
+
+std::string encode_authenticator(const authenticator_record& record) {
+  std::string out(format_v1);
+  out += "\n" + encode_blob(record.active_sealed) + "\n" + std::to_string(record.activated_at) + "\n" +
+         encode_blob(record.pending_sealed) + "\n" + std::to_string(record.pending_since);
+  return out;
+}
+
+result<authenticator_record> decode_authenticator(std::string_view bytes) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (parts.size() < 6) {
+    auto nl = bytes.find('\n', start);
+    parts.push_back(bytes.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
+    if (nl == std::string_view::npos) {
+      break;
+    }
+    start = nl + 1;
+  }
+  authenticator_record record;
+  if (parts.size() != 5 || parts[0] != format_v1 || !decode_blob(parts[1], record.active_sealed) ||
+      !parse_i64(parts[2], record.activated_at) || !decode_blob(parts[3], record.pending_sealed) ||
+      !parse_i64(parts[4], record.pending_since)) {
+    return make_error(error_kind::internal, "stored authenticator record is corrupt");
+  }
+  return record;
+}
+
+result<authenticator_record> authenticator_store::find(std::string_view user_id) const {
+  auto bytes = db_.get(column_family::authenticators, user_id);
+  if (!bytes) {
+    return bytes.error();
+  }
+  if (!bytes->has_value()) {
+    return authenticator_record{};
+  }
+  return decode_authenticator(**bytes);
+}
+
+void authenticator_store::stage_put(std::string_view user_id, const authenticator_record& record,
+                                    change_set& changes) const {
+  if (record.empty()) {
+    changes.remove(column_family::authenticators, std::string(user_id));
+  } else {
+    changes.put(column_family::authenticators, std::string(user_id), encode_authenticator(record));
+  }
+}
+
+}  // namespace callsign::storage

@@ -1,0 +1,218 @@
+#include "storage/database.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace callsign::storage {
+
+struct database::impl {
+  std::filesystem::path path;
+  std::filesystem::path secondary_dir;  // open_read_only only: the secondary's own files
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // indexed by column_family
+
+  rocksdb::ColumnFamilyHandle* handle(column_family cf) const {
+    return handles[static_cast<std::size_t>(cf)];
+  }
+
+  ~impl() {
+    for (auto* h : handles) {
+      if (h != nullptr && db) {
+        (void)db->DestroyColumnFamilyHandle(h);
+      }
+    }
+    handles.clear();
+    if (db) {
+      (void)db->Close();
+    }
+    db.reset();
+    if (!secondary_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(secondary_dir, ec);
+    }
+  }
+};
+
+namespace {
+constexpr std::string_view schema_version_key = "schema_version";
+constexpr std::string_view schema_version = "1";
+
+error storage_error(const char* what, const rocksdb::Status& status) {
+  // RocksDB status text names files and conditions, never values.
+  return make_error(error_kind::unavailable, std::string(what) + ": " + status.ToString());
+}
+
+rocksdb::Slice slice(std::string_view text) {
+  return {text.data(), text.size()};
+}
+std::string_view view(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> all_descriptors(const rocksdb::Options& options) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (auto cf : all_column_families()) {
+    descriptors.emplace_back(std::string(column_family_name(cf)), rocksdb::ColumnFamilyOptions(options));
+  }
+  return descriptors;
+}
+
+result<std::filesystem::path> make_secondary_dir() {
+  std::error_code ec;
+  const auto base = std::filesystem::temp_directory_path(ec);
+  std::string pattern = (ec ? std::filesystem::path("/tmp") : base) / "callsign-secondary-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return make_error(error_kind::unavailable, "cannot create a temporary directory for the read-only view");
+  }
+  return std::filesystem::path(pattern);
+}
+}  // namespace
+
+result<std::unique_ptr<database>> database::open(const database_options& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  if (ec) {
+    return make_error(error_kind::unavailable,
+                      "cannot create database directory " + options.path.string() + ": " + ec.message());
+  }
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+
+  const auto descriptors = all_descriptors(db_options);
+  auto state = std::make_unique<impl>();
+  state->path = options.path;
+  rocksdb::DB* raw = nullptr;
+  auto status = rocksdb::DB::Open(db_options, options.path.string(), descriptors, &state->handles, &raw);
+  if (!status.ok()) {
+    return storage_error("cannot open database", status);
+  }
+  state->db.reset(raw);
+  std::unique_ptr<database> db(new database(std::move(state)));
+  auto version = db->get(column_family::meta, schema_version_key);
+  if (!version) {
+    return version.error();
+  }
+  if (!version->has_value()) {
+    if (auto put = db->put(column_family::meta, schema_version_key, schema_version); !put) {
+      return put.error();
+    }
+  } else if (**version != schema_version) {
+    return make_error(error_kind::unavailable, "database schema version " + **version +
+                                                   " is not supported (expected " + std::string(schema_version) + ")");
+  }
+  return db;
+}
+
+result<std::unique_ptr<database>> database::open_read_only(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) {
+    return make_error(error_kind::not_found, "no database at " + path.string());
+  }
+  rocksdb::Options db_options;
+  db_options.create_if_missing = false;
+  db_options.paranoid_checks = true;
+  db_options.max_open_files = -1;  // required by secondaries: keeps files the primary deletes readable
+  auto state = std::make_unique<impl>();
+  state->path = path;
+  auto dir = make_secondary_dir();
+  if (!dir) return dir.error();
+  state->secondary_dir = *dir;
+  rocksdb::DB* raw = nullptr;
+  auto status = rocksdb::DB::OpenAsSecondary(db_options, path.string(), state->secondary_dir.string(),
+                                             all_descriptors(db_options), &state->handles, &raw);
+  if (!status.ok()) {
+    return storage_error("cannot open database read-only", status);
+  }
+  state->db.reset(raw);
+  status = state->db->TryCatchUpWithPrimary();
+  if (!status.ok()) {
+    return storage_error("cannot catch up with the running server's database", status);
+  }
+  std::unique_ptr<database> db(new database(std::move(state)));
+  auto version = db->get(column_family::meta, schema_version_key);
+  if (!version) return version.error();
+  if (!version->has_value() || **version != schema_version) {
+    return make_error(error_kind::unavailable, "database at " + path.string() + " has no supported schema version");
+  }
+  return db;
+}
+
+database::database(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+database::~database() = default;
+
+result<void> database::put(column_family cf, std::string_view key, std::string_view value) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  auto status = impl_->db->Put(wo, impl_->handle(cf), rocksdb::Slice(key.data(), key.size()),
+                               rocksdb::Slice(value.data(), value.size()));
+  if (!status.ok()) {
+    return storage_error("write failed", status);
+  }
+  return {};
+}
+
+result<std::optional<std::string>> database::get(column_family cf, std::string_view key) const {
+  std::string value;
+  auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->handle(cf),
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (status.IsNotFound()) {
+    return std::optional<std::string>{};
+  }
+  if (!status.ok()) {
+    return storage_error("read failed", status);
+  }
+  return std::optional<std::string>(std::move(value));
+}
+
+result<void> database::write(std::span<const write_op> ops) {
+  rocksdb::WriteBatch batch;
+  for (const write_op& op : ops) {
+    const auto status = op.op == write_op::kind::put
+                            ? batch.Put(impl_->handle(op.family), slice(op.key), slice(op.value))
+                            : batch.Delete(impl_->handle(op.family), slice(op.key));
+    if (!status.ok()) return storage_error("cannot build write batch", status);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  const auto status = impl_->db->Write(wo, &batch);
+  if (!status.ok()) {
+    return storage_error("write failed", status);
+  }
+  return {};
+}
+
+result<void> database::scan(column_family cf, scan_direction direction, std::string_view from,
+                            const scan_visitor& visit) const {
+  const std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->handle(cf)));
+  const bool forward = direction == scan_direction::forward;
+  if (from.empty()) {
+    forward ? it->SeekToFirst() : it->SeekToLast();
+  } else {
+    forward ? it->Seek(slice(from)) : it->SeekForPrev(slice(from));
+  }
+  for (; it->Valid(); forward ? it->Next() : it->Prev()) {
+    if (!visit(view(it->key()), view(it->value()))) break;
+  }
+  if (!it->status().ok()) {
+    return storage_error("read failed", it->status());
+  }
+  return {};
+}
+
+bool database::healthy() const {
+  std::string value;
+  auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->handle(column_family::meta),
+                               rocksdb::Slice(schema_version_key.data(), schema_version_key.size()), &value);
+  return status.ok() || status.IsNotFound();
+}
+
+const std::filesystem::path& database::path() const noexcept { return impl_->path; }
+
+}  // namespace callsign::storage

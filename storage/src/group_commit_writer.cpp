@@ -1,0 +1,257 @@
+#include "storage/group_commit_writer.hpp"
+
+#include <chrono>
+#include <future>
+#include <optional>
+#include <vector>
+
+#include "crypto/sha256.hpp"
+#include "storage/audit_checkpoint.hpp"
+#include "storage/audit_journal.hpp"
+
+namespace callsign::storage {
+namespace {
+
+bool is_audit_family(column_family cf) {
+  return cf == column_family::audit || cf == column_family::audit_by_user || cf == column_family::audit_checkpoints;
+}
+
+// Only the journal writes the audit families, which is what keeps them append-only.
+result<void> validate_change(const change_set& change) {
+  for (const write_op& op : change.ops) {
+    if (is_audit_family(op.family)) {
+      return make_error(error_kind::invalid_input, "a change may not write the audit column families directly");
+    }
+  }
+  for (const audit_draft& draft : change.audit) {
+    if (auto valid = validate_audit_draft(draft); !valid) return valid.error();
+  }
+  return {};
+}
+
+void complete(const group_commit_writer::completion& done, result<commit_receipt> outcome) {
+  // A throwing completion must not take the writer thread (and every later request) down.
+  try {
+    done(std::move(outcome));
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing useful to do on the writer thread
+  }
+}
+
+}  // namespace
+
+result<std::unique_ptr<group_commit_writer>> group_commit_writer::start(database& db, const crypto::key_ring& ring,
+                                                                        const clock& clk,
+                                                                        group_commit_options options) {
+  auto head = audit_journal(db).chain_head();
+  if (!head) return head.error();
+  if (head->checkpoint_seq > head->last_seq) {
+    return make_error(error_kind::internal, "audit journal: the latest checkpoint (seq " +
+                                                std::to_string(head->checkpoint_seq) +
+                                                ") is beyond the last entry (seq " + std::to_string(head->last_seq) +
+                                                "), so its tail was removed; run 'callsign audit verify'");
+  }
+  auto key = audit_checkpoint_key(ring.current());
+  if (!key) return key.error();
+  if (options.max_group_items == 0) options.max_group_items = 1;
+  chain_state state{head->last_seq, head->last_hash, head->checkpoint_seq,
+                    head->checkpoint_time.value_or(clk.unix_seconds())};
+  std::unique_ptr<group_commit_writer> writer(
+      new group_commit_writer(db, clk, std::move(options), std::move(key).value(), ring.current().version, state));
+  writer->thread_ = std::thread([w = writer.get()] { w->run(); });
+  return writer;
+}
+
+group_commit_writer::group_commit_writer(database& db, const clock& clk, group_commit_options options,
+                                         crypto::ed25519_signing_key key, std::uint32_t key_version, chain_state head)
+    : db_(db),
+      clock_(clk),
+      options_(std::move(options)),
+      key_(std::move(key)),
+      key_version_(key_version),
+      head_(head) {}
+
+group_commit_writer::~group_commit_writer() {
+  stop();
+}
+
+void group_commit_writer::submit(change_set change, completion done) {
+  {
+    const std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      queue_.push_back({std::move(change), std::move(done)});
+      wake_.notify_one();
+      return;
+    }
+  }
+  complete(done, make_error(error_kind::unavailable, "the storage writer is stopped"));
+}
+
+result<commit_receipt> group_commit_writer::commit(change_set change) {
+  // Shared, so the writer thread may still be inside set_value() when this caller returns.
+  auto promise = std::make_shared<std::promise<result<commit_receipt>>>();
+  auto future = promise->get_future();
+  submit(std::move(change), [promise](result<commit_receipt> outcome) { promise->set_value(std::move(outcome)); });
+  return future.get();
+}
+
+void group_commit_writer::stop() {
+  const std::lock_guard stop_lock(stop_mutex_);
+  {
+    const std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+group_commit_stats group_commit_writer::stats() const noexcept {
+  return {groups_written_.load(std::memory_order_relaxed), items_written_.load(std::memory_order_relaxed),
+          entries_written_.load(std::memory_order_relaxed), checkpoints_written_.load(std::memory_order_relaxed),
+          groups_failed_.load(std::memory_order_relaxed)};
+}
+
+void group_commit_writer::run() {
+  for (;;) {
+    std::deque<pending> group;
+    {
+      std::unique_lock lock(mutex_);
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      if (options_.checkpoint_interval_seconds > 0 && head_.last_seq > head_.checkpoint_seq) {
+        // Entries await a checkpoint: wake now and then to sign one when the interval passes.
+        wake_.wait_for(lock, std::chrono::seconds(1), ready);
+      } else {
+        wake_.wait(lock, ready);
+      }
+      if (queue_.size() <= options_.max_group_items) {
+        group.swap(queue_);
+      } else {
+        for (std::size_t i = 0; i < options_.max_group_items; ++i) {
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      if (group.empty() && stopping_) break;
+    }
+    if (!group.empty()) {
+      write_group(group);
+    } else if (checkpoint_due_by_time(head_)) {
+      write_checkpoint_only();
+    }
+  }
+  if (head_.last_seq > head_.checkpoint_seq) write_checkpoint_only();
+}
+
+bool group_commit_writer::checkpoint_due_by_time(const chain_state& head) const {
+  return options_.checkpoint_interval_seconds > 0 && head.last_seq > head.checkpoint_seq &&
+         clock_.unix_seconds() - head.checkpoint_time >= options_.checkpoint_interval_seconds;
+}
+
+result<void> group_commit_writer::add_checkpoint(std::vector<write_op>& ops, chain_state& head) const {
+  const std::int64_t now = clock_.unix_seconds();
+  auto checkpoint = sign_audit_checkpoint(key_, key_version_, head.last_seq, head.last_hash, now);
+  if (!checkpoint) return checkpoint.error();
+  ops.push_back({write_op::kind::put, column_family::audit_checkpoints, audit_key(head.last_seq),
+                 encode_audit_checkpoint(*checkpoint)});
+  head.checkpoint_seq = head.last_seq;
+  head.checkpoint_time = now;
+  return {};
+}
+
+void group_commit_writer::write_group(std::deque<pending>& group) {
+  chain_state next = head_;
+  std::vector<write_op> ops;
+  std::vector<std::optional<error>> rejected(group.size());
+  std::vector<commit_receipt> receipts(group.size());
+  std::uint64_t entries = 0;
+  std::uint64_t checkpoints = 0;
+  std::optional<error> failure;
+
+  for (std::size_t i = 0; i < group.size() && !failure; ++i) {
+    change_set& change = group[i].change;
+    if (auto valid = validate_change(change); !valid) {
+      rejected[i] = valid.error();
+      continue;
+    }
+    for (write_op& op : change.ops) ops.push_back(std::move(op));
+    for (const audit_draft& draft : change.audit) {
+      const std::uint64_t seq = next.last_seq + 1;
+      std::string value = encode_audit_entry(seq, next.last_hash, draft);
+      next.last_hash = crypto::sha256(value);
+      next.last_seq = seq;
+      ops.push_back({write_op::kind::put, column_family::audit, audit_key(seq), std::move(value)});
+      if (!draft.subject.empty()) {
+        ops.push_back({write_op::kind::put, column_family::audit_by_user, audit_subject_key(draft.subject, seq), {}});
+      }
+      receipts[i].audit_sequences.push_back(seq);
+      ++entries;
+      if (options_.checkpoint_every > 0 && seq - next.checkpoint_seq >= options_.checkpoint_every) {
+        if (auto added = add_checkpoint(ops, next); !added) {
+          failure = added.error();
+          break;
+        }
+        ++checkpoints;
+      }
+    }
+  }
+  if (!failure && checkpoint_due_by_time(next)) {
+    if (auto added = add_checkpoint(ops, next); added) {
+      ++checkpoints;
+    } else {
+      failure = added.error();
+    }
+  }
+  if (!failure && !ops.empty()) {
+    if (options_.fault_injector) {
+      if (auto injected = options_.fault_injector(); !injected) failure = injected.error();
+    }
+    if (!failure) {
+      if (auto written = db_.write(ops); !written) failure = written.error();
+    }
+  }
+
+  if (failure) {
+    groups_failed_.fetch_add(1, std::memory_order_relaxed);
+    // WriteBatch is all or nothing, but read back what is stored rather than assume it.
+    if (auto stored = audit_journal(db_).chain_head()) {
+      head_.last_seq = stored->last_seq;
+      head_.last_hash = stored->last_hash;
+      if (stored->checkpoint_time) {
+        head_.checkpoint_seq = stored->checkpoint_seq;
+        head_.checkpoint_time = *stored->checkpoint_time;
+      }
+    }
+  } else {
+    head_ = next;
+    if (!ops.empty()) groups_written_.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t committed = 0;
+    for (const auto& r : rejected) committed += r ? 0U : 1U;
+    items_written_.fetch_add(committed, std::memory_order_relaxed);
+    entries_written_.fetch_add(entries, std::memory_order_relaxed);
+    checkpoints_written_.fetch_add(checkpoints, std::memory_order_relaxed);
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (rejected[i]) {
+      complete(group[i].done, *rejected[i]);
+    } else if (failure) {
+      complete(group[i].done, *failure);
+    } else {
+      complete(group[i].done, std::move(receipts[i]));
+    }
+  }
+}
+
+void group_commit_writer::write_checkpoint_only() {
+  chain_state next = head_;
+  std::vector<write_op> ops;
+  auto written = add_checkpoint(ops, next);
+  if (written && options_.fault_injector) written = options_.fault_injector();
+  if (written) written = db_.write(ops);
+  if (!written) {
+    groups_failed_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  head_ = next;
+  checkpoints_written_.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace callsign::storage

@@ -1,0 +1,46 @@
+#include "crypto/hex.hpp"
+
+#include <array>
+#include <boost/test/unit_test.hpp>
+#include <vector>
+
+using namespace callsign::crypto;
+
+BOOST_AUTO_TEST_SUITE(hex_tests)
+
+BOOST_AUTO_TEST_CASE(encodes_lower_case) {
+  const std::vector<std::uint8_t> bytes{0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+  BOOST_TEST(hex_encode(bytes) == "00017f80abff");
+  BOOST_TEST(hex_encode({}) == "");
+}
+
+BOOST_AUTO_TEST_CASE(decodes_either_case) {
+  const auto decoded = hex_decode("00017F80aBfF");
+  BOOST_TEST_REQUIRE(decoded.has_value());
+  BOOST_TEST((*decoded == std::vector<std::uint8_t>{0x00, 0x01, 0x7f, 0x80, 0xab, 0xff}));
+  BOOST_TEST(hex_decode("")->empty());
+}
+
+BOOST_AUTO_TEST_CASE(round_trips_all_byte_values) {
+  std::vector<std::uint8_t> all(256);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::uint8_t>(i);
+  BOOST_TEST((hex_decode(hex_encode(all)).value() == all));
+}
+
+BOOST_AUTO_TEST_CASE(rejects_odd_length_and_bad_characters) {
+  BOOST_TEST(hex_decode("abc").error().message == "hex: odd number of characters");
+  BOOST_TEST(hex_decode("0g").error().message == "hex: invalid character at position 2");
+  BOOST_TEST(hex_decode(" 0").error().message == "hex: invalid character at position 1");
+  BOOST_TEST(hex_decode("0x12").error().message == "hex: invalid character at position 2");
+}
+
+BOOST_AUTO_TEST_CASE(decode_into_requires_exact_size) {
+  std::array<std::uint8_t, 2> out{};
+  BOOST_TEST(hex_decode_into("beef", out).has_value());
+  BOOST_TEST(out[0] == 0xbe);
+  BOOST_TEST(out[1] == 0xef);
+  BOOST_TEST(hex_decode_into("be", out).error().message == "hex: expected 4 characters");
+  BOOST_TEST(hex_decode_into("beefbe", out).error().message == "hex: expected 4 characters");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,95 @@
+"""Integration: the callsign CLI against a data dir made by the real callsignd, checked
+against an independent Python implementation of the phone-token derivation."""
+import base64
+import hashlib
+import hmac
+import os
+import struct
+import subprocess
+import sys
+
+from harness import Server, check, parse_args, run_cases
+
+ARGS, _ = parse_args()
+
+
+def cli(*args):
+    return subprocess.run([ARGS.callsign, *args], capture_output=True, text=True, timeout=60)
+
+
+def totp(secret, unix_time, digest=hashlib.sha1, digits=6, period=30, t0=0):
+    counter = (unix_time - t0) // period
+    mac = hmac.new(secret, struct.pack(">Q", counter), digest).digest()
+    offset = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    return str(value % (10 ** digits)).zfill(digits)
+
+
+def master_key(data_dir):
+    with open(os.path.join(data_dir, "master.key")) as f:
+        rows = [l.split() for l in f.read().splitlines() if l.strip() and not l.startswith("#")]
+    version, key = max(rows, key=lambda r: int(r[0]))
+    return bytes.fromhex(key)
+
+
+def test_phone_token_matches_spec():
+    server = Server(ARGS.callsignd)
+    try:
+        key = master_key(server.data_dir)
+        for user, when in [("alice", 1_700_000_000), ("u-42", 59), ("ünïcode", 2_000_000_000), ("bob", 1_700_000_029)]:
+            secret = hmac.new(key, b"callsign phone-token\x00" + user.encode(), hashlib.sha256).digest()
+            expected = totp(secret, when)
+            out = cli("phone-token", "--data-dir", server.data_dir, "--user", user, "--time", str(when))
+            check(out.returncode == 0, "phone-token failed: %s" % out.stderr)
+            check(out.stdout.strip() == expected, "%s@%d: got %r want %r" % (user, when, out.stdout, expected))
+        # Same step -> same token; next step -> the spec's next value.
+        a = cli("phone-token", "--data-dir", server.data_dir, "--user", "alice", "--time", "1700000010").stdout
+        b = cli("phone-token", "--data-dir", server.data_dir, "--user", "alice", "--time", "1700000019").stdout
+        check(a == b, "tokens within one step are equal")
+    finally:
+        server.cleanup()
+
+
+def test_code_matches_reference():
+    secret = bytes(range(1, 21))
+    b32 = base64.b32encode(secret).decode().rstrip("=")
+    for when, algorithm, digest, digits, period in [(59, "SHA1", hashlib.sha1, 8, 30),
+                                                    (1111111109, "SHA256", hashlib.sha256, 6, 30),
+                                                    (2000000000, "SHA512", hashlib.sha512, 7, 60)]:
+        out = cli("code", "--secret", b32.lower(), "--algorithm", algorithm, "--digits", str(digits),
+                  "--period", str(period), "--time", str(when))
+        check(out.returncode == 0, out.stderr)
+        check(out.stdout.strip() == totp(secret, when, digest, digits, period), "code %s %d" % (algorithm, when))
+
+
+def test_help_and_bad_arguments():
+    for args in (["--help"], ["code", "--help"], ["phone-token", "--help"]):
+        out = cli(*args)
+        check(out.returncode == 0 and "usage" in out.stdout.lower(), "%s: %r" % (args, out.stdout))
+    for args in (["code"], ["code", "--secret", "not*base32"], ["code", "--secret", "JBSWY3DP", "--digits", "12"],
+                 ["phone-token", "--user", "x"], ["no-such-command"], ["code", "--secret", "JBSWY3DP", "--bogus"]):
+        out = cli(*args)
+        check(out.returncode == 2, "%s: exit %d" % (args, out.returncode))
+        lines = out.stderr.strip().splitlines()
+        check(len(lines) == 1 and lines[0].startswith("callsign:"), "%s: one-line error, got %r" % (args, out.stderr))
+    check("not*base32" not in cli("code", "--secret", "not*base32").stderr, "secret never echoed")
+
+
+def test_phone_token_without_key_ring():
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="callsign-it-")
+    out = cli("phone-token", "--data-dir", tmp, "--user", "alice")
+    check(out.returncode == 1, "exit %d" % out.returncode)
+    check("master.key" in out.stderr, out.stderr)
+    check(not os.path.exists(os.path.join(tmp, "master.key")), "CLI never creates a key ring")
+
+
+CASES = [
+    ("phone_token_matches_spec", test_phone_token_matches_spec),
+    ("code_matches_reference", test_code_matches_reference),
+    ("help_and_bad_arguments", test_help_and_bad_arguments),
+    ("phone_token_without_key_ring", test_phone_token_without_key_ring),
+]
+
+if __name__ == "__main__":
+    sys.exit(run_cases(CASES))

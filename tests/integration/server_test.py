@@ -1,0 +1,197 @@
+"""Integration: health, metrics, problem responses, limits, logs and graceful shutdown of callsignd."""
+import json
+import os
+import signal
+import socket
+import stat
+import sys
+import time
+
+from harness import Server, check, parse_args, run_cases
+
+ARGS, _ = parse_args()
+CONFIG = """
+[limits]
+body_bytes = 2048
+header_bytes = 4096
+request_timeout_ms = 3000
+shutdown_timeout_ms = 5000
+"""
+
+
+def with_server(fn, config=CONFIG):
+    def run():
+        server = Server(ARGS.callsignd, config)
+        try:
+            fn(server)
+        finally:
+            server.cleanup()
+    return run
+
+
+def problem(status, headers, body, expected):
+    check(status == expected, "expected %d, got %d: %r" % (expected, status, body))
+    check(headers.get("content-type") == "application/problem+json",
+          "content-type was %r" % headers.get("content-type"))
+    doc = json.loads(body)
+    check(doc["status"] == expected and doc["title"] and doc["detail"], "problem body %r" % doc)
+    return doc
+
+
+def test_health_and_ready(server):
+    status, headers, body = server.json("GET", "/healthz")
+    check(status == 200 and body == {"status": "ok"}, "healthz: %s %r" % (status, body))
+    check(headers.get("content-type") == "application/json", "healthz content-type")
+    check(headers.get("x-request-id"), "a request id is returned")
+    status, _, body = server.json("GET", "/readyz")
+    check(status == 200 and body["status"] == "ready", "readyz: %s %r" % (status, body))
+    status, headers, raw = server.request("HEAD", "/healthz")
+    check(status == 200 and raw == b"" and headers.get("content-length") == "15", "HEAD: %s %r" % (status, headers))
+    status, headers, _ = server.request("GET", "/healthz", headers={"X-Request-Id": "trace-123"})
+    check(headers.get("x-request-id") == "trace-123", "incoming request id is kept")
+
+
+def test_data_dir_created(server):
+    key = os.path.join(server.data_dir, "master.key")
+    check(os.path.exists(key), "master.key created on first start")
+    mode = stat.S_IMODE(os.stat(key).st_mode)
+    check(mode == 0o600, "master.key mode is %o" % mode)
+    with open(key) as f:
+        lines = [l for l in f.read().splitlines() if l and not l.startswith("#")]
+    check(len(lines) == 1 and lines[0].split()[0] == "1" and len(lines[0].split()[1]) == 64, "one v1 key")
+    check(os.path.isdir(os.path.join(server.data_dir, "db")), "RocksDB directory exists")
+
+
+def test_metrics(server):
+    for _ in range(3):
+        server.request("GET", "/healthz")
+    server.request("GET", "/no/such/thing")
+    status, headers, body = server.request("GET", "/metrics")
+    text = body.decode()
+    check(status == 200 and headers["content-type"].startswith("text/plain"), "metrics content type")
+    check('callsign_http_requests_total{route="GET /healthz",method="GET",status="200"} 3' in text, text)
+    check('callsign_http_requests_total{route="unmatched",method="GET",status="404"} 1' in text, text)
+    check('callsign_http_request_duration_seconds_count{route="GET /healthz"} 3' in text, text)
+    check('callsign_http_request_duration_seconds_bucket{route="GET /healthz",le="+Inf"} 3' in text, text)
+
+
+def test_not_found_and_method(server):
+    problem(*server.request("GET", "/v1/nothing-here"), 404)
+    status, headers, body = server.request("POST", "/healthz", body=b"{}")
+    problem(status, headers, body, 405)
+    check(headers.get("allow") == "GET, HEAD", "Allow header: %r" % headers.get("allow"))
+    problem(*server.request("BREW", "/healthz"), 405)
+
+
+def test_malformed_request(server):
+    reply = server.raw(b"THIS IS NOT HTTP\r\n\r\n")
+    check(reply.startswith(b"HTTP/1.1 400"), "garbage request: %r" % reply[:80])
+    check(b"application/problem+json" in reply, "400 is problem+json")
+    reply = server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n")
+    check(reply.startswith(b"HTTP/1.1 400"), "bad content-length: %r" % reply[:80])
+
+
+def test_body_limit(server):
+    status, headers, body = server.request("POST", "/healthz", body=b"x" * 4096,
+                                           headers={"Content-Type": "application/json"})
+    problem(status, headers, body, 413)
+    # Chunked bodies are limited too, not only declared lengths.
+    chunk = b"x" * 1500
+    payload = (b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 2 + b"0\r\n\r\n")
+    reply = server.raw(payload)
+    check(reply.startswith(b"HTTP/1.1 413"), "chunked over limit: %r" % reply[:80])
+
+
+def test_header_limit(server):
+    payload = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 6000 + b"\r\n\r\n"
+    reply = server.raw(payload)
+    check(reply.startswith(b"HTTP/1.1 431"), "oversized headers: %r" % reply[:80])
+
+
+def test_json_logs(server):
+    server.request("GET", "/healthz")
+    time.sleep(0.2)
+    records = server.log_records()
+    check(any(r["msg"] == "listening" and r["port"] == server.port for r in records), "listening line has the port")
+    requests = [r for r in records if r["msg"] == "request" and r["path"] == "/healthz"]
+    check(requests and requests[-1]["status"] == 200 and "duration_ms" in requests[-1], "access log line")
+    check(all("ts" in r and "level" in r for r in records), "every line has ts and level")
+
+
+def test_graceful_shutdown(server):
+    idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    busy = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    # A request whose header has arrived is in flight: it must still be answered.
+    busy.sendall(b"POST /v1/unknown HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nab")
+    time.sleep(0.3)
+    started = time.time()
+    server.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    busy.sendall(b"cdef")
+    reply = busy.recv(65536)
+    check(reply.startswith(b"HTTP/1.1 404"), "in-flight request answered during drain: %r" % reply[:60])
+    check(b"Connection: close" in reply, "drain closes keep-alive connections")
+    check(idle.recv(1) == b"", "idle connection closed by the server")
+    code = server.proc.wait(timeout=15)
+    elapsed = time.time() - started
+    check(code == 0, "exit code %d" % code)
+    check(elapsed < 10, "shutdown took %.1fs" % elapsed)
+    # After shutdown nothing listens any more.
+    try:
+        socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+        check(False, "port still accepting after exit")
+    except OSError:
+        pass
+    idle.close()
+    busy.close()
+
+
+def test_bad_config_stops_startup():
+    import subprocess
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="callsign-it-")
+    path = os.path.join(tmp, "bad.toml")
+    with open(path, "w") as f:
+        f.write("[limits]\nbody_bytes = -1\n")
+    proc = subprocess.run([ARGS.callsignd, "--data-dir", os.path.join(tmp, "d"), "--config", path],
+                          capture_output=True, text=True, timeout=60)
+    check(proc.returncode == 2, "exit code %d" % proc.returncode)
+    check("limits.body_bytes" in proc.stderr, "error names the key: %r" % proc.stderr)
+    proc = subprocess.run([ARGS.callsignd, "--no-such-flag"], capture_output=True, text=True, timeout=60)
+    check(proc.returncode == 2 and "unknown argument" in proc.stderr, proc.stderr)
+
+
+def test_restart_keeps_key():
+    first = Server(ARGS.callsignd, CONFIG)
+    try:
+        with open(os.path.join(first.data_dir, "master.key")) as f:
+            key_before = f.read()
+        check(first.stop() == 0, "first stop")
+        second = Server(ARGS.callsignd, CONFIG, data_dir=first.data_dir)
+        try:
+            with open(os.path.join(first.data_dir, "master.key")) as f:
+                check(f.read() == key_before, "master key unchanged by restart")
+            check(second.json("GET", "/readyz")[0] == 200, "ready after restart")
+        finally:
+            second.cleanup()
+    finally:
+        first.cleanup()
+
+
+CASES = [
+    ("health_and_ready", with_server(test_health_and_ready)),
+    ("data_dir_created", with_server(test_data_dir_created)),
+    ("metrics", with_server(test_metrics)),
+    ("not_found_and_method", with_server(test_not_found_and_method)),
+    ("malformed_request", with_server(test_malformed_request)),
+    ("body_limit", with_server(test_body_limit)),
+    ("header_limit", with_server(test_header_limit)),
+    ("json_logs", with_server(test_json_logs)),
+    ("graceful_shutdown", with_server(test_graceful_shutdown)),
+    ("bad_config_stops_startup", test_bad_config_stops_startup),
+    ("restart_keeps_key", test_restart_keeps_key),
+]
+
+if __name__ == "__main__":
+    sys.exit(run_cases(CASES))

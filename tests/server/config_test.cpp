@@ -1,0 +1,131 @@
+#include "server/config.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace callsign;
+using namespace callsign::server;
+
+namespace {
+std::string error_of(std::string_view toml) {
+  auto cfg = parse_config(toml, "test.toml");
+  BOOST_REQUIRE(!cfg);
+  BOOST_TEST((cfg.error().kind == error_kind::invalid_input));
+  return cfg.error().message;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(config_suite)
+
+BOOST_AUTO_TEST_CASE(empty_file_gives_defaults) {
+  auto cfg = parse_config("", "empty.toml");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->listen.host == "127.0.0.1");
+  BOOST_TEST(cfg->listen.port == 8080);
+  BOOST_TEST(cfg->data_dir == "./var");
+  BOOST_TEST(cfg->body_limit == 64U * 1024U);
+  BOOST_TEST(cfg->phone_token.digits == 6);
+  BOOST_TEST(cfg->phone_token.period == 30);
+  BOOST_TEST(!cfg->dev_mode);
+}
+
+BOOST_AUTO_TEST_CASE(every_section_is_read) {
+  auto cfg = parse_config(R"(
+[server]
+listen = "[::1]:0"
+data_dir = "/srv/callsign"
+io_threads = 3
+worker_threads = 4
+dev_mode = true
+[limits]
+body_bytes = 2048
+header_bytes = 4096
+request_timeout_ms = 1500
+shutdown_timeout_ms = 200
+max_connections = 50
+[log]
+level = "warn"
+[phone_token]
+algorithm = "sha256"
+digits = 8
+period = 60
+t0 = 100
+)", "full.toml");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->listen.host == "::1");
+  BOOST_TEST(cfg->listen.port == 0);
+  BOOST_TEST(cfg->data_dir == "/srv/callsign");
+  BOOST_TEST(cfg->io_threads == 3U);
+  BOOST_TEST(cfg->worker_threads == 4U);
+  BOOST_TEST(cfg->dev_mode);
+  BOOST_TEST(cfg->body_limit == 2048U);
+  BOOST_TEST(cfg->header_limit == 4096U);
+  BOOST_TEST(cfg->request_timeout.count() == 1500);
+  BOOST_TEST(cfg->shutdown_timeout.count() == 200);
+  BOOST_TEST(cfg->max_connections == 50U);
+  BOOST_TEST((cfg->log_min_level == log_level::warn));
+  BOOST_TEST((cfg->phone_token.algorithm == crypto::hash_algorithm::sha256));
+  BOOST_TEST(cfg->phone_token.digits == 8);
+  BOOST_TEST(cfg->phone_token.period == 60);
+  BOOST_TEST(cfg->phone_token.t0 == 100);
+}
+
+BOOST_AUTO_TEST_CASE(bad_values_name_their_key) {
+  BOOST_TEST(error_of("[limits]\nbody_bytes = 10\n").find("limits.body_bytes") != std::string::npos);
+  BOOST_TEST(error_of("[limits]\nbody_bytes = \"big\"\n").find("limits.body_bytes must be an integer") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[phone_token]\ndigits = 9\n").find("phone_token.digits") != std::string::npos);
+  BOOST_TEST(error_of("[phone_token]\nalgorithm = \"MD5\"\n").find("phone_token.algorithm") != std::string::npos);
+  BOOST_TEST(error_of("[server]\nlisten = \"nowhere\"\n").find("server.listen") != std::string::npos);
+  BOOST_TEST(error_of("[server]\ndev_mode = 1\n").find("server.dev_mode") != std::string::npos);
+  BOOST_TEST(error_of("[log]\nlevel = \"loud\"\n").find("log.level") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_and_sections_are_rejected) {
+  BOOST_TEST(error_of("[server]\nlisten_port = 1\n").find("server.listen_port is not a known setting") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[serverr]\n").find("serverr is not a known setting") != std::string::npos);
+  BOOST_TEST(error_of("server = 3\n").find("server must be a table") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(toml_syntax_errors_name_the_line) {
+  auto message = error_of("[server]\nlisten = \n");
+  BOOST_TEST(message.find("test.toml:2") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(listen_address_forms) {
+  auto v4 = parse_listen_address("0.0.0.0:443");
+  BOOST_REQUIRE(v4);
+  BOOST_TEST(v4->host == "0.0.0.0");
+  BOOST_TEST(v4->port == 443);
+  BOOST_TEST(!parse_listen_address("127.0.0.1:65536"));
+  BOOST_TEST(!parse_listen_address(":80"));
+  BOOST_TEST(!parse_listen_address("[::1]80"));
+  BOOST_TEST(!parse_listen_address("host:8x"));
+}
+
+BOOST_AUTO_TEST_CASE(flags_override_file_values) {
+  auto cli = parse_command_line({"--data-dir", "/tmp/x", "--listen", "127.0.0.1:0", "--dev", "--io-threads", "1"});
+  BOOST_REQUIRE(cli);
+  auto cfg = resolve_config(*cli);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->data_dir == "/tmp/x");
+  BOOST_TEST(cfg->listen.port == 0);
+  BOOST_TEST(cfg->dev_mode);
+  BOOST_TEST(cfg->io_threads == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(bad_flags_are_errors) {
+  BOOST_TEST(!parse_command_line({"--bogus"}));
+  BOOST_TEST(!parse_command_line({"--data-dir"}));
+  BOOST_TEST(!parse_command_line({"--io-threads", "many"}));
+  auto cli = parse_command_line({"--listen", "nope"});
+  BOOST_REQUIRE(cli);
+  BOOST_TEST(!resolve_config(*cli));
+  auto missing = parse_command_line({"--config", "/nonexistent/callsign.toml"});
+  BOOST_REQUIRE(missing);
+  auto cfg = resolve_config(*missing);
+  BOOST_REQUIRE(!cfg);
+  BOOST_TEST(cfg.error().message.find("/nonexistent/callsign.toml") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,54 @@
+#include "server/json_body.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+using namespace callsign;
+using namespace callsign::server;
+
+namespace {
+http_request json_request(std::string body, std::string type = "application/json") {
+  http_request r;
+  r.method = http_method::post;
+  r.headers.push_back({"content-type", std::move(type)});
+  r.body = std::move(body);
+  return r;
+}
+
+std::string parse_error(const http_request& r) {
+  auto body = json_body::parse(r);
+  BOOST_REQUIRE(!body);
+  return body.error().message;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(json_body_suite)
+
+BOOST_AUTO_TEST_CASE(reads_typed_fields) {
+  auto body = json_body::parse(json_request(R"({"code":"123456","flag":true,"empty":null})"));
+  BOOST_REQUIRE(body);
+  BOOST_TEST(body->only({"code", "flag", "empty"}).has_value());
+  BOOST_TEST(*body->required_string("code", 16) == "123456");
+  BOOST_TEST(*body->required_bool("flag"));
+  BOOST_TEST(!body->optional_string("empty", 10)->has_value());
+  BOOST_TEST(!body->optional_string("absent", 10)->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(precise_errors) {
+  BOOST_TEST(parse_error(json_request("{\"a\":")) == "request body is not valid JSON");
+  BOOST_TEST(parse_error(json_request("[1,2]")) == "request body must be a JSON object");
+  BOOST_TEST(parse_error(json_request("")) == "request body must be a JSON object");
+  auto wrong_type = json_body::parse(json_request("{}", "text/plain"));
+  BOOST_REQUIRE(!wrong_type);
+  BOOST_TEST((wrong_type.error().kind == error_kind::unsupported_media_type));
+  BOOST_TEST(json_body::parse(json_request("{}", "Application/JSON; charset=utf-8")).has_value());
+
+  auto body = json_body::parse(json_request(R"({"code":123,"flag":"yes","long":"abcdef"})"));
+  BOOST_REQUIRE(body);
+  BOOST_TEST(body->required_string("code", 8).error().message == "field 'code' must be a string");
+  BOOST_TEST(body->required_bool("flag").error().message == "field 'flag' must be true or false");
+  BOOST_TEST(body->required_string("missing", 8).error().message == "missing field 'missing'");
+  BOOST_TEST(body->required_string("long", 3).error().message == "field 'long' is longer than 3 bytes");
+  BOOST_TEST(body->only({"code", "flag"}).error().message == "unknown field 'long'");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,119 @@
+#include "server/router.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <stdexcept>
+
+using namespace callsign;
+using namespace callsign::server;
+
+namespace {
+http_request request(http_method method, std::string path) {
+  http_request r;
+  r.method = method;
+  r.path = std::move(path);
+  return r;
+}
+
+router sample_router() {
+  router routes;
+  routes.add(http_method::get, "/v1/users/{id}", [](http_request& req) -> result<http_response> {
+    http_response res;
+    res.body = std::string(*req.path_param("id"));
+    return res;
+  });
+  routes.add(http_method::put, "/v1/users/{id}", [](http_request&) -> result<http_response> {
+    return make_error(error_kind::conflict, "already exists");
+  });
+  routes.add(http_method::post, "/v1/boom", [](http_request&) -> result<http_response> {
+    throw std::runtime_error("secret detail that must not leak");
+  });
+  return routes;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(router_suite)
+
+BOOST_AUTO_TEST_CASE(matches_pattern_and_extracts_params) {
+  auto routes = sample_router();
+  auto req = request(http_method::get, "/v1/users/u-42");
+  auto match = routes.resolve(req);
+  BOOST_REQUIRE(match.matched != nullptr);
+  BOOST_TEST(routes.route_labels()[match.metrics_index] == "GET /v1/users/{id}");
+  auto res = std::get<http_response>(router::invoke(*match.matched, req));
+  BOOST_TEST(res.status == 200U);
+  BOOST_TEST(res.body == "u-42");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_path_is_404_problem) {
+  auto routes = sample_router();
+  for (const char* path : {"/v1/users", "/v1/users/", "/v1/users/a/b", "/", "/nope"}) {
+    auto req = request(http_method::get, path);
+    auto match = routes.resolve(req);
+    BOOST_TEST(match.matched == nullptr);
+    BOOST_TEST(match.failure.status == 404U);
+    BOOST_TEST(match.failure.content_type == "application/problem+json");
+    BOOST_TEST(match.metrics_index == 0U);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(wrong_method_is_405_with_allow) {
+  auto routes = sample_router();
+  auto req = request(http_method::delete_, "/v1/users/x");
+  auto match = routes.resolve(req);
+  BOOST_REQUIRE(match.matched == nullptr);
+  BOOST_TEST(match.failure.status == 405U);
+  BOOST_REQUIRE(match.failure.headers.size() == 1U);
+  BOOST_TEST(match.failure.headers[0].name == "Allow");
+  BOOST_TEST(match.failure.headers[0].value == "GET, HEAD, PUT");
+}
+
+BOOST_AUTO_TEST_CASE(head_matches_get_routes) {
+  auto routes = sample_router();
+  auto req = request(http_method::head, "/v1/users/x");
+  BOOST_TEST(routes.resolve(req).matched != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(handler_errors_become_problems) {
+  auto routes = sample_router();
+  auto req = request(http_method::put, "/v1/users/x");
+  auto res = std::get<http_response>(router::invoke(*routes.resolve(req).matched, req));
+  BOOST_TEST(res.status == 409U);
+  BOOST_TEST(res.content_type == "application/problem+json");
+  BOOST_TEST(res.body.find("already exists") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(exceptions_become_500_without_detail) {
+  auto routes = sample_router();
+  auto req = request(http_method::post, "/v1/boom");
+  auto res = std::get<http_response>(router::invoke(*routes.resolve(req).matched, req));
+  BOOST_TEST(res.status == 500U);
+  BOOST_TEST(res.body.find("secret") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(deferred_responses_finish_after_commit) {
+  router routes;
+  routes.add(http_method::post, "/v1/deferred", [](http_request&) -> handler_result {
+    deferred_response deferred;
+    deferred.changes.put(storage::column_family::users, "k", "v");
+    deferred.finish = [](const result<storage::commit_receipt>& receipt) {
+      http_response res;
+      res.body = std::to_string(receipt->audit_sequences.size());
+      return res;
+    };
+    return deferred;
+  });
+  auto req = request(http_method::post, "/v1/deferred");
+  auto outcome = router::invoke(*routes.resolve(req).matched, req);
+  auto* deferred = std::get_if<deferred_response>(&outcome);
+  BOOST_REQUIRE(deferred != nullptr);
+  BOOST_TEST(deferred->changes.ops.size() == 1U);
+  storage::commit_receipt receipt;
+  receipt.audit_sequences = {7, 8};
+  BOOST_TEST(router::finish(*deferred, receipt).body == "2");
+  // A failed commit never reaches finish: it becomes a problem response.
+  auto failed = router::finish(*deferred, make_error(error_kind::unavailable, "disk full"));
+  BOOST_TEST(failed.status == 503U);
+  BOOST_TEST(failed.content_type == "application/problem+json");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,250 @@
+#include "storage/replay_marks.hpp"
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <latch>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "storage/database.hpp"
+#include "storage/embedded_replay_marks.hpp"
+#include "storage/shared_state_format.hpp"
+#include "support/temp_directory.hpp"
+
+using namespace callsign;
+using storage::column_family;
+
+namespace {
+
+std::unique_ptr<storage::database> open_db(const test::temp_directory& dir) {
+  auto db = storage::database::open({dir.path() / "db", true});
+  BOOST_REQUIRE(db);
+  return std::move(*db);
+}
+
+// The group-commit writer is elsewhere; tests persist a change_set's puts directly.
+void apply(storage::database& db, const storage::change_set& changes) {
+  for (const auto& op : changes.ops) {
+    BOOST_REQUIRE(op.op == storage::write_op::kind::put);
+    BOOST_REQUIRE(db.put(op.family, op.key, op.value));
+  }
+}
+
+bool claimed(storage::replay_marks& marks, std::string_view user, std::string_view method, std::uint64_t step,
+             storage::change_set& changes) {
+  auto r = marks.claim(user, method, step, changes);
+  BOOST_REQUIRE(r);
+  return *r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(replay_mark_format_suite)
+
+BOOST_AUTO_TEST_CASE(round_trips_and_refuses_corrupt_values) {
+  const auto bytes = storage::encode_replay_mark(0x0102030405060708ULL);
+  BOOST_TEST(bytes == std::string("\x01\x01\x02\x03\x04\x05\x06\x07\x08", 9));
+  auto back = storage::decode_replay_mark(bytes);
+  BOOST_REQUIRE(back);
+  BOOST_TEST(*back == 0x0102030405060708ULL);
+  for (const std::string& bad :
+       {std::string(), bytes.substr(0, 8), bytes + "x", std::string("\x02", 1) + bytes.substr(1)}) {
+    auto decoded = storage::decode_replay_mark(bad);
+    BOOST_REQUIRE(!decoded);
+    BOOST_TEST((decoded.error().kind == error_kind::internal));
+  }
+  // Keys keep users apart whatever bytes their ids hold.
+  BOOST_TEST(storage::replay_mark_record_key("a/b", "c") != storage::replay_mark_record_key("a", "b/c"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(embedded_replay_marks_suite)
+
+BOOST_AUTO_TEST_CASE(only_later_steps_are_accepted) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  storage::embedded_replay_marks marks(*db);
+
+  auto none = marks.last_step("u1", "phone_token");
+  BOOST_REQUIRE(none);
+  BOOST_TEST(!none->has_value());
+
+  storage::change_set changes;
+  BOOST_TEST(claimed(marks, "u1", "phone_token", 100, changes));
+  BOOST_REQUIRE(changes.ops.size() == 1U);
+  BOOST_TEST((changes.ops[0].op == storage::write_op::kind::put));
+  BOOST_TEST((changes.ops[0].family == column_family::replay_marks));
+  BOOST_TEST(changes.ops[0].key == storage::replay_mark_record_key("u1", "phone_token"));
+  BOOST_TEST(changes.ops[0].value == storage::encode_replay_mark(100));
+
+  storage::change_set refused;
+  BOOST_TEST(!claimed(marks, "u1", "phone_token", 100, refused));  // same step
+  BOOST_TEST(!claimed(marks, "u1", "phone_token", 99, refused));   // earlier step
+  BOOST_TEST(!claimed(marks, "u1", "phone_token", 0, refused));
+  BOOST_TEST(refused.ops.empty());
+
+  BOOST_TEST(claimed(marks, "u1", "phone_token", 102, changes));  // later step
+  BOOST_TEST(!claimed(marks, "u1", "phone_token", 101, changes));
+  auto last = marks.last_step("u1", "phone_token");
+  BOOST_REQUIRE(last);
+  BOOST_TEST(**last == 102U);
+
+  // Methods and users are independent.
+  BOOST_TEST(claimed(marks, "u1", "authenticator", 50, changes));
+  BOOST_TEST(claimed(marks, "u2", "phone_token", 100, changes));
+  // Step 0 is a real step when nothing was accepted before.
+  BOOST_TEST(claimed(marks, "u3", "phone_token", 0, changes));
+  BOOST_TEST(!claimed(marks, "u3", "phone_token", 0, changes));
+}
+
+BOOST_AUTO_TEST_CASE(twenty_racing_claims_of_one_step_give_one_winner) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  storage::embedded_replay_marks marks(*db);
+  constexpr int racers = 20;
+  constexpr int rounds = 50;
+  for (int round = 0; round < rounds; ++round) {
+    // Odd rounds race on a cold key (every racer may load from RocksDB), even rounds on a warm one.
+    const std::string user = "user-" + std::to_string(round / 2);
+    const auto step = static_cast<std::uint64_t>(1000 + round);
+    std::latch go(racers);
+    std::atomic<int> winners{0};
+    std::atomic<int> errors{0};
+    std::vector<storage::change_set> changes(racers);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < racers; ++t) {
+      threads.emplace_back([&, t] {
+        go.arrive_and_wait();
+        auto r = marks.claim(user, "phone_token", step, changes[static_cast<std::size_t>(t)]);
+        if (!r) {
+          ++errors;
+        } else if (*r) {
+          ++winners;
+        }
+      });
+    }
+    for (auto& th : threads) {
+      th.join();
+    }
+    BOOST_TEST(errors.load() == 0);
+    BOOST_TEST(winners.load() == 1);
+    std::size_t ops = 0;
+    for (const auto& c : changes) {
+      ops += c.ops.size();
+    }
+    BOOST_TEST(ops == 1U);  // only the winner persists anything
+  }
+}
+
+BOOST_AUTO_TEST_CASE(racing_claims_of_different_steps_keep_the_highest) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  storage::embedded_replay_marks marks(*db);
+  constexpr int racers = 20;
+  std::latch go(racers);
+  std::vector<std::thread> threads;
+  std::vector<storage::change_set> changes(racers);
+  for (int t = 0; t < racers; ++t) {
+    threads.emplace_back([&, t] {
+      go.arrive_and_wait();
+      (void)marks.claim("u", "authenticator", static_cast<std::uint64_t>(t + 1), changes[static_cast<std::size_t>(t)]);
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  auto last = marks.last_step("u", "authenticator");
+  BOOST_REQUIRE(last);
+  BOOST_TEST(**last == 20U);
+  // Accepted steps were strictly increasing in claim order, so the one with step 20 won.
+  BOOST_TEST(changes[19].ops.size() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(marks_survive_a_restart_and_load_lazily) {
+  test::temp_directory dir;
+  {
+    auto db = open_db(dir);
+    storage::embedded_replay_marks marks(*db);
+    storage::change_set changes;
+    BOOST_TEST(claimed(marks, "u1", "phone_token", 500, changes));
+    BOOST_TEST(claimed(marks, "u1", "authenticator", 77, changes));
+    apply(*db, changes);
+  }
+  auto db = open_db(dir);
+  storage::embedded_replay_marks marks(*db);
+  BOOST_TEST(marks.cached_marks() == 0U);
+  auto last = marks.last_step("u1", "phone_token");
+  BOOST_REQUIRE(last);
+  BOOST_TEST(**last == 500U);
+  BOOST_TEST(marks.cached_marks() == 1U);
+
+  storage::change_set changes;
+  BOOST_TEST(!claimed(marks, "u1", "authenticator", 77, changes));  // first touch is a claim
+  BOOST_TEST(!claimed(marks, "u1", "phone_token", 500, changes));
+  BOOST_TEST(!claimed(marks, "u1", "phone_token", 499, changes));
+  BOOST_TEST(changes.ops.empty());
+  BOOST_TEST(claimed(marks, "u1", "phone_token", 501, changes));
+}
+
+BOOST_AUTO_TEST_CASE(forget_starts_fresh_even_before_the_deletion_commits) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  {
+    storage::embedded_replay_marks marks(*db);
+    storage::change_set changes;
+    BOOST_TEST(claimed(marks, "u1", "authenticator", 900, changes));
+    apply(*db, changes);
+  }
+  storage::embedded_replay_marks marks(*db);
+  storage::change_set forget;
+  BOOST_REQUIRE(marks.forget("u1", "authenticator", forget));
+  BOOST_REQUIRE(forget.ops.size() == 1U);
+  BOOST_TEST((forget.ops[0].op == storage::write_op::kind::remove));
+  BOOST_TEST((forget.ops[0].family == column_family::replay_marks));
+  BOOST_TEST(forget.ops[0].key == storage::replay_mark_record_key("u1", "authenticator"));
+
+  // The deletion is not applied to RocksDB here, yet memory must not reload the old mark.
+  auto last = marks.last_step("u1", "authenticator");
+  BOOST_REQUIRE(last);
+  BOOST_TEST(!last->has_value());
+  storage::change_set changes;
+  BOOST_TEST(claimed(marks, "u1", "authenticator", 10, changes));
+  BOOST_TEST(!claimed(marks, "u1", "authenticator", 10, changes));
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_mark_is_an_error_and_claims_nothing) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  BOOST_REQUIRE(db->put(column_family::replay_marks, storage::replay_mark_record_key("u1", "phone_token"), "\x01\x02"));
+  storage::embedded_replay_marks marks(*db);
+  storage::change_set changes;
+  auto r = marks.claim("u1", "phone_token", 1'000'000, changes);
+  BOOST_REQUIRE(!r);
+  BOOST_TEST((r.error().kind == error_kind::internal));
+  BOOST_TEST(r.error().message.find("u1") == std::string::npos);
+  BOOST_TEST(changes.ops.empty());
+  BOOST_TEST(!marks.last_step("u1", "phone_token"));
+  // Still refused on the next attempt: a damaged mark never reads as "nothing accepted".
+  BOOST_TEST(!marks.claim("u1", "phone_token", 1'000'001, changes));
+}
+
+BOOST_AUTO_TEST_CASE(bad_arguments_are_refused) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  storage::embedded_replay_marks marks(*db);
+  storage::change_set changes;
+  auto empty_user = marks.claim("", "phone_token", 1, changes);
+  BOOST_REQUIRE(!empty_user);
+  BOOST_TEST((empty_user.error().kind == error_kind::invalid_input));
+  BOOST_TEST(!marks.claim("u", "", 1, changes));
+  BOOST_TEST(!marks.claim(std::string(storage::max_replay_mark_part + 1, 'u'), "m", 1, changes));
+  BOOST_TEST(!marks.last_step("", "m"));
+  BOOST_TEST(!marks.forget("u", "", changes));
+  BOOST_TEST(changes.ops.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,75 @@
+// callsign phone-token: a user's phone token, derived from the data directory's key ring.
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <string>
+
+#include "argument_parser.hpp"
+#include "command_table.hpp"
+#include "crypto/key_derivation.hpp"
+#include "storage/key_ring_file.hpp"
+#include "totp_options.hpp"
+
+namespace callsign::cli {
+namespace {
+
+constexpr std::string_view usage =
+    "usage: callsign phone-token --data-dir DIR --user ID [options]\n"
+    "\n"
+    "Prints the phone token a user reads out to support: RFC 6238 TOTP over\n"
+    "HMAC-SHA256(master key, \"callsign phone-token\" || 0x00 || user id).\n"
+    "The master key comes from DIR/master.key, which this command never creates.\n"
+    "\n"
+    "  --data-dir DIR       callsignd's data directory\n"
+    "  --user ID            the user id (UTF-8), exactly as the server stores it\n"
+    "  --key-version V      master key version to use, default the current one\n";
+
+constexpr std::array<option_spec, 8> specs{{{"data-dir"},
+                                            {"user"},
+                                            {"key-version"},
+                                            totp_option_specs[0],
+                                            totp_option_specs[1],
+                                            totp_option_specs[2],
+                                            totp_option_specs[3],
+                                            totp_option_specs[4]}};
+
+}  // namespace
+
+int run_phone_token_command(std::span<const std::string_view> args) {
+  const auto options = parse_options(args, specs);
+  if (!options) return usage_error(options.error().message);
+  if (options->help_requested()) {
+    print_help(usage);
+    return print_help(totp_options_help);
+  }
+  const auto data_dir = options->value("data-dir");
+  const auto user = options->value("user");
+  if (!data_dir || data_dir->empty()) return usage_error("phone-token needs --data-dir");
+  if (!user || user->empty()) return usage_error("phone-token needs a non-empty --user");
+  const auto version = integer_option(*options, "key-version", 1, std::numeric_limits<std::uint32_t>::max());
+  if (!version) return usage_error(version.error().message);
+  const auto totp = read_totp_options(*options);
+  if (!totp) return usage_error(totp.error().message);
+
+  const std::filesystem::path path = std::filesystem::path(*data_dir) / storage::key_ring_file_name;
+  const auto ring = storage::load_key_ring(path);
+  if (!ring) {
+    if (ring.error().kind == error_kind::not_found) {
+      return runtime_error("no master key at " + path.string() + " (callsignd creates it on first start)");
+    }
+    return runtime_error(ring.error().message);
+  }
+  const crypto::master_key* master = &ring->current();
+  if (*version) {
+    master = ring->find(static_cast<std::uint32_t>(**version));
+    if (master == nullptr) {
+      return runtime_error("key version " + std::to_string(**version) + " is not in " + path.string());
+    }
+  }
+  const std::string token = crypto::phone_token(*master, *user, totp->params, totp->unix_time);
+  std::printf("%s\n", token.c_str());
+  return exit_ok;
+}
+
+}  // namespace callsign::cli
