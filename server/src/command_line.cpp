@@ -12,7 +12,8 @@ std::string_view command_line_usage() noexcept {
          "  --config FILE       TOML config (see docs/configuration.md); flags override it\n"
          "  --port-file FILE    write the bound port number to FILE once listening\n"
          "  --io-threads N      I/O threads (default: one per core)\n"
-         "  --dev               development mode: demo identities and dev tokens\n";
+         "  --dev               development mode: demo identities and dev tokens\n"
+         "  --list-routes       print every route (METHOD PATTERN) and exit\n";
 }
 
 result<command_line> parse_command_line(const std::vector<std::string_view>& args) {
@@ -27,6 +28,8 @@ result<command_line> parse_command_line(const std::vector<std::string_view>& arg
     };
     if (arg == "--help" || arg == "-h") {
       cli.help = true;
+    } else if (arg == "--list-routes") {
+      cli.list_routes = true;
     } else if (arg == "--dev") {
       cli.dev_mode = true;
     } else if (arg == "--config" || arg == "--data-dir" || arg == "--listen" || arg == "--port-file" ||

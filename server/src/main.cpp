@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     std::fputs(server::command_line_usage().data(), stdout);
     return 0;
   }
+
   auto cfg = server::resolve_config(*cli);
   if (!cfg) {
     std::fprintf(stderr, "callsignd: %s\n", cfg.error().message.c_str());
@@ -101,6 +102,13 @@ int main(int argc, char** argv) {
                         {"dev_mode", cfg->dev_mode}});
 
   auto routes = server::build_router(app);
+  if (cli->list_routes) {
+    for (std::size_t i = 1; i < routes.route_labels().size(); ++i) {
+      std::printf("%s\n", routes.route_labels()[i].c_str());
+    }
+    (*writer)->stop();
+    return 0;
+  }
   app.stats = std::make_unique<server::metrics>(routes.route_labels());
   int code = server::serve_http(app, routes);
   (*writer)->stop();

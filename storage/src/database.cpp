@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "state_merge_operator.hpp"
+
 namespace callsign::storage {
 
 struct database::impl {
@@ -57,7 +59,9 @@ std::string_view view(const rocksdb::Slice& s) {
 std::vector<rocksdb::ColumnFamilyDescriptor> all_descriptors(const rocksdb::Options& options) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (auto cf : all_column_families()) {
-    descriptors.emplace_back(std::string(column_family_name(cf)), rocksdb::ColumnFamilyOptions(options));
+    rocksdb::ColumnFamilyOptions cf_options(options);
+    cf_options.merge_operator = state_merge_operator_for(cf);
+    descriptors.emplace_back(std::string(column_family_name(cf)), cf_options);
   }
   return descriptors;
 }
@@ -174,9 +178,14 @@ result<std::optional<std::string>> database::get(column_family cf, std::string_v
 result<void> database::write(std::span<const write_op> ops) {
   rocksdb::WriteBatch batch;
   for (const write_op& op : ops) {
-    const auto status = op.op == write_op::kind::put
-                            ? batch.Put(impl_->handle(op.family), slice(op.key), slice(op.value))
-                            : batch.Delete(impl_->handle(op.family), slice(op.key));
+    rocksdb::Status status;
+    switch (op.op) {
+      case write_op::kind::put: status = batch.Put(impl_->handle(op.family), slice(op.key), slice(op.value)); break;
+      case write_op::kind::merge:
+        status = batch.Merge(impl_->handle(op.family), slice(op.key), slice(op.value));
+        break;
+      case write_op::kind::remove: status = batch.Delete(impl_->handle(op.family), slice(op.key)); break;
+    }
     if (!status.ok()) return storage_error("cannot build write batch", status);
   }
   rocksdb::WriteOptions wo;

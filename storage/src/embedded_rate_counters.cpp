@@ -113,7 +113,7 @@ result<rate_estimate> embedded_rate_counters::add(std::string_view key, std::int
   auto counter = in_window(**slot, now_ms, window_ms);
   counter.add(amount, now_ms);
   // Append first: if that allocation throws, memory is unchanged.
-  changes.put(column_family::counters, sliding_window_record_key(key), encode_sliding_window(counter));
+  changes.merge(column_family::counters, sliding_window_record_key(key), encode_sliding_window(counter));
   **slot = counter;
   maybe_sweep(s, now_ms);
   return rate_estimate{counter.estimate(now_ms), now_ms, counter};

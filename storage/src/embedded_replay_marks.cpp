@@ -83,7 +83,7 @@ result<bool> embedded_replay_marks::claim(std::string_view user, std::string_vie
     return false;
   }
   // Append first: if that allocation throws, the mark is unchanged.
-  changes.put(column_family::replay_marks, key, encode_replay_mark(step));
+  changes.merge(column_family::replay_marks, key, encode_replay_mark(step));
   mark = step;
   return true;
 }

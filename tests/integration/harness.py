@@ -1,10 +1,14 @@
 """Starts the real callsignd on port 0 in a temp data dir, for integration tests."""
 import argparse
+import base64
+import hashlib
+import hmac
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -128,3 +132,138 @@ def run_cases(cases):
             print("FAIL %s: %s" % (name, exc), flush=True)
     print("%d passed, %d failed" % (len(cases) - failed, failed))
     return 1 if failed else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the /v1/ API tests: tokens, codes, time steps, problem responses, the audit API.
+
+
+def cli(binary, *args, timeout=60):
+    """Runs the callsign CLI; returns the CompletedProcess (text mode)."""
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def mint_token(callsign, data_dir, role, sub, ttl=None):
+    """A bearer token from `callsign token` (signed with <data_dir>/jwt-hs256.key)."""
+    args = ["token", "--data-dir", data_dir, "--role", role, "--sub", sub]
+    if ttl is not None:
+        args += ["--ttl", str(ttl)]
+    out = cli(callsign, *args)
+    if out.returncode != 0:
+        raise RuntimeError("callsign token failed (%d): %s" % (out.returncode, out.stderr))
+    return out.stdout.strip()
+
+
+def jwt_key(data_dir):
+    """The development HS256 key callsignd created: the file's raw bytes."""
+    with open(os.path.join(data_dir, "jwt-hs256.key"), "rb") as f:
+        return f.read()
+
+
+def b64url(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def craft_token(key, claims, header=None, sign=True):
+    """An HS256 JWT built here, independently of callsign (for negative cases)."""
+    header = header if header is not None else {"alg": "HS256", "typ": "JWT"}
+    signing_input = b64url(json.dumps(header, separators=(",", ":"))) + "." + \
+        b64url(json.dumps(claims, separators=(",", ":")))
+    signature = b64url(hmac.new(key, signing_input.encode(), hashlib.sha256).digest()) if sign else ""
+    return signing_input + "." + signature
+
+
+def claims_for(role, sub, ttl=3600, **overrides):
+    now = int(time.time())
+    claims = {"iss": "callsign", "aud": "callsign", "sub": sub, "role": role, "iat": now, "exp": now + ttl}
+    claims.update(overrides)
+    return claims
+
+
+def bearer(token, extra=None):
+    headers = {"Authorization": "Bearer " + token}
+    headers.update(extra or {})
+    return headers
+
+
+def json_headers(token=None):
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = "Bearer " + token
+    return headers
+
+
+def hotp(secret, counter, digest=hashlib.sha1, digits=6):
+    mac = hmac.new(secret, struct.pack(">Q", counter), digest).digest()
+    offset = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    return str(value % (10 ** digits)).zfill(digits)
+
+
+def master_key(data_dir):
+    """The newest master key of <data_dir>/master.key ("<version> <64 hex>" lines)."""
+    with open(os.path.join(data_dir, "master.key")) as f:
+        rows = [l.split() for l in f.read().splitlines() if l.strip() and not l.startswith("#")]
+    version, key = max(rows, key=lambda r: int(r[0]))
+    return bytes.fromhex(key)
+
+
+def phone_token_at(data_dir, user_id, step, digits=6, digest=hashlib.sha1):
+    """The spec's phone token: TOTP over HMAC-SHA256(master, "callsign phone-token\\0" || user)."""
+    secret = hmac.new(master_key(data_dir), b"callsign phone-token\x00" + user_id.encode(), hashlib.sha256).digest()
+    return hotp(secret, step, digest, digits)
+
+
+def current_step(period, t0=0, now=None):
+    return int(((time.time() if now is None else now) - t0) // period)
+
+
+def wait_for_step_start(period, margin=0.15, t0=0):
+    """Sleeps until `margin` seconds after the next step boundary; returns the new step.
+    Tests that must stay inside one step call this first instead of relying on luck."""
+    now = time.time()
+    step = int((now - t0) // period) + 1
+    time.sleep(max(0.0, t0 + step * period + margin - now))
+    return step
+
+
+def wrong_code(*right, digits=6):
+    """A code of the right shape that is none of `right`."""
+    candidate = 123456 % (10 ** digits)
+    while str(candidate).zfill(digits) in right:
+        candidate = (candidate + 1) % (10 ** digits)
+    return str(candidate).zfill(digits)
+
+
+def check_problem(status, headers, body, expected, detail_contains=None):
+    """Checks a problem+json reply; returns the parsed problem."""
+    check(status == expected, "expected %d, got %d: %r" % (expected, status, body[:300]))
+    check(headers.get("content-type") == "application/problem+json",
+          "status %d content-type was %r" % (status, headers.get("content-type")))
+    doc = json.loads(body)
+    check(doc.get("status") == expected and doc.get("title") and doc.get("detail"), "problem body %r" % doc)
+    if detail_contains is not None:
+        check(detail_contains in doc["detail"], "detail %r lacks %r" % (doc["detail"], detail_contains))
+    return doc
+
+
+def audit_entries(server, admin_token, user=None):
+    """Every journal entry via GET /v1/audit (admin), following next_after."""
+    entries = []
+    after = 0
+    while True:
+        path = "/v1/audit?limit=500&after=%d" % after
+        if user is not None:
+            path += "&user=" + user
+        status, _, body = server.json("GET", path, headers=bearer(admin_token))
+        check(status == 200, "GET %s: %d %r" % (path, status, body))
+        entries += body["entries"]
+        if body["next_after"] is None:
+            return entries
+        after = body["next_after"]
+
+
+def audit_count(server, admin_token):
+    return len(audit_entries(server, admin_token))

@@ -29,12 +29,9 @@ std::unique_ptr<storage::database> open_db(const test::temp_directory& dir) {
   return std::move(*db);
 }
 
-// The group-commit writer is elsewhere; tests persist a change_set's puts directly.
+// Persists a change_set's ops in one batch, as the group-commit writer does.
 void apply(storage::database& db, const storage::change_set& changes) {
-  for (const auto& op : changes.ops) {
-    BOOST_REQUIRE(op.op == storage::write_op::kind::put);
-    BOOST_REQUIRE(db.put(op.family, op.key, op.value));
-  }
+  BOOST_REQUIRE(db.write(changes.ops));
 }
 
 }  // namespace

@@ -25,12 +25,9 @@ std::unique_ptr<storage::database> open_db(const test::temp_directory& dir) {
   return std::move(*db);
 }
 
-// The group-commit writer is elsewhere; tests persist a change_set's puts directly.
+// Persists a change_set's ops in one batch, as the group-commit writer does.
 void apply(storage::database& db, const storage::change_set& changes) {
-  for (const auto& op : changes.ops) {
-    BOOST_REQUIRE(op.op == storage::write_op::kind::put);
-    BOOST_REQUIRE(db.put(op.family, op.key, op.value));
-  }
+  BOOST_REQUIRE(db.write(changes.ops));
 }
 
 bool claimed(storage::replay_marks& marks, std::string_view user, std::string_view method, std::uint64_t step,
@@ -76,7 +73,7 @@ BOOST_AUTO_TEST_CASE(only_later_steps_are_accepted) {
   storage::change_set changes;
   BOOST_TEST(claimed(marks, "u1", "phone_token", 100, changes));
   BOOST_REQUIRE(changes.ops.size() == 1U);
-  BOOST_TEST((changes.ops[0].op == storage::write_op::kind::put));
+  BOOST_TEST((changes.ops[0].op == storage::write_op::kind::merge));
   BOOST_TEST((changes.ops[0].family == column_family::replay_marks));
   BOOST_TEST(changes.ops[0].key == storage::replay_mark_record_key("u1", "phone_token"));
   BOOST_TEST(changes.ops[0].value == storage::encode_replay_mark(100));

@@ -88,6 +88,7 @@ struct command_line {
   std::optional<unsigned> io_threads;
   bool dev_mode = false;
   bool help = false;
+  bool list_routes = false;
 };
 
 result<command_line> parse_command_line(const std::vector<std::string_view>& args);

@@ -14,7 +14,10 @@
 namespace callsign::storage {
 
 struct write_op {
-  enum class kind { put, remove };
+  // merge: combined with the stored value by the column family's merge operator
+  // (replay_marks keep the highest step, counters the newest window state), so changes that
+  // reach disk out of order never move state backwards.
+  enum class kind { put, remove, merge };
   kind op = kind::put;
   column_family family = column_family::default_cf;
   std::string key;
@@ -42,6 +45,9 @@ struct change_set {
 
   void put(column_family cf, std::string key, std::string value) {
     ops.push_back({write_op::kind::put, cf, std::move(key), std::move(value)});
+  }
+  void merge(column_family cf, std::string key, std::string value) {
+    ops.push_back({write_op::kind::merge, cf, std::move(key), std::move(value)});
   }
   void remove(column_family cf, std::string key) {
     ops.push_back({write_op::kind::remove, cf, std::move(key), {}});

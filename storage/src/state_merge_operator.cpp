@@ -1,0 +1,82 @@
+#include "state_merge_operator.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "storage/shared_state_format.hpp"
+
+namespace callsign::storage {
+
+namespace {
+std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+// Picks the newer of two encoded states. An undecodable side loses to a decodable one, so a
+// damaged record heals on the next change instead of failing every read.
+std::string newer_replay_mark(std::string_view stored, std::string_view operand) {
+  auto a = decode_replay_mark(stored);
+  auto b = decode_replay_mark(operand);
+  if (!a) {
+    return std::string(operand);
+  }
+  if (!b) {
+    return std::string(stored);
+  }
+  return encode_replay_mark(std::max(*a, *b));
+}
+
+std::string newer_window(std::string_view stored, std::string_view operand) {
+  auto a = decode_sliding_window(stored);
+  auto b = decode_sliding_window(operand);
+  if (!a) {
+    return std::string(operand);
+  }
+  if (!b) {
+    return std::string(stored);
+  }
+  if (a->window_ms != b->window_ms || a->window_start_ms != b->window_start_ms) {
+    return a->window_start_ms > b->window_start_ms ? std::string(stored) : std::string(operand);
+  }
+  // Same window: counts only grow within it, so the larger of each is the newest.
+  sliding_window_counter merged = *b;
+  merged.previous = std::max(a->previous, b->previous);
+  merged.current = std::max(a->current, b->current);
+  return encode_sliding_window(merged);
+}
+
+class state_merge_operator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  explicit state_merge_operator(column_family cf) : cf_(cf) {}
+
+  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger* /*logger*/) const override {
+    if (existing == nullptr) {
+      new_value->assign(value.data(), value.size());
+      return true;
+    }
+    if (cf_ == column_family::replay_marks) {
+      *new_value = newer_replay_mark(view(*existing), view(value));
+    } else if (!key.empty() && key[0] == sliding_window_key_prefix) {
+      *new_value = newer_window(view(*existing), view(value));
+    } else {
+      new_value->assign(value.data(), value.size());  // other record kinds: last write wins
+    }
+    return true;
+  }
+
+  const char* Name() const override {
+    return cf_ == column_family::replay_marks ? "callsign.replay_marks.max" : "callsign.counters.newest";
+  }
+
+ private:
+  column_family cf_;
+};
+}  // namespace
+
+std::shared_ptr<rocksdb::MergeOperator> state_merge_operator_for(column_family cf) {
+  if (cf == column_family::replay_marks || cf == column_family::counters) {
+    return std::make_shared<state_merge_operator>(cf);
+  }
+  return nullptr;
+}
+
+}  // namespace callsign::storage
