@@ -92,6 +92,14 @@ int main(int argc, char** argv) {
   app.counters = &counters;
   app.journal = &journal;
 
+  auto routes = server::build_router(app);
+  if (cli->list_routes) {
+    for (std::size_t i = 1; i < routes.route_labels().size(); ++i) {
+      std::printf("%s\n", routes.route_labels()[i].c_str());
+    }
+    (*writer)->stop();
+    return 0;
+  }
   std::string algorithms;
   for (auto name : verifier->algorithms()) {
     algorithms += algorithms.empty() ? std::string(name) : "," + std::string(name);
@@ -101,14 +109,6 @@ int main(int argc, char** argv) {
                         {"token_algorithms", algorithms},
                         {"dev_mode", cfg->dev_mode}});
 
-  auto routes = server::build_router(app);
-  if (cli->list_routes) {
-    for (std::size_t i = 1; i < routes.route_labels().size(); ++i) {
-      std::printf("%s\n", routes.route_labels()[i].c_str());
-    }
-    (*writer)->stop();
-    return 0;
-  }
   app.stats = std::make_unique<server::metrics>(routes.route_labels());
   int code = server::serve_http(app, routes);
   (*writer)->stop();

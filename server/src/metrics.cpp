@@ -65,7 +65,7 @@ std::string metrics::prometheus_text() const {
       out += "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
     }
   }
-  out += "# HELP callsign_http_request_duration_seconds Time from request header to response written.\n";
+  out += "# HELP callsign_http_request_duration_seconds Time from request header to response ready.\n";
   out += "# TYPE callsign_http_request_duration_seconds histogram\n";
   for (std::size_t r = 0; r < route_labels_.size(); ++r) {
     const auto& h = *histograms_[r];

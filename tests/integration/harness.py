@@ -27,7 +27,11 @@ def parse_args():
 class Server:
     """One callsignd process; stdout (JSON-lines log) is collected in `lines`."""
 
+    started = []  # every Server, so run_cases can name a crash behind a failure
+
     def __init__(self, binary, config_text="", extra_args=(), data_dir=None):
+        Server.started.append(self)
+        self.crash_reported = False
         self.tmp = tempfile.mkdtemp(prefix="callsign-it-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port_file = os.path.join(self.tmp, "port")
@@ -107,6 +111,17 @@ class Server:
         self._err_reader.join(timeout=5)
         return code
 
+    def crash_report(self):
+        """The sanitizer's ERROR/SUMMARY lines if callsignd died of one, else ""."""
+        if not hasattr(self, "stderr") or self.proc.poll() is None:
+            return ""
+        time.sleep(0.2)  # let the stderr reader catch up
+        lines = [l.strip() for l in self.stderr if "ERROR: " in l or "SUMMARY: " in l or "runtime error:" in l]
+        if not lines:
+            return ""
+        return "callsignd (port %s) exited with %s: %s" % (self.port if hasattr(self, "port") else "?",
+                                                          self.proc.returncode, " | ".join(lines[:4]))
+
     def cleanup(self):
         if self.proc.poll() is None:
             self.proc.kill()
@@ -130,6 +145,11 @@ def run_cases(cases):
         except Exception as exc:  # noqa: BLE001 - report every failure
             failed += 1
             print("FAIL %s: %s" % (name, exc), flush=True)
+            for server in Server.started:
+                report = "" if server.crash_reported else server.crash_report()
+                if report:
+                    server.crash_reported = True
+                    print("     %s" % report, flush=True)
     print("%d passed, %d failed" % (len(cases) - failed, failed))
     return 1 if failed else 0
 

@@ -1,47 +1,20 @@
-// Model: one io_context run by N threads; every connection lives on its own strand
-// (make_strand at accept), so a session's handlers never run concurrently. Handlers that may
-// block on disk run on a separate worker pool and their result hops back to the strand.
-#include "server/http_server.hpp"
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
+// One HTTP/1.1 connection as a C++20 coroutine on its own strand: the timeout is re-armed
+// before every read and write, header and body limits apply, and expected ends (EOF, reset,
+// timeout, cancellation) arrive as values through as_tuple.
 #include <boost/beast/http.hpp>
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <random>
-#include <thread>
 
-#include "net/connection_registry.hpp"
+#include "net/server_state.hpp"
 #include "server/problem.hpp"
 #include "storage/change_set.hpp"
 
-namespace callsign::server {
+namespace callsign::server::net_detail {
 
 namespace {
-namespace net = boost::asio;
-namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = net::ip::tcp;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
-
-struct connection {
-  explicit connection(tcp::socket&& socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
-  std::atomic<bool> idle{false};  // waiting for the next request's header
-};
-
-struct server_state {
-  app_context& app;
-  const router& routes;
-  net::io_context& ioc;
-  net::thread_pool& workers;
-  net_detail::connection_registry<connection> connections;
-  std::string request_id_prefix;
-  std::atomic<std::uint64_t> request_counter{0};
-};
 
 std::string next_request_id(server_state& st) {
   char buf[24];
@@ -131,16 +104,21 @@ std::optional<http_response> response_for_read_error(const beast::error_code& ec
 // Hands a change set to the group-commit writer and resumes on this connection's strand once
 // it is synced. No thread waits: many requests share one fsync.
 net::awaitable<result<storage::commit_receipt>> async_commit(server_state& st, storage::change_set changes) {
+  // A timer that never expires is the signal: the writer's completion stores the outcome and
+  // cancels the timer on this strand, which resumes the coroutine here.
   auto executor = co_await net::this_coro::executor;
-  using signature = void(result<storage::commit_receipt>);
-  co_return co_await net::async_initiate<decltype(net::use_awaitable), signature>(
-      [&st, executor](auto handler, storage::change_set ch) {
-        auto waiting = std::make_shared<decltype(handler)>(std::move(handler));
-        st.app.writer->submit(std::move(ch), [waiting, executor](result<storage::commit_receipt> done) {
-          net::post(executor, [waiting, done = std::move(done)]() mutable { (*waiting)(std::move(done)); });
-        });
-      },
-      net::use_awaitable, std::move(changes));
+  auto signal = std::make_shared<net::steady_timer>(executor, net::steady_timer::time_point::max());
+  auto outcome = std::make_shared<std::optional<result<storage::commit_receipt>>>();
+  st.app.writer->submit(std::move(changes), [signal, outcome](result<storage::commit_receipt> done) {
+    net::post(signal->get_executor(), [signal, outcome, done = std::move(done)]() mutable {
+      outcome->emplace(std::move(done));
+      signal->cancel();
+    });
+  });
+  while (!outcome->has_value()) {
+    co_await signal->async_wait(use_tuple);
+  }
+  co_return std::move(**outcome);
 }
 
 net::awaitable<http_response> run_route(server_state& st, const route_match& match, http_request& plain) {
@@ -194,6 +172,8 @@ void record(server_state& st, const http_request& req, std::size_t route_index, 
                               {"remote", req.remote_address}});
 }
 
+}  // namespace
+
 net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn) {
   const auto& cfg = st.app.config;
   beast::error_code remote_ec;
@@ -232,9 +212,8 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
         plain.request_id = next_request_id(st);
         plain.remote_address = remote;
         plain.method = http_method::other;
-        auto status = failure->status;
+        record(st, plain, 0, failure->status, started);
         co_await write_response(st, *conn, std::move(*failure), 11, false, false, plain.request_id);
-        record(st, plain, 0, status, started);
       }
       break;
     }
@@ -245,10 +224,11 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
     auto match = st.routes.resolve(plain);
     http_response response = co_await run_route(st, match, plain);
     keep_alive = keep_alive && !st.app.draining.load();
-    auto status = response.status;
+    // Recorded before the write, so a client that reads /metrics right after its response
+    // already sees its request counted.
+    record(st, plain, match.metrics_index, response.status, started);
     co_await write_response(st, *conn, std::move(response), version, keep_alive,
                             plain.method == http_method::head, plain.request_id);
-    record(st, plain, match.metrics_index, status, started);
     if (!keep_alive) {
       break;
     }
@@ -257,153 +237,13 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
   conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-net::awaitable<void> refuse_connection(server_state& st, tcp::socket socket) {
+net::awaitable<void> refuse_connection(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
   auto res = to_beast(problem_response(503, "Service Unavailable", "too many open connections"), 11, false, false, {});
   stream.expires_after(std::chrono::seconds(2));
   co_await http::async_write(stream, res, use_tuple);
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  (void)st;
 }
 
-net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(st.ioc), use_tuple);
-    if (ec) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) {
-        co_return;
-      }
-      st.app.log.warn("accept failed", {{"error", ec.message()}});
-      // Out of descriptors: back off instead of spinning.
-      net::steady_timer pause(st.ioc, std::chrono::milliseconds(50));
-      co_await pause.async_wait(use_tuple);
-      continue;
-    }
-    if (st.connections.size() >= st.app.config.max_connections || st.app.draining.load()) {
-      auto executor = socket.get_executor();
-      net::co_spawn(executor, refuse_connection(st, std::move(socket)), net::detached);
-      continue;
-    }
-    auto conn = std::make_shared<connection>(std::move(socket));
-    auto id = st.connections.add(conn);
-    if (st.app.stats) {
-      st.app.stats->connection_opened();
-    }
-    net::co_spawn(conn->stream.get_executor(), run_session(st, conn), [&st, id](std::exception_ptr e) {
-      st.connections.remove(id);
-      if (st.app.stats) {
-        st.app.stats->connection_closed();
-      }
-      if (e) {
-        st.app.log.error("session ended by an exception");
-      }
-    });
-  }
-}
-
-net::awaitable<void> drain_and_stop(server_state& st, tcp::acceptor& acceptor) {
-  st.app.draining.store(true);
-  beast::error_code ignored;
-  acceptor.close(ignored);
-  // Idle connections are cancelled at once; busy ones finish their request and then close.
-  st.connections.for_each([](const std::shared_ptr<connection>& conn) {
-    net::post(conn->stream.get_executor(), [conn] {
-      if (conn->idle.load()) {
-        conn->stream.cancel();
-      }
-    });
-  });
-  auto deadline = std::chrono::steady_clock::now() + st.app.config.shutdown_timeout;
-  net::steady_timer timer(st.ioc);
-  while (st.connections.size() > 0 && std::chrono::steady_clock::now() < deadline) {
-    timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(use_tuple);
-  }
-  auto remaining = st.connections.size();
-  st.app.log.info("stopped", {{"abandoned_connections", static_cast<std::uint64_t>(remaining)}});
-  st.ioc.stop();
-}
-
-result<void> write_port_file(const std::filesystem::path& path, std::uint16_t port) {
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
-    if (!out.flush()) {
-      return make_error(error_kind::unavailable, "cannot write port file " + path.string());
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    return make_error(error_kind::unavailable, "cannot write port file " + path.string() + ": " + ec.message());
-  }
-  return {};
-}
-}  // namespace
-
-int serve_http(app_context& app, const router& routes) {
-  const auto& cfg = app.config;
-  unsigned io_threads = cfg.io_threads != 0 ? cfg.io_threads : std::max(1U, std::thread::hardware_concurrency());
-  net::io_context ioc(static_cast<int>(io_threads));
-  net::thread_pool workers(cfg.worker_threads);
-
-  std::random_device rd;
-  char prefix[16];
-  std::snprintf(prefix, sizeof prefix, "%08x-", rd());
-  server_state st{app, routes, ioc, workers, {}, prefix, {}};
-
-  beast::error_code ec;
-  auto address = net::ip::make_address(cfg.listen.host, ec);
-  if (ec) {
-    app.log.error("server.listen host must be an IP address", {{"host", cfg.listen.host}});
-    return 2;
-  }
-  tcp::acceptor acceptor(ioc);
-  tcp::endpoint endpoint(address, cfg.listen.port);
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    app.log.error("cannot listen", {{"address", cfg.listen.host}, {"port", unsigned{cfg.listen.port}},
-                                    {"error", ec.message()}});
-    return 1;
-  }
-  auto bound = acceptor.local_endpoint();
-  if (cfg.port_file) {
-    if (auto written = write_port_file(*cfg.port_file, bound.port()); !written) {
-      app.log.error(written.error().message);
-      return 1;
-    }
-  }
-  app.log.info("listening", {{"address", bound.address().to_string()},
-                             {"port", unsigned{bound.port()}},
-                             {"io_threads", io_threads},
-                             {"worker_threads", cfg.worker_threads}});
-
-  net::co_spawn(ioc, accept_loop(st, acceptor), net::detached);
-  net::signal_set signals(ioc, SIGINT, SIGTERM);
-  signals.async_wait([&](const beast::error_code& sig_ec, int signo) {
-    if (sig_ec) {
-      return;
-    }
-    app.log.info("shutting down", {{"signal", signo}});
-    net::co_spawn(ioc, drain_and_stop(st, acceptor), net::detached);
-  });
-
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < io_threads; ++i) {
-    threads.emplace_back([&ioc] { ioc.run(); });
-  }
-  ioc.run();
-  for (auto& t : threads) {
-    t.join();
-  }
-  workers.join();
-  return 0;
-}
-
-}  // namespace callsign::server
+}  // namespace callsign::server::net_detail

@@ -1,0 +1,165 @@
+// Model: one io_context run by N threads; every connection lives on its own strand
+// (make_strand at accept), so a session's handlers never run concurrently. Handlers that may
+// block on disk run on a separate worker pool and their result hops back to the strand.
+#include "server/http_server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "net/server_state.hpp"
+#include "server/problem.hpp"
+
+namespace callsign::server {
+
+using namespace net_detail;
+
+namespace {
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(st.ioc), use_tuple);
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor.is_open()) {
+        co_return;
+      }
+      st.app.log.warn("accept failed", {{"error", ec.message()}});
+      // Out of descriptors: back off instead of spinning.
+      net::steady_timer pause(st.ioc, std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_tuple);
+      continue;
+    }
+    if (st.connections.size() >= st.app.config.max_connections || st.app.draining.load()) {
+      auto executor = socket.get_executor();
+      net::co_spawn(executor, refuse_connection(std::move(socket)), net::detached);
+      continue;
+    }
+    auto conn = std::make_shared<connection>(std::move(socket));
+    auto id = st.connections.add(conn);
+    if (st.app.stats) {
+      st.app.stats->connection_opened();
+    }
+    net::co_spawn(conn->stream.get_executor(), run_session(st, conn), [&st, id](std::exception_ptr e) {
+      st.connections.remove(id);
+      if (st.app.stats) {
+        st.app.stats->connection_closed();
+      }
+      if (e) {
+        st.app.log.error("session ended by an exception");
+      }
+    });
+  }
+}
+
+net::awaitable<void> drain_and_stop(server_state& st, tcp::acceptor& acceptor) {
+  st.app.draining.store(true);
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  // Idle connections are cancelled at once; busy ones finish their request and then close.
+  st.connections.for_each([](const std::shared_ptr<connection>& conn) {
+    net::post(conn->stream.get_executor(), [conn] {
+      if (conn->idle.load()) {
+        conn->stream.cancel();
+      }
+    });
+  });
+  auto deadline = std::chrono::steady_clock::now() + st.app.config.shutdown_timeout;
+  net::steady_timer timer(st.ioc);
+  while (st.connections.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(use_tuple);
+  }
+  auto remaining = st.connections.size();
+  st.app.log.info("stopped", {{"abandoned_connections", static_cast<std::uint64_t>(remaining)}});
+  st.ioc.stop();
+}
+
+result<void> write_port_file(const std::filesystem::path& path, std::uint16_t port) {
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) {
+      return make_error(error_kind::unavailable, "cannot write port file " + path.string());
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    return make_error(error_kind::unavailable, "cannot write port file " + path.string() + ": " + ec.message());
+  }
+  return {};
+}
+}  // namespace
+
+int serve_http(app_context& app, const router& routes) {
+  const auto& cfg = app.config;
+  unsigned io_threads = cfg.io_threads != 0 ? cfg.io_threads : std::max(1U, std::thread::hardware_concurrency());
+  net::io_context ioc(static_cast<int>(io_threads));
+  net::thread_pool workers(cfg.worker_threads);
+
+  std::random_device rd;
+  char prefix[16];
+  std::snprintf(prefix, sizeof prefix, "%08x-", rd());
+  server_state st{app, routes, ioc, workers, {}, prefix, {}};
+
+  beast::error_code ec;
+  auto address = net::ip::make_address(cfg.listen.host, ec);
+  if (ec) {
+    app.log.error("server.listen host must be an IP address", {{"host", cfg.listen.host}});
+    return 2;
+  }
+  tcp::acceptor acceptor(ioc);
+  tcp::endpoint endpoint(address, cfg.listen.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    app.log.error("cannot listen", {{"address", cfg.listen.host}, {"port", unsigned{cfg.listen.port}},
+                                    {"error", ec.message()}});
+    return 1;
+  }
+  auto bound = acceptor.local_endpoint();
+  if (cfg.port_file) {
+    if (auto written = write_port_file(*cfg.port_file, bound.port()); !written) {
+      app.log.error(written.error().message);
+      return 1;
+    }
+  }
+  app.log.info("listening", {{"address", bound.address().to_string()},
+                             {"port", unsigned{bound.port()}},
+                             {"io_threads", io_threads},
+                             {"worker_threads", cfg.worker_threads}});
+
+  net::co_spawn(ioc, accept_loop(st, acceptor), net::detached);
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const beast::error_code& sig_ec, int signo) {
+    if (sig_ec) {
+      return;
+    }
+    app.log.info("shutting down", {{"signal", signo}});
+    net::co_spawn(ioc, drain_and_stop(st, acceptor), net::detached);
+  });
+
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < io_threads; ++i) {
+    threads.emplace_back([&ioc] { ioc.run(); });
+  }
+  ioc.run();
+  for (auto& t : threads) {
+    t.join();
+  }
+  workers.join();
+  return 0;
+}
+
+}  // namespace callsign::server

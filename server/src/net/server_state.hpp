@@ -1,0 +1,44 @@
+// Private to the net layer: one connection and the state every session shares.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "net/connection_registry.hpp"
+#include "server/app_context.hpp"
+#include "server/router.hpp"
+
+namespace callsign::server::net_detail {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+using tcp = net::ip::tcp;
+
+// Thread-safety: touched only on its own strand, except `idle`, read by shutdown.
+struct connection {
+  explicit connection(tcp::socket&& socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  std::atomic<bool> idle{false};  // waiting for the next request's header
+};
+
+struct server_state {
+  app_context& app;
+  const router& routes;
+  net::io_context& ioc;
+  net::thread_pool& workers;
+  connection_registry<connection> connections;
+  std::string request_id_prefix;
+  std::atomic<std::uint64_t> request_counter{0};
+};
+
+// Serves one connection until it closes, the peer goes quiet, or the server drains.
+net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn);
+
+// Answers 503 and closes: used when the connection cap is reached.
+net::awaitable<void> refuse_connection(tcp::socket socket);
+
+}  // namespace callsign::server::net_detail

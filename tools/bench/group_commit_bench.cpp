@@ -1,0 +1,333 @@
+// Group-commit throughput against its ceiling, raw RocksDB, in one process on the same disk.
+//
+// (a) storage::group_commit_writer on a real storage::database: --threads threads each keep
+//     --in-flight changes submitted (one audit_draft shaped like a verify attempt + one small
+//     put, i.e. what POST /v1/verify commits), resubmitting as each completion arrives.
+//     Counts committed changes (items) per second, and groups (synced WriteBatches) per second.
+// (b) raw RocksDB in a separate directory: one thread writes WriteBatches of --batch records
+//     (~300-byte values, like an audit entry) with WriteOptions::sync = true.
+//     Counts records per second.
+// The two phases alternate --rounds times (a, b, a, b, ...) so a burst of load from other
+// processes on this shared machine hits both sides rather than one. Figures are wall-clock.
+//
+// Prints one "<metric> <value>" line per figure so tools/bench/verify can parse it.
+// Usage: group_commit_bench [--seconds S] [--rounds N] [--threads K] [--in-flight N] [--batch N] [--dir DIR]
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "crypto/key_ring.hpp"
+#include "storage/change_set.hpp"
+#include "storage/clock.hpp"
+#include "storage/database.hpp"
+#include "storage/group_commit_writer.hpp"
+
+namespace {
+
+using namespace callsign;
+using steady = std::chrono::steady_clock;
+
+struct options {
+  double seconds = 5.0;  // per side, split across the rounds
+  int rounds = 2;
+  int threads = 64;
+  int in_flight = 4;     // per thread; threads * in_flight = changes waiting at once
+  int batch = 256;       // raw RocksDB records per synced WriteBatch
+  std::filesystem::path dir;  // empty: a fresh directory under $TMPDIR, removed at exit
+};
+
+[[noreturn]] void usage(const char* problem) {
+  std::fprintf(stderr,
+               "group_commit_bench: %s\n"
+               "usage: group_commit_bench [--seconds S] [--rounds N] [--threads K] [--in-flight N] [--batch N]"
+               " [--dir DIR]\n",
+               problem);
+  std::exit(2);
+}
+
+template <class T>
+T parse_number(std::string_view text, T low, T high, const char* what) {
+  T value{};
+  if constexpr (std::is_floating_point_v<T>) {
+    try {
+      std::size_t used = 0;
+      value = static_cast<T>(std::stod(std::string(text), &used));
+      if (used != text.size()) usage(what);
+    } catch (...) {
+      usage(what);
+    }
+  } else {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) usage(what);
+  }
+  if (value < low || value > high) usage(what);
+  return value;
+}
+
+options parse_options(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::printf("usage: group_commit_bench [--seconds S] [--rounds N] [--threads K] [--in-flight N] [--batch N]"
+                  " [--dir DIR]\n");
+      std::exit(0);
+    }
+    if (i + 1 >= argc) usage("missing value");
+    const std::string_view value = argv[++i];
+    if (arg == "--seconds") {
+      o.seconds = parse_number<double>(value, 0.1, 3600, "--seconds must be 0.1-3600");
+    } else if (arg == "--rounds") {
+      o.rounds = parse_number<int>(value, 1, 100, "--rounds must be 1-100");
+    } else if (arg == "--threads") {
+      o.threads = parse_number<int>(value, 1, 1024, "--threads must be 1-1024");
+    } else if (arg == "--in-flight") {
+      o.in_flight = parse_number<int>(value, 1, 4096, "--in-flight must be 1-4096");
+    } else if (arg == "--batch") {
+      o.batch = parse_number<int>(value, 1, 100000, "--batch must be 1-100000");
+    } else if (arg == "--dir") {
+      o.dir = std::string(value);
+    } else {
+      usage("unknown argument");
+    }
+  }
+  return o;
+}
+
+// A verify attempt's audit entry: about 330 bytes once encoded, like the server's.
+storage::change_set verify_like_change(int thread, std::uint64_t n) {
+  storage::change_set change;
+  const std::string user = "user-" + std::to_string((static_cast<std::uint64_t>(thread) * 7919 + n) % 2000);
+  storage::audit_draft draft;
+  draft.time = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  draft.actor_type = "agent";
+  draft.actor_id = "bench-agent-" + std::to_string(thread % 8);
+  draft.action = "verify";
+  draft.subject = user;
+  draft.outcome = (n % 3 == 0) ? "valid" : "invalid";
+  draft.source_ip = "127.0.0.1";
+  char request_id[17];
+  std::snprintf(request_id, sizeof request_id, "%08x%08x", static_cast<unsigned>(thread),
+                static_cast<unsigned>(n));
+  draft.request_id = request_id;
+  draft.details.emplace_back("lookup", "id");
+  if (n % 3 == 0) draft.details.emplace_back("method", "phone_token");
+  change.add_audit(std::move(draft));
+  // The small state write that travels with it (a replay mark or a failure counter in the server).
+  change.put(storage::column_family::default_cf, "bench:" + user, std::string(24, 'x'));
+  return change;
+}
+
+struct group_commit_figures {
+  std::uint64_t items = 0;
+  std::uint64_t groups = 0;
+  double seconds = 0;
+  std::uint64_t failed = 0;
+};
+
+// One thread's window of in-flight changes.
+struct submitter {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int in_flight = 0;
+  std::uint64_t failed = 0;
+};
+
+group_commit_figures run_group_commit(storage::group_commit_writer& writer, const options& o, double seconds) {
+  const auto before = writer.stats();
+  const auto start = steady::now();
+  const auto deadline = start + std::chrono::duration<double>(seconds);
+  std::vector<std::unique_ptr<submitter>> state;
+  for (int t = 0; t < o.threads; ++t) state.push_back(std::make_unique<submitter>());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < o.threads; ++t) {
+    threads.emplace_back([&, t] {
+      submitter& me = *state[static_cast<std::size_t>(t)];
+      std::uint64_t n = 0;
+      while (steady::now() < deadline) {
+        {
+          std::unique_lock lock(me.mutex);
+          me.changed.wait(lock, [&] { return me.in_flight < o.in_flight; });
+          ++me.in_flight;
+        }
+        writer.submit(verify_like_change(t, n++), [&me](result<storage::commit_receipt> outcome) {
+          const std::lock_guard lock(me.mutex);
+          --me.in_flight;
+          if (!outcome) ++me.failed;
+          me.changed.notify_one();
+        });
+      }
+      std::unique_lock lock(me.mutex);
+      me.changed.wait(lock, [&] { return me.in_flight == 0; });
+    });
+  }
+  for (auto& th : threads) th.join();
+  const auto elapsed = std::chrono::duration<double>(steady::now() - start).count();
+  const auto after = writer.stats();
+  group_commit_figures f;
+  f.items = after.items_written - before.items_written;
+  f.groups = after.groups_written - before.groups_written;
+  f.seconds = elapsed;
+  for (const auto& s : state) f.failed += s->failed;
+  return f;
+}
+
+struct raw_figures {
+  std::uint64_t records = 0;
+  std::uint64_t batches = 0;
+  double seconds = 0;
+};
+
+class raw_rocksdb {
+ public:
+  explicit raw_rocksdb(const std::filesystem::path& path) {
+    rocksdb::Options db_options;  // the same options storage::database uses
+    db_options.create_if_missing = true;
+    db_options.paranoid_checks = true;
+    rocksdb::DB* raw = nullptr;
+    auto status = rocksdb::DB::Open(db_options, path.string(), &raw);
+    if (!status.ok()) {
+      std::fprintf(stderr, "group_commit_bench: cannot open raw RocksDB: %s\n", status.ToString().c_str());
+      std::exit(1);
+    }
+    db_.reset(raw);
+  }
+
+  raw_figures run(int batch, double seconds) {
+    rocksdb::WriteOptions sync;
+    sync.sync = true;
+    // An audit-entry-sized value whose bytes vary a little, like JSON text does.
+    std::string value(300, 'v');
+    const auto start = steady::now();
+    const auto deadline = start + std::chrono::duration<double>(seconds);
+    raw_figures f;
+    do {
+      rocksdb::WriteBatch wb;
+      for (int i = 0; i < batch; ++i) {
+        char key[8];
+        const std::uint64_t k = next_key_++;
+        for (int b = 0; b < 8; ++b) key[b] = static_cast<char>(k >> (56 - 8 * b));
+        value[static_cast<std::size_t>(k % value.size())] = static_cast<char>('a' + k % 26);
+        wb.Put(rocksdb::Slice(key, sizeof key), value);
+      }
+      auto status = db_->Write(sync, &wb);
+      if (!status.ok()) {
+        std::fprintf(stderr, "group_commit_bench: raw RocksDB write failed: %s\n", status.ToString().c_str());
+        std::exit(1);
+      }
+      f.records += static_cast<std::uint64_t>(batch);
+      ++f.batches;
+    } while (steady::now() < deadline);
+    f.seconds = std::chrono::duration<double>(steady::now() - start).count();
+    return f;
+  }
+
+  ~raw_rocksdb() {
+    if (db_) (void)db_->Close();
+  }
+
+ private:
+  std::unique_ptr<rocksdb::DB> db_;
+  std::uint64_t next_key_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options o = parse_options(argc, argv);
+
+  std::filesystem::path dir = o.dir;
+  bool remove_dir = false;
+  if (dir.empty()) {
+    std::error_code ec;
+    auto base = std::filesystem::temp_directory_path(ec);
+    std::string pattern = (ec ? std::filesystem::path("/tmp") : base) / "callsign-gcbench-XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      std::perror("group_commit_bench: mkdtemp");
+      return 1;
+    }
+    dir = pattern;
+    remove_dir = true;
+  }
+
+  int status = 0;
+  {
+    auto db = storage::database::open({dir / "group-commit"});
+    if (!db) {
+      std::fprintf(stderr, "group_commit_bench: %s\n", db.error().message.c_str());
+      return 1;
+    }
+    auto ring = crypto::key_ring::generate();
+    if (!ring) {
+      std::fprintf(stderr, "group_commit_bench: %s\n", ring.error().message.c_str());
+      return 1;
+    }
+    const storage::system_clock_source clk;
+    auto writer = storage::group_commit_writer::start(**db, *ring, clk, storage::group_commit_options{});
+    if (!writer) {
+      std::fprintf(stderr, "group_commit_bench: %s\n", writer.error().message.c_str());
+      return 1;
+    }
+    raw_rocksdb raw(dir / "raw");
+
+    // Warm both (file creation, first WAL growth) before measuring.
+    (void)run_group_commit(**writer, o, 0.3);
+    (void)raw.run(o.batch, 0.3);
+
+    const double slice = o.seconds / o.rounds;
+    group_commit_figures gc;
+    raw_figures rr;
+    for (int r = 0; r < o.rounds; ++r) {
+      const auto a = run_group_commit(**writer, o, slice);
+      gc.items += a.items;
+      gc.groups += a.groups;
+      gc.seconds += a.seconds;
+      gc.failed += a.failed;
+      const auto b = raw.run(o.batch, slice);
+      rr.records += b.records;
+      rr.batches += b.batches;
+      rr.seconds += b.seconds;
+    }
+    const auto stats = (*writer)->stats();
+    (*writer)->stop();
+
+    const double items_per_second = static_cast<double>(gc.items) / gc.seconds;
+    const double records_per_second = static_cast<double>(rr.records) / rr.seconds;
+    std::printf("group_commit_threads %d\n", o.threads);
+    std::printf("group_commit_in_flight %d\n", o.threads * o.in_flight);
+    std::printf("group_commit_items_per_second %.0f\n", items_per_second);
+    std::printf("group_commit_groups_per_second %.0f\n", static_cast<double>(gc.groups) / gc.seconds);
+    std::printf("group_commit_items_per_group %.1f\n",
+                gc.groups == 0 ? 0.0 : static_cast<double>(gc.items) / static_cast<double>(gc.groups));
+    std::printf("group_commit_checkpoints %llu\n", static_cast<unsigned long long>(stats.checkpoints_written));
+    std::printf("group_commit_failed_items %llu\n", static_cast<unsigned long long>(gc.failed));
+    std::printf("raw_batch_records %d\n", o.batch);
+    std::printf("raw_records_per_second %.0f\n", records_per_second);
+    std::printf("raw_batches_per_second %.0f\n", static_cast<double>(rr.batches) / rr.seconds);
+    std::printf("ratio %.2f\n", items_per_second / records_per_second);
+    if (gc.failed != 0) status = 1;
+  }
+  if (remove_dir) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  return status;
+}
