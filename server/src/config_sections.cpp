@@ -1,0 +1,161 @@
+// One parser per TOML section; each rejects unknown keys and bad values by name.
+#include "config_toml.hpp"
+
+namespace callsign::server::config_detail {
+
+result<void> parse_server_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "server", {"listen", "data_dir", "port_file", "io_threads", "worker_threads",
+                                            "dev_mode"}, src));
+  std::optional<std::string> text;
+  CALLSIGN_TRY(read_string(t, "server", "listen", text, src));
+  if (text) {
+    auto addr = parse_listen_address(*text);
+    if (!addr) {
+      return config_error(src, "server.listen", addr.error().message);
+    }
+    cfg.listen = *addr;
+  }
+  text.reset();
+  CALLSIGN_TRY(read_string(t, "server", "data_dir", text, src));
+  if (text) {
+    if (text->empty()) {
+      return config_error(src, "server.data_dir", "must not be empty");
+    }
+    cfg.data_dir = *text;
+  }
+  text.reset();
+  CALLSIGN_TRY(read_string(t, "server", "port_file", text, src));
+  if (text && !text->empty()) {
+    cfg.port_file = *text;
+  }
+  std::int64_t io = cfg.io_threads;
+  std::int64_t workers = cfg.worker_threads;
+  CALLSIGN_TRY(read_integer(t, "server", "io_threads", 0, 256, io, src));
+  CALLSIGN_TRY(read_integer(t, "server", "worker_threads", 1, 256, workers, src));
+  cfg.io_threads = static_cast<unsigned>(io);
+  cfg.worker_threads = static_cast<unsigned>(workers);
+  CALLSIGN_TRY(read_bool(t, "server", "dev_mode", cfg.dev_mode, src));
+  return {};
+}
+
+result<void> parse_limits_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "limits", {"body_bytes", "header_bytes", "request_timeout_ms",
+                                            "shutdown_timeout_ms", "max_connections"}, src));
+  auto body = static_cast<std::int64_t>(cfg.body_limit);
+  auto header = static_cast<std::int64_t>(cfg.header_limit);
+  std::int64_t timeout = cfg.request_timeout.count();
+  std::int64_t shutdown = cfg.shutdown_timeout.count();
+  auto conns = static_cast<std::int64_t>(cfg.max_connections);
+  CALLSIGN_TRY(read_integer(t, "limits", "body_bytes", 1024, 1LL << 30, body, src));
+  CALLSIGN_TRY(read_integer(t, "limits", "header_bytes", 1024, 1 << 20, header, src));
+  CALLSIGN_TRY(read_integer(t, "limits", "request_timeout_ms", 100, 3'600'000, timeout, src));
+  CALLSIGN_TRY(read_integer(t, "limits", "shutdown_timeout_ms", 0, 600'000, shutdown, src));
+  CALLSIGN_TRY(read_integer(t, "limits", "max_connections", 1, 1'000'000, conns, src));
+  cfg.body_limit = static_cast<std::size_t>(body);
+  cfg.header_limit = static_cast<std::size_t>(header);
+  cfg.request_timeout = std::chrono::milliseconds(timeout);
+  cfg.shutdown_timeout = std::chrono::milliseconds(shutdown);
+  cfg.max_connections = static_cast<std::size_t>(conns);
+  return {};
+}
+
+result<void> parse_log_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "log", {"level"}, src));
+  std::optional<std::string> level;
+  CALLSIGN_TRY(read_string(t, "log", "level", level, src));
+  if (!level) {
+    return {};
+  }
+  if (*level == "debug") {
+    cfg.log_min_level = log_level::debug;
+  } else if (*level == "info") {
+    cfg.log_min_level = log_level::info;
+  } else if (*level == "warn") {
+    cfg.log_min_level = log_level::warn;
+  } else if (*level == "error") {
+    cfg.log_min_level = log_level::error;
+  } else {
+    return config_error(src, "log.level", "must be one of debug, info, warn, error");
+  }
+  return {};
+}
+
+result<void> parse_phone_token_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "phone_token", {"algorithm", "digits", "period", "t0"}, src));
+  std::optional<std::string> algorithm;
+  CALLSIGN_TRY(read_string(t, "phone_token", "algorithm", algorithm, src));
+  if (algorithm) {
+    auto parsed = crypto::parse_hash_algorithm(*algorithm);
+    if (!parsed) {
+      return config_error(src, "phone_token.algorithm", "must be SHA1, SHA256 or SHA512");
+    }
+    cfg.phone_token.algorithm = *parsed;
+  }
+  std::int64_t digits = cfg.phone_token.digits;
+  CALLSIGN_TRY(read_integer(t, "phone_token", "digits", 6, 8, digits, src));
+  cfg.phone_token.digits = static_cast<int>(digits);
+  CALLSIGN_TRY(read_integer(t, "phone_token", "period", 1, 3600, cfg.phone_token.period, src));
+  CALLSIGN_TRY(read_integer(t, "phone_token", "t0", 0, 1LL << 40, cfg.phone_token.t0, src));
+  return {};
+}
+result<void> parse_auth_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "auth", {"issuer", "audience", "leeway_seconds", "hs256_key_file",
+                                          "es256_public_key_file", "rs256_public_key_file"}, src));
+  std::optional<std::string> text;
+  CALLSIGN_TRY(read_string(t, "auth", "issuer", text, src));
+  if (text) {
+    if (text->empty()) {
+      return config_error(src, "auth.issuer", "must not be empty");
+    }
+    cfg.auth.issuer = *text;
+  }
+  text.reset();
+  CALLSIGN_TRY(read_string(t, "auth", "audience", text, src));
+  if (text) {
+    if (text->empty()) {
+      return config_error(src, "auth.audience", "must not be empty");
+    }
+    cfg.auth.audience = *text;
+  }
+  CALLSIGN_TRY(read_integer(t, "auth", "leeway_seconds", 0, 300, cfg.auth.leeway_seconds, src));
+  CALLSIGN_TRY(read_path(t, "auth", "hs256_key_file", cfg.auth.hs256_key_file, src));
+  CALLSIGN_TRY(read_path(t, "auth", "es256_public_key_file", cfg.auth.es256_public_key_file, src));
+  CALLSIGN_TRY(read_path(t, "auth", "rs256_public_key_file", cfg.auth.rs256_public_key_file, src));
+  return {};
+}
+
+result<void> parse_verify_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "verify", {"authenticator_steps_ahead", "window_seconds", "user_failures",
+                                            "agent_failures", "ip_failures"}, src));
+  std::int64_t ahead = cfg.verify.authenticator_steps_ahead;
+  CALLSIGN_TRY(read_integer(t, "verify", "authenticator_steps_ahead", 0, 2, ahead, src));
+  cfg.verify.authenticator_steps_ahead = static_cast<int>(ahead);
+  CALLSIGN_TRY(read_integer(t, "verify", "window_seconds", 1, 86'400, cfg.verify.window_seconds, src));
+  CALLSIGN_TRY(read_integer(t, "verify", "user_failures", 1, 1'000'000, cfg.verify.user_failures, src));
+  CALLSIGN_TRY(read_integer(t, "verify", "agent_failures", 1, 1'000'000, cfg.verify.agent_failures, src));
+  CALLSIGN_TRY(read_integer(t, "verify", "ip_failures", 1, 1'000'000, cfg.verify.ip_failures, src));
+  return {};
+}
+
+result<void> parse_audit_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "audit", {"checkpoint_every", "checkpoint_interval_seconds"}, src));
+  CALLSIGN_TRY(read_integer(t, "audit", "checkpoint_every", 1, 1'000'000, cfg.audit.checkpoint_every, src));
+  CALLSIGN_TRY(read_integer(t, "audit", "checkpoint_interval_seconds", 1, 86'400,
+                            cfg.audit.checkpoint_interval_seconds, src));
+  return {};
+}
+
+result<void> parse_authenticator_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "authenticator", {"issuer"}, src));
+  std::optional<std::string> text;
+  CALLSIGN_TRY(read_string(t, "authenticator", "issuer", text, src));
+  if (text) {
+    if (text->empty() || text->find(':') != std::string::npos) {
+      return config_error(src, "authenticator.issuer", "must be non-empty and contain no ':'");
+    }
+    cfg.authenticator.issuer = *text;
+  }
+  return {};
+}
+
+}  // namespace callsign::server::config_detail
