@@ -6,6 +6,7 @@ import http.client
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -341,7 +342,7 @@ def test_verify_rejects_malformed_requests():
     check(api.count() == before, "malformed verifies wrote %d audit entries" % (api.count() - before))
 
 
-def test_replay_refused_after_restart():
+def replay_refused_after(sig):
     period = 10  # room for a restart inside the acceptance window (current + previous step)
     config = "[phone_token]\nperiod = %d\n" % period
     first = Api(config)
@@ -354,8 +355,10 @@ def test_replay_refused_after_restart():
         token = first.phone_token("r-1")
         check(token["step"] == step, "step %r, local %d" % (token, step))
         check(first.verify_ok({"user": "r-1", "code": token["token"]}) == valid("r-1"), "first use refused")
-        code = first.server.stop()
-        check(code == 0, "SIGTERM exit code %d" % code)
+        # SIGKILL leaves no chance to write anything after the reply: what the reply promised
+        # must already be stored.
+        code = first.server.stop(sig)
+        check(code == (0 if sig == signal.SIGTERM else -signal.SIGKILL), "exit code %d after %s" % (code, sig.name))
         second = Api(config, data_dir=first.data_dir)
         second._tokens = dict(first._tokens)  # the HS256 key survives restarts
         again = second.verify_ok({"user": "r-1", "code": token["token"]})
@@ -369,6 +372,14 @@ def test_replay_refused_after_restart():
         if second is not None:
             second.server.cleanup()
         first.close()
+
+
+def test_replay_refused_after_restart():
+    replay_refused_after(signal.SIGTERM)
+
+
+def test_replay_refused_after_kill():
+    replay_refused_after(signal.SIGKILL)
 
 
 def test_twenty_agents_race():
@@ -573,6 +584,31 @@ def test_authenticator_enrollment_with_oathtool():
     check_problem(*api.server.request("GET", "/v1/me/audit?user=bob", headers=bearer(customer)), 400, "user")
 
 
+def test_authenticator_window_and_order():
+    """Authenticator codes: one step ahead is accepted (default), two ahead or two behind never;
+    the previous step is refused once a later step was used."""
+    api = API
+    api.put_user("au-2", "au-2@example.com")
+    customer = api.token("customer", "au-2")
+    api.token("agent", "agent-1")
+    secret = enroll(api, customer)
+    # Stay clear of the 30 s boundary so "now" is the same step for oathtool and callsignd.
+    if time.time() % 30 > 25:
+        wait_for_step_start(30)
+    now = int(time.time())
+    status, _, raw = confirm(api, customer, oathtool(secret, now - 30))  # the previous step confirms too
+    check(status == 200, "confirm with the previous step's code: %d %r" % (status, raw))
+    for offset in (-60, 60):
+        result = api.verify_ok({"user": "au-2", "code": oathtool(secret, now + offset)})
+        check(result == invalid("au-2"), "code %+d s accepted: %r" % (offset, result))
+    check(api.verify_ok({"user": "au-2", "code": oathtool(secret, now + 30)}) == valid("au-2", "authenticator"),
+          "code one step ahead refused")
+    # The current step is older than the step just used: refused although inside the window.
+    check(api.verify_ok({"user": "au-2", "code": oathtool(secret, now)}) == invalid("au-2"),
+          "an older authenticator code was accepted after a newer one")
+    check(time.time() - now < 5, "the checks took too long to stay inside one step")
+
+
 def test_ineligible_customer_cannot_enroll():
     api = API
     api.put_user("au-off", "au-off@example.com", phone_support=False)
@@ -607,6 +643,8 @@ def test_my_audit_never_shows_other_users():
               "%s sees %r" % (user, sorted({e["subject"] for e in entries})))
         mine = {e["seq"] for e in api.audit() if e["subject"] == user}
         check({e["seq"] for e in entries} == mine, "%s: trail differs from the journal" % user)
+        by_admin = audit_entries(api.server, api.admin, user=user)
+        check([e["seq"] for e in by_admin] == sorted(mine), "%s: GET /v1/audit?user= differs" % user)
         check(len(entries) == 4, "%s: %d entries" % (user, len(entries)))
 
 
@@ -618,9 +656,11 @@ CASES = [
     ("verify_single_use_and_shapes", test_verify_single_use_and_shapes),
     ("verify_rejects_malformed_requests", test_verify_rejects_malformed_requests),
     ("replay_refused_after_restart", test_replay_refused_after_restart),
+    ("replay_refused_after_kill", test_replay_refused_after_kill),
     ("twenty_agents_race", test_twenty_agents_race),
     ("throttling_with_retry_after", test_throttling_with_retry_after),
     ("authenticator_enrollment_with_oathtool", test_authenticator_enrollment_with_oathtool),
+    ("authenticator_window_and_order", test_authenticator_window_and_order),
     ("ineligible_customer_cannot_enroll", test_ineligible_customer_cannot_enroll),
     ("my_audit_never_shows_other_users", test_my_audit_never_shows_other_users),
 ]

@@ -25,7 +25,9 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(net::make_strand(st.ioc), use_tuple);
+    // The strand is a named local: GCC 12 may destroy temporaries in a co_await expression twice.
+    auto strand = net::make_strand(st.ioc);
+    auto [ec, socket] = co_await acceptor.async_accept(strand, use_tuple);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) {
         co_return;

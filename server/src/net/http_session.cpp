@@ -127,13 +127,13 @@ net::awaitable<http_response> run_route(server_state& st, const route_match& mat
   }
   std::variant<http_response, deferred_response> outcome;
   if (match.matched->execution == route_execution::worker) {
+    // Named, not a temporary inside the co_await: GCC 12 may destroy such temporaries twice.
     const route* r = match.matched;
-    outcome = co_await net::co_spawn(
-        st.workers,
-        [r, &plain]() -> net::awaitable<std::variant<http_response, deferred_response>> {
-          co_return router::invoke(*r, plain);
-        },
-        net::use_awaitable);
+    auto on_worker = [r, &plain]() -> net::awaitable<std::variant<http_response, deferred_response>> {
+      co_return router::invoke(*r, plain);
+    };
+    auto spawned = net::co_spawn(st.workers, std::move(on_worker), net::use_awaitable);
+    outcome = co_await std::move(spawned);
   } else {
     outcome = router::invoke(*match.matched, plain);
   }
@@ -144,7 +144,8 @@ net::awaitable<http_response> run_route(server_state& st, const route_match& mat
     if (st.app.writer == nullptr) {
       co_return router::finish(*deferred, make_error(error_kind::unavailable, "storage writer is not running"));
     }
-    auto committed = co_await async_commit(st, std::move(deferred->changes));
+    auto commit = async_commit(st, std::move(deferred->changes));
+    auto committed = co_await std::move(commit);
     co_return router::finish(*deferred, committed);
   }
   co_return std::move(std::get<http_response>(outcome));
