@@ -62,7 +62,12 @@ http_response error_response(const error& err) {
   // Internal failures keep their detail in the log, not in the response.
   std::string_view detail =
       err.kind == error_kind::internal ? std::string_view("internal error") : std::string_view(err.message);
-  return problem_response(status, reason_phrase(status), detail);
+  auto response = problem_response(status, reason_phrase(status), detail);
+  if (status == 401) {
+    // RFC 6750: tell the client which scheme to use, without echoing what it sent.
+    response.with_header("WWW-Authenticate", "Bearer realm=\"callsign\"");
+  }
+  return response;
 }
 
 }  // namespace callsign::server

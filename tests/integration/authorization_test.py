@@ -82,6 +82,8 @@ def problem_failure(status, headers, raw, expected):
         return "%d body is not JSON" % status
     if doc.get("status") != expected or not doc.get("title") or not doc.get("detail"):
         return "%d problem body %r" % (status, doc)
+    if expected == 401 and not headers.get("www-authenticate", "").startswith("Bearer"):
+        return "401 without WWW-Authenticate: Bearer (%r)" % headers.get("www-authenticate")
     return None
 
 
