@@ -158,4 +158,47 @@ result<void> parse_authenticator_section(const toml::table& t, server_config& cf
   return {};
 }
 
+result<void> parse_stream_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "stream", {"max_connections_per_user", "max_connections", "auth_timeout_ms",
+                                            "idle_timeout_ms", "write_timeout_ms", "max_message_bytes",
+                                            "outbox_messages", "allowed_origins"}, src));
+  auto& s = cfg.stream;
+  auto per_user = static_cast<std::int64_t>(s.max_connections_per_user);
+  auto total = static_cast<std::int64_t>(s.max_connections);
+  std::int64_t auth = s.auth_timeout.count();
+  std::int64_t idle = s.idle_timeout.count();
+  std::int64_t write = s.write_timeout.count();
+  auto message = static_cast<std::int64_t>(s.max_message_bytes);
+  auto outbox = static_cast<std::int64_t>(s.outbox_messages);
+  CALLSIGN_TRY(read_integer(t, "stream", "max_connections_per_user", 1, 1000, per_user, src));
+  CALLSIGN_TRY(read_integer(t, "stream", "max_connections", 1, 1'000'000, total, src));
+  CALLSIGN_TRY(read_integer(t, "stream", "auth_timeout_ms", 100, 60'000, auth, src));
+  CALLSIGN_TRY(read_integer(t, "stream", "idle_timeout_ms", 1000, 3'600'000, idle, src));
+  CALLSIGN_TRY(read_integer(t, "stream", "write_timeout_ms", 100, 600'000, write, src));
+  CALLSIGN_TRY(read_integer(t, "stream", "max_message_bytes", 256, 1 << 20, message, src));
+  CALLSIGN_TRY(read_integer(t, "stream", "outbox_messages", 1, 1024, outbox, src));
+  s.max_connections_per_user = static_cast<std::size_t>(per_user);
+  s.max_connections = static_cast<std::size_t>(total);
+  s.auth_timeout = std::chrono::milliseconds(auth);
+  s.idle_timeout = std::chrono::milliseconds(idle);
+  s.write_timeout = std::chrono::milliseconds(write);
+  s.max_message_bytes = static_cast<std::size_t>(message);
+  s.outbox_messages = static_cast<std::size_t>(outbox);
+  if (const auto* node = t.get("allowed_origins")) {
+    const auto* list = node->as_array();
+    if (list == nullptr) {
+      return config_error(src, "stream.allowed_origins", "must be an array of strings");
+    }
+    s.allowed_origins.clear();
+    for (const auto& item : *list) {
+      const auto* text = item.as_string();
+      if (text == nullptr || text->get().empty()) {
+        return config_error(src, "stream.allowed_origins", "must be an array of non-empty strings");
+      }
+      s.allowed_origins.push_back(text->get());
+    }
+  }
+  return {};
+}
+
 }  // namespace callsign::server::config_detail

@@ -80,6 +80,40 @@ BOOST_AUTO_TEST_CASE(bad_values_name_their_key) {
   BOOST_TEST(error_of("[log]\nlevel = \"loud\"\n").find("log.level") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(stream_section) {
+  auto defaults = parse_config("", "test.toml");
+  BOOST_REQUIRE(defaults);
+  BOOST_TEST(defaults->stream.max_connections_per_user == 5U);
+  BOOST_TEST(defaults->stream.auth_timeout.count() == 5000);
+  BOOST_TEST(defaults->stream.allowed_origins.empty());
+  auto cfg = parse_config(R"(
+[stream]
+max_connections_per_user = 2
+max_connections = 300
+auth_timeout_ms = 250
+idle_timeout_ms = 20000
+write_timeout_ms = 3000
+max_message_bytes = 512
+outbox_messages = 4
+allowed_origins = ["https://a.example", "http://localhost:8080"]
+)", "test.toml");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->stream.max_connections_per_user == 2U);
+  BOOST_TEST(cfg->stream.max_connections == 300U);
+  BOOST_TEST(cfg->stream.auth_timeout.count() == 250);
+  BOOST_TEST(cfg->stream.idle_timeout.count() == 20000);
+  BOOST_TEST(cfg->stream.write_timeout.count() == 3000);
+  BOOST_TEST(cfg->stream.max_message_bytes == 512U);
+  BOOST_TEST(cfg->stream.outbox_messages == 4U);
+  BOOST_TEST(cfg->stream.allowed_origins.size() == 2U);
+  BOOST_TEST(cfg->stream.allowed_origins[1] == "http://localhost:8080");
+  BOOST_TEST(error_of("[stream]\nallowed_origins = \"x\"\n").find("stream.allowed_origins") != std::string::npos);
+  BOOST_TEST(error_of("[stream]\nallowed_origins = [1]\n").find("stream.allowed_origins") != std::string::npos);
+  BOOST_TEST(error_of("[stream]\nauth_timeout_ms = 1\n").find("stream.auth_timeout_ms") != std::string::npos);
+  BOOST_TEST(error_of("[stream]\norigins = []\n").find("stream.origins is not a known setting") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_keys_and_sections_are_rejected) {
   BOOST_TEST(error_of("[server]\nlisten_port = 1\n").find("server.listen_port is not a known setting") !=
              std::string::npos);

@@ -21,6 +21,7 @@
 namespace callsign::server {
 
 class token_verifier;
+class stream_hub;
 
 // Thread-safety: members are either immutable after start-up or thread-safe themselves.
 struct app_context {
@@ -40,6 +41,8 @@ struct app_context {
   storage::replay_marks* marks = nullptr;
   storage::rate_counters* counters = nullptr;
   const storage::audit_journal* journal = nullptr;
+  stream_hub* streams = nullptr;  // GET /v1/stream subscribers; null when not serving
+
   // Serializes read-check-write changes to users and authenticators (rare, admin/customer).
   std::mutex account_mutex;
   std::unique_ptr<server::metrics> stats;  // set once the router is complete

@@ -53,6 +53,18 @@ struct authenticator_config {
   crypto::totp_params params;       // SHA1, 6 digits, 30 s: what every app supports
 };
 
+// GET /v1/stream (WebSocket): see docs/stream.md.
+struct stream_config {
+  std::size_t max_connections_per_user = 5;
+  std::size_t max_connections = 10'000;             // subscribed streams, all users
+  std::chrono::milliseconds auth_timeout{5'000};    // first message must be the auth message
+  std::chrono::milliseconds idle_timeout{60'000};   // ping after half of it, close after all of it
+  std::chrono::milliseconds write_timeout{10'000};  // a write stuck this long closes the stream
+  std::size_t max_message_bytes = 4096;             // largest client message
+  std::size_t outbox_messages = 16;                 // queued non-token messages per stream
+  std::vector<std::string> allowed_origins;         // browser Origins allowed to upgrade
+};
+
 struct server_config {
   listen_address listen;
   std::filesystem::path data_dir = "./var";
@@ -73,6 +85,7 @@ struct server_config {
   verify_config verify;
   audit_config audit;
   authenticator_config authenticator;
+  stream_config stream;
 };
 
 // Parses TOML text over the defaults. `source` names the file in error messages.

@@ -15,6 +15,7 @@
 
 #include "net/server_state.hpp"
 #include "server/problem.hpp"
+#include "server/stream_hub.hpp"
 
 namespace callsign::server {
 
@@ -64,11 +65,14 @@ net::awaitable<void> drain_and_stop(server_state& st, tcp::acceptor& acceptor) {
   st.app.draining.store(true);
   beast::error_code ignored;
   acceptor.close(ignored);
-  // Idle connections are cancelled at once; busy ones finish their request and then close.
+  // Idle connections are cancelled at once; busy ones finish their request and then close;
+  // streams send an error and close with 1012 (service restart).
   st.connections.for_each([](const std::shared_ptr<connection>& conn) {
     net::post(conn->stream.get_executor(), [conn] {
       if (conn->idle.load()) {
         conn->stream.cancel();
+      } else if (conn->on_drain) {
+        conn->on_drain();
       }
     });
   });
@@ -112,6 +116,8 @@ int serve_http(app_context& app, const router& routes) {
   char prefix[16];
   std::snprintf(prefix, sizeof prefix, "%08x-", rd());
   server_state st{app, routes, ioc, workers, {}, prefix, {}};
+  stream_hub streams(stream_limits{cfg.stream.max_connections_per_user, cfg.stream.max_connections,
+                                   cfg.stream.outbox_messages});
 
   beast::error_code ec;
   auto address = net::ip::make_address(cfg.listen.host, ec);
@@ -142,7 +148,9 @@ int serve_http(app_context& app, const router& routes) {
                              {"io_threads", io_threads},
                              {"worker_threads", cfg.worker_threads}});
 
+  app.streams = &streams;
   net::co_spawn(ioc, accept_loop(st, acceptor), net::detached);
+  net::co_spawn(ioc, run_token_timer(st), net::detached);
   net::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const beast::error_code& sig_ec, int signo) {
     if (sig_ec) {
@@ -161,6 +169,7 @@ int serve_http(app_context& app, const router& routes) {
     t.join();
   }
   workers.join();
+  app.streams = nullptr;
   return 0;
 }
 

@@ -2,12 +2,14 @@
 // before every read and write, header and body limits apply, and expected ends (EOF, reset,
 // timeout, cancellation) arrive as values through as_tuple.
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include <chrono>
 #include <cstdio>
 
 #include "net/server_state.hpp"
 #include "server/problem.hpp"
+#include "server/stream_auth.hpp"
 #include "storage/change_set.hpp"
 
 namespace callsign::server::net_detail {
@@ -217,6 +219,27 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
         co_await write_response(st, *conn, std::move(*failure), 11, false, false, plain.request_id);
       }
       break;
+    }
+
+    if (beast::websocket::is_upgrade(parser.get()) && st.app.streams != nullptr) {
+      auto target = parser.get().target();
+      if (target.substr(0, target.find('?')) == "/v1/stream") {
+        auto req = parser.release();
+        auto copy = req;  // headers only: an upgrade has no body
+        http_request plain = to_plain(std::move(copy), remote, st);
+        auto match = st.routes.resolve(plain);
+        if (!stream_origin_allowed(cfg.stream, plain.header("origin"))) {
+          // Refused before the upgrade: a foreign page must not open a customer's stream.
+          auto refused = problem_response(403, "Forbidden", "this Origin may not open the stream");
+          record(st, plain, match.metrics_index, refused.status, started);
+          co_await write_response(st, *conn, std::move(refused), req.version(), false, false, plain.request_id);
+          break;
+        }
+        record(st, plain, match.metrics_index, 101, started);
+        auto stream = run_stream_session(st, conn, std::move(req));
+        co_await std::move(stream);
+        break;
+      }
     }
 
     auto version = parser.get().version();

@@ -3,8 +3,10 @@
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -23,6 +25,7 @@ struct connection {
   explicit connection(tcp::socket&& socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
   std::atomic<bool> idle{false};  // waiting for the next request's header
+  std::function<void()> on_drain;  // set by a WebSocket session; called on the strand at shutdown
 };
 
 struct server_state {
@@ -37,6 +40,15 @@ struct server_state {
 
 // Serves one connection until it closes, the peer goes quiet, or the server drains.
 net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn);
+
+// Takes over an upgraded GET /v1/stream (Origin already checked): the WebSocket session, until
+// it closes. See docs/stream.md.
+net::awaitable<void> run_stream_session(server_state& st, std::shared_ptr<connection> conn,
+                                        beast::http::request<beast::http::string_body> req);
+
+// The one step-boundary timer: at every boundary, each subscribed user's token is computed
+// once and handed to all of that user's streams. Runs until the server drains.
+net::awaitable<void> run_token_timer(server_state& st);
 
 // Answers 503 and closes: used when the connection cap is reached.
 net::awaitable<void> refuse_connection(tcp::socket socket);

@@ -41,6 +41,7 @@ router build_router(app_context& app) {
   add_authenticator_routes(routes, app);
   add_verify_routes(routes, app);
   add_audit_routes(routes, app);
+  add_stream_routes(routes, app);
   return routes;
 }
 

@@ -25,8 +25,11 @@ result<storage::user_record> eligible_customer(const app_context& app, const pri
 }
 
 std::string phone_token_json(const app_context& app, std::string_view user_id) {
+  return phone_token_json(app, user_id, app.clock.unix_seconds());
+}
+
+std::string phone_token_json(const app_context& app, std::string_view user_id, std::int64_t now) {
   const auto& params = app.config.phone_token;
-  auto now = app.clock.unix_seconds();
   auto step = crypto::totp_step(params, now);
   auto token = crypto::phone_token_at_step(app.keys.current(), user_id, params, step);
   auto expires_at = params.t0 + static_cast<std::int64_t>(step + 1) * params.period;

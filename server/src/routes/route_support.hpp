@@ -41,6 +41,8 @@ result<storage::user_record> eligible_customer(const app_context& app, const pri
 
 // {"token","step","expires_at","period"} for the user's current phone token.
 std::string phone_token_json(const app_context& app, std::string_view user_id);
+// The same at unix time `now` (the stream's step-boundary timer computes each token once).
+std::string phone_token_json(const app_context& app, std::string_view user_id, std::int64_t now);
 
 // {"entries":[...], "<cursor_name>": seq|null}
 std::string audit_page_json(const std::vector<storage::audit_entry>& entries, std::string_view cursor_name,

@@ -6,6 +6,7 @@
 #include "server/json_writer.hpp"
 #include "server/problem.hpp"
 #include "server/routes.hpp"
+#include "server/stream_hub.hpp"
 #include "server/verification.hpp"
 
 namespace callsign::server {
@@ -102,7 +103,13 @@ handler_result verify(app_context& app, http_request& request) {
   if (!outcome) {
     return outcome.error();
   }
-  deferred.finish = [decided = *outcome](const result<storage::commit_receipt>&) { return verify_reply(decided); };
+  deferred.finish = [&app, decided = *outcome, agent = who->subject](const result<storage::commit_receipt>& done) {
+    // Live dashboards hear about a verification only once it is durable. Non-blocking.
+    if (done && decided.valid && decided.user && decided.method && app.streams != nullptr) {
+      app.streams->publish_verified(*decided.user, agent, *decided.method, app.clock.unix_seconds());
+    }
+    return verify_reply(decided);
+  };
   return deferred;
 }
 }  // namespace

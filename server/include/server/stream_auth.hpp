@@ -1,0 +1,31 @@
+// The socket-free half of GET /v1/stream: the Origin check, the auth message and the token
+// message. The net layer (server/src/net/stream_session.cpp) calls these. See docs/stream.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "crypto/result.hpp"
+#include "server/app_context.hpp"
+
+namespace callsign::server {
+
+// No Origin header (not a browser) is allowed; otherwise it must be listed exactly in
+// [stream] allowed_origins.
+bool stream_origin_allowed(const stream_config& config, std::optional<std::string_view> origin);
+
+// {"type":"token", "token", "step", "expires_at", "period"} for `user` at unix time `now`.
+struct stream_token {
+  std::uint64_t step = 0;
+  std::string message;
+};
+stream_token stream_token_at(const app_context& app, std::string_view user, std::int64_t now);
+
+// Checks the first client message {"type":"auth","token":"<JWT>"}: a valid customer token of a
+// registered user with phone support. Returns the user id. May read storage (run it off the
+// I/O threads). Error messages never contain the token.
+result<std::string> authenticate_stream(const app_context& app, std::string_view first_message);
+
+}  // namespace callsign::server

@@ -1,0 +1,75 @@
+// GET /v1/stream without an Upgrade (426), and the socket-free parts of the stream protocol.
+// The WebSocket session itself is in server/src/net/stream_session.cpp.
+#include <algorithm>
+
+#include "crypto/totp.hpp"
+#include "routes/route_support.hpp"
+#include "server/json_body.hpp"
+#include "server/problem.hpp"
+#include "server/routes.hpp"
+#include "server/stream_auth.hpp"
+#include "server/stream_hub.hpp"
+
+namespace callsign::server {
+
+bool stream_origin_allowed(const stream_config& config, std::optional<std::string_view> origin) {
+  if (!origin) {
+    return true;
+  }
+  return std::find(config.allowed_origins.begin(), config.allowed_origins.end(), *origin) !=
+         config.allowed_origins.end();
+}
+
+stream_token stream_token_at(const app_context& app, std::string_view user, std::int64_t now) {
+  stream_token out;
+  out.step = crypto::totp_step(app.config.phone_token, now);
+  out.message = stream_token_message(phone_token_json(app, user, now));
+  return out;
+}
+
+result<std::string> authenticate_stream(const app_context& app, std::string_view first_message) {
+  // json_body reads request bodies; the auth message is parsed the same way.
+  http_request as_request;
+  as_request.headers.push_back({"content-type", "application/json"});
+  as_request.body = std::string(first_message);
+  auto body = json_body::parse(as_request);
+  if (!body) {
+    return make_error(error_kind::invalid_input, "the first message must be {\"type\":\"auth\",\"token\":...}");
+  }
+  if (auto known = body->only({"type", "token"}); !known) {
+    return known.error();
+  }
+  auto type = body->required_string("type", 16);
+  if (!type || *type != "auth") {
+    return make_error(error_kind::invalid_input, "the first message must be {\"type\":\"auth\",\"token\":...}");
+  }
+  auto token = body->required_string("token", 8192);
+  if (!token) {
+    return token.error();
+  }
+  if (app.verifier == nullptr) {
+    return make_error(error_kind::unavailable, "authentication is not configured");
+  }
+  auto who = app.verifier->verify(*token, app.clock.unix_seconds());
+  if (!who) {
+    return make_error(error_kind::unauthorized, "invalid or expired token");
+  }
+  if (auto allowed = require_role(*who, {role::customer}); !allowed) {
+    return allowed.error();
+  }
+  auto user = eligible_customer(app, *who);
+  if (!user) {
+    return user.error();
+  }
+  return user->id;
+}
+
+void add_stream_routes(router& routes, app_context& /*app*/) {
+  // Upgrades are taken over by the session layer before routing; a plain GET lands here.
+  routes.add(http_method::get, "/v1/stream", [](http_request&) -> handler_result {
+    return problem_response(426, "Upgrade Required", "GET /v1/stream is a WebSocket endpoint")
+        .with_header("Upgrade", "websocket");
+  });
+}
+
+}  // namespace callsign::server

@@ -1,0 +1,165 @@
+#include "server/stream_hub.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "server/config.hpp"
+#include "server/stream_auth.hpp"
+
+using namespace callsign;
+using namespace callsign::server;
+
+namespace {
+stream_message msg(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
+
+std::string pop_text(stream_subscriber& s) {
+  auto next = s.pop();
+  return next ? **next : std::string("<none>");
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(stream_hub_tests)
+
+BOOST_AUTO_TEST_CASE(caps_per_user_and_in_total) {
+  stream_hub hub(stream_limits{2, 3, 4});
+  auto a1 = hub.subscribe("alice", {});
+  auto a2 = hub.subscribe("alice", {});
+  BOOST_REQUIRE(a1 && a2);
+  auto a3 = hub.subscribe("alice", {});
+  BOOST_REQUIRE(!a3);
+  BOOST_TEST((a3.error().kind == error_kind::rate_limited));
+  auto b1 = hub.subscribe("bob", {});
+  BOOST_REQUIRE(b1);
+  auto c1 = hub.subscribe("carol", {});
+  BOOST_REQUIRE(!c1);
+  BOOST_TEST((c1.error().kind == error_kind::unavailable));
+  BOOST_TEST(hub.size() == 3U);
+  BOOST_TEST(hub.size_of("carol") == 0U);
+  BOOST_TEST(hub.users().size() == 2U);  // a refused user leaves no empty entry behind
+
+  hub.unsubscribe(*a1);
+  BOOST_TEST(hub.size() == 2U);
+  BOOST_TEST(hub.size_of("alice") == 1U);
+  BOOST_TEST(hub.subscribe("carol", {}).has_value());
+  hub.unsubscribe(*a1);  // twice is harmless
+  BOOST_TEST(hub.size() == 3U);
+}
+
+BOOST_AUTO_TEST_CASE(unsubscribe_removes_the_user_when_its_last_stream_goes) {
+  stream_hub hub(stream_limits{});
+  auto a = hub.subscribe("alice", {});
+  BOOST_REQUIRE(a);
+  hub.unsubscribe(*a);
+  BOOST_TEST(hub.users().empty());
+  BOOST_TEST(hub.size() == 0U);
+  BOOST_TEST(hub.publish("alice", msg("x")) == 0U);
+  BOOST_TEST(!(*a)->pop().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(outbox_keeps_only_the_newest_token) {
+  int wakes = 0;
+  stream_subscriber s("alice", 4, [&] { ++wakes; });
+  s.push_token(10, msg("t10"));
+  s.push_token(11, msg("t11"));
+  s.push_token(12, msg("t12"));
+  s.push_token(11, msg("t11-late"));  // an older step never replaces a newer one
+  BOOST_TEST(wakes == 1);             // one wake until the consumer drains
+  BOOST_TEST(s.queued() == 1U);
+  BOOST_TEST(pop_text(s) == "t12");
+  BOOST_TEST(!s.pop().has_value());
+  s.push_token(13, msg("t13"));
+  BOOST_TEST(wakes == 2);
+  BOOST_TEST(!s.overflowed());
+}
+
+BOOST_AUTO_TEST_CASE(other_messages_go_first_then_the_token) {
+  stream_subscriber s("alice", 4, {});
+  s.push_token(1, msg("token"));
+  BOOST_TEST(s.push(msg("verified-1")));
+  BOOST_TEST(s.push(msg("verified-2")));
+  BOOST_TEST(pop_text(s) == "verified-1");
+  BOOST_TEST(pop_text(s) == "verified-2");
+  BOOST_TEST(pop_text(s) == "token");
+  BOOST_TEST(!s.pop().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(queue_overflow_marks_for_closing) {
+  int wakes = 0;
+  stream_subscriber s("alice", 2, [&] { ++wakes; });
+  BOOST_TEST(s.push(msg("1")));
+  BOOST_TEST(s.push(msg("2")));
+  BOOST_TEST(!s.push(msg("3")));
+  BOOST_TEST(s.overflowed());
+  BOOST_TEST(!s.push(msg("4")));
+  BOOST_TEST(s.queued() == 0U);  // nothing more is kept for a slow consumer
+  BOOST_TEST(wakes == 1);
+  // Tokens never overflow: however many boundaries pass, one is kept.
+  stream_subscriber t("bob", 2, {});
+  for (std::uint64_t step = 0; step < 1000; ++step) {
+    t.push_token(step, msg("t"));
+  }
+  BOOST_TEST(!t.overflowed());
+  BOOST_TEST(t.queued() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(fan_out_to_every_stream_of_the_user_only) {
+  stream_hub hub(stream_limits{});
+  std::atomic<int> wakes{0};
+  auto a1 = hub.subscribe("alice", [&] { ++wakes; });
+  auto a2 = hub.subscribe("alice", [&] { ++wakes; });
+  auto b1 = hub.subscribe("bob", [&] { ++wakes; });
+  BOOST_REQUIRE(a1 && a2 && b1);
+  hub.publish_verified("alice", "agent-7", "phone_token", 1700000000);
+  auto token = msg("tok");
+  BOOST_TEST(hub.publish_token("alice", 5, token) == 2U);
+  BOOST_TEST(wakes.load() == 2);
+  std::string expected = R"({"type":"verified","agent":"agent-7","method":"phone_token","at":1700000000})";
+  BOOST_TEST(pop_text(**a1) == expected);
+  BOOST_TEST(pop_text(**a2) == expected);
+  auto shared1 = (*a1)->pop();
+  auto shared2 = (*a2)->pop();
+  BOOST_REQUIRE(shared1 && shared2);
+  BOOST_TEST(shared1->get() == shared2->get());  // one encoded frame for all of alice's streams
+  BOOST_TEST(!(*b1)->pop().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_publish_and_subscribe) {
+  stream_hub hub(stream_limits{100, 1000, 1000});
+  std::atomic<bool> stop{false};
+  std::thread publisher([&] {
+    std::uint64_t step = 0;
+    while (!stop.load()) {
+      hub.publish_token("alice", ++step, msg("t"));
+      hub.publish("alice", msg("v"));
+    }
+  });
+  for (int i = 0; i < 200; ++i) {
+    auto s = hub.subscribe("alice", [] {});
+    BOOST_REQUIRE(s);
+    while ((*s)->pop()) {
+    }
+    hub.unsubscribe(*s);
+  }
+  stop.store(true);
+  publisher.join();
+  BOOST_TEST(hub.size() == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(message_encoders) {
+  BOOST_TEST(stream_error_message("bad \"token\"") == R"({"type":"error","error":"bad \"token\""})");
+  BOOST_TEST(stream_token_message(R"({"token":"123456","step":7})") ==
+             R"({"type":"token","token":"123456","step":7})");
+}
+
+BOOST_AUTO_TEST_CASE(origin_allow_list) {
+  stream_config cfg;
+  BOOST_TEST(stream_origin_allowed(cfg, std::nullopt));
+  BOOST_TEST(!stream_origin_allowed(cfg, std::string_view("https://evil.example")));
+  cfg.allowed_origins = {"https://app.example"};
+  BOOST_TEST(stream_origin_allowed(cfg, std::string_view("https://app.example")));
+  BOOST_TEST(!stream_origin_allowed(cfg, std::string_view("https://app.example.evil")));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
