@@ -16,6 +16,8 @@ RUN useradd --system --uid 10001 --home-dir /var/lib/callsign --shell /usr/sbin/
  && install -d -o callsign -g callsign -m 0700 /var/lib/callsign
 COPY --from=build /build/server/callsignd /build/tools/callsign /usr/local/bin/
 COPY web/ /usr/share/callsign/web/
+# server.web_root defaults to "web" relative to the working directory: /usr/share/callsign/web.
+WORKDIR /usr/share/callsign
 USER callsign
 VOLUME ["/var/lib/callsign"]
 EXPOSE 8080

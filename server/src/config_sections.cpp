@@ -5,7 +5,7 @@ namespace callsign::server::config_detail {
 
 result<void> parse_server_section(const toml::table& t, server_config& cfg, std::string_view src) {
   CALLSIGN_TRY(reject_unknown(t, "server", {"listen", "data_dir", "port_file", "io_threads", "worker_threads",
-                                            "dev_mode"}, src));
+                                            "dev_mode", "web_root"}, src));
   std::optional<std::string> text;
   CALLSIGN_TRY(read_string(t, "server", "listen", text, src));
   if (text) {
@@ -35,6 +35,14 @@ result<void> parse_server_section(const toml::table& t, server_config& cfg, std:
   cfg.io_threads = static_cast<unsigned>(io);
   cfg.worker_threads = static_cast<unsigned>(workers);
   CALLSIGN_TRY(read_bool(t, "server", "dev_mode", cfg.dev_mode, src));
+  text.reset();
+  CALLSIGN_TRY(read_string(t, "server", "web_root", text, src));
+  if (text) {
+    if (text->empty()) {
+      return config_error(src, "server.web_root", "must not be empty");
+    }
+    cfg.web_root = *text;
+  }
   return {};
 }
 

@@ -102,7 +102,10 @@ int main(int argc, char** argv) {
   }
   std::string algorithms;
   for (auto name : verifier->algorithms()) {
-    algorithms += algorithms.empty() ? std::string(name) : "," + std::string(name);
+    if (!algorithms.empty()) {
+      algorithms += ',';
+    }
+    algorithms += name;
   }
   log.info("starting", {{"data_dir", cfg->data_dir.string()},
                         {"key_version", static_cast<std::uint64_t>(app.keys.current().version)},

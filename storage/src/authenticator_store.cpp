@@ -38,8 +38,12 @@ bool parse_i64(std::string_view text, std::int64_t& out) {
 
 std::string encode_authenticator(const authenticator_record& record) {
   std::string out(format_v1);
-  out += "\n" + encode_blob(record.active_sealed) + "\n" + std::to_string(record.activated_at) + "\n" +
-         encode_blob(record.pending_sealed) + "\n" + std::to_string(record.pending_since);
+  // Appended piece by piece: "literal" + std::string&& trips GCC 12's -Wrestrict at -O3.
+  for (const std::string& part : {encode_blob(record.active_sealed), std::to_string(record.activated_at),
+                                  encode_blob(record.pending_sealed), std::to_string(record.pending_since)}) {
+    out += '\n';
+    out += part;
+  }
   return out;
 }
 

@@ -179,6 +179,36 @@ def test_restart_keeps_key():
         first.cleanup()
 
 
+def test_pages_and_dev_token(server):
+    """Pages come from server.web_root; POST /v1/dev/token exists only in dev mode."""
+    web = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "web")
+    status, headers, body = server.request("POST", "/v1/dev/token", body=b'{"role":"admin","sub":"x"}',
+                                           headers={"Content-Type": "application/json"})
+    problem(status, headers, body, 404)
+    check(b"dev mode" in body, "404 explains dev mode: %r" % body)
+    # This server's web_root is the default "web" relative to its working directory: no pages there.
+    problem(*server.request("GET", "/"), 404)
+    dev = Server(ARGS.callsignd, CONFIG + '\n[server]\ndev_mode = true\nweb_root = %s\n' % json.dumps(web))
+    try:
+        status, headers, body = dev.request("GET", "/admin")
+        check(status == 200 and headers["content-type"].startswith("text/html"), "admin page: %s" % status)
+        check(headers.get("x-frame-options") == "DENY", "X-Frame-Options on pages")
+        check("frame-ancestors 'none'" in headers.get("content-security-policy", ""), "CSP on pages")
+        problem(*dev.request("GET", "/static/..%2f..%2fCMakeLists.txt"), 404)
+        problem(*dev.request("GET", "/static/nothing.js"), 404)
+        status, headers, reply = dev.json("POST", "/v1/dev/token", body=b'{"role":"admin","sub":"ops-9"}',
+                                          headers={"Content-Type": "application/json"})
+        check(status == 200 and reply["token"].count(".") == 2 and reply["expires_in"] == 3600, "dev token")
+        check(dev.json("GET", "/v1/audit?limit=1", headers={"Authorization": "Bearer " + reply["token"]})[0] == 200,
+              "the dev token is accepted")
+        problem(*dev.request("POST", "/v1/dev/token", body=b'{"role":"root","sub":"x"}',
+                             headers={"Content-Type": "application/json"}), 400)
+        problem(*dev.request("POST", "/v1/dev/token", body=b'{"role":"admin","sub":"x","exp":1}',
+                             headers={"Content-Type": "application/json"}), 400)
+    finally:
+        dev.cleanup()
+
+
 CASES = [
     ("health_and_ready", with_server(test_health_and_ready)),
     ("data_dir_created", with_server(test_data_dir_created)),
@@ -191,6 +221,7 @@ CASES = [
     ("graceful_shutdown", with_server(test_graceful_shutdown)),
     ("bad_config_stops_startup", test_bad_config_stops_startup),
     ("restart_keeps_key", test_restart_keeps_key),
+    ("pages_and_dev_token", with_server(test_pages_and_dev_token)),
 ]
 
 if __name__ == "__main__":

@@ -162,4 +162,18 @@ BOOST_AUTO_TEST_CASE(origin_allow_list) {
   BOOST_TEST(!stream_origin_allowed(cfg, std::string_view("https://app.example.evil")));
 }
 
+BOOST_AUTO_TEST_CASE(origin_same_as_host) {
+  stream_config cfg;
+  using sv = std::string_view;
+  BOOST_TEST(stream_origin_allowed(cfg, sv("http://127.0.0.1:8080"), sv("127.0.0.1:8080")));
+  BOOST_TEST(stream_origin_allowed(cfg, sv("https://callsign.example"), sv("callsign.example")));
+  BOOST_TEST(!stream_origin_allowed(cfg, sv("http://127.0.0.1:8081"), sv("127.0.0.1:8080")));
+  BOOST_TEST(!stream_origin_allowed(cfg, sv("http://evil.example"), sv("callsign.example")));
+  BOOST_TEST(!stream_origin_allowed(cfg, sv("http://callsign.example.evil"), sv("callsign.example")));
+  BOOST_TEST(!stream_origin_allowed(cfg, sv("ftp://callsign.example"), sv("callsign.example")));
+  BOOST_TEST(!stream_origin_allowed(cfg, sv("http://x"), std::optional<sv>(sv(""))));
+  BOOST_TEST(!stream_origin_allowed(cfg, sv("http://x"), std::nullopt));
+  BOOST_TEST(stream_origin_allowed(cfg, std::nullopt, sv("callsign.example")));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

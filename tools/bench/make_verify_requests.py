@@ -5,11 +5,11 @@
       creates bench-user-00000 .. bench-user-<N-1> with PUT /v1/users/{id} (phone_support on),
       over a few keep-alive connections.
 
-  make_verify_requests.py requests --data-dir DIR --count N --threads T --agents A --out FILE
+  make_verify_requests.py requests --data-dir DIR [--first I] --count N --threads T --agents A --out FILE
       writes the POST /v1/verify bodies wrk replays (tools/bench/verify_mix.lua), one a line:
-      "<wrk thread>\\t<agent 1..A>\\t<JSON body>". For every user: its current phone token
-      (valid), a wrong code (invalid) and the same valid code again (replayed), so a third of
-      each. A user's three requests go to the same wrk thread, the replay after the valid one.
+      "<wrk thread>\\t<agent 1..A>\\t<JSON body>". For users I .. I+N-1: each one's current
+      phone token (valid), a wrong code (invalid) and the same valid code again (replayed), so a
+      third of each. A user's three requests go to the same wrk thread, the replay after the valid one.
       Codes are computed from DIR/master.key exactly as docs/crypto.md says, so the file must be
       used within about 30 s (a code is accepted in its own and the next 30-second step).
 
@@ -114,10 +114,11 @@ def write_requests(args):
     # b % threads, so a user's requests stay in one thread's order.
     block = 64
     lines = []
-    for b, first in enumerate(range(0, args.count, block)):
+    end = args.first + args.count
+    for b, first in enumerate(range(args.first, end, block)):
         thread = b % args.threads
         valid, rest = [], []
-        for i in range(first, min(first + block, args.count)):
+        for i in range(first, min(first + block, end)):
             uid = user_id(i)
             code = phone_token(master, uid, step)
             # A wrong code: not this step's token and not the previous step's.
@@ -170,6 +171,7 @@ def main():
     users.add_argument("--connections", type=int, default=8)
     requests = sub.add_parser("requests")
     requests.add_argument("--data-dir", required=True)
+    requests.add_argument("--first", type=int, default=0)
     requests.add_argument("--count", type=int, required=True)
     requests.add_argument("--threads", type=int, required=True)
     requests.add_argument("--agents", type=int, default=8)

@@ -72,6 +72,7 @@ struct server_config {
   unsigned io_threads = 0;      // 0 = one per core
   unsigned worker_threads = 2;  // handlers that touch disk
   bool dev_mode = false;
+  std::filesystem::path web_root = "web";  // pages and web/static/*; relative to the working directory
 
   std::size_t body_limit = 64 * 1024;
   std::size_t header_limit = 16 * 1024;

@@ -15,6 +15,10 @@ namespace callsign::server {
 // No Origin header (not a browser) is allowed; otherwise it must be listed exactly in
 // [stream] allowed_origins.
 bool stream_origin_allowed(const stream_config& config, std::optional<std::string_view> origin);
+// The same, and also the pages callsignd serves itself: an Origin of exactly "http://" or
+// "https://" followed by the request's Host header (same origin) is allowed.
+bool stream_origin_allowed(const stream_config& config, std::optional<std::string_view> origin,
+                           std::optional<std::string_view> host);
 
 // {"type":"token", "token", "step", "expires_at", "period"} for `user` at unix time `now`.
 struct stream_token {

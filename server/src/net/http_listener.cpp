@@ -119,6 +119,10 @@ int serve_http(app_context& app, const router& routes) {
   stream_hub streams(stream_limits{cfg.stream.max_connections_per_user, cfg.stream.max_connections,
                                    cfg.stream.outbox_messages});
 
+  // Signals are caught before the port is announced: a supervisor (or test) that sends
+  // SIGTERM as soon as it reads the port file gets a graceful drain, not the default action.
+  net::signal_set signals(ioc, SIGINT, SIGTERM);
+
   beast::error_code ec;
   auto address = net::ip::make_address(cfg.listen.host, ec);
   if (ec) {
@@ -151,7 +155,6 @@ int serve_http(app_context& app, const router& routes) {
   app.streams = &streams;
   net::co_spawn(ioc, accept_loop(st, acceptor), net::detached);
   net::co_spawn(ioc, run_token_timer(st), net::detached);
-  net::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const beast::error_code& sig_ec, int signo) {
     if (sig_ec) {
       return;

@@ -228,7 +228,7 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
         auto copy = req;  // headers only: an upgrade has no body
         http_request plain = to_plain(std::move(copy), remote, st);
         auto match = st.routes.resolve(plain);
-        if (!stream_origin_allowed(cfg.stream, plain.header("origin"))) {
+        if (!stream_origin_allowed(cfg.stream, plain.header("origin"), plain.header("host"))) {
           // Refused before the upgrade: a foreign page must not open a customer's stream.
           auto refused = problem_response(403, "Forbidden", "this Origin may not open the stream");
           record(st, plain, match.metrics_index, refused.status, started);

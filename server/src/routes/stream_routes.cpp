@@ -20,6 +20,19 @@ bool stream_origin_allowed(const stream_config& config, std::optional<std::strin
          config.allowed_origins.end();
 }
 
+bool stream_origin_allowed(const stream_config& config, std::optional<std::string_view> origin,
+                           std::optional<std::string_view> host) {
+  if (origin && host && !host->empty()) {
+    for (std::string_view scheme : {"http://", "https://"}) {
+      if (origin->size() == scheme.size() + host->size() && origin->starts_with(scheme) &&
+          origin->substr(scheme.size()) == *host) {
+        return true;
+      }
+    }
+  }
+  return stream_origin_allowed(config, origin);
+}
+
 stream_token stream_token_at(const app_context& app, std::string_view user, std::int64_t now) {
   stream_token out;
   out.step = crypto::totp_step(app.config.phone_token, now);

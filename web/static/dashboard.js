@@ -1,0 +1,162 @@
+// Customer dashboard: the live phone token over GET /v1/stream, recent verifications, and
+// authenticator-app enrollment. See docs/stream.md.
+"use strict";
+
+(function () {
+  const C = window.Callsign;
+  const $ = (id) => document.getElementById(id);
+
+  let expiresAt = 0;
+  let socket = null;
+  let backoffMs = 1000;
+  let reconnectTimer = null;
+  const seen = new Set();  // verification keys already listed
+
+  function showToken(msg) {
+    $("code").textContent = msg.token;
+    $("code").dataset.step = String(msg.step);
+    expiresAt = msg.expires_at;
+    tick();
+  }
+
+  function tick() {
+    if (!expiresAt) return;
+    const left = Math.max(0, Math.ceil(expiresAt - Date.now() / 1000));
+    $("countdown").textContent = String(left);
+  }
+  setInterval(tick, 250);
+
+  function addVerification(agent, method, at, fresh) {
+    const key = agent + "|" + method + "|" + at;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const li = C.el("li", { class: fresh ? "fresh" : "" });
+    li.dataset.agent = agent;
+    li.append(C.el("strong", { text: agent }), " verified you with ",
+              C.el("span", { text: method === "authenticator" ? "your authenticator app" : "the phone code" }),
+              " · ", C.el("time", { text: C.formatTime(at) }));
+    const list = $("verifications");
+    list.prepend(li);
+    while (list.children.length > 20) list.lastChild.remove();
+    $("verifications-empty").hidden = true;
+  }
+
+  async function loadVerifications() {
+    const res = await C.api("GET", "/v1/me/audit?limit=100");
+    if (!res.ok) return;
+    const entries = (res.data.entries || []).filter((e) => e.action === "verify" && e.outcome === "valid");
+    entries.reverse().forEach((e) => addVerification(e.actor_id, (e.details || {}).method || "phone_token", e.time, false));
+  }
+
+  async function loadCodeOnce() {
+    const res = await C.api("GET", "/v1/me/phone-token");
+    if (res.ok) {
+      showToken(res.data);
+      $("code-error").textContent = "";
+    } else {
+      $("code-error").textContent = "No code: " + C.problemText(res);
+    }
+  }
+
+  function scheduleReconnect() {
+    if (reconnectTimer) return;
+    const wait = backoffMs + Math.floor(Math.random() * 250);
+    backoffMs = Math.min(backoffMs * 2, 30000);
+    $("stream-status").textContent = "reconnecting in " + Math.round(wait / 1000) + " s";
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      connect();
+    }, wait);
+  }
+
+  function connect() {
+    const t = C.token();
+    if (!t) return;
+    if (socket) {
+      socket.onclose = null;
+      socket.close();
+    }
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const ws = new WebSocket(scheme + "//" + location.host + "/v1/stream");
+    socket = ws;
+    $("stream-status").textContent = "connecting";
+    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: t }));
+    ws.onmessage = (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      if (msg.type === "token") {
+        backoffMs = 1000;
+        $("stream-status").textContent = "live";
+        showToken(msg);
+      } else if (msg.type === "verified") {
+        addVerification(msg.agent, msg.method, msg.at, true);
+      } else if (msg.type === "authenticator") {
+        $("auth-status").textContent = "Authenticator: " + (msg.state || "changed");
+      } else if (msg.type === "error") {
+        $("stream-status").textContent = "stream error: " + msg.error;
+      }
+    };
+    ws.onclose = () => {
+      if (socket === ws) {
+        socket = null;
+        scheduleReconnect();
+      }
+    };
+  }
+
+  $("copy").addEventListener("click", async () => {
+    const code = $("code").textContent;
+    try {
+      await navigator.clipboard.writeText(code);
+      $("copy").textContent = "Copied";
+    } catch (e) {
+      const range = document.createRange();
+      range.selectNodeContents($("code"));
+      getSelection().removeAllRanges();
+      getSelection().addRange(range);
+      $("copy").textContent = "Press Ctrl+C";
+    }
+    setTimeout(() => { $("copy").textContent = "Copy"; }, 1500);
+  });
+
+  $("auth-start").addEventListener("click", async () => {
+    const res = await C.api("POST", "/v1/me/authenticator");
+    if (!res.ok) {
+      $("auth-status").textContent = "Could not start: " + C.problemText(res);
+      return;
+    }
+    // A data: URL keeps the CSP strict (img-src 'self' data:); the SVG never enters the DOM.
+    $("auth-qr").src = "data:image/svg+xml;base64," + btoa(unescape(encodeURIComponent(res.data.qr_svg)));
+    $("auth-secret").textContent = res.data.secret;
+    $("auth-setup").hidden = false;
+    $("auth-status").textContent = "Waiting for confirmation.";
+  });
+
+  $("auth-confirm").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const res = await C.api("POST", "/v1/me/authenticator/confirm", { code: $("auth-code").value.trim() });
+    if (res.ok) {
+      $("auth-setup").hidden = true;
+      $("auth-status").textContent = "Your authenticator app is active.";
+    } else {
+      $("auth-status").textContent = "Not confirmed: " + C.problemText(res);
+    }
+    $("auth-code").value = "";
+  });
+
+  function start() {
+    seen.clear();
+    $("verifications").replaceChildren();
+    $("verifications-empty").hidden = false;
+    loadCodeOnce();
+    loadVerifications();
+    backoffMs = 1000;
+    connect();
+  }
+
+  C.setupIdentity({ role: "customer", defaultSub: "u-alice", onToken: start });
+})();
