@@ -1,6 +1,8 @@
 """Integration: health, metrics, problem responses, limits, logs and graceful shutdown of callsignd."""
 import json
 import os
+import re
+import resource
 import signal
 import socket
 import stat
@@ -107,6 +109,101 @@ def test_header_limit(server):
     payload = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 6000 + b"\r\n\r\n"
     reply = server.raw(payload)
     check(reply.startswith(b"HTTP/1.1 431"), "oversized headers: %r" % reply[:80])
+
+
+def test_slowloris_closed_at_header_timeout(server):
+    """A client that trickles its header a byte at a time is cut off at request_timeout_ms
+    (3 s here): the timer covers the whole header, it is not re-armed by each byte."""
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    started = time.time()
+    closed_after = None
+    payload = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 4000
+    try:
+        for byte in payload:
+            sock.sendall(bytes([byte]))
+            time.sleep(0.1)
+            if time.time() - started > 60:
+                break
+    except OSError:
+        closed_after = time.time() - started
+    if closed_after is None:
+        try:
+            sock.settimeout(5)
+            closed_after = time.time() - started if sock.recv(1) == b"" else None
+        except OSError:
+            closed_after = time.time() - started
+    sock.close()
+    check(closed_after is not None, "a trickled header kept the connection open for over 60 s")
+    check(closed_after >= 2.5, "closed after %.1f s, before the 3 s header timeout" % closed_after)
+
+
+def test_connection_cap_per_ip():
+    """limits.max_connections_per_ip: the next connection from that address gets 503 and is
+    closed; once one closes, a new one is served again."""
+    server = Server(ARGS.callsignd, CONFIG + "max_connections_per_ip = 3\n")
+    held = []
+    try:
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            check(sock.recv(4096).startswith(b"HTTP/1.1 200"), "connection under the cap is served")
+            held.append(sock)
+        reply = server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        check(reply.startswith(b"HTTP/1.1 503"), "fourth connection from one address: %r" % reply[:80])
+        check(b"application/problem+json" in reply, "503 is problem+json")
+        held.pop().close()
+        deadline = time.time() + 30
+        reply = b""
+        while time.time() < deadline:
+            reply = server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            if reply.startswith(b"HTTP/1.1 200"):
+                break
+            time.sleep(0.1)
+        check(reply.startswith(b"HTTP/1.1 200"), "a slot freed by a close is reused: %r" % reply[:80])
+    finally:
+        for sock in held:
+            sock.close()
+        server.cleanup()
+
+
+def test_idle_connections_do_not_block_requests():
+    """Many idle keep-alive connections (the benchmark tools/bench/idle_connections holds 15,000)
+    cost no service: requests on other connections are answered, and the idle ones stay open
+    until the header timeout."""
+    count = 1500
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < count + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 500), hard))
+    server = Server(ARGS.callsignd, CONFIG.replace("request_timeout_ms = 3000", "request_timeout_ms = 60000") +
+                    "max_connections_per_ip = 2000\n")
+    idle = []
+    try:
+        for _ in range(count):
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+        # Every idle connection is accepted and counted before the requests below.
+        deadline = time.time() + 60
+        open_now = 0
+        while time.time() < deadline:
+            _, _, body = server.request("GET", "/metrics")
+            match = re.search(rb"^callsign_open_connections (\d+)", body, re.M)
+            open_now = int(match.group(1)) if match else 0
+            if open_now >= count:
+                break
+            time.sleep(0.1)
+        check(open_now >= count, "metrics show %d open connections, expected >= %d" % (open_now, count))
+        for _ in range(50):
+            status, _, body = server.request("GET", "/healthz")
+            check(status == 200, "healthz with %d idle connections: %d %r" % (count, status, body))
+        # The idle ones were not dropped to make room.
+        sample = idle[::100]
+        for sock in sample:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        for sock in sample:
+            check(sock.recv(4096).startswith(b"HTTP/1.1 200"), "an idle connection was closed early")
+    finally:
+        for sock in idle:
+            sock.close()
+        server.cleanup()
 
 
 def test_json_logs(server):
@@ -217,6 +314,9 @@ CASES = [
     ("malformed_request", with_server(test_malformed_request)),
     ("body_limit", with_server(test_body_limit)),
     ("header_limit", with_server(test_header_limit)),
+    ("slowloris_closed_at_header_timeout", with_server(test_slowloris_closed_at_header_timeout)),
+    ("connection_cap_per_ip", test_connection_cap_per_ip),
+    ("idle_connections_do_not_block_requests", test_idle_connections_do_not_block_requests),
     ("json_logs", with_server(test_json_logs)),
     ("graceful_shutdown", with_server(test_graceful_shutdown)),
     ("bad_config_stops_startup", test_bad_config_stops_startup),

@@ -1,0 +1,221 @@
+"""Crash safety: verify load while callsignd is killed with SIGKILL at random moments.
+
+After every restart on the same data directory:
+- every request that got a 2xx has its audit entry, with the outcome the client was told;
+- `callsign audit verify` passes;
+- no code is accepted twice, across crashes included (the client tallies every valid:true,
+  and after each restart replays every accepted code that is still inside its window);
+- failure counters are intact: users that reached their failure limit before the crash are
+  still throttled after it.
+
+`--rounds N` (default 10) sets the number of crashes; tools/bench/crash runs it longer.
+"""
+import json
+import random
+import signal
+import sys
+import threading
+import time
+import http.client
+
+from harness import (Server, check, cli, json_headers, mint_token, parse_args, phone_token_at,
+                     run_cases, wrong_code)
+
+ARGS, REST = parse_args()
+ROUNDS = 10
+for i, arg in enumerate(REST):
+    if arg == "--rounds" and i + 1 < len(REST):
+        ROUNDS = int(REST[i + 1])
+
+PERIOD = 30
+USER_LIMIT = 100  # above what one round of load gives a user; the limited users reach it
+CONFIG = """
+[log]
+level = "warn"
+
+[verify]
+user_failures = %d
+agent_failures = 1000000
+ip_failures = 1000000
+""" % USER_LIMIT
+
+USERS_PER_ROUND = 30  # fresh users each round, so the load never throttles them
+THREADS = 4
+
+
+class Cluster:
+    """The data dir outlives each callsignd process."""
+
+    def __init__(self):
+        self.first = Server(ARGS.callsignd, CONFIG)
+        self.server = self.first
+        self.data_dir = self.first.data_dir
+        self.admin = mint_token(ARGS.callsign, self.data_dir, "admin", "ops-crash")
+        self.agents = [mint_token(ARGS.callsign, self.data_dir, "agent", "agent-%d" % i) for i in range(THREADS)]
+
+    def restart_after_kill(self):
+        self.server.stop(sig=signal.SIGKILL)
+        if self.server is not self.first:
+            self.server.cleanup()
+        self.server = Server(ARGS.callsignd, CONFIG, data_dir=self.data_dir)
+
+    def close(self):
+        if self.server is not self.first:
+            self.server.cleanup()
+        self.first.cleanup()
+
+
+class Tally:
+    """What the clients were told, shared by the load threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.answered = {}  # request id -> outcome the journal must hold
+        self.accepted = {}  # (user, step) -> times valid:true was answered
+        self.accepted_codes = []  # (user, step, code)
+
+    def record(self, request_id, status, body, user, step, code):
+        if status != 200 and status != 429:
+            return
+        with self.lock:
+            if status == 429:
+                self.answered[request_id] = "throttled"
+                return
+            reply = json.loads(body)
+            self.answered[request_id] = None  # any verify outcome; checked to exist
+            if reply["valid"]:
+                self.answered[request_id] = "valid"
+                self.accepted[(user, step)] = self.accepted.get((user, step), 0) + 1
+                self.accepted_codes.append((user, step, code))
+
+
+def verify_on(conn, agent_token, request_id, body):
+    conn.request("POST", "/v1/verify", json.dumps(body),
+                 dict(json_headers(agent_token), **{"X-Request-Id": request_id}))
+    res = conn.getresponse()
+    return res.status, res.read()
+
+
+def load(cluster, tally, round_no, thread_no, stop):
+    """Valid codes for a shuffled walk over the users, plus wrong codes, until the kill."""
+    rng = random.Random(round_no * 100 + thread_no)
+    users = round_users(round_no)
+    port = cluster.server.port
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    n = 0
+    try:
+        while not stop.is_set():
+            user = rng.choice(users)
+            step = int(time.time() // PERIOD)
+            right = phone_token_at(cluster.data_dir, user, step)
+            code = right if rng.random() < 0.6 else wrong_code(right, phone_token_at(cluster.data_dir, user, step - 1))
+            request_id = "crash-%d-%d-%d" % (round_no, thread_no, n)
+            n += 1
+            status, body = verify_on(conn, cluster.agents[thread_no], request_id, {"user": user, "code": code})
+            tally.record(request_id, status, body, user, step, code)
+    except (OSError, http.client.HTTPException):
+        return  # the server was killed under us: expected
+    finally:
+        conn.close()
+
+
+def journal(cluster):
+    out = cli(ARGS.callsign, "audit", "export", "--data-dir", cluster.data_dir)
+    check(out.returncode == 0, "audit export failed: %s" % out.stderr)
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def round_users(round_no):
+    return ["crash-r%03d-u%02d" % (round_no, i) for i in range(USERS_PER_ROUND)]
+
+
+def put_user(cluster, user):
+    status, _, body = cluster.server.json("PUT", "/v1/users/" + user,
+                                          json.dumps({"email": user + "@example.com", "phone_support": True}),
+                                          json_headers(cluster.admin))
+    check(status in (200, 201), "PUT %s: %d %r" % (user, status, body))
+
+
+def exhaust_failures(cluster, user):
+    """USER_LIMIT wrong codes, each answered 200 valid:false, so the next is throttled."""
+    step = int(time.time() // PERIOD)
+    bad = wrong_code(phone_token_at(cluster.data_dir, user, step), phone_token_at(cluster.data_dir, user, step - 1),
+                     phone_token_at(cluster.data_dir, user, step + 1))
+    conn = http.client.HTTPConnection("127.0.0.1", cluster.server.port, timeout=30)
+    try:
+        for n in range(USER_LIMIT):
+            status, body = verify_on(conn, cluster.agents[0], "exhaust-%s-%d" % (user, n), {"user": user, "code": bad})
+            check(status == 200 and json.loads(body)["valid"] is False, "failure for %s: %d %r" % (user, status, body))
+    finally:
+        conn.close()
+
+
+def test_sigkill_under_verify_load():
+    cluster = Cluster()
+    tally = Tally()
+    try:
+        rng = random.Random(7)
+        throttled_users = []
+        for round_no in range(ROUNDS):
+            # Counters: this round's user reaches its limit before the crash.
+            for user in round_users(round_no):
+                put_user(cluster, user)
+            limited = "crash-limited-%03d" % round_no
+            put_user(cluster, limited)
+            exhaust_failures(cluster, limited)
+            throttled_users.append(limited)
+
+            stop = threading.Event()
+            threads = [threading.Thread(target=load, args=(cluster, tally, round_no, t, stop)) for t in range(THREADS)]
+            for t in threads:
+                t.start()
+            time.sleep(rng.uniform(0.3, 1.5))
+            cluster.restart_after_kill()  # SIGKILL mid-load, then start on the same data dir
+            stop.set()
+            for t in threads:
+                t.join(timeout=30)
+
+            entries = journal(cluster)
+            by_request = {e.get("request_id"): e for e in entries}
+            missing = [rid for rid in tally.answered if rid not in by_request]
+            check(not missing, "round %d: %d answered requests have no audit entry, e.g. %s" %
+                  (round_no, len(missing), missing[:3]))
+            for rid, outcome in tally.answered.items():
+                if outcome is not None:
+                    check(by_request[rid]["outcome"] == outcome, "round %d: %s answered %s, journal says %s" %
+                          (round_no, rid, outcome, by_request[rid]["outcome"]))
+            verified = cli(ARGS.callsign, "audit", "verify", "--data-dir", cluster.data_dir)
+            check(verified.returncode == 0, "round %d: audit verify failed: %s %s" %
+                  (round_no, verified.stdout, verified.stderr))
+
+            twice = {k: v for k, v in tally.accepted.items() if v > 1}
+            check(not twice, "round %d: codes accepted more than once: %r" % (round_no, twice))
+            now_step = int(time.time() // PERIOD)
+            for user, step, code in tally.accepted_codes:
+                if step >= now_step - 1:  # still inside its window: only the replay mark refuses it
+                    status, _, body = cluster.server.request("POST", "/v1/verify",
+                                                             json.dumps({"user": user, "code": code}),
+                                                             json_headers(cluster.agents[1]))
+                    check(status == 200 and json.loads(body)["valid"] is False,
+                          "round %d: accepted code for %s replayed after the crash: %d %r" %
+                          (round_no, user, status, body))
+            for user in throttled_users:
+                status, headers, body = cluster.server.request(
+                    "POST", "/v1/verify", json.dumps({"user": user, "code": "000000"}),
+                    json_headers(cluster.agents[2]))
+                check(status == 429 and int(headers.get("retry-after", "0")) >= 1,
+                      "round %d: %s reached its failure limit before the crash but got %d %r" %
+                      (round_no, user, status, body))
+        check(len(tally.accepted) > 0, "no verify was ever accepted: the load did not run")
+        print("  %d crashes, %d answered requests, %d codes accepted once each" %
+              (ROUNDS, len(tally.answered), len(tally.accepted)), flush=True)
+    finally:
+        cluster.close()
+
+
+def main():
+    return run_cases([("sigkill_under_verify_load", test_sigkill_under_verify_load)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
