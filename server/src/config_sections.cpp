@@ -48,22 +48,26 @@ result<void> parse_server_section(const toml::table& t, server_config& cfg, std:
 
 result<void> parse_limits_section(const toml::table& t, server_config& cfg, std::string_view src) {
   CALLSIGN_TRY(reject_unknown(t, "limits", {"body_bytes", "header_bytes", "request_timeout_ms",
-                                            "shutdown_timeout_ms", "max_connections"}, src));
+                                            "shutdown_timeout_ms", "max_connections",
+                                            "max_connections_per_ip"}, src));
   auto body = static_cast<std::int64_t>(cfg.body_limit);
   auto header = static_cast<std::int64_t>(cfg.header_limit);
   std::int64_t timeout = cfg.request_timeout.count();
   std::int64_t shutdown = cfg.shutdown_timeout.count();
   auto conns = static_cast<std::int64_t>(cfg.max_connections);
+  auto per_ip = static_cast<std::int64_t>(cfg.max_connections_per_ip);
   CALLSIGN_TRY(read_integer(t, "limits", "body_bytes", 1024, 1LL << 30, body, src));
   CALLSIGN_TRY(read_integer(t, "limits", "header_bytes", 1024, 1 << 20, header, src));
   CALLSIGN_TRY(read_integer(t, "limits", "request_timeout_ms", 100, 3'600'000, timeout, src));
   CALLSIGN_TRY(read_integer(t, "limits", "shutdown_timeout_ms", 0, 600'000, shutdown, src));
   CALLSIGN_TRY(read_integer(t, "limits", "max_connections", 1, 1'000'000, conns, src));
+  CALLSIGN_TRY(read_integer(t, "limits", "max_connections_per_ip", 1, 1'000'000, per_ip, src));
   cfg.body_limit = static_cast<std::size_t>(body);
   cfg.header_limit = static_cast<std::size_t>(header);
   cfg.request_timeout = std::chrono::milliseconds(timeout);
   cfg.shutdown_timeout = std::chrono::milliseconds(shutdown);
   cfg.max_connections = static_cast<std::size_t>(conns);
+  cfg.max_connections_per_ip = static_cast<std::size_t>(per_ip);
   return {};
 }
 

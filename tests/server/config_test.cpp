@@ -44,6 +44,7 @@ header_bytes = 4096
 request_timeout_ms = 1500
 shutdown_timeout_ms = 200
 max_connections = 50
+max_connections_per_ip = 7
 [log]
 level = "warn"
 [phone_token]
@@ -65,6 +66,7 @@ t0 = 100
   BOOST_TEST(cfg->request_timeout.count() == 1500);
   BOOST_TEST(cfg->shutdown_timeout.count() == 200);
   BOOST_TEST(cfg->max_connections == 50U);
+  BOOST_TEST(cfg->max_connections_per_ip == 7U);
   BOOST_TEST((cfg->log_min_level == log_level::warn));
   BOOST_TEST((cfg->phone_token.algorithm == crypto::hash_algorithm::sha256));
   BOOST_TEST(cfg->phone_token.digits == 8);

@@ -79,6 +79,7 @@ struct server_config {
   std::chrono::milliseconds request_timeout{10'000};
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_ip = 1'000;
 
   log_level log_min_level = log_level::info;
   crypto::totp_params phone_token;

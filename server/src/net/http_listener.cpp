@@ -3,6 +3,8 @@
 // block on disk run on a separate worker pool and their result hops back to the strand.
 #include "server/http_server.hpp"
 
+#include <sys/resource.h>
+
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 
@@ -44,8 +46,19 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor) {
       net::co_spawn(executor, refuse_connection(std::move(socket)), net::detached);
       continue;
     }
+    beast::error_code peer_ec;
+    auto peer = socket.remote_endpoint(peer_ec);
+    std::string address = peer_ec ? std::string() : peer.address().to_string();
     auto conn = std::make_shared<connection>(std::move(socket));
-    auto id = st.connections.add(conn);
+    auto added = st.connections.add(conn, address, st.app.config.max_connections_per_ip);
+    if (!added) {
+      // One address may not take every slot: it gets a 503 like the global cap.
+      auto executor = conn->stream.get_executor();
+      auto refused_socket = std::move(conn->stream.socket());
+      net::co_spawn(executor, refuse_connection(std::move(refused_socket)), net::detached);
+      continue;
+    }
+    auto id = *added;
     if (st.app.stats) {
       st.app.stats->connection_opened();
     }
@@ -85,6 +98,23 @@ net::awaitable<void> drain_and_stop(server_state& st, tcp::acceptor& acceptor) {
   auto remaining = st.connections.size();
   st.app.log.info("stopped", {{"abandoned_connections", static_cast<std::uint64_t>(remaining)}});
   st.ioc.stop();
+}
+
+// Every connection is a descriptor: take the whole hard limit (the soft one is often 1024).
+// Returns the limit now in force.
+std::uint64_t raise_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return 0;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit wanted = limit;
+    wanted.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &wanted) == 0) {
+      limit = wanted;
+    }
+  }
+  return static_cast<std::uint64_t>(limit.rlim_cur);
 }
 
 result<void> write_port_file(const std::filesystem::path& path, std::uint16_t port) {
@@ -147,8 +177,10 @@ int serve_http(app_context& app, const router& routes) {
       return 1;
     }
   }
+  const std::uint64_t descriptors = raise_descriptor_limit();
   app.log.info("listening", {{"address", bound.address().to_string()},
                              {"port", unsigned{bound.port()}},
+                             {"descriptor_limit", descriptors},
                              {"io_threads", io_threads},
                              {"worker_threads", cfg.worker_threads}});
 
