@@ -39,6 +39,7 @@ bool stream_subscriber::push(stream_message message) {
   if (queue_.size() >= queue_limit_) {
     overflowed_ = true;
     queue_.clear();
+    queue_.shrink_to_fit();
     token_.reset();
     wake_if_needed(lock);
     return false;
@@ -52,7 +53,10 @@ std::optional<stream_message> stream_subscriber::pop() {
   std::lock_guard lock(mutex_);
   if (!queue_.empty()) {
     auto next = std::move(queue_.front());
-    queue_.pop_front();
+    queue_.erase(queue_.begin());  // at most stream.outbox_messages entries
+    if (queue_.empty()) {
+      queue_.shrink_to_fit();
+    }
     return next;
   }
   if (token_) {
@@ -145,6 +149,13 @@ void stream_hub::publish_verified(std::string_view user, std::string_view agent,
   publish(user, std::make_shared<const std::string>(stream_verified_message(agent, method, at)));
 }
 
+void stream_hub::publish_authenticator(std::string_view user, std::string_view state, std::int64_t at) {
+  if (size_of(user) == 0) {
+    return;
+  }
+  publish(user, std::make_shared<const std::string>(stream_authenticator_message(state, at)));
+}
+
 std::vector<std::string> stream_hub::users() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
@@ -172,6 +183,16 @@ std::string stream_verified_message(std::string_view agent, std::string_view met
       .field("type", std::string_view("verified"))
       .field("agent", agent)
       .field("method", method)
+      .field("at", at)
+      .end_object();
+  return std::move(json).str();
+}
+
+std::string stream_authenticator_message(std::string_view state, std::int64_t at) {
+  json_writer json;
+  json.begin_object()
+      .field("type", std::string_view("authenticator"))
+      .field("state", state)
       .field("at", at)
       .end_object();
   return std::move(json).str();

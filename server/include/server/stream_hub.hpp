@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,7 +50,9 @@ class stream_subscriber {
   const std::size_t queue_limit_;
   const std::function<void()> wake_;
   mutable std::mutex mutex_;
-  std::deque<stream_message> queue_;
+  // A vector, not a deque: an empty libstdc++ deque already holds a 512-byte block, and a
+  // queue here is almost always empty (docs/stream.md, "Memory").
+  std::vector<stream_message> queue_;
   stream_message token_;
   std::uint64_t token_step_ = 0;
   bool overflowed_ = false;
@@ -78,6 +79,8 @@ class stream_hub {
 
   // {"type":"verified","agent":...,"method":...,"at":...} to every stream of `user`.
   void publish_verified(std::string_view user, std::string_view agent, std::string_view method, std::int64_t at);
+  // {"type":"authenticator","state":...,"at":...} to every stream of `user` (never a secret or code).
+  void publish_authenticator(std::string_view user, std::string_view state, std::int64_t at);
   // Any encoded message to every stream of `user`; returns how many streams got it.
   std::size_t publish(std::string_view user, const stream_message& message);
   // The user's token for `step`, shared by all of its streams.
@@ -99,6 +102,7 @@ class stream_hub {
 
 // Message encoders (JSON text frames).
 std::string stream_verified_message(std::string_view agent, std::string_view method, std::int64_t at);
+std::string stream_authenticator_message(std::string_view state, std::int64_t at);
 std::string stream_error_message(std::string_view error);
 // {"type":"token", ...} from phone_token_json's {"token","step","expires_at","period"} object.
 std::string stream_token_message(std::string_view phone_token_object);
