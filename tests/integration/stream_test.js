@@ -1,7 +1,10 @@
 // Integration: GET /v1/stream (WebSocket) against the real callsignd, with npm `ws` as the
 // client. Auth success/failure/timeout, tokens equal to `callsign phone-token` across a step
 // boundary (2-second period), the `verified` notice after an agent's verify, Origin refusal,
-// caps, frame size, the 426 for a plain GET, and the 1012 close on shutdown.
+// `authenticator` notices on enrollment start/confirm/removal, caps, frame size, the 426 for a
+// plain GET, and the 1012 close on shutdown. Then, on a second server with a 1-second period and
+// small stream limits, the slow-consumer bound: a client that stops reading is closed (and
+// counted in /metrics) while another dashboard of the same user keeps getting tokens.
 // Usage: node stream_test.js --callsignd PATH --callsign PATH
 "use strict";
 
@@ -135,6 +138,7 @@ class Server {
 class Client {
   constructor(server, options) {
     this.messages = [];
+    this.seen = [];  // every raw text frame received
     this.waiters = [];
     this.ws = new WebSocket(`ws://127.0.0.1:${server.port}/v1/stream`, options || {});
     this.closed = new Promise((resolve) => {
@@ -150,6 +154,7 @@ class Client {
     });
     this.ws.on("message", (data, isBinary) => {
       check(!isBinary, "server sent a binary frame");
+      this.seen.push(data.toString());
       this.messages.push(JSON.parse(data.toString()));
       this.waiters.splice(0).forEach((w) => w());
     });
@@ -188,6 +193,26 @@ class Client {
   }
 }
 
+// RFC 6238 TOTP (SHA1, 6 digits, 30 s: the authenticator defaults) from a base32 secret; the
+// test plays the customer's authenticator app.
+function authenticatorCode(base32Secret, unixSeconds) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of base32Secret.replace(/=+$/, "").toUpperCase()) {
+    const v = alphabet.indexOf(ch);
+    check(v >= 0, "secret is not base32");
+    bits += v.toString(2).padStart(5, "0");
+  }
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = crypto.createHmac("sha1", Buffer.from(bytes)).update(counter).digest();
+  const o = mac[mac.length - 1] & 0x0f;
+  const n = ((mac[o] & 0x7f) << 24) | (mac[o + 1] << 16) | (mac[o + 2] << 8) | mac[o + 3];
+  return String(n % 1000000).padStart(6, "0");
+}
+
 async function openAuthed(server, user) {
   const c = new Client(server);
   await c.opened;
@@ -215,6 +240,7 @@ async function expectRefusal(server, token, expectedError) {
 }
 
 const cases = [];
+const ONLY_SLOW = process.env.STREAM_TEST_ONLY_SLOW === "1";  // debugging aid
 const test = (name, fn) => cases.push({ name, fn });
 let S;  // the shared server
 
@@ -317,6 +343,55 @@ test("verified message after an agent's POST /v1/verify", async () => {
   other.c.close();
 });
 
+test("authenticator notices on enrollment start, confirm and removal, without secrets", async () => {
+  const a = await openAuthed(S, "u-erin");
+  const b = await openAuthed(S, "u-erin");
+  const other = await openAuthed(S, "u-alice");
+  const customer = S.token("customer", "u-erin");
+  const expectNotice = async (state, before) => {
+    for (const d of [a, b]) {
+      const m = await d.c.next("authenticator", 5000);
+      check(m.state === state, `state ${JSON.stringify(m)}, want ${state}`);
+      check(m.at >= before && m.at <= Math.floor(Date.now() / 1000) + 1, "at " + m.at);
+      check(Object.keys(m).sort().join(",") === "at,state,type", "unexpected fields " + JSON.stringify(m));
+    }
+  };
+
+  let before = Math.floor(Date.now() / 1000);
+  const started = await S.request("POST", "/v1/me/authenticator", undefined, customer);
+  check(started.status === 201, `enroll: ${started.status} ${JSON.stringify(started.body)}`);
+  const secret = started.body.secret;
+  await expectNotice("pending", before);
+
+  // A wrong code changes nothing: no notice.
+  const good = authenticatorCode(secret, Date.now() / 1000);
+  const wrong = good === "000000" ? "111111" : "000000";
+  const refused = await S.request("POST", "/v1/me/authenticator/confirm", { code: wrong }, customer);
+  check(refused.status >= 400, "wrong confirm code accepted: " + refused.status);
+
+  before = Math.floor(Date.now() / 1000);
+  const confirmed = await S.request("POST", "/v1/me/authenticator/confirm",
+                                    { code: authenticatorCode(secret, Date.now() / 1000) }, customer);
+  check(confirmed.status === 200, `confirm: ${confirmed.status} ${JSON.stringify(confirmed.body)}`);
+  await expectNotice("active", before);
+
+  before = Math.floor(Date.now() / 1000);
+  const removed = await S.request("DELETE", "/v1/me/authenticator", undefined, customer);
+  check(removed.status === 204, "remove: " + removed.status);
+  await expectNotice("none", before);
+
+  await sleep(300);
+  for (const d of [a, b]) {
+    check(!d.c.messages.some((m) => m.type === "authenticator"), "an extra authenticator notice");
+  }
+  check(!other.c.messages.some((m) => m.type === "authenticator"), "another user's dashboard saw the notice");
+  const everything = JSON.stringify([a.c.seen, b.c.seen]);
+  check(!everything.includes(secret) && !everything.includes("otpauth"), "a stream message carried the secret");
+  a.c.close();
+  b.c.close();
+  other.c.close();
+});
+
 test("per-user cap: the extra stream gets an error and close 1013", async () => {
   const open = [];
   for (let i = 0; i < 3; ++i) open.push(await openAuthed(S, "u-dave"));
@@ -362,12 +437,89 @@ test("on shutdown, streams get an error and close 1012", async () => {
   check(done && done.code === 0, "callsignd exit " + JSON.stringify(done));
 });
 
+// --- slow consumer ------------------------------------------------------------------------
+const SLOW_CONFIG = `
+[phone_token]
+period = 1
+
+[verify]
+user_failures = 100000
+agent_failures = 100000
+ip_failures = 100000
+
+[stream]
+write_timeout_ms = 500
+outbox_messages = 64
+`;
+
+async function metricValue(server, name) {
+  const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+  const text = await res.text();
+  const line = text.split("\n").find((l) => l.startsWith(name + " "));
+  return line ? Number(line.split(" ")[1]) : NaN;
+}
+
+async function slowConsumerCase(server) {
+  const user = "u-slow";
+  await server.putUser(user, "slow@example.com");
+  const customer = server.token("customer", user);
+  const agent = server.token("agent", "agent-slow");
+  const before = await metricValue(server, "callsign_stream_slow_consumer_closes_total");
+  check(before === 0, "slow-consumer counter before: " + before);
+
+  const normal = await openAuthed(server, user);
+  const slow = await openAuthed(server, user);
+  // Stop reading: the kernel buffers fill, then the server's write stalls and its outbox overflows.
+  slow.c.ws._socket.pause();
+  let slowClosed = false;
+  slow.c.closed.then(() => { slowClosed = true; });
+
+  // Messages for the user: enrollment restarts (an `authenticator` notice each) and successful
+  // verifies (a `verified` notice each; at most one per phone-token step).
+  let counted = 0;
+  let requests = 0;
+  const deadline = Date.now() + 240000;
+  let lastVerifiedStep = -1;
+  while (Date.now() < deadline) {
+    const batch = [];
+    // Batches well below outbox_messages: a burst larger than the outbox overflows even a
+    // dashboard that reads, before its strand gets to write the first message.
+    for (let i = 0; i < 8; ++i) batch.push(server.request("POST", "/v1/me/authenticator", undefined, customer));
+    const results = await Promise.all(batch);
+    requests += batch.length;
+    for (const r of results) check(r.status === 201, "enroll " + r.status);
+    const current = await server.request("GET", "/v1/me/phone-token", undefined, customer);
+    if (current.status === 200 && current.body.step !== lastVerifiedStep) {
+      lastVerifiedStep = current.body.step;
+      await server.request("POST", "/v1/verify", { user, code: current.body.token }, agent);
+    }
+    if (requests % 80 === 0) {
+      counted = await metricValue(server, "callsign_stream_slow_consumer_closes_total");
+      if (counted >= 1) break;
+    }
+  }
+  check(counted === 1, `slow-consumer closes counted: ${counted} after ${requests} requests`);
+  check(normal.c.ws.readyState === WebSocket.OPEN,
+        "the reading dashboard was closed too: " + JSON.stringify(normal.c.messages.filter((m) => m.type === "error")));
+
+  // The reading dashboard of the same user still gets every boundary's token.
+  const t1 = await normal.c.next("token", 10000);
+  const t2 = await normal.c.next("token", 10000);
+  check(t2.step > t1.step, `tokens after the slow close: steps ${t1.step}, ${t2.step}`);
+  check(normal.c.seen.some((m) => m.includes('"type":"authenticator"')), "the reading dashboard got no notices");
+
+  // The slow connection really ends: once read again, it reaches its end.
+  slow.c.ws._socket.resume();
+  if (!slowClosed) await slow.c.closedWithin(60000);
+  normal.c.close();
+}
+
 async function main() {
   S = await new Server(CONFIG).start();
   let failed = 0;
   try {
-    for (const user of ["u-alice", "u-bob", "u-carol", "u-dave"]) await S.putUser(user, user + "@example.com");
-    for (const { name, fn } of cases) {
+    for (const user of ["u-alice", "u-bob", "u-carol", "u-dave", "u-erin"]) await S.putUser(user, user + "@example.com");
+    for (const { name, fn } of ONLY_SLOW ? [] : cases) {
       const started = Date.now();
       try {
         await fn();
@@ -383,7 +535,23 @@ async function main() {
     await S.stop();
     S.cleanup();
   }
-  console.log(`${cases.length - failed} passed, ${failed} failed`);
+  const slowServer = await new Server(SLOW_CONFIG).start();
+  const started = Date.now();
+  try {
+    await slowConsumerCase(slowServer);
+    console.log(`PASS slow consumer: closed and counted; the other dashboard keeps its tokens (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+  } catch (e) {
+    failed += 1;
+    console.log(`FAIL slow consumer: ${e.message}`);
+    slowServer.stdout.split("\n").filter((l) => l.includes("stream closed")).slice(0, 5)
+      .forEach((l) => console.log("     callsignd: " + l));
+    const report = slowServer.crashReport();
+    if (report) console.log("     callsignd: " + report);
+  } finally {
+    await slowServer.stop();
+    slowServer.cleanup();
+  }
+  console.log(`${cases.length + 1 - failed} passed, ${failed} failed`);
   process.exit(failed ? 1 : 0);
 }
 
