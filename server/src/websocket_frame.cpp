@@ -7,7 +7,7 @@ namespace callsign::server {
 namespace {
 bool is_control(ws_opcode op) { return (static_cast<std::uint8_t>(op) & 0x08U) != 0; }
 
-bool known_opcode(std::uint8_t op) { return op <= 2 || (op >= 8 && op <= 10); }
+bool known_opcode(unsigned op) { return op <= 2 || (op >= 8 && op <= 10); }
 
 // Close codes a peer may send (RFC 6455 section 7.4; 1004-1006 and 1015 are never on the wire).
 bool valid_close_code(std::uint16_t code) {
@@ -160,6 +160,11 @@ std::size_t ws_reader::feed(std::span<const std::uint8_t> in, ws_event& out) {
       head_[head_len_++] = in[used++];
       if (head_len_ < 2) {
         continue;
+      }
+      if (head_len_ == 2 && ((head_[0] & 0x70U) != 0 || !known_opcode(head_[0] & 0x0FU) || (head_[1] & 0x80U) == 0)) {
+        fail(out, ws_close::protocol_error);  // known from the first two bytes: do not wait for more
+        failed_ = true;
+        return used;
       }
       const std::uint8_t len7 = head_[1] & 0x7FU;
       const std::size_t need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + 4;

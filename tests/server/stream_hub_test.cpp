@@ -137,6 +137,41 @@ BOOST_AUTO_TEST_CASE(authenticator_notice_goes_to_the_user_only) {
   BOOST_TEST(!(*b)->pop().has_value());
 }
 
+namespace {
+struct counting_deadline final : stream_deadline {
+  int fired = 0;
+  void on_deadline() override { ++fired; }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(deadlines_fire_once_when_due_and_not_after_removal) {
+  stream_deadlines list;
+  counting_deadline a, b, c;
+  list.add(a);
+  list.add(b);
+  list.add(c);
+  list.add(b);  // already listed
+  BOOST_TEST(list.size() == 3U);
+  a.set_due(100);
+  b.set_due(200);
+  BOOST_TEST(list.sweep(99) == 0U);
+  BOOST_TEST(list.sweep(150) == 1U);
+  BOOST_TEST(a.fired == 1);
+  BOOST_TEST(a.due() == stream_deadline::never);
+  BOOST_TEST(list.sweep(150) == 0U);  // once per set_due
+  list.remove(b);
+  list.remove(b);
+  BOOST_TEST(list.sweep(1000) == 0U);
+  BOOST_TEST(b.fired == 0);
+  BOOST_TEST(c.fired == 0);
+  c.set_due(5);
+  BOOST_TEST(list.sweep(5) == 1U);
+  BOOST_TEST(c.fired == 1);
+  list.remove(a);
+  list.remove(c);
+  BOOST_TEST(list.size() == 0U);
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_publish_and_subscribe) {
   stream_hub hub(stream_limits{100, 1000, 1000});
   std::atomic<bool> stop{false};

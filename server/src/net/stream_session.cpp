@@ -4,8 +4,9 @@
 // and two coroutine frames per connection cost several kilobytes each (docs/stream.md, "Memory").
 //
 // Per connection, between events, there is only: this object, the connection (socket + the idle
-// tcp_stream wrapper the HTTP session used), one pending "socket readable" wait, one pending
-// timer wait, the hub's subscriber, and the strand. Reads go into one buffer per I/O thread.
+// tcp_stream wrapper the HTTP session used), one pending "socket readable" wait, the hub's
+// subscriber, and the strand. No timer: one sweep checks every session's next deadline
+// (run_deadline_sweep). Reads go into one buffer per I/O thread.
 // Writes are attempted at once without blocking; only a write the kernel cannot take whole
 // becomes an asynchronous write, watched by the write timeout.
 //
@@ -37,16 +38,37 @@ using std::chrono::milliseconds;
 // How long a close the server starts may take (error message, close frame, the peer's reply).
 constexpr milliseconds close_limit{2000};
 
-class stream_session : public std::enable_shared_from_this<stream_session> {
+// The kernel send buffer of a stream socket (Linux doubles it, and keeps it from autotuning up to
+// net.ipv4.tcp_wmem's maximum, 4 MiB here). Stream messages are 60-300 bytes: a client that has
+// not read a few hundred of them is a slow consumer, and should meet the outbox bound and the
+// write timeout rather than pin megabytes of kernel memory.
+constexpr int send_buffer_bytes = 16 * 1024;
+
+std::int64_t steady_ms(steady::time_point t) {
+  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+class stream_session final : public std::enable_shared_from_this<stream_session>, public stream_deadline {
  public:
   stream_session(server_state& st, std::shared_ptr<connection> conn)
       : st_(st),
         cfg_(st.app.config.stream),
         conn_(std::move(conn)),
-        timer_(conn_->stream.get_executor()),
+        deadlines_(st.app.streams->deadlines()),
         reader_(cfg_.max_message_bytes) {}
+  ~stream_session() override { deadlines_->remove(*this); }
+  stream_session(const stream_session&) = delete;
+  stream_session& operator=(const stream_session&) = delete;
 
   void start(http::request<http::string_body> req);
+
+  // From the deadline sweep (another thread): hop to the strand.
+  void on_deadline() override {
+    if (auto self = weak_from_this().lock()) {
+      auto executor = conn_->stream.get_executor();
+      net::post(executor, [self] { self->on_timer(); });
+    }
+  }
 
  private:
   enum class phase : std::uint8_t { handshake, open, closing, done };
@@ -71,8 +93,7 @@ class stream_session : public std::enable_shared_from_this<stream_session> {
   const stream_config& cfg_;
   std::shared_ptr<connection> conn_;
   std::uint64_t registry_id_ = 0;
-  net::steady_timer timer_;
-  steady::time_point armed_ = steady::time_point::max();  // expiry of the pending timer wait
+  std::shared_ptr<stream_deadlines> deadlines_;  // swept by run_deadline_sweep
   steady::time_point deadline_{};    // handshake or auth deadline, then the close deadline
   steady::time_point last_read_{};   // for keep-alive pings and the idle timeout
   steady::time_point write_started_{};
@@ -120,6 +141,7 @@ void stream_session::start(http::request<http::string_body> req) {
   handshake_->set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(http::field::server, "callsign"); }));
   deadline_ = steady::now() + st_.app.config.request_timeout;
+  deadlines_->add(*this);
   schedule();
   handshake_->async_accept(*request_, [self = shared_from_this()](const beast::error_code& ec) {
     self->on_accepted(ec);
@@ -136,6 +158,7 @@ void stream_session::on_accepted(const beast::error_code& ec) {
   phase_ = phase::open;
   beast::error_code ignored;
   socket().non_blocking(true, ignored);  // reads and writes below never block the thread
+  socket().set_option(net::socket_base::send_buffer_size(send_buffer_bytes), ignored);
   last_read_ = steady::now();
   deadline_ = last_read_ + cfg_.auth_timeout;
   if (st_.app.draining.load()) {
@@ -421,8 +444,7 @@ void stream_session::on_written(const beast::error_code& ec) {
   schedule();
 }
 
-// One timer per session, armed for the earliest deadline that applies; a wait that is already
-// due no later than that is left alone (it re-evaluates when it fires).
+// The earliest deadline that applies, for the sweep (run_deadline_sweep) to act on.
 void stream_session::schedule() {
   if (phase_ == phase::done) {
     return;
@@ -438,18 +460,7 @@ void stream_session::schedule() {
   if (writing_async_) {
     next = std::min<steady::time_point>(next, write_started_ + cfg_.write_timeout);
   }
-  if (armed_ <= next) {
-    return;
-  }
-  armed_ = next;
-  timer_.expires_at(next);  // cancels the previous wait, whose handler then does nothing
-  timer_.async_wait([self = shared_from_this(), next](const beast::error_code& ec) {
-    if (ec || self->armed_ != next) {
-      return;
-    }
-    self->armed_ = steady::time_point::max();
-    self->on_timer();
-  });
+  set_due(steady_ms(next));
 }
 
 void stream_session::on_timer() {
@@ -498,9 +509,9 @@ void stream_session::finish() {
   }
   beast::error_code ignored;
   socket().shutdown(tcp::socket::shutdown_both, ignored);
-  socket().close(ignored);  // pending waits complete with operation_aborted and let go of this
-  timer_.cancel();
-  armed_ = steady::time_point::max();
+  socket().close(ignored);  // the pending wait completes with operation_aborted and lets go of this
+  set_due(never);
+  deadlines_->remove(*this);
   // conn_->on_drain stays: it may be the caller, and it only holds a weak_ptr to this.
   st_.connections.remove(registry_id_);
   if (st_.app.stats) {
@@ -517,7 +528,28 @@ void start_stream_session(server_state& st, std::shared_ptr<connection> conn,
   session->start(std::move(req));
 }
 
+// Every open stream's deadlines, checked ten times a second: one timer for all connections.
+net::awaitable<void> run_deadline_sweep(server_state& st) {
+  net::steady_timer timer(st.ioc);
+  auto deadlines = st.app.streams->deadlines();
+  const auto interval = milliseconds(100);
+  for (;;) {
+    timer.expires_after(interval);
+    co_await timer.async_wait(use_tuple);
+    if (st.app.streams == nullptr) {
+      break;
+    }
+    deadlines->sweep(steady_ms(steady::now()));
+    if (st.app.draining.load() && deadlines->size() == 0) {
+      break;
+    }
+  }
+}
+
 net::awaitable<void> run_token_timer(server_state& st) {
+  if (st.app.streams != nullptr) {
+    net::co_spawn(st.ioc, run_deadline_sweep(st), net::detached);
+  }
   const auto& params = st.app.config.phone_token;
   net::steady_timer timer(st.ioc);
   while (!st.app.draining.load()) {
