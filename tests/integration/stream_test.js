@@ -1,7 +1,8 @@
 // Integration: GET /v1/stream (WebSocket) against the real callsignd, with npm `ws` as the
 // client. Auth success/failure/timeout, tokens equal to `callsign phone-token` across a step
 // boundary (2-second period), the `verified` notice after an agent's verify, Origin refusal,
-// `authenticator` notices on enrollment start/confirm/removal, caps, frame size, the 426 for a
+// `authenticator` notices on enrollment start/confirm/removal, keep-alive pings and the idle
+// close, caps, frame size, the 426 for a
 // plain GET, and the 1012 close on shutdown. Then, on a second server with a 1-second period and
 // small stream limits, the slow-consumer bound: a client that stops reading is closed (and
 // counted in /metrics) while another dashboard of the same user keeps getting tokens.
@@ -42,6 +43,7 @@ ip_failures = 100000
 [stream]
 allowed_origins = ["https://app.example"]
 auth_timeout_ms = 1500
+idle_timeout_ms = 6000
 max_connections_per_user = 3
 max_message_bytes = 1024
 `;
@@ -391,6 +393,21 @@ test("authenticator notices on enrollment start, confirm and removal, without se
   a.c.close();
   b.c.close();
   other.c.close();
+});
+
+test("keep-alive: a client that answers no ping is closed after idle_timeout_ms; one that answers stays", async () => {
+  const token = S.token("customer", "u-bob");
+  const silent = new Client(S, { autoPong: false });
+  let pinged = false;
+  silent.ws.on("ping", () => { pinged = true; });
+  await silent.opened;
+  silent.auth(token);
+  await silent.next("token", 5000);
+  const live = await openAuthed(S, "u-bob");  // npm ws answers pings by itself
+  await silent.closedWithin(30000);
+  check(pinged, "closed without a keep-alive ping first");
+  check(live.c.ws.readyState === WebSocket.OPEN, "the client that answers pings was closed too");
+  live.c.close();
 });
 
 test("per-user cap: the extra stream gets an error and close 1013", async () => {
