@@ -2,10 +2,10 @@
 // client. Auth success/failure/timeout, tokens equal to `callsign phone-token` across a step
 // boundary (2-second period), the `verified` notice after an agent's verify, Origin refusal,
 // `authenticator` notices on enrollment start/confirm/removal, keep-alive pings and the idle
-// close, caps, frame size, the 426 for a
-// plain GET, and the 1012 close on shutdown. Then, on a second server with a 1-second period and
-// small stream limits, the slow-consumer bound: a client that stops reading is closed (and
-// counted in /metrics) while another dashboard of the same user keeps getting tokens.
+// close, caps, frame size, the 426 for a plain GET, and the 1012 close on shutdown. Then, on a
+// second server with a 1-second period and small stream limits, the slow-consumer bound: a
+// client that stops reading is closed (and counted in /metrics) while another dashboard of the
+// same user keeps getting tokens.
 // Usage: node stream_test.js --callsignd PATH --callsign PATH
 "use strict";
 
