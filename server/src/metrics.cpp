@@ -89,6 +89,9 @@ std::string metrics::prometheus_text() const {
   out += "# HELP callsign_open_connections Connections currently open.\n";
   out += "# TYPE callsign_open_connections gauge\n";
   out += "callsign_open_connections " + std::to_string(open_connections()) + "\n";
+  out += "# HELP callsign_stream_slow_consumer_closes_total Streams closed for not keeping up.\n";
+  out += "# TYPE callsign_stream_slow_consumer_closes_total counter\n";
+  out += "callsign_stream_slow_consumer_closes_total " + std::to_string(stream_slow_consumer_closes()) + "\n";
   return out;
 }
 

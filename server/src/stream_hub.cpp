@@ -39,6 +39,7 @@ bool stream_subscriber::push(stream_message message) {
   if (queue_.size() >= queue_limit_) {
     overflowed_ = true;
     queue_.clear();
+    queue_.shrink_to_fit();
     token_.reset();
     wake_if_needed(lock);
     return false;
@@ -52,7 +53,10 @@ std::optional<stream_message> stream_subscriber::pop() {
   std::lock_guard lock(mutex_);
   if (!queue_.empty()) {
     auto next = std::move(queue_.front());
-    queue_.pop_front();
+    queue_.erase(queue_.begin());  // at most stream.outbox_messages entries
+    if (queue_.empty()) {
+      queue_.shrink_to_fit();
+    }
     return next;
   }
   if (token_) {
@@ -145,6 +149,13 @@ void stream_hub::publish_verified(std::string_view user, std::string_view agent,
   publish(user, std::make_shared<const std::string>(stream_verified_message(agent, method, at)));
 }
 
+void stream_hub::publish_authenticator(std::string_view user, std::string_view state, std::int64_t at) {
+  if (size_of(user) == 0) {
+    return;
+  }
+  publish(user, std::make_shared<const std::string>(stream_authenticator_message(state, at)));
+}
+
 std::vector<std::string> stream_hub::users() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
@@ -166,12 +177,73 @@ std::size_t stream_hub::size_of(std::string_view user) const {
   return it == users_.end() ? 0 : it->second.size();
 }
 
+void stream_deadlines::add(stream_deadline& entry) {
+  std::lock_guard lock(mutex_);
+  if (entry.listed_) {
+    return;
+  }
+  entry.listed_ = true;
+  entry.prev_ = nullptr;
+  entry.next_ = head_;
+  if (head_ != nullptr) {
+    head_->prev_ = &entry;
+  }
+  head_ = &entry;
+  ++size_;
+}
+
+void stream_deadlines::remove(stream_deadline& entry) {
+  std::lock_guard lock(mutex_);
+  if (!entry.listed_) {
+    return;
+  }
+  entry.listed_ = false;
+  if (entry.prev_ != nullptr) {
+    entry.prev_->next_ = entry.next_;
+  } else {
+    head_ = entry.next_;
+  }
+  if (entry.next_ != nullptr) {
+    entry.next_->prev_ = entry.prev_;
+  }
+  entry.prev_ = entry.next_ = nullptr;
+  --size_;
+}
+
+std::size_t stream_deadlines::sweep(std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  std::size_t fired = 0;
+  for (auto* e = head_; e != nullptr; e = e->next_) {
+    if (e->due() <= now_ms) {
+      e->set_due(stream_deadline::never);
+      e->on_deadline();
+      ++fired;
+    }
+  }
+  return fired;
+}
+
+std::size_t stream_deadlines::size() const {
+  std::lock_guard lock(mutex_);
+  return size_;
+}
+
 std::string stream_verified_message(std::string_view agent, std::string_view method, std::int64_t at) {
   json_writer json;
   json.begin_object()
       .field("type", std::string_view("verified"))
       .field("agent", agent)
       .field("method", method)
+      .field("at", at)
+      .end_object();
+  return std::move(json).str();
+}
+
+std::string stream_authenticator_message(std::string_view state, std::int64_t at) {
+  json_writer json;
+  json.begin_object()
+      .field("type", std::string_view("authenticator"))
+      .field("state", state)
       .field("at", at)
       .end_object();
   return std::move(json).str();

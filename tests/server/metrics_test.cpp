@@ -35,4 +35,12 @@ BOOST_AUTO_TEST_CASE(connection_gauge) {
   BOOST_TEST(m.prometheus_text().find("callsign_open_connections 1\n") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(stream_slow_consumer_counter) {
+  metrics m({"unmatched"});
+  BOOST_TEST(m.prometheus_text().find("callsign_stream_slow_consumer_closes_total 0\n") != std::string::npos);
+  m.stream_slow_consumer_closed();
+  m.stream_slow_consumer_closed();
+  BOOST_TEST(m.prometheus_text().find("callsign_stream_slow_consumer_closes_total 2\n") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -125,6 +125,53 @@ BOOST_AUTO_TEST_CASE(fan_out_to_every_stream_of_the_user_only) {
   BOOST_TEST(!(*b1)->pop().has_value());
 }
 
+BOOST_AUTO_TEST_CASE(authenticator_notice_goes_to_the_user_only) {
+  stream_hub hub(stream_limits{});
+  auto a = hub.subscribe("alice", [] {});
+  auto b = hub.subscribe("bob", [] {});
+  BOOST_REQUIRE(a && b);
+  hub.publish_authenticator("alice", "active", 1700000001);
+  hub.publish_authenticator("nobody", "none", 1700000002);  // no streams: nothing to do
+  BOOST_TEST(pop_text(**a) == R"({"type":"authenticator","state":"active","at":1700000001})");
+  BOOST_TEST(!(*a)->pop().has_value());
+  BOOST_TEST(!(*b)->pop().has_value());
+}
+
+namespace {
+struct counting_deadline final : stream_deadline {
+  int fired = 0;
+  void on_deadline() override { ++fired; }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(deadlines_fire_once_when_due_and_not_after_removal) {
+  stream_deadlines list;
+  counting_deadline a, b, c;
+  list.add(a);
+  list.add(b);
+  list.add(c);
+  list.add(b);  // already listed
+  BOOST_TEST(list.size() == 3U);
+  a.set_due(100);
+  b.set_due(200);
+  BOOST_TEST(list.sweep(99) == 0U);
+  BOOST_TEST(list.sweep(150) == 1U);
+  BOOST_TEST(a.fired == 1);
+  BOOST_TEST(a.due() == stream_deadline::never);
+  BOOST_TEST(list.sweep(150) == 0U);  // once per set_due
+  list.remove(b);
+  list.remove(b);
+  BOOST_TEST(list.sweep(1000) == 0U);
+  BOOST_TEST(b.fired == 0);
+  BOOST_TEST(c.fired == 0);
+  c.set_due(5);
+  BOOST_TEST(list.sweep(5) == 1U);
+  BOOST_TEST(c.fired == 1);
+  list.remove(a);
+  list.remove(c);
+  BOOST_TEST(list.size() == 0U);
+}
+
 BOOST_AUTO_TEST_CASE(concurrent_publish_and_subscribe) {
   stream_hub hub(stream_limits{100, 1000, 1000});
   std::atomic<bool> stop{false};
@@ -149,6 +196,8 @@ BOOST_AUTO_TEST_CASE(concurrent_publish_and_subscribe) {
 
 BOOST_AUTO_TEST_CASE(message_encoders) {
   BOOST_TEST(stream_error_message("bad \"token\"") == R"({"type":"error","error":"bad \"token\""})");
+  BOOST_TEST(stream_authenticator_message("pending", 1700000000) ==
+             R"({"type":"authenticator","state":"pending","at":1700000000})");
   BOOST_TEST(stream_token_message(R"({"token":"123456","step":7})") ==
              R"({"type":"token","token":"123456","step":7})");
 }

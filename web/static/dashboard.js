@@ -95,7 +95,7 @@
       } else if (msg.type === "verified") {
         addVerification(msg.agent, msg.method, msg.at, true);
       } else if (msg.type === "authenticator") {
-        $("auth-status").textContent = "Authenticator: " + (msg.state || "changed");
+        showAuthenticatorState(msg.state);
       } else if (msg.type === "error") {
         $("stream-status").textContent = "stream error: " + msg.error;
       }
@@ -123,9 +123,34 @@
     setTimeout(() => { $("copy").textContent = "Copy"; }, 1500);
   });
 
+  // The enrollment state, live from `authenticator` stream messages (this or another tab).
+  let enrolling = false;  // this tab shows a QR code it started
+  function showAuthenticatorState(state) {
+    const card = $("auth-status");
+    card.dataset.state = state || "";
+    if (state === "active" || state === "none") {
+      $("auth-setup").hidden = true;
+      $("auth-qr").removeAttribute("src");
+      $("auth-secret").textContent = "";
+      enrolling = false;
+    }
+    if (state === "active") {
+      card.textContent = "Your authenticator app is active.";
+      $("auth-start").textContent = "Replace the authenticator app";
+    } else if (state === "none") {
+      card.textContent = "No authenticator app is set up.";
+      $("auth-start").textContent = "Set up an authenticator app";
+    } else if (state === "pending" || state === "active_pending_replacement") {
+      card.textContent = enrolling ? "Waiting for confirmation."
+                                   : "A setup was started elsewhere; confirm it there or start again here.";
+    }
+  }
+
   $("auth-start").addEventListener("click", async () => {
+    enrolling = true;  // set first: the stream's "pending" may arrive before the response
     const res = await C.api("POST", "/v1/me/authenticator");
     if (!res.ok) {
+      enrolling = false;
       $("auth-status").textContent = "Could not start: " + C.problemText(res);
       return;
     }

@@ -28,6 +28,11 @@ class metrics {
   void connection_opened() noexcept { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() noexcept { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
   std::int64_t open_connections() const noexcept { return open_connections_.load(std::memory_order_relaxed); }
+  // GET /v1/stream connections closed because they did not keep up (outbox overflow, stuck write).
+  void stream_slow_consumer_closed() noexcept { stream_slow_consumer_closes_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t stream_slow_consumer_closes() const noexcept {
+    return stream_slow_consumer_closes_.load(std::memory_order_relaxed);
+  }
 
   std::string prometheus_text() const;
 
@@ -43,6 +48,7 @@ class metrics {
   mutable std::mutex counters_mutex_;
   std::map<std::tuple<std::size_t, http_method, unsigned>, std::uint64_t> counters_;
   std::atomic<std::int64_t> open_connections_{0};
+  std::atomic<std::uint64_t> stream_slow_consumer_closes_{0};
 };
 
 }  // namespace callsign::server

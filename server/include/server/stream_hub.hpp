@@ -3,9 +3,9 @@
 // See docs/stream.md.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,11 +51,56 @@ class stream_subscriber {
   const std::size_t queue_limit_;
   const std::function<void()> wake_;
   mutable std::mutex mutex_;
-  std::deque<stream_message> queue_;
+  // A vector, not a deque: an empty libstdc++ deque already holds a 512-byte block, and a
+  // queue here is almost always empty (docs/stream.md, "Memory").
+  std::vector<stream_message> queue_;
   stream_message token_;
   std::uint64_t token_step_ = 0;
   bool overflowed_ = false;
   bool woken_ = false;  // a wake is outstanding: the consumer has not drained yet
+};
+
+// A connection's next deadline (auth, keep-alive ping, idle, stuck write, close), checked by one
+// periodic sweep over all connections instead of a timer (and a pending timer wait) each.
+// The owner sets `due` with set_due(); the sweep calls on_deadline() once it has passed.
+class stream_deadline {
+ public:
+  static constexpr std::int64_t never = INT64_MAX;
+  void set_due(std::int64_t due_ms) noexcept { due_.store(due_ms, std::memory_order_relaxed); }
+  std::int64_t due() const noexcept { return due_.load(std::memory_order_relaxed); }
+  // Called by stream_deadlines::sweep on the sweeping thread, under the list's lock: it must
+  // only hand the work to the owner (post), never block or touch the list.
+  virtual void on_deadline() = 0;
+
+ protected:
+  stream_deadline() = default;
+  virtual ~stream_deadline() = default;
+  stream_deadline(const stream_deadline&) = delete;
+  stream_deadline& operator=(const stream_deadline&) = delete;
+
+ private:
+  friend class stream_deadlines;
+  std::atomic<std::int64_t> due_{never};
+  stream_deadline* prev_ = nullptr;  // intrusive list: no allocation per connection
+  stream_deadline* next_ = nullptr;
+  bool listed_ = false;
+};
+
+// Every open stream connection's deadline. Thread-safety: all members may be called from any
+// thread. An entry must be removed before it is destroyed.
+class stream_deadlines {
+ public:
+  void add(stream_deadline& entry);
+  void remove(stream_deadline& entry);  // idempotent
+  // Calls on_deadline() for every entry due at `now_ms` (first resetting its due to never, so
+  // it fires once per set_due); returns how many.
+  std::size_t sweep(std::int64_t now_ms);
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  stream_deadline* head_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 struct stream_limits {
@@ -78,6 +123,8 @@ class stream_hub {
 
   // {"type":"verified","agent":...,"method":...,"at":...} to every stream of `user`.
   void publish_verified(std::string_view user, std::string_view agent, std::string_view method, std::int64_t at);
+  // {"type":"authenticator","state":...,"at":...} to every stream of `user` (never a secret or code).
+  void publish_authenticator(std::string_view user, std::string_view state, std::int64_t at);
   // Any encoded message to every stream of `user`; returns how many streams got it.
   std::size_t publish(std::string_view user, const stream_message& message);
   // The user's token for `step`, shared by all of its streams.
@@ -88,6 +135,9 @@ class stream_hub {
   std::size_t size() const;
   std::size_t size_of(std::string_view user) const;
 
+  // Shared, so that connections destroyed after the hub (at shutdown) can still leave the list.
+  const std::shared_ptr<stream_deadlines>& deadlines() const noexcept { return deadlines_; }
+
  private:
   std::vector<std::shared_ptr<stream_subscriber>> streams_of(std::string_view user) const;
 
@@ -95,10 +145,12 @@ class stream_hub {
   mutable std::mutex mutex_;
   std::map<std::string, std::vector<std::shared_ptr<stream_subscriber>>, std::less<>> users_;
   std::size_t total_ = 0;
+  std::shared_ptr<stream_deadlines> deadlines_ = std::make_shared<stream_deadlines>();
 };
 
 // Message encoders (JSON text frames).
 std::string stream_verified_message(std::string_view agent, std::string_view method, std::int64_t at);
+std::string stream_authenticator_message(std::string_view state, std::int64_t at);
 std::string stream_error_message(std::string_view error);
 // {"type":"token", ...} from phone_token_json's {"token","step","expires_at","period"} object.
 std::string stream_token_message(std::string_view phone_token_object);

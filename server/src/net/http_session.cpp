@@ -236,9 +236,8 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
           break;
         }
         record(st, plain, match.metrics_index, 101, started);
-        auto stream = run_stream_session(st, conn, std::move(req));
-        co_await std::move(stream);
-        break;
+        start_stream_session(st, std::move(conn), std::move(req));  // outlives this coroutine
+        co_return;
       }
     }
 

@@ -41,10 +41,11 @@ struct server_state {
 // Serves one connection until it closes, the peer goes quiet, or the server drains.
 net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn);
 
-// Takes over an upgraded GET /v1/stream (Origin already checked): the WebSocket session, until
-// it closes. See docs/stream.md.
-net::awaitable<void> run_stream_session(server_state& st, std::shared_ptr<connection> conn,
-                                        beast::http::request<beast::http::string_body> req);
+// Takes over an upgraded GET /v1/stream (Origin already checked) and returns at once: the
+// WebSocket session keeps the connection (and its place in `connections`) until it closes, so
+// the HTTP session's coroutine frame and buffers are freed. See docs/stream.md.
+void start_stream_session(server_state& st, std::shared_ptr<connection> conn,
+                          beast::http::request<beast::http::string_body> req);
 
 // The one step-boundary timer: at every boundary, each subscribed user's token is computed
 // once and handed to all of that user's streams. Runs until the server drains.

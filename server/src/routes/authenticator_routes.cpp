@@ -13,11 +13,13 @@
 #include "crypto/sealed_box.hpp"
 #include "crypto/totp.hpp"
 #include "routes/route_support.hpp"
+#include "routes/user_json.hpp"
 #include "server/json_body.hpp"
 #include "server/problem.hpp"
 #include "server/json_writer.hpp"
 #include "server/qr_svg.hpp"
 #include "server/routes.hpp"
+#include "server/stream_hub.hpp"
 #include "server/verification.hpp"
 #include "storage/state_key.hpp"
 
@@ -25,6 +27,14 @@ namespace callsign::server {
 
 namespace {
 constexpr std::size_t secret_bytes = 20;  // 160 bits, RFC 4226's recommendation
+
+// Tells the user's open dashboards the new enrollment state. Called only after the change and
+// its audit entry are committed (durable), like the `verified` notice. Never a secret or code.
+void announce(app_context& app, std::string_view user, const storage::authenticator_record& record) {
+  if (app.streams != nullptr) {
+    app.streams->publish_authenticator(user, authenticator_state(record), app.clock.unix_seconds());
+  }
+}
 
 // The body of these routes is optional; when present it must be a JSON object with `known` fields.
 result<std::optional<json_body>> optional_body(const http_request& request,
@@ -92,6 +102,7 @@ handler_result start_enrollment(app_context& app, http_request& request) {
   if (auto committed = commit_and_wait(app, std::move(changes)); !committed) {
     return committed.error();
   }
+  announce(app, user->id, *record);
   json_writer json;
   json.begin_object()
       .field("otpauth_uri", uri)
@@ -212,6 +223,7 @@ handler_result confirm_enrollment(app_context& app, http_request& request) {
   if (auto committed = commit_and_wait(app, std::move(changes)); !committed) {
     return committed.error();
   }
+  announce(app, user->id, *record);
   json_writer json;
   json.begin_object().field("state", "active").field("activated_at", record->activated_at).end_object();
   return json_response(200, std::move(json).str());
@@ -241,6 +253,7 @@ handler_result remove_authenticator(app_context& app, http_request& request) {
   if (auto committed = commit_and_wait(app, std::move(changes)); !committed) {
     return committed.error();
   }
+  announce(app, who->subject, storage::authenticator_record{});
   http_response response;
   response.status = 204;
   response.content_type.clear();

@@ -1,0 +1,238 @@
+// Orchestrates tools/bench/stream: the same WebSocket push load against callsignd (Release) and
+// against a minimal Node `ws` push server (stream_node_server.js), one after the other in the same
+// run. For each: server RSS per connection ((VmRSS with N connected - VmRSS before) / N) and the
+// delivery latency of boundary tokens as seen by the clients (arrival - step start, same host,
+// same clock). Prints both and the ratios; exits 1 if a target is missed.
+// Usage: node stream_bench.js --callsignd PATH --connections N --processes P --period S
+//                             --boundaries B --work DIR
+"use strict";
+
+const { spawn, fork } = require("child_process");
+const crypto = require("crypto");
+const fs = require("fs");
+const http = require("http");
+const path = require("path");
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const CALLSIGND = arg("--callsignd");
+const CONNECTIONS = Number(arg("--connections", "19000"));
+const PROCESSES = Number(arg("--processes", "4"));
+const PERIOD = Number(arg("--period", "2"));
+const BOUNDARIES = Number(arg("--boundaries", "5"));
+const WORK = arg("--work");
+const RSS_TARGET = 0.5;    // callsignd's RSS per connection <= 0.5x Node ws
+const P99_TARGET_MS = 100;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const userId = (i) => "bench-user-" + String(i).padStart(5, "0");
+
+function rssKiB(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]);
+}
+
+async function waitForPortFile(file, proc, what) {
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (fs.existsSync(file)) {
+      const text = fs.readFileSync(file, "utf8").trim();
+      if (text) return Number(text);
+    }
+    if (proc.exitCode !== null) throw new Error(what + " exited early");
+    await sleep(50);
+  }
+  throw new Error(what + " wrote no port file");
+}
+
+function jwt(key, sub, role) {
+  const b64 = (x) => Buffer.from(JSON.stringify(x)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const input = b64({ alg: "HS256", typ: "JWT" }) + "." +
+                b64({ iss: "callsign", aud: "callsign", sub, role, iat: now, exp: now + 3600 });
+  return input + "." + crypto.createHmac("sha256", key).update(input).digest("base64url");
+}
+
+// PUT /v1/users/{id} for every user, 32 keep-alive requests in flight.
+async function createUsers(port, adminToken, count) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  const put = (i) => new Promise((resolve, reject) => {
+    const body = JSON.stringify({ email: userId(i) + "@bench.example", phone_support: true });
+    const req = http.request({ host: "127.0.0.1", port, method: "PUT", path: "/v1/users/" + userId(i), agent,
+                               headers: { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body),
+                                          Authorization: "Bearer " + adminToken } }, (res) => {
+      res.resume();
+      res.on("end", () => (res.statusCode === 200 || res.statusCode === 201 ? resolve()
+                                                                                : reject(new Error("PUT user " + res.statusCode))));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+  let next = 0;
+  const workers = [];
+  for (let w = 0; w < 32; ++w) {
+    workers.push((async () => {
+      while (next < count) await put(next++);
+    })());
+  }
+  await Promise.all(workers);
+  agent.destroy();
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+// Connects CONNECTIONS clients (one per user) over PROCESSES processes, measures, disconnects.
+async function measure(name, pid, port, tokens, addressBlock) {
+  const rssBefore = rssKiB(pid);
+  const per = Math.ceil(tokens.length / PROCESSES);
+  const children = [];
+  const started = Date.now();
+  for (let p = 0; p < PROCESSES; ++p) {
+    const file = path.join(WORK, `${name}-tokens-${p}.txt`);
+    fs.writeFileSync(file, tokens.slice(p * per, (p + 1) * per).join("\n") + "\n");
+    const child = fork(path.join(__dirname, "stream_clients.js"),
+                       ["--url", `ws://127.0.0.1:${port}/v1/stream`, "--tokens", file,
+                        "--local-address", `127.0.${addressBlock}.${p + 1}`], { stdio: "inherit" });
+    const box = { child, messages: [], waiters: [] };
+    child.on("message", (m) => {
+      box.messages.push(m);
+      box.waiters.splice(0).forEach((w) => w());
+    });
+    children.push(box);
+  }
+  const next = async (box, type) => {
+    for (;;) {
+      const i = box.messages.findIndex((m) => m.type === type);
+      if (i >= 0) return box.messages.splice(i, 1)[0];
+      if (box.child.exitCode !== null) throw new Error("a client process exited");
+      await new Promise((r) => box.waiters.push(r));
+    }
+  };
+  const ready = await Promise.all(children.map((c) => next(c, "ready")));
+  const open = ready.reduce((a, r) => a + r.open, 0);
+  const failed = ready.reduce((a, r) => a + r.failed, 0);
+  console.log(`stream bench: ${name}: ${open} connections open (${failed} failed) in ` +
+              `${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (failed > 0 || open !== tokens.length) throw new Error(`${name}: only ${open} of ${tokens.length} connections`);
+
+  // Skip one whole boundary (everything settles), then record BOUNDARIES boundaries.
+  const periodMs = PERIOD * 1000;
+  const from = (Math.floor(Date.now() / periodMs) + 2) * periodMs;
+  const to = from + BOUNDARIES * periodMs;
+  children.forEach((c) => c.child.send({ type: "measure", from, to }));
+  await sleep(to - Date.now() - periodMs / 2);  // mid-way between the last two boundaries
+  const rssAfter = rssKiB(pid);
+  await sleep(periodMs);  // the last boundary is delivered
+  children.forEach((c) => c.child.send({ type: "report" }));
+  const reports = await Promise.all(children.map((c) => next(c, "latencies")));
+  children.forEach((c) => c.child.send({ type: "stop" }));
+  await Promise.all(children.map((c) => new Promise((r) => (c.child.exitCode !== null ? r() : c.child.on("exit", r)))));
+
+  const values = reports.flatMap((r) => r.values).sort((a, b) => a - b);
+  const closed = reports.reduce((a, r) => a + r.closed, 0);
+  const expected = open * BOUNDARIES;
+  return {
+    name, open, rssBefore, rssAfter,
+    perConnection: ((rssAfter - rssBefore) * 1024) / open,
+    delivered: values.length, expected, closed,
+    p50: percentile(values, 50), p99: percentile(values, 99), max: values[values.length - 1],
+  };
+}
+
+async function stop(proc) {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.on("exit", r));
+  proc.kill("SIGTERM");
+  const done = await Promise.race([exited.then(() => true), sleep(20000).then(() => false)]);
+  if (!done) proc.kill("SIGKILL");
+}
+
+async function main() {
+  const tokensPerUser = [];
+  // --- callsignd ---
+  const config = path.join(WORK, "callsign.toml");
+  fs.writeFileSync(config, `
+[log]
+level = "warn"
+
+[phone_token]
+period = ${PERIOD}
+
+[limits]
+max_connections = ${CONNECTIONS + 1000}
+
+[stream]
+max_connections = ${CONNECTIONS + 1000}
+`);
+  const portFile = path.join(WORK, "callsignd.port");
+  const callsignd = spawn(CALLSIGND, ["--data-dir", path.join(WORK, "data"), "--listen", "127.0.0.1:0",
+                                      "--port-file", portFile, "--config", config],
+                          { stdio: ["ignore", fs.openSync(path.join(WORK, "callsignd.log"), "w"), "inherit"] });
+  let ours;
+  try {
+    const port = await waitForPortFile(portFile, callsignd, "callsignd");
+    const key = fs.readFileSync(path.join(WORK, "data", "jwt-hs256.key"));
+    const started = Date.now();
+    await createUsers(port, jwt(key, "bench-admin", "admin"), CONNECTIONS);
+    console.log(`stream bench: ${CONNECTIONS} users created in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    for (let i = 0; i < CONNECTIONS; ++i) tokensPerUser.push(jwt(key, userId(i), "customer"));
+    await sleep(1000);
+    ours = await measure("callsignd", callsignd.pid, port, tokensPerUser, 1);
+  } finally {
+    await stop(callsignd);
+  }
+
+  // --- Node ws ---
+  const nodePortFile = path.join(WORK, "node.port");
+  const peer = spawn(process.execPath, [path.join(__dirname, "stream_node_server.js"), "--port-file", nodePortFile,
+                                        "--period", String(PERIOD)], { stdio: "inherit" });
+  let theirs;
+  try {
+    const port = await waitForPortFile(nodePortFile, peer, "the Node ws server");
+    await sleep(1000);
+    theirs = await measure("node-ws", peer.pid, port, tokensPerUser, 2);
+  } finally {
+    await stop(peer);
+  }
+
+  const kb = (bytes) => (bytes / 1024).toFixed(2) + " KiB";
+  const ms = (v) => v.toFixed(1) + " ms";
+  console.log("");
+  console.log(`stream bench: ${CONNECTIONS} connections (one per user), ${PROCESSES} client processes, ` +
+              `period ${PERIOD} s, ${BOUNDARIES} boundaries measured`);
+  console.log("server      RSS before   RSS after    per connection   delivered          p50       p99       max");
+  for (const r of [ours, theirs]) {
+    console.log(`${r.name.padEnd(11)} ${String(r.rssBefore).padStart(8)} kB  ${String(r.rssAfter).padStart(8)} kB  ` +
+                `${kb(r.perConnection).padStart(14)}   ${String(r.delivered).padStart(7)}/${String(r.expected).padEnd(7)}  ` +
+                `${ms(r.p50).padStart(9)} ${ms(r.p99).padStart(9)} ${ms(r.max).padStart(9)}` +
+                (r.closed ? `  (${r.closed} closed)` : ""));
+  }
+  const rssRatio = ours.perConnection / theirs.perConnection;
+  console.log(`ratios (callsignd / node-ws): RSS per connection ${rssRatio.toFixed(2)}x (target <= ${RSS_TARGET}x), ` +
+              `p99 ${(ours.p99 / theirs.p99).toFixed(2)}x, p50 ${(ours.p50 / theirs.p50).toFixed(2)}x`);
+  let ok = true;
+  if (!(rssRatio <= RSS_TARGET)) {
+    console.log(`MISSED: callsignd RSS per connection is ${rssRatio.toFixed(2)}x Node ws (target <= ${RSS_TARGET}x)`);
+    ok = false;
+  }
+  if (!(ours.p99 <= P99_TARGET_MS)) {
+    console.log(`MISSED: callsignd delivery p99 ${ms(ours.p99)} (target <= ${P99_TARGET_MS} ms)`);
+    ok = false;
+  }
+  if (ours.delivered !== ours.expected || ours.closed !== 0) {
+    console.log(`MISSED: callsignd delivered ${ours.delivered} of ${ours.expected} boundary tokens, ${ours.closed} closed`);
+    ok = false;
+  }
+  console.log(ok ? "stream bench: targets met" : "stream bench: target missed");
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((e) => {
+  console.error("stream bench: " + (e.stack || e));
+  process.exit(1);
+});
