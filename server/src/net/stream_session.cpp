@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <limits>
 #include <span>
 
 #include "crypto/constant_time.hpp"
