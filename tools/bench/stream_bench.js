@@ -165,6 +165,7 @@ period = ${PERIOD}
 
 [limits]
 max_connections = ${CONNECTIONS + 1000}
+max_connections_per_ip = ${CONNECTIONS + 1000}
 
 [stream]
 max_connections = ${CONNECTIONS + 1000}
