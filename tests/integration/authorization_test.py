@@ -29,6 +29,15 @@ ROUTES = [
     ("GET", "/v1/me/audit", None, {"customer"}),
     ("GET", "/v1/audit", None, {"admin"}),
     ("GET", "/v1/audit?user=authz-user&limit=5", None, {"admin"}),
+    ("POST", "/v1/login/result", {"ip": "192.0.2.1", "username": "authz", "success": True}, {"service"}),
+    ("GET", "/v1/admin/blocks", None, {"admin"}),
+    ("DELETE", "/v1/admin/blocks/192.0.2.1", None, {"admin"}),
+]
+
+# Routes that take no credentials (reached by a reverse proxy's auth_request): every caller,
+# with or without a token, gets past authorization.
+PUBLIC_ROUTES = [
+    ("GET", "/v1/login/gate", None),
 ]
 
 BAD = ["none", "expired", "bad signature", "alg none", "wrong audience", "wrong issuer", "basic scheme",
@@ -125,7 +134,13 @@ def test_every_route_and_principal():
                 status, _, raw = send(server, method, path, body, bearer(tokens[role]))
                 if status in (401, 403) or status >= 500:
                     failures.append("%s %s as %s: allowed, but got %d (%s)" % (method, path, role, status, raw[:120]))
-        print("checked %d cells (%d routes)" % (cells, len(ROUTES)), flush=True)
+        for method, path, body in PUBLIC_ROUTES:
+            for headers in [{}] + [bearer(tokens[role]) for role in ROLES]:
+                cells += 1
+                status, _, raw = send(server, method, path, body, headers)
+                if status in (401, 403) or status >= 500:
+                    failures.append("%s %s (public): got %d (%s)" % (method, path, status, raw[:120]))
+        print("checked %d cells (%d routes)" % (cells, len(ROUTES) + len(PUBLIC_ROUTES)), flush=True)
         check(not failures, "%d of %d cells wrong:\n  %s" % (len(failures), cells, "\n  ".join(failures)))
     finally:
         server.cleanup()
