@@ -117,6 +117,14 @@ http {{
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def test_documented_config_is_the_tested_one():
+    with open(TEMPLATE) as f:
+        conf = f.read()
+    with open(os.path.join(SOURCE_DIR, "docs", "login-gate.md")) as f:
+        doc = f.read()
+    check("```nginx\n" + conf + "```" in doc, "docs/login-gate.md does not show docs/nginx/login-gate.conf verbatim")
+
+
 def test_nginx_returns_429_after_five_failures():
     server = Server(ARGS.callsignd, '[login]\ntrusted_proxies = ["127.0.0.1"]\n')
     app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LoginApp)
@@ -158,6 +166,7 @@ def test_nginx_returns_429_after_five_failures():
 
 
 CASES = [
+    ("documented_config_is_the_tested_one", test_documented_config_is_the_tested_one),
     ("nginx_returns_429_after_five_failures", test_nginx_returns_429_after_five_failures),
 ]
 
