@@ -8,9 +8,12 @@ namespace callsign::server {
 
 std::string_view login_key_kind_name(login_key_kind kind) noexcept {
   switch (kind) {
-    case login_key_kind::ip: return "ip";
-    case login_key_kind::username: return "username";
-    case login_key_kind::ip_username: return "ip+username";
+    case login_key_kind::ip:
+      return "ip";
+    case login_key_kind::username:
+      return "username";
+    case login_key_kind::ip_username:
+      return "ip+username";
   }
   return "ip";
 }

@@ -25,9 +25,13 @@ std::int64_t read_i64(std::string_view in, std::size_t offset) {
   return static_cast<std::int64_t>(v);
 }
 
-error corrupt(const char* what) { return make_error(error_kind::internal, std::string("corrupt block record: ") + what); }
+error corrupt(const char* what) {
+  return make_error(error_kind::internal, std::string("corrupt block record: ") + what);
+}
 
-bool in_range(std::int64_t t) { return t >= 0 && t <= max_time_ms; }
+bool in_range(std::int64_t t) {
+  return t >= 0 && t <= max_time_ms;
+}
 }  // namespace
 
 std::string block_record_key(std::string_view key) {

@@ -64,8 +64,10 @@ std::vector<rocksdb::ColumnFamilyDescriptor> all_descriptors(const rocksdb::Opti
   for (auto cf : all_column_families()) {
     rocksdb::ColumnFamilyOptions cf_options(options);
     cf_options.merge_operator = state_merge_operator_for(cf);
-    if (cf == column_family::counters) {
+    if (cf == column_family::counters && counters_filter != nullptr) {
       cf_options.compaction_filter = counters_filter;
+      // Even a quiet node rewrites each counters file daily, so expired records go.
+      cf_options.periodic_compaction_seconds = 24 * 3600;
     }
     descriptors.emplace_back(std::string(column_family_name(cf)), cf_options);
   }

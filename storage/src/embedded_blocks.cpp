@@ -94,11 +94,12 @@ result<std::unique_ptr<embedded_blocks>> embedded_blocks::open(database& db, std
   return std::unique_ptr<embedded_blocks>(new embedded_blocks(db, std::move(s)));
 }
 
-result<block_entry> embedded_blocks::block(std::string_view key, std::int64_t until_ms, std::string_view rule,
-                                           std::int64_t now_ms, change_set& changes) {
+result<block_outcome> embedded_blocks::block(std::string_view key, std::int64_t until_ms, std::string_view rule,
+                                             std::int64_t now_ms, change_set& changes) {
   if (auto ok = check_key(key, now_ms); !ok) return ok.error();
   if (rule.empty() || rule.size() > max_block_rule) {
-    return make_error(error_kind::invalid_input, "block rule must be 1 to " + std::to_string(max_block_rule) + " bytes");
+    return make_error(error_kind::invalid_input,
+                      "block rule must be 1 to " + std::to_string(max_block_rule) + " bytes");
   }
   if (until_ms <= now_ms || until_ms > max_time_ms) {
     return make_error(error_kind::invalid_input, "block must end after now and within range");
@@ -107,7 +108,7 @@ result<block_entry> embedded_blocks::block(std::string_view key, std::int64_t un
   std::lock_guard lock(s.mutex);
   auto it = s.entries.find(key);
   if (it != s.entries.end() && it->second.active(now_ms) && it->second.until_ms >= until_ms) {
-    return entry_of(key, it->second);  // already blocked at least as long: nothing to write
+    return block_outcome{entry_of(key, it->second), false};  // already blocked at least as long
   }
   auto revision = next_revision(db_, s, key, now_ms);
   if (!revision) return revision.error();
@@ -115,7 +116,8 @@ result<block_entry> embedded_blocks::block(std::string_view key, std::int64_t un
   next.revision = *revision;
   next.until_ms = until_ms;
   next.rule = std::string(rule);
-  next.created_ms = (it != s.entries.end() && it->second.active(now_ms)) ? it->second.created_ms : now_ms;
+  const bool in_force = it != s.entries.end() && it->second.active(now_ms);
+  next.created_ms = in_force ? it->second.created_ms : now_ms;
   // Append first: if that allocation throws, memory is unchanged.
   changes.merge(column_family::counters, block_record_key(key), encode_block_record(next));
   if (it != s.entries.end()) {
@@ -124,7 +126,7 @@ result<block_entry> embedded_blocks::block(std::string_view key, std::int64_t un
     s.entries.emplace(std::string(key), next);
   }
   maybe_sweep(s, now_ms);
-  return entry_of(key, next);
+  return block_outcome{entry_of(key, next), !in_force};
 }
 
 result<std::optional<block_entry>> embedded_blocks::find(std::string_view key, std::int64_t now_ms) {

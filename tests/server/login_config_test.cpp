@@ -44,7 +44,8 @@ limit = 3
 window_seconds = 300
 block_seconds = 60
 shadow = true
-)", "t.toml");
+)",
+                          "t.toml");
   BOOST_REQUIRE(cfg);
   const auto& login = cfg->login;
   BOOST_TEST(login.gate_block_open_proxies);
@@ -76,8 +77,9 @@ BOOST_AUTO_TEST_CASE(bad_values_name_their_key) {
              std::string::npos);
   BOOST_TEST(error_of("[[login.rules]]\nname = \"a\"\nkey = \"ip\"\nlimit = 0\n").find("login.rules[0].limit") !=
              std::string::npos);
-  BOOST_TEST(error_of("[[login.rules]]\nname = \"a\"\nkey = \"ip\"\n[[login.rules]]\nname = \"a\"\nkey = \"username\"\n")
-                 .find("login.rules[1].name") != std::string::npos);
+  BOOST_TEST(
+      error_of("[[login.rules]]\nname = \"a\"\nkey = \"ip\"\n[[login.rules]]\nname = \"a\"\nkey = \"username\"\n")
+          .find("login.rules[1].name") != std::string::npos);
   BOOST_TEST(error_of("[login]\nrules = 3\n").find("login.rules") != std::string::npos);
 }
 

@@ -1,8 +1,9 @@
 // The gate's plain functions: which address a request is from, and the verdict.
+#include "server/login_gate.hpp"
+
 #include <boost/test/unit_test.hpp>
 
 #include "server/ip_address.hpp"
-#include "server/login_gate.hpp"
 #include "storage/database.hpp"
 #include "storage/embedded_blocks.hpp"
 #include "storage/embedded_rate_counters.hpp"

@@ -1,11 +1,11 @@
 // Failed-login limits over the real embedded counters and blocks (RocksDB in a temp dir),
 // with time from a manual clock.
-#include <boost/test/unit_test.hpp>
+#include "server/login_limits.hpp"
 
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 
 #include "crypto/key_ring.hpp"
-#include "server/login_limits.hpp"
 #include "storage/clock.hpp"
 #include "storage/database.hpp"
 #include "storage/embedded_blocks.hpp"
@@ -38,7 +38,10 @@ std::int64_t ms(const storage::manual_clock& clock) {
 // One node: database, counters, blocks and a limiter over `config`.
 struct node {
   explicit node(login_config cfg, const test::temp_directory& dir)
-      : config(std::move(cfg)), db(open_db(dir)), counters(*db), blocks(open_blocks(*db)),
+      : config(std::move(cfg)),
+        db(open_db(dir)),
+        counters(*db),
+        blocks(open_blocks(*db)),
         limiter(config, master, counters, *blocks) {}
 
   static std::unique_ptr<storage::database> open_db(const test::temp_directory& dir) {

@@ -47,7 +47,8 @@ BOOST_AUTO_TEST_CASE(block_is_found_until_it_ends) {
   auto set = blocks->block("203.0.113.7", t0 + hour, "login-ip", t0, changes);
   BOOST_REQUIRE(set);
   BOOST_TEST(changes.ops.size() == 1U);
-  BOOST_TEST(set->retry_after_seconds(t0) == 3600);
+  BOOST_TEST(set->started);
+  BOOST_TEST(set->entry.retry_after_seconds(t0) == 3600);
   auto found = blocks->find("203.0.113.7", t0 + hour - 1);
   BOOST_REQUIRE(found);
   BOOST_REQUIRE(found->has_value());
@@ -69,13 +70,15 @@ BOOST_AUTO_TEST_CASE(later_until_extends_and_earlier_changes_nothing) {
   BOOST_REQUIRE(blocks->block("k", t0 + hour, "a", t0, changes));
   auto shorter = blocks->block("k", t0 + 10, "b", t0 + 5, changes);
   BOOST_REQUIRE(shorter);
-  BOOST_TEST(shorter->until_ms == t0 + hour);
+  BOOST_TEST(shorter->entry.until_ms == t0 + hour);
+  BOOST_TEST(!shorter->started);
   BOOST_TEST(changes.ops.size() == 1U);  // nothing written for the shorter one
   auto longer = blocks->block("k", t0 + 2 * hour, "c", t0 + 6, changes);
   BOOST_REQUIRE(longer);
-  BOOST_TEST(longer->until_ms == t0 + 2 * hour);
-  BOOST_TEST(longer->created_ms == t0);
-  BOOST_TEST(longer->rule == "c");
+  BOOST_TEST(longer->entry.until_ms == t0 + 2 * hour);
+  BOOST_TEST(longer->entry.created_ms == t0);
+  BOOST_TEST(longer->entry.rule == "c");
+  BOOST_TEST(!longer->started);
 }
 
 BOOST_AUTO_TEST_CASE(blocks_survive_reopening_and_lift_is_durable) {

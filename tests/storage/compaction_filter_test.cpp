@@ -1,7 +1,6 @@
 // The counters compaction filter: after CompactRange, expired sliding-window and block
 // records are gone and live ones (and other record kinds) are untouched.
 #include <boost/test/unit_test.hpp>
-
 #include <chrono>
 
 #include "storage/block_record.hpp"

@@ -19,7 +19,7 @@ std::string_view login_key_kind_name(login_key_kind kind) noexcept;  // "ip", "u
 struct login_rule {
   std::string name;  // [a-z0-9._-], 1-64 bytes, unique; shown in blocks, logs and audit
   login_key_kind kind = login_key_kind::ip;
-  std::int64_t limit = 5;             // failures in the window that trip the rule
+  std::int64_t limit = 5;  // failures in the window that trip the rule
   std::int64_t window_seconds = 60;
   std::int64_t block_seconds = 3600;
   bool shadow = false;  // trips are logged, counted and audited, but never block

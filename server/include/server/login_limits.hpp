@@ -85,7 +85,7 @@ std::string login_block_key_from_admin_input(std::string_view input);
 struct login_check {
   bool blocked = false;
   std::int64_t retry_after_seconds = 0;  // when blocked: whole seconds, >= 1
-  std::string matched_key;              // the block key with the latest end, when blocked
+  std::string matched_key;               // the block key with the latest end, when blocked
   std::string rule;
 };
 

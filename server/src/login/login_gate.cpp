@@ -19,7 +19,8 @@ std::optional<ip_address> parse_hop(std::string_view hop) {
     if (!rest.empty() && rest.front() != ':') return std::nullopt;
     return parse_ip_address(hop.substr(1, close - 1));
   }
-  if (const auto colon = hop.find(':'); colon != std::string_view::npos && hop.find(':', colon + 1) == std::string_view::npos) {
+  if (const auto colon = hop.find(':');
+      colon != std::string_view::npos && hop.find(':', colon + 1) == std::string_view::npos) {
     return parse_ip_address(hop.substr(0, colon));  // IPv4 with a port
   }
   return parse_ip_address(hop);
@@ -81,8 +82,7 @@ result<gate_decision> decide_gate(const login_limiter& limiter, const ip_address
     limiter.metrics().gate_blocked.fetch_add(1, std::memory_order_relaxed);
     return out;
   }
-  if (limiter.config().gate_block_open_proxies && open_proxies &&
-      open_proxies(client) == open_proxy_answer::listed) {
+  if (limiter.config().gate_block_open_proxies && open_proxies && open_proxies(client) == open_proxy_answer::listed) {
     out.verdict = gate_verdict::open_proxy;
     limiter.metrics().gate_open_proxy.fetch_add(1, std::memory_order_relaxed);
     return out;

@@ -15,7 +15,9 @@ namespace {
 constexpr std::string_view username_hash_label = "callsign login-username";
 constexpr std::size_t username_hash_bytes = 16;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string counter_key(const login_rule& rule, std::string_view block_key) {
   return storage::state_key({"login", rule.name, block_key});
@@ -31,7 +33,8 @@ std::vector<std::string> attempt_keys(const ip_address& address, const std::opti
   return keys;
 }
 
-result<login_check> check_keys(const login_limiter& limiter, const std::vector<std::string>& keys, std::int64_t now_ms) {
+result<login_check> check_keys(const login_limiter& limiter, const std::vector<std::string>& keys,
+                               std::int64_t now_ms) {
   login_check out;
   std::int64_t latest_until = 0;
   for (const auto& key : keys) {
@@ -85,13 +88,15 @@ login_limiter::login_limiter(const login_config& config, const crypto::master_ke
   username_hash_key_ = crypto::derive_key(master, username_hash_label, {});
 }
 
-login_limiter::~login_limiter() { crypto::secure_wipe(std::span<std::uint8_t>(username_hash_key_)); }
+login_limiter::~login_limiter() {
+  crypto::secure_wipe(std::span<std::uint8_t>(username_hash_key_));
+}
 
 result<std::string> login_limiter::username_key(std::string_view normalized) const {
   auto key = crypto::hmac_key::create(crypto::hash_algorithm::sha256, username_hash_key_);
   if (!key) return key.error();
-  const auto digest = key->sign(std::span<const std::uint8_t>(
-      reinterpret_cast<const std::uint8_t*>(normalized.data()), normalized.size()));
+  const auto digest = key->sign(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(normalized.data()), normalized.size()));
   return "user:" + crypto::hex_encode(digest.view().first(username_hash_bytes));
 }
 
@@ -99,9 +104,12 @@ std::string login_block_key(login_key_kind kind, const ip_address& address, std:
   const auto group = login_group(address);
   std::string ip = address.v6 ? to_string(group) : to_string(group.base);
   switch (kind) {
-    case login_key_kind::ip: return ip;
-    case login_key_kind::username: return std::string(user_key);
-    case login_key_kind::ip_username: return ip + "+" + std::string(user_key);
+    case login_key_kind::ip:
+      return ip;
+    case login_key_kind::username:
+      return std::string(user_key);
+    case login_key_kind::ip_username:
+      return ip + "+" + std::string(user_key);
   }
   return ip;
 }
@@ -160,8 +168,9 @@ result<login_result_outcome> record_login_result(const login_limiter& limiter, c
       if (existing->has_value()) continue;  // already blocked: the block is not extended
       auto set = limiter.blocks().block(key, now_ms + rule.block_seconds * 1000, rule.name, now_ms, changes);
       if (!set) return set.error();
+      if (!set->started) continue;  // another request tripped it a moment ago
       limiter.metrics().blocks_created.fetch_add(1, std::memory_order_relaxed);
-      out.newly_blocked.push_back(std::move(*set));
+      out.newly_blocked.push_back(std::move(set->entry));
     }
   }
   auto state = check_keys(limiter, attempt_keys(address, user_key), now_ms);

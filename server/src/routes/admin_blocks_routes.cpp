@@ -67,8 +67,8 @@ handler_result lift_block(app_context& app, http_request& request) {
   if (!raw) return raw.error();
   const auto key = login_block_key_from_admin_input(*raw);
   if (key.empty() || key.size() > storage::max_block_key) {
-    return make_error(error_kind::invalid_input, "path segment 'key' must be 1 to " +
-                                                     std::to_string(storage::max_block_key) + " bytes");
+    return make_error(error_kind::invalid_input,
+                      "path segment 'key' must be 1 to " + std::to_string(storage::max_block_key) + " bytes");
   }
   const auto now = now_ms(app);
   deferred_response deferred;
@@ -96,8 +96,9 @@ handler_result lift_block(app_context& app, http_request& request) {
 
 void add_admin_block_routes(router& routes, app_context& app) {
   routes.add(http_method::get, "/v1/admin/blocks", [&app](http_request& r) { return list_blocks(app, r); });
-  routes.add(http_method::delete_, "/v1/admin/blocks/{key}", [&app](http_request& r) { return lift_block(app, r); },
-             route_execution::worker);
+  routes.add(
+      http_method::delete_, "/v1/admin/blocks/{key}", [&app](http_request& r) { return lift_block(app, r); },
+      route_execution::worker);
 }
 
 }  // namespace callsign::server

@@ -53,8 +53,8 @@ handler_result login_result(app_context& app, http_request& request) {
   if (!decoded) return decoded.error();
   const auto now = now_ms(app);
   deferred_response deferred;
-  auto outcome = record_login_result(*app.login, decoded->address, decoded->normalized_username, decoded->success,
-                                     now, deferred.changes);
+  auto outcome = record_login_result(*app.login, decoded->address, decoded->normalized_username, decoded->success, now,
+                                     deferred.changes);
   auto user_key = app.login->username_key(decoded->normalized_username);
   crypto::secure_wipe(decoded->normalized_username);
   if (!outcome) return outcome.error();
@@ -89,8 +89,9 @@ handler_result login_result(app_context& app, http_request& request) {
       app.log.info("login shadow rule tripped", {{"rule", trip.rule}, {"key", trip.key}, {"failures", trip.failures}});
     }
     for (const auto& block : decided.newly_blocked) {
-      app.log.warn("login block set", {{"rule", block.rule}, {"key", block.key},
-                                       {"until", static_cast<std::int64_t>(block.until_ms / 1000)}});
+      app.log.warn(
+          "login block set",
+          {{"rule", block.rule}, {"key", block.key}, {"until", static_cast<std::int64_t>(block.until_ms / 1000)}});
     }
     json_writer json;
     json.begin_object()
@@ -115,7 +116,8 @@ handler_result login_gate(app_context& app, http_request& request) {
           .with_header("Retry-After", std::to_string(decision->retry_after_seconds));
     case gate_verdict::open_proxy:
       return error_response(make_error(error_kind::forbidden, "logins through open proxies are refused"));
-    case gate_verdict::allow: break;
+    case gate_verdict::allow:
+      break;
   }
   http_response allowed;
   allowed.status = 204;
@@ -126,8 +128,9 @@ handler_result login_gate(app_context& app, http_request& request) {
 }  // namespace
 
 void add_login_routes(router& routes, app_context& app) {
-  routes.add(http_method::post, "/v1/login/result", [&app](http_request& r) { return login_result(app, r); },
-             route_execution::worker);
+  routes.add(
+      http_method::post, "/v1/login/result", [&app](http_request& r) { return login_result(app, r); },
+      route_execution::worker);
   // Memory only in the embedded backend: answered on the I/O thread.
   routes.add(http_method::get, "/v1/login/gate", [&app](http_request& r) { return login_gate(app, r); });
 }

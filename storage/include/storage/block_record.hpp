@@ -18,8 +18,8 @@ inline constexpr std::uint8_t block_format_version = 1;
 // One key's block state. A lift keeps until_ms, so the record stays (as a tombstone that
 // outranks older commits) exactly as long as the block it ended could have mattered.
 struct block_record {
-  std::int64_t revision = 0;    // strictly increasing per key: max(now_ms, previous + 1)
-  std::int64_t until_ms = 0;    // in force while now < until_ms
+  std::int64_t revision = 0;  // strictly increasing per key: max(now_ms, previous + 1)
+  std::int64_t until_ms = 0;  // in force while now < until_ms
   std::int64_t created_ms = 0;
   std::int64_t lifted_ms = -1;  // -1 while not lifted
   std::string rule;

@@ -34,6 +34,11 @@ struct block_entry {
   friend bool operator==(const block_entry&, const block_entry&) = default;
 };
 
+struct block_outcome {
+  block_entry entry;     // the block in force after the call
+  bool started = false;  // true when no block was in force before
+};
+
 // Thread-safety: implementations must allow concurrent calls from any threads on any keys.
 // Mutating calls change the backend's view at once and append what must be persisted to
 // `changes`, which the caller commits (with its audit entry) through the group-commit writer.
@@ -42,9 +47,11 @@ class blocks {
   virtual ~blocks() = default;
 
   // Blocks `key` until until_ms (> now_ms). An active block with a later until stays as it
-  // is; an earlier one is extended, keeping its created_ms. Returns the block now in force.
-  virtual result<block_entry> block(std::string_view key, std::int64_t until_ms, std::string_view rule,
-                                    std::int64_t now_ms, change_set& changes) = 0;
+  // is; an earlier one is extended, keeping its created_ms. Returns the block now in force,
+  // and whether this call started it (no block was in force before): concurrent callers that
+  // trip the same key learn which one set the block.
+  virtual result<block_outcome> block(std::string_view key, std::int64_t until_ms, std::string_view rule,
+                                      std::int64_t now_ms, change_set& changes) = 0;
 
   // The active block on `key` at now_ms, if any.
   virtual result<std::optional<block_entry>> find(std::string_view key, std::int64_t now_ms) = 0;
@@ -53,8 +60,7 @@ class blocks {
   virtual result<std::vector<block_entry>> list(std::int64_t now_ms) = 0;
 
   // Ends the active block on `key`; returns it, or nullopt (and appends nothing) when none.
-  virtual result<std::optional<block_entry>> lift(std::string_view key, std::int64_t now_ms,
-                                                  change_set& changes) = 0;
+  virtual result<std::optional<block_entry>> lift(std::string_view key, std::int64_t now_ms, change_set& changes) = 0;
 
  protected:
   blocks() = default;

@@ -24,7 +24,7 @@ class embedded_blocks final : public blocks {
   embedded_blocks(const embedded_blocks&) = delete;
   embedded_blocks& operator=(const embedded_blocks&) = delete;
 
-  result<block_entry> block(std::string_view key, std::int64_t until_ms, std::string_view rule, std::int64_t now_ms,
+  result<block_outcome> block(std::string_view key, std::int64_t until_ms, std::string_view rule, std::int64_t now_ms,
                             change_set& changes) override;
   result<std::optional<block_entry>> find(std::string_view key, std::int64_t now_ms) override;
   result<std::vector<block_entry>> list(std::int64_t now_ms) override;
