@@ -118,6 +118,7 @@ BOOST_AUTO_TEST_CASE(fifth_failure_blocks_the_address_and_the_username) {
   BOOST_REQUIRE(user_key);
   BOOST_TEST(fifth.newly_blocked[0].key == "203.0.113.9");
   BOOST_TEST(fifth.newly_blocked[1].key == *user_key);
+  BOOST_TEST(fifth.user_key == *user_key);
   BOOST_TEST(user_key->find("alice") == std::string::npos);
   BOOST_TEST(user_key->size() == 5U + 32U);
 

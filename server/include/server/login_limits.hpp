@@ -104,6 +104,7 @@ struct login_result_outcome {
   std::vector<storage::block_entry> newly_blocked;  // blocks this failure set
   std::vector<login_rule_trip> shadow_trips;        // shadow rules at or over their limit
   login_check state;                                // the attempt's keys after recording
+  std::string user_key;                             // username_key() of the username
 };
 
 // Records one login outcome. Only failures count: each rule adds one to its key's counter

@@ -1,7 +1,6 @@
 #include "server/login_limits.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "crypto/constant_time.hpp"
 #include "crypto/hex.hpp"
@@ -148,6 +147,7 @@ result<login_result_outcome> record_login_result(const login_limiter& limiter, c
   if (!hashed) return hashed.error();
   const std::optional<std::string> user_key = std::move(*hashed);
   login_result_outcome out;
+  out.user_key = *user_key;
   if (success) {
     limiter.metrics().successes.fetch_add(1, std::memory_order_relaxed);
   } else {

@@ -55,15 +55,13 @@ handler_result login_result(app_context& app, http_request& request) {
   deferred_response deferred;
   auto outcome = record_login_result(*app.login, decoded->address, decoded->normalized_username, decoded->success, now,
                                      deferred.changes);
-  auto user_key = app.login->username_key(decoded->normalized_username);
   crypto::secure_wipe(decoded->normalized_username);
   if (!outcome) return outcome.error();
-  if (!user_key) return user_key.error();
 
   auto audit = audit_for(app, *who, request, "login.result", "");
   audit.outcome = decoded->success ? "success" : "failure";
   audit.details.emplace_back("ip", group_text(decoded->address));
-  audit.details.emplace_back("user_key", *user_key);
+  audit.details.emplace_back("user_key", outcome->user_key);
   if (outcome->state.blocked) audit.details.emplace_back("blocked_by", outcome->state.matched_key);
   if (!outcome->shadow_trips.empty()) {
     // One detail (keys must be unique): "rule key; rule key", within the 1024-byte limit.
