@@ -1,4 +1,5 @@
 // callsignd: support-call authentication and account-takeover signals.
+#include <chrono>
 #include <cstdio>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/database.hpp"
+#include "storage/embedded_blocks.hpp"
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/embedded_replay_marks.hpp"
 #include "storage/group_commit_writer.hpp"
@@ -62,12 +64,12 @@ int main(int argc, char** argv) {
     log.error("cannot set up token verification", {{"error", verifier.error().message}});
     return 1;
   }
-  auto db = storage::database::open({cfg->data_dir / "db", true});
+  storage::system_clock_source clock;  // declared before the database: its compaction filter reads it
+  auto db = storage::database::open({cfg->data_dir / "db", true, &clock});
   if (!db) {
     log.error("cannot open database", {{"error", db.error().message}});
     return 1;
   }
-  storage::system_clock_source clock;
   storage::group_commit_options commit_options;
   commit_options.checkpoint_every = static_cast<std::uint64_t>(cfg->audit.checkpoint_every);
   commit_options.checkpoint_interval_seconds = cfg->audit.checkpoint_interval_seconds;
@@ -82,6 +84,13 @@ int main(int argc, char** argv) {
   storage::embedded_replay_marks marks(**db);
   storage::embedded_rate_counters counters(**db);
   storage::audit_journal journal(**db);
+  const auto start_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
+  auto blocks = storage::embedded_blocks::open(**db, start_ms);
+  if (!blocks) {
+    log.error("cannot load blocks", {{"error", blocks.error().message}});
+    return 1;
+  }
 
   server::app_context app(*cfg, log, clock, **db, std::move(keys).value());
   app.writer = &sink;
@@ -91,6 +100,12 @@ int main(int argc, char** argv) {
   app.marks = &marks;
   app.counters = &counters;
   app.journal = &journal;
+  app.blocks = blocks->get();
+  server::login_limiter login(app.config.login, app.keys.current(), counters, **blocks);
+  app.login = &login;
+  if (app.config.login.gate_block_open_proxies && !app.open_proxies) {
+    log.warn("login.gate_block_open_proxies is set but no open_proxies list is loaded; the gate refuses none");
+  }
 
   auto routes = server::build_router(app);
   if (cli->list_routes) {

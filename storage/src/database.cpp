@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "state_compaction_filter.hpp"
 #include "state_merge_operator.hpp"
 
 namespace callsign::storage {
@@ -15,6 +16,7 @@ namespace callsign::storage {
 struct database::impl {
   std::filesystem::path path;
   std::filesystem::path secondary_dir;  // open_read_only only: the secondary's own files
+  std::unique_ptr<rocksdb::CompactionFilter> counters_filter;  // declared before db: outlives it
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // indexed by column_family
 
@@ -56,11 +58,17 @@ std::string_view view(const rocksdb::Slice& s) {
   return {s.data(), s.size()};
 }
 
-std::vector<rocksdb::ColumnFamilyDescriptor> all_descriptors(const rocksdb::Options& options) {
+std::vector<rocksdb::ColumnFamilyDescriptor> all_descriptors(const rocksdb::Options& options,
+                                                             const rocksdb::CompactionFilter* counters_filter = nullptr) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (auto cf : all_column_families()) {
     rocksdb::ColumnFamilyOptions cf_options(options);
     cf_options.merge_operator = state_merge_operator_for(cf);
+    if (cf == column_family::counters && counters_filter != nullptr) {
+      cf_options.compaction_filter = counters_filter;
+      // Even a quiet node rewrites each counters file daily, so expired records go.
+      cf_options.periodic_compaction_seconds = 24 * 3600;
+    }
     descriptors.emplace_back(std::string(column_family_name(cf)), cf_options);
   }
   return descriptors;
@@ -89,9 +97,12 @@ result<std::unique_ptr<database>> database::open(const database_options& options
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
 
-  const auto descriptors = all_descriptors(db_options);
   auto state = std::make_unique<impl>();
   state->path = options.path;
+  if (options.compaction_clock != nullptr) {
+    state->counters_filter = make_counters_compaction_filter(*options.compaction_clock);
+  }
+  const auto descriptors = all_descriptors(db_options, state->counters_filter.get());
   rocksdb::DB* raw = nullptr;
   auto status = rocksdb::DB::Open(db_options, options.path.string(), descriptors, &state->handles, &raw);
   if (!status.ok()) {
@@ -211,6 +222,16 @@ result<void> database::scan(column_family cf, scan_direction direction, std::str
   }
   if (!it->status().ok()) {
     return storage_error("read failed", it->status());
+  }
+  return {};
+}
+
+result<void> database::compact(column_family cf) {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  const auto status = impl_->db->CompactRange(options, impl_->handle(cf), nullptr, nullptr);
+  if (!status.ok()) {
+    return storage_error("compaction failed", status);
   }
   return {};
 }

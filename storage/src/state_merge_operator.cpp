@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "storage/block_record.hpp"
 #include "storage/shared_state_format.hpp"
 
 namespace callsign::storage {
@@ -57,6 +58,8 @@ class state_merge_operator final : public rocksdb::AssociativeMergeOperator {
       *new_value = newer_replay_mark(view(*existing), view(value));
     } else if (!key.empty() && key[0] == sliding_window_key_prefix) {
       *new_value = newer_window(view(*existing), view(value));
+    } else if (!key.empty() && key[0] == block_key_prefix) {
+      *new_value = newer_block_record(view(*existing), view(value));
     } else {
       new_value->assign(value.data(), value.size());  // other record kinds: last write wins
     }

@@ -11,7 +11,7 @@
 namespace callsign::storage {
 
 // replay_marks: the highest step wins. counters: the newest sliding-window state wins (later
-// window start; within one window the larger counts). Other families: none.
+// window start; within one window the larger counts); blocks: the highest revision wins. Other families: none.
 std::shared_ptr<rocksdb::MergeOperator> state_merge_operator_for(column_family cf);
 
 }  // namespace callsign::storage

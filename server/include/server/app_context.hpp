@@ -8,8 +8,11 @@
 #include "crypto/key_ring.hpp"
 #include "server/config.hpp"
 #include "server/json_log.hpp"
+#include "server/login_gate.hpp"
+#include "server/login_limits.hpp"
 #include "server/metrics.hpp"
 #include "storage/audit_journal.hpp"
+#include "storage/blocks.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/rate_counters.hpp"
 #include "storage/replay_marks.hpp"
@@ -42,6 +45,11 @@ struct app_context {
   storage::rate_counters* counters = nullptr;
   const storage::audit_journal* journal = nullptr;
   stream_hub* streams = nullptr;  // GET /v1/stream subscribers; null when not serving
+  // Failed-login limits and blocks (issue 5); null when not set up.
+  storage::blocks* blocks = nullptr;
+  const login_limiter* login = nullptr;
+  // The open_proxies list for the gate; empty = no list loaded (see login_gate.hpp).
+  open_proxy_lookup open_proxies;
 
   // Serializes read-check-write changes to users and authenticators (rare, admin/customer).
   std::mutex account_mutex;

@@ -14,6 +14,7 @@
 #include "crypto/result.hpp"
 #include "crypto/totp.hpp"
 #include "server/json_log.hpp"
+#include "server/login_config.hpp"
 
 namespace callsign::server {
 
@@ -88,6 +89,7 @@ struct server_config {
   audit_config audit;
   authenticator_config authenticator;
   stream_config stream;
+  login_config login;  // [login]: failed-login limits, gate
 };
 
 // Parses TOML text over the defaults. `source` names the file in error messages.

@@ -14,6 +14,8 @@ void add_verify_routes(router& routes, app_context& app);
 void add_audit_routes(router& routes, app_context& app);
 void add_stream_routes(router& routes, app_context& app);
 void add_page_routes(router& routes, app_context& app);  // web pages, static files, dev tokens
+void add_login_routes(router& routes, app_context& app);        // /v1/login/result, /v1/login/gate
+void add_admin_block_routes(router& routes, app_context& app);  // /v1/admin/blocks
 
 // All groups, in the order they are matched.
 router build_router(app_context& app);

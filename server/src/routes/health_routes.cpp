@@ -29,6 +29,7 @@ void add_health_routes(router& routes, app_context& app) {
     http_response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = app.stats ? app.stats->prometheus_text() : std::string();
+    if (app.login != nullptr) response.body += app.login->metrics().prometheus_text();
     return response;
   });
 }
@@ -42,6 +43,8 @@ router build_router(app_context& app) {
   add_verify_routes(routes, app);
   add_audit_routes(routes, app);
   add_stream_routes(routes, app);
+  add_login_routes(routes, app);
+  add_admin_block_routes(routes, app);
   add_page_routes(routes, app);
   return routes;
 }

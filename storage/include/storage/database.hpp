@@ -11,6 +11,7 @@
 
 #include "crypto/result.hpp"
 #include "storage/change_set.hpp"
+#include "storage/clock.hpp"
 #include "storage/column_family.hpp"
 
 namespace callsign::storage {
@@ -18,6 +19,9 @@ namespace callsign::storage {
 struct database_options {
   std::filesystem::path path;
   bool create_if_missing = true;
+  // When set, compactions of column_family::counters drop expired sliding-window and block
+  // records as of this clock (read from RocksDB's threads; it must outlive the database).
+  const clock* compaction_clock = nullptr;
 };
 
 // Thread-safety: all member functions may be called concurrently (RocksDB is thread-safe).
@@ -48,6 +52,9 @@ class database {
   // backward: keys <= from, descending (empty `from`: from the last key).
   // One scan reads one consistent snapshot, even while writes go on.
   result<void> scan(column_family cf, scan_direction direction, std::string_view from, const scan_visitor& visit) const;
+  // Compacts the whole column family now (running its compaction filter): tests, operators.
+  result<void> compact(column_family cf);
+
   // True when a trivial read succeeds: used by /readyz.
   bool healthy() const;
 

@@ -1,0 +1,41 @@
+// IPv4/IPv6 addresses and CIDR networks as values: parsing, canonical text, containment.
+// IPv4-mapped IPv6 addresses (::ffff:a.b.c.d) are treated as the IPv4 address they carry.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace callsign::server {
+
+struct ip_address {
+  bool v6 = false;
+  std::array<std::uint8_t, 16> bytes{};  // IPv4 uses the first 4
+
+  friend bool operator==(const ip_address&, const ip_address&) = default;
+};
+
+// Strict text forms only ("203.0.113.7", "2001:db8::1"); nullopt otherwise. No ports, no
+// brackets, no zone ids.
+std::optional<ip_address> parse_ip_address(std::string_view text);
+// Canonical text (inet_ntop; RFC 5952 for IPv6).
+std::string to_string(const ip_address& address);
+
+struct ip_network {
+  ip_address base;  // host bits cleared
+  int prefix = 0;   // 0..32 or 0..128
+
+  bool contains(const ip_address& address) const noexcept;
+};
+
+// "10.0.0.0/8", "2001:db8::/32", or a bare address (a /32 or /128); nullopt when bad.
+std::optional<ip_network> parse_ip_network(std::string_view text);
+std::string to_string(const ip_network& network);
+
+// The group failed logins are counted and blocked by: an IPv4 address itself, or an IPv6
+// address's /64 (one subscriber usually holds a whole /64).
+ip_network login_group(const ip_address& address);
+
+}  // namespace callsign::server

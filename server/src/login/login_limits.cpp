@@ -1,0 +1,182 @@
+#include "server/login_limits.hpp"
+
+#include <algorithm>
+
+#include "crypto/constant_time.hpp"
+#include "crypto/hex.hpp"
+#include "crypto/hmac_key.hpp"
+#include "crypto/key_derivation.hpp"
+#include "storage/state_key.hpp"
+
+namespace callsign::server {
+
+namespace {
+constexpr std::string_view username_hash_label = "callsign login-username";
+constexpr std::size_t username_hash_bytes = 16;
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+std::string counter_key(const login_rule& rule, std::string_view block_key) {
+  return storage::state_key({"login", rule.name, block_key});
+}
+
+// Every block key that applies to an attempt, for the kinds that can be formed.
+std::vector<std::string> attempt_keys(const ip_address& address, const std::optional<std::string>& user_key) {
+  std::vector<std::string> keys{login_block_key(login_key_kind::ip, address, {})};
+  if (user_key) {
+    keys.push_back(login_block_key(login_key_kind::username, address, *user_key));
+    keys.push_back(login_block_key(login_key_kind::ip_username, address, *user_key));
+  }
+  return keys;
+}
+
+result<login_check> check_keys(const login_limiter& limiter, const std::vector<std::string>& keys,
+                               std::int64_t now_ms) {
+  login_check out;
+  std::int64_t latest_until = 0;
+  for (const auto& key : keys) {
+    auto found = limiter.blocks().find(key, now_ms);
+    if (!found) return found.error();
+    if (found->has_value() && (*found)->until_ms > latest_until) {
+      latest_until = (*found)->until_ms;
+      out.blocked = true;
+      out.retry_after_seconds = (*found)->retry_after_seconds(now_ms);
+      out.matched_key = key;
+      out.rule = (*found)->rule;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+result<std::string> normalize_login_username(std::string_view username) {
+  while (!username.empty() && is_space(username.front())) username.remove_prefix(1);
+  while (!username.empty() && is_space(username.back())) username.remove_suffix(1);
+  if (username.empty() || username.size() > max_login_username) {
+    return make_error(error_kind::invalid_input,
+                      "field 'username' must be 1 to " + std::to_string(max_login_username) + " bytes after trimming");
+  }
+  std::string out(username);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
+  return out;
+}
+
+std::string login_metrics::prometheus_text() const {
+  std::string out;
+  auto counter = [&out](std::string_view name, std::string_view help, std::uint64_t value) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
+    out.append(name).append(" ").append(std::to_string(value)).append("\n");
+  };
+  counter("callsign_login_failures_total", "Failed logins reported to /v1/login/result.", failures.load());
+  counter("callsign_login_successes_total", "Successful logins reported to /v1/login/result.", successes.load());
+  counter("callsign_login_blocks_total", "Blocks set by login rules.", blocks_created.load());
+  counter("callsign_login_shadow_trips_total", "Failures at or over a shadow rule's limit.", shadow_trips.load());
+  counter("callsign_login_blocks_lifted_total", "Blocks lifted by admins.", blocks_lifted.load());
+  counter("callsign_login_gate_allowed_total", "Gate answers 204.", gate_allowed.load());
+  counter("callsign_login_gate_blocked_total", "Gate answers 429.", gate_blocked.load());
+  counter("callsign_login_gate_open_proxy_total", "Gate answers 403 for open proxies.", gate_open_proxy.load());
+  return out;
+}
+
+login_limiter::login_limiter(const login_config& config, const crypto::master_key& master,
+                             storage::rate_counters& counters, storage::blocks& blocks)
+    : config_(config), counters_(counters), blocks_(blocks) {
+  username_hash_key_ = crypto::derive_key(master, username_hash_label, {});
+}
+
+login_limiter::~login_limiter() {
+  crypto::secure_wipe(std::span<std::uint8_t>(username_hash_key_));
+}
+
+result<std::string> login_limiter::username_key(std::string_view normalized) const {
+  auto key = crypto::hmac_key::create(crypto::hash_algorithm::sha256, username_hash_key_);
+  if (!key) return key.error();
+  const auto digest = key->sign(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(normalized.data()), normalized.size()));
+  return "user:" + crypto::hex_encode(digest.view().first(username_hash_bytes));
+}
+
+std::string login_block_key(login_key_kind kind, const ip_address& address, std::string_view user_key) {
+  const auto group = login_group(address);
+  std::string ip = address.v6 ? to_string(group) : to_string(group.base);
+  switch (kind) {
+    case login_key_kind::ip:
+      return ip;
+    case login_key_kind::username:
+      return std::string(user_key);
+    case login_key_kind::ip_username:
+      return ip + "+" + std::string(user_key);
+  }
+  return ip;
+}
+
+std::string_view login_block_kind(std::string_view key) noexcept {
+  if (key.starts_with("user:")) return login_key_kind_name(login_key_kind::username);
+  if (key.find("+user:") != std::string_view::npos) return login_key_kind_name(login_key_kind::ip_username);
+  return login_key_kind_name(login_key_kind::ip);
+}
+
+std::string login_block_key_from_admin_input(std::string_view input) {
+  if (auto address = parse_ip_address(input)) {
+    return login_block_key(login_key_kind::ip, *address, {});
+  }
+  if (auto network = parse_ip_network(input); network && network->base.v6 && network->prefix == 64) {
+    return to_string(*network);
+  }
+  return std::string(input);
+}
+
+result<login_check> check_login(const login_limiter& limiter, const ip_address& address,
+                                std::optional<std::string_view> normalized_username, std::int64_t now_ms) {
+  std::optional<std::string> user_key;
+  if (normalized_username) {
+    auto hashed = limiter.username_key(*normalized_username);
+    if (!hashed) return hashed.error();
+    user_key = std::move(*hashed);
+  }
+  return check_keys(limiter, attempt_keys(address, user_key), now_ms);
+}
+
+result<login_result_outcome> record_login_result(const login_limiter& limiter, const ip_address& address,
+                                                 std::string_view normalized_username, bool success,
+                                                 std::int64_t now_ms, storage::change_set& changes) {
+  auto hashed = limiter.username_key(normalized_username);
+  if (!hashed) return hashed.error();
+  const std::optional<std::string> user_key = std::move(*hashed);
+  login_result_outcome out;
+  out.user_key = *user_key;
+  if (success) {
+    limiter.metrics().successes.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    limiter.metrics().failures.fetch_add(1, std::memory_order_relaxed);
+    for (const auto& rule : limiter.config().rules) {
+      const auto key = login_block_key(rule.kind, address, *user_key);
+      auto added = limiter.counters().add(counter_key(rule, key), 1, now_ms, rule.window_seconds * 1000, changes);
+      if (!added) return added.error();
+      const auto limit = static_cast<double>(rule.limit);
+      if (!storage::over_limit(*added, limit)) continue;
+      if (rule.shadow) {
+        limiter.metrics().shadow_trips.fetch_add(1, std::memory_order_relaxed);
+        out.shadow_trips.push_back({rule.name, key, added->value});
+        continue;
+      }
+      auto existing = limiter.blocks().find(key, now_ms);
+      if (!existing) return existing.error();
+      if (existing->has_value()) continue;  // already blocked: the block is not extended
+      auto set = limiter.blocks().block(key, now_ms + rule.block_seconds * 1000, rule.name, now_ms, changes);
+      if (!set) return set.error();
+      if (!set->started) continue;  // another request tripped it a moment ago
+      limiter.metrics().blocks_created.fetch_add(1, std::memory_order_relaxed);
+      out.newly_blocked.push_back(std::move(set->entry));
+    }
+  }
+  auto state = check_keys(limiter, attempt_keys(address, user_key), now_ms);
+  if (!state) return state.error();
+  out.state = std::move(*state);
+  return out;
+}
+
+}  // namespace callsign::server

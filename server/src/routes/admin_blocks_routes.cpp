@@ -1,0 +1,104 @@
+// GET /v1/admin/blocks and DELETE /v1/admin/blocks/{key} (admin): list the blocks in force
+// and lift one (audited; the reply waits for the lift and its audit entry to be synced).
+#include "routes/route_support.hpp"
+#include "server/json_writer.hpp"
+#include "server/login_limits.hpp"
+#include "server/problem.hpp"
+#include "server/routes.hpp"
+
+namespace callsign::server {
+
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A path segment with %XX escapes decoded ("2001:db8::%2F64" -> "2001:db8::/64").
+result<std::string> percent_decode_segment(std::string_view segment) {
+  std::string out;
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      out.push_back(segment[i]);
+      continue;
+    }
+    if (i + 2 >= segment.size() || hex_value(segment[i + 1]) < 0 || hex_value(segment[i + 2]) < 0) {
+      return make_error(error_kind::invalid_input, "path segment 'key' has a malformed percent escape");
+    }
+    out.push_back(static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2])));
+    i += 2;
+  }
+  return out;
+}
+
+void write_block(json_writer& json, const storage::block_entry& block, std::int64_t now_ms) {
+  json.begin_object()
+      .field("key", block.key)
+      .field("kind", login_block_kind(block.key))
+      .field("rule", block.rule)
+      .field("created_at", block.created_ms / 1000)
+      .field("until", (block.until_ms + 999) / 1000)
+      .field("retry_after", block.retry_after_seconds(now_ms))
+      .end_object();
+}
+
+handler_result list_blocks(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::admin});
+  if (!who) return who.error();
+  if (app.blocks == nullptr) return make_error(error_kind::unavailable, "blocks are not set up");
+  const auto now = now_ms(app);
+  auto listed = app.blocks->list(now);
+  if (!listed) return listed.error();
+  json_writer json;
+  json.begin_object().key("blocks").begin_array();
+  for (const auto& block : *listed) write_block(json, block, now);
+  json.end_array().end_object();
+  return json_response(200, std::move(json).str());
+}
+
+handler_result lift_block(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::admin});
+  if (!who) return who.error();
+  if (app.blocks == nullptr) return make_error(error_kind::unavailable, "blocks are not set up");
+  auto raw = percent_decode_segment(request.path_param("key").value_or(""));
+  if (!raw) return raw.error();
+  const auto key = login_block_key_from_admin_input(*raw);
+  if (key.empty() || key.size() > storage::max_block_key) {
+    return make_error(error_kind::invalid_input,
+                      "path segment 'key' must be 1 to " + std::to_string(storage::max_block_key) + " bytes");
+  }
+  const auto now = now_ms(app);
+  deferred_response deferred;
+  auto lifted = app.blocks->lift(key, now, deferred.changes);
+  if (!lifted) return lifted.error();
+  if (!lifted->has_value()) return make_error(error_kind::not_found, "no block in force for that key");
+  auto audit = audit_for(app, *who, request, "login.unblock", "");
+  audit.outcome = "ok";
+  audit.details.emplace_back("key", (*lifted)->key);
+  audit.details.emplace_back("rule", (*lifted)->rule);
+  deferred.changes.add_audit(std::move(audit));
+  deferred.finish = [&app, block = std::move(**lifted), now](const result<storage::commit_receipt>&) {
+    if (app.login != nullptr) app.login->metrics().blocks_lifted.fetch_add(1, std::memory_order_relaxed);
+    app.log.info("login block lifted", {{"key", block.key}, {"rule", block.rule}});
+    json_writer json;
+    json.begin_object().key("lifted");
+    write_block(json, block, now);
+    json.end_object();
+    return json_response(200, std::move(json).str());
+  };
+  return deferred;
+}
+
+}  // namespace
+
+void add_admin_block_routes(router& routes, app_context& app) {
+  routes.add(http_method::get, "/v1/admin/blocks", [&app](http_request& r) { return list_blocks(app, r); });
+  routes.add(
+      http_method::delete_, "/v1/admin/blocks/{key}", [&app](http_request& r) { return lift_block(app, r); },
+      route_execution::worker);
+}
+
+}  // namespace callsign::server

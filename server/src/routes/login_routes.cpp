@@ -1,0 +1,136 @@
+// POST /v1/login/result (service): a login front-end reports each outcome; failures count
+// toward the login rules, and a reply is sent only once the counters, any new block and the
+// audit entries are synced (deferred response). GET /v1/login/gate: nginx auth_request.
+// Usernames appear nowhere but as their keyed hash; passwords are never sent here.
+#include "crypto/constant_time.hpp"
+#include "routes/route_support.hpp"
+#include "server/json_body.hpp"
+#include "server/json_writer.hpp"
+#include "server/login_gate.hpp"
+#include "server/problem.hpp"
+#include "server/routes.hpp"
+
+namespace callsign::server {
+
+namespace {
+
+struct login_result_request {
+  ip_address address;
+  std::string normalized_username;
+  bool success = false;
+};
+
+result<login_result_request> decode_login_result(const http_request& request) {
+  auto body = json_body::parse(request);
+  if (!body) return body.error();
+  if (auto known = body->only({"ip", "username", "success"}); !known) return known.error();
+  auto ip = body->required_string("ip", 64);
+  if (!ip) return ip.error();
+  auto address = parse_ip_address(*ip);
+  if (!address) {
+    return make_error(error_kind::invalid_input, "field 'ip' must be an IPv4 or IPv6 address");
+  }
+  auto username = body->required_string("username", 4 * max_login_username);
+  if (!username) return username.error();
+  auto normalized = normalize_login_username(*username);
+  crypto::secure_wipe(*username);
+  if (!normalized) return normalized.error();
+  auto success = body->required_bool("success");
+  if (!success) return success.error();
+  return login_result_request{*address, std::move(*normalized), *success};
+}
+
+std::string group_text(const ip_address& address) {
+  return login_block_key(login_key_kind::ip, address, {});
+}
+
+handler_result login_result(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::service});
+  if (!who) return who.error();
+  if (app.login == nullptr) return make_error(error_kind::unavailable, "login limits are not set up");
+  auto decoded = decode_login_result(request);
+  crypto::secure_wipe(request.body);
+  if (!decoded) return decoded.error();
+  const auto now = now_ms(app);
+  deferred_response deferred;
+  auto outcome = record_login_result(*app.login, decoded->address, decoded->normalized_username, decoded->success, now,
+                                     deferred.changes);
+  crypto::secure_wipe(decoded->normalized_username);
+  if (!outcome) return outcome.error();
+
+  auto audit = audit_for(app, *who, request, "login.result", "");
+  audit.outcome = decoded->success ? "success" : "failure";
+  audit.details.emplace_back("ip", group_text(decoded->address));
+  audit.details.emplace_back("user_key", outcome->user_key);
+  if (outcome->state.blocked) audit.details.emplace_back("blocked_by", outcome->state.matched_key);
+  if (!outcome->shadow_trips.empty()) {
+    // One detail (keys must be unique): "rule key; rule key", within the 1024-byte limit.
+    std::string trips;
+    for (const auto& trip : outcome->shadow_trips) {
+      const auto item = trip.rule + " " + trip.key;
+      if (trips.size() + item.size() + 2 > 1024) break;
+      trips += (trips.empty() ? "" : "; ") + item;
+    }
+    audit.details.emplace_back("shadow_trips", std::move(trips));
+  }
+  deferred.changes.add_audit(std::move(audit));
+  for (const auto& block : outcome->newly_blocked) {
+    auto entry = audit_for(app, *who, request, "login.block", "");
+    entry.outcome = "blocked";
+    entry.details.emplace_back("key", block.key);
+    entry.details.emplace_back("rule", block.rule);
+    entry.details.emplace_back("until", std::to_string(block.until_ms / 1000));
+    deferred.changes.add_audit(std::move(entry));
+  }
+  deferred.finish = [&app, decided = std::move(*outcome)](const result<storage::commit_receipt>&) {
+    for (const auto& trip : decided.shadow_trips) {
+      app.log.info("login shadow rule tripped", {{"rule", trip.rule}, {"key", trip.key}, {"failures", trip.failures}});
+    }
+    for (const auto& block : decided.newly_blocked) {
+      app.log.warn(
+          "login block set",
+          {{"rule", block.rule}, {"key", block.key}, {"until", static_cast<std::int64_t>(block.until_ms / 1000)}});
+    }
+    json_writer json;
+    json.begin_object()
+        .field("blocked", decided.state.blocked)
+        .field("retry_after", decided.state.retry_after_seconds)
+        .end_object();
+    return json_response(200, std::move(json).str());
+  };
+  return deferred;
+}
+
+handler_result login_gate(app_context& app, http_request& request) {
+  if (app.login == nullptr) return make_error(error_kind::unavailable, "login limits are not set up");
+  auto client = gate_client_address(request.remote_address, request.header("x-forwarded-for"),
+                                    request.header("x-real-ip"), app.config.login.trusted_proxies);
+  if (!client) return client.error();
+  auto decision = decide_gate(*app.login, *client, app.open_proxies, now_ms(app));
+  if (!decision) return decision.error();
+  switch (decision->verdict) {
+    case gate_verdict::blocked:
+      return error_response(make_error(error_kind::rate_limited, "too many failed logins; try again later"))
+          .with_header("Retry-After", std::to_string(decision->retry_after_seconds));
+    case gate_verdict::open_proxy:
+      return error_response(make_error(error_kind::forbidden, "logins through open proxies are refused"));
+    case gate_verdict::allow:
+      break;
+  }
+  http_response allowed;
+  allowed.status = 204;
+  allowed.content_type.clear();
+  return allowed;
+}
+
+}  // namespace
+
+void add_login_routes(router& routes, app_context& app) {
+  routes.add(
+      http_method::post, "/v1/login/result", [&app](http_request& r) { return login_result(app, r); },
+      route_execution::worker);
+  // Memory only in the embedded backend: answered on the I/O thread.
+  routes.add(http_method::get, "/v1/login/gate", [&app](http_request& r) { return login_gate(app, r); });
+}
+
+}  // namespace callsign::server
