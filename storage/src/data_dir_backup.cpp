@@ -152,13 +152,17 @@ result<void> require_empty_target(const fs::path& target) {
   return {};
 }
 
+// Absolute, normalized, without a trailing separator: "a/b/" and "a/./b" name the same place.
+fs::path normalized(const fs::path& path) {
+  fs::path out = fs::absolute(path).lexically_normal();
+  if (!out.has_filename() && out.has_parent_path()) out = out.parent_path();
+  return out;
+}
+
 result<fs::path> temporary_sibling(const fs::path& target) {
   std::array<std::uint8_t, 8> nonce{};
   if (auto filled = crypto::random_bytes(nonce); !filled) return filled.error();
-  const fs::path absolute = fs::absolute(target).lexically_normal();
-  const fs::path parent = absolute.has_filename() ? absolute.parent_path() : absolute.parent_path().parent_path();
-  const std::string name = (absolute.has_filename() ? absolute.filename() : absolute.parent_path().filename()).string();
-  return parent / (name + ".partial-" + crypto::hex_encode(nonce));
+  return target.parent_path() / (target.filename().string() + ".partial-" + crypto::hex_encode(nonce));
 }
 
 // Moves the finished temporary directory onto `target` (absent or an empty directory).
@@ -178,11 +182,12 @@ void remove_quietly(const fs::path& path) {
 
 }  // namespace
 
-result<backup_report> write_backup(const database& db, const fs::path& data_dir, const fs::path& dest,
+result<backup_report> write_backup(const database& db, const fs::path& data_dir, const fs::path& given_dest,
                                    std::int64_t now) {
+  const fs::path dest = normalized(given_dest);
   if (auto empty = require_empty_target(dest); !empty) return empty.error();
   std::error_code ec;
-  fs::create_directories(fs::absolute(dest).parent_path(), ec);
+  fs::create_directories(dest.parent_path(), ec);
   auto temporary = temporary_sibling(dest);
   if (!temporary) return temporary.error();
   if (auto made = make_private_directory(*temporary); !made) return made.error();
@@ -213,7 +218,8 @@ result<backup_report> write_backup(const database& db, const fs::path& data_dir,
   return report;
 }
 
-result<backup_report> restore_backup(const fs::path& from, const fs::path& data_dir) {
+result<backup_report> restore_backup(const fs::path& from, const fs::path& given_data_dir) {
+  const fs::path data_dir = normalized(given_data_dir);
   std::error_code ec;
   const fs::path marker = from / backup_marker_file_name;
   if (!fs::is_regular_file(marker, ec)) {
@@ -224,7 +230,7 @@ result<backup_report> restore_backup(const fs::path& from, const fs::path& data_
     return make_error(error_kind::invalid_input, from.string() + " holds no database");
   }
   if (auto empty = require_empty_target(data_dir); !empty) return empty.error();
-  fs::create_directories(fs::absolute(data_dir).parent_path(), ec);
+  fs::create_directories(data_dir.parent_path(), ec);
   auto temporary = temporary_sibling(data_dir);
   if (!temporary) return temporary.error();
   if (auto made = make_private_directory(*temporary); !made) return made.error();

@@ -57,8 +57,8 @@ result<reseal_counts> stage_reseal_authenticators(database& db, const crypto::ke
                            if (*active || *pending) {
                              store.stage_put(user_id, *record, changes);
                              ++counts.records;
-                             counts.active += *active ? 1 : 0;
-                             counts.pending += *pending ? 1 : 0;
+                             counts.active += *active ? 1U : 0U;
+                             counts.pending += *pending ? 1U : 0U;
                            }
                            return true;
                          });

@@ -88,31 +88,49 @@ def ring_rows(data_dir):
         return [line.split() for line in f.read().splitlines() if line.strip() and not line.startswith("#")]
 
 
-def test_rotation_across_restarts():
-    first = Node(None, 3600)
-    data_dir = first.data_dir
-    try:
-        for user in ("rk-auth", "rk-old", "rk-new", "rk-late"):
-            first.put_user(user)
-        customer = bearer(first.token("customer", "rk-auth"))
-        status, _, body = first.server.json("POST", "/v1/me/authenticator", headers=customer)
-        check(status == 201, "enroll: %d %r" % (status, body))
-        secret = body["secret"]
-        status, _, body = first.server.json("POST", "/v1/me/authenticator/confirm",
-                                            json.dumps({"code": oathtool(secret, int(time.time()))}),
-                                            json_headers(first.token("customer", "rk-auth")))
-        check(status == 200 and body["state"] == "active", "confirm: %d %r" % (status, body))
-        check(first.verify("rk-old", wrong_code(first.phone_token("rk-old")))["valid"] is False, "wrong code")
+NODES = []
 
-        # While callsignd holds the database the CLI refuses, and changes nothing.
-        before = open(os.path.join(data_dir, "master.key")).read()
-        out = cli(ARGS.callsign, "keys", "rotate", "--data-dir", data_dir)
-        check(out.returncode == 1 and "stop callsignd" in out.stderr, "rotate while running: %d %r" %
-              (out.returncode, out.stderr))
-        check(open(os.path.join(data_dir, "master.key")).read() == before, "the key file changed while refused")
-        check(first.server.stop() == 0, "callsignd did not stop cleanly")
+
+def start(data_dir, overlap):
+    node = Node(data_dir, overlap)
+    NODES.append(node)
+    return node
+
+
+def test_rotation_across_restarts():
+    try:
+        rotation_across_restarts()
     finally:
-        first.server.cleanup() if first.server.proc.poll() is None else None
+        for node in NODES:  # the first node's temp dir holds the data dir: removed last
+            if node.server.proc.poll() is None:
+                node.server.proc.kill()
+                node.server.proc.wait()
+        for node in reversed(NODES):
+            shutil.rmtree(node.server.tmp, ignore_errors=True)
+
+
+def rotation_across_restarts():
+    first = start(None, 3600)
+    data_dir = first.data_dir
+    for user in ("rk-auth", "rk-old", "rk-new", "rk-late"):
+        first.put_user(user)
+    customer = bearer(first.token("customer", "rk-auth"))
+    status, _, body = first.server.json("POST", "/v1/me/authenticator", headers=customer)
+    check(status == 201, "enroll: %d %r" % (status, body))
+    secret = body["secret"]
+    status, _, body = first.server.json("POST", "/v1/me/authenticator/confirm",
+                                        json.dumps({"code": oathtool(secret, int(time.time()))}),
+                                        json_headers(first.token("customer", "rk-auth")))
+    check(status == 200 and body["state"] == "active", "confirm: %d %r" % (status, body))
+    check(first.verify("rk-old", wrong_code(first.phone_token("rk-old")))["valid"] is False, "wrong code")
+
+    # While callsignd holds the database the CLI refuses, and changes nothing.
+    before = open(os.path.join(data_dir, "master.key")).read()
+    out = cli(ARGS.callsign, "keys", "rotate", "--data-dir", data_dir)
+    check(out.returncode == 1 and "stop callsignd" in out.stderr, "rotate while running: %d %r" %
+          (out.returncode, out.stderr))
+    check(open(os.path.join(data_dir, "master.key")).read() == before, "the key file changed while refused")
+    check(first.server.stop() == 0, "callsignd did not stop cleanly")
 
     rotated_before = int(time.time())
     out = cli(ARGS.callsign, "keys", "rotate", "--data-dir", data_dir)
@@ -124,47 +142,40 @@ def test_rotation_across_restarts():
     check(stat.S_IMODE(os.stat(os.path.join(data_dir, "master.key")).st_mode) == 0o600, "master.key mode")
     audit_verify(data_dir)  # entries before the rotation under version 1 checkpoints, after it under version 2
 
-    second = Node(data_dir, 3600)
-    try:
-        # Phone tokens now derive from version 2 ...
-        new_token = second.phone_token("rk-new")
-        check(new_token == cli_token(data_dir, "rk-new", 2), "the dashboard token is not version 2's")
-        check(second.verify("rk-new", new_token)["valid"] is True, "a version 2 token was refused")
-        # ... and version 1's still verify during the overlap.
-        result = second.verify("rk-old", cli_token(data_dir, "rk-old", 1))
-        check(result == {"valid": True, "method": "phone_token", "user": "rk-old"}, "old token in overlap: %r" % result)
-        # The authenticator enrolled before the rotation, re-sealed under version 2, still works
-        # with the secret the customer's app has (one step ahead: the confirm used this step).
-        result = second.verify("rk-auth", oathtool(secret, int(time.time()) + 30))
-        check(result == {"valid": True, "method": "authenticator", "user": "rk-auth"}, "authenticator: %r" % result)
+    second = start(data_dir, 3600)
+    # Phone tokens now derive from version 2 ...
+    new_token = second.phone_token("rk-new")
+    check(new_token == cli_token(data_dir, "rk-new", 2), "the dashboard token is not version 2's")
+    check(second.verify("rk-new", new_token)["valid"] is True, "a version 2 token was refused")
+    # ... and version 1's still verify during the overlap.
+    result = second.verify("rk-old", cli_token(data_dir, "rk-old", 1))
+    check(result == {"valid": True, "method": "phone_token", "user": "rk-old"}, "old token in overlap: %r" % result)
+    # The authenticator enrolled before the rotation, re-sealed under version 2, still works
+    # with the secret the customer's app has (one step ahead: the confirm used this step).
+    result = second.verify("rk-auth", oathtool(secret, int(time.time()) + 30))
+    check(result == {"valid": True, "method": "authenticator", "user": "rk-auth"}, "authenticator: %r" % result)
 
-        entries = second.audit()
-        rotate = [e for e in entries if e["action"] == "keys.rotate"]
-        check(len(rotate) == 1, "keys.rotate entries: %r" % rotate)
-        check(rotate[0]["actor_type"] == "admin" and rotate[0]["actor_id"] == "cli", "actor %r" % rotate[0])
-        check(rotate[0]["details"] == {"from_version": "1", "to_version": "2", "resealed_active": "1",
-                                       "resealed_pending": "0"}, "details %r" % rotate[0]["details"])
-        old = [e for e in entries if e["subject"] == "rk-old" and e["outcome"] == "valid"]
-        check(old and old[-1]["details"].get("key_version") == "1", "overlap use not audited: %r" % old)
-        audit_verify(data_dir)
-        check(second.server.stop() == 0, "callsignd did not stop cleanly")
-    finally:
-        second.server.cleanup() if second.server.proc.poll() is None else None
+    entries = second.audit()
+    rotate = [e for e in entries if e["action"] == "keys.rotate"]
+    check(len(rotate) == 1, "keys.rotate entries: %r" % rotate)
+    check(rotate[0]["actor_type"] == "admin" and rotate[0]["actor_id"] == "cli", "actor %r" % rotate[0])
+    check(rotate[0]["details"] == {"from_version": "1", "to_version": "2", "resealed_active": "1",
+                                   "resealed_pending": "0"}, "details %r" % rotate[0]["details"])
+    old = [e for e in entries if e["subject"] == "rk-old" and e["outcome"] == "valid"]
+    check(old and old[-1]["details"].get("key_version") == "1", "overlap use not audited: %r" % old)
+    audit_verify(data_dir)
+    check(second.server.stop() == 0, "callsignd did not stop cleanly")
 
     # A server whose overlap (1 s) has ended refuses version 1 tokens and accepts version 2's.
     created = int(ring_rows(data_dir)[1][2])
     while time.time() < created + 2:
         time.sleep(0.2)
-    third = Node(data_dir, 1)
-    try:
-        result = third.verify("rk-late", cli_token(data_dir, "rk-late", 1))
-        check(result["valid"] is False, "a version 1 token verified after the overlap: %r" % result)
-        check(third.verify("rk-late", cli_token(data_dir, "rk-late", 2))["valid"] is True, "version 2 refused")
-        audit_verify(data_dir)
-    finally:
-        third.server.stop()
-        shutil.rmtree(third.server.tmp, ignore_errors=True)
-        shutil.rmtree(os.path.dirname(data_dir), ignore_errors=True)
+    third = start(data_dir, 1)
+    result = third.verify("rk-late", cli_token(data_dir, "rk-late", 1))
+    check(result["valid"] is False, "a version 1 token verified after the overlap: %r" % result)
+    check(third.verify("rk-late", cli_token(data_dir, "rk-late", 2))["valid"] is True, "version 2 refused")
+    audit_verify(data_dir)
+    check(third.server.stop() == 0, "callsignd did not stop cleanly")
 
 
 def test_rotate_refuses_without_a_data_dir():

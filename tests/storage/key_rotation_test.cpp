@@ -11,6 +11,7 @@
 
 #include "audit_test_support.hpp"
 #include "crypto/sealed_box.hpp"
+#include "storage/audit_checkpoint.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/key_ring_file.hpp"
