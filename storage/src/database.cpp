@@ -96,10 +96,10 @@ result<std::unique_ptr<database>> database::open(const database_options& options
   rocksdb::DB* raw = nullptr;
   auto status = rocksdb::DB::Open(db_options, options.path.string(), descriptors, &state->handles, &raw);
   if (!status.ok()) {
-    if (status.IsIOError() && status.ToString().find("LOCK") != std::string::npos) {
+    if (status.IsIOError() && status.ToString().find("/LOCK:") != std::string::npos) {
       // Another process (callsignd, or another tool) has it open: RocksDB allows one writer.
       return make_error(error_kind::conflict, "database " + options.path.string() +
-                                                  " is in use by another process (RocksDB LOCK is held)");
+                                                  " is in use by another process or instance (its RocksDB LOCK is held)");
     }
     return storage_error("cannot open database", status);
   }

@@ -107,11 +107,11 @@ BOOST_FIXTURE_TEST_CASE(old_tokens_verify_during_the_overlap_and_not_after, over
   const auto [old_out, old_audit] = verify("alice", token(1, "alice"));
   BOOST_TEST(old_out.valid);
   BOOST_TEST(old_audit.outcome == "valid");
-  BOOST_TEST(detail(old_audit, "key_version") == std::optional<std::string>("1"));
+  BOOST_TEST(detail(old_audit, "key_version").value_or("none") == "1");
 
   const auto [new_out, new_audit] = verify("bob", token(2, "bob"));
   BOOST_TEST(new_out.valid);
-  BOOST_TEST(!detail(new_audit, "key_version"));  // the current version is the normal case
+  BOOST_TEST(!detail(new_audit, "key_version").has_value());  // the current version is the normal case
 
   // Past the overlap (the clock crosses created_at + 3600): old tokens are refused, new ones not.
   clock.set(std::chrono::system_clock::time_point(std::chrono::seconds(rotated_at + 3600 + 60)));
