@@ -65,14 +65,16 @@ class Node:
     def phone_token(self, user_id):
         status, _, body = self.server.json("GET", "/v1/me/phone-token", headers=bearer(self.token("customer", user_id)))
         check(status == 200, "phone-token: %d %r" % (status, body))
-        return body["token"]
+        return body
 
     def audit(self):
         return audit_entries(self.server, self.token("admin", "ops-1"))
 
 
-def cli_token(data_dir, user_id, version):
-    out = cli(ARGS.callsign, "phone-token", "--data-dir", data_dir, "--user", user_id, "--key-version", str(version))
+def cli_token(data_dir, user_id, version, at=None):
+    extra = [] if at is None else ["--time", str(at)]
+    out = cli(ARGS.callsign, "phone-token", "--data-dir", data_dir, "--user", user_id, "--key-version", str(version),
+              *extra)
     check(out.returncode == 0, "phone-token --key-version %d: %s" % (version, out.stderr))
     return out.stdout.strip()
 
@@ -122,7 +124,7 @@ def rotation_across_restarts():
                                         json.dumps({"code": oathtool(secret, int(time.time()))}),
                                         json_headers(first.token("customer", "rk-auth")))
     check(status == 200 and body["state"] == "active", "confirm: %d %r" % (status, body))
-    check(first.verify("rk-old", wrong_code(first.phone_token("rk-old")))["valid"] is False, "wrong code")
+    check(first.verify("rk-old", wrong_code(first.phone_token("rk-old")["token"]))["valid"] is False, "wrong code")
 
     # While callsignd holds the database the CLI refuses, and changes nothing.
     before = open(os.path.join(data_dir, "master.key")).read()
@@ -144,8 +146,11 @@ def rotation_across_restarts():
 
     second = start(data_dir, 3600)
     # Phone tokens now derive from version 2 ...
-    new_token = second.phone_token("rk-new")
-    check(new_token == cli_token(data_dir, "rk-new", 2), "the dashboard token is not version 2's")
+    shown = second.phone_token("rk-new")
+    new_token = shown["token"]
+    at = shown["step"] * shown["period"]  # the same step, even if a boundary passes meanwhile
+    check(new_token == cli_token(data_dir, "rk-new", 2, at), "the dashboard token is not version 2's")
+    check(new_token != cli_token(data_dir, "rk-new", 1, at), "version 1 gives the same token")
     check(second.verify("rk-new", new_token)["valid"] is True, "a version 2 token was refused")
     # ... and version 1's still verify during the overlap.
     result = second.verify("rk-old", cli_token(data_dir, "rk-old", 1))

@@ -1,6 +1,8 @@
 // callsign backup / restore: a consistent copy of a data directory, taken while callsignd runs
 // (the server makes the RocksDB checkpoint, asked over <data dir>/control.sock) or while it is
 // stopped (this command opens the database itself).
+#include <sys/stat.h>
+
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -116,6 +118,7 @@ int run_restore(const parsed_options& options) {
 }  // namespace
 
 int run_backup_command(std::span<const std::string_view> args) {
+  ::umask(077);  // whatever RocksDB creates here (WAL, SST, OPTIONS) is owner-only too
   const auto options = parse_options(args, backup_specs);
   if (!options) return usage_error(options.error().message);
   if (options->help_requested()) return print_help(backup_usage);
@@ -123,6 +126,7 @@ int run_backup_command(std::span<const std::string_view> args) {
 }
 
 int run_restore_command(std::span<const std::string_view> args) {
+  ::umask(077);  // whatever RocksDB creates here (WAL, SST, OPTIONS) is owner-only too
   const auto options = parse_options(args, restore_specs);
   if (!options) return usage_error(options.error().message);
   if (options->help_requested()) return print_help(restore_usage);

@@ -1,5 +1,7 @@
 // callsign keys rotate: a new master key version, every sealed authenticator secret re-sealed
 // under it. Offline only: the command needs the database to itself (see docs/operations.md).
+#include <sys/stat.h>
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -73,6 +75,7 @@ int run_rotate(const parsed_options& options) {
 }  // namespace
 
 int run_keys_command(std::span<const std::string_view> args) {
+  ::umask(077);  // whatever RocksDB creates here (WAL, SST, OPTIONS) is owner-only too
   if (args.empty()) return usage_error("keys needs a subcommand: rotate (see 'callsign keys --help')");
   const std::string_view sub = args[0];
   if (sub == "--help" || sub == "-h") return print_help(usage);
