@@ -9,6 +9,7 @@
 #include <string>
 #include <system_error>
 
+#include "crypto/constant_time.hpp"
 #include "crypto/hex.hpp"
 #include "crypto/random_bytes.hpp"
 
@@ -66,7 +67,12 @@ result<void> copy_private_file(const fs::path& from, const fs::path& to, backup_
   const descriptor out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (out.get() < 0) return io_error("cannot create", to, errno);
   if (::fchmod(out.get(), 0600) != 0) return io_error("cannot chmod", to, errno);
-  std::array<char, 64 * 1024> buffer{};
+  std::array<std::uint8_t, 64 * 1024> buffer{};
+  // The buffer held key files (master.key, the JWT key): wiped on every way out.
+  struct wipe_on_exit {
+    std::array<std::uint8_t, 64 * 1024>& bytes;
+    ~wipe_on_exit() { crypto::secure_wipe(bytes); }
+  } const wipe{buffer};
   for (;;) {
     const ssize_t got = ::read(in.get(), buffer.data(), buffer.size());
     if (got < 0) {
@@ -74,7 +80,8 @@ result<void> copy_private_file(const fs::path& from, const fs::path& to, backup_
       return io_error("cannot read", from, errno);
     }
     if (got == 0) break;
-    if (auto written = write_all(out.get(), buffer.data(), static_cast<std::size_t>(got), to); !written) return written;
+    const auto* bytes = reinterpret_cast<const char*>(buffer.data());
+    if (auto written = write_all(out.get(), bytes, static_cast<std::size_t>(got), to); !written) return written;
     report.bytes += static_cast<std::uint64_t>(got);
   }
   if (::fsync(out.get()) != 0) return io_error("cannot fsync", to, errno);

@@ -98,8 +98,9 @@ result<std::unique_ptr<database>> database::open(const database_options& options
   if (!status.ok()) {
     if (status.IsIOError() && status.ToString().find("/LOCK:") != std::string::npos) {
       // Another process (callsignd, or another tool) has it open: RocksDB allows one writer.
-      return make_error(error_kind::conflict, "database " + options.path.string() +
-                                                  " is in use by another process or instance (its RocksDB LOCK is held)");
+      return make_error(error_kind::conflict,
+                        "database " + options.path.string() +
+                            " is in use by another process or instance (its RocksDB LOCK is held)");
     }
     return storage_error("cannot open database", status);
   }

@@ -32,8 +32,7 @@ result<bool> reseal_blob(const crypto::key_ring& ring, std::optional<std::string
 
 }  // namespace
 
-result<reseal_counts> stage_reseal_authenticators(database& db, const crypto::key_ring& ring,
-                                                  change_set& changes) {
+result<reseal_counts> stage_reseal_authenticators(database& db, const crypto::key_ring& ring, change_set& changes) {
   reseal_counts counts;
   std::optional<error> failure;
   const authenticator_store store(db);
@@ -67,9 +66,8 @@ result<reseal_counts> stage_reseal_authenticators(database& db, const crypto::ke
   return counts;
 }
 
-result<key_rotation_report> rotate_master_key(database& db, const std::filesystem::path& key_file,
-                                              const clock& clk, const std::string& actor_id,
-                                              group_commit_options options) {
+result<key_rotation_report> rotate_master_key(database& db, const std::filesystem::path& key_file, const clock& clk,
+                                              const std::string& actor_id, group_commit_options options) {
   auto old_ring = load_key_ring(key_file);
   if (!old_ring) return old_ring.error();
   auto ring = old_ring->rotated(clk.unix_seconds());

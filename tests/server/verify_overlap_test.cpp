@@ -95,7 +95,7 @@ BOOST_AUTO_TEST_CASE(the_previous_key_counts_until_the_overlap_ends) {
   BOOST_TEST(server::previous_phone_token_key_accepted(ring, 3600, rotated_at));
   BOOST_TEST(server::previous_phone_token_key_accepted(ring, 3600, rotated_at + 3599));
   BOOST_TEST(!server::previous_phone_token_key_accepted(ring, 3600, rotated_at + 3600));
-  BOOST_TEST(!server::previous_phone_token_key_accepted(ring, 0, rotated_at));  // overlap switched off
+  BOOST_TEST(!server::previous_phone_token_key_accepted(ring, 0, rotated_at));       // overlap switched off
   BOOST_TEST(!server::previous_phone_token_key_accepted(rotated_ring(0), 3600, 5));  // creation time unknown
   auto single = crypto::key_ring::parse("1 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f 5\n");
   BOOST_REQUIRE(single);

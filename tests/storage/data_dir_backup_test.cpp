@@ -43,10 +43,11 @@ void require_owner_only(const fs::path& root) {
 
 std::set<std::string> keys_of(const storage::database& db, storage::column_family cf) {
   std::set<std::string> keys;
-  auto scanned = db.scan(cf, storage::database::scan_direction::forward, {}, [&](std::string_view key, std::string_view) {
-    keys.emplace(key);
-    return true;
-  });
+  auto scanned =
+      db.scan(cf, storage::database::scan_direction::forward, {}, [&](std::string_view key, std::string_view) {
+        keys.emplace(key);
+        return true;
+      });
   BOOST_REQUIRE(scanned);
   return keys;
 }

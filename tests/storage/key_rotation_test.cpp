@@ -197,7 +197,7 @@ BOOST_FIXTURE_TEST_CASE(a_blob_the_ring_cannot_open_stops_the_rotation_before_an
 
   auto report = storage::rotate_master_key(*db, key_file, clock, "cli");
   BOOST_REQUIRE(!report);
-  BOOST_TEST(report.error().message.find("dave") == std::string::npos);  // names no user
+  BOOST_TEST(report.error().message.find("dave") == std::string::npos);   // names no user
   BOOST_TEST(*record_of("dave").active_sealed == *record.active_sealed);  // untouched
   auto last = storage::audit_journal(*db).last_sequence();
   BOOST_REQUIRE(last);

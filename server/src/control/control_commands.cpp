@@ -21,9 +21,8 @@ result<void> commit_audit(app_context& app, storage::audit_draft draft) {
   change.add_audit(std::move(draft));
   auto done = std::make_shared<std::promise<result<storage::commit_receipt>>>();
   auto future = done->get_future();
-  app.writer->submit(std::move(change), [done](result<storage::commit_receipt> receipt) {
-    done->set_value(std::move(receipt));
-  });
+  app.writer->submit(std::move(change),
+                     [done](result<storage::commit_receipt> receipt) { done->set_value(std::move(receipt)); });
   auto receipt = future.get();
   if (!receipt) return receipt.error();
   return {};
@@ -64,9 +63,8 @@ std::string handle_control_request(app_context& app, std::string_view request) {
 
 std::unique_ptr<control_socket> start_control_socket(app_context& app) {
   const auto path = app.config.data_dir / control_socket_file_name;
-  auto socket = control_socket::start(path, [&app](std::string_view request) {
-    return handle_control_request(app, request);
-  });
+  auto socket =
+      control_socket::start(path, [&app](std::string_view request) { return handle_control_request(app, request); });
   if (!socket) {
     app.log.warn("no control socket: callsign backup cannot reach this server", {{"error", socket.error().message}});
     return nullptr;

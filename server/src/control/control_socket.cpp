@@ -149,8 +149,7 @@ void control_socket::serve(int client_fd) {
   (void)write_line(client_fd, on_request_(*request));
 }
 
-result<std::string> send_control_request(const fs::path& path, std::string_view request,
-                                         std::chrono::seconds timeout) {
+result<std::string> send_control_request(const fs::path& path, std::string_view request, std::chrono::seconds timeout) {
   auto address = socket_address(path);
   if (!address) return address.error();
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -27,8 +27,7 @@ struct reseal_counts {
 // under the current version are left as they are, so running it twice changes nothing more.
 // Reads one consistent scan. Fails (staging nothing usable) when any blob cannot be opened;
 // the message names no user.
-result<reseal_counts> stage_reseal_authenticators(database& db, const crypto::key_ring& ring,
-                                                  change_set& changes);
+result<reseal_counts> stage_reseal_authenticators(database& db, const crypto::key_ring& ring, change_set& changes);
 
 struct key_rotation_report {
   std::uint32_t from_version = 0;
@@ -47,8 +46,7 @@ struct key_rotation_report {
 //     material), then stops it, which signs a checkpoint with the new version.
 // Running it again after a crash between 1 and 2 adds one more version and re-seals
 // everything still under the older ones.
-result<key_rotation_report> rotate_master_key(database& db, const std::filesystem::path& key_file,
-                                              const clock& clk, const std::string& actor_id,
-                                              group_commit_options options = {});
+result<key_rotation_report> rotate_master_key(database& db, const std::filesystem::path& key_file, const clock& clk,
+                                              const std::string& actor_id, group_commit_options options = {});
 
 }  // namespace callsign::storage
