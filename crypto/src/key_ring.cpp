@@ -26,9 +26,10 @@ std::string_view trim(std::string_view text) noexcept {
   return text;
 }
 
-result<master_key> random_master_key(std::uint32_t version) {
+result<master_key> random_master_key(std::uint32_t version, std::int64_t created_at) {
   master_key key;
   key.version = version;
+  key.created_at = created_at;
   if (auto filled = random_bytes(key.bytes); !filled) return filled.error();
   return key;
 }
@@ -58,7 +59,13 @@ result<key_ring> key_ring::parse(std::string_view text) {
       return line_error(line_number, "expected '<version> <64 hex characters>'");
     }
     const std::string_view version_text = line.substr(0, gap);
-    const std::string_view hex_text = trim(line.substr(gap));
+    std::string_view hex_text = trim(line.substr(gap));
+    std::string_view created_text;
+    if (const std::size_t second_gap = std::min(hex_text.find(' '), hex_text.find('\t'));
+        second_gap != std::string_view::npos) {
+      created_text = trim(hex_text.substr(second_gap));
+      hex_text = hex_text.substr(0, second_gap);
+    }
 
     std::uint32_t version = 0;
     const auto [end, ec] = std::from_chars(version_text.data(), version_text.data() + version_text.size(), version);
@@ -73,6 +80,14 @@ result<key_ring> key_ring::parse(std::string_view text) {
     if (!hex_decode_into(hex_text, key.bytes)) {
       return line_error(line_number, "the key must be exactly 64 hex characters");
     }
+    if (!created_text.empty()) {
+      const auto [created_end, created_ec] =
+          std::from_chars(created_text.data(), created_text.data() + created_text.size(), key.created_at);
+      if (created_ec != std::errc{} || created_end != created_text.data() + created_text.size() ||
+          key.created_at < 0) {
+        return line_error(line_number, "the creation time must be whole unix seconds");
+      }
+    }
     const bool duplicate =
         std::any_of(keys.begin(), keys.end(), [&](const master_key& other) { return other.version == version; });
     if (duplicate) {
@@ -86,7 +101,7 @@ result<key_ring> key_ring::parse(std::string_view text) {
 }
 
 result<key_ring> key_ring::generate() {
-  auto first = random_master_key(1);
+  auto first = random_master_key(1, 0);
   if (!first) return first.error();
   std::vector<master_key> keys;
   keys.push_back(*first);
@@ -95,28 +110,32 @@ result<key_ring> key_ring::generate() {
 
 std::string key_ring::serialize() const {
   std::string text =
-      "# callsign master key ring: <version> <key as 64 hex characters>.\n"
+      "# callsign master key ring: <version> <key as 64 hex characters> [<created, unix seconds>].\n"
       "# The highest version is current. Keep this file secret (mode 0600).\n";
   // Reserved up front so growth never leaves copies of key material in freed memory.
-  text.reserve(text.size() + keys_.size() * (11 + 1 + 2 * master_key::size + 1));
+  text.reserve(text.size() + keys_.size() * (11 + 1 + 2 * master_key::size + 1 + 20 + 1));
   for (const master_key& key : keys_) {
     std::string hex = hex_encode(key.bytes);
     text += std::to_string(key.version);
     text += ' ';
     text += hex;
+    if (key.created_at != 0) {
+      text += ' ';
+      text += std::to_string(key.created_at);
+    }
     text += '\n';
     secure_wipe(hex);
   }
   return text;
 }
 
-result<key_ring> key_ring::rotated() const {
+result<key_ring> key_ring::rotated(std::int64_t created_at) const {
   if (keys_.empty()) return make_error(error_kind::internal, "key ring is empty");
   const std::uint32_t highest = keys_.back().version;
   if (highest == std::numeric_limits<std::uint32_t>::max()) {
     return make_error(error_kind::conflict, "key ring versions are exhausted");
   }
-  auto next = random_master_key(highest + 1);
+  auto next = random_master_key(highest + 1, created_at < 0 ? 0 : created_at);
   if (!next) return next.error();
   std::vector<master_key> keys;
   keys.reserve(keys_.size() + 1);
@@ -127,6 +146,10 @@ result<key_ring> key_ring::rotated() const {
 
 const master_key& key_ring::current() const noexcept {
   return keys_.back();
+}
+
+const master_key* key_ring::previous() const noexcept {
+  return keys_.size() >= 2 ? &keys_[keys_.size() - 2] : nullptr;
 }
 
 const master_key* key_ring::find(std::uint32_t version) const noexcept {

@@ -213,4 +213,11 @@ result<void> parse_stream_section(const toml::table& t, server_config& cfg, std:
   return {};
 }
 
+result<void> parse_keys_section(const toml::table& t, server_config& cfg, std::string_view src) {
+  CALLSIGN_TRY(reject_unknown(t, "keys", {"rotation_overlap_seconds"}, src));
+  CALLSIGN_TRY(read_integer(t, "keys", "rotation_overlap_seconds", 0, 7 * 86'400, cfg.keys.rotation_overlap_seconds,
+                            src));
+  return {};
+}
+
 }  // namespace callsign::server::config_detail

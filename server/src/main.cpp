@@ -7,6 +7,7 @@
 #include "server/app_context.hpp"
 #include "server/auth/token_verifier.hpp"
 #include "server/config.hpp"
+#include "server/control_commands.hpp"
 #include "server/http_server.hpp"
 #include "server/routes.hpp"
 #include "storage/audit_journal.hpp"
@@ -128,7 +129,9 @@ int main(int argc, char** argv) {
                         {"dev_mode", cfg->dev_mode}});
 
   app.stats = std::make_unique<server::metrics>(routes.route_labels());
+  auto control = server::start_control_socket(app);  // `callsign backup` while running
   int code = server::serve_http(app, routes);
+  control.reset();
   (*writer)->stop();
   return code;
 }

@@ -2,6 +2,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <cstdlib>
@@ -106,6 +107,12 @@ result<std::unique_ptr<database>> database::open(const database_options& options
   rocksdb::DB* raw = nullptr;
   auto status = rocksdb::DB::Open(db_options, options.path.string(), descriptors, &state->handles, &raw);
   if (!status.ok()) {
+    if (status.IsIOError() && status.ToString().find("/LOCK:") != std::string::npos) {
+      // Another process (callsignd, or another tool) has it open: RocksDB allows one writer.
+      return make_error(error_kind::conflict,
+                        "database " + options.path.string() +
+                            " is in use by another process or instance (its RocksDB LOCK is held)");
+    }
     return storage_error("cannot open database", status);
   }
   state->db.reset(raw);
@@ -233,6 +240,21 @@ result<void> database::compact(column_family cf) {
   if (!status.ok()) {
     return storage_error("compaction failed", status);
   }
+  return {};
+}
+
+result<void> database::create_checkpoint(const std::filesystem::path& dir) const {
+  if (!impl_->secondary_dir.empty()) {
+    return make_error(error_kind::invalid_input, "a read-only database view cannot make a checkpoint");
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  auto status = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  if (!status.ok()) return storage_error("cannot start a checkpoint", status);
+  const std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: memtables are flushed first; the WAL tail still needed is copied,
+  // so the copy holds every write acknowledged before the call, atomically per WriteBatch.
+  status = checkpoint->CreateCheckpoint(std::filesystem::absolute(dir).string(), 0);
+  if (!status.ok()) return storage_error("cannot create checkpoint", status);
   return {};
 }
 

@@ -68,7 +68,9 @@ BOOST_AUTO_TEST_CASE(errors_name_the_line_but_not_the_key) {
   BOOST_TEST(parse_error("1 " + key_a().substr(0, 63) + "g") ==
              "key ring line 1: the key must be exactly 64 hex characters");
   BOOST_TEST(parse_error("\n\n1 " + key_a() + " extra") ==
-             "key ring line 3: the key must be exactly 64 hex characters");
+             "key ring line 3: the creation time must be whole unix seconds");
+  BOOST_TEST(parse_error("1 " + key_a() + " -5") == "key ring line 1: the creation time must be whole unix seconds");
+  BOOST_TEST(parse_error("1 " + key_a() + " 5 6") == "key ring line 1: the creation time must be whole unix seconds");
   BOOST_TEST(parse_error("1" + key_a()) == "key ring line 1: expected '<version> <64 hex characters>'");
   BOOST_TEST(parse_error("garbage") == "key ring line 1: expected '<version> <64 hex characters>'");
   BOOST_TEST(parse_error("") == "key ring holds no keys");
@@ -111,6 +113,35 @@ BOOST_AUTO_TEST_CASE(rotated_adds_the_next_version_and_keeps_the_old_ones) {
   BOOST_TEST(hex_encode(rotated->find(1)->bytes) == key_a());
   BOOST_TEST((rotated->current().bytes != ring->current().bytes));
   BOOST_TEST(ring->current().version == 5U);  // the original is unchanged
+}
+
+BOOST_AUTO_TEST_CASE(rotation_records_the_creation_time_and_serialize_keeps_it) {
+  const auto ring = key_ring::parse("1 " + key_a() + "\n");
+  BOOST_TEST_REQUIRE(ring.has_value());
+  BOOST_TEST(ring->current().created_at == 0);
+  BOOST_TEST(ring->previous() == nullptr);
+  const auto rotated = ring->rotated(1'764'000'000);
+  BOOST_TEST_REQUIRE(rotated.has_value());
+  BOOST_TEST(rotated->current().created_at == 1'764'000'000);
+  BOOST_TEST_REQUIRE(rotated->previous() != nullptr);
+  BOOST_TEST(rotated->previous()->version == 1U);
+  const std::string text = rotated->serialize();
+  BOOST_TEST(text.find("1 " + key_a() + "\n") != std::string::npos);  // unknown time: two fields
+  BOOST_TEST(text.find(" 1764000000\n") != std::string::npos);
+  const auto again = key_ring::parse(text);
+  BOOST_TEST_REQUIRE(again.has_value(), error_text(again));
+  BOOST_TEST(again->current().created_at == 1'764'000'000);
+  BOOST_TEST(again->find(1)->created_at == 0);
+  BOOST_TEST(again->serialize() == text);
+}
+
+BOOST_AUTO_TEST_CASE(previous_is_the_second_highest_version) {
+  const auto ring = key_ring::parse("3 " + key_a() + " 10\n9 " + key_b() + " 20\n1 " + key_a() + "\n");
+  BOOST_TEST_REQUIRE(ring.has_value(), error_text(ring));
+  BOOST_TEST(ring->current().version == 9U);
+  BOOST_TEST_REQUIRE(ring->previous() != nullptr);
+  BOOST_TEST(ring->previous()->version == 3U);
+  BOOST_TEST(ring->previous()->created_at == 10);
 }
 
 BOOST_AUTO_TEST_CASE(rotation_stops_at_the_last_version) {

@@ -222,12 +222,16 @@ def hotp(secret, counter, digest=hashlib.sha1, digits=6):
     return str(value % (10 ** digits)).zfill(digits)
 
 
-def master_key(data_dir):
-    """The newest master key of <data_dir>/master.key ("<version> <64 hex>" lines)."""
+def master_key(data_dir, version=None):
+    """A master key of <data_dir>/master.key ("<version> <64 hex> [<created>]" lines): the
+    newest, or the given version."""
     with open(os.path.join(data_dir, "master.key")) as f:
         rows = [l.split() for l in f.read().splitlines() if l.strip() and not l.startswith("#")]
-    version, key = max(rows, key=lambda r: int(r[0]))
-    return bytes.fromhex(key)
+    if version is None:
+        row = max(rows, key=lambda r: int(r[0]))
+    else:
+        row = next(r for r in rows if int(r[0]) == version)
+    return bytes.fromhex(row[1])
 
 
 def phone_token_at(data_dir, user_id, step, digits=6, digest=hashlib.sha1):

@@ -169,3 +169,21 @@ BOOST_AUTO_TEST_CASE(bad_flags_are_errors) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(config_keys_suite)
+
+BOOST_AUTO_TEST_CASE(keys_section) {
+  auto defaults = parse_config("", "test.toml");
+  BOOST_REQUIRE(defaults);
+  BOOST_TEST(defaults->keys.rotation_overlap_seconds == 3600);
+  auto cfg = parse_config("[keys]\nrotation_overlap_seconds = 0\n", "test.toml");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->keys.rotation_overlap_seconds == 0);
+  BOOST_TEST(error_of("[keys]\nrotation_overlap_seconds = -1\n").find("keys.rotation_overlap_seconds") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[keys]\nrotation_overlap_seconds = 604801\n").find("keys.rotation_overlap_seconds") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[keys]\noverlap = 5\n").find("keys.overlap is not a known setting") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -5,10 +5,13 @@
 namespace callsign::cli {
 namespace {
 
-constexpr std::array<command, 4> table{{
+constexpr std::array<command, 7> table{{
     {"audit", "verify the audit journal's hash chain and checkpoints, or export it as JSON lines", run_audit_command},
+    {"backup", "write a consistent backup of a data directory, also while callsignd runs", run_backup_command},
     {"code", "print the TOTP code for a base32 secret (like oathtool --totp)", run_code_command},
+    {"keys", "rotate the master key and re-seal stored authenticator secrets (callsignd stopped)", run_keys_command},
     {"phone-token", "print a user's phone token from the data directory's master key", run_phone_token_command},
+    {"restore", "restore a backup into a new data directory", run_restore_command},
     {"token", "print a bearer token (JWT) callsignd accepts, signed with its HS256 key", run_token_command},
 }};
 

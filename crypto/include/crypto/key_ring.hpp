@@ -18,6 +18,9 @@ struct master_key {
 
   std::uint32_t version = 0;
   std::array<std::uint8_t, size> bytes{};
+  // Unix seconds when rotation added this version; 0 when unknown (a generated first key, a
+  // hand-written line). Not secret: it starts the previous version's phone-token overlap.
+  std::int64_t created_at = 0;
 
   ~master_key();  // wipes bytes
 };
@@ -26,7 +29,8 @@ struct master_key {
 // concurrently. A moved-from key_ring is empty and only assignable or destructible.
 class key_ring {
  public:
-  // Text format, one key per line: "<version> <64 hex characters>", version >= 1 and unique.
+  // Text format, one key per line: "<version> <64 hex characters> [<created_at>]", version >= 1
+  // and unique, created_at in unix seconds (optional, >= 0).
   // Blank lines and lines starting with '#' are ignored; CRLF line ends are accepted.
   // Errors name the line number, never the key material. At least one key is required.
   static result<key_ring> parse(std::string_view text);
@@ -38,10 +42,12 @@ class key_ring {
   // (secure_wipe) once written.
   std::string serialize() const;
 
-  // A copy with one more key, version = highest + 1, from the CSPRNG.
-  result<key_ring> rotated() const;
+  // A copy with one more key, version = highest + 1, from the CSPRNG, created at `created_at`
+  // (unix seconds from the caller's clock; 0 = unknown).
+  result<key_ring> rotated(std::int64_t created_at = 0) const;
 
   const master_key& current() const noexcept;  // highest version
+  const master_key* previous() const noexcept;  // second highest version; nullptr with one key
   const master_key* find(std::uint32_t version) const noexcept;
   std::vector<std::uint32_t> versions() const;  // ascending
 

@@ -66,6 +66,13 @@ struct stream_config {
   std::vector<std::string> allowed_origins;         // browser Origins allowed to upgrade
 };
 
+// Master key rotation (callsign keys rotate): see docs/operations.md.
+struct keys_config {
+  // After a rotation, verify still accepts phone tokens of the previous key version for this
+  // long, counted from the new version's creation time in master.key. 0: never.
+  std::int64_t rotation_overlap_seconds = 3600;
+};
+
 struct server_config {
   listen_address listen;
   std::filesystem::path data_dir = "./var";
@@ -90,6 +97,7 @@ struct server_config {
   authenticator_config authenticator;
   stream_config stream;
   login_config login;  // [login]: failed-login limits, gate
+  keys_config keys;
 };
 
 // Parses TOML text over the defaults. `source` names the file in error messages.

@@ -50,6 +50,13 @@ struct verification_context {
   storage::rate_counters& counters;
 };
 
+// Whether phone tokens of ring.previous() still verify at `now` (unix seconds): until
+// `overlap_seconds` after ring.current().created_at. False with one key, or when the current
+// version's creation time is unknown (0). verify computes the previous version's tokens
+// whenever the ring has one, so this only decides whether such a match counts.
+bool previous_phone_token_key_accepted(const crypto::key_ring& ring, std::int64_t overlap_seconds,
+                                       std::int64_t now) noexcept;
+
 // A code is 6-8 ASCII digits of the configured length; anything else is invalid input.
 result<void> check_code_format(std::string_view code, int digits);
 

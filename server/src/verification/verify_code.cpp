@@ -15,6 +15,7 @@ namespace {
 struct code_match {
   std::string_view method;
   std::uint64_t step = 0;
+  std::uint32_t key_version = 0;  // phone tokens: the master key version that matched
 };
 
 // Steps a code may come from: for phone tokens the current and previous step only; for
@@ -30,18 +31,33 @@ std::vector<std::uint64_t> candidate_steps(std::uint64_t current, int ahead) {
   return steps;
 }
 
-// Compares against every candidate without stopping early, so timing does not reveal which
-// step (if any) matched.
+// True when `code` equals the phone token of `master` at `step`; the expected token is wiped.
+bool phone_token_equals(const crypto::master_key& master, std::string_view user_id,
+                        const crypto::totp_params& params, std::uint64_t step, std::string_view code) {
+  auto expected = crypto::phone_token_at_step(master, user_id, params, step);
+  const bool equal = crypto::constant_time_equal(std::string_view(expected), code);
+  crypto::secure_wipe(expected);
+  return equal;
+}
+
+// Compares against every candidate (each step, under the current key and, when the ring has
+// one, the previous key) without stopping early, so timing reveals neither which candidate
+// matched nor whether the previous key's overlap is still open.
 std::optional<code_match> match_phone_token(const verification_context& ctx, std::string_view user_id,
                                             std::string_view code, std::int64_t now) {
   const auto& params = ctx.config.phone_token;
+  const crypto::master_key& current = ctx.keys.current();
+  const crypto::master_key* previous = ctx.keys.previous();
+  const bool previous_counts =
+      previous_phone_token_key_accepted(ctx.keys, ctx.config.keys.rotation_overlap_seconds, now);
   std::optional<code_match> found;
   for (auto step : candidate_steps(crypto::totp_step(params, now), 0)) {
-    auto expected = crypto::phone_token_at_step(ctx.keys.current(), user_id, params, step);
-    bool equal = crypto::constant_time_equal(std::string_view(expected), code);
-    crypto::secure_wipe(expected);
+    const bool equal = phone_token_equals(current, user_id, params, step, code);
+    const bool equal_previous = previous != nullptr && phone_token_equals(*previous, user_id, params, step, code);
     if (equal && !found) {
-      found = code_match{method_phone_token, step};
+      found = code_match{method_phone_token, step, current.version};
+    } else if (equal_previous && previous_counts && !found) {
+      found = code_match{method_phone_token, step, previous->version};
     }
   }
   return found;
@@ -73,12 +89,19 @@ result<std::optional<code_match>> match_authenticator(const verification_context
     bool equal = crypto::constant_time_equal(std::string_view(expected), code);
     crypto::secure_wipe(expected);
     if (equal && !found) {
-      found = code_match{method_authenticator, step};
+      found = code_match{method_authenticator, step, 0};
     }
   }
   return found;
 }
 }  // namespace
+
+bool previous_phone_token_key_accepted(const crypto::key_ring& ring, std::int64_t overlap_seconds,
+                                       std::int64_t now) noexcept {
+  const crypto::master_key& current = ring.current();
+  if (ring.previous() == nullptr || current.created_at <= 0 || overlap_seconds <= 0) return false;
+  return now < current.created_at + overlap_seconds;
+}
 
 std::string verify_user_key(std::string_view user) { return storage::state_key({"verify", "user", user}); }
 std::string verify_agent_key(std::string_view agent) { return storage::state_key({"verify", "agent", agent}); }
@@ -183,6 +206,10 @@ result<verify_outcome> verify_code(const verification_context& ctx, const verify
       out.method = std::string(match->method);
       outcome = "valid";
       audit.details.emplace_back("method", std::string(match->method));
+      if (match->method == method_phone_token && match->key_version != ctx.keys.current().version) {
+        // Accepted during a rotation's overlap: operators can see when the old key is unused.
+        audit.details.emplace_back("key_version", std::to_string(match->key_version));
+      }
     } else {
       outcome = "replayed";
     }

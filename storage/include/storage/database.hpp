@@ -54,6 +54,10 @@ class database {
   result<void> scan(column_family cf, scan_direction direction, std::string_view from, const scan_visitor& visit) const;
   // Compacts the whole column family now (running its compaction filter): tests, operators.
   result<void> compact(column_family cf);
+  // A consistent point-in-time copy of the whole database (every column family) in `dir`, which
+  // must not exist yet: a RocksDB checkpoint, safe while writes go on. SST files are hard links
+  // when `dir` is on the same filesystem. Not for secondaries (open_read_only).
+  result<void> create_checkpoint(const std::filesystem::path& dir) const;
 
   // True when a trivial read succeeds: used by /readyz.
   bool healthy() const;
