@@ -1,0 +1,44 @@
+// An immutable set of IPv4 and IPv6 addresses and CIDR blocks (the open-proxy list).
+// Prefixes are merged at build time into sorted disjoint [lo, hi] intervals, one array per
+// family, with a 65,536-bucket index on the top 16 bits: a lookup reads the index, then
+// binary-searches only the few intervals in its bucket. No strings, no hashing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "storage/lists/ip_address.hpp"
+
+namespace callsign::storage {
+
+struct ip_prefix {
+  ip_address address;
+  unsigned length = 0;  // 0..32 for IPv4, 0..128 for IPv6
+};
+
+// Thread safety: immutable after build(); contains() may be called concurrently.
+class ip_set {
+ public:
+  ip_set() = default;
+
+  // Host bits below `length` are ignored, overlapping and adjacent prefixes are merged.
+  static ip_set build(const std::vector<ip_prefix>& prefixes);
+
+  bool contains(const ip_address& address) const noexcept;
+
+  std::size_t entries() const noexcept { return entries_; }  // prefixes given to build()
+  std::size_t v4_intervals() const noexcept { return v4_lo_.size(); }
+  std::size_t v6_intervals() const noexcept { return v6_lo_.size(); }
+
+ private:
+  static constexpr std::size_t buckets = 65536;
+
+  std::vector<std::uint32_t> v4_lo_, v4_hi_;
+  std::vector<uint128> v6_lo_, v6_hi_;
+  // index[b] = first interval whose lo has top 16 bits >= b; index[buckets] = size.
+  std::vector<std::uint32_t> v4_index_, v6_index_;
+  std::size_t entries_ = 0;
+};
+
+}  // namespace callsign::storage
