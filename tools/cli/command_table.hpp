@@ -20,6 +20,7 @@ std::span<const command> commands();
 const command* find_command(std::string_view name);
 
 int run_audit_command(std::span<const std::string_view> args);
+int run_breach_command(std::span<const std::string_view> args);
 int run_code_command(std::span<const std::string_view> args);
 int run_phone_token_command(std::span<const std::string_view> args);
 int run_token_command(std::span<const std::string_view> args);
