@@ -50,5 +50,6 @@ result<void> parse_verify_section(const toml::table& t, server_config& cfg, std:
 result<void> parse_audit_section(const toml::table& t, server_config& cfg, std::string_view src);
 result<void> parse_authenticator_section(const toml::table& t, server_config& cfg, std::string_view src);
 result<void> parse_stream_section(const toml::table& t, server_config& cfg, std::string_view src);
+result<void> parse_lists_section(const toml::table& t, server_config& cfg, std::string_view src);
 
 }  // namespace callsign::server::config_detail

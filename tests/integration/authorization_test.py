@@ -29,6 +29,9 @@ ROUTES = [
     ("GET", "/v1/me/audit", None, {"customer"}),
     ("GET", "/v1/audit", None, {"admin"}),
     ("GET", "/v1/audit?user=authz-user&limit=5", None, {"admin"}),
+    ("GET", "/v1/admin/lists", None, {"admin"}),
+    ("POST", "/v1/admin/lists/managed_devices/reload", None, {"admin"}),
+    ("PUT", "/v1/admin/lists/managed_devices", "AUTHZ-DEVICE-1", {"admin"}),
 ]
 
 BAD = ["none", "expired", "bad signature", "alg none", "wrong audience", "wrong issuer", "basic scheme",

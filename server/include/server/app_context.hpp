@@ -22,6 +22,7 @@ namespace callsign::server {
 
 class token_verifier;
 class stream_hub;
+class list_registry;
 
 // Thread-safety: members are either immutable after start-up or thread-safe themselves.
 struct app_context {
@@ -42,6 +43,7 @@ struct app_context {
   storage::rate_counters* counters = nullptr;
   const storage::audit_journal* journal = nullptr;
   stream_hub* streams = nullptr;  // GET /v1/stream subscribers; null when not serving
+  list_registry* lists = nullptr;  // account-takeover lists (docs/lists.md); null when not loaded
 
   // Serializes read-check-write changes to users and authenticators (rare, admin/customer).
   std::mutex account_mutex;

@@ -65,6 +65,21 @@ struct stream_config {
   std::vector<std::string> allowed_origins;         // browser Origins allowed to upgrade
 };
 
+// [lists]: the four account-takeover lists (docs/lists.md). A list without a path reads
+// <data_dir>/lists/<name>.<ipset|txt|set>.
+struct list_source_config {
+  std::optional<std::filesystem::path> path;
+  std::chrono::seconds refresh_interval{3600};  // 0 = only on reload/SIGHUP/upload
+};
+
+struct lists_config {
+  list_source_config open_proxies;
+  list_source_config managed_devices;
+  list_source_config exposed_credentials;
+  list_source_config exposed_passwords;
+  std::size_t max_upload_bytes = std::size_t{256} << 20;  // PUT /v1/admin/lists/{name} body limit
+};
+
 struct server_config {
   listen_address listen;
   std::filesystem::path data_dir = "./var";
@@ -87,6 +102,7 @@ struct server_config {
   audit_config audit;
   authenticator_config authenticator;
   stream_config stream;
+  lists_config lists;
 };
 
 // Parses TOML text over the defaults. `source` names the file in error messages.

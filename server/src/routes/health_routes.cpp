@@ -42,6 +42,7 @@ router build_router(app_context& app) {
   add_verify_routes(routes, app);
   add_audit_routes(routes, app);
   add_stream_routes(routes, app);
+  add_lists_routes(routes, app);
   add_page_routes(routes, app);
   return routes;
 }
