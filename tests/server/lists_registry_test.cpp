@@ -59,6 +59,11 @@ std::vector<fs::path> daily_files() {
   return files;
 }
 
+template <class T>
+std::string why(const result<T>& r) {
+  return r.has_value() ? std::string() : r.error().message;
+}
+
 // Uploads `content` the way PUT does: write next to the source, then install.
 result<reload_outcome> upload(list_registry& registry, list_id id, const std::string& content) {
   auto path = registry.upload_path(id);
@@ -131,7 +136,7 @@ BOOST_FIXTURE_TEST_CASE(daily_versions_upload_in_order_and_a_bad_one_keeps_the_o
     clock.advance(std::chrono::seconds(60));
     const std::string text = read_text(file);
     auto outcome = upload(registry, list_id::open_proxies, text);
-    BOOST_TEST_REQUIRE(outcome.has_value(), outcome ? "" : outcome.error().message);
+    BOOST_TEST_REQUIRE(outcome.has_value(), why(outcome));
     BOOST_TEST(outcome->changed);
     BOOST_TEST(outcome->status.version == ++version);
     const auto addresses = addresses_of(text);
@@ -219,7 +224,7 @@ BOOST_FIXTURE_TEST_CASE(credential_sets_from_default_credentials_and_key_checks,
   const auto pairs = default_credentials();
   const std::string good = build_credential_set(dir.path() / "good.set", keys.current(), pairs);
   auto installed = upload(registry, list_id::exposed_credentials, good);
-  BOOST_TEST_REQUIRE(installed.has_value(), installed ? "" : installed.error().message);
+  BOOST_TEST_REQUIRE(installed.has_value(), why(installed));
   BOOST_TEST(installed->status.version == 1U);
   const auto snap = registry.snapshot();
   std::size_t missed = 0;
@@ -287,7 +292,7 @@ BOOST_FIXTURE_TEST_CASE(devices_and_passwords, fixture) {
   }
   BOOST_TEST_REQUIRE(builder->finish().has_value());
   auto passwords = upload(registry, list_id::exposed_passwords, read_text(dir.path() / "pw.set"));
-  BOOST_TEST_REQUIRE(passwords.has_value(), passwords ? "" : passwords.error().message);
+  BOOST_TEST_REQUIRE(passwords.has_value(), why(passwords));
   BOOST_TEST(registry.snapshot()->exposed_password("password"));
   BOOST_TEST(registry.snapshot()->exposed_password("123456"));
   BOOST_TEST(!registry.snapshot()->exposed_password("Tr0ub4dor&3-unlisted"));
@@ -312,7 +317,7 @@ BOOST_AUTO_TEST_CASE(upload_route_limit_and_config) {
   auto parsed = parse_config(
       "[lists]\nmax_upload_bytes = 2048\n[lists.open_proxies]\npath = \"/srv/p.netset\"\nrefresh_seconds = 60\n",
       "t.toml");
-  BOOST_TEST_REQUIRE(parsed.has_value(), parsed ? "" : parsed.error().message);
+  BOOST_TEST_REQUIRE(parsed.has_value(), why(parsed));
   BOOST_TEST(parsed->lists.max_upload_bytes == 2048U);
   BOOST_TEST(parsed->lists.open_proxies.path.value() == "/srv/p.netset");
   BOOST_TEST(parsed->lists.open_proxies.refresh_interval.count() == 60);

@@ -9,9 +9,10 @@ namespace {
 template <class T>
 void merge_intervals(std::vector<std::pair<T, T>>& ranges, std::vector<T>& lo, std::vector<T>& hi) {
   std::sort(ranges.begin(), ranges.end());
+  lo.reserve(ranges.size());
+  hi.reserve(ranges.size());
   for (const auto& [first, last] : ranges) {
-    // Adjacent ranges merge too: hi + 1 == first (hi is never the maximum when it overflows
-    // nothing could follow, so the check is guarded).
+    // Overlapping or adjacent (hi + 1 == first; hi is never the maximum value then) merge.
     if (!lo.empty() && (first <= hi.back() || (hi.back() != static_cast<T>(~T{0}) && first == hi.back() + 1))) {
       hi.back() = std::max(hi.back(), last);
     } else {
@@ -21,38 +22,52 @@ void merge_intervals(std::vector<std::pair<T, T>>& ranges, std::vector<T>& lo, s
   }
 }
 
-template <class T, unsigned Bits>
-std::vector<std::uint32_t> bucket_index(const std::vector<T>& lo, std::size_t buckets) {
-  std::vector<std::uint32_t> index(buckets + 1);
-  std::size_t i = 0;
-  for (std::size_t b = 0; b < buckets; ++b) {
-    while (i < lo.size() && static_cast<std::size_t>(lo[i] >> (Bits - 16)) < b) ++i;
-    index[b] = static_cast<std::uint32_t>(i);
+template <class T>
+unsigned bit_width_of(T v) noexcept {
+  unsigned bits = 0;
+  while (v != 0) {
+    v >>= 1;
+    ++bits;
   }
-  index[buckets] = static_cast<std::uint32_t>(lo.size());
-  return index;
+  return bits;
 }
 
-// Last interval with lo <= x, searched within [begin, end) of its bucket; the interval just
-// before the bucket is the candidate when none in the bucket starts at or below x.
+}  // namespace
+
 template <class T>
-bool find_interval(const std::vector<T>& lo, const std::vector<T>& hi, std::uint32_t begin, std::uint32_t end,
-                   T x) noexcept {
+void ip_set::family<T>::build_index() {
+  index.assign(buckets + 1, static_cast<std::uint32_t>(lo.size()));
+  if (lo.empty()) return;
+  origin = lo.front();
+  const unsigned width = bit_width_of(static_cast<T>(lo.back() - origin));
+  shift = width > 16 ? width - 16 : 0;
+  std::size_t i = 0;
+  for (std::size_t b = 0; b < buckets; ++b) {
+    while (i < lo.size() && static_cast<std::size_t>((lo[i] - origin) >> shift) < b) ++i;
+    index[b] = static_cast<std::uint32_t>(i);
+  }
+}
+
+template <class T>
+bool ip_set::family<T>::contains(T x) const noexcept {
+  if (lo.empty() || x < origin) return false;
+  const T offset = static_cast<T>((x - origin) >> shift);
+  const std::size_t b = offset >= buckets ? buckets - 1 : static_cast<std::size_t>(offset);
+  const std::uint32_t begin = index[b];
+  const std::uint32_t end = index[b + 1];
+  // Last interval with lo <= x: searched in the bucket; the interval just before the bucket is
+  // the candidate when none in it starts at or below x (every earlier lo is below x).
   const T* base = lo.data() + begin;
   std::size_t n = end - begin;
-  // Branch-free upper_bound: the loop count depends only on n.
-  while (n > 1) {
+  while (n > 1) {  // branch-free upper_bound: the loop count depends only on n
     const std::size_t half = n / 2;
     base = (base[half] <= x) ? base + half : base;
     n -= half;
   }
   std::size_t pos = static_cast<std::size_t>(base - lo.data());
   if (end > begin && *base <= x) ++pos;  // pos = first index with lo > x
-  if (pos == 0) return false;
-  return x <= hi[pos - 1];
+  return pos != 0 && x <= hi[pos - 1];
 }
-
-}  // namespace
 
 ip_set ip_set::build(const std::vector<ip_prefix>& prefixes) {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> v4;
@@ -70,22 +85,15 @@ ip_set ip_set::build(const std::vector<ip_prefix>& prefixes) {
   }
   ip_set set;
   set.entries_ = prefixes.size();
-  merge_intervals(v4, set.v4_lo_, set.v4_hi_);
-  merge_intervals(v6, set.v6_lo_, set.v6_hi_);
-  set.v4_index_ = bucket_index<std::uint32_t, 32>(set.v4_lo_, buckets);
-  set.v6_index_ = bucket_index<uint128, 128>(set.v6_lo_, buckets);
+  merge_intervals(v4, set.v4_.lo, set.v4_.hi);
+  merge_intervals(v6, set.v6_.lo, set.v6_.hi);
+  set.v4_.build_index();
+  set.v6_.build_index();
   return set;
 }
 
 bool ip_set::contains(const ip_address& address) const noexcept {
-  if (address.v6) {
-    if (v6_lo_.empty()) return false;
-    const auto b = static_cast<std::size_t>(address.v6_value >> 112);
-    return find_interval(v6_lo_, v6_hi_, v6_index_[b], v6_index_[b + 1], address.v6_value);
-  }
-  if (v4_lo_.empty()) return false;
-  const std::size_t b = address.v4_value >> 16;
-  return find_interval(v4_lo_, v4_hi_, v4_index_[b], v4_index_[b + 1], address.v4_value);
+  return address.v6 ? v6_.contains(address.v6_value) : v4_.contains(address.v4_value);
 }
 
 }  // namespace callsign::storage

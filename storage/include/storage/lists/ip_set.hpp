@@ -1,7 +1,8 @@
 // An immutable set of IPv4 and IPv6 addresses and CIDR blocks (the open-proxy list).
 // Prefixes are merged at build time into sorted disjoint [lo, hi] intervals, one array per
-// family, with a 65,536-bucket index on the top 16 bits: a lookup reads the index, then
-// binary-searches only the few intervals in its bucket. No strings, no hashing.
+// family, with a 65,536-bucket index over the span the intervals actually cover (so IPv6 lists
+// crowded into 2000::/3 spread over all buckets): a lookup reads the index, then binary-searches
+// only the few intervals in its bucket. No strings, no hashing.
 #pragma once
 
 #include <cstddef>
@@ -28,16 +29,26 @@ class ip_set {
   bool contains(const ip_address& address) const noexcept;
 
   std::size_t entries() const noexcept { return entries_; }  // prefixes given to build()
-  std::size_t v4_intervals() const noexcept { return v4_lo_.size(); }
-  std::size_t v6_intervals() const noexcept { return v6_lo_.size(); }
+  std::size_t v4_intervals() const noexcept { return v4_.lo.size(); }
+  std::size_t v6_intervals() const noexcept { return v6_.lo.size(); }
 
  private:
   static constexpr std::size_t buckets = 65536;
 
-  std::vector<std::uint32_t> v4_lo_, v4_hi_;
-  std::vector<uint128> v6_lo_, v6_hi_;
-  // index[b] = first interval whose lo has top 16 bits >= b; index[buckets] = size.
-  std::vector<std::uint32_t> v4_index_, v6_index_;
+  // index[b] = first interval with ((lo - origin) >> shift) >= b; index[buckets] = size. A
+  // value's bucket is min((x - origin) >> shift, buckets - 1); x < origin matches nothing.
+  template <class T>
+  struct family {
+    std::vector<T> lo, hi;
+    std::vector<std::uint32_t> index;
+    T origin = 0;
+    unsigned shift = 0;
+    void build_index();
+    bool contains(T x) const noexcept;
+  };
+
+  family<std::uint32_t> v4_;
+  family<uint128> v6_;
   std::size_t entries_ = 0;
 };
 
