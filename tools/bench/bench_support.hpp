@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace callsign::bench {
@@ -22,21 +23,23 @@ inline double wall_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
-// VmRSS from /proc/self/status, in KiB; 0 if unreadable.
-inline std::uint64_t rss_kib() {
+// A field ("VmRSS:", "RssAnon:", "RssFile:") of /proc/self/status, in KiB; 0 if unreadable.
+inline std::uint64_t status_kib(const char* field) {
   std::FILE* f = std::fopen("/proc/self/status", "r");
   if (f == nullptr) return 0;
   char line[256];
   std::uint64_t kib = 0;
   while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::strncmp(line, "VmRSS:", 6) == 0) {
-      kib = std::strtoull(line + 6, nullptr, 10);
+    if (std::strncmp(line, field, std::strlen(field)) == 0) {
+      kib = std::strtoull(line + std::strlen(field), nullptr, 10);
       break;
     }
   }
   std::fclose(f);
   return kib;
 }
+
+inline std::uint64_t rss_kib() { return status_kib("VmRSS:"); }
 
 // Calls `batch()` (which does `per_batch` lookups) until `seconds` of thread CPU time pass;
 // returns lookups per CPU second.

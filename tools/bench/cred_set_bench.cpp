@@ -128,6 +128,8 @@ int main(int argc, char** argv) {
     sink = sink + hits;
   });
   const std::uint64_t rss_after = bench::rss_kib();
+  const std::uint64_t anon_after = bench::status_kib("RssAnon:");
+  const std::uint64_t file_after = bench::status_kib("RssFile:");
   ::munmap(const_cast<std::uint8_t*>(map), size);
   ::close(fd);
 
@@ -138,6 +140,8 @@ int main(int argc, char** argv) {
   std::printf("rss_kib_before_open %llu\n", static_cast<unsigned long long>(rss_before));
   std::printf("rss_kib_after_open %llu\n", static_cast<unsigned long long>(rss_open));
   std::printf("rss_kib_after_lookups %llu\n", static_cast<unsigned long long>(rss_after));
+  std::printf("rss_anon_kib_after_lookups %llu\n", static_cast<unsigned long long>(anon_after));
+  std::printf("rss_file_kib_after_lookups %llu\n", static_cast<unsigned long long>(file_after));
   std::printf("set_lookups_per_second %.0f\n", ours);
   std::printf("lower_bound_lookups_per_second %.0f\n", peer);
   std::filesystem::remove(path);

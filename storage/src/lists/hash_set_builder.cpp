@@ -75,6 +75,7 @@ struct hash_set_builder::state {
   std::size_t buffer_capacity = 0;
   std::vector<std::filesystem::path> runs;
   std::uint64_t added = 0;
+  std::size_t runs_spilled = 0;  // runs are removed after the merge; this count stays
   bool finished = false;
 
   result<void> spill() {
@@ -85,6 +86,7 @@ struct hash_set_builder::state {
     file_ptr file(std::fopen(path.c_str(), "wb"));
     if (!file) return io_error(path, "cannot create run file");
     runs.push_back(path);
+    ++runs_spilled;
     std::vector<std::uint8_t> chunk(width * 65536);
     std::size_t used = 0;
     for (std::size_t i = 0; i < buffer.size(); ++i) {
@@ -131,7 +133,7 @@ result<hash_set_builder> hash_set_builder::create(const std::filesystem::path& o
 }
 
 std::uint64_t hash_set_builder::added() const noexcept { return state_->added; }
-std::size_t hash_set_builder::runs_written() const noexcept { return state_->runs.size(); }
+std::size_t hash_set_builder::runs_written() const noexcept { return state_->runs_spilled; }
 
 result<void> hash_set_builder::add(std::span<const std::uint8_t> entry) {
   if (entry.size() != state_->width) return make_error(error_kind::invalid_input, "entry has the wrong width");
