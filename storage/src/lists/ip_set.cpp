@@ -6,18 +6,17 @@
 namespace callsign::storage {
 namespace {
 
-template <class T>
-void merge_intervals(std::vector<std::pair<T, T>>& ranges, std::vector<T>& lo, std::vector<T>& hi) {
+template <class T, class Interval>
+void merge_intervals(std::vector<std::pair<T, T>>& ranges, std::vector<Interval>& out) {
   std::sort(ranges.begin(), ranges.end());
-  lo.reserve(ranges.size());
-  hi.reserve(ranges.size());
+  out.reserve(ranges.size());
   for (const auto& [first, last] : ranges) {
     // Overlapping or adjacent (hi + 1 == first; hi is never the maximum value then) merge.
-    if (!lo.empty() && (first <= hi.back() || (hi.back() != static_cast<T>(~T{0}) && first == hi.back() + 1))) {
-      hi.back() = std::max(hi.back(), last);
+    if (!out.empty() &&
+        (first <= out.back().hi || (out.back().hi != static_cast<T>(~T{0}) && first == out.back().hi + 1))) {
+      out.back().hi = std::max(out.back().hi, last);
     } else {
-      lo.push_back(first);
-      hi.push_back(last);
+      out.push_back(Interval{first, last});
     }
   }
 }
@@ -36,37 +35,37 @@ unsigned bit_width_of(T v) noexcept {
 
 template <class T>
 void ip_set::family<T>::build_index() {
-  index.assign(buckets + 1, static_cast<std::uint32_t>(lo.size()));
-  if (lo.empty()) return;
-  origin = lo.front();
-  const unsigned width = bit_width_of(static_cast<T>(lo.back() - origin));
+  index.assign(buckets + 1, static_cast<std::uint32_t>(intervals.size()));
+  if (intervals.empty()) return;
+  origin = intervals.front().lo;
+  const unsigned width = bit_width_of(static_cast<T>(intervals.back().lo - origin));
   shift = width > 16 ? width - 16 : 0;
   std::size_t i = 0;
   for (std::size_t b = 0; b < buckets; ++b) {
-    while (i < lo.size() && static_cast<std::size_t>((lo[i] - origin) >> shift) < b) ++i;
+    while (i < intervals.size() && static_cast<std::size_t>((intervals[i].lo - origin) >> shift) < b) ++i;
     index[b] = static_cast<std::uint32_t>(i);
   }
 }
 
 template <class T>
 bool ip_set::family<T>::contains(T x) const noexcept {
-  if (lo.empty() || x < origin) return false;
+  if (intervals.empty() || x < origin) return false;
   const T offset = static_cast<T>((x - origin) >> shift);
   const std::size_t b = offset >= buckets ? buckets - 1 : static_cast<std::size_t>(offset);
   const std::uint32_t begin = index[b];
   const std::uint32_t end = index[b + 1];
   // Last interval with lo <= x: searched in the bucket; the interval just before the bucket is
   // the candidate when none in it starts at or below x (every earlier lo is below x).
-  const T* base = lo.data() + begin;
+  const interval<T>* base = intervals.data() + begin;
   std::size_t n = end - begin;
   while (n > 1) {  // branch-free upper_bound: the loop count depends only on n
     const std::size_t half = n / 2;
-    base = (base[half] <= x) ? base + half : base;
+    base = (base[half].lo <= x) ? base + half : base;
     n -= half;
   }
-  std::size_t pos = static_cast<std::size_t>(base - lo.data());
-  if (end > begin && *base <= x) ++pos;  // pos = first index with lo > x
-  return pos != 0 && x <= hi[pos - 1];
+  std::size_t pos = static_cast<std::size_t>(base - intervals.data());
+  if (end > begin && base->lo <= x) ++pos;  // pos = first index with lo > x
+  return pos != 0 && x <= intervals[pos - 1].hi;
 }
 
 ip_set ip_set::build(const std::vector<ip_prefix>& prefixes) {
@@ -85,8 +84,8 @@ ip_set ip_set::build(const std::vector<ip_prefix>& prefixes) {
   }
   ip_set set;
   set.entries_ = prefixes.size();
-  merge_intervals(v4, set.v4_.lo, set.v4_.hi);
-  merge_intervals(v6, set.v6_.lo, set.v6_.hi);
+  merge_intervals(v4, set.v4_.intervals);
+  merge_intervals(v6, set.v6_.intervals);
   set.v4_.build_index();
   set.v6_.build_index();
   return set;

@@ -29,17 +29,22 @@ class ip_set {
   bool contains(const ip_address& address) const noexcept;
 
   std::size_t entries() const noexcept { return entries_; }  // prefixes given to build()
-  std::size_t v4_intervals() const noexcept { return v4_.lo.size(); }
-  std::size_t v6_intervals() const noexcept { return v6_.lo.size(); }
+  std::size_t v4_intervals() const noexcept { return v4_.intervals.size(); }
+  std::size_t v6_intervals() const noexcept { return v6_.intervals.size(); }
 
  private:
   static constexpr std::size_t buckets = 65536;
 
   // index[b] = first interval with ((lo - origin) >> shift) >= b; index[buckets] = size. A
   // value's bucket is min((x - origin) >> shift, buckets - 1); x < origin matches nothing.
+  // lo and hi interleaved: the interval a search ends on is in the cache line it just read.
+  template <class T>
+  struct interval {
+    T lo, hi;
+  };
   template <class T>
   struct family {
-    std::vector<T> lo, hi;
+    std::vector<interval<T>> intervals;
     std::vector<std::uint32_t> index;
     T origin = 0;
     unsigned shift = 0;
