@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -97,9 +98,10 @@ bool hash_set_file::contains(std::span<const std::uint8_t> entry) const noexcept
   std::uint64_t key_hi = ~std::uint64_t{0};
   for (int round = 0; round < 8 && hi - lo > 32; ++round) {
     if (key < key_lo || key > key_hi) return false;
-    __extension__ using u128 = unsigned __int128;
-    const u128 span = static_cast<u128>(key_hi - key_lo) + 1;
-    const std::uint64_t pos = lo + static_cast<std::uint64_t>(static_cast<u128>(key - key_lo) * (hi - lo) / span);
+    // Double precision is plenty for a guess and avoids a 128-bit division; clamped into range.
+    const double fraction = static_cast<double>(key - key_lo) / (static_cast<double>(key_hi - key_lo) + 1.0);
+    auto pos = lo + static_cast<std::uint64_t>(fraction * static_cast<double>(hi - lo));
+    pos = std::min(pos, hi - 1);
     const std::uint64_t probe = prefix64(base + pos * width_);
     if (probe < key) {
       lo = pos + 1;
