@@ -9,6 +9,8 @@
 #include "server/config.hpp"
 #include "server/control_commands.hpp"
 #include "server/http_server.hpp"
+#include "server/lists/list_refresher.hpp"
+#include "server/lists/list_registry.hpp"
 #include "server/routes.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_store.hpp"
@@ -127,6 +129,18 @@ int main(int argc, char** argv) {
                         {"key_version", static_cast<std::uint64_t>(app.keys.current().version)},
                         {"token_algorithms", algorithms},
                         {"dev_mode", cfg->dev_mode}});
+
+  // Lists: a missing or bad file leaves that list empty with last_error set (docs/lists.md).
+  server::list_registry lists(cfg->lists, cfg->data_dir, app.keys, clock);
+  lists.load_all();
+  for (const auto& status : lists.statuses()) {
+    log.info("list loaded", {{"list", server::list_name(status.id)},
+                             {"version", status.version},
+                             {"entries", status.entries},
+                             {"error", status.last_error}});
+  }
+  app.lists = &lists;
+  server::list_refresher refresher(lists, log, std::chrono::seconds(1));
 
   app.stats = std::make_unique<server::metrics>(routes.route_labels());
   auto control = server::start_control_socket(app);  // `callsign backup` while running

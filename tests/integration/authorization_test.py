@@ -77,6 +77,12 @@ MATRIX = [
         other=403, agent=403, service=200, admin=403),
     row("GET", "/v1/admin/blocks", None, self=403, other=403, agent=403, service=403, admin=200),
     row("DELETE", "/v1/admin/blocks/192.0.2.1", None, self=403, other=403, agent=403, service=403, admin=404),
+    # Account-takeover lists: an upload of raw list content, then a reload of the same content.
+    row("GET", "/v1/admin/lists", None, self=403, other=403, agent=403, service=403, admin=200),
+    row("PUT", "/v1/admin/lists/managed_devices", b"AUTHZ-DEVICE-1\n", self=403, other=403, agent=403,
+        service=403, admin=200),
+    row("POST", "/v1/admin/lists/managed_devices/reload", None, self=403, other=403, agent=403, service=403,
+        admin=200),
 ]
 # GET /v1/stream authenticates in its first WebSocket message, not with a header: its cells
 # (no token, bad tokens, non-customer roles, another user's) are in tests/integration/stream_test.js.
@@ -109,7 +115,10 @@ def bad_headers(kind, key, role):
 def send(server, method, path, body, headers):
     headers = dict(headers)
     payload = None
-    if body is not None:
+    if isinstance(body, bytes):  # raw content, e.g. a list upload
+        headers["Content-Type"] = "application/octet-stream"
+        payload = body
+    elif body is not None:
         headers["Content-Type"] = "application/json"
         payload = json.dumps(body)
     try:

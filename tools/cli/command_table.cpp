@@ -5,9 +5,11 @@
 namespace callsign::cli {
 namespace {
 
-constexpr std::array<command, 7> table{{
+constexpr std::array<command, 8> table{{
     {"audit", "verify the audit journal's hash chain and checkpoints, or export it as JSON lines", run_audit_command},
     {"backup", "write a consistent backup of a data directory, also while callsignd runs", run_backup_command},
+    {"breach", "build the exposed-credentials or exposed-passwords set file (build, import-hibp)",
+     run_breach_command},
     {"code", "print the TOTP code for a base32 secret (like oathtool --totp)", run_code_command},
     {"keys", "rotate the master key and re-seal stored authenticator secrets (callsignd stopped)", run_keys_command},
     {"phone-token", "print a user's phone token from the data directory's master key", run_phone_token_command},

@@ -23,6 +23,7 @@ int run_audit_command(std::span<const std::string_view> args);
 int run_backup_command(std::span<const std::string_view> args);
 int run_keys_command(std::span<const std::string_view> args);
 int run_restore_command(std::span<const std::string_view> args);
+int run_breach_command(std::span<const std::string_view> args);
 int run_code_command(std::span<const std::string_view> args);
 int run_phone_token_command(std::span<const std::string_view> args);
 int run_token_command(std::span<const std::string_view> args);

@@ -25,6 +25,7 @@ namespace callsign::server {
 
 class token_verifier;
 class stream_hub;
+class list_registry;
 
 // Thread-safety: members are either immutable after start-up or thread-safe themselves.
 struct app_context {
@@ -50,6 +51,7 @@ struct app_context {
   const login_limiter* login = nullptr;
   // The open_proxies list for the gate; empty = no list loaded (see login_gate.hpp).
   open_proxy_lookup open_proxies;
+  list_registry* lists = nullptr;  // account-takeover lists (docs/lists.md); null when not loaded
 
   // Serializes read-check-write changes to users and authenticators (rare, admin/customer).
   std::mutex account_mutex;

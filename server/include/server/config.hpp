@@ -73,6 +73,21 @@ struct keys_config {
   std::int64_t rotation_overlap_seconds = 3600;
 };
 
+// [lists]: the four account-takeover lists (docs/lists.md). A list without a path reads
+// <data_dir>/lists/<name>.<ipset|txt|set>.
+struct list_source_config {
+  std::optional<std::filesystem::path> path;
+  std::chrono::seconds refresh_interval{3600};  // 0 = only on reload/SIGHUP/upload
+};
+
+struct lists_config {
+  list_source_config open_proxies;
+  list_source_config managed_devices;
+  list_source_config exposed_credentials;
+  list_source_config exposed_passwords;
+  std::size_t max_upload_bytes = std::size_t{256} << 20;  // PUT /v1/admin/lists/{name} body limit
+};
+
 struct server_config {
   listen_address listen;
   std::filesystem::path data_dir = "./var";
@@ -98,6 +113,7 @@ struct server_config {
   stream_config stream;
   login_config login;  // [login]: failed-login limits, gate
   keys_config keys;
+  lists_config lists;
 };
 
 // Parses TOML text over the defaults. `source` names the file in error messages.

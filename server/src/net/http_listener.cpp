@@ -12,10 +12,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 
 #include "net/server_state.hpp"
+#include "server/lists/list_refresher.hpp"  // [lists SIGHUP]
 #include "server/problem.hpp"
 #include "server/stream_hub.hpp"
 
@@ -152,6 +154,17 @@ int serve_http(app_context& app, const router& routes) {
   // Signals are caught before the port is announced: a supervisor (or test) that sends
   // SIGTERM as soon as it reads the port file gets a graceful drain, not the default action.
   net::signal_set signals(ioc, SIGINT, SIGTERM);
+  // [lists SIGHUP] reloads every list on the worker pool, never on an I/O thread.
+  net::signal_set hangups(ioc, SIGHUP);
+  std::function<void(const beast::error_code&, int)> on_hangup = [&](const beast::error_code& hup_ec, int) {
+    if (hup_ec) return;
+    if (app.lists != nullptr) {
+      net::post(workers, [&app] { log_list_outcomes(app.log, "SIGHUP", app.lists->reload_all()); });
+    }
+    hangups.async_wait(on_hangup);
+  };
+  hangups.async_wait(on_hangup);
+  // [/lists SIGHUP]
 
   beast::error_code ec;
   auto address = net::ip::make_address(cfg.listen.host, ec);

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "net/server_state.hpp"
+#include "server/lists/upload_limit.hpp"
 #include "server/problem.hpp"
 #include "server/stream_auth.hpp"
 #include "storage/change_set.hpp"
@@ -187,7 +188,10 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
-    parser.body_limit(cfg.body_limit);
+    // [lists upload limit] The route is known only after the header, so the header is read
+    // under the largest limit and the route's own limit (server/lists/upload_limit.hpp) is
+    // applied right after it: PUT /v1/admin/lists/{name} may use lists.max_upload_bytes.
+    parser.body_limit(largest_body_limit(cfg));
 
     conn->idle.store(true);
     if (st.app.draining.load()) {
@@ -195,6 +199,16 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
     }
     conn->stream.expires_after(cfg.request_timeout);
     auto [ec, bytes] = co_await http::async_read_header(conn->stream, buffer, parser, use_tuple);
+    if (!ec) {
+      const auto route_limit = request_body_limit(
+          cfg, std::string_view(parser.get().method_string().data(), parser.get().method_string().size()),
+          std::string_view(parser.get().target().data(), parser.get().target().size()));
+      parser.body_limit(route_limit);
+      if (parser.content_length() && *parser.content_length() > route_limit) {
+        ec = http::error::body_limit;
+      }
+    }
+    // [/lists upload limit]
     conn->idle.store(false);
     auto started = std::chrono::steady_clock::now();
     if (!ec && !parser.is_done()) {

@@ -1,0 +1,105 @@
+// The four account-takeover lists as atomically swapped immutable snapshots (docs/lists.md).
+// A reload reads and validates the new content completely, off the I/O threads (callers run
+// it on the worker pool or the refresh thread); any error keeps the old version serving and
+// is kept as last_error.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/key_ring.hpp"
+#include "crypto/result.hpp"
+#include "server/config.hpp"
+#include "server/lists/list_snapshot.hpp"
+#include "storage/clock.hpp"
+
+namespace callsign::server {
+
+enum class list_id : std::size_t { open_proxies = 0, managed_devices, exposed_credentials, exposed_passwords };
+inline constexpr std::array<list_id, 4> all_lists{list_id::open_proxies, list_id::managed_devices,
+                                                  list_id::exposed_credentials, list_id::exposed_passwords};
+
+std::string_view list_name(list_id id) noexcept;
+std::optional<list_id> parse_list_name(std::string_view name) noexcept;
+
+struct list_status {
+  list_id id = list_id::open_proxies;
+  std::uint64_t version = 0;      // 0 = never loaded; +1 on every swap
+  std::uint64_t entries = 0;
+  std::string sha256;             // hex; text lists: the file; set files: their entries
+  std::int64_t loaded_at = 0;     // unix seconds of the last swap, 0 if none
+  std::filesystem::path source;
+  std::string last_error;         // of the last attempt; empty after a success
+  std::chrono::seconds refresh_interval{0};
+};
+
+struct reload_outcome {
+  bool changed = false;  // false: content identical to the serving version, nothing swapped
+  list_status status;
+};
+
+// Thread safety: every member function may be called concurrently. Reloads of one registry
+// are serialized; snapshot() never waits for a reload.
+class list_registry {
+ public:
+  // Paths default to <data_dir>/lists/<name>.<ipset|txt|set>. Holds a credential hasher for
+  // every master key version, so sets built with an older key keep working after rotation.
+  list_registry(const lists_config& config, const std::filesystem::path& data_dir, const crypto::key_ring& keys,
+                const storage::clock& clock);
+  ~list_registry();
+  list_registry(const list_registry&) = delete;
+  list_registry& operator=(const list_registry&) = delete;
+
+  // Start-up: loads every list. A missing or bad file leaves that list empty with
+  // last_error set; the server still starts (docs/lists.md).
+  void load_all();
+
+  // Re-reads the list's source. Unchanged content (same sha256) swaps nothing.
+  result<reload_outcome> reload(list_id id);
+
+  // Validates `upload` (a file in the source's directory, see upload_path) completely, then
+  // renames it over the source and swaps. On error the upload is removed and the old version
+  // keeps serving.
+  result<reload_outcome> install_upload(list_id id, const std::filesystem::path& upload);
+
+  // A fresh path next to the source for an upload to be written to (same filesystem, so the
+  // final rename is atomic). Creates the directory if needed.
+  result<std::filesystem::path> upload_path(list_id id) const;
+
+  // Reloads every list whose refresh interval has passed since its last check (by the
+  // injected clock); returns the outcomes of those attempted.
+  std::vector<std::pair<list_id, result<reload_outcome>>> refresh_due();
+  // Reloads every list now (SIGHUP).
+  std::vector<std::pair<list_id, result<reload_outcome>>> reload_all();
+
+  std::vector<list_status> statuses() const;
+  list_status status(list_id id) const;
+
+  std::shared_ptr<const list_snapshot> snapshot() const noexcept { return current_.load(); }
+
+  std::size_t max_upload_bytes() const noexcept { return max_upload_bytes_; }
+
+ private:
+  struct slot;
+  result<reload_outcome> load(list_id id, const std::filesystem::path& from, bool installing);
+
+  std::array<std::unique_ptr<slot>, 4> slots_;
+  std::vector<std::shared_ptr<const crypto::credential_hasher>> hashers_;
+  const storage::clock& clock_;
+  std::size_t max_upload_bytes_;
+  std::mutex reload_mutex_;  // one reload at a time; guards slots_' loaded state
+  mutable std::mutex status_mutex_;
+  std::atomic<std::shared_ptr<const list_snapshot>> current_;
+  mutable std::atomic<std::uint64_t> upload_counter_{0};
+};
+
+}  // namespace callsign::server

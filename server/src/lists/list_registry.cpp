@@ -1,0 +1,271 @@
+#include "server/lists/list_registry.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "crypto/hex.hpp"
+#include "crypto/sha256.hpp"
+#include "storage/lists/ip_set_parser.hpp"
+
+namespace callsign::server {
+namespace {
+
+constexpr std::array<std::string_view, 4> names{"open_proxies", "managed_devices", "exposed_credentials",
+                                                "exposed_passwords"};
+constexpr std::array<std::string_view, 4> default_files{"open_proxies.ipset", "managed_devices.txt",
+                                                        "exposed_credentials.set", "exposed_passwords.set"};
+
+std::size_t index_of(list_id id) noexcept { return static_cast<std::size_t>(id); }
+
+bool is_set_file(list_id id) noexcept {
+  return id == list_id::exposed_credentials || id == list_id::exposed_passwords;
+}
+
+const list_source_config& source_config(const lists_config& config, list_id id) {
+  switch (id) {
+    case list_id::open_proxies: return config.open_proxies;
+    case list_id::managed_devices: return config.managed_devices;
+    case list_id::exposed_credentials: return config.exposed_credentials;
+    case list_id::exposed_passwords: break;
+  }
+  return config.exposed_passwords;
+}
+
+// Size and modification time: a cheap "did the set file change" test before a full pass.
+struct file_fingerprint {
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint64_t inode = 0;
+  bool operator==(const file_fingerprint&) const = default;
+};
+
+file_fingerprint fingerprint_of(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {static_cast<std::uint64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+          static_cast<std::uint64_t>(st.st_ino)};
+}
+
+result<std::string> read_list_text(const std::filesystem::path& path, std::size_t limit) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) {
+      return make_error(error_kind::not_found, path.string() + " does not exist");
+    }
+    return make_error(error_kind::unavailable, "cannot read " + path.string() + ": " + ec.message());
+  }
+  if (size > limit) return make_error(error_kind::invalid_input, "list file is larger than lists.max_upload_bytes");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(error_kind::unavailable, "cannot read " + path.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+error prefixed(list_id id, const error& err) {
+  return make_error(err.kind, std::string(names[index_of(id)]) + ": " + err.message);
+}
+
+}  // namespace
+
+std::string_view list_name(list_id id) noexcept { return names[index_of(id)]; }
+
+std::optional<list_id> parse_list_name(std::string_view name) noexcept {
+  for (const list_id id : all_lists) {
+    if (names[index_of(id)] == name) return id;
+  }
+  return std::nullopt;
+}
+
+struct list_registry::slot {
+  list_status status;
+  std::filesystem::path source;
+  std::chrono::seconds interval{0};
+  std::int64_t last_check = 0;  // unix seconds of the last attempt (any outcome)
+  file_fingerprint fingerprint;  // set files: of the serving file when it was loaded
+};
+
+list_registry::list_registry(const lists_config& config, const std::filesystem::path& data_dir,
+                             const crypto::key_ring& keys, const storage::clock& clock)
+    : clock_(clock), max_upload_bytes_(config.max_upload_bytes) {
+  for (const list_id id : all_lists) {
+    auto s = std::make_unique<slot>();
+    const auto& source = source_config(config, id);
+    s->source = source.path.value_or(data_dir / "lists" / default_files[index_of(id)]);
+    s->interval = source.refresh_interval;
+    s->status.id = id;
+    s->status.source = s->source;
+    s->status.refresh_interval = source.refresh_interval;
+    slots_[index_of(id)] = std::move(s);
+  }
+  for (const std::uint32_t version : keys.versions()) {
+    hashers_.push_back(std::make_shared<const crypto::credential_hasher>(*keys.find(version)));
+  }
+  current_.store(std::make_shared<const list_snapshot>());
+}
+
+list_registry::~list_registry() = default;
+
+void list_registry::load_all() {
+  for (const list_id id : all_lists) {
+    (void)reload(id);  // failures are kept as last_error
+  }
+}
+
+result<reload_outcome> list_registry::reload(list_id id) {
+  const std::lock_guard lock(reload_mutex_);
+  return load(id, slots_[index_of(id)]->source, false);
+}
+
+result<reload_outcome> list_registry::install_upload(list_id id, const std::filesystem::path& upload) {
+  const std::lock_guard lock(reload_mutex_);
+  auto outcome = load(id, upload, true);
+  if (!outcome) {
+    std::error_code ignored;
+    std::filesystem::remove(upload, ignored);
+  }
+  return outcome;
+}
+
+result<std::filesystem::path> list_registry::upload_path(list_id id) const {
+  const auto& source = slots_[index_of(id)]->source;
+  std::error_code ec;
+  const auto dir = source.has_parent_path() ? source.parent_path() : std::filesystem::path(".");
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return make_error(error_kind::unavailable, "cannot create " + dir.string() + ": " + ec.message());
+  auto path = source;
+  path += ".upload-" + std::to_string(clock_.unix_seconds()) + "-" +
+          std::to_string(upload_counter_.fetch_add(1));
+  return path;
+}
+
+// Caller holds reload_mutex_. `installing`: `from` is an upload to rename over the source
+// once it has been validated.
+result<reload_outcome> list_registry::load(list_id id, const std::filesystem::path& from, bool installing) {
+  slot& s = *slots_[index_of(id)];
+  const std::int64_t now = clock_.unix_seconds();
+  auto fail = [&](const error& err) -> result<reload_outcome> {
+    const error named = prefixed(id, err);
+    const std::lock_guard status_lock(status_mutex_);
+    s.last_check = now;
+    s.status.last_error = named.message;
+    return named;
+  };
+
+  auto next = std::make_shared<list_snapshot>(*current_.load());
+  std::uint64_t entries = 0;
+  std::string sha256;
+  file_fingerprint fingerprint;
+  if (!is_set_file(id)) {
+    auto text = read_list_text(from, max_upload_bytes_);
+    if (!text) return fail(text.error());
+    sha256 = crypto::hex_encode(crypto::sha256(*text));
+    if (sha256 != s.status.sha256 || s.status.version == 0) {
+      if (id == list_id::open_proxies) {
+        auto parsed = storage::parse_ip_set(*text);
+        if (!parsed) return fail(parsed.error());
+        entries = parsed->entries();
+        next->open_proxies = std::make_shared<const storage::ip_set>(std::move(parsed).value());
+      } else {
+        auto parsed = storage::device_set::parse(*text);
+        if (!parsed) return fail(parsed.error());
+        entries = parsed->entries();
+        next->managed_devices = std::make_shared<const storage::device_set>(std::move(parsed).value());
+      }
+    }
+  } else {
+    fingerprint = fingerprint_of(from);
+    if (!installing && s.status.version != 0 && fingerprint == s.fingerprint) {
+      const std::lock_guard status_lock(status_mutex_);
+      s.last_check = now;
+      s.status.last_error.clear();
+      return reload_outcome{false, s.status};
+    }
+    const auto kind = id == list_id::exposed_credentials ? storage::hash_set_kind::credentials
+                                                         : storage::hash_set_kind::passwords;
+    auto file = storage::hash_set_file::open(from, kind);
+    if (!file) return fail(file.error());
+    if (auto verified = file->verify_checksum(); !verified) return fail(verified.error());
+    sha256 = crypto::hex_encode(file->header().checksum);
+    entries = file->entries();
+    std::shared_ptr<const crypto::credential_hasher> hasher;
+    if (id == list_id::exposed_credentials) {
+      const auto match = std::find_if(hashers_.begin(), hashers_.end(), [&](const auto& h) {
+        return h->key_id() == file->header().key_id;
+      });
+      if (match == hashers_.end()) {
+        return fail(make_error(error_kind::invalid_input,
+                               "set file was built with a different master key than this server's; rebuild it "
+                               "with 'callsign breach build --data-dir <this server's data directory>'"));
+      }
+      hasher = *match;
+    }
+    auto shared = std::make_shared<const storage::hash_set_file>(std::move(file).value());
+    if (id == list_id::exposed_credentials) {
+      next->exposed_credentials = std::move(shared);
+      next->credential_hasher = std::move(hasher);
+    } else {
+      next->exposed_passwords = std::move(shared);
+    }
+  }
+
+  if (installing) {
+    std::error_code ec;
+    std::filesystem::rename(from, s.source, ec);
+    if (ec) return fail(make_error(error_kind::unavailable, "cannot rename the upload into place: " + ec.message()));
+    if (is_set_file(id)) fingerprint = fingerprint_of(s.source);
+  }
+  const std::lock_guard status_lock(status_mutex_);
+  s.last_check = now;
+  s.status.last_error.clear();
+  if (sha256 == s.status.sha256 && s.status.version != 0) {
+    s.fingerprint = fingerprint;
+    return reload_outcome{false, s.status};
+  }
+  current_.store(std::move(next));
+  s.fingerprint = fingerprint;
+  s.status.version += 1;
+  s.status.entries = entries;
+  s.status.sha256 = std::move(sha256);
+  s.status.loaded_at = now;
+  return reload_outcome{true, s.status};
+}
+
+std::vector<std::pair<list_id, result<reload_outcome>>> list_registry::refresh_due() {
+  std::vector<std::pair<list_id, result<reload_outcome>>> outcomes;
+  for (const list_id id : all_lists) {
+    bool due = false;
+    {
+      const std::lock_guard status_lock(status_mutex_);
+      const slot& s = *slots_[index_of(id)];
+      due = s.interval.count() > 0 && clock_.unix_seconds() - s.last_check >= s.interval.count();
+    }
+    if (due) outcomes.emplace_back(id, reload(id));
+  }
+  return outcomes;
+}
+
+std::vector<std::pair<list_id, result<reload_outcome>>> list_registry::reload_all() {
+  std::vector<std::pair<list_id, result<reload_outcome>>> outcomes;
+  for (const list_id id : all_lists) outcomes.emplace_back(id, reload(id));
+  return outcomes;
+}
+
+std::vector<list_status> list_registry::statuses() const {
+  std::vector<list_status> out;
+  for (const list_id id : all_lists) out.push_back(status(id));
+  return out;
+}
+
+list_status list_registry::status(list_id id) const {
+  const std::lock_guard status_lock(status_mutex_);
+  return slots_[index_of(id)]->status;
+}
+
+}  // namespace callsign::server

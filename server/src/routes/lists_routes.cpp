@@ -1,0 +1,152 @@
+// Admin control of the account-takeover lists (docs/lists.md), all admin role:
+//   GET  /v1/admin/lists                 status of the four lists
+//   POST /v1/admin/lists/{name}/reload   re-read the configured source (audited)
+//   PUT  /v1/admin/lists/{name}          replace the source with the body (audited)
+// Reloads and uploads run on the worker pool; the audit entry is durable before the reply.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "routes/route_support.hpp"
+#include "server/json_writer.hpp"
+#include "server/lists/list_registry.hpp"
+#include "server/problem.hpp"
+#include "server/query_string.hpp"
+#include "server/routes.hpp"
+
+namespace callsign::server {
+
+namespace {
+
+void write_status(json_writer& w, const list_status& s) {
+  w.begin_object();
+  w.field("name", list_name(s.id));
+  w.field("version", s.version);
+  w.field("entries", s.entries);
+  w.key("sha256");
+  if (s.sha256.empty()) w.null(); else w.value(s.sha256);
+  w.key("loaded_at");
+  if (s.loaded_at == 0) w.null(); else w.value(s.loaded_at);
+  w.field("source", s.source.string());
+  w.key("last_error");
+  if (s.last_error.empty()) w.null(); else w.value(s.last_error);
+  w.field("refresh_seconds", static_cast<std::int64_t>(s.refresh_interval.count()));
+  w.end_object();
+}
+
+result<list_id> list_from_path(const app_context& app, const http_request& request) {
+  if (app.lists == nullptr) return make_error(error_kind::unavailable, "lists are not loaded");
+  auto id = parse_list_name(request.path_param("name").value_or(""));
+  if (!id) {
+    return make_error(error_kind::not_found,
+                      "no such list (open_proxies, managed_devices, exposed_credentials, exposed_passwords)");
+  }
+  return *id;
+}
+
+// The audited reply of a reload or upload: 200 with the status, or the error (content errors
+// become 422) once the audit entry is committed.
+handler_result audited(app_context& app, const principal& who, const http_request& request, std::string action,
+                       list_id id, const result<reload_outcome>& outcome,
+                       std::initializer_list<std::pair<std::string, std::string>> extra) {
+  auto audit = audit_for(app, who, request, std::move(action), "");
+  audit.details.emplace_back("list", std::string(list_name(id)));
+  for (const auto& detail : extra) audit.details.push_back(detail);
+  deferred_response deferred;
+  if (!outcome) {
+    audit.outcome = "rejected";
+    audit.details.emplace_back("error", outcome.error().message.substr(0, 512));
+    deferred.changes.add_audit(std::move(audit));
+    error err = outcome.error();
+    if (err.kind == error_kind::invalid_input) err.kind = error_kind::rejected;
+    deferred.finish = [err](const result<storage::commit_receipt>&) { return error_response(err); };
+    return deferred;
+  }
+  const list_status& s = outcome->status;
+  audit.outcome = outcome->changed ? "reloaded" : "unchanged";
+  audit.details.emplace_back("version", std::to_string(s.version));
+  audit.details.emplace_back("entries", std::to_string(s.entries));
+  audit.details.emplace_back("sha256", s.sha256);
+  deferred.changes.add_audit(std::move(audit));
+  json_writer w;
+  w.begin_object().field("changed", outcome->changed).key("list");
+  write_status(w, s);
+  w.end_object();
+  deferred.finish = [body = std::move(w).str()](const result<storage::commit_receipt>&) {
+    return json_response(200, body);
+  };
+  return deferred;
+}
+
+handler_result get_lists(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::admin});
+  if (!who) return who.error();
+  if (auto known = query_only(request.query, {}); !known) return known.error();
+  if (app.lists == nullptr) return make_error(error_kind::unavailable, "lists are not loaded");
+  json_writer w;
+  w.begin_object().key("lists").begin_array();
+  for (const auto& s : app.lists->statuses()) write_status(w, s);
+  w.end_array().end_object();
+  return json_response(200, std::move(w).str());
+}
+
+handler_result reload_list(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::admin});
+  if (!who) return who.error();
+  auto id = list_from_path(app, request);
+  if (!id) return id.error();
+  auto outcome = app.lists->reload(*id);
+  return audited(app, *who, request, "lists.reload", *id, outcome, {});
+}
+
+result<void> write_upload(const std::filesystem::path& path, std::string_view body) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return make_error(error_kind::unavailable, "cannot store the upload: " + std::string(std::strerror(errno)));
+  std::size_t written = 0;
+  while (written < body.size()) {
+    const ssize_t n = ::write(fd, body.data() + written, body.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  const bool ok = written == body.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    std::error_code ignored;
+    std::filesystem::remove(path, ignored);
+    return make_error(error_kind::unavailable, "cannot store the upload");
+  }
+  return {};
+}
+
+handler_result put_list(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::admin});
+  if (!who) return who.error();
+  auto id = list_from_path(app, request);
+  if (!id) return id.error();
+  if (request.body.size() > app.lists->max_upload_bytes()) {
+    return make_error(error_kind::invalid_input, "upload exceeds lists.max_upload_bytes");
+  }
+  auto path = app.lists->upload_path(*id);
+  if (!path) return path.error();
+  if (auto stored = write_upload(*path, request.body); !stored) return stored.error();
+  const std::string bytes = std::to_string(request.body.size());
+  request.body.clear();
+  request.body.shrink_to_fit();
+  auto outcome = app.lists->install_upload(*id, *path);
+  return audited(app, *who, request, "lists.upload", *id, outcome, {{"bytes", bytes}});
+}
+
+}  // namespace
+
+void add_lists_routes(router& routes, app_context& app) {
+  routes.add(http_method::get, "/v1/admin/lists", [&app](http_request& r) { return get_lists(app, r); });
+  routes.add(http_method::post, "/v1/admin/lists/{name}/reload",
+             [&app](http_request& r) { return reload_list(app, r); }, route_execution::worker);
+  routes.add(http_method::put, "/v1/admin/lists/{name}", [&app](http_request& r) { return put_list(app, r); },
+             route_execution::worker);
+}
+
+}  // namespace callsign::server

@@ -1,0 +1,52 @@
+// A read-only, mmap'd hash set file (format in hash_set_format.hpp). open() checks the header
+// and the file size only, so it costs the same for 1,000 or 1,000,000,000 entries and the
+// process's RSS does not grow by the file size: pages come in as lookups touch them.
+// verify_checksum() is the separate full pass, run when a file is installed or reloaded.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+
+#include "crypto/result.hpp"
+#include "storage/lists/hash_set_format.hpp"
+
+namespace callsign::storage {
+
+// Thread safety: immutable after open(); contains() may be called concurrently.
+class hash_set_file {
+ public:
+  // Fails (invalid_input) on a bad header, a kind other than `expected`, or a size that does
+  // not equal header + count * width (truncated or padded); unavailable when unreadable.
+  static result<hash_set_file> open(const std::filesystem::path& path, hash_set_kind expected);
+
+  hash_set_file(hash_set_file&& other) noexcept;
+  hash_set_file& operator=(hash_set_file&& other) noexcept;
+  hash_set_file(const hash_set_file&) = delete;
+  hash_set_file& operator=(const hash_set_file&) = delete;
+  ~hash_set_file();
+
+  // `entry` must be entry-width bytes; otherwise false. Interpolation search on the first
+  // 8 bytes (the entries are uniformly distributed hashes), then binary search.
+  bool contains(std::span<const std::uint8_t> entry) const noexcept;
+
+  // Streams the entries through SHA-256 with pread (not through the mapping, so RSS stays
+  // flat) and compares with the header; also checks the entries are strictly ascending.
+  result<void> verify_checksum() const;
+
+  const hash_set_header& header() const noexcept { return header_; }
+  std::uint64_t entries() const noexcept { return header_.count; }
+  std::size_t entry_width() const noexcept { return width_; }
+
+ private:
+  hash_set_file() = default;
+
+  int fd_ = -1;
+  const std::uint8_t* map_ = nullptr;
+  std::size_t map_size_ = 0;
+  std::size_t width_ = 0;
+  hash_set_header header_{};
+};
+
+}  // namespace callsign::storage

@@ -1,0 +1,49 @@
+// The sorted hash set file shared by the two breach lists (docs/lists.md, "Set file format"):
+//   128-byte header, little-endian fields:
+//     0  magic    "CSHSET\r\n" (8 bytes; the CR LF catches text-mode mangling)
+//     8  version  u32 = 1
+//    12  kind     u32: 1 = exposed credentials (16-byte keyed hashes), 2 = exposed passwords
+//                      (8-byte truncated SHA-1)
+//    16  width    u32 entry width in bytes (16 or 8; must match kind)
+//    20  reserved u32 = 0
+//    24  count    u64 number of entries
+//    32  key id   8 bytes (credential sets: credential_hasher::key_id(); zero otherwise)
+//    40  checksum 32 bytes: SHA-256 of the entry bytes
+//    72  zero padding to 128
+//   then count entries of `width` bytes, sorted ascending by bytes, no duplicates.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "crypto/credential_hash.hpp"
+#include "crypto/result.hpp"
+#include "crypto/sha256.hpp"
+
+namespace callsign::storage {
+
+enum class hash_set_kind : std::uint32_t { credentials = 1, passwords = 2 };
+
+inline constexpr std::size_t hash_set_header_size = 128;
+inline constexpr std::string_view hash_set_magic{"CSHSET\r\n", 8};
+inline constexpr std::uint32_t hash_set_version = 1;
+
+std::size_t hash_set_entry_width(hash_set_kind kind) noexcept;  // 16, 8; 0 for a bad value
+std::string_view hash_set_kind_name(hash_set_kind kind) noexcept;
+
+struct hash_set_header {
+  hash_set_kind kind = hash_set_kind::credentials;
+  std::uint64_t count = 0;
+  crypto::credential_key_id key_id{};
+  crypto::sha256_digest checksum{};
+};
+
+std::array<std::uint8_t, hash_set_header_size> encode_hash_set_header(const hash_set_header& header);
+
+// Checks magic, version, kind, width and padding; errors say which, in fixed words.
+result<hash_set_header> decode_hash_set_header(std::span<const std::uint8_t> bytes);
+
+}  // namespace callsign::storage

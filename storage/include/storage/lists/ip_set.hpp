@@ -1,0 +1,60 @@
+// An immutable set of IPv4 and IPv6 addresses and CIDR blocks (the open-proxy list).
+// Prefixes are merged at build time into sorted disjoint [lo, hi] intervals, one array per
+// family, with a 65,536-bucket index over the span the intervals actually cover (so IPv6 lists
+// crowded into 2000::/3 spread over all buckets): a lookup reads the index, then binary-searches
+// only the few intervals in its bucket. No strings, no hashing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "storage/lists/ip_address.hpp"
+
+namespace callsign::storage {
+
+struct ip_prefix {
+  ip_address address;
+  unsigned length = 0;  // 0..32 for IPv4, 0..128 for IPv6
+};
+
+// Thread safety: immutable after build(); contains() may be called concurrently.
+class ip_set {
+ public:
+  ip_set() = default;
+
+  // Host bits below `length` are ignored, overlapping and adjacent prefixes are merged.
+  static ip_set build(const std::vector<ip_prefix>& prefixes);
+
+  bool contains(const ip_address& address) const noexcept;
+
+  std::size_t entries() const noexcept { return entries_; }  // prefixes given to build()
+  std::size_t v4_intervals() const noexcept { return v4_.intervals.size(); }
+  std::size_t v6_intervals() const noexcept { return v6_.intervals.size(); }
+
+ private:
+  static constexpr std::size_t buckets = 65536;
+
+  // index[b] = first interval with ((lo - origin) >> shift) >= b; index[buckets] = size. A
+  // value's bucket is min((x - origin) >> shift, buckets - 1); x < origin matches nothing.
+  // lo and hi interleaved: the interval a search ends on is in the cache line it just read.
+  template <class T>
+  struct interval {
+    T lo, hi;
+  };
+  template <class T>
+  struct family {
+    std::vector<interval<T>> intervals;
+    std::vector<std::uint32_t> index;
+    T origin = 0;
+    unsigned shift = 0;
+    void build_index();
+    bool contains(T x) const noexcept;
+  };
+
+  family<std::uint32_t> v4_;
+  family<uint128> v6_;
+  std::size_t entries_ = 0;
+};
+
+}  // namespace callsign::storage
