@@ -76,4 +76,15 @@ ip_network login_group(const ip_address& address) {
   return group;
 }
 
+storage::ip_address to_storage_address(const ip_address& address) noexcept {
+  storage::ip_address out;
+  out.v6 = address.v6;
+  if (!address.v6) {
+    for (std::size_t i = 0; i < 4; ++i) out.v4_value = (out.v4_value << 8) | address.bytes[i];
+  } else {
+    for (std::size_t i = 0; i < 16; ++i) out.v6_value = (out.v6_value << 8) | address.bytes[i];
+  }
+  return out;
+}
+
 }  // namespace callsign::server

@@ -106,9 +106,6 @@ int main(int argc, char** argv) {
   app.blocks = blocks->get();
   server::login_limiter login(app.config.login, app.keys.current(), counters, **blocks);
   app.login = &login;
-  if (app.config.login.gate_block_open_proxies && !app.open_proxies) {
-    log.warn("login.gate_block_open_proxies is set but no open_proxies list is loaded; the gate refuses none");
-  }
 
   auto routes = server::build_router(app);
   if (cli->list_routes) {
@@ -140,6 +137,19 @@ int main(int argc, char** argv) {
                              {"error", status.last_error}});
   }
   app.lists = &lists;
+  // The gate's open-proxy check reads the same snapshot as POST /v1/login/check.
+  app.open_proxies = [&lists](const server::ip_address& address) {
+    const auto snapshot = lists.snapshot();
+    if (!snapshot->open_proxies || snapshot->open_proxies->entries() == 0) {
+      return server::open_proxy_answer::no_list_loaded;
+    }
+    return snapshot->is_open_proxy(server::to_storage_address(address)) ? server::open_proxy_answer::listed
+                                                                        : server::open_proxy_answer::not_listed;
+  };
+  if (app.config.login.gate_block_open_proxies && lists.status(server::list_id::open_proxies).entries == 0) {
+    log.warn("login.gate_block_open_proxies is set but no open_proxies list is loaded; the gate refuses none "
+             "until one is");
+  }
   server::list_refresher refresher(lists, log, std::chrono::seconds(1));
 
   app.stats = std::make_unique<server::metrics>(routes.route_labels());

@@ -73,6 +73,8 @@ MATRIX = [
     row("GET", "/v1/audit?user=authz-user&limit=5", None, self=403, other=403, agent=403, service=403, admin=200),
     # Failed-login limits: the gate is for nginx auth_request and takes no credentials.
     public("GET", "/v1/login/gate", 204),
+    row("POST", "/v1/login/check", {"ip": "192.0.2.1", "username": "authz", "password": "authz-pw"}, self=403,
+        other=403, agent=403, service=200, admin=403),
     row("POST", "/v1/login/result", {"ip": "192.0.2.1", "username": "authz", "success": True}, self=403,
         other=403, agent=403, service=200, admin=403),
     row("GET", "/v1/admin/blocks", None, self=403, other=403, agent=403, service=403, admin=200),

@@ -1,8 +1,9 @@
 """Secret hygiene: run every flow, then search everything callsignd leaves behind for secrets.
 
 Flows: phone tokens, verify (valid, wrong, replayed, malformed), authenticator enrollment,
-re-enrollment, confirmation and removal, the audit APIs, and error replies that carry the
-secrets in places they do not belong. Afterwards every log line (stdout and stderr, at log level
+re-enrollment, confirmation and removal, login checks with passwords, a failed-login report, a
+list upload and reload, the audit APIs, and error replies that carry the secrets in places they
+do not belong. Afterwards every log line (stdout and stderr, at log level
 debug), the audit export, every HTTP error body, and the raw bytes of every file under the
 RocksDB directory are searched for:
 - every code that was shown or sent (phone tokens are 8 digits here; authenticator codes 6),
@@ -10,6 +11,7 @@ RocksDB directory are searched for:
   digits is not a hit;
 - the enrolled base32 secrets, as text and as their raw bytes;
 - the master key, as hex (either case) and as raw bytes;
+- the login passwords;
 - the bearer tokens.
 Zero hits are allowed. Sealed secrets are encrypted, so their plaintext bytes cannot match.
 """
@@ -124,6 +126,27 @@ def run_flows(server, evidence, callsign):
     call(server, evidence, "POST", "/v1/me/authenticator/confirm", {"code": ahead}, customer)
     status, _, _ = call(server, evidence, "DELETE", "/v1/me/authenticator", token=customer)
     check(status == 204, "delete authenticator: %d" % status)
+
+    # Login signals with passwords, a failed-login report, and a list upload and reload.
+    service = mint_token(callsign, data_dir, "service", "login-frontend")
+    evidence.texts.add(service)
+    for _ in range(3):
+        password = "pw-" + os.urandom(9).hex()
+        evidence.texts.add(password)
+        status, _, raw = call(server, evidence, "POST", "/v1/login/check",
+                              {"ip": "192.0.2.10", "username": "hy-login", "password": password}, service)
+        check(status == 200, "login/check: %d %r" % (status, raw))
+        call(server, evidence, "POST", "/v1/login/check", {"ip": "bad", "username": "hy-login", "password": password},
+             service)
+        call(server, evidence, "POST", "/v1/login/check", {"ip": "192.0.2.10", "password": password, "pin": password},
+             service)
+    status, _, raw = call(server, evidence, "POST", "/v1/login/result",
+                          {"ip": "192.0.2.10", "username": "hy-login", "success": False}, service)
+    check(status == 200, "login/result: %d %r" % (status, raw))
+    status, _, raw = server.request("PUT", "/v1/admin/lists/managed_devices", b"SN-HYGIENE-1\n",
+                                    bearer(admin, {"Content-Type": "application/octet-stream"}))
+    check(status == 200, "list upload: %d %r" % (status, raw))
+    call(server, evidence, "POST", "/v1/admin/lists/managed_devices/reload", token=admin)
 
     # Reads, including a customer asking for someone else's data.
     call(server, evidence, "GET", "/v1/me/audit", token=customer)

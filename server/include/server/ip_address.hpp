@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "storage/lists/ip_address.hpp"
+
 namespace callsign::server {
 
 struct ip_address {
@@ -37,5 +39,8 @@ std::string to_string(const ip_network& network);
 // The group failed logins are counted and blocked by: an IPv4 address itself, or an IPv6
 // address's /64 (one subscriber usually holds a whole /64).
 ip_network login_group(const ip_address& address);
+
+// The same address as the lists' integer form (storage/lists/ip_address.hpp), for set lookups.
+storage::ip_address to_storage_address(const ip_address& address) noexcept;
 
 }  // namespace callsign::server

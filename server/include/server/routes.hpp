@@ -15,6 +15,7 @@ void add_audit_routes(router& routes, app_context& app);
 void add_stream_routes(router& routes, app_context& app);
 void add_lists_routes(router& routes, app_context& app);  // /v1/admin/lists (issue 5)
 void add_page_routes(router& routes, app_context& app);  // web pages, static files, dev tokens
+void add_login_check_routes(router& routes, app_context& app);  // /v1/login/check
 void add_login_routes(router& routes, app_context& app);        // /v1/login/result, /v1/login/gate
 void add_admin_block_routes(router& routes, app_context& app);  // /v1/admin/blocks
 
