@@ -1,0 +1,57 @@
+# Shared by the HTTP benchmarks in tools/bench (sourced, not run).
+
+# bench_release_tree NAME BUILD_DIR: refuses a Debug or sanitizer tree (its figures would
+# mislead), configures a Release tree when there is none.
+bench_release_tree() {
+  local name=$1 build=$2 type
+  if [ -f "$build/CMakeCache.txt" ]; then
+    type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+    if [ "$type" != "Release" ]; then
+      echo "$name bench: $build is a '$type' build; use a Release tree, e.g. CALLSIGN_BUILD_DIR=build-release" >&2
+      exit 2
+    fi
+  else
+    nice cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCALLSIGN_TESTS=OFF >/dev/null
+  fi
+}
+
+# bench_start_nginx WORK_DIR: Debian's nginx serving a static 200 on a free loopback port, the
+# peer of the HTTP benchmarks. Sets nginx_pid and nginx_port. keepalive_requests is raised so
+# nginx, like callsignd, keeps each wrk connection for the whole run.
+bench_start_nginx() {
+  local work=$1
+  nginx_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir -p "$work/nginx/tmp"
+  cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 2;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { return 200 "ok\n"; }
+  }
+}
+NGINX
+  nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+  nginx_pid=$!
+  for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $nginx_port), 1)" 2>/dev/null && return 0
+    kill -0 "$nginx_pid" 2>/dev/null || { cat "$work/nginx/error.log" >&2; echo "nginx exited" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+
+# Over wrk's "<metric> <value>" lines (tools/bench/verify_mix.lua's done()):
+bench_rate() { awk '$1 == "wrk_requests" { n += $2 } $1 == "wrk_seconds" { s += $2 } END { printf "%.0f", n / s }' <<<"$1"; }
+bench_worst() { awk -v m="$1" '$1 == m && $2 > w { w = $2 } END { printf "%.3f", w }' <<<"$2"; }
+bench_total() { awk -v m="$1" '$1 == m { t += $2 } END { printf "%.0f", t }' <<<"$2"; }
+bench_slices() { awk -v m="$1" '$1 == m { printf "%s%s", sep, $2; sep = " / " }' <<<"$2"; }
