@@ -35,7 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(decoded->size() == canonical.size() * 5 / 8);
   } else {
     FUZZ_CHECK(decoded.error().kind == error_kind::invalid_input);
-    FUZZ_CHECK(size < 8 || decoded.error().message.find(text) == std::string::npos);
+    // Messages are fixed words and a position; an input spelled only with those may match.
+    const bool message_like = text.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789 '=:") == std::string::npos;
+    FUZZ_CHECK(size < 8 || message_like || decoded.error().message.find(text) == std::string::npos);
   }
   return 0;
 }

@@ -22,13 +22,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       return 0;
     }
     FUZZ_CHECK(!address->host.empty());
-    const bool bracketed = address->host.find(':') != std::string::npos || text.front() == '[';
+    const bool bracketed = text.front() == '[';  // an unbracketed host ends at the last ':'
     const std::string written = bracketed ? "[" + address->host + "]:" + std::to_string(address->port)
                                           : address->host + ":" + std::to_string(address->port);
     const auto again = parse_listen_address(written);
     FUZZ_CHECK(again.has_value());
     FUZZ_CHECK(again->host == address->host && again->port == address->port);
     return 0;
+  }
+  // toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable for some code points in
+  // U+00A1..U+04BF in certain positions (upstream marzer/tomlplusplus#190, #295, fixed after
+  // 3.3.0; docs/fuzzing.md). Lead bytes 0xC2..0xD2 are skipped so the run goes on to our code.
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) >= 0xc2 && static_cast<unsigned char>(c) <= 0xd2) return 0;
   }
   const auto config = parse_config(text, "fuzz.toml");
   const auto again = parse_config(text, "fuzz.toml");

@@ -128,8 +128,8 @@ verdict judge(std::string_view token) {
   if (claims["aud"].get(value)) return out;
   if (value.get_string().get(text) == simdjson::SUCCESS) {
     audience = text == "callsign";
-  } else if (value.is_array()) {
-    for (auto item : value.get_array().value_unsafe()) {
+  } else if (simdjson::dom::array list; value.get_array().get(list) == simdjson::SUCCESS) {
+    for (auto item : list) {
       audience = audience || (item.get_string().get(text) == simdjson::SUCCESS && text == "callsign");
     }
   }
