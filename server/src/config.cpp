@@ -46,7 +46,9 @@ namespace {
 // sees it. The 1-based line number of the first one, if any.
 std::optional<std::size_t> bad_table_header_line(std::string_view text) {
   std::size_t line = 1;
-  for (std::size_t start = 0; start < text.size(); ++line) {
+  // toml++ skips a UTF-8 byte order mark before the first line.
+  const std::size_t first = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  for (std::size_t start = first; start < text.size(); ++line) {
     const std::size_t end = std::min(text.find('\n', start), text.size());
     std::size_t i = start;
     const auto skip_blanks = [&] {
