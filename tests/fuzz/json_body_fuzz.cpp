@@ -103,10 +103,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string name = in.ConsumeBool() ? std::string(in.PickValueInArray(listed)) : utf8_text(in, 80);
     field_value value;
     switch (in.ConsumeIntegralInRange(0, 3)) {
-      case 0: value = utf8_text(in, 40); break;
-      case 1: value = in.ConsumeBool(); break;
-      case 2: value = absent{}; break;
-      default: value = static_cast<double>(in.ConsumeIntegral<std::int32_t>()); break;
+      case 0:
+        value = utf8_text(in, 40);
+        break;
+      case 1:
+        value = in.ConsumeBool();
+        break;
+      case 2:
+        value = absent{};
+        break;
+      default:
+        value = static_cast<double>(in.ConsumeIntegral<std::int32_t>());
+        break;
     }
     fields.emplace(std::move(name), std::move(value));  // names stay unique
   }

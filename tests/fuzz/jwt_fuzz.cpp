@@ -59,7 +59,9 @@ bool valid_subject_bytes(std::string_view sub) {
   return true;
 }
 
-bool known_role(std::string_view r) { return r == "customer" || r == "agent" || r == "service" || r == "admin"; }
+bool known_role(std::string_view r) {
+  return r == "customer" || r == "agent" || r == "service" || r == "admin";
+}
 
 // The independent reading: what must hold for `token` to be accepted at `now`.
 struct verdict {
@@ -171,11 +173,20 @@ std::string build_token(FuzzedDataProvider& in, bool& duplicated) {
   const std::string alg = pick_text(in, {"HS256", "ES256", "none", "RS256", "HS512", "hs256", "ES384", ""});
   header.field("alg", std::string_view(alg));
   switch (in.ConsumeIntegralInRange(0, 4)) {
-    case 0: header.field("typ", "JWT"); break;
-    case 1: header.field("typ", "jwt"); break;
-    case 2: header.field("typ", std::string_view(pick_text(in, {"JWS", "at+jwt"}))); break;
-    case 3: header.field("kid", std::string_view(pick_text(in, {"k1"}))); break;
-    default: break;
+    case 0:
+      header.field("typ", "JWT");
+      break;
+    case 1:
+      header.field("typ", "jwt");
+      break;
+    case 2:
+      header.field("typ", std::string_view(pick_text(in, {"JWS", "at+jwt"})));
+      break;
+    case 3:
+      header.field("kid", std::string_view(pick_text(in, {"k1"})));
+      break;
+    default:
+      break;
   }
   if (in.ConsumeIntegralInRange(0, 15) == 0) header.key("crit").begin_array().value("exp").end_array();
   header.end_object();
@@ -184,11 +195,20 @@ std::string build_token(FuzzedDataProvider& in, bool& duplicated) {
   claims.begin_object();
   const auto date = [&](std::string_view name) {
     switch (in.ConsumeIntegralInRange(0, 4)) {
-      case 0: return;  // absent
-      case 1: claims.field(name, now + in.ConsumeIntegralInRange<std::int64_t>(-3 * leeway, 3 * leeway)); return;
-      case 2: claims.field(name, static_cast<double>(now + in.ConsumeIntegralInRange(-100, 100)) + 0.5); return;
-      case 3: claims.field(name, std::string_view("1700000000")); return;  // a string is not a NumericDate
-      default: claims.field(name, now + in.ConsumeIntegralInRange<std::int64_t>(-1'000'000, 1'000'000)); return;
+      case 0:
+        return;  // absent
+      case 1:
+        claims.field(name, now + in.ConsumeIntegralInRange<std::int64_t>(-3 * leeway, 3 * leeway));
+        return;
+      case 2:
+        claims.field(name, static_cast<double>(now + in.ConsumeIntegralInRange(-100, 100)) + 0.5);
+        return;
+      case 3:
+        claims.field(name, std::string_view("1700000000"));
+        return;  // a string is not a NumericDate
+      default:
+        claims.field(name, now + in.ConsumeIntegralInRange<std::int64_t>(-1'000'000, 1'000'000));
+        return;
     }
   };
   date("exp");
@@ -197,15 +217,22 @@ std::string build_token(FuzzedDataProvider& in, bool& duplicated) {
     claims.field("iss", std::string_view(pick_text(in, {"callsign", "callsign ", "Callsign", ""})));
   }
   switch (in.ConsumeIntegralInRange(0, 4)) {
-    case 0: claims.field("aud", std::string_view(pick_text(in, {"callsign", "other"}))); break;
+    case 0:
+      claims.field("aud", std::string_view(pick_text(in, {"callsign", "other"})));
+      break;
     case 1:
       claims.key("aud").begin_array().value(std::string_view(pick_text(in, {"other", "callsign"})));
       if (in.ConsumeBool()) claims.value("callsign");
       claims.end_array();
       break;
-    case 2: claims.key("aud").begin_array().value("callsign").value(std::int64_t{7}).end_array(); break;
-    case 3: break;  // absent
-    default: claims.field("aud", "callsign"); break;
+    case 2:
+      claims.key("aud").begin_array().value("callsign").value(std::int64_t{7}).end_array();
+      break;
+    case 3:
+      break;  // absent
+    default:
+      claims.field("aud", "callsign");
+      break;
   }
   if (in.ConsumeIntegralInRange(0, 7) != 0) {
     claims.field("sub", std::string_view(pick_text(in, {"agent-7", "u1", "", "with space"})));
@@ -221,11 +248,19 @@ std::string build_token(FuzzedDataProvider& in, bool& duplicated) {
   const std::string signing_input = fuzz::base64url(header.str()) + "." + fuzz::base64url(claims.str());
   std::string signature;
   switch (in.ConsumeIntegralInRange(0, 6)) {
-    case 0: signature = fuzz::hmac_sha256(other_key, signing_input); break;
-    case 1: signature = keys().other_ec.sign(signing_input); break;
-    case 2: signature = fuzz::hmac_sha256(keys().ec.public_pem, signing_input); break;  // key confusion
-    case 3: break;                                                                      // empty
-    default: signature = alg == "ES256" ? keys().ec.sign(signing_input) : fuzz::hmac_sha256(hs256_key, signing_input);
+    case 0:
+      signature = fuzz::hmac_sha256(other_key, signing_input);
+      break;
+    case 1:
+      signature = keys().other_ec.sign(signing_input);
+      break;
+    case 2:
+      signature = fuzz::hmac_sha256(keys().ec.public_pem, signing_input);
+      break;  // key confusion
+    case 3:
+      break;  // empty
+    default:
+      signature = alg == "ES256" ? keys().ec.sign(signing_input) : fuzz::hmac_sha256(hs256_key, signing_input);
   }
   if (!signature.empty() && in.ConsumeIntegralInRange(0, 7) == 0) {
     const auto at = in.ConsumeIntegralInRange<std::size_t>(0, signature.size() - 1);

@@ -43,12 +43,18 @@ inline std::optional<std::string> base64url_decode(std::string_view text) {
   unsigned bits = 0;
   for (const char c : text) {
     unsigned v = 0;
-    if (c >= 'A' && c <= 'Z') v = static_cast<unsigned>(c - 'A');
-    else if (c >= 'a' && c <= 'z') v = static_cast<unsigned>(c - 'a' + 26);
-    else if (c >= '0' && c <= '9') v = static_cast<unsigned>(c - '0' + 52);
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return std::nullopt;
+    if (c >= 'A' && c <= 'Z')
+      v = static_cast<unsigned>(c - 'A');
+    else if (c >= 'a' && c <= 'z')
+      v = static_cast<unsigned>(c - 'a' + 26);
+    else if (c >= '0' && c <= '9')
+      v = static_cast<unsigned>(c - '0' + 52);
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    else
+      return std::nullopt;
     buffer = ((buffer << 6U) | v) & 0xffffffU;
     bits += 6;
     if (bits >= 8) {
@@ -91,8 +97,8 @@ struct ec_key {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     FUZZ_CHECK(EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1);
     std::size_t size = 0;
-    FUZZ_CHECK(EVP_DigestSign(ctx, nullptr, &size, reinterpret_cast<const unsigned char*>(data.data()),
-                              data.size()) == 1);
+    FUZZ_CHECK(EVP_DigestSign(ctx, nullptr, &size, reinterpret_cast<const unsigned char*>(data.data()), data.size()) ==
+               1);
     std::string der(size, '\0');
     FUZZ_CHECK(EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(der.data()), &size,
                               reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1);

@@ -72,8 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool odd_name = in.ConsumeIntegralInRange(0, 9) == 0;
     const std::string_view name = odd_name ? "zz" : in.PickValueInArray(names);
     unlisted = unlisted || odd_name;
-    const std::string value = in.ConsumeBool() ? std::to_string(in.ConsumeIntegral<std::uint64_t>())
-                                               : in.ConsumeRandomLengthString(64);
+    const std::string value =
+        in.ConsumeBool() ? std::to_string(in.ConsumeIntegral<std::uint64_t>()) : in.ConsumeRandomLengthString(64);
     if (!query.empty() || in.ConsumeBool()) query += '&';  // a leading or doubled '&' is harmless
     query += name;
     query += '=';

@@ -121,12 +121,13 @@ struct fixture {
               world.token(role::agent, "agent-7"),
               world.token(role::service, "login-frontend"),
               admin,
-              world.token(role::admin, "admin-1", fuzz::world_time - 10'000, 100),  // expired
+              world.token(role::admin, "admin-1", fuzz::world_time - 10'000, 100),      // expired
               admin.substr(0, admin.size() - 2) + (admin.back() == 'A' ? "BA" : "AA"),  // bad signature
               "not-a-token"};
     for (auto [id, phone] : {std::pair{"u1", "true"}, std::pair{"u2", "false"}}) {
-      auto request = make_request(http_method::put, std::string("/v1/users/") + id, admin,
-                                  std::string(R"({"email":")") + id + R"(@example.com","phone_support":)" + phone + "}");
+      auto request =
+          make_request(http_method::put, std::string("/v1/users/") + id, admin,
+                       std::string(R"({"email":")") + id + R"(@example.com","phone_support":)" + phone + "}");
       FUZZ_CHECK(run(world, request).status / 100 == 2);
     }
     auto request = make_request(http_method::get, "/v1/me/phone-token", tokens[1], "");
@@ -179,7 +180,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     request.path = std::move(path);
   } else {
     // Anything else: a free method and path, for the router's own 404/405 answers.
-    constexpr http_method methods[] = {http_method::get,   http_method::head,    http_method::post, http_method::put,
+    constexpr http_method methods[] = {http_method::get,   http_method::head,    http_method::post,   http_method::put,
                                        http_method::patch, http_method::delete_, http_method::options};
     request.method = methods[selector % 7];
     request.path = std::string(param);
@@ -191,10 +192,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& token = f.tokens[(data[1] & 0x0fU) % f.tokens.size()];
   if (!token.empty()) request.headers.push_back({"authorization", "Bearer " + token});
   switch ((data[1] >> 4U) % 6) {
-    case 0: case 1: case 2: request.headers.push_back({"content-type", "application/json"}); break;
-    case 3: request.headers.push_back({"content-type", "Application/JSON; charset=utf-8"}); break;
-    case 4: request.headers.push_back({"content-type", "text/plain"}); break;
-    default: break;
+    case 0:
+    case 1:
+    case 2:
+      request.headers.push_back({"content-type", "application/json"});
+      break;
+    case 3:
+      request.headers.push_back({"content-type", "Application/JSON; charset=utf-8"});
+      break;
+    case 4:
+      request.headers.push_back({"content-type", "text/plain"});
+      break;
+    default:
+      break;
   }
   request.body = std::move(body);
   run(f.world, request);
