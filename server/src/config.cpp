@@ -1,7 +1,9 @@
 #include "server/config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "config_toml.hpp"
@@ -36,7 +38,45 @@ result<listen_address> parse_listen_address(std::string_view text) {
   return listen_address{std::string(host), static_cast<std::uint16_t>(port)};
 }
 
+namespace {
+// toml++ 3.3.0 (Debian 12) breaks an internal precondition on a table header whose name
+// starts with a character no key can start with ("[&", "[[[a]]]", "[" then a newline): an
+// assertion, or undefined behaviour under NDEBUG (upstream marzer/tomlplusplus#294, found by
+// tests/fuzz/config_fuzz). Such a line is never valid TOML, so it is refused before toml++
+// sees it. The 1-based line number of the first one, if any.
+std::optional<std::size_t> bad_table_header_line(std::string_view text) {
+  std::size_t line = 1;
+  // toml++ skips a UTF-8 byte order mark before the first line.
+  const std::size_t first = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  for (std::size_t start = first; start < text.size(); ++line) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    std::size_t i = start;
+    const auto skip_blanks = [&] {
+      while (i < end && (text[i] == ' ' || text[i] == '\t')) ++i;
+    };
+    skip_blanks();
+    if (i < end && text[i] == '[') {
+      ++i;
+      if (i < end && text[i] == '[') ++i;
+      skip_blanks();
+      if (i < text.size()) {
+        const char c = text[i];
+        const bool starts_key = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                c == '_' || c == '-' || c == '"' || c == '\'' || c == ']';
+        if (!starts_key) return line;
+      }
+    }
+    start = end + 1;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 result<server_config> parse_config(std::string_view toml_text, std::string_view source) {
+  if (auto line = bad_table_header_line(toml_text)) {
+    return make_error(error_kind::invalid_input, std::string(source) + ":" + std::to_string(*line) +
+                                                     ": a table header must start with a key");
+  }
   auto parsed = toml::parse(toml_text, source);
   if (!parsed) {
     const auto& err = parsed.error();

@@ -6,10 +6,43 @@
 
 namespace callsign::server {
 
+namespace {
+// Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF) that starts text[i], or 0 when the byte there starts none.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xbf;  // allowed range of the second byte
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    lo = lead == 0xe0 ? 0xa0 : 0x80;
+    hi = lead == 0xed ? 0x9f : 0xbf;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    lo = lead == 0xf0 ? 0x90 : 0x80;
+    hi = lead == 0xf4 ? 0x8f : 0xbf;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size() || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+  }
+  return length;
+}
+}  // namespace
+
+// Control characters are escaped; bytes that are not well-formed UTF-8 (user input echoed in
+// an error, a truncated name) become U+FFFD, so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr std::string_view hex = "0123456789abcdef";
   out.push_back('"');
-  for (char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '"': out += "\\\""; break;
@@ -22,8 +55,13 @@ void append_json_string(std::string& out, std::string_view text) {
           out += "\\u00";
           out.push_back(hex[u >> 4]);
           out.push_back(hex[u & 0xf]);
-        } else {
+        } else if (u < 0x80) {
           out.push_back(c);
+        } else if (const auto length = utf8_sequence_length(text, i); length > 0) {
+          out.append(text.substr(i, length));
+          i += length - 1;
+        } else {
+          out += "\\ufffd";
         }
     }
   }

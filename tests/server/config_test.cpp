@@ -132,6 +132,23 @@ BOOST_AUTO_TEST_CASE(toml_syntax_errors_name_the_line) {
   BOOST_TEST(message.find("test.toml:2") != std::string::npos);
 }
 
+// Found by tests/fuzz/config_fuzz: toml++ 3.3.0 asserts (undefined behaviour under NDEBUG) on
+// a table header that starts with a character no key can start with. A plain error instead.
+BOOST_AUTO_TEST_CASE(table_headers_without_a_key_are_refused_cleanly) {
+  for (const char* text :
+       {"[&", "[!erver]\nlisten = 1", "a = 1\n[[[a]]]\n", "[\n", "  [[ =", "[\t#x]", "\xEF\xBB\xBF[\x01"}) {
+    auto cfg = parse_config(text, "x.toml");
+    BOOST_REQUIRE(!cfg.has_value());
+    BOOST_TEST((cfg.error().kind == error_kind::invalid_input));
+    BOOST_TEST(cfg.error().message.find("a table header must start with a key") != std::string::npos, text);
+  }
+  BOOST_TEST(parse_config("a = 1\n[[[a]]]\n", "x.toml").error().message.rfind("x.toml:2:", 0) == 0);
+  // Headers that start with a key, quoted or bare, still reach toml++ (and the section rules).
+  BOOST_TEST(parse_config("[ server ]\nlisten = \"127.0.0.1:0\"\n", "x.toml").has_value());
+  BOOST_TEST(parse_config("[\"server\"]\n", "x.toml").has_value());
+  BOOST_TEST(parse_config("[]\n", "x.toml").error().message.find("a table header") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(listen_address_forms) {
   auto v4 = parse_listen_address("0.0.0.0:443");
   BOOST_REQUIRE(v4);

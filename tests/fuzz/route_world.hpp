@@ -1,0 +1,137 @@
+// One real callsignd application for the route fuzz target: config, key ring, dev HS256 key,
+// RocksDB and the group-commit writer in a fresh temp dir, every route group registered, and
+// bearer tokens minted with the server's own minting code. Built once per process; the
+// destructor (at exit) stops the writer, closes the database and deletes the directory.
+#pragma once
+
+#include <simdjson.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fuzz/fuzz_check.hpp"
+#include "server/app_context.hpp"
+#include "server/auth/token_minting.hpp"
+#include "server/auth/token_verifier.hpp"
+#include "server/auth/verification_keys.hpp"
+#include "server/routes.hpp"
+#include "storage/audit_journal.hpp"
+#include "storage/authenticator_store.hpp"
+#include "storage/database.hpp"
+#include "storage/embedded_rate_counters.hpp"
+#include "storage/embedded_replay_marks.hpp"
+#include "storage/group_commit_writer.hpp"
+#include "storage/key_ring_file.hpp"
+#include "storage/user_store.hpp"
+
+namespace callsign::fuzz {
+
+inline constexpr std::int64_t world_time = 1'700'000'000;
+
+// The group-commit writer as the routes' commit sink (as in callsignd's main).
+class writer_sink final : public storage::commit_sink {
+ public:
+  explicit writer_sink(storage::group_commit_writer& writer) : writer_(writer) {}
+  void submit(storage::change_set changes, std::function<void(result<storage::commit_receipt>)> done) override {
+    writer_.submit(std::move(changes), std::move(done));
+  }
+
+ private:
+  storage::group_commit_writer& writer_;
+};
+
+inline std::filesystem::path make_temp_dir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/callsign-fuzz-routes-XXXXXX";
+  FUZZ_CHECK(mkdtemp(pattern.data()) != nullptr);
+  return pattern;
+}
+
+template <class T>
+T must(result<T> outcome) {
+  if (!outcome) std::fprintf(stderr, "route_world: %s\n", outcome.error().message.c_str());
+  FUZZ_CHECK(outcome.has_value());
+  return std::move(outcome).value();
+}
+
+struct route_world {
+  std::filesystem::path dir = make_temp_dir();
+  std::FILE* log_file = std::fopen("/dev/null", "w");
+  server::json_log log{log_file, server::log_level::error};
+  storage::manual_clock clock{std::chrono::system_clock::time_point(std::chrono::seconds(world_time))};
+  server::server_config config = make_config(dir);
+  std::optional<server::token_verifier> verifier;
+  std::unique_ptr<storage::database> db;
+  std::unique_ptr<storage::group_commit_writer> writer;
+  std::unique_ptr<writer_sink> sink;
+  std::unique_ptr<storage::user_store> users;
+  std::unique_ptr<storage::authenticator_store> authenticators;
+  std::unique_ptr<storage::embedded_replay_marks> marks;
+  std::unique_ptr<storage::embedded_rate_counters> counters;
+  std::unique_ptr<storage::audit_journal> journal;
+  std::unique_ptr<server::app_context> app;
+  server::router routes;
+  std::string signing_key;
+
+  static server::server_config make_config(const std::filesystem::path& dir) {
+    server::server_config c;
+    c.data_dir = dir;
+    c.dev_mode = true;  // POST /v1/dev/token is served
+    c.web_root = CALLSIGN_SOURCE_DIR "/web";
+    // Throttling would soon turn every verify into 429 at this fixed clock; keep the deep path reachable.
+    c.verify.user_failures = c.verify.agent_failures = c.verify.ip_failures = 1'000'000'000;
+    return c;
+  }
+
+  route_world() {
+    FUZZ_CHECK(log_file != nullptr);
+    auto ring = must(storage::load_or_create_key_ring(dir / storage::key_ring_file_name));
+    verifier.emplace(must(server::token_verifier::load(config.auth, dir, true)));
+    db = must(storage::database::open({dir / "db", true}));
+    writer = must(storage::group_commit_writer::start(*db, ring, clock, storage::group_commit_options{}));
+    sink = std::make_unique<writer_sink>(*writer);
+    users = std::make_unique<storage::user_store>(*db);
+    authenticators = std::make_unique<storage::authenticator_store>(*db);
+    marks = std::make_unique<storage::embedded_replay_marks>(*db);
+    counters = std::make_unique<storage::embedded_rate_counters>(*db);
+    journal = std::make_unique<storage::audit_journal>(*db);
+    app = std::make_unique<server::app_context>(config, log, clock, *db, std::move(ring));
+    app->writer = sink.get();
+    app->verifier = &*verifier;
+    app->users = users.get();
+    app->authenticators = authenticators.get();
+    app->marks = marks.get();
+    app->counters = counters.get();
+    app->journal = journal.get();
+    routes = server::build_router(*app);
+    app->stats = std::make_unique<server::metrics>(routes.route_labels());
+    signing_key = must(server::load_hs256_signing_key(config.auth, dir));
+  }
+  route_world(const route_world&) = delete;
+  route_world& operator=(const route_world&) = delete;
+  ~route_world() {
+    writer->stop();
+    app.reset();
+    writer.reset();
+    db.reset();
+    std::fclose(log_file);
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+
+  std::string token(server::role r, std::string_view subject, std::int64_t issued_at = world_time,
+                    std::int64_t ttl = 3600) const {
+    const std::span<const std::uint8_t> key(reinterpret_cast<const std::uint8_t*>(signing_key.data()),
+                                            signing_key.size());
+    return must(server::mint_hs256_token(key, config.auth.issuer, config.auth.audience, r, subject, issued_at, ttl));
+  }
+};
+
+}  // namespace callsign::fuzz
