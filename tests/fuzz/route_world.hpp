@@ -27,6 +27,9 @@
 #include "storage/database.hpp"
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/embedded_replay_marks.hpp"
+#include "server/lists/list_registry.hpp"
+#include "server/login_limits.hpp"
+#include "storage/embedded_blocks.hpp"
 #include "storage/group_commit_writer.hpp"
 #include "storage/key_ring_file.hpp"
 #include "storage/user_store.hpp"
@@ -76,7 +79,10 @@ struct route_world {
   std::unique_ptr<storage::embedded_replay_marks> marks;
   std::unique_ptr<storage::embedded_rate_counters> counters;
   std::unique_ptr<storage::audit_journal> journal;
+  std::unique_ptr<storage::embedded_blocks> blocks;
   std::unique_ptr<server::app_context> app;
+  std::unique_ptr<server::login_limiter> login;
+  std::unique_ptr<server::list_registry> lists;
   server::router routes;
   std::string signing_key;
 
@@ -110,6 +116,13 @@ struct route_world {
     app->marks = marks.get();
     app->counters = counters.get();
     app->journal = journal.get();
+    blocks = must(storage::embedded_blocks::open(*db, world_time * 1000));
+    app->blocks = blocks.get();
+    login = std::make_unique<server::login_limiter>(config.login, app->keys.current(), *counters, *blocks);
+    app->login = login.get();
+    lists = std::make_unique<server::list_registry>(config.lists, dir, app->keys, clock);
+    lists->load_all();  // no list files: every list starts empty
+    app->lists = lists.get();
     routes = server::build_router(*app);
     app->stats = std::make_unique<server::metrics>(routes.route_labels());
     signing_key = must(server::load_hs256_signing_key(config.auth, dir));
@@ -118,6 +131,8 @@ struct route_world {
   route_world& operator=(const route_world&) = delete;
   ~route_world() {
     writer->stop();
+    lists.reset();
+    login.reset();
     app.reset();
     writer.reset();
     db.reset();

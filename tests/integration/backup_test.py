@@ -1,7 +1,7 @@
 """Integration: `callsign backup` while callsignd runs under verify load, then `callsign restore`
 into a new data dir and a server started there: users, the authenticator enrollment (a fresh
 oathtool code verifies), single use (a code accepted before the backup is refused after the
-restore) and the audit chain (`callsign audit verify`) all come back. Modes are owner-only.
+restore), the failed-login block and the audit chain (`callsign audit verify`) all come back. Modes are owner-only.
 Also: the offline path (server stopped) and refusals of non-empty targets."""
 import json
 import os
@@ -125,6 +125,14 @@ def test_hot_backup_and_restore():
         check(status == 200 and body["state"] == "active", "confirm: %d %r" % (status, body))
         used = source.phone_token("bk-phone")
         check(source.verify("bk-phone", used)["valid"] is True, "phone token refused before the backup")
+        # A failed-login block (five failures from one address) must come back too.
+        service = source.token("service", "bk-frontend")
+        for _ in range(5):
+            status, _, body = source.server.json("POST", "/v1/login/result",
+                                                 json.dumps({"ip": "192.0.2.99", "username": "bk", "success": False}),
+                                                 json_headers(service))
+            check(status == 200, "login/result: %d %r" % (status, body))
+        check(body["blocked"] is True, "five failures did not block: %r" % body)
 
         # The backup runs while verify load writes counters and audit entries.
         stop = threading.Event()
@@ -176,6 +184,10 @@ def test_hot_backup_and_restore():
             check(status == 200 and body["id"] == user, "user %s after restore: %d %r" % (user, status, body))
         status, _, body = restored_node.user("bk-app")
         check(body["authenticator"] == "active", "enrollment after restore: %r" % body)
+        status, _, body = restored_node.server.json("GET", "/v1/admin/blocks",
+                                                    headers=bearer(restored_node.token("admin", "bk-admin")))
+        check(status == 200 and any(b["key"] == "192.0.2.99" for b in body["blocks"]),
+              "the block did not come back: %d %r" % (status, body))
         # A fresh code of the enrolled secret verifies (one step ahead: confirm used this one).
         result = restored_node.verify("bk-app", oathtool(secret, int(time.time()) + 30))
         check(result == {"valid": True, "method": "authenticator", "user": "bk-app"}, "authenticator: %r" % result)

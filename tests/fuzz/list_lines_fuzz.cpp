@@ -1,0 +1,87 @@
+// The line formats of the breach inputs and the device list on arbitrary bytes: user:password
+// lines, CSV records, HIBP "SHA1HEX:COUNT" lines and device serial files. Invariants: errors
+// never echo the input (these lines hold passwords); a pair splits at the first colon and
+// rebuilds the line; a CSV record without quotes splits exactly at its commas; an accepted HIBP
+// line starts with 40 hex digits that give the returned bytes; an accepted device file
+// contains every line's text before '#', trimmed.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz/fuzz_check.hpp"
+#include "storage/lists/breach_input.hpp"
+#include "storage/lists/device_set.hpp"
+
+using namespace callsign;
+
+namespace {
+bool echoes(const error& e, std::string_view input) {
+  return input.size() >= 12 && e.message.find(input) != std::string::npos;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const std::string_view line = storage::strip_line_ending(text);
+  FUZZ_CHECK(text.starts_with(line));
+
+  auto pair = storage::split_pair_line(line);
+  if (pair) {
+    FUZZ_CHECK(pair->username.find(':') == std::string_view::npos);
+    FUZZ_CHECK(std::string(pair->username) + ":" + std::string(pair->password) == line);
+  } else {
+    FUZZ_CHECK(!echoes(pair.error(), line));
+  }
+
+  std::vector<std::string> fields;
+  auto csv = storage::split_csv_line(line, fields);
+  if (!csv) {
+    FUZZ_CHECK(!echoes(csv.error(), line));
+  } else if (line.find('"') == std::string_view::npos) {
+    FUZZ_CHECK(fields.size() == static_cast<std::size_t>(std::count(line.begin(), line.end(), ',')) + 1);
+    std::string joined;
+    for (std::size_t i = 0; i < fields.size(); ++i) joined += (i ? "," : "") + fields[i];
+    FUZZ_CHECK(joined == line);
+  }
+
+  auto hibp = storage::parse_hibp_line(line);
+  if (hibp) {
+    FUZZ_CHECK(line.size() > 41 && line[40] == ':');
+    for (std::size_t i = 0; i < hibp->size(); ++i) {
+      const int hi = hex_value(line[2 * i]);
+      const int lo = hex_value(line[2 * i + 1]);
+      FUZZ_CHECK(hi >= 0 && lo >= 0 && (*hibp)[i] == static_cast<std::uint8_t>(hi * 16 + lo));
+    }
+  } else {
+    FUZZ_CHECK(!echoes(hibp.error(), line));
+  }
+
+  auto devices = storage::device_set::parse(text);
+  if (!devices) {
+    FUZZ_CHECK(!echoes(devices.error(), text));
+  } else {
+    std::size_t start = 0;
+    while (start < text.size()) {
+      std::size_t end = text.find('\n', start);
+      if (end == std::string_view::npos) end = text.size();
+      std::string_view serial = text.substr(start, end - start);
+      serial = serial.substr(0, serial.find('#'));  // comments run to the end of the line
+      const std::string_view blanks = " \t\r\f\v";
+      while (!serial.empty() && blanks.find(serial.front()) != std::string_view::npos) serial.remove_prefix(1);
+      while (!serial.empty() && blanks.find(serial.back()) != std::string_view::npos) serial.remove_suffix(1);
+      if (!serial.empty()) FUZZ_CHECK(devices->contains(serial));
+      start = end + 1;
+    }
+  }
+  return 0;
+}
