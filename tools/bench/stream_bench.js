@@ -23,6 +23,10 @@ const PROCESSES = Number(arg("--processes", "4"));
 const PERIOD = Number(arg("--period", "2"));
 const BOUNDARIES = Number(arg("--boundaries", "5"));
 const WORK = arg("--work");
+// "native": tools/bench/stream_client.cpp (epoll, one thread per process), the default, so
+// the latency measured is the server's; "node": stream_clients.js with npm ws.
+const CLIENT = arg("--client", "native");
+const NATIVE_CLIENT = arg("--native-client");
 const RSS_TARGET = 0.5;    // callsignd's RSS per connection <= 0.5x Node ws
 const P99_TARGET_MS = 100;
 
@@ -86,6 +90,31 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
+// A stream_client process behind the same interface as a fork()ed stream_clients.js: send()
+// writes a command line, and each line it prints arrives as a "message" event.
+function nativeClient(port, tokensFile, localAddress) {
+  const child = spawn(NATIVE_CLIENT, ["--port", String(port), "--tokens", tokensFile, "--local-address", localAddress],
+                      { stdio: ["pipe", "pipe", "inherit"] });
+  let pending = "";
+  child.stdout.on("data", (chunk) => {
+    pending += chunk.toString();
+    for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+      const words = pending.slice(0, nl).split(" ");
+      pending = pending.slice(nl + 1);
+      if (words[0] === "ready") {
+        child.emit("message", { type: "ready", open: Number(words[1]), failed: Number(words[2]) });
+      } else if (words[0] === "latencies") {
+        child.emit("message", { type: "latencies", closed: Number(words[1]), values: words.slice(2).map(Number) });
+      }
+    }
+  });
+  child.send = (m) => {
+    const line = m.type === "measure" ? `measure ${m.from} ${m.to}` : m.type;
+    child.stdin.write(line + "\n");
+  };
+  return child;
+}
+
 // Connects CONNECTIONS clients (one per user) over PROCESSES processes, measures, disconnects.
 async function measure(name, pid, port, tokens, addressBlock) {
   const rssBefore = rssKiB(pid);
@@ -95,9 +124,12 @@ async function measure(name, pid, port, tokens, addressBlock) {
   for (let p = 0; p < PROCESSES; ++p) {
     const file = path.join(WORK, `${name}-tokens-${p}.txt`);
     fs.writeFileSync(file, tokens.slice(p * per, (p + 1) * per).join("\n") + "\n");
-    const child = fork(path.join(__dirname, "stream_clients.js"),
-                       ["--url", `ws://127.0.0.1:${port}/v1/stream`, "--tokens", file,
-                        "--local-address", `127.0.${addressBlock}.${p + 1}`], { stdio: "inherit" });
+    const localAddress = `127.0.${addressBlock}.${p + 1}`;
+    const child = CLIENT === "node"
+      ? fork(path.join(__dirname, "stream_clients.js"),
+             ["--url", `ws://127.0.0.1:${port}/v1/stream`, "--tokens", file, "--local-address", localAddress],
+             { stdio: "inherit" })
+      : nativeClient(port, file, localAddress);
     const box = { child, messages: [], waiters: [] };
     child.on("message", (m) => {
       box.messages.push(m);
