@@ -17,7 +17,7 @@ from harness import (Server, audit_entries, bearer, check, check_problem, cli, m
                      run_cases)
 
 ARGS, _ = parse_args()
-SHARED = os.environ.get("CALLSIGN_SHARED_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared")
+SHARED = os.environ.get("CALLSIGN_SHARED_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared")
 DATA = os.path.join(SHARED, "data")
 PROXIES = os.path.join(DATA, "open-proxies")
 CREDENTIALS = os.path.join(DATA, "credentials", "default-credentials.csv")

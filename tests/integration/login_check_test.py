@@ -18,7 +18,7 @@ import tempfile
 from harness import (Server, bearer, check, check_problem, cli, json_headers, mint_token, parse_args, run_cases)
 
 ARGS, _ = parse_args()
-SHARED = os.environ.get("CALLSIGN_SHARED_DIR") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared")
+SHARED = os.environ.get("CALLSIGN_SHARED_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "shared")
 DATA = os.path.join(SHARED, "data")
 UNION = os.path.join(DATA, "open-proxies", "union.ipset")
 CREDENTIALS = os.path.join(DATA, "credentials", "default-credentials.csv")
