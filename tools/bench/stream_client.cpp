@@ -101,7 +101,7 @@ struct client {
     inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
     connect(c.fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote);
     c.out = "GET /v1/stream HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: Y2FsbHNpZ24tYmVuY2gtMDE=\r\n"
+            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n";
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT;
