@@ -14,8 +14,7 @@ import tempfile
 import threading
 import time
 
-from harness import (Server, audit_entries, bearer, check, cli, json_headers, mint_token, parse_args, run_cases,
-                     wrong_code)
+from harness import (bearer, check, cli, json_headers, Node as HarnessNode, parse_args, run_cases, wrong_code)
 
 ARGS, _ = parse_args()
 
@@ -41,40 +40,8 @@ def oathtool(secret, at):
     return out.stdout.strip()
 
 
-class Node:
-    def __init__(self, data_dir=None):
-        self.server = Server(ARGS.callsignd, CONFIG, data_dir=data_dir)
-        self.data_dir = self.server.data_dir
-        self.tokens = {}
-
-    def token(self, role, sub):
-        if (role, sub) not in self.tokens:
-            self.tokens[(role, sub)] = mint_token(ARGS.callsign, self.data_dir, role, sub)
-        return self.tokens[(role, sub)]
-
-    def put_user(self, user_id):
-        status, _, body = self.server.json("PUT", "/v1/users/" + user_id,
-                                           json.dumps({"email": user_id + "@example.com", "phone_support": True}),
-                                           json_headers(self.token("admin", "ops-1")))
-        check(status in (200, 201), "PUT user %s: %d %r" % (user_id, status, body))
-
-    def verify(self, user_id, code, agent="agent-1"):
-        status, _, body = self.server.json("POST", "/v1/verify", json.dumps({"user": user_id, "code": code}),
-                                           json_headers(self.token("agent", agent)))
-        check(status == 200, "verify %s: %d %r" % (user_id, status, body))
-        return body
-
-    def phone_token(self, user_id):
-        status, _, body = self.server.json("GET", "/v1/me/phone-token", headers=bearer(self.token("customer", user_id)))
-        check(status == 200, "phone-token: %d %r" % (status, body))
-        return body["token"]
-
-    def user(self, user_id):
-        return self.server.json("GET", "/v1/users?email=%s@example.com" % user_id,
-                                headers=bearer(self.token("agent", "agent-1")))
-
-    def audit(self):
-        return audit_entries(self.server, self.token("admin", "ops-1"))
+def start_node(data_dir=None):
+    return HarnessNode(ARGS.callsignd, ARGS.callsign, CONFIG, data_dir)
 
 
 def require_owner_only(root):
@@ -110,7 +77,7 @@ def verify_load(node, stop, counts):
 
 def test_hot_backup_and_restore():
     work = tempfile.mkdtemp(prefix="callsign-backup-it-")
-    source = Node()
+    source = start_node()
     restored_node = None
     try:
         for user in ("bk-app", "bk-phone", "bk-load-0", "bk-load-1", "bk-load-2"):
@@ -123,7 +90,7 @@ def test_hot_backup_and_restore():
                                              json.dumps({"code": oathtool(secret, int(time.time()))}),
                                              json_headers(customer))
         check(status == 200 and body["state"] == "active", "confirm: %d %r" % (status, body))
-        used = source.phone_token("bk-phone")
+        used = source.phone_token("bk-phone")["token"]
         check(source.verify("bk-phone", used)["valid"] is True, "phone token refused before the backup")
         # A failed-login block (five failures from one address) must come back too.
         service = source.token("service", "bk-frontend")
@@ -178,7 +145,7 @@ def test_hot_backup_and_restore():
         check(out.returncode == 1 and "not empty" in out.stderr, "restore over a data dir: %r" % out.stderr)
         report = audit_verify(target)
 
-        restored_node = Node(target)
+        restored_node = start_node(target)
         for user in ("bk-app", "bk-phone", "bk-load-0"):
             status, _, body = restored_node.user(user)
             check(status == 200 and body["id"] == user, "user %s after restore: %d %r" % (user, status, body))
@@ -207,7 +174,7 @@ def test_hot_backup_and_restore():
 
 def test_offline_backup():
     work = tempfile.mkdtemp(prefix="callsign-backup-it-")
-    node = Node()
+    node = start_node()
     try:
         node.put_user("off-1")
         check(node.server.stop() == 0, "callsignd did not stop cleanly")

@@ -291,3 +291,46 @@ def audit_entries(server, admin_token, user=None):
 
 def audit_count(server, admin_token):
     return len(audit_entries(server, admin_token))
+
+
+class Node:
+    """One callsignd (on a given or fresh data dir) with tokens minted from that dir's JWT key,
+    and the calls most suites make through it."""
+
+    def __init__(self, callsignd, callsign, config_text="", data_dir=None):
+        self.callsign = callsign
+        self.server = Server(callsignd, config_text, data_dir=data_dir)
+        self.data_dir = self.server.data_dir
+        self.tokens = {}
+
+    def token(self, role, sub):
+        if (role, sub) not in self.tokens:
+            self.tokens[(role, sub)] = mint_token(self.callsign, self.data_dir, role, sub)
+        return self.tokens[(role, sub)]
+
+    def put_user(self, user_id):
+        status, _, body = self.server.json("PUT", "/v1/users/" + user_id,
+                                           json.dumps({"email": user_id + "@example.com", "phone_support": True}),
+                                           json_headers(self.token("admin", "ops-1")))
+        check(status in (200, 201), "PUT user %s: %d %r" % (user_id, status, body))
+
+    def verify(self, user_id, code, agent="agent-1"):
+        """POST /v1/verify, which must answer 200; returns the parsed reply."""
+        status, _, body = self.server.json("POST", "/v1/verify", json.dumps({"user": user_id, "code": code}),
+                                           json_headers(self.token("agent", agent)))
+        check(status == 200, "verify %s: %d %r" % (user_id, status, body))
+        return body
+
+    def phone_token(self, user_id):
+        """GET /v1/me/phone-token as that customer; returns the parsed reply."""
+        status, _, body = self.server.json("GET", "/v1/me/phone-token", headers=bearer(self.token("customer", user_id)))
+        check(status == 200, "phone-token: %d %r" % (status, body))
+        return body
+
+    def user(self, user_id):
+        """GET /v1/users?email=<user_id>@example.com as an agent: (status, headers, body)."""
+        return self.server.json("GET", "/v1/users?email=%s@example.com" % user_id,
+                                headers=bearer(self.token("agent", "agent-1")))
+
+    def audit(self):
+        return audit_entries(self.server, self.token("admin", "ops-1"))

@@ -12,8 +12,7 @@ import subprocess
 import sys
 import time
 
-from harness import (Server, bearer, check, cli, json_headers, mint_token, parse_args, run_cases, audit_entries,
-                     wrong_code)
+from harness import (bearer, check, cli, json_headers, Node as HarnessNode, parse_args, run_cases, wrong_code)
 
 ARGS, _ = parse_args()
 
@@ -37,38 +36,9 @@ def oathtool(secret, at):
     return out.stdout.strip()
 
 
-class Node:
-    """One callsignd on a given data dir, with tokens minted from that dir's JWT key."""
-
-    def __init__(self, data_dir, overlap):
-        self.server = Server(ARGS.callsignd, CONFIG % overlap, data_dir=data_dir)
-        self.data_dir = self.server.data_dir
-        self.tokens = {}
-
-    def token(self, role, sub):
-        if (role, sub) not in self.tokens:
-            self.tokens[(role, sub)] = mint_token(ARGS.callsign, self.data_dir, role, sub)
-        return self.tokens[(role, sub)]
-
-    def put_user(self, user_id):
-        status, _, body = self.server.json("PUT", "/v1/users/" + user_id,
-                                           json.dumps({"email": user_id + "@example.com", "phone_support": True}),
-                                           json_headers(self.token("admin", "ops-1")))
-        check(status in (200, 201), "PUT user %s: %d %r" % (user_id, status, body))
-
-    def verify(self, user_id, code):
-        status, _, body = self.server.json("POST", "/v1/verify", json.dumps({"user": user_id, "code": code}),
-                                           json_headers(self.token("agent", "agent-1")))
-        check(status == 200, "verify %s: %d %r" % (user_id, status, body))
-        return body
-
-    def phone_token(self, user_id):
-        status, _, body = self.server.json("GET", "/v1/me/phone-token", headers=bearer(self.token("customer", user_id)))
-        check(status == 200, "phone-token: %d %r" % (status, body))
-        return body
-
-    def audit(self):
-        return audit_entries(self.server, self.token("admin", "ops-1"))
+def start_node(data_dir, overlap):
+    """One callsignd on a given data dir, with the rotation overlap in seconds."""
+    return HarnessNode(ARGS.callsignd, ARGS.callsign, CONFIG % overlap, data_dir)
 
 
 def cli_token(data_dir, user_id, version, at=None):
@@ -94,7 +64,7 @@ NODES = []
 
 
 def start(data_dir, overlap):
-    node = Node(data_dir, overlap)
+    node = start_node(data_dir, overlap)
     NODES.append(node)
     return node
 
