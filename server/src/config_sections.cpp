@@ -112,7 +112,8 @@ result<void> parse_phone_token_section(const toml::table& t, server_config& cfg,
 }
 result<void> parse_auth_section(const toml::table& t, server_config& cfg, std::string_view src) {
   CALLSIGN_TRY(reject_unknown(t, "auth", {"issuer", "audience", "leeway_seconds", "hs256_key_file",
-                                          "es256_public_key_file", "rs256_public_key_file"}, src));
+                                          "es256_public_key_file", "rs256_public_key_file", "token_cache_entries"},
+                              src));
   std::optional<std::string> text;
   CALLSIGN_TRY(read_string(t, "auth", "issuer", text, src));
   if (text) {
@@ -130,6 +131,9 @@ result<void> parse_auth_section(const toml::table& t, server_config& cfg, std::s
     cfg.auth.audience = *text;
   }
   CALLSIGN_TRY(read_integer(t, "auth", "leeway_seconds", 0, 300, cfg.auth.leeway_seconds, src));
+  auto cache_entries = static_cast<std::int64_t>(cfg.auth.token_cache_entries);
+  CALLSIGN_TRY(read_integer(t, "auth", "token_cache_entries", 0, 1 << 20, cache_entries, src));
+  cfg.auth.token_cache_entries = static_cast<std::size_t>(cache_entries);
   CALLSIGN_TRY(read_path(t, "auth", "hs256_key_file", cfg.auth.hs256_key_file, src));
   CALLSIGN_TRY(read_path(t, "auth", "es256_public_key_file", cfg.auth.es256_public_key_file, src));
   CALLSIGN_TRY(read_path(t, "auth", "rs256_public_key_file", cfg.auth.rs256_public_key_file, src));

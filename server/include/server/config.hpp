@@ -31,6 +31,7 @@ struct auth_config {
   std::string issuer = "callsign";
   std::string audience = "callsign";
   std::int64_t leeway_seconds = 30;
+  std::size_t token_cache_entries = 4096;  // verified tokens remembered (digests only); 0 = off
   std::optional<std::filesystem::path> hs256_key_file;         // raw key bytes, >= 32
   std::optional<std::filesystem::path> es256_public_key_file;  // PEM
   std::optional<std::filesystem::path> rs256_public_key_file;  // PEM

@@ -2,6 +2,7 @@
 
 #include <jwt.h>
 
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "crypto/constant_time.hpp"
 #include "crypto/hmac_key.hpp"
 #include "jwt_json.hpp"
+#include "server/auth/verified_token_cache.hpp"
 
 namespace callsign::server {
 
@@ -18,6 +20,7 @@ struct token_verifier::state {
   std::int64_t leeway = 0;
   verification_keys keys;
   std::optional<crypto::hmac_key> hs256;  // over keys.hs256_secret, for the constant-time check
+  std::unique_ptr<verified_token_cache> cache;
 };
 
 namespace {
@@ -32,6 +35,14 @@ error refuse(std::string reason) {
 
 std::span<const std::uint8_t> as_bytes(std::string_view text) noexcept {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
+  std::int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    return b > 0 ? std::numeric_limits<std::int64_t>::max() : std::numeric_limits<std::int64_t>::min();
+  }
+  return sum;
 }
 
 bool names_audience(const std::vector<std::string>& audiences, std::string_view expected) {
@@ -96,6 +107,7 @@ result<token_verifier> token_verifier::create(const auth_config& config, verific
   s->audience = config.audience;
   s->leeway = config.leeway_seconds;
   s->keys = std::move(keys);
+  s->cache = std::make_unique<verified_token_cache>(config.token_cache_entries);
   return token_verifier(std::move(s));
 }
 
@@ -132,6 +144,10 @@ result<principal> token_verifier::verify(std::string_view token, std::int64_t no
   const std::string_view payload_part = token.substr(first_dot + 1, second_dot - first_dot - 1);
   const std::string_view signature_part = token.substr(second_dot + 1);
 
+  // 0. A token that passed every check below before, and whose time window still holds.
+  const auto digest = verified_token_cache::digest_of(token);
+  if (auto known = state_->cache->find(digest, now)) return std::move(*known);
+
   // 1. The algorithm, from our own reading of the header, before any key is touched.
   const auto header_json = auth_detail::base64url_decode(header_part);
   if (!header_json) return refuse("bearer token is malformed");
@@ -167,7 +183,12 @@ result<principal> token_verifier::verify(std::string_view token, std::int64_t no
   if (!claims->sub || !valid_subject(*claims->sub)) return refuse("token subject is missing or invalid");
   const auto parsed_role = claims->role ? parse_role(*claims->role) : std::nullopt;
   if (!parsed_role) return refuse("token role is missing or unknown");
-  return principal{*parsed_role, *claims->sub};
+  principal who{*parsed_role, *claims->sub};
+  // The same window as the exp and nbf checks above: valid from nbf - leeway, until exp + leeway.
+  const std::int64_t valid_from =
+      claims->nbf ? saturating_add(*claims->nbf, -leeway) : std::numeric_limits<std::int64_t>::min();
+  state_->cache->store(digest, who, valid_from, saturating_add(*claims->exp, leeway));
+  return who;
 }
 
 }  // namespace callsign::server
