@@ -5,11 +5,12 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <chrono>
-#include <cstdio>
+#include <iterator>
 
 #include "net/server_state.hpp"
 #include "server/lists/upload_limit.hpp"
 #include "server/problem.hpp"
+#include "server/response_bytes.hpp"
 #include "server/stream_auth.hpp"
 #include "storage/change_set.hpp"
 
@@ -20,10 +21,13 @@ namespace http = beast::http;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 std::string next_request_id(server_state& st) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx",
-                static_cast<unsigned long long>(st.request_counter.fetch_add(1, std::memory_order_relaxed)));
-  return st.request_id_prefix + buf;
+  auto n = st.request_counter.fetch_add(1, std::memory_order_relaxed);
+  std::string id = st.request_id_prefix;
+  id.resize(id.size() + 16);
+  for (std::size_t i = id.size(); i-- > id.size() - 16; n >>= 4) {
+    id[i] = "0123456789abcdef"[n & 0xf];
+  }
+  return id;
 }
 
 bool valid_request_id(std::string_view id) {
@@ -49,10 +53,11 @@ http_request to_plain(http::request<http::string_body>&& req, std::string remote
   if (q != std::string::npos) {
     plain.query = plain.target.substr(q + 1);
   }
+  plain.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
   for (const auto& field : req) {
     std::string name(field.name_string());
     for (auto& c : name) {
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
     plain.headers.push_back({std::move(name), std::string(field.value())});
   }
@@ -61,32 +66,6 @@ http_request to_plain(http::request<http::string_body>&& req, std::string remote
   auto incoming = plain.header("x-request-id");
   plain.request_id = incoming && valid_request_id(*incoming) ? std::string(*incoming) : next_request_id(st);
   return plain;
-}
-
-http::response<http::string_body> to_beast(http_response&& res, unsigned version, bool keep_alive, bool head,
-                                           std::string_view request_id) {
-  http::response<http::string_body> out;
-  out.version(version);
-  out.result(res.status);
-  out.set(http::field::server, "callsign");
-  if (!res.content_type.empty()) {
-    out.set(http::field::content_type, res.content_type);
-  }
-  out.set(http::field::cache_control, "no-store");
-  out.set("X-Content-Type-Options", "nosniff");
-  if (!request_id.empty()) {
-    out.set("X-Request-Id", request_id);
-  }
-  for (auto& h : res.headers) {
-    out.set(h.name, h.value);
-  }
-  out.keep_alive(keep_alive);
-  out.body() = std::move(res.body);
-  out.prepare_payload();
-  if (head) {
-    out.body().clear();
-  }
-  return out;
 }
 
 // Maps a failed read of the request to the response it deserves, or none (just close).
@@ -154,11 +133,13 @@ net::awaitable<http_response> run_route(server_state& st, const route_match& mat
   co_return std::move(std::get<http_response>(outcome));
 }
 
-net::awaitable<void> write_response(server_state& st, connection& conn, http_response&& res, unsigned version,
-                                    bool keep_alive, bool head, const std::string& request_id) {
-  auto out = to_beast(std::move(res), version, keep_alive, head, request_id);
+// `wire` is the connection's reusable output buffer (server/response_bytes.hpp builds the bytes).
+net::awaitable<void> write_response(server_state& st, connection& conn, const http_response& res,
+                                    response_framing framing, std::string& wire) {
+  serialize_response(res, framing, wire);
   conn.stream.expires_after(st.app.config.request_timeout);
-  co_await http::async_write(conn.stream, out, use_tuple);
+  auto bytes = net::buffer(wire);
+  co_await net::async_write(conn.stream, bytes, use_tuple);
 }
 
 void record(server_state& st, const http_request& req, std::size_t route_index, unsigned status,
@@ -184,6 +165,7 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
   auto endpoint = conn->stream.socket().remote_endpoint(remote_ec);
   std::string remote = remote_ec ? std::string() : endpoint.address().to_string();
   beast::flat_buffer buffer;
+  std::string wire;  // each response's bytes, reused
 
   for (;;) {
     http::request_parser<http::string_body> parser;
@@ -230,7 +212,7 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
         plain.remote_address = remote;
         plain.method = http_method::other;
         record(st, plain, 0, failure->status, started);
-        co_await write_response(st, *conn, std::move(*failure), 11, false, false, plain.request_id);
+        co_await write_response(st, *conn, *failure, {11, false, false, plain.request_id}, wire);
       }
       break;
     }
@@ -246,7 +228,7 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
           // Refused before the upgrade: a foreign page must not open a customer's stream.
           auto refused = problem_response(403, "Forbidden", "this Origin may not open the stream");
           record(st, plain, match.metrics_index, refused.status, started);
-          co_await write_response(st, *conn, std::move(refused), req.version(), false, false, plain.request_id);
+          co_await write_response(st, *conn, refused, {req.version(), false, false, plain.request_id}, wire);
           break;
         }
         record(st, plain, match.metrics_index, 101, started);
@@ -264,8 +246,8 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
     // Recorded before the write, so a client that reads /metrics right after its response
     // already sees its request counted.
     record(st, plain, match.metrics_index, response.status, started);
-    co_await write_response(st, *conn, std::move(response), version, keep_alive,
-                            plain.method == http_method::head, plain.request_id);
+    co_await write_response(st, *conn, response,
+                            {version, keep_alive, plain.method == http_method::head, plain.request_id}, wire);
     if (!keep_alive) {
       break;
     }
@@ -276,9 +258,12 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
 
 net::awaitable<void> refuse_connection(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));
-  auto res = to_beast(problem_response(503, "Service Unavailable", "too many open connections"), 11, false, false, {});
+  std::string wire;
+  serialize_response(problem_response(503, "Service Unavailable", "too many open connections"), {11, false, false, {}},
+                     wire);
   stream.expires_after(std::chrono::seconds(2));
-  co_await http::async_write(stream, res, use_tuple);
+  auto bytes = net::buffer(wire);
+  co_await net::async_write(stream, bytes, use_tuple);
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
