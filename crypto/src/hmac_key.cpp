@@ -7,68 +7,17 @@
 #include <cstdlib>
 #include <new>
 
+#include "openssl_digests.hpp"
+
 namespace callsign::crypto {
 namespace {
-
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
-};
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
 
 constexpr std::size_t max_block_size = 128;  // SHA-512; SHA-1 and SHA-256 use 64
 static_assert(EVP_MAX_MD_SIZE <= hmac_digest::max_size);
 
-// Fetching takes a lock and a provider lookup, so each digest is fetched once per process.
-// EVP_MD objects are immutable and reference counted, hence safe to share across threads.
-// Constructed after OpenSSL's own initialisation, so destroyed before its atexit cleanup.
-class fetched_digests {
- public:
-  fetched_digests() noexcept
-      : sha1_(EVP_MD_fetch(nullptr, "SHA1", nullptr)),
-        sha256_(EVP_MD_fetch(nullptr, "SHA256", nullptr)),
-        sha512_(EVP_MD_fetch(nullptr, "SHA512", nullptr)) {}
-  ~fetched_digests() {
-    EVP_MD_free(sha1_);
-    EVP_MD_free(sha256_);
-    EVP_MD_free(sha512_);
-  }
-  fetched_digests(const fetched_digests&) = delete;
-  fetched_digests& operator=(const fetched_digests&) = delete;
-
-  const EVP_MD* get(hash_algorithm algorithm) const noexcept {
-    switch (algorithm) {
-      case hash_algorithm::sha1:
-        return sha1_;
-      case hash_algorithm::sha256:
-        return sha256_;
-      case hash_algorithm::sha512:
-        return sha512_;
-    }
-    return nullptr;
-  }
-
- private:
-  EVP_MD* sha1_;
-  EVP_MD* sha256_;
-  EVP_MD* sha512_;
-};
-
-const EVP_MD* fetch_digest(hash_algorithm algorithm) noexcept {
-  static const fetched_digests digests;
-  return digests.get(algorithm);
-}
-
-// One scratch context per thread lets const sign() run concurrently without locks and
-// without allocating a context per call.
-EVP_MD_CTX* scratch_context() {
-  thread_local const md_ctx_ptr scratch{EVP_MD_CTX_new()};
-  if (!scratch) throw std::bad_alloc();
-  return scratch.get();
-}
-
 // A context that has absorbed one padded key block: HMAC's inner or outer prefix.
-md_ctx_ptr absorb_padded_key(const EVP_MD* md, const std::uint8_t* padded, std::size_t size) {
-  md_ctx_ptr ctx{EVP_MD_CTX_new()};
+detail::md_ctx_ptr absorb_padded_key(const EVP_MD* md, const std::uint8_t* padded, std::size_t size) {
+  detail::md_ctx_ptr ctx{EVP_MD_CTX_new()};
   if (!ctx || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1 || EVP_DigestUpdate(ctx.get(), padded, size) != 1) {
     return nullptr;
   }
@@ -82,15 +31,15 @@ hmac_digest::~hmac_digest() {
 }
 
 struct hmac_key::state {
-  md_ctx_ptr inner;  // H state after (K' xor ipad)
-  md_ctx_ptr outer;  // H state after (K' xor opad)
+  detail::md_ctx_ptr inner;  // H state after (K' xor ipad)
+  detail::md_ctx_ptr outer;  // H state after (K' xor opad)
 };
 
 result<hmac_key> hmac_key::create(hash_algorithm algorithm, std::span<const std::uint8_t> key) {
   if (!is_valid(algorithm)) {
     return make_error(error_kind::invalid_input, "unknown HMAC hash algorithm");
   }
-  const EVP_MD* md = fetch_digest(algorithm);
+  const EVP_MD* md = detail::fetched_digest(algorithm);
   if (md == nullptr) return make_error(error_kind::internal, "OpenSSL digest is unavailable");
   const auto block_size = static_cast<std::size_t>(EVP_MD_get_block_size(md));
   if (block_size == 0 || block_size > max_block_size) {
@@ -136,7 +85,7 @@ hmac_digest hmac_key::sign(std::span<const std::uint8_t> message) const {
 hmac_digest hmac_key::sign(std::initializer_list<std::span<const std::uint8_t>> parts) const {
   if (!state_) std::abort();  // moved-from: see the header
   hmac_digest out;
-  EVP_MD_CTX* ctx = scratch_context();
+  EVP_MD_CTX* ctx = detail::scratch_digest_context();
 
   // With both prefixes precomputed, a copy can only fail when OpenSSL cannot allocate.
   std::array<std::uint8_t, EVP_MAX_MD_SIZE> inner_hash{};

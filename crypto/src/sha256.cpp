@@ -1,28 +1,21 @@
 #include "crypto/sha256.hpp"
 
-#include <openssl/evp.h>
-
-#include <memory>
 #include <new>
 
+#include "openssl_digests.hpp"
+
 namespace callsign::crypto {
-namespace {
-
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
-};
-
-}  // namespace
 
 sha256_digest sha256(std::initializer_list<std::span<const std::uint8_t>> parts) {
-  const std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) throw std::bad_alloc();
+  EVP_MD_CTX* ctx = detail::scratch_digest_context();
+  const EVP_MD* md = detail::fetched_digest(hash_algorithm::sha256);
+  if (md == nullptr || EVP_DigestInit_ex2(ctx, md, nullptr) != 1) throw std::bad_alloc();
   for (const auto part : parts) {
-    if (!part.empty() && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1) throw std::bad_alloc();
+    if (!part.empty() && EVP_DigestUpdate(ctx, part.data(), part.size()) != 1) throw std::bad_alloc();
   }
   sha256_digest out{};
   unsigned int size = 0;
-  if (EVP_DigestFinal_ex(ctx.get(), out.data(), &size) != 1 || size != out.size()) throw std::bad_alloc();
+  if (EVP_DigestFinal_ex(ctx, out.data(), &size) != 1 || size != out.size()) throw std::bad_alloc();
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <new>
 
+#include "openssl_digests.hpp"
+
 namespace callsign::crypto {
 
 struct sha256_stream::state {
@@ -13,7 +15,10 @@ struct sha256_stream::state {
 
 sha256_stream::sha256_stream() : state_(std::make_unique<state>()) {
   state_->ctx = EVP_MD_CTX_new();
-  if (state_->ctx == nullptr || EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) throw std::bad_alloc();
+  if (state_->ctx == nullptr ||
+      EVP_DigestInit_ex2(state_->ctx, detail::fetched_digest(hash_algorithm::sha256), nullptr) != 1) {
+    throw std::bad_alloc();
+  }
 }
 
 sha256_stream::sha256_stream(sha256_stream&&) noexcept = default;
@@ -28,7 +33,9 @@ sha256_digest sha256_stream::finish() {
   sha256_digest out{};
   unsigned int size = 0;
   if (EVP_DigestFinal_ex(state_->ctx, out.data(), &size) != 1 || size != out.size()) throw std::bad_alloc();
-  if (EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr) != 1) throw std::bad_alloc();
+  if (EVP_DigestInit_ex2(state_->ctx, detail::fetched_digest(hash_algorithm::sha256), nullptr) != 1) {
+    throw std::bad_alloc();
+  }
   return out;
 }
 
