@@ -55,3 +55,22 @@ bench_rate() { awk '$1 == "wrk_requests" { n += $2 } $1 == "wrk_seconds" { s += 
 bench_worst() { awk -v m="$1" '$1 == m && $2 > w { w = $2 } END { printf "%.3f", w }' <<<"$2"; }
 bench_total() { awk -v m="$1" '$1 == m { t += $2 } END { printf "%.0f", t }' <<<"$2"; }
 bench_slices() { awk -v m="$1" '$1 == m { printf "%s%s", sep, $2; sep = " / " }' <<<"$2"; }
+
+# bench_cpu_ticks PID...: user + system CPU the processes have used so far, in clock ticks
+# (all their threads; nginx's workers are separate processes, so pass them too). The CPU a
+# request costs is robust to a busy machine where req/s is not: print both.
+bench_cpu_ticks() {
+  local total=0 pid
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || continue
+    # Fields 14 and 15 after the ")" that ends the command name.
+    total=$((total + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }')))
+  done
+  echo "$total"
+}
+# bench_nginx_pids: the master and its workers (bench_start_nginx's nginx_pid).
+bench_nginx_pids() { echo "$nginx_pid" $(pgrep -P "$nginx_pid"); }
+# bench_us_per_request TICKS "WRK OUTPUT": CPU microseconds per request over those runs.
+bench_us_per_request() {
+  awk -v t="$1" -v hz="$(getconf CLK_TCK)" '$1 == "wrk_requests" { n += $2 } END { printf "%.1f", t * 1e6 / hz / n }' <<<"$2"
+}
