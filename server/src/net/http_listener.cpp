@@ -1,6 +1,9 @@
-// Model: one io_context run by N threads; every connection lives on its own strand
-// (make_strand at accept), so a session's handlers never run concurrently. Handlers that may
-// block on disk run on a separate worker pool and their result hops back to the strand.
+// Model: one io_context per I/O thread, each run by that thread alone. A connection is accepted
+// onto the next context in turn and stays there, so its handlers never run concurrently without
+// a strand, and a request's read, handler and write all happen on one thread: no hand-offs and
+// no shared scheduler lock between the I/O threads. The first context also runs the acceptor,
+// the signals and the timers. Handlers that may block on disk run on a separate worker pool and
+// their result is posted back to the connection's context.
 #include "server/http_server.hpp"
 
 #include <sys/resource.h>
@@ -30,9 +33,9 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor) {
   for (;;) {
-    // The strand is a named local: GCC 12 may destroy temporaries in a co_await expression twice.
-    auto strand = net::make_strand(st.ioc);
-    auto [ec, socket] = co_await acceptor.async_accept(strand, use_tuple);
+    // A named local: GCC 12 may destroy temporaries in a co_await expression twice.
+    auto home = st.next_io_executor();
+    auto [ec, socket] = co_await acceptor.async_accept(home, use_tuple);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor.is_open()) {
         co_return;
@@ -99,7 +102,9 @@ net::awaitable<void> drain_and_stop(server_state& st, tcp::acceptor& acceptor) {
   }
   auto remaining = st.connections.size();
   st.app.log.info("stopped", {{"abandoned_connections", static_cast<std::uint64_t>(remaining)}});
-  st.ioc.stop();
+  for (auto* context : st.io_contexts) {
+    context->stop();
+  }
 }
 
 // Every connection is a descriptor: take the whole hard limit (the soft one is often 1024).
@@ -141,13 +146,21 @@ result<void> write_port_file(const std::filesystem::path& path, std::uint16_t po
 int serve_http(app_context& app, const router& routes) {
   const auto& cfg = app.config;
   unsigned io_threads = cfg.io_threads != 0 ? cfg.io_threads : std::max(1U, std::thread::hardware_concurrency());
-  net::io_context ioc(static_cast<int>(io_threads));
+  // Each context is run by one thread; the hint still keeps its locks, because the worker pool,
+  // the stream hub and the writer post to it from other threads.
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<net::io_context*> context_list;
+  for (unsigned i = 0; i < io_threads; ++i) {
+    contexts.push_back(std::make_unique<net::io_context>(1));
+    context_list.push_back(contexts.back().get());
+  }
+  net::io_context& ioc = *contexts.front();
   net::thread_pool workers(cfg.worker_threads);
 
   std::random_device rd;
   char prefix[16];
   std::snprintf(prefix, sizeof prefix, "%08x-", rd());
-  server_state st{app, routes, ioc, workers, {}, prefix, {}};
+  server_state st{app, routes, ioc, workers, {}, prefix, {}, context_list, {}};
   stream_hub streams(stream_limits{cfg.stream.max_connections_per_user, cfg.stream.max_connections,
                                    cfg.stream.outbox_messages});
 
@@ -208,9 +221,13 @@ int serve_http(app_context& app, const router& routes) {
     net::co_spawn(ioc, drain_and_stop(st, acceptor), net::detached);
   });
 
+  // The other contexts have no work until connections arrive: keep them running until the drain
+  // stops every context.
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < io_threads; ++i) {
-    threads.emplace_back([&ioc] { ioc.run(); });
+    keep_running.push_back(net::make_work_guard(*contexts[i]));
+    threads.emplace_back([context = contexts[i].get()] { context->run(); });
   }
   ioc.run();
   for (auto& t : threads) {

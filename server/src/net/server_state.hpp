@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "net/connection_registry.hpp"
 #include "server/app_context.hpp"
@@ -36,6 +37,14 @@ struct server_state {
   connection_registry<connection> connections;
   std::string request_id_prefix;
   std::atomic<std::uint64_t> request_counter{0};
+  // One per I/O thread; io_contexts[0] is `ioc`. New connections go to each in turn.
+  std::vector<net::io_context*> io_contexts;
+  std::atomic<std::size_t> next_context{0};
+
+  net::io_context::executor_type next_io_executor() {
+    const auto i = next_context.fetch_add(1, std::memory_order_relaxed) % io_contexts.size();
+    return io_contexts[i]->get_executor();
+  }
 };
 
 // Serves one connection until it closes, the peer goes quiet, or the server drains.
