@@ -1,4 +1,4 @@
-// One HTTP/1.1 connection as a C++20 coroutine on its own strand: the timeout is re-armed
+// One HTTP/1.1 connection as a C++20 coroutine on its connection's I/O thread: the timeout is re-armed
 // before every read and write, header and body limits apply, and expected ends (EOF, reset,
 // timeout, cancellation) arrive as values through as_tuple.
 #include <boost/beast/http.hpp>
@@ -83,11 +83,11 @@ std::optional<http_response> response_for_read_error(const beast::error_code& ec
   return std::nullopt;  // timeout, reset, EOF, cancellation
 }
 
-// Hands a change set to the group-commit writer and resumes on this connection's strand once
+// Hands a change set to the group-commit writer and resumes on this connection's I/O thread once
 // it is synced. No thread waits: many requests share one fsync.
 net::awaitable<result<storage::commit_receipt>> async_commit(server_state& st, storage::change_set changes) {
   // A timer that never expires is the signal: the writer's completion stores the outcome and
-  // cancels the timer on this strand, which resumes the coroutine here.
+  // cancels the timer on that thread, which resumes the coroutine here.
   auto executor = co_await net::this_coro::executor;
   auto signal = std::make_shared<net::steady_timer>(executor, net::steady_timer::time_point::max());
   auto outcome = std::make_shared<std::optional<result<storage::commit_receipt>>>();
