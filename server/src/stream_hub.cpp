@@ -177,57 +177,6 @@ std::size_t stream_hub::size_of(std::string_view user) const {
   return it == users_.end() ? 0 : it->second.size();
 }
 
-void stream_deadlines::add(stream_deadline& entry) {
-  std::lock_guard lock(mutex_);
-  if (entry.listed_) {
-    return;
-  }
-  entry.listed_ = true;
-  entry.prev_ = nullptr;
-  entry.next_ = head_;
-  if (head_ != nullptr) {
-    head_->prev_ = &entry;
-  }
-  head_ = &entry;
-  ++size_;
-}
-
-void stream_deadlines::remove(stream_deadline& entry) {
-  std::lock_guard lock(mutex_);
-  if (!entry.listed_) {
-    return;
-  }
-  entry.listed_ = false;
-  if (entry.prev_ != nullptr) {
-    entry.prev_->next_ = entry.next_;
-  } else {
-    head_ = entry.next_;
-  }
-  if (entry.next_ != nullptr) {
-    entry.next_->prev_ = entry.prev_;
-  }
-  entry.prev_ = entry.next_ = nullptr;
-  --size_;
-}
-
-std::size_t stream_deadlines::sweep(std::int64_t now_ms) {
-  std::lock_guard lock(mutex_);
-  std::size_t fired = 0;
-  for (auto* e = head_; e != nullptr; e = e->next_) {
-    if (e->due() <= now_ms) {
-      e->set_due(stream_deadline::never);
-      e->on_deadline();
-      ++fired;
-    }
-  }
-  return fired;
-}
-
-std::size_t stream_deadlines::size() const {
-  std::lock_guard lock(mutex_);
-  return size_;
-}
-
 std::string stream_verified_message(std::string_view agent, std::string_view method, std::int64_t at) {
   json_writer json;
   json.begin_object()

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "crypto/result.hpp"
+#include "server/stream_deadlines.hpp"
 
 namespace callsign::server {
 
@@ -58,49 +59,6 @@ class stream_subscriber {
   std::uint64_t token_step_ = 0;
   bool overflowed_ = false;
   bool woken_ = false;  // a wake is outstanding: the consumer has not drained yet
-};
-
-// A connection's next deadline (auth, keep-alive ping, idle, stuck write, close), checked by one
-// periodic sweep over all connections instead of a timer (and a pending timer wait) each.
-// The owner sets `due` with set_due(); the sweep calls on_deadline() once it has passed.
-class stream_deadline {
- public:
-  static constexpr std::int64_t never = INT64_MAX;
-  void set_due(std::int64_t due_ms) noexcept { due_.store(due_ms, std::memory_order_relaxed); }
-  std::int64_t due() const noexcept { return due_.load(std::memory_order_relaxed); }
-  // Called by stream_deadlines::sweep on the sweeping thread, under the list's lock: it must
-  // only hand the work to the owner (post), never block or touch the list.
-  virtual void on_deadline() = 0;
-
- protected:
-  stream_deadline() = default;
-  virtual ~stream_deadline() = default;
-  stream_deadline(const stream_deadline&) = delete;
-  stream_deadline& operator=(const stream_deadline&) = delete;
-
- private:
-  friend class stream_deadlines;
-  std::atomic<std::int64_t> due_{never};
-  stream_deadline* prev_ = nullptr;  // intrusive list: no allocation per connection
-  stream_deadline* next_ = nullptr;
-  bool listed_ = false;
-};
-
-// Every open stream connection's deadline. Thread-safety: all members may be called from any
-// thread. An entry must be removed before it is destroyed.
-class stream_deadlines {
- public:
-  void add(stream_deadline& entry);
-  void remove(stream_deadline& entry);  // idempotent
-  // Calls on_deadline() for every entry due at `now_ms` (first resetting its due to never, so
-  // it fires once per set_due); returns how many.
-  std::size_t sweep(std::int64_t now_ms);
-  std::size_t size() const;
-
- private:
-  mutable std::mutex mutex_;
-  stream_deadline* head_ = nullptr;
-  std::size_t size_ = 0;
 };
 
 struct stream_limits {
