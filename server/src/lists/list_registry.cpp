@@ -60,7 +60,11 @@ result<std::string> read_list_text(const std::filesystem::path& path, std::size_
     }
     return make_error(error_kind::unavailable, "cannot read " + path.string() + ": " + ec.message());
   }
-  if (size > limit) return make_error(error_kind::invalid_input, "list file is larger than lists.max_upload_bytes");
+  if (size > limit) {
+    return make_error(error_kind::invalid_input,
+                      "list file is larger than lists.max_text_bytes / lists.max_upload_bytes (" +
+                          std::to_string(limit) + " bytes)");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(error_kind::unavailable, "cannot read " + path.string());
   std::ostringstream text;
@@ -93,7 +97,7 @@ struct list_registry::slot {
 
 list_registry::list_registry(const lists_config& config, const std::filesystem::path& data_dir,
                              const crypto::key_ring& keys, const storage::clock& clock)
-    : clock_(clock), max_upload_bytes_(config.max_upload_bytes) {
+    : clock_(clock), max_upload_bytes_(config.max_upload_bytes), max_text_bytes_(config.max_text_bytes) {
   for (const list_id id : all_lists) {
     auto s = std::make_unique<slot>();
     const auto& source = source_config(config, id);
@@ -111,6 +115,10 @@ list_registry::list_registry(const lists_config& config, const std::filesystem::
 }
 
 list_registry::~list_registry() = default;
+
+std::size_t list_registry::upload_limit(list_id id) const noexcept {
+  return is_set_file(id) ? max_upload_bytes_ : std::min(max_upload_bytes_, max_text_bytes_);
+}
 
 void list_registry::load_all() {
   for (const list_id id : all_lists) {
@@ -163,7 +171,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
   std::string sha256;
   file_fingerprint fingerprint;
   if (!is_set_file(id)) {
-    auto text = read_list_text(from, max_upload_bytes_);
+    auto text = read_list_text(from, upload_limit(id));
     if (!text) return fail(text.error());
     sha256 = crypto::hex_encode(crypto::sha256(*text));
     if (sha256 != s.status.sha256 || s.status.version == 0) {
