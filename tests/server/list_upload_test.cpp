@@ -283,4 +283,20 @@ BOOST_FIXTURE_TEST_CASE(an_admitted_upload_streams_then_installs_or_is_rejected_
   BOOST_TEST(files_in(lists_dir()) == 1U);
 }
 
+BOOST_FIXTURE_TEST_CASE(text_lists_keep_the_in_memory_cap_on_reload_too, upload_fixture) {
+  BOOST_TEST(lists->upload_limit(list_id::open_proxies) == 1024U);
+  BOOST_TEST(lists->upload_limit(list_id::managed_devices) == 1024U);
+  BOOST_TEST(lists->upload_limit(list_id::exposed_credentials) == 4096U);
+  BOOST_TEST(lists->upload_limit(list_id::exposed_passwords) == 4096U);
+  // A source edited in place past max_text_bytes is refused before it is read.
+  fs::create_directories(lists_dir());
+  std::string big;
+  for (int i = 0; big.size() <= 1024; ++i) big += "10.1." + std::to_string(i) + ".0/24\n";
+  std::ofstream(lists->status(list_id::open_proxies).source, std::ios::binary) << big;
+  auto reloaded = lists->reload(list_id::open_proxies);
+  BOOST_TEST_REQUIRE(!reloaded.has_value());
+  BOOST_TEST(reloaded.error().message.find("max_text_bytes") != std::string::npos, reloaded.error().message);
+  BOOST_TEST(lists->status(list_id::open_proxies).version == 0U);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

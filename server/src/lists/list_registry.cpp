@@ -1,6 +1,8 @@
 #include "server/lists/list_registry.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -70,6 +72,15 @@ result<std::string> read_list_text(const std::filesystem::path& path, std::size_
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Makes a rename in `dir` durable. Best effort: the new version already serves either way; a
+// crash before the directory reaches the disk can only bring back the old, complete file.
+void sync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
 }
 
 error prefixed(list_id id, const error& err) {
@@ -227,6 +238,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
     std::error_code ec;
     std::filesystem::rename(from, s.source, ec);
     if (ec) return fail(make_error(error_kind::unavailable, "cannot rename the upload into place: " + ec.message()));
+    sync_directory(s.source.parent_path());
     if (is_set_file(id)) fingerprint = fingerprint_of(s.source);
   }
   const std::lock_guard status_lock(status_mutex_);
