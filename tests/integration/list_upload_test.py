@@ -305,6 +305,12 @@ def test_over_limit_disconnect_and_stall_keep_the_old_list(server, token, work):
     sock.close()
     check(not wait_for_no_leftovers(server), "a disconnected upload left files: %r" % leftovers(server))
     unchanged("a disconnected upload")
+    deadline = time.time() + 30
+    abandoned = []
+    while not abandoned and time.time() < deadline:
+        abandoned = [r for r in server.log_records() if r.get("msg") == "list upload abandoned"]
+        time.sleep(0.05)
+    check(abandoned and abandoned[-1].get("list") == "exposed_passwords", "no log line for the abandoned upload")
 
     # A stalled client: cut off by the request timeout (3 s), the file removed.
     sock = connect(server, timeout=60)

@@ -242,13 +242,20 @@ net::awaitable<bool> serve_list_upload(server_state& st, connection& conn, beast
       case upload_body_end::store_failed:
         refusal = error_response(*streamed.store_error);
         break;
-      case upload_body_end::read_failed:
+      case upload_body_end::read_failed: {
+        const std::string reason = streamed.read_error.message();
+        st.app.log.warn("list upload abandoned",
+                        {{"request_id", plain.request_id},
+                         {"list", list_name(std::get<list_upload_ticket>(admitted).id)},
+                         {"bytes_stored", file->bytes()},
+                         {"reason", reason}});
         file->abort();
         refusal = response_for_read_error(streamed.read_error);
         if (!refusal) {
           co_return false;  // disconnect or timeout: nobody to answer
         }
         break;
+      }
     }
   }
 
