@@ -367,10 +367,47 @@ def test_slow_progress_and_100_continue(server, token, work):
     check(not leftovers(server), "upload files left: %r" % leftovers(server))
 
 
+def test_shutdown_mid_upload_leaves_nothing():
+    """SIGTERM while an upload is still making progress: the server drains (shutdown_timeout),
+    exits cleanly, and no upload file remains."""
+    server = Server(ARGS.callsignd, SMALL.replace("request_timeout_ms = 3000",
+                                                  "request_timeout_ms = 3000\nshutdown_timeout_ms = 2000"))
+    stop = threading.Event()
+    try:
+        token = mint_token(ARGS.callsign, server.data_dir, "admin", "list-admin")
+        sock = connect(server, timeout=60)
+        sock.sendall(upload_head(token, "exposed_passwords", 900000) + b"\0" * 1000)
+
+        def trickle():
+            try:
+                while not stop.is_set():
+                    sock.sendall(b"\0" * 100)
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+        sender = threading.Thread(target=trickle, daemon=True)
+        sender.start()
+        deadline = time.time() + 60
+        while not leftovers(server) and time.time() < deadline:
+            time.sleep(0.05)
+        check(leftovers(server), "the upload file never appeared")
+        code = server.stop()
+        stop.set()
+        sender.join()
+        sock.close()
+        check(code == 0, "callsignd exited with %s" % code)
+        check(not leftovers(server), "shutdown left upload files: %r" % leftovers(server))
+    finally:
+        stop.set()
+        server.cleanup()
+
+
 if __name__ == "__main__":
     raise SystemExit(run_cases([
         ("a_large_set_streams_with_flat_memory", test_a_large_set_streams_with_flat_memory),
         ("refusals_come_before_the_body", test_refusals_come_before_the_body),
         ("over_limit_disconnect_and_stall_keep_the_old_list", test_over_limit_disconnect_and_stall_keep_the_old_list),
         ("slow_progress_and_100_continue", test_slow_progress_and_100_continue),
+        ("shutdown_mid_upload_leaves_nothing", test_shutdown_mid_upload_leaves_nothing),
     ]))

@@ -283,6 +283,21 @@ BOOST_FIXTURE_TEST_CASE(an_admitted_upload_streams_then_installs_or_is_rejected_
   BOOST_TEST(files_in(lists_dir()) == 1U);
 }
 
+BOOST_FIXTURE_TEST_CASE(start_up_removes_uploads_a_crash_left_behind, upload_fixture) {
+  // What a SIGKILL mid-upload leaves: a partial file under the upload name. Other files stay.
+  const auto source = lists->status(list_id::exposed_passwords).source;
+  auto stale = lists->upload_path(list_id::exposed_passwords);
+  BOOST_TEST_REQUIRE(stale.has_value());
+  std::ofstream(*stale, std::ios::binary) << "partial";
+  const auto unrelated = lists_dir() / "notes.txt";
+  std::ofstream(unrelated) << "keep me";
+  list_registry restarted(app->config.lists, app->config.data_dir, app->keys, clock);
+  restarted.load_all();
+  BOOST_TEST(!fs::exists(*stale));
+  BOOST_TEST(fs::exists(unrelated));
+  BOOST_TEST(source.parent_path() == lists_dir());
+}
+
 BOOST_FIXTURE_TEST_CASE(text_lists_keep_the_in_memory_cap_on_reload_too, upload_fixture) {
   BOOST_TEST(lists->upload_limit(list_id::open_proxies) == 1024U);
   BOOST_TEST(lists->upload_limit(list_id::managed_devices) == 1024U);

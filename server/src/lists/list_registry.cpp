@@ -83,6 +83,20 @@ void sync_directory(const std::filesystem::path& dir) {
   ::close(fd);
 }
 
+// Start-up only: `<source>.upload-*` files are uploads a crash (or SIGKILL) cut off before they
+// were installed or removed. Nothing else writes that name, and no upload runs yet.
+void remove_stale_uploads(const std::filesystem::path& source) {
+  const auto dir = source.has_parent_path() ? source.parent_path() : std::filesystem::path(".");
+  const std::string prefix = source.filename().string() + ".upload-";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().starts_with(prefix)) {
+      std::error_code ignored;
+      std::filesystem::remove(it->path(), ignored);
+    }
+  }
+}
+
 error prefixed(list_id id, const error& err) {
   return make_error(err.kind, std::string(names[index_of(id)]) + ": " + err.message);
 }
@@ -133,6 +147,7 @@ std::size_t list_registry::upload_limit(list_id id) const noexcept {
 
 void list_registry::load_all() {
   for (const list_id id : all_lists) {
+    remove_stale_uploads(slots_[index_of(id)]->source);
     (void)reload(id);  // failures are kept as last_error
   }
 }

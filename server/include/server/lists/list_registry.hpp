@@ -59,8 +59,9 @@ class list_registry {
   list_registry(const list_registry&) = delete;
   list_registry& operator=(const list_registry&) = delete;
 
-  // Start-up: loads every list. A missing or bad file leaves that list empty with
-  // last_error set; the server still starts (docs/lists.md).
+  // Start-up: removes upload files a crash left behind (`<source>.upload-*`), then loads every
+  // list. A missing or bad file leaves that list empty with last_error set; the server still
+  // starts (docs/lists.md).
   void load_all();
 
   // Re-reads the list's source. Unchanged content (same sha256) swaps nothing.
