@@ -223,7 +223,7 @@ net::awaitable<bool> serve_list_upload(server_state& st, connection& conn, beast
   if (!refusal) {
     if (expects_continue && !header.is_done()) {
       http::response<http::empty_body> cont{http::status::continue_, version};
-      conn.stream.expires_after(cfg.request_timeout);
+      beast::get_lowest_layer(conn.stream).expires_after(cfg.request_timeout);
       auto [ec, bytes] = co_await http::async_write(conn.stream, cont, use_tuple);
       if (ec) {
         co_return false;  // `file` removes itself
@@ -265,7 +265,7 @@ net::awaitable<bool> serve_list_upload(server_state& st, connection& conn, beast
     auto written = write_response(st, conn, std::move(*refusal), version, false, false, plain.request_id);
     co_await std::move(written);
     beast::error_code ignored;
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(conn.stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
     auto drained = drain_unread_body(conn.stream, buffer);
     co_await std::move(drained);
     co_return false;
