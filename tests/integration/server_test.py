@@ -105,6 +105,25 @@ def test_body_limit(server):
     check(reply.startswith(b"HTTP/1.1 413"), "chunked over limit: %r" % reply[:80])
 
 
+def test_expect_continue(server):
+    """Ordinary routes: `100 Continue` before a body within limits.body_bytes, and a final 413
+    instead of it for a declared body over the limit."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n")
+        interim = b""
+        while b"\r\n\r\n" not in interim:
+            chunk = sock.recv(1)
+            check(chunk, "closed before the interim response")
+            interim += chunk
+        check(interim.startswith(b"HTTP/1.1 100"), "interim response %r" % interim)
+        sock.sendall(b"0123456789")
+        final = sock.recv(65536)
+        check(re.match(rb"HTTP/1.1 [2-5]\d\d ", final) and not final.startswith(b"HTTP/1.1 100"),
+              "final response %r" % final[:80])
+    reply = server.raw(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\nExpect: 100-continue\r\n\r\n")
+    check(reply.startswith(b"HTTP/1.1 413"), "declared body over the limit with Expect: %r" % reply[:80])
+
+
 def test_header_limit(server):
     payload = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 6000 + b"\r\n\r\n"
     reply = server.raw(payload)
@@ -313,6 +332,7 @@ CASES = [
     ("not_found_and_method", with_server(test_not_found_and_method)),
     ("malformed_request", with_server(test_malformed_request)),
     ("body_limit", with_server(test_body_limit)),
+    ("expect_continue", with_server(test_expect_continue)),
     ("header_limit", with_server(test_header_limit)),
     ("slowloris_closed_at_header_timeout", with_server(test_slowloris_closed_at_header_timeout)),
     ("connection_cap_per_ip", test_connection_cap_per_ip),

@@ -11,7 +11,7 @@
 #include "crypto/credential_hash.hpp"
 #include "server/config.hpp"
 #include "server/lists/list_registry.hpp"
-#include "server/lists/upload_limit.hpp"
+#include "server/lists/list_upload.hpp"
 #include "storage/lists/breach_input.hpp"
 #include "storage/lists/hash_set_builder.hpp"
 #include "support/temp_directory.hpp"
@@ -304,21 +304,26 @@ BOOST_FIXTURE_TEST_CASE(devices_and_passwords, fixture) {
 }
 
 BOOST_AUTO_TEST_CASE(upload_route_limit_and_config) {
-  server_config cfg;
-  cfg.body_limit = 1000;
-  cfg.lists.max_upload_bytes = 5000;
-  BOOST_TEST(request_body_limit(cfg, "PUT", "/v1/admin/lists/open_proxies") == 5000U);
-  BOOST_TEST(request_body_limit(cfg, "PUT", "/v1/admin/lists/open_proxies?x=1") == 5000U);
-  BOOST_TEST(request_body_limit(cfg, "POST", "/v1/admin/lists/open_proxies") == 1000U);
-  BOOST_TEST(request_body_limit(cfg, "PUT", "/v1/admin/lists/a/b") == 1000U);
-  BOOST_TEST(request_body_limit(cfg, "PUT", "/v1/users/x") == 1000U);
-  BOOST_TEST(largest_body_limit(cfg) == 5000U);
+  // The requests whose body the session layer streams to disk.
+  BOOST_TEST(is_list_upload("PUT", "/v1/admin/lists/open_proxies"));
+  BOOST_TEST(is_list_upload("PUT", "/v1/admin/lists/open_proxies?x=1"));
+  BOOST_TEST(is_list_upload("PUT", "/v1/admin/lists/no_such_list"));  // admitted or refused (404) from the header
+  BOOST_TEST(!is_list_upload("POST", "/v1/admin/lists/open_proxies"));
+  BOOST_TEST(!is_list_upload("PUT", "/v1/admin/lists/a/b"));
+  BOOST_TEST(!is_list_upload("PUT", "/v1/admin/lists/"));
+  BOOST_TEST(!is_list_upload("PUT", "/v1/users/x"));
+
+  const server_config defaults;
+  BOOST_TEST(defaults.lists.max_upload_bytes == std::size_t{16} << 30);  // a 1e9-entry HIBP set fits
+  BOOST_TEST(defaults.lists.max_text_bytes == std::size_t{256} << 20);
 
   auto parsed = parse_config(
-      "[lists]\nmax_upload_bytes = 2048\n[lists.open_proxies]\npath = \"/srv/p.netset\"\nrefresh_seconds = 60\n",
+      "[lists]\nmax_upload_bytes = 2048\nmax_text_bytes = 1500\n"
+      "[lists.open_proxies]\npath = \"/srv/p.netset\"\nrefresh_seconds = 60\n",
       "t.toml");
   BOOST_TEST_REQUIRE(parsed.has_value(), why(parsed));
   BOOST_TEST(parsed->lists.max_upload_bytes == 2048U);
+  BOOST_TEST(parsed->lists.max_text_bytes == 1500U);
   BOOST_TEST(parsed->lists.open_proxies.path.value() == "/srv/p.netset");
   BOOST_TEST(parsed->lists.open_proxies.refresh_interval.count() == 60);
   BOOST_TEST(parsed->lists.exposed_passwords.refresh_interval.count() == 3600);

@@ -86,7 +86,12 @@ struct lists_config {
   list_source_config managed_devices;
   list_source_config exposed_credentials;
   list_source_config exposed_passwords;
-  std::size_t max_upload_bytes = std::size_t{256} << 20;  // PUT /v1/admin/lists/{name} body limit
+  // PUT /v1/admin/lists/{name} body limit; the body streams to disk, so this is a disk budget
+  // (a 1-billion-entry HIBP set file is about 8 GiB), not memory.
+  std::size_t max_upload_bytes = std::size_t{16} << 30;
+  // The text lists (open_proxies, managed_devices) are parsed in memory to be validated, so
+  // their files (uploaded or reloaded) have this lower cap as well.
+  std::size_t max_text_bytes = std::size_t{256} << 20;
 };
 
 struct server_config {

@@ -1,6 +1,8 @@
 #include "server/lists/list_registry.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -60,12 +62,39 @@ result<std::string> read_list_text(const std::filesystem::path& path, std::size_
     }
     return make_error(error_kind::unavailable, "cannot read " + path.string() + ": " + ec.message());
   }
-  if (size > limit) return make_error(error_kind::invalid_input, "list file is larger than lists.max_upload_bytes");
+  if (size > limit) {
+    return make_error(error_kind::invalid_input,
+                      "list file is larger than lists.max_text_bytes / lists.max_upload_bytes (" +
+                          std::to_string(limit) + " bytes)");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(error_kind::unavailable, "cannot read " + path.string());
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Makes a rename in `dir` durable. Best effort: the new version already serves either way; a
+// crash before the directory reaches the disk can only bring back the old, complete file.
+void sync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+// Start-up only: `<source>.upload-*` files are uploads a crash (or SIGKILL) cut off before they
+// were installed or removed. Nothing else writes that name, and no upload runs yet.
+void remove_stale_uploads(const std::filesystem::path& source) {
+  const auto dir = source.has_parent_path() ? source.parent_path() : std::filesystem::path(".");
+  const std::string prefix = source.filename().string() + ".upload-";
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().filename().string().starts_with(prefix)) {
+      std::error_code ignored;
+      std::filesystem::remove(it->path(), ignored);
+    }
+  }
 }
 
 error prefixed(list_id id, const error& err) {
@@ -93,7 +122,7 @@ struct list_registry::slot {
 
 list_registry::list_registry(const lists_config& config, const std::filesystem::path& data_dir,
                              const crypto::key_ring& keys, const storage::clock& clock)
-    : clock_(clock), max_upload_bytes_(config.max_upload_bytes) {
+    : clock_(clock), max_upload_bytes_(config.max_upload_bytes), max_text_bytes_(config.max_text_bytes) {
   for (const list_id id : all_lists) {
     auto s = std::make_unique<slot>();
     const auto& source = source_config(config, id);
@@ -112,8 +141,13 @@ list_registry::list_registry(const lists_config& config, const std::filesystem::
 
 list_registry::~list_registry() = default;
 
+std::size_t list_registry::upload_limit(list_id id) const noexcept {
+  return is_set_file(id) ? max_upload_bytes_ : std::min(max_upload_bytes_, max_text_bytes_);
+}
+
 void list_registry::load_all() {
   for (const list_id id : all_lists) {
+    remove_stale_uploads(slots_[index_of(id)]->source);
     (void)reload(id);  // failures are kept as last_error
   }
 }
@@ -163,7 +197,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
   std::string sha256;
   file_fingerprint fingerprint;
   if (!is_set_file(id)) {
-    auto text = read_list_text(from, max_upload_bytes_);
+    auto text = read_list_text(from, upload_limit(id));
     if (!text) return fail(text.error());
     sha256 = crypto::hex_encode(crypto::sha256(*text));
     if (sha256 != s.status.sha256 || s.status.version == 0) {
@@ -219,6 +253,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
     std::error_code ec;
     std::filesystem::rename(from, s.source, ec);
     if (ec) return fail(make_error(error_kind::unavailable, "cannot rename the upload into place: " + ec.message()));
+    sync_directory(s.source.parent_path());
     if (is_set_file(id)) fingerprint = fingerprint_of(s.source);
   }
   const std::lock_guard status_lock(status_mutex_);

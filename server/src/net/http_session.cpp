@@ -7,8 +7,9 @@
 #include <chrono>
 #include <iterator>
 
+#include "net/list_upload_body.hpp"
 #include "net/server_state.hpp"
-#include "server/lists/upload_limit.hpp"
+#include "server/lists/list_upload.hpp"
 #include "server/problem.hpp"
 #include "server/response_bytes.hpp"
 #include "server/stream_auth.hpp"
@@ -44,7 +45,8 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
-http_request to_plain(http::request<http::string_body>&& req, std::string remote, server_state& st) {
+template <class Body>
+http_request to_plain_header(const http::request<Body>& req, std::string remote, server_state& st) {
   http_request plain;
   plain.method = parse_http_method(std::string_view(req.method_string().data(), req.method_string().size()));
   plain.target = std::string(req.target());
@@ -61,10 +63,15 @@ http_request to_plain(http::request<http::string_body>&& req, std::string remote
     }
     plain.headers.push_back({std::move(name), std::string(field.value())});
   }
-  plain.body = std::move(req.body());
   plain.remote_address = std::move(remote);
   auto incoming = plain.header("x-request-id");
   plain.request_id = incoming && valid_request_id(*incoming) ? std::string(*incoming) : next_request_id(st);
+  return plain;
+}
+
+http_request to_plain(http::request<http::string_body>&& req, std::string remote, server_state& st) {
+  http_request plain = to_plain_header(req, std::move(remote), st);
+  plain.body = std::move(req.body());
   return plain;
 }
 
@@ -157,6 +164,112 @@ void record(server_state& st, const http_request& req, std::size_t route_index, 
                               {"remote", req.remote_address}});
 }
 
+// [streamed list upload] PUT /v1/admin/lists/{name} (server/lists/list_upload.hpp): decided
+// from the header alone, so a refused caller (401/403/404/413) never has its body read or
+// stored and `Expect: 100-continue` is answered only once admitted; then the body streams into
+// the upload file (net/list_upload_body.hpp) and is installed on the worker pool. Returns
+// whether the connection may carry another request.
+net::awaitable<bool> serve_list_upload(server_state& st, connection& conn, beast::flat_buffer& buffer,
+                                       http::request_parser<http::empty_body>& header, const std::string& remote,
+                                       std::chrono::steady_clock::time_point started, std::string& wire) {
+  const auto& cfg = st.app.config;
+  const unsigned version = header.get().version();
+  const bool keep_alive = header.get().keep_alive();
+  const bool expects_continue = beast::iequals(header.get()[http::field::expect], "100-continue");
+  http_request plain = to_plain_header(header.get(), remote, st);
+  auto match = st.routes.resolve(plain);
+
+  std::optional<http_response> refusal;
+  std::variant<list_upload_ticket, http_response> admitted = http_response{};
+  std::optional<upload_file> file;
+  if (match.matched == nullptr) {
+    refusal = std::move(match.failure);
+  } else {
+    std::optional<std::uint64_t> declared;
+    if (const auto length = header.content_length()) {
+      declared = *length;
+    }
+    admitted = admit_list_upload(st.app, plain, declared);
+    if (auto* refused = std::get_if<http_response>(&admitted)) {
+      refusal = std::move(*refused);
+    } else if (auto created = upload_file::create(std::get<list_upload_ticket>(admitted).path,
+                                                  std::get<list_upload_ticket>(admitted).limit);
+               !created) {
+      refusal = error_response(created.error());
+    } else {
+      file.emplace(std::move(created).value());
+    }
+  }
+
+  if (!refusal) {
+    if (expects_continue && !header.is_done()) {
+      http::response<http::empty_body> cont{http::status::continue_, version};
+      beast::get_lowest_layer(conn.stream).expires_after(cfg.request_timeout);
+      auto [ec, bytes] = co_await http::async_write(conn.stream, cont, use_tuple);
+      if (ec) {
+        co_return false;  // `file` removes itself
+      }
+    }
+    http::request_parser<http::buffer_body> body{std::move(header)};
+    body.body_limit(boost::none);  // the file enforces lists.max_upload_bytes on what it stores
+    auto streaming = stream_upload_body(conn.stream, buffer, body, *file, st.workers, cfg.request_timeout);
+    auto streamed = co_await std::move(streaming);
+    switch (streamed.end) {
+      case upload_body_end::complete:
+        break;
+      case upload_body_end::too_large:
+        refusal = upload_too_large_response(file->limit());
+        break;
+      case upload_body_end::store_failed:
+        refusal = error_response(*streamed.store_error);
+        break;
+      case upload_body_end::read_failed: {
+        const std::string reason = streamed.read_error.message();
+        st.app.log.warn("list upload abandoned",
+                        {{"request_id", plain.request_id},
+                         {"list", list_name(std::get<list_upload_ticket>(admitted).id)},
+                         {"bytes_stored", file->bytes()},
+                         {"reason", reason}});
+        file->abort();
+        refusal = response_for_read_error(streamed.read_error);
+        if (!refusal) {
+          co_return false;  // disconnect or timeout: nobody to answer
+        }
+        break;
+      }
+    }
+  }
+
+  if (refusal) {
+    // Refused with the body (or its rest) unread: the connection cannot carry another request.
+    record(st, plain, match.metrics_index, refusal->status, started);
+    auto written = write_response(st, conn, *refusal, {version, false, false, plain.request_id}, wire);
+    co_await std::move(written);
+    beast::error_code ignored;
+    beast::get_lowest_layer(conn.stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
+    auto drained = drain_unread_body(conn.stream, buffer);
+    co_await std::move(drained);
+    co_return false;
+  }
+
+  // Finishing (fsync) and validating read the whole upload: on the worker pool, as a route.
+  const auto& ticket = std::get<list_upload_ticket>(admitted);
+  const route install{http_method::put, match.matched->pattern,
+                      [&st, &ticket, &file](http_request& request) {
+                        return install_list_upload(st.app, request, ticket, *file);
+                      },
+                      route_execution::worker, {}};
+  const route_match installing{&install, match.metrics_index, {}};
+  auto running = run_route(st, installing, plain);
+  http_response response = co_await std::move(running);
+  const bool keep = keep_alive && !st.app.draining.load();
+  record(st, plain, match.metrics_index, response.status, started);
+  auto written = write_response(st, conn, response, {version, keep, false, plain.request_id}, wire);
+  co_await std::move(written);
+  co_return keep;
+}
+// [/streamed list upload]
+
 }  // namespace
 
 net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn) {
@@ -168,29 +281,35 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
   std::string wire;  // each response's bytes, reused
 
   for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
-    // [lists upload limit] The route is known only after the header, so the header is read
-    // under the largest limit and the route's own limit (server/lists/upload_limit.hpp) is
-    // applied right after it: PUT /v1/admin/lists/{name} may use lists.max_upload_bytes.
-    parser.body_limit(largest_body_limit(cfg));
+    // The header first, with an empty body: the route decides how its body is read.
+    http::request_parser<http::empty_body> header;
+    header.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
+    header.body_limit(boost::none);  // applied below, once the route is known
 
     conn->idle.store(true);
     if (st.app.draining.load()) {
       break;
     }
     conn->stream.expires_after(cfg.request_timeout);
-    auto [ec, bytes] = co_await http::async_read_header(conn->stream, buffer, parser, use_tuple);
-    if (!ec) {
-      const auto route_limit = request_body_limit(
-          cfg, std::string_view(parser.get().method_string().data(), parser.get().method_string().size()),
-          std::string_view(parser.get().target().data(), parser.get().target().size()));
-      parser.body_limit(route_limit);
-      if (parser.content_length() && *parser.content_length() > route_limit) {
-        ec = http::error::body_limit;
+    auto [ec, bytes] = co_await http::async_read_header(conn->stream, buffer, header, use_tuple);
+    if (!ec && is_list_upload(std::string_view(header.get().method_string().data(), header.get().method_string().size()),
+                              std::string_view(header.get().target().data(), header.get().target().size()))) {
+      conn->idle.store(false);
+      auto upload_started = std::chrono::steady_clock::now();
+      auto serving = serve_list_upload(st, *conn, buffer, header, remote, upload_started, wire);
+      const bool again = co_await std::move(serving);
+      if (!again) {
+        break;
       }
+      continue;
     }
-    // [/lists upload limit]
+    // Every other route: the body in memory, up to limits.body_bytes (413 beyond, from the
+    // declared Content-Length before any body byte is read).
+    http::request_parser<http::string_body> parser{std::move(header)};
+    parser.body_limit(cfg.body_limit);
+    if (!ec && parser.content_length() && *parser.content_length() > cfg.body_limit) {
+      ec = http::error::body_limit;
+    }
     conn->idle.store(false);
     auto started = std::chrono::steady_clock::now();
     if (!ec && !parser.is_done()) {

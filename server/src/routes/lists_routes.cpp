@@ -1,17 +1,15 @@
 // Admin control of the account-takeover lists (docs/lists.md), all admin role:
 //   GET  /v1/admin/lists                 status of the four lists
 //   POST /v1/admin/lists/{name}/reload   re-read the configured source (audited)
-//   PUT  /v1/admin/lists/{name}          replace the source with the body (audited)
+//   PUT  /v1/admin/lists/{name}          replace the source with the body (audited); callsignd
+//                                        streams the body to disk (server/lists/list_upload.hpp)
 // Reloads and uploads run on the worker pool; the audit entry is durable before the reply.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <variant>
 
 #include "routes/route_support.hpp"
 #include "server/json_writer.hpp"
 #include "server/lists/list_registry.hpp"
+#include "server/lists/list_upload.hpp"
 #include "server/problem.hpp"
 #include "server/query_string.hpp"
 #include "server/routes.hpp"
@@ -101,45 +99,32 @@ handler_result reload_list(app_context& app, http_request& request) {
   return audited(app, *who, request, "lists.reload", *id, outcome, {});
 }
 
-result<void> write_upload(const std::filesystem::path& path, std::string_view body) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error(error_kind::unavailable, "cannot store the upload: " + std::string(std::strerror(errno)));
-  std::size_t written = 0;
-  while (written < body.size()) {
-    const ssize_t n = ::write(fd, body.data() + written, body.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    written += static_cast<std::size_t>(n);
-  }
-  const bool ok = written == body.size() && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) {
-    std::error_code ignored;
-    std::filesystem::remove(path, ignored);
-    return make_error(error_kind::unavailable, "cannot store the upload");
-  }
-  return {};
-}
-
 handler_result put_list(app_context& app, http_request& request) {
-  auto who = caller(app, request, {role::admin});
-  if (!who) return who.error();
-  auto id = list_from_path(app, request);
-  if (!id) return id.error();
-  if (request.body.size() > app.lists->max_upload_bytes()) {
-    return make_error(error_kind::invalid_input, "upload exceeds lists.max_upload_bytes");
-  }
-  auto path = app.lists->upload_path(*id);
-  if (!path) return path.error();
-  if (auto stored = write_upload(*path, request.body); !stored) return stored.error();
-  const std::string bytes = std::to_string(request.body.size());
+  auto admitted = admit_list_upload(app, request, request.body.size());
+  if (auto* refused = std::get_if<http_response>(&admitted)) return std::move(*refused);
+  const auto& ticket = std::get<list_upload_ticket>(admitted);
+  auto file = upload_file::create(ticket.path, ticket.limit);
+  if (!file) return file.error();
+  if (auto stored = file->write(request.body); !stored) return stored.error();
   request.body.clear();
   request.body.shrink_to_fit();
-  auto outcome = app.lists->install_upload(*id, *path);
-  return audited(app, *who, request, "lists.upload", *id, outcome, {{"bytes", bytes}});
+  return install_list_upload(app, request, ticket, *file);
 }
 
 }  // namespace
+
+handler_result install_list_upload(app_context& app, const http_request& request, const list_upload_ticket& ticket,
+                                   upload_file& file) {
+  if (app.lists == nullptr) {
+    file.abort();
+    return make_error(error_kind::unavailable, "lists are not loaded");
+  }
+  auto stored = file.finish();
+  if (!stored) return stored.error();
+  auto outcome = app.lists->install_upload(ticket.id, stored->path);
+  return audited(app, ticket.who, request, "lists.upload", ticket.id, outcome,
+                 {{"bytes", std::to_string(stored->bytes)}, {"upload_sha256", stored->sha256}});
+}
 
 void add_lists_routes(router& routes, app_context& app) {
   routes.add(http_method::get, "/v1/admin/lists", [&app](http_request& r) { return get_lists(app, r); });

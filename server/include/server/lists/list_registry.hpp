@@ -59,8 +59,9 @@ class list_registry {
   list_registry(const list_registry&) = delete;
   list_registry& operator=(const list_registry&) = delete;
 
-  // Start-up: loads every list. A missing or bad file leaves that list empty with
-  // last_error set; the server still starts (docs/lists.md).
+  // Start-up: removes upload files a crash left behind (`<source>.upload-*`), then loads every
+  // list. A missing or bad file leaves that list empty with last_error set; the server still
+  // starts (docs/lists.md).
   void load_all();
 
   // Re-reads the list's source. Unchanged content (same sha256) swaps nothing.
@@ -86,7 +87,9 @@ class list_registry {
 
   std::shared_ptr<const list_snapshot> snapshot() const noexcept { return current_.load(); }
 
-  std::size_t max_upload_bytes() const noexcept { return max_upload_bytes_; }
+  // The largest file the list accepts: lists.max_upload_bytes, and for the text lists (parsed
+  // in memory) also lists.max_text_bytes.
+  std::size_t upload_limit(list_id id) const noexcept;
 
  private:
   struct slot;
@@ -96,6 +99,7 @@ class list_registry {
   std::vector<std::shared_ptr<const crypto::credential_hasher>> hashers_;
   const storage::clock& clock_;
   std::size_t max_upload_bytes_;
+  std::size_t max_text_bytes_;
   std::mutex reload_mutex_;  // one reload at a time; guards slots_' loaded state
   mutable std::mutex status_mutex_;
   std::atomic<std::shared_ptr<const list_snapshot>> current_;

@@ -1,0 +1,40 @@
+#include <utility>
+
+#include "routes/route_support.hpp"
+#include "server/lists/list_upload.hpp"
+#include "server/problem.hpp"
+
+namespace callsign::server {
+
+bool is_list_upload(std::string_view method, std::string_view target) noexcept {
+  constexpr std::string_view prefix = "/v1/admin/lists/";
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (method != "PUT" || !path.starts_with(prefix)) return false;
+  const std::string_view name = path.substr(prefix.size());
+  return !name.empty() && name.find('/') == std::string_view::npos;
+}
+
+std::variant<list_upload_ticket, http_response> admit_list_upload(const app_context& app, const http_request& request,
+                                                                  std::optional<std::uint64_t> declared_length) {
+  auto who = caller(app, request, {role::admin});
+  if (!who) return error_response(who.error());
+  if (app.lists == nullptr) return error_response(make_error(error_kind::unavailable, "lists are not loaded"));
+  auto id = parse_list_name(request.path_param("name").value_or(""));
+  if (!id) {
+    return error_response(make_error(
+        error_kind::not_found, "no such list (open_proxies, managed_devices, exposed_credentials, exposed_passwords)"));
+  }
+  const std::uint64_t limit = app.lists->upload_limit(*id);
+  if (declared_length && *declared_length > limit) return upload_too_large_response(limit);
+  auto path = app.lists->upload_path(*id);
+  if (!path) return error_response(path.error());
+  return list_upload_ticket{std::move(who).value(), *id, std::move(path).value(), limit};
+}
+
+http_response upload_too_large_response(std::uint64_t limit) {
+  return problem_response(413, "Content Too Large",
+                          "the upload exceeds this list's limit of " + std::to_string(limit) +
+                              " bytes (lists.max_upload_bytes; text lists also lists.max_text_bytes)");
+}
+
+}  // namespace callsign::server

@@ -1,0 +1,102 @@
+// Private to the net layer: the body of an admitted PUT /v1/admin/lists/{name}, streamed into
+// its upload_file one chunk at a time (docs/lists.md, "Upload size and streaming"). Templated
+// on the stream (plain TCP or TLS over a beast::tcp_stream) so it does not care which listener
+// accepted the connection.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "crypto/result.hpp"
+#include "server/lists/upload_file.hpp"
+
+namespace callsign::server::net_detail {
+
+// What one upload may hold in memory besides the connection's read buffer.
+inline constexpr std::size_t upload_chunk_bytes = 64 * 1024;
+
+enum class upload_body_end {
+  complete,     // every body byte is in the file (not yet synced: upload_file::finish)
+  too_large,    // past the file's limit: the file is removed; answer 413
+  store_failed, // the disk refused a write (ENOSPC, EIO): the file is removed; store_error says why
+  read_failed,  // disconnect, timeout or malformed chunking: read_error; the caller aborts the file
+};
+
+struct upload_body_outcome {
+  upload_body_end end = upload_body_end::complete;
+  boost::beast::error_code read_error;
+  std::optional<error> store_error;
+};
+
+// Reads the rest of the message into `file`. The timeout is re-armed before every read, so a
+// large upload lives as long as it keeps making progress while a stalled one is cut off after
+// `read_timeout`. Each full chunk is written on `workers`: disk writes may block, and the
+// connection's I/O thread serves other connections meanwhile. `parser` must be past the
+// header with its body limit off (the file counts and enforces the limit).
+template <class Stream>
+boost::asio::awaitable<upload_body_outcome> stream_upload_body(
+    Stream& stream, boost::beast::flat_buffer& buffer,
+    boost::beast::http::request_parser<boost::beast::http::buffer_body>& parser, upload_file& file,
+    boost::asio::thread_pool& workers, std::chrono::steady_clock::duration read_timeout) {
+  namespace asio = boost::asio;
+  namespace http = boost::beast::http;
+  constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+  std::vector<std::uint8_t> chunk(upload_chunk_bytes);
+  while (!parser.is_done()) {
+    parser.get().body().data = chunk.data();
+    parser.get().body().size = chunk.size();
+    while (!parser.is_done() && parser.get().body().size > 0) {
+      boost::beast::get_lowest_layer(stream).expires_after(read_timeout);
+      auto [ec, bytes] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+      if (ec == http::error::need_buffer) break;
+      if (ec) co_return upload_body_outcome{upload_body_end::read_failed, ec, std::nullopt};
+    }
+    const std::size_t filled = chunk.size() - parser.get().body().size;
+    if (filled == 0) continue;
+    // Named locals, not temporaries inside co_await (GCC 12, docs/architecture.md).
+    const std::span<const std::uint8_t> piece(chunk.data(), filled);
+    auto write_piece = [&file, piece]() -> asio::awaitable<std::optional<error>> {
+      auto written = file.write(piece);
+      if (!written) co_return written.error();
+      co_return std::nullopt;
+    };
+    auto spawned = asio::co_spawn(workers, std::move(write_piece), asio::use_awaitable);
+    std::optional<error> failed = co_await std::move(spawned);
+    if (failed) {
+      const auto end = file.exceeded_limit() ? upload_body_end::too_large : upload_body_end::store_failed;
+      co_return upload_body_outcome{end, {}, std::move(failed)};
+    }
+  }
+  co_return upload_body_outcome{};
+}
+
+// After refusing a request whose body was not read: the reply is written and the sending side
+// shut down; read and drop what the client already sent, for a bounded time and amount, so
+// closing does not reset the connection before the client has read the reply.
+template <class Stream>
+boost::asio::awaitable<void> drain_unread_body(Stream& stream, boost::beast::flat_buffer& buffer) {
+  namespace asio = boost::asio;
+  constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+  constexpr std::size_t drain_limit = 1024 * 1024;
+  buffer.clear();
+  std::vector<char> scratch(16 * 1024);
+  std::size_t drained = 0;
+  boost::beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+  while (drained < drain_limit) {
+    auto into = asio::buffer(scratch);
+    auto [ec, bytes] = co_await stream.async_read_some(into, use_tuple);
+    if (ec) break;
+    drained += bytes;
+  }
+}
+
+}  // namespace callsign::server::net_detail
