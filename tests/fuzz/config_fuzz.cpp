@@ -43,6 +43,7 @@ constexpr const char* keys[] = {"listen",
                                 "issuer",
                                 "audience",
                                 "leeway_seconds",
+                                "token_cache_entries",
                                 "hs256_key_file",
                                 "authenticator_steps_ahead",
                                 "window_seconds",
@@ -123,6 +124,7 @@ void check_bounds(const server_config& c) {
   FUZZ_CHECK(c.phone_token.period >= 1 && c.phone_token.period <= 3600);
   FUZZ_CHECK(c.phone_token.t0 >= 0);
   FUZZ_CHECK(c.auth.leeway_seconds >= 0 && c.auth.leeway_seconds <= 300);
+  FUZZ_CHECK(c.auth.token_cache_entries <= (std::size_t{1} << 20));
   FUZZ_CHECK(c.verify.authenticator_steps_ahead >= 0 && c.verify.authenticator_steps_ahead <= 2);
   FUZZ_CHECK(c.authenticator.issuer.find(':') == std::string::npos);
   FUZZ_CHECK(c.stream.max_connections_per_user >= 1 && c.stream.max_connections_per_user <= 1000);
