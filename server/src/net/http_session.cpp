@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "net/server_state.hpp"
+#include "net/tls_stream.hpp"
 #include "server/lists/upload_limit.hpp"
 #include "server/problem.hpp"
 #include "server/stream_auth.hpp"
@@ -154,11 +155,30 @@ net::awaitable<http_response> run_route(server_state& st, const route_match& mat
   co_return std::move(std::get<http_response>(outcome));
 }
 
-net::awaitable<void> write_response(server_state& st, connection& conn, http_response&& res, unsigned version,
+template <class Stream>
+net::awaitable<void> write_response(server_state& st, Stream& stream, http_response&& res, unsigned version,
                                     bool keep_alive, bool head, const std::string& request_id) {
   auto out = to_beast(std::move(res), version, keep_alive, head, request_id);
-  conn.stream.expires_after(st.app.config.request_timeout);
-  co_await http::async_write(conn.stream, out, use_tuple);
+  stream.expires_after(st.app.config.request_timeout);
+  co_await http::async_write(stream, out, use_tuple);
+}
+
+// How a connection ends once its last response is out.
+net::awaitable<void> close_transport(server_state&, beast::tcp_stream& stream) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  co_return;
+}
+
+net::awaitable<void> close_transport(server_state& st, tls_stream& stream) {
+  if (!stream.broken()) {
+    // close_notify, so the client can tell the end from a truncation; its reply is not awaited.
+    stream.expires_after(std::min<std::chrono::milliseconds>(st.app.config.request_timeout, std::chrono::seconds(2)));
+    co_await stream.async_shutdown(use_tuple);
+  }
+  stream.expires_never();
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void record(server_state& st, const http_request& req, std::size_t route_index, unsigned status,
@@ -178,7 +198,9 @@ void record(server_state& st, const http_request& req, std::size_t route_index, 
 
 }  // namespace
 
-net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn) {
+// The HTTP/1.1 loop, the same over beast::tcp_stream and over tls_stream.
+template <class Stream>
+net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection> conn, Stream& stream) {
   const auto& cfg = st.app.config;
   beast::error_code remote_ec;
   auto endpoint = conn->stream.socket().remote_endpoint(remote_ec);
@@ -197,8 +219,8 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
     if (st.app.draining.load()) {
       break;
     }
-    conn->stream.expires_after(cfg.request_timeout);
-    auto [ec, bytes] = co_await http::async_read_header(conn->stream, buffer, parser, use_tuple);
+    stream.expires_after(cfg.request_timeout);
+    auto [ec, bytes] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
     if (!ec) {
       const auto route_limit = request_body_limit(
           cfg, std::string_view(parser.get().method_string().data(), parser.get().method_string().size()),
@@ -215,12 +237,12 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
       auto expect = parser.get()[http::field::expect];
       if (beast::iequals(expect, "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
-        conn->stream.expires_after(cfg.request_timeout);
-        std::tie(ec, bytes) = co_await http::async_write(conn->stream, cont, use_tuple);
+        stream.expires_after(cfg.request_timeout);
+        std::tie(ec, bytes) = co_await http::async_write(stream, cont, use_tuple);
       }
       if (!ec) {
-        conn->stream.expires_after(cfg.request_timeout);
-        std::tie(ec, bytes) = co_await http::async_read(conn->stream, buffer, parser, use_tuple);
+        stream.expires_after(cfg.request_timeout);
+        std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, use_tuple);
       }
     }
     if (ec) {
@@ -230,7 +252,7 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
         plain.remote_address = remote;
         plain.method = http_method::other;
         record(st, plain, 0, failure->status, started);
-        co_await write_response(st, *conn, std::move(*failure), 11, false, false, plain.request_id);
+        co_await write_response(st, stream, std::move(*failure), 11, false, false, plain.request_id);
       }
       break;
     }
@@ -246,7 +268,7 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
           // Refused before the upgrade: a foreign page must not open a customer's stream.
           auto refused = problem_response(403, "Forbidden", "this Origin may not open the stream");
           record(st, plain, match.metrics_index, refused.status, started);
-          co_await write_response(st, *conn, std::move(refused), req.version(), false, false, plain.request_id);
+          co_await write_response(st, stream, std::move(refused), req.version(), false, false, plain.request_id);
           break;
         }
         record(st, plain, match.metrics_index, 101, started);
@@ -264,14 +286,38 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
     // Recorded before the write, so a client that reads /metrics right after its response
     // already sees its request counted.
     record(st, plain, match.metrics_index, response.status, started);
-    co_await write_response(st, *conn, std::move(response), version, keep_alive,
+    co_await write_response(st, stream, std::move(response), version, keep_alive,
                             plain.method == http_method::head, plain.request_id);
     if (!keep_alive) {
       break;
     }
   }
-  beast::error_code ignored;
-  conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  co_await close_transport(st, stream);
+}
+
+template net::awaitable<void> serve_requests(server_state&, std::shared_ptr<connection>, beast::tcp_stream&);
+template net::awaitable<void> serve_requests(server_state&, std::shared_ptr<connection>, tls_stream&);
+
+
+net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn) {
+  if (!conn->tls) {
+    co_await serve_requests(st, conn, conn->stream);
+    co_return;
+  }
+  // The connection's tcp_stream is bypassed: OpenSSL reads and writes the socket, and
+  // tls_stream carries the timeout.
+  tls_stream stream(conn->stream.socket(), conn->tls.get());
+  stream.expires_after(st.app.config.request_timeout);  // a stalled handshake cannot hold a slot
+  conn->idle.store(true);                                // shutdown may cancel it at once
+  auto [ec, ignored_bytes] = co_await stream.async_handshake(use_tuple);
+  conn->idle.store(false);
+  if (ec) {
+    st.app.log.write(log_level::debug, "TLS handshake failed", {{"error", ec.message()}});
+    beast::error_code ignored;
+    conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    co_return;
+  }
+  co_await serve_requests(st, conn, stream);
 }
 
 net::awaitable<void> refuse_connection(tcp::socket socket) {
