@@ -92,6 +92,17 @@ def https_json(port, method, path, body=None, headers=None, conn=None):
             conn.close()
 
 
+def https_status(port, method, path, headers):
+    import http.client
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=30, context=client_context())
+    try:
+        conn.request(method, path, headers=headers)
+        res = conn.getresponse()
+        return res.status, res.read()
+    finally:
+        conn.close()
+
+
 def wait_closed(sock, limit=60):
     """True when the server closes `sock` (EOF or reset) within `limit` seconds; the bytes it sent."""
     sock.settimeout(limit)
@@ -148,8 +159,21 @@ def test_https_health_and_verify():
                    "https://127.0.0.1:%d/v1/verify" % server.tls_port)
         check(json.loads(out.stdout).get("valid") is False, "replay over https accepted: %r" % out.stdout)
 
-        # Keep-alive: several requests on one TLS connection, and a 401 without a token.
+        # The same answers over both listeners: the routes, errors and limits are shared.
         import http.client
+        probes = [("GET", "/readyz", {}), ("GET", "/no-such-route", {}), ("POST", "/healthz", {}),
+                  ("GET", "/v1/stream", {}), ("GET", "/v1/users?email=tls-1@example.com", {"Authorization": "Bearer " + agent}),
+                  ("GET", "/v1/audit", {"Authorization": "Bearer " + agent}), ("GET", "/v1/audit", {}),
+                  ("GET", "/healthz", {"X-Pad": "x" * 20000})]
+        for method, path, headers in probes:
+            plain_status, _, _ = server.request(method, path, headers=headers)
+            tls_status, _ = https_status(server.tls_port, method, path, headers)
+            check(plain_status == tls_status, "%s %s: %d over http, %d over https" % (method, path, plain_status,
+                                                                                      tls_status))
+        check([https_status(server.tls_port, m, p, h)[0] for m, p, h in probes[:4]] == [200, 404, 405, 426],
+              "https statuses of the public probes")
+
+        # Keep-alive: several requests on one TLS connection, and a 401 without a token.
         conn = http.client.HTTPSConnection("127.0.0.1", server.tls_port, timeout=30, context=client_context())
         try:
             for _ in range(3):
