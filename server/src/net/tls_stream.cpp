@@ -45,7 +45,15 @@ tls_outcome tls_io_read(ssl_st* ssl, void* data, std::size_t size) {
   if (ret > 0) {
     return {tls_want::done, static_cast<std::size_t>(ret)};
   }
-  return after_failure(ssl, ret);
+  const auto outcome = after_failure(ssl, ret);
+  if (outcome.want == tls_want::read) {
+    // The read that found the socket empty allocated a 17 KiB record buffer, which
+    // SSL_MODE_RELEASE_BUFFERS only frees after data: an idle connection would keep it. Nothing
+    // is buffered now (else OpenSSL would not want to read), so it is given back; a pending
+    // write keeps both buffers (SSL_free_buffers then does nothing).
+    SSL_free_buffers(ssl);
+  }
+  return outcome;
 }
 
 tls_outcome tls_io_write(ssl_st* ssl, const void* data, std::size_t size) {
