@@ -66,7 +66,7 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, cons
     auto conn = std::make_shared<connection>(std::move(socket));
     auto added = st.connections.add(conn, address, st.app.config.max_connections_per_ip);
     if (!added) {
-      // One address may not take every slot: it gets a 503 like the global cap.
+      // One address may not take every slot: refused like at the global cap.
       refuse(std::move(conn->stream.socket()), tls != nullptr);
       continue;
     }
@@ -160,9 +160,8 @@ result<void> write_port_file(const std::filesystem::path& path, std::uint16_t po
   }
   return {};
 }
-// Binds and listens; writes the bound port to `port_file`. Returns 0 or the exit code.
-int open_listener(app_context& app, tcp::acceptor& acceptor, const listen_address& where, const char* key,
-                  const std::optional<std::filesystem::path>& port_file) {
+// Binds and listens. Returns 0 or the exit code.
+int open_listener(app_context& app, tcp::acceptor& acceptor, const listen_address& where, const char* key) {
   beast::error_code ec;
   auto address = net::ip::make_address(where.host, ec);
   if (ec) {
@@ -180,12 +179,6 @@ int open_listener(app_context& app, tcp::acceptor& acceptor, const listen_addres
     return 1;
   }
   auto bound = acceptor.local_endpoint();
-  if (port_file) {
-    if (auto written = write_port_file(*port_file, bound.port()); !written) {
-      app.log.error(written.error().message);
-      return 1;
-    }
-  }
   app.log.info("listening", {{"setting", key}, {"address", bound.address().to_string()}, {"port", unsigned{bound.port()}}});
   return 0;
 }
@@ -238,19 +231,31 @@ int serve_http(app_context& app, const router& routes) {
   std::vector<tcp::acceptor*> acceptors;
   const std::uint64_t descriptors = raise_descriptor_limit();
   if (cfg.tls.plaintext || !cfg.tls.enabled) {
-    if (auto code = open_listener(app, plain_acceptor, cfg.listen, "server.listen", cfg.port_file); code != 0) {
+    if (auto code = open_listener(app, plain_acceptor, cfg.listen, "server.listen"); code != 0) {
       return code;
     }
     acceptors.push_back(&plain_acceptor);
   }
   if (tls) {
-    if (auto code = open_listener(app, tls_acceptor, cfg.tls.listen, "tls.listen", cfg.tls.port_file); code != 0) {
+    if (auto code = open_listener(app, tls_acceptor, cfg.tls.listen, "tls.listen"); code != 0) {
       return code;
     }
     acceptors.push_back(&tls_acceptor);
     app.log.info("tls certificate", {{"subject", tls->certificate_subject()},
                                      {"not_after", tls->certificate_not_after()},
                                      {"min_version", cfg.tls.min_version == tls_version::tls1_3 ? "1.3" : "1.2"}});
+  }
+  // Ports are announced only once every listener is bound, so a supervisor never sees a port of
+  // a process that is about to fail.
+  const std::pair<tcp::acceptor*, const std::optional<std::filesystem::path>*> announced[] = {
+      {&plain_acceptor, &cfg.port_file}, {&tls_acceptor, &cfg.tls.port_file}};
+  for (const auto& [acceptor, port_file] : announced) {
+    if (acceptor->is_open() && *port_file) {
+      if (auto written = write_port_file(**port_file, acceptor->local_endpoint().port()); !written) {
+        app.log.error(written.error().message);
+        return 1;
+      }
+    }
   }
   app.log.info("serving", {{"descriptor_limit", descriptors},
                            {"io_threads", io_threads},
