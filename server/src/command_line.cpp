@@ -6,11 +6,12 @@ namespace callsign::server {
 
 std::string_view command_line_usage() noexcept {
   return "usage: callsignd [--data-dir DIR] [--listen HOST:PORT] [--config FILE] [--port-file FILE]\n"
-         "                 [--io-threads N] [--dev]\n"
+         "                 [--tls-port-file FILE] [--io-threads N] [--dev]\n"
          "  --data-dir DIR      RocksDB, master.key and dev keys live here (default ./var)\n"
          "  --listen HOST:PORT  address to serve on; port 0 picks a free port (default 127.0.0.1:8080)\n"
          "  --config FILE       TOML config (see docs/configuration.md); flags override it\n"
          "  --port-file FILE    write the bound port number to FILE once listening\n"
+         "  --tls-port-file FILE  the same for the [tls] listener's port\n"
          "  --io-threads N      I/O threads (default: one per core)\n"
          "  --dev               development mode: demo identities and dev tokens\n"
          "  --list-routes       print every route (METHOD PATTERN) and exit\n";
@@ -33,7 +34,7 @@ result<command_line> parse_command_line(const std::vector<std::string_view>& arg
     } else if (arg == "--dev") {
       cli.dev_mode = true;
     } else if (arg == "--config" || arg == "--data-dir" || arg == "--listen" || arg == "--port-file" ||
-               arg == "--io-threads") {
+               arg == "--tls-port-file" || arg == "--io-threads") {
       auto v = value(arg);
       if (!v) {
         return v.error();
@@ -46,6 +47,8 @@ result<command_line> parse_command_line(const std::vector<std::string_view>& arg
         cli.listen = std::string(*v);
       } else if (arg == "--port-file") {
         cli.port_file = std::filesystem::path(*v);
+      } else if (arg == "--tls-port-file") {
+        cli.tls_port_file = std::filesystem::path(*v);
       } else {
         unsigned n = 0;
         auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
@@ -82,6 +85,9 @@ result<server_config> resolve_config(const command_line& cli) {
   }
   if (cli.port_file) {
     cfg.port_file = *cli.port_file;
+  }
+  if (cli.tls_port_file) {
+    cfg.tls.port_file = *cli.tls_port_file;
   }
   if (cli.io_threads) {
     cfg.io_threads = *cli.io_threads;

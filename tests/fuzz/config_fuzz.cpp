@@ -22,7 +22,7 @@ using namespace callsign::server;
 
 namespace {
 constexpr const char* sections[] = {"server", "limits",        "log",    "phone_token", "auth", "verify",
-                                    "audit",  "authenticator", "stream", "bogus"};
+                                    "audit",  "authenticator", "stream", "tls",  "bogus"};
 constexpr const char* keys[] = {"listen",
                                 "data_dir",
                                 "port_file",
@@ -59,13 +59,18 @@ constexpr const char* keys[] = {"listen",
                                 "max_message_bytes",
                                 "outbox_messages",
                                 "allowed_origins",
+                                "enabled",
+                                "cert_file",
+                                "key_file",
+                                "min_version",
+                                "plaintext",
                                 "unknown_key"};
 
 // A TOML basic string of printable ASCII (other bytes escaped or replaced).
 std::string toml_string(FuzzedDataProvider& in) {
   const std::string raw =
       in.ConsumeBool() ? std::string(in.PickValueInArray({"127.0.0.1:0", "[::1]:8080", "SHA256", "debug", "ACME:x",
-                                                          "https://support.example.com", "/tmp/x", ""}))
+                                                          "https://support.example.com", "/tmp/x", "1.3", ""}))
                        : in.ConsumeRandomLengthString(40);
   std::string out = "\"";
   for (const char c : raw) {
@@ -133,6 +138,8 @@ void check_bounds(const server_config& c) {
   FUZZ_CHECK(c.stream.idle_timeout.count() >= 1000 && c.stream.write_timeout.count() >= 100);
   FUZZ_CHECK(c.stream.max_message_bytes >= 256 && c.stream.max_message_bytes <= 1048576);
   FUZZ_CHECK(c.stream.outbox_messages >= 1 && c.stream.outbox_messages <= 1024);
+  FUZZ_CHECK(!c.tls.enabled || (c.tls.cert_file && c.tls.key_file));  // [tls] needs both files
+  FUZZ_CHECK(c.tls.enabled || c.tls.plaintext);                        // some listener is left
 }
 }  // namespace
 

@@ -29,17 +29,22 @@ class Server:
 
     started = []  # every Server, so run_cases can name a crash behind a failure
 
-    def __init__(self, binary, config_text="", extra_args=(), data_dir=None):
+    def __init__(self, binary, config_text="", extra_args=(), data_dir=None, tls=False, plaintext=True):
+        """tls: the config enables [tls]; its port is read from --tls-port-file into tls_port.
+        plaintext=False: the config turns the plain listener off (port stays None)."""
         Server.started.append(self)
         self.crash_reported = False
         self.tmp = tempfile.mkdtemp(prefix="callsign-it-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port_file = os.path.join(self.tmp, "port")
+        self.tls_port_file = os.path.join(self.tmp, "tls-port")
         config_path = os.path.join(self.tmp, "callsign.toml")
         with open(config_path, "w") as f:
             f.write(config_text)
         cmd = [binary, "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
                "--port-file", self.port_file, "--config", config_path, *extra_args]
+        if tls:
+            cmd += ["--tls-port-file", self.tls_port_file]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = []
         self.stderr = []
@@ -47,7 +52,8 @@ class Server:
         self._reader.start()
         self._err_reader = threading.Thread(target=self._read_err, daemon=True)
         self._err_reader.start()
-        self.port = self._wait_for_port()
+        self.port = self._wait_for_port(self.port_file) if plaintext else None
+        self.tls_port = self._wait_for_port(self.tls_port_file) if tls else None
 
     def _read(self):
         for line in self.proc.stdout:
@@ -57,11 +63,11 @@ class Server:
         for line in self.proc.stderr:
             self.stderr.append(line.rstrip("\n"))
 
-    def _wait_for_port(self):
+    def _wait_for_port(self, port_file):
         deadline = time.time() + 60
         while time.time() < deadline:
-            if os.path.exists(self.port_file):
-                with open(self.port_file) as f:
+            if os.path.exists(port_file):
+                with open(port_file) as f:
                     text = f.read().strip()
                 if text:
                     return int(text)

@@ -204,3 +204,59 @@ BOOST_AUTO_TEST_CASE(keys_section) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(config_tls_suite)
+
+BOOST_AUTO_TEST_CASE(tls_is_off_by_default) {
+  auto cfg = parse_config("", "test.toml");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(!cfg->tls.enabled);
+  BOOST_TEST(cfg->tls.plaintext);
+  BOOST_TEST((cfg->tls.min_version == tls_version::tls1_2));
+  BOOST_TEST(cfg->tls.listen.port == 8443);
+}
+
+BOOST_AUTO_TEST_CASE(tls_section_is_read) {
+  auto cfg = parse_config(R"([tls]
+enabled = true
+listen = "[::1]:0"
+cert_file = "/etc/callsign/chain.pem"
+key_file = "/etc/callsign/key.pem"
+min_version = "1.3"
+plaintext = false
+port_file = "/run/callsign/tls.port"
+)",
+                          "test.toml");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->tls.enabled);
+  BOOST_TEST(cfg->tls.listen.host == "::1");
+  BOOST_TEST(cfg->tls.listen.port == 0);
+  BOOST_TEST(cfg->tls.cert_file->string() == "/etc/callsign/chain.pem");
+  BOOST_TEST(cfg->tls.key_file->string() == "/etc/callsign/key.pem");
+  BOOST_TEST((cfg->tls.min_version == tls_version::tls1_3));
+  BOOST_TEST(!cfg->tls.plaintext);
+  BOOST_TEST(cfg->tls.port_file->string() == "/run/callsign/tls.port");
+}
+
+BOOST_AUTO_TEST_CASE(tls_errors_name_the_key) {
+  BOOST_TEST(error_of("[tls]\nenabled = true\n").find("tls.enabled needs tls.cert_file and tls.key_file") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[tls]\nenabled = true\ncert_file = \"c.pem\"\n").find("tls.enabled") != std::string::npos);
+  BOOST_TEST(error_of("[tls]\nmin_version = \"1.1\"\n").find("tls.min_version") != std::string::npos);
+  BOOST_TEST(error_of("[tls]\nmin_version = 1.2\n").find("tls.min_version must be a string") != std::string::npos);
+  BOOST_TEST(error_of("[tls]\nplaintext = false\n").find("tls.plaintext") != std::string::npos);
+  BOOST_TEST(error_of("[tls]\nlisten = \"nowhere\"\n").find("tls.listen") != std::string::npos);
+  BOOST_TEST(error_of("[tls]\nciphers = \"ALL\"\n").find("tls.ciphers is not a known setting") != std::string::npos);
+  BOOST_TEST(error_of("tls = 1\n").find("tls must be a table") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(tls_port_file_flag) {
+  auto cli = parse_command_line({"--tls-port-file", "/tmp/tls.port"});
+  BOOST_REQUIRE(cli);
+  auto cfg = resolve_config(*cli);
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->tls.port_file->string() == "/tmp/tls.port");
+  BOOST_TEST(!parse_command_line({"--tls-port-file"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -3,8 +3,11 @@
 // run. For each: server RSS per connection ((VmRSS with N connected - VmRSS before) / N) and the
 // delivery latency of boundary tokens as seen by the clients (arrival - step start, same host,
 // same clock). Prints both and the ratios; exits 1 if a target is missed.
+// With --tls-cert/--tls-key (CALLSIGN_BENCH_TLS=1), two more phases follow: callsignd again on
+// the same data directory with its [tls] listener, and the Node peer as an https server, both
+// measured with npm ws clients over wss:// (the native client speaks no TLS).
 // Usage: node stream_bench.js --callsignd PATH --connections N --processes P --period S
-//                             --boundaries B --work DIR
+//                             --boundaries B --work DIR [--tls-cert PEM --tls-key PEM]
 "use strict";
 
 const { spawn, fork } = require("child_process");
@@ -27,6 +30,8 @@ const WORK = arg("--work");
 // the latency measured is the server's; "node": stream_clients.js with npm ws.
 const CLIENT = arg("--client", "native");
 const NATIVE_CLIENT = arg("--native-client");
+const TLS_CERT = arg("--tls-cert");
+const TLS_KEY = arg("--tls-key");
 const RSS_TARGET = 0.5;    // callsignd's RSS per connection <= 0.5x Node ws
 const P99_TARGET_MS = 100;
 
@@ -116,7 +121,8 @@ function nativeClient(port, tokensFile, localAddress) {
 }
 
 // Connects CONNECTIONS clients (one per user) over PROCESSES processes, measures, disconnects.
-async function measure(name, pid, port, tokens, addressBlock) {
+// tls: connect with wss:// (npm ws clients, trusting TLS_CERT).
+async function measure(name, pid, port, tokens, addressBlock, tls = false) {
   const rssBefore = rssKiB(pid);
   const per = Math.ceil(tokens.length / PROCESSES);
   const children = [];
@@ -125,9 +131,12 @@ async function measure(name, pid, port, tokens, addressBlock) {
     const file = path.join(WORK, `${name}-tokens-${p}.txt`);
     fs.writeFileSync(file, tokens.slice(p * per, (p + 1) * per).join("\n") + "\n");
     const localAddress = `127.0.${addressBlock}.${p + 1}`;
-    const child = CLIENT === "node"
+    const child = CLIENT === "node" || tls
       ? fork(path.join(__dirname, "stream_clients.js"),
-             ["--url", `ws://127.0.0.1:${port}/v1/stream`, "--tokens", file, "--local-address", localAddress],
+             ["--url", `${tls ? "wss" : "ws"}://127.0.0.1:${port}/v1/stream`, "--tokens", file,
+              "--local-address", localAddress,
+              // TLS handshakes cost the Node clients far more CPU: fewer in flight per process.
+              ...(tls ? ["--ca", TLS_CERT, "--concurrency", "50"] : [])],
              { stdio: "inherit" })
       : nativeClient(port, file, localAddress);
     const box = { child, messages: [], waiters: [] };
@@ -184,11 +193,8 @@ async function stop(proc) {
   if (!done) proc.kill("SIGKILL");
 }
 
-async function main() {
-  const tokensPerUser = [];
-  // --- callsignd ---
-  const config = path.join(WORK, "callsign.toml");
-  fs.writeFileSync(config, `
+function callsigndConfig(tls) {
+  return `
 [log]
 level = "warn"
 
@@ -198,10 +204,24 @@ period = ${PERIOD}
 [limits]
 max_connections = ${CONNECTIONS + 1000}
 max_connections_per_ip = ${CONNECTIONS + 1000}
+${tls ? "# npm ws clients on two busy cores may take longer than the default 10 s to finish a TLS handshake\nrequest_timeout_ms = 60000" : ""}
 
 [stream]
 max_connections = ${CONNECTIONS + 1000}
-`);
+` + (tls ? `
+[tls]
+enabled = true
+listen = "127.0.0.1:0"
+cert_file = "${TLS_CERT}"
+key_file = "${TLS_KEY}"
+` : "");
+}
+
+async function main() {
+  const tokensPerUser = [];
+  // --- callsignd ---
+  const config = path.join(WORK, "callsign.toml");
+  fs.writeFileSync(config, callsigndConfig(false));
   const portFile = path.join(WORK, "callsignd.port");
   const callsignd = spawn(CALLSIGND, ["--data-dir", path.join(WORK, "data"), "--listen", "127.0.0.1:0",
                                       "--port-file", portFile, "--config", config],
@@ -233,13 +253,44 @@ max_connections = ${CONNECTIONS + 1000}
     await stop(peer);
   }
 
+  // --- TLS: callsignd (same data directory, users already there) and Node over https ---
+  let oursTls = null;
+  let theirsTls = null;
+  if (TLS_CERT) {
+    const tlsConfig = path.join(WORK, "callsign-tls.toml");
+    fs.writeFileSync(tlsConfig, callsigndConfig(true));
+    const tlsPortFile = path.join(WORK, "callsignd-tls.port");
+    const again = spawn(CALLSIGND, ["--data-dir", path.join(WORK, "data"), "--listen", "127.0.0.1:0",
+                                    "--port-file", path.join(WORK, "callsignd-2.port"), "--config", tlsConfig,
+                                    "--tls-port-file", tlsPortFile],
+                        { stdio: ["ignore", fs.openSync(path.join(WORK, "callsignd-tls.log"), "w"), "inherit"] });
+    try {
+      const port = await waitForPortFile(tlsPortFile, again, "callsignd (TLS)");
+      await sleep(1000);
+      oursTls = await measure("callsignd-wss", again.pid, port, tokensPerUser, 3, true);
+    } finally {
+      await stop(again);
+    }
+    const peerTlsPortFile = path.join(WORK, "node-tls.port");
+    const peerTls = spawn(process.execPath, [path.join(__dirname, "stream_node_server.js"), "--port-file", peerTlsPortFile,
+                                             "--period", String(PERIOD), "--tls-cert", TLS_CERT, "--tls-key", TLS_KEY],
+                          { stdio: "inherit" });
+    try {
+      const port = await waitForPortFile(peerTlsPortFile, peerTls, "the Node wss server");
+      await sleep(1000);
+      theirsTls = await measure("node-wss", peerTls.pid, port, tokensPerUser, 4, true);
+    } finally {
+      await stop(peerTls);
+    }
+  }
+
   const kb = (bytes) => (bytes / 1024).toFixed(2) + " KiB";
   const ms = (v) => v.toFixed(1) + " ms";
   console.log("");
   console.log(`stream bench: ${CONNECTIONS} connections (one per user), ${PROCESSES} client processes, ` +
               `period ${PERIOD} s, ${BOUNDARIES} boundaries measured`);
   console.log("server      RSS before   RSS after    per connection   delivered          p50       p99       max");
-  for (const r of [ours, theirs]) {
+  for (const r of [ours, theirs, oursTls, theirsTls].filter(Boolean)) {
     console.log(`${r.name.padEnd(11)} ${String(r.rssBefore).padStart(8)} kB  ${String(r.rssAfter).padStart(8)} kB  ` +
                 `${kb(r.perConnection).padStart(14)}   ${String(r.delivered).padStart(7)}/${String(r.expected).padEnd(7)}  ` +
                 `${ms(r.p50).padStart(9)} ${ms(r.p99).padStart(9)} ${ms(r.max).padStart(9)}` +
@@ -260,6 +311,22 @@ max_connections = ${CONNECTIONS + 1000}
   if (ours.delivered !== ours.expected || ours.closed !== 0) {
     console.log(`MISSED: callsignd delivered ${ours.delivered} of ${ours.expected} boundary tokens, ${ours.closed} closed`);
     ok = false;
+  }
+  if (oursTls) {
+    const tlsRatio = oursTls.perConnection / theirsTls.perConnection;
+    console.log(`ratios (callsignd-wss / node-wss): RSS per connection ${tlsRatio.toFixed(2)}x ` +
+                `(target <= ${RSS_TARGET}x), p99 ${(oursTls.p99 / theirsTls.p99).toFixed(2)}x ` +
+                `(npm ws clients: the p99 target applies to the plain run only); ` +
+                `TLS adds ${kb(oursTls.perConnection - ours.perConnection)} per connection to callsignd`);
+    if (!(tlsRatio <= RSS_TARGET)) {
+      console.log(`MISSED: callsignd RSS per WSS connection is ${tlsRatio.toFixed(2)}x Node wss (target <= ${RSS_TARGET}x)`);
+      ok = false;
+    }
+    if (oursTls.delivered !== oursTls.expected || oursTls.closed !== 0) {
+      console.log(`MISSED: callsignd (wss) delivered ${oursTls.delivered} of ${oursTls.expected} boundary tokens, ` +
+                  `${oursTls.closed} closed`);
+      ok = false;
+    }
   }
   console.log(ok ? "stream bench: targets met" : "stream bench: target missed");
   process.exit(ok ? 0 : 1);

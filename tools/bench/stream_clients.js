@@ -7,10 +7,12 @@
 //   -> {type:"latencies", values, closed} milliseconds from step start to arrival, one per message
 //   <- {type:"stop"}
 // Usage (from tools/bench/stream): node stream_clients.js --url URL --tokens FILE
-//                                  --local-address 127.0.x.y [--concurrency 200]
+//                                  --local-address 127.0.x.y [--concurrency 200] [--ca PEM]
+// (--ca: the certificate a wss:// server must present)
 "use strict";
 
 const fs = require("fs");
+const tls = require("tls");
 const { performance } = require("perf_hooks");
 const WebSocket = require("ws");
 
@@ -22,6 +24,8 @@ const url = arg("--url");
 const tokens = fs.readFileSync(arg("--tokens"), "utf8").split("\n").filter(Boolean);
 const localAddress = arg("--local-address", "127.0.0.1");
 const concurrency = Number(arg("--concurrency", "200"));
+// One TLS context for every connection (ws would otherwise build one per connection from `ca`).
+const secureContext = arg("--ca") ? tls.createSecureContext({ ca: fs.readFileSync(arg("--ca")) }) : undefined;
 
 let window = null;  // {from, to}
 const values = [];
@@ -32,7 +36,7 @@ const sockets = [];
 
 function connect(token) {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { localAddress, perMessageDeflate: false, handshakeTimeout: 60000 });
+    const ws = new WebSocket(url, { localAddress, perMessageDeflate: false, handshakeTimeout: 60000, secureContext });
     let first = true;
     ws.on("open", () => ws.send(JSON.stringify({ type: "auth", token })));
     ws.on("message", (data) => {

@@ -4,11 +4,14 @@
 // checking the signature: the peer does not pay for authentication), answers with the current
 // token-shaped message, and at every step boundary builds each user's message once (an HMAC of
 // user and step, like a phone token) and sends it to each of the user's connections.
-// Usage: node stream_node_server.js --port-file PATH --period SECONDS
+// With --tls-cert/--tls-key it serves wss:// from https.createServer (Node's TLS, which sets
+// SSL_MODE_RELEASE_BUFFERS too), the peer of callsignd's [tls] listener.
+// Usage: node stream_node_server.js --port-file PATH --period SECONDS [--tls-cert PEM --tls-key PEM]
 "use strict";
 
 const crypto = require("crypto");
 const fs = require("fs");
+const https = require("https");
 const { WebSocketServer } = require("ws");
 
 function arg(name, fallback) {
@@ -26,8 +29,17 @@ function tokenMessage(user, step) {
   return JSON.stringify({ type: "token", token: code, step, expires_at: (step + 1) * period, period });
 }
 
-const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, maxPayload: 4096, perMessageDeflate: false,
-                                  clientTracking: false, backlog: 4096 });
+const tlsCert = arg("--tls-cert");
+const options = { maxPayload: 4096, perMessageDeflate: false, clientTracking: false };
+let server = null;
+let wss;
+if (tlsCert) {
+  server = https.createServer({ cert: fs.readFileSync(tlsCert), key: fs.readFileSync(arg("--tls-key")),
+                                minVersion: "TLSv1.2" });
+  wss = new WebSocketServer({ server, ...options });
+} else {
+  wss = new WebSocketServer({ host: "127.0.0.1", port: 0, backlog: 4096, ...options });
+}
 wss.on("connection", (ws) => {
   let user = null;
   ws.once("message", (data) => {
@@ -70,9 +82,14 @@ function scheduleBoundary() {
   }, next - now + 1);
 }
 
-wss.on("listening", () => {
-  fs.writeFileSync(portFile + ".tmp", String(wss.address().port) + "\n");
+function announce(port) {
+  fs.writeFileSync(portFile + ".tmp", String(port) + "\n");
   fs.renameSync(portFile + ".tmp", portFile);
   scheduleBoundary();
-});
+}
+if (server) {
+  server.listen({ host: "127.0.0.1", port: 0, backlog: 4096 }, () => announce(server.address().port));
+} else {
+  wss.on("listening", () => announce(wss.address().port));
+}
 process.on("SIGTERM", () => process.exit(0));

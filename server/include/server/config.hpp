@@ -94,6 +94,19 @@ struct lists_config {
   std::size_t max_text_bytes = std::size_t{256} << 20;
 };
 
+// [tls]: the optional HTTPS/WSS listener (docs/security.md, "TLS").
+enum class tls_version : std::uint8_t { tls1_2, tls1_3 };
+
+struct tls_config {
+  bool enabled = false;
+  listen_address listen{"127.0.0.1", 8443};
+  std::optional<std::filesystem::path> cert_file;  // PEM: the certificate, then its chain
+  std::optional<std::filesystem::path> key_file;   // PEM private key, unencrypted
+  tls_version min_version = tls_version::tls1_2;
+  bool plaintext = true;                            // false: no plain-HTTP listener at all
+  std::optional<std::filesystem::path> port_file;  // the bound TLS port is written here
+};
+
 struct server_config {
   listen_address listen;
   std::filesystem::path data_dir = "./var";
@@ -120,6 +133,7 @@ struct server_config {
   login_config login;  // [login]: failed-login limits, gate
   keys_config keys;
   lists_config lists;
+  tls_config tls;
 };
 
 // Parses TOML text over the defaults. `source` names the file in error messages.
@@ -132,6 +146,7 @@ struct command_line {
   std::optional<std::filesystem::path> data_dir;
   std::optional<std::string> listen;
   std::optional<std::filesystem::path> port_file;
+  std::optional<std::filesystem::path> tls_port_file;
   std::optional<unsigned> io_threads;
   bool dev_mode = false;
   bool help = false;

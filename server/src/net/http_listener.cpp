@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "net/server_state.hpp"
+#include "net/tls_context.hpp"
 #include "server/lists/list_refresher.hpp"  // [lists SIGHUP]
 #include "server/problem.hpp"
 #include "server/stream_hub.hpp"
@@ -31,7 +33,18 @@ using namespace net_detail;
 namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
-net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor) {
+void refuse(tcp::socket socket, bool tls) {
+  if (tls) {
+    beast::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  auto executor = socket.get_executor();
+  net::co_spawn(executor, refuse_connection(std::move(socket)), net::detached);
+}
+
+// `tls` is set for the HTTPS/WSS listener. Both listeners share the caps and the registry.
+net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, const tls_context* tls) {
   for (;;) {
     // A named local: GCC 12 may destroy temporaries in a co_await expression twice.
     auto home = st.next_io_executor();
@@ -47,8 +60,7 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor) {
       continue;
     }
     if (st.connections.size() >= st.app.config.max_connections || st.app.draining.load()) {
-      auto executor = socket.get_executor();
-      net::co_spawn(executor, refuse_connection(std::move(socket)), net::detached);
+      refuse(std::move(socket), tls != nullptr);
       continue;
     }
     beast::error_code peer_ec;
@@ -57,13 +69,23 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor) {
     auto conn = std::make_shared<connection>(std::move(socket));
     auto added = st.connections.add(conn, address, st.app.config.max_connections_per_ip);
     if (!added) {
-      // One address may not take every slot: it gets a 503 like the global cap.
-      auto executor = conn->stream.get_executor();
-      auto refused_socket = std::move(conn->stream.socket());
-      net::co_spawn(executor, refuse_connection(std::move(refused_socket)), net::detached);
+      // One address may not take every slot: refused like at the global cap.
+      refuse(std::move(conn->stream.socket()), tls != nullptr);
       continue;
     }
     auto id = *added;
+    if (tls != nullptr) {
+      beast::error_code nb_ec;
+      conn->stream.socket().non_blocking(true, nb_ec);  // OpenSSL calls recv/send itself
+      conn->tls = tls->new_session(conn->stream.socket().native_handle());
+      if (nb_ec || !conn->tls) {
+        st.app.log.warn("cannot start a TLS session", {{"error", nb_ec ? nb_ec.message() : "out of memory"}});
+        st.connections.remove(id);
+        beast::error_code ignored;
+        conn->stream.socket().close(ignored);
+        continue;
+      }
+    }
     if (st.app.stats) {
       st.app.stats->connection_opened();
     }
@@ -79,10 +101,12 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor) {
   }
 }
 
-net::awaitable<void> drain_and_stop(server_state& st, tcp::acceptor& acceptor) {
+net::awaitable<void> drain_and_stop(server_state& st, std::vector<tcp::acceptor*> acceptors) {
   st.app.draining.store(true);
   beast::error_code ignored;
-  acceptor.close(ignored);
+  for (auto* acceptor : acceptors) {
+    acceptor->close(ignored);
+  }
   // Idle connections are cancelled at once; busy ones finish their request and then close;
   // streams send an error and close with 1012 (service restart).
   st.connections.for_each([](const std::shared_ptr<connection>& conn) {
@@ -141,6 +165,28 @@ result<void> write_port_file(const std::filesystem::path& path, std::uint16_t po
   }
   return {};
 }
+// Binds and listens. Returns 0 or the exit code.
+int open_listener(app_context& app, tcp::acceptor& acceptor, const listen_address& where, const char* key) {
+  beast::error_code ec;
+  auto address = net::ip::make_address(where.host, ec);
+  if (ec) {
+    app.log.error(std::string(key) + " host must be an IP address", {{"host", where.host}});
+    return 2;
+  }
+  tcp::endpoint endpoint(address, where.port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    app.log.error("cannot listen", {{"setting", key}, {"address", where.host}, {"port", unsigned{where.port}},
+                                    {"error", ec.message()}});
+    return 1;
+  }
+  auto bound = acceptor.local_endpoint();
+  app.log.info("listening", {{"setting", key}, {"address", bound.address().to_string()}, {"port", unsigned{bound.port()}}});
+  return 0;
+}
 }  // namespace
 
 int serve_http(app_context& app, const router& routes) {
@@ -179,46 +225,67 @@ int serve_http(app_context& app, const router& routes) {
   hangups.async_wait(on_hangup);
   // [/lists SIGHUP]
 
-  beast::error_code ec;
-  auto address = net::ip::make_address(cfg.listen.host, ec);
-  if (ec) {
-    app.log.error("server.listen host must be an IP address", {{"host", cfg.listen.host}});
-    return 2;
-  }
-  tcp::acceptor acceptor(ioc);
-  tcp::endpoint endpoint(address, cfg.listen.port);
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    app.log.error("cannot listen", {{"address", cfg.listen.host}, {"port", unsigned{cfg.listen.port}},
-                                    {"error", ec.message()}});
-    return 1;
-  }
-  auto bound = acceptor.local_endpoint();
-  if (cfg.port_file) {
-    if (auto written = write_port_file(*cfg.port_file, bound.port()); !written) {
-      app.log.error(written.error().message);
+  // The certificate and key are read before anything binds: a bad pair stops start-up.
+  std::unique_ptr<tls_context> tls;
+  if (cfg.tls.enabled) {
+    auto loaded = tls_context::load(cfg.tls);
+    if (!loaded) {
+      app.log.error("cannot start the TLS listener", {{"error", loaded.error().message}});
       return 1;
     }
+    tls = std::move(loaded).value();
+    // OpenSSL writes to the socket with write(2), which raises SIGPIPE when the peer has gone
+    // (Asio's own sends pass MSG_NOSIGNAL). The error value is all the session needs.
+    std::signal(SIGPIPE, SIG_IGN);
   }
+
+  tcp::acceptor plain_acceptor(ioc);
+  tcp::acceptor tls_acceptor(ioc);
+  std::vector<tcp::acceptor*> acceptors;
   const std::uint64_t descriptors = raise_descriptor_limit();
-  app.log.info("listening", {{"address", bound.address().to_string()},
-                             {"port", unsigned{bound.port()}},
-                             {"descriptor_limit", descriptors},
-                             {"io_threads", io_threads},
-                             {"worker_threads", cfg.worker_threads}});
+  if (cfg.tls.plaintext || !cfg.tls.enabled) {
+    if (auto code = open_listener(app, plain_acceptor, cfg.listen, "server.listen"); code != 0) {
+      return code;
+    }
+    acceptors.push_back(&plain_acceptor);
+  }
+  if (tls) {
+    if (auto code = open_listener(app, tls_acceptor, cfg.tls.listen, "tls.listen"); code != 0) {
+      return code;
+    }
+    acceptors.push_back(&tls_acceptor);
+    app.log.info("tls certificate", {{"subject", tls->certificate_subject()},
+                                     {"not_after", tls->certificate_not_after()},
+                                     {"min_version", cfg.tls.min_version == tls_version::tls1_3 ? "1.3" : "1.2"}});
+  }
+  // Ports are announced only once every listener is bound, so a supervisor never sees a port of
+  // a process that is about to fail.
+  const std::pair<tcp::acceptor*, const std::optional<std::filesystem::path>*> announced[] = {
+      {&plain_acceptor, &cfg.port_file}, {&tls_acceptor, &cfg.tls.port_file}};
+  for (const auto& [acceptor, port_file] : announced) {
+    if (acceptor->is_open() && *port_file) {
+      if (auto written = write_port_file(**port_file, acceptor->local_endpoint().port()); !written) {
+        app.log.error(written.error().message);
+        return 1;
+      }
+    }
+  }
+  app.log.info("serving", {{"descriptor_limit", descriptors},
+                           {"io_threads", io_threads},
+                           {"worker_threads", cfg.worker_threads}});
 
   app.streams = &streams;
-  net::co_spawn(ioc, accept_loop(st, acceptor), net::detached);
+  for (auto* acceptor : acceptors) {
+    const tls_context* context = acceptor == &tls_acceptor ? tls.get() : nullptr;
+    net::co_spawn(ioc, accept_loop(st, *acceptor, context), net::detached);
+  }
   net::co_spawn(ioc, run_token_timer(st), net::detached);
   signals.async_wait([&](const beast::error_code& sig_ec, int signo) {
     if (sig_ec) {
       return;
     }
     app.log.info("shutting down", {{"signal", signo}});
-    net::co_spawn(ioc, drain_and_stop(st, acceptor), net::detached);
+    net::co_spawn(ioc, drain_and_stop(st, acceptors), net::detached);
   });
 
   // The other contexts have no work until connections arrive: keep them running until the drain

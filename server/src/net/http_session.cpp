@@ -9,6 +9,7 @@
 
 #include "net/list_upload_body.hpp"
 #include "net/server_state.hpp"
+#include "net/tls_stream.hpp"
 #include "server/lists/list_upload.hpp"
 #include "server/problem.hpp"
 #include "server/response_bytes.hpp"
@@ -141,12 +142,31 @@ net::awaitable<http_response> run_route(server_state& st, const route_match& mat
 }
 
 // `wire` is the connection's reusable output buffer (server/response_bytes.hpp builds the bytes).
-net::awaitable<void> write_response(server_state& st, connection& conn, const http_response& res,
+template <class Stream>
+net::awaitable<void> write_response(server_state& st, Stream& stream, const http_response& res,
                                     response_framing framing, std::string& wire) {
   serialize_response(res, framing, wire);
-  conn.stream.expires_after(st.app.config.request_timeout);
+  stream.expires_after(st.app.config.request_timeout);
   auto bytes = net::buffer(wire);
-  co_await net::async_write(conn.stream, bytes, use_tuple);
+  co_await net::async_write(stream, bytes, use_tuple);
+}
+
+// How a connection ends once its last response is out.
+net::awaitable<void> close_transport(server_state&, beast::tcp_stream& stream) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  co_return;
+}
+
+net::awaitable<void> close_transport(server_state& st, tls_stream& stream) {
+  if (!stream.broken()) {
+    // close_notify, so the client can tell the end from a truncation; its reply is not awaited.
+    stream.expires_after(std::min<std::chrono::milliseconds>(st.app.config.request_timeout, std::chrono::seconds(2)));
+    co_await stream.async_shutdown(use_tuple);
+  }
+  stream.expires_never();
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 void record(server_state& st, const http_request& req, std::size_t route_index, unsigned status,
@@ -169,7 +189,8 @@ void record(server_state& st, const http_request& req, std::size_t route_index, 
 // stored and `Expect: 100-continue` is answered only once admitted; then the body streams into
 // the upload file (net/list_upload_body.hpp) and is installed on the worker pool. Returns
 // whether the connection may carry another request.
-net::awaitable<bool> serve_list_upload(server_state& st, connection& conn, beast::flat_buffer& buffer,
+template <class Stream>
+net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::flat_buffer& buffer,
                                        http::request_parser<http::empty_body>& header, const std::string& remote,
                                        std::chrono::steady_clock::time_point started, std::string& wire) {
   const auto& cfg = st.app.config;
@@ -204,15 +225,15 @@ net::awaitable<bool> serve_list_upload(server_state& st, connection& conn, beast
   if (!refusal) {
     if (expects_continue && !header.is_done()) {
       http::response<http::empty_body> cont{http::status::continue_, version};
-      beast::get_lowest_layer(conn.stream).expires_after(cfg.request_timeout);
-      auto [ec, bytes] = co_await http::async_write(conn.stream, cont, use_tuple);
+      stream.expires_after(cfg.request_timeout);
+      auto [ec, bytes] = co_await http::async_write(stream, cont, use_tuple);
       if (ec) {
         co_return false;  // `file` removes itself
       }
     }
     http::request_parser<http::buffer_body> body{std::move(header)};
     body.body_limit(boost::none);  // the file enforces lists.max_upload_bytes on what it stores
-    auto streaming = stream_upload_body(conn.stream, buffer, body, *file, st.workers, cfg.request_timeout);
+    auto streaming = stream_upload_body(stream, buffer, body, *file, st.workers, cfg.request_timeout);
     auto streamed = co_await std::move(streaming);
     switch (streamed.end) {
       case upload_body_end::complete:
@@ -243,11 +264,11 @@ net::awaitable<bool> serve_list_upload(server_state& st, connection& conn, beast
   if (refusal) {
     // Refused with the body (or its rest) unread: the connection cannot carry another request.
     record(st, plain, match.metrics_index, refusal->status, started);
-    auto written = write_response(st, conn, *refusal, {version, false, false, plain.request_id}, wire);
+    auto written = write_response(st, stream, *refusal, {version, false, false, plain.request_id}, wire);
     co_await std::move(written);
-    beast::error_code ignored;
-    beast::get_lowest_layer(conn.stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
-    auto drained = drain_unread_body(conn.stream, buffer);
+    auto closing = close_transport(st, stream);
+    co_await std::move(closing);
+    auto drained = drain_unread_body(stream, buffer);
     co_await std::move(drained);
     co_return false;
   }
@@ -264,15 +285,15 @@ net::awaitable<bool> serve_list_upload(server_state& st, connection& conn, beast
   http_response response = co_await std::move(running);
   const bool keep = keep_alive && !st.app.draining.load();
   record(st, plain, match.metrics_index, response.status, started);
-  auto written = write_response(st, conn, response, {version, keep, false, plain.request_id}, wire);
+  auto written = write_response(st, stream, response, {version, keep, false, plain.request_id}, wire);
   co_await std::move(written);
   co_return keep;
 }
 // [/streamed list upload]
 
-}  // namespace
-
-net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn) {
+// The HTTP/1.1 loop, the same over beast::tcp_stream and over tls_stream.
+template <class Stream>
+net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection> conn, Stream& stream) {
   const auto& cfg = st.app.config;
   beast::error_code remote_ec;
   auto endpoint = conn->stream.socket().remote_endpoint(remote_ec);
@@ -290,13 +311,13 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
     if (st.app.draining.load()) {
       break;
     }
-    conn->stream.expires_after(cfg.request_timeout);
-    auto [ec, bytes] = co_await http::async_read_header(conn->stream, buffer, header, use_tuple);
+    stream.expires_after(cfg.request_timeout);
+    auto [ec, bytes] = co_await http::async_read_header(stream, buffer, header, use_tuple);
     if (!ec && is_list_upload(std::string_view(header.get().method_string().data(), header.get().method_string().size()),
                               std::string_view(header.get().target().data(), header.get().target().size()))) {
       conn->idle.store(false);
       auto upload_started = std::chrono::steady_clock::now();
-      auto serving = serve_list_upload(st, *conn, buffer, header, remote, upload_started, wire);
+      auto serving = serve_list_upload(st, stream, buffer, header, remote, upload_started, wire);
       const bool again = co_await std::move(serving);
       if (!again) {
         break;
@@ -316,12 +337,12 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
       auto expect = parser.get()[http::field::expect];
       if (beast::iequals(expect, "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
-        conn->stream.expires_after(cfg.request_timeout);
-        std::tie(ec, bytes) = co_await http::async_write(conn->stream, cont, use_tuple);
+        stream.expires_after(cfg.request_timeout);
+        std::tie(ec, bytes) = co_await http::async_write(stream, cont, use_tuple);
       }
       if (!ec) {
-        conn->stream.expires_after(cfg.request_timeout);
-        std::tie(ec, bytes) = co_await http::async_read(conn->stream, buffer, parser, use_tuple);
+        stream.expires_after(cfg.request_timeout);
+        std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, use_tuple);
       }
     }
     if (ec) {
@@ -331,7 +352,7 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
         plain.remote_address = remote;
         plain.method = http_method::other;
         record(st, plain, 0, failure->status, started);
-        co_await write_response(st, *conn, *failure, {11, false, false, plain.request_id}, wire);
+        co_await write_response(st, stream, *failure, {11, false, false, plain.request_id}, wire);
       }
       break;
     }
@@ -347,7 +368,7 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
           // Refused before the upgrade: a foreign page must not open a customer's stream.
           auto refused = problem_response(403, "Forbidden", "this Origin may not open the stream");
           record(st, plain, match.metrics_index, refused.status, started);
-          co_await write_response(st, *conn, refused, {req.version(), false, false, plain.request_id}, wire);
+          co_await write_response(st, stream, refused, {req.version(), false, false, plain.request_id}, wire);
           break;
         }
         record(st, plain, match.metrics_index, 101, started);
@@ -365,15 +386,41 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
     // Recorded before the write, so a client that reads /metrics right after its response
     // already sees its request counted.
     record(st, plain, match.metrics_index, response.status, started);
-    co_await write_response(st, *conn, response,
+    co_await write_response(st, stream, response,
                             {version, keep_alive, plain.method == http_method::head, plain.request_id}, wire);
     if (!keep_alive) {
       break;
     }
   }
-  beast::error_code ignored;
-  conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  auto closing = close_transport(st, stream);
+  co_await std::move(closing);
 }
+
+}  // namespace
+
+net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn) {
+  if (!conn->tls) {
+    auto plain = serve_requests(st, conn, conn->stream);
+    co_await std::move(plain);
+    co_return;
+  }
+  // The connection's tcp_stream is bypassed: OpenSSL reads and writes the socket, and
+  // tls_stream carries the timeout.
+  tls_stream stream(conn->stream.socket(), conn->tls.get());
+  stream.expires_after(st.app.config.request_timeout);  // a stalled handshake cannot hold a slot
+  conn->idle.store(true);                                // shutdown may cancel it at once
+  auto [ec, ignored_bytes] = co_await stream.async_handshake(use_tuple);
+  conn->idle.store(false);
+  if (ec) {
+    st.app.log.write(log_level::debug, "TLS handshake failed", {{"error", ec.message()}});
+    beast::error_code ignored;
+    conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    co_return;
+  }
+  auto secure = serve_requests(st, conn, stream);
+  co_await std::move(secure);
+}
+
 
 net::awaitable<void> refuse_connection(tcp::socket socket) {
   beast::tcp_stream stream(std::move(socket));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/connection_registry.hpp"
+#include "net/tls_context.hpp"
 #include "server/app_context.hpp"
 #include "server/router.hpp"
 
@@ -21,12 +22,13 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-// Thread-safety: touched only on its own strand, except `idle`, read by shutdown.
+// Thread-safety: touched only on its I/O thread (its io_context), except `idle`, read by shutdown.
 struct connection {
   explicit connection(tcp::socket&& socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
+  tls_handle tls;  // set on the HTTPS/WSS listener's connections; OpenSSL then owns the socket's bytes
   std::atomic<bool> idle{false};  // waiting for the next request's header
-  std::function<void()> on_drain;  // set by a WebSocket session; called on the strand at shutdown
+  std::function<void()> on_drain;  // set by a WebSocket session; called on its I/O thread at shutdown
 };
 
 struct server_state {
@@ -47,7 +49,8 @@ struct server_state {
   }
 };
 
-// Serves one connection until it closes, the peer goes quiet, or the server drains.
+// Serves one connection until it closes, the peer goes quiet, or the server drains. A TLS
+// connection (conn->tls set) first completes its handshake under limits.request_timeout_ms.
 net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn);
 
 // Takes over an upgraded GET /v1/stream (Origin already checked) and returns at once: the
@@ -60,7 +63,8 @@ void start_stream_session(server_state& st, std::shared_ptr<connection> conn,
 // once and handed to all of that user's streams. Runs until the server drains.
 net::awaitable<void> run_token_timer(server_state& st);
 
-// Answers 503 and closes: used when the connection cap is reached.
+// Answers 503 and closes: used when the connection cap is reached on the plain-HTTP listener
+// (the TLS listener just closes: a handshake would spend the CPU the cap is protecting).
 net::awaitable<void> refuse_connection(tcp::socket socket);
 
 }  // namespace callsign::server::net_detail

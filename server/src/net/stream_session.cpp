@@ -1,14 +1,18 @@
 // GET /v1/stream: one WebSocket connection, as one small callback-driven object on the
-// connection's strand. Beast performs the upgrade handshake; after it the session owns the bare
+// connection's I/O thread. Beast performs the upgrade handshake; after it the session owns the bare
 // socket and frames with server/websocket_frame.hpp, because a resident Beast websocket::stream
 // and two coroutine frames per connection cost several kilobytes each (docs/stream.md, "Memory").
 //
 // Per connection, between events, there is only: this object, the connection (socket + the idle
 // tcp_stream wrapper the HTTP session used), one pending "socket readable" wait, the hub's
-// subscriber, and the strand. No timer: one sweep checks every session's next deadline
+// subscriber, and the I/O thread's context. No timer: one sweep checks every session's next deadline
 // (run_deadline_sweep). Reads go into one buffer per I/O thread.
 // Writes are attempted at once without blocking; only a write the kernel cannot take whole
 // becomes an asynchronous write, watched by the write timeout.
+// Over TLS (WSS) the same session reads and writes through OpenSSL on the same non-blocking
+// socket (net/tls_stream.hpp): each frame is one SSL_write, and a frame OpenSSL cannot send at
+// once is finished when the socket is ready again. The plain path is untouched by it but for
+// one branch per read and write.
 //
 // The protocol and the hub are Asio-free (server/stream_auth.hpp, server/stream_hub.hpp,
 // server/websocket_frame.hpp); see docs/stream.md.
@@ -23,6 +27,7 @@
 #include "crypto/constant_time.hpp"
 #include "crypto/totp.hpp"
 #include "net/server_state.hpp"
+#include "net/tls_stream.hpp"
 #include "server/stream_auth.hpp"
 #include "server/stream_hub.hpp"
 #include "server/websocket_frame.hpp"
@@ -45,6 +50,13 @@ constexpr milliseconds close_limit{2000};
 // write timeout rather than pin megabytes of kernel memory.
 constexpr int send_buffer_bytes = 16 * 1024;
 
+// The upgrade over TLS: Beast's handshake needs a stream; this one lives only until the 101.
+struct tls_upgrade {
+  tls_upgrade(tcp::socket& socket, ssl_st* ssl) : stream(socket, ssl), ws(stream) {}
+  tls_stream stream;
+  websocket::stream<tls_stream&> ws;
+};
+
 std::int64_t steady_ms(steady::time_point t) {
   return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
 }
@@ -55,6 +67,7 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
       : st_(st),
         cfg_(st.app.config.stream),
         conn_(std::move(conn)),
+        tls_(conn_->tls.get()),
         deadlines_(st.app.streams->deadlines()),
         reader_(cfg_.max_message_bytes) {}
   ~stream_session() override { deadlines_->remove(*this); }
@@ -63,7 +76,7 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
 
   void start(http::request<http::string_body> req);
 
-  // From the deadline sweep (another thread): hop to the strand.
+  // From the deadline sweep (another thread): hop to the connection's I/O thread.
   void on_deadline() override {
     if (auto self = weak_from_this().lock()) {
       auto executor = conn_->stream.get_executor();
@@ -85,6 +98,9 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   void begin_close(std::uint16_t code, std::string error);
   void pump();
   bool write_now(std::span<const std::uint8_t> payload);
+  bool write_tls(std::span<const std::uint8_t> payload);
+  void wait_tls_writable(tls_want want);
+  void on_tls_ready(const beast::error_code& ec);
   void on_written(const beast::error_code& ec);
   void schedule();
   void on_timer();
@@ -93,13 +109,15 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   server_state& st_;
   const stream_config& cfg_;
   std::shared_ptr<connection> conn_;
+  ssl_st* tls_;  // the connection's TLS session (owned by conn_), or null for plain ws://
   std::uint64_t registry_id_ = 0;
   std::shared_ptr<stream_deadlines> deadlines_;  // swept by run_deadline_sweep
   steady::time_point deadline_{};    // handshake or auth deadline, then the close deadline
   steady::time_point last_read_{};   // for keep-alive pings and the idle timeout
   steady::time_point write_started_{};
   ws_reader reader_;
-  std::unique_ptr<websocket::stream<tcp::socket&>> handshake_;  // only during the upgrade
+  std::unique_ptr<websocket::stream<tcp::socket&>> handshake_;  // only during a plain upgrade
+  std::unique_ptr<tls_upgrade> tls_handshake_;                  // only during a TLS upgrade
   std::unique_ptr<http::request<http::string_body>> request_;   // only during the upgrade
   std::shared_ptr<stream_subscriber> sub_;
   stream_message writing_;  // the shared payload being written (a token or notice)
@@ -120,6 +138,8 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   bool error_sent_ = false;
   bool close_sent_ = false;
   bool peer_closed_ = false;
+  bool tls_broken_ = false;       // OpenSSL reported the peer gone or an error: no close_notify
+  bool read_wants_write_ = false;  // OpenSSL must write before it can read again
 };
 
 void stream_session::start(http::request<http::string_body> req) {
@@ -145,19 +165,26 @@ void stream_session::start(http::request<http::string_body> req) {
     }
   };
   request_ = std::make_unique<http::request<http::string_body>>(std::move(req));
-  handshake_ = std::make_unique<websocket::stream<tcp::socket&>>(socket());
-  handshake_->set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(http::field::server, "callsign"); }));
   deadline_ = steady::now() + st_.app.config.request_timeout;
   deadlines_->add(*this);
   schedule();
-  handshake_->async_accept(*request_, [self = shared_from_this()](const beast::error_code& ec) {
-    self->on_accepted(ec);
-  });
+  auto accept = [this](auto& ws) {
+    ws.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(http::field::server, "callsign"); }));
+    ws.async_accept(*request_, [self = shared_from_this()](const beast::error_code& ec) { self->on_accepted(ec); });
+  };
+  if (tls_ != nullptr) {
+    tls_handshake_ = std::make_unique<tls_upgrade>(socket(), tls_);
+    accept(tls_handshake_->ws);
+  } else {
+    handshake_ = std::make_unique<websocket::stream<tcp::socket&>>(socket());
+    accept(*handshake_);
+  }
 }
 
 void stream_session::on_accepted(const beast::error_code& ec) {
   handshake_.reset();  // its buffers and timer are not needed again
+  tls_handshake_.reset();
   request_.reset();
   if (ec || phase_ != phase::handshake) {
     finish();
@@ -173,7 +200,11 @@ void stream_session::on_accepted(const beast::error_code& ec) {
     begin_close(ws_close::service_restart, "server restarting");
     return;
   }
-  wait_readable();
+  if (tls_ != nullptr) {
+    on_readable({});  // OpenSSL may already hold bytes that no readiness event will announce
+  } else {
+    wait_readable();
+  }
   schedule();
 }
 
@@ -182,7 +213,8 @@ void stream_session::wait_readable() {
     return;
   }
   reading_ = true;
-  socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](const beast::error_code& ec) {
+  const auto what = read_wants_write_ ? tcp::socket::wait_write : tcp::socket::wait_read;
+  socket().async_wait(what, [self = shared_from_this()](const beast::error_code& ec) {
     self->reading_ = false;
     self->on_readable(ec);
   });
@@ -201,13 +233,28 @@ void stream_session::on_readable(const beast::error_code& wait_ec) {
   thread_local std::array<std::uint8_t, 16384> buffer;
   for (;;) {
     beast::error_code ec;
-    auto n = socket().read_some(net::buffer(buffer), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) {
-      break;
-    }
-    if (ec) {
-      finish();  // the peer went away (EOF or reset)
-      return;
+    std::size_t n = 0;
+    if (tls_ != nullptr) {
+      const auto r = tls_io_read(tls_, buffer.data(), buffer.size());
+      read_wants_write_ = r.want == tls_want::write;
+      if (r.want == tls_want::read || r.want == tls_want::write) {
+        break;
+      }
+      if (r.want != tls_want::done) {
+        tls_broken_ = true;
+        finish();  // close_notify, EOF, reset or a protocol error
+        return;
+      }
+      n = r.bytes;
+    } else {
+      n = socket().read_some(net::buffer(buffer), ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) {
+        break;
+      }
+      if (ec) {
+        finish();  // the peer went away (EOF or reset)
+        return;
+      }
     }
     last_read_ = steady::now();
     ping_sent_ = false;
@@ -274,7 +321,7 @@ void stream_session::handle(ws_event& ev) {
 }
 
 void stream_session::authenticate(std::string message) {
-  // The JWT check reads the user store: on the worker pool, then back to the strand.
+  // The JWT check reads the user store: on the worker pool, then back to the connection's I/O thread.
   net::post(st_.workers, [self = shared_from_this(), message = std::move(message)]() mutable {
     auto who = authenticate_stream(self->st_.app, message);
     crypto::secure_wipe(message);
@@ -397,6 +444,9 @@ void stream_session::pump() {
 // Writes the current frame (own_, or header_ + a shared payload) without blocking. True when
 // all of it went out at once; otherwise the rest goes out asynchronously and false is returned.
 bool stream_session::write_now(std::span<const std::uint8_t> payload) {
+  if (tls_ != nullptr) {
+    return write_tls(payload);
+  }
   std::array<net::const_buffer, 2> pieces;
   std::size_t header_len = 0;
   if (own_.empty()) {
@@ -435,6 +485,80 @@ bool stream_session::write_now(std::span<const std::uint8_t> payload) {
   });
   schedule();
   return false;
+}
+
+// The TLS form of write_now: the frame is one SSL_write (one record). What OpenSSL cannot send
+// at once stays in own_ (a shared payload is copied there only then) and is retried, as OpenSSL
+// requires, with the same bytes when the socket is ready.
+bool stream_session::write_tls(std::span<const std::uint8_t> payload) {
+  thread_local std::vector<std::uint8_t> flat;
+  std::span<const std::uint8_t> frame;
+  if (own_.empty()) {
+    const auto header_len = ws_frame_header(ws_opcode::text, payload.size(), header_);
+    flat.assign(header_.begin(), header_.begin() + static_cast<std::ptrdiff_t>(header_len));
+    flat.insert(flat.end(), payload.begin(), payload.end());
+    frame = flat;
+  } else {
+    frame = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(own_.data()), own_.size());
+  }
+  written_ = 0;
+  total_ = frame.size();
+  for (;;) {
+    const auto r = tls_io_write(tls_, frame.data() + written_, total_ - written_);
+    if (r.want == tls_want::done) {
+      written_ += r.bytes;
+      if (written_ == total_) {
+        writing_.reset();
+        own_.clear();
+        return true;
+      }
+      continue;
+    }
+    if (r.want == tls_want::read || r.want == tls_want::write) {
+      if (own_.empty()) {
+        own_.assign(reinterpret_cast<const char*>(frame.data()), frame.size());
+      }
+      writing_.reset();
+      writing_async_ = true;
+      write_started_ = steady::now();
+      wait_tls_writable(r.want);
+      schedule();
+      return false;
+    }
+    tls_broken_ = true;
+    finish();
+    return false;
+  }
+}
+
+void stream_session::wait_tls_writable(tls_want want) {
+  const auto what = want == tls_want::read ? tcp::socket::wait_read : tcp::socket::wait_write;
+  socket().async_wait(what, [self = shared_from_this()](const beast::error_code& ec) { self->on_tls_ready(ec); });
+}
+
+void stream_session::on_tls_ready(const beast::error_code& ec) {
+  if (phase_ == phase::done || ec) {
+    on_written(ec);
+    return;
+  }
+  for (;;) {
+    const auto r = tls_io_write(tls_, own_.data() + written_, total_ - written_);
+    if (r.want == tls_want::done) {
+      written_ += r.bytes;
+      if (written_ == total_) {
+        on_written({});
+        return;
+      }
+      continue;
+    }
+    if (r.want == tls_want::read || r.want == tls_want::write) {
+      wait_tls_writable(r.want);
+      return;
+    }
+    tls_broken_ = true;
+    on_written(net::error::connection_reset);
+    return;
+  }
 }
 
 void stream_session::on_written(const beast::error_code& ec) {
@@ -510,10 +634,14 @@ void stream_session::finish() {
   if (phase_ == phase::done) {
     return;
   }
+  const bool upgrading = phase_ == phase::handshake;  // Beast's handshake may be mid-write
   phase_ = phase::done;
   if (sub_) {
     st_.app.streams->unsubscribe(sub_);
     sub_.reset();
+  }
+  if (tls_ != nullptr && !tls_broken_ && !writing_async_ && !upgrading) {
+    tls_io_shutdown(tls_);  // close_notify, best effort: never waited for
   }
   beast::error_code ignored;
   socket().shutdown(tcp::socket::shutdown_both, ignored);
