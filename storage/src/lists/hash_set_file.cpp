@@ -106,47 +106,42 @@ bool hash_set_file::contains(std::span<const std::uint8_t> entry) const noexcept
       pages.end == index_.pages() ? header_.count : hash_set_page_first_entry(pages.end, width_);
   const std::uint64_t key_lo = index_.key(pages.begin);
   const std::uint64_t key_hi = pages.end == index_.pages() ? ~std::uint64_t{0} : index_.key(pages.end);
-  auto below = [&](std::uint64_t i) noexcept {  // entry i sorts before the wanted entry
+  auto below = [&](std::uint64_t i) noexcept {  // entry i sorts before the wanted entry; no branch
     const std::uint8_t* e = base + i * width_;
     const std::uint64_t head = prefix64(e);
-    if (head != key) return head < key;
-    return width_ == 16 && prefix64(e + 8) < rest;
+    const std::uint64_t tail = width_ == 16 ? prefix64(e + 8) : 0;
+    return (head < key) | ((head == key) & (tail < rest));
   };
-  // Interpolation guess; double precision is plenty for 512 positions and needs no division
-  // of 128-bit products.
+  // Interpolation guess (uniform hashes: about 8 entries off in a 256-entry page); double
+  // precision is plenty here and needs no 128-bit division.
   const double fraction = static_cast<double>(key - key_lo) / (static_cast<double>(key_hi - key_lo) + 1.0);
-  std::uint64_t guess = first + static_cast<std::uint64_t>(fraction * static_cast<double>(last - first));
-  guess = std::min(guess, last - 1);
-  // Gallop from the guess to bracket the first entry not below the wanted one in [lo, hi].
-  std::uint64_t lo = first;
-  std::uint64_t hi = last;
-  if (below(guess)) {
-    lo = guess + 1;
-    for (std::uint64_t step = 1; lo + step - 1 < last; step *= 2) {
-      const std::uint64_t probe = lo + step - 1;
-      if (!below(probe)) {
-        hi = probe;
-        break;
-      }
-      lo = probe + 1;
-    }
-  } else {
-    hi = guess;
-    for (std::uint64_t step = 1; hi - first >= step; step *= 2) {
-      const std::uint64_t probe = hi - step;
-      if (below(probe)) {
-        lo = probe + 1;
-        break;
-      }
-      hi = probe;
-    }
+  const std::uint64_t guess =
+      std::min(first + static_cast<std::uint64_t>(fraction * static_cast<double>(last - first)), last - 1);
+  // A window of +-24 entries around it: its cache lines are requested together, then searched
+  // without branches. The answer is exact unless it lands on a window edge that is not a range
+  // edge (more than 3 standard deviations off); then the whole range is searched.
+  const std::uint64_t window_lo = guess - std::min<std::uint64_t>(guess - first, search_window);
+  const std::uint64_t window_hi = std::min(guess + search_window + 1, last);
+  const std::uint8_t* line = base + window_lo * width_;
+  const std::uint8_t* window_end = base + window_hi * width_;
+  for (line -= reinterpret_cast<std::uintptr_t>(line) % 64; line < window_end; line += 64) __builtin_prefetch(line);
+  std::uint64_t lo = window_lo;
+  for (std::uint64_t n = window_hi - window_lo; n > 1;) {
+    const std::uint64_t half = n / 2;
+    lo = below(lo + half) ? lo + half : lo;
+    n -= half;
   }
-  while (lo < hi) {
-    const std::uint64_t mid = lo + (hi - lo) / 2;
-    if (below(mid)) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
+  lo += below(lo) ? 1U : 0U;  // the first entry in the window not below the wanted one
+  if ((lo == window_lo && window_lo != first) || (lo == window_hi && window_hi != last)) {
+    lo = first;
+    std::uint64_t hi = last;
+    while (lo < hi) {
+      const std::uint64_t mid = lo + (hi - lo) / 2;
+      if (below(mid)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
     }
   }
   if (lo == last) return false;

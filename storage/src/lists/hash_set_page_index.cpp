@@ -33,29 +33,52 @@ result<hash_set_page_index> hash_set_page_index::load(int fd, std::uint64_t offs
     }
   }
   std::fill(index.keys_ + pages, index.keys_ + padded, ~std::uint64_t{0});
-  index.sample_.reserve(padded / sample_stride);
-  for (std::uint64_t p = 0; p < pages; p += sample_stride) index.sample_.push_back(index.keys_[p]);
+  // sample_ = keys_[0], keys_[32], ... padded with ~0 to whole nodes; top_ = sample_[0], [32], ...
+  const std::uint64_t samples = padded / sample_stride;
+  index.sample_.assign((samples + sample_stride - 1) / sample_stride * sample_stride, ~std::uint64_t{0});
+  for (std::uint64_t i = 0; i < samples; ++i) index.sample_[i] = index.keys_[i * sample_stride];
+  for (std::uint64_t i = 0; i < samples; i += sample_stride) index.top_.push_back(index.sample_[i]);
   return index;
 }
 
-hash_set_page_index::page_range hash_set_page_index::find(std::uint64_t key) const noexcept {
-  if (pages_ == 0) return {};
-  // below = how many pages start below `key`. First the sample (branch-free lower_bound) ...
-  const std::uint64_t* base = sample_.data();
-  std::size_t n = sample_.size();
-  while (n > 1) {
+namespace {
+
+// Within one node of 32 ascending keys: how many are below `key` (a branch-free binary search;
+// a node that ends early is padded with ~0, which is never below).
+std::uint64_t count_below_in_node(const std::uint64_t* node, std::uint64_t key) noexcept {
+  const std::uint64_t* base = node;
+  for (std::size_t n = hash_set_page_index::sample_stride; n > 1;) {
     const std::size_t half = n / 2;
     base = base[half] < key ? base + half : base;
     n -= half;
   }
-  const std::uint64_t sampled = static_cast<std::uint64_t>(base - sample_.data()) + (*base < key ? 1U : 0U);
+  return static_cast<std::uint64_t>(base - node) + (*base < key ? 1U : 0U);
+}
+
+}  // namespace
+
+hash_set_page_index::page_range hash_set_page_index::find(std::uint64_t key) const noexcept {
+  if (pages_ == 0) return {};
+  // below = how many pages start below `key`, found like in a B-tree of fan-out 32 whose two
+  // upper levels (top_, sample_) stay in cache: top_ by binary search, then one node of
+  // sample_, then one node (256 bytes) of keys_, all without branches.
+  const std::uint64_t* base = top_.data();
+  for (std::size_t n = top_.size(); n > 1;) {
+    const std::size_t half = n / 2;
+    base = base[half] < key ? base + half : base;
+    n -= half;
+  }
+  const std::uint64_t in_top = static_cast<std::uint64_t>(base - top_.data()) + (*base < key ? 1U : 0U);
+  // top_[t] = sample_[32 t]: the sample entries below `key` are those of nodes before in_top - 1
+  // plus a count within node in_top - 1 (none when in_top is 0: every key is above).
+  const std::uint64_t node = in_top == 0 ? 0 : in_top - 1;
+  const std::uint64_t in_sample =
+      in_top == 0 ? 0 : node * sample_stride + count_below_in_node(sample_.data() + node * sample_stride, key);
   std::uint64_t below = 0;
-  if (sampled > 0) {
-    // ... then the 31 keys between two samples: keys_[(sampled - 1) * 32] < key, and
-    // keys_[sampled * 32] >= key (or is past the end). The ~0 padding never counts.
-    const std::uint64_t* run = keys_ + (sampled - 1) * sample_stride;
-    below = (sampled - 1) * sample_stride + 1;
-    for (std::uint64_t i = 1; i < sample_stride; ++i) below += run[i] < key ? 1U : 0U;
+  if (in_sample > 0) {
+    const std::uint64_t* run = keys_ + (in_sample - 1) * sample_stride;
+    for (std::size_t line = 0; line < sample_stride; line += 8) __builtin_prefetch(run + line);
+    below = (in_sample - 1) * sample_stride + count_below_in_node(run, key);
   }
   below = std::min(below, pages_);
   std::uint64_t end = below;

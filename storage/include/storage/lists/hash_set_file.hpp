@@ -32,7 +32,8 @@ class hash_set_file {
 
   // `entry` must be entry-width bytes; otherwise false. The page index gives the one data page
   // (two when a page starts with the entry's 8-byte prefix) the entry can be in; inside it, an
-  // interpolation guess (the entries are uniformly distributed hashes), then a galloping search.
+  // interpolation guess (the entries are uniformly distributed hashes), then a branch-free
+  // search of the entries around the guess.
   bool contains(std::span<const std::uint8_t> entry) const noexcept;
 
   // Streams the entries and the page index through SHA-256 with pread (not through the
@@ -46,6 +47,7 @@ class hash_set_file {
 
  private:
   hash_set_file() = default;
+  static constexpr std::uint64_t search_window = 24;  // entries each side of the guess
 
   int fd_ = -1;
   const std::uint8_t* map_ = nullptr;
