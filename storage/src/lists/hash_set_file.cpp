@@ -99,6 +99,7 @@ bool hash_set_file::contains(std::span<const std::uint8_t> entry) const noexcept
   const std::uint64_t key = prefix64(entry.data());
   const std::uint64_t rest = width_ == 16 ? prefix64(entry.data() + 8) : 0;
   const auto pages = index_.find(key);
+  __builtin_prefetch(base + hash_set_page_first_entry(pages.hint, width_) * width_);
   if (pages.begin == pages.end) return false;
   // Entries [first, last) are those of the pages; their prefixes lie in [key_lo, key_hi].
   const std::uint64_t first = hash_set_page_first_entry(pages.begin, width_);

@@ -74,6 +74,17 @@ hash_set_page_index::page_range hash_set_page_index::find(std::uint64_t key) con
   const std::uint64_t node = in_top == 0 ? 0 : in_top - 1;
   const std::uint64_t in_sample =
       in_top == 0 ? 0 : node * sample_stride + count_below_in_node(sample_.data() + node * sample_stride, key);
+  // A guess at the page, interpolated between the two samples around `key`, before the node of
+  // keys below is read: the caller prefetches it, so its page walk overlaps that read (the
+  // guess is a few pages off, but its page-table entries share a cache line with the right one's).
+  std::uint64_t hint = 0;
+  if (in_sample > 0) {  // sample_[left] < key <= sample_[left + 1] (~0 past the end)
+    const std::uint64_t left = in_sample - 1;
+    const std::uint64_t right_key = left + 1 < sample_.size() ? sample_[left + 1] : ~std::uint64_t{0};
+    const double fraction =
+        static_cast<double>(key - sample_[left]) / (static_cast<double>(right_key - sample_[left]) + 1.0);
+    hint = std::min(left * sample_stride + static_cast<std::uint64_t>(fraction * sample_stride), pages_ - 1);
+  }
   std::uint64_t below = 0;
   if (in_sample > 0) {
     const std::uint64_t* run = keys_ + (in_sample - 1) * sample_stride;
@@ -83,7 +94,7 @@ hash_set_page_index::page_range hash_set_page_index::find(std::uint64_t key) con
   below = std::min(below, pages_);
   std::uint64_t end = below;
   while (end < pages_ && keys_[end] == key) ++end;  // pages starting with this very prefix
-  return {below == 0 ? 0 : below - 1, end};
+  return {below == 0 ? 0 : below - 1, end, hint};
 }
 
 }  // namespace callsign::storage

@@ -31,6 +31,7 @@ class hash_set_page_index {
   struct page_range {
     std::uint64_t begin = 0;
     std::uint64_t end = 0;
+    std::uint64_t hint = 0;  // a page near begin, known before the uncached read; for prefetching
   };
   page_range find(std::uint64_t key) const noexcept;
 
