@@ -115,19 +115,21 @@ ip_set ip_set::build(const std::vector<ip_prefix>& prefixes) {
       v4.emplace_back(p.address.v4_value & ~host, p.address.v4_value | host);
     }
   }
-  staged<std::uint32_t> s4;
+  std::vector<interval<std::uint32_t>> merged4;
+  merge_intervals(v4, merged4);
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> pieces4;
+  pieces4.reserve(merged4.size());
+  for (const auto& i : merged4) pieces4.emplace_back(i.lo, i.hi);
   staged<uint128> s6;
-  merge_intervals(v4, s4.intervals);
   merge_intervals(v6, s6.intervals);
-  s4.build_index();
   s6.build_index();
   ip_set set;
   set.entries_ = prefixes.size();
-  // IPv6 first: its 32-byte intervals then stay 16-byte aligned.
-  set.memory_ = huge_page_buffer::allocate(s6.bytes() + s4.bytes());
-  if (set.memory_.data() == nullptr && s6.bytes() + s4.bytes() > 0) throw std::bad_alloc();
-  std::uint8_t* at = s6.place(set.memory_.data(), set.v6_);
-  s4.place(at, set.v4_);
+  set.v4_intervals_ = merged4.size();
+  set.v4_ = ip_v4_table::build(pieces4);
+  set.memory_ = huge_page_buffer::allocate(s6.bytes());
+  if (set.memory_.data() == nullptr && s6.bytes() > 0) throw std::bad_alloc();
+  s6.place(set.memory_.data(), set.v6_);
   return set;
 }
 
