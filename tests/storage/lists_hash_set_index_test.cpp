@@ -196,6 +196,24 @@ BOOST_AUTO_TEST_CASE(skewed_keys_still_found_when_interpolation_guesses_far_off)
   }
 }
 
+BOOST_AUTO_TEST_CASE(keys_crowded_into_one_radix_slot) {
+  // 100,000 8-byte keys below 2^38: ~196 pages, 7 samples, all in the first slot of the radix
+  // table over the samples' top bits, so find() counts them in its long-slot loop.
+  test::temp_directory dir;
+  std::mt19937_64 rng(18);
+  std::set<entry> reference;
+  for (std::uint64_t i = 0; i < 100000; ++i) {
+    const std::uint64_t value = (i << 21) | (rng() & 0xfffff);
+    entry e(8);
+    for (std::size_t b = 0; b < 8; ++b) e[b] = static_cast<std::uint8_t>(value >> (56 - 8 * b));
+    reference.insert(e);
+  }
+  const auto path = build_set(dir.path() / "crowded.set", hash_set_kind::passwords, reference);
+  auto set = hash_set_file::open(path, hash_set_kind::passwords);
+  BOOST_TEST_REQUIRE(set.has_value(), test::error_text(set));
+  check_against_reference(*set, reference, 8, rng);
+}
+
 BOOST_AUTO_TEST_CASE(tiny_and_extreme_sets) {
   test::temp_directory dir;
   std::mt19937_64 rng(14);

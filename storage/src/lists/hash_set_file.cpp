@@ -99,32 +99,33 @@ bool hash_set_file::contains(std::span<const std::uint8_t> entry) const noexcept
   const std::uint64_t key = prefix64(entry.data());
   const std::uint64_t rest = width_ == 16 ? prefix64(entry.data() + 8) : 0;
   const auto pages = index_.find(key);
-  __builtin_prefetch(base + hash_set_page_first_entry(pages.hint, width_) * width_);
+  // The first entry of page p, with a shift (width is 8 or 16) rather than a division.
+  const unsigned shift = width_ == 16 ? 4 : 3;
+  auto page_entry = [&](std::uint64_t p) noexcept {
+    return p == 0 ? 0 : (p * hash_set_page_size - hash_set_header_size) >> shift;
+  };
+  __builtin_prefetch(base + (page_entry(pages.hint) << shift));
   if (pages.begin == pages.end) return false;
   // Entries [first, last) are those of the pages; their prefixes lie in [key_lo, key_hi].
-  const std::uint64_t first = hash_set_page_first_entry(pages.begin, width_);
-  const std::uint64_t last =
-      pages.end == index_.pages() ? header_.count : hash_set_page_first_entry(pages.end, width_);
+  const std::uint64_t first = page_entry(pages.begin);
+  const std::uint64_t last = pages.end == index_.pages() ? header_.count : page_entry(pages.end);
   const std::uint64_t key_lo = index_.key(pages.begin);
   const std::uint64_t key_hi = pages.end == index_.pages() ? ~std::uint64_t{0} : index_.key(pages.end);
   auto below = [&](std::uint64_t i) noexcept {  // entry i sorts before the wanted entry; no branch
-    const std::uint8_t* e = base + i * width_;
+    const std::uint8_t* e = base + (i << shift);
     const std::uint64_t head = prefix64(e);
     const std::uint64_t tail = width_ == 16 ? prefix64(e + 8) : 0;
     return (head < key) | ((head == key) & (tail < rest));
   };
-  // Interpolation guess (uniform hashes: about 8 entries off in a 256-entry page); double
-  // precision is plenty here and needs no 128-bit division.
-  const double fraction = static_cast<double>(key - key_lo) / (static_cast<double>(key_hi - key_lo) + 1.0);
-  const std::uint64_t guess =
-      std::min(first + static_cast<std::uint64_t>(fraction * static_cast<double>(last - first)), last - 1);
+  // Interpolation guess (uniform hashes: about 8 entries off in a 256-entry page).
+  const std::uint64_t guess = std::min(first + scale_position(key - key_lo, key_hi - key_lo, last - first), last - 1);
   // A window of +-24 entries around it: its cache lines are requested together, then searched
   // without branches. The answer is exact unless it lands on a window edge that is not a range
   // edge (more than 3 standard deviations off); then the whole range is searched.
   const std::uint64_t window_lo = guess - std::min<std::uint64_t>(guess - first, search_window);
   const std::uint64_t window_hi = std::min(guess + search_window + 1, last);
-  const std::uint8_t* line = base + window_lo * width_;
-  const std::uint8_t* window_end = base + window_hi * width_;
+  const std::uint8_t* line = base + (window_lo << shift);
+  const std::uint8_t* window_end = base + (window_hi << shift);
   for (line -= reinterpret_cast<std::uintptr_t>(line) % 64; line < window_end; line += 64) __builtin_prefetch(line);
   std::uint64_t lo = window_lo;
   for (std::uint64_t n = window_hi - window_lo; n > 1;) {
@@ -146,7 +147,7 @@ bool hash_set_file::contains(std::span<const std::uint8_t> entry) const noexcept
     }
   }
   if (lo == last) return false;
-  const std::uint8_t* found = base + lo * width_;
+  const std::uint8_t* found = base + (lo << shift);
   return prefix64(found) == key && (width_ == 8 || prefix64(found + 8) == rest);
 }
 

@@ -33,11 +33,21 @@ result<hash_set_page_index> hash_set_page_index::load(int fd, std::uint64_t offs
     }
   }
   std::fill(index.keys_ + pages, index.keys_ + padded, ~std::uint64_t{0});
-  // sample_ = keys_[0], keys_[32], ... padded with ~0 to whole nodes; top_ = sample_[0], [32], ...
+  // sample_ = keys_[0], keys_[32], ..., then ~0 for the fixed-width count in find().
   const std::uint64_t samples = padded / sample_stride;
-  index.sample_.assign((samples + sample_stride - 1) / sample_stride * sample_stride, ~std::uint64_t{0});
+  index.sample_.assign(samples + radix_run, ~std::uint64_t{0});
   for (std::uint64_t i = 0; i < samples; ++i) index.sample_[i] = index.keys_[i * sample_stride];
-  for (std::uint64_t i = 0; i < samples; i += sample_stride) index.top_.push_back(index.sample_[i]);
+  // radix_[r] = how many samples are below r << radix_shift_, with about one sample per slot.
+  unsigned bits = 0;
+  while ((std::uint64_t{1} << bits) < samples) ++bits;
+  bits = std::max(bits, 1U);
+  index.radix_shift_ = 64 - bits;
+  index.radix_.assign((std::size_t{1} << bits) + 1, static_cast<std::uint32_t>(samples));
+  std::uint64_t below = 0;
+  for (std::uint64_t r = 0; r < (std::uint64_t{1} << bits); ++r) {
+    while (below < samples && index.sample_[below] < (r << index.radix_shift_)) ++below;
+    index.radix_[r] = static_cast<std::uint32_t>(below);
+  }
   return index;
 }
 
@@ -59,31 +69,29 @@ std::uint64_t count_below_in_node(const std::uint64_t* node, std::uint64_t key) 
 
 hash_set_page_index::page_range hash_set_page_index::find(std::uint64_t key) const noexcept {
   if (pages_ == 0) return {};
-  // below = how many pages start below `key`, found like in a B-tree of fan-out 32 whose two
-  // upper levels (top_, sample_) stay in cache: top_ by binary search, then one node of
-  // sample_, then one node (256 bytes) of keys_, all without branches.
-  const std::uint64_t* base = top_.data();
-  for (std::size_t n = top_.size(); n > 1;) {
-    const std::size_t half = n / 2;
-    base = base[half] < key ? base + half : base;
-    n -= half;
+  // below = how many pages start below `key`. The samples below it: those of the radix slots
+  // before key's slot, plus a count over the (usually 0 to 2) samples in its slot. Then one
+  // node (32 keys, 256 bytes) of keys_. All of it without branches, except for a slot holding
+  // more than radix_run samples.
+  const std::uint64_t slot = key >> radix_shift_;
+  const std::uint32_t from = radix_[slot];
+  const std::uint32_t in_slot = radix_[slot + 1] - from;
+  std::uint64_t in_sample = from;
+  if (in_slot <= radix_run) [[likely]] {
+    for (std::uint32_t i = 0; i < radix_run; ++i) {
+      in_sample += static_cast<std::uint64_t>((i < in_slot) & (sample_[from + i] < key));
+    }
+  } else {
+    for (std::uint32_t i = 0; i < in_slot; ++i) in_sample += sample_[from + i] < key ? 1U : 0U;
   }
-  const std::uint64_t in_top = static_cast<std::uint64_t>(base - top_.data()) + (*base < key ? 1U : 0U);
-  // top_[t] = sample_[32 t]: the sample entries below `key` are those of nodes before in_top - 1
-  // plus a count within node in_top - 1 (none when in_top is 0: every key is above).
-  const std::uint64_t node = in_top == 0 ? 0 : in_top - 1;
-  const std::uint64_t in_sample =
-      in_top == 0 ? 0 : node * sample_stride + count_below_in_node(sample_.data() + node * sample_stride, key);
   // A guess at the page, interpolated between the two samples around `key`, before the node of
   // keys below is read: the caller prefetches it, so its page walk overlaps that read (the
   // guess is a few pages off, but its page-table entries share a cache line with the right one's).
   std::uint64_t hint = 0;
   if (in_sample > 0) {  // sample_[left] < key <= sample_[left + 1] (~0 past the end)
     const std::uint64_t left = in_sample - 1;
-    const std::uint64_t right_key = left + 1 < sample_.size() ? sample_[left + 1] : ~std::uint64_t{0};
-    const double fraction =
-        static_cast<double>(key - sample_[left]) / (static_cast<double>(right_key - sample_[left]) + 1.0);
-    hint = std::min(left * sample_stride + static_cast<std::uint64_t>(fraction * sample_stride), pages_ - 1);
+    const std::uint64_t offset = scale_position(key - sample_[left], sample_[left + 1] - sample_[left], sample_stride);
+    hint = std::min(left * sample_stride + offset, pages_ - 1);
   }
   std::uint64_t below = 0;
   if (in_sample > 0) {
