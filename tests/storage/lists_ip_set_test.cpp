@@ -176,6 +176,125 @@ BOOST_AUTO_TEST_CASE(matches_a_linear_scan_on_random_mixed_prefixes) {
   BOOST_TEST(hits < 19000U);
 }
 
+namespace {
+
+ip_prefix v4_prefix(std::uint32_t value, unsigned length) {
+  ip_prefix p;
+  p.address.v4_value = value;
+  p.length = length;
+  return p;
+}
+
+ip_prefix v6_prefix(uint128 value, unsigned length) {
+  ip_prefix p;
+  p.address.v6 = true;
+  p.address.v6_value = value;
+  p.length = length;
+  return p;
+}
+
+bool naive_contains(const std::vector<ip_prefix>& prefixes, const ip_address& a) {
+  return std::any_of(prefixes.begin(), prefixes.end(), [&](const ip_prefix& p) {
+    if (p.address.v6 != a.v6) return false;
+    if (a.v6) {
+      const uint128 mask = p.length == 0 ? 0 : ~uint128{0} << (128 - p.length);
+      return (a.v6_value & mask) == (p.address.v6_value & mask);
+    }
+    const std::uint32_t mask = p.length == 0 ? 0 : ~0U << (32 - p.length);
+    return (a.v4_value & mask) == (p.address.v4_value & mask);
+  });
+}
+
+// Every prefix's first and last address and their outside neighbours, plus `extra` addresses,
+// answer as a linear scan over the prefixes does; returns the number of hits.
+std::size_t check_edges(const std::vector<ip_prefix>& prefixes, const std::vector<ip_address>& extra) {
+  const ip_set set = ip_set::build(prefixes);
+  std::vector<ip_address> queries = extra;
+  for (const auto& p : prefixes) {
+    ip_address first = p.address;
+    ip_address last = p.address;
+    if (p.address.v6) {
+      const uint128 host = p.length == 0 ? ~uint128{0} : p.length >= 128 ? 0 : ~uint128{0} >> p.length;
+      first.v6_value &= ~host;
+      last.v6_value |= host;
+      for (const uint128 v : {first.v6_value, last.v6_value, first.v6_value - 1, last.v6_value + 1}) {
+        ip_address q = first;
+        q.v6_value = v;
+        queries.push_back(q);
+      }
+    } else {
+      const std::uint32_t host = p.length == 0 ? ~0U : p.length >= 32 ? 0U : ~0U >> p.length;
+      first.v4_value &= ~host;
+      last.v4_value |= host;
+      for (const std::uint32_t v : {first.v4_value, last.v4_value, first.v4_value - 1, last.v4_value + 1}) {
+        ip_address q = first;
+        q.v4_value = v;
+        queries.push_back(q);
+      }
+    }
+  }
+  std::size_t hits = 0;
+  std::size_t wrong = 0;
+  for (const auto& q : queries) {
+    const bool expected = naive_contains(prefixes, q);
+    hits += expected ? 1U : 0U;
+    wrong += set.contains(q) == expected ? 0U : 1U;
+  }
+  BOOST_TEST(wrong == 0U);
+  return hits;
+}
+
+ip_address v4_at(std::uint32_t v) {
+  ip_address a;
+  a.v4_value = v;
+  return a;
+}
+
+ip_address v6_at(uint128 v) {
+  ip_address a;
+  a.v6 = true;
+  a.v6_value = v;
+  return a;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(edge_prefixes_match_a_linear_scan) {
+  const uint128 all_ones = ~uint128{0};
+  const std::vector<ip_address> corners = {v4_at(0),           v4_at(0xffffffffU), v4_at(0x7fffffffU),
+                                           v4_at(0x80000000U), v4_at(0x0000ffffU), v4_at(0x00010000U),
+                                           v6_at(0),           v6_at(all_ones),    v6_at(uint128{1} << 127)};
+  // Empty set, and sets of one entry at each end of both families.
+  BOOST_TEST(check_edges({}, corners) == 0U);
+  BOOST_TEST(check_edges({v4_prefix(0, 0)}, corners) >= 6U);  // 0.0.0.0/0: every IPv4 address
+  BOOST_TEST(check_edges({v4_prefix(0xffffffffU, 32)}, corners) > 0U);
+  BOOST_TEST(check_edges({v4_prefix(0, 32)}, corners) > 0U);
+  BOOST_TEST(check_edges({v6_prefix(0, 0)}, corners) >= 3U);  // ::/0
+  BOOST_TEST(check_edges({v6_prefix(all_ones, 128)}, corners) > 0U);
+  BOOST_TEST(check_edges({v6_prefix(0, 128)}, corners) > 0U);
+  // Adjacent, overlapping and nested prefixes, across /16 edges and at the ends of the space.
+  BOOST_TEST(check_edges({v4_prefix(0x0a000000U, 16), v4_prefix(0x0a010000U, 16), v4_prefix(0x0a00ff00U, 24),
+                          v4_prefix(0x0b000000U, 8), v4_prefix(0x0bfffffeU, 31), v4_prefix(0xfffffff0U, 28),
+                          v4_prefix(0xffff0000U, 17), v4_prefix(0x0001fffeU, 31), v4_prefix(0x00020000U, 32),
+                          v6_prefix(uint128{0x2001'0db8ULL} << 96, 32), v6_prefix((uint128{0x2001'0db9ULL} << 96) - 1, 128),
+                          v6_prefix(all_ones - 0xff, 120), v6_prefix(0, 64)},
+                         corners) > 30U);
+}
+
+BOOST_AUTO_TEST_CASE(a_dense_slash_16_overflows_its_line_and_still_matches) {
+  // 200 single addresses and 40 small ranges in one /16 (more pieces than a line holds), 16 in
+  // the next (exactly a full line), 17 in the one after (one too many).
+  std::mt19937_64 rng(9);
+  std::vector<ip_prefix> prefixes;
+  for (int i = 0; i < 200; ++i) prefixes.push_back(v4_prefix(0xc6330000U | static_cast<std::uint32_t>(rng() & 0xffff), 32));
+  for (int i = 0; i < 40; ++i) prefixes.push_back(v4_prefix(0xc6330000U | static_cast<std::uint32_t>(rng() & 0xffff), 28));
+  for (std::uint32_t i = 0; i < 16; ++i) prefixes.push_back(v4_prefix(0xc6340000U + i * 0x1000U + 7, 32));
+  for (std::uint32_t i = 0; i < 17; ++i) prefixes.push_back(v4_prefix(0xc6350000U + i * 0x0f00U + 3, 32));
+  std::vector<ip_address> extra;
+  for (int i = 0; i < 20000; ++i) extra.push_back(v4_at(0xc6330000U + static_cast<std::uint32_t>(rng() % 0x30000)));
+  BOOST_TEST(check_edges(prefixes, extra) > 300U);
+}
+
 BOOST_AUTO_TEST_CASE(single_address_parsing) {
   BOOST_TEST(parse_ip_address("192.0.2.1").has_value());
   BOOST_TEST(!parse_ip_address("192.0.2.1:80").has_value());

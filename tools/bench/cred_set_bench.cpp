@@ -2,7 +2,8 @@
 // (external sort) from synthetic pairs, then measures open time, warm lookups per CPU second on
 // one thread against a raw std::lower_bound over the same mapping in the same run, and RSS
 // before/after open and after the lookups. Targets: open < 1 s, >= 1M lookups/s per core,
-// RSS after open not grown by the file size. Deletes the file at the end.
+// RSS after open not grown by the file size. Deletes the file at the end unless --keep 1 (which
+// also reuses a file a previous --keep 1 run left, when it has the same entry count).
 // Prints "<metric> <value>" lines.
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -46,12 +47,14 @@ int main(int argc, char** argv) {
   double seconds = 3.0;
   std::string dir = "/tmp";
   std::size_t run_mb = 128;
+  bool keep = false;  // --keep 1: leave the file for the next run, and reuse one left by --keep 1
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
     if (arg == "--entries") entries = std::strtoull(argv[i + 1], nullptr, 10);
     if (arg == "--seconds") seconds = std::strtod(argv[i + 1], nullptr);
     if (arg == "--dir") dir = argv[i + 1];
     if (arg == "--run-mb") run_mb = std::strtoull(argv[i + 1], nullptr, 10);
+    if (arg == "--keep") keep = std::string(argv[i + 1]) == "1";
   }
   crypto::master_key master;
   master.version = 1;
@@ -60,7 +63,13 @@ int main(int argc, char** argv) {
   const std::filesystem::path path = std::filesystem::path(dir) / "callsign-cred-set-bench.set";
 
   const double b0 = bench::wall_seconds();
-  {
+  bool reuse = false;
+  if (keep) {
+    const auto existing = storage::hash_set_file::open(path, storage::hash_set_kind::credentials);
+    reuse = existing && existing->entries() == entries;
+  }
+  std::printf("reused_file %d\n", reuse ? 1 : 0);
+  if (!reuse) {
     storage::hash_set_build_options options;
     options.kind = storage::hash_set_kind::credentials;
     options.key_id = hasher.key_id();
@@ -144,6 +153,6 @@ int main(int argc, char** argv) {
   std::printf("rss_file_kib_after_lookups %llu\n", static_cast<unsigned long long>(file_after));
   std::printf("set_lookups_per_second %.0f\n", ours);
   std::printf("lower_bound_lookups_per_second %.0f\n", peer);
-  std::filesystem::remove(path);
+  if (!keep) std::filesystem::remove(path);
   return 0;
 }

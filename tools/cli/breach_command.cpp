@@ -70,7 +70,7 @@ result<std::size_t> run_bytes(const parsed_options& options) {
 
 void report(const storage::hash_set_header& header, std::uint64_t added, std::size_t runs,
             const std::filesystem::path& out) {
-  std::printf("wrote %s: %llu entries (%llu input, %zu sorted runs), sha256 of entries %s\n", out.c_str(),
+  std::printf("wrote %s: %llu entries (%llu input, %zu sorted runs), sha256 of entries and page index %s\n", out.c_str(),
               static_cast<unsigned long long>(header.count), static_cast<unsigned long long>(added), runs,
               crypto::hex_encode(header.checksum).c_str());
 }

@@ -52,12 +52,16 @@ result<hash_set_file> hash_set_file::open(const std::filesystem::path& path, has
   }
   file.header_ = *header;
   file.width_ = hash_set_entry_width(header->kind);
-  const std::uint64_t body = size - hash_set_header_size;
-  if (body % file.width_ != 0 || body / file.width_ != header->count) {
+  if (size != hash_set_file_size(header->count, file.width_)) {
     return make_error(error_kind::invalid_input,
                       "set file size does not match its entry count (truncated or padded)");
   }
-  file.map_size_ = static_cast<std::size_t>(size);
+  const std::uint64_t index_offset = hash_set_index_offset(header->count, file.width_);
+  auto index = hash_set_page_index::load(file.fd_, index_offset, hash_set_pages(header->count, file.width_));
+  if (!index) return index.error();
+  file.index_ = std::move(index).value();
+  // Only the entries are mapped; the index was copied into memory above.
+  file.map_size_ = static_cast<std::size_t>(index_offset);
   void* mapped = ::mmap(nullptr, file.map_size_, PROT_READ, MAP_SHARED, file.fd_, 0);
   if (mapped == MAP_FAILED) return unreadable(path, errno);
   file.map_ = static_cast<const std::uint8_t*>(mapped);
@@ -70,7 +74,8 @@ hash_set_file::hash_set_file(hash_set_file&& other) noexcept
       map_(std::exchange(other.map_, nullptr)),
       map_size_(std::exchange(other.map_size_, 0)),
       width_(other.width_),
-      header_(other.header_) {}
+      header_(other.header_),
+      index_(std::move(other.index_)) {}
 
 hash_set_file& hash_set_file::operator=(hash_set_file&& other) noexcept {
   hash_set_file moved(std::move(other));
@@ -79,6 +84,7 @@ hash_set_file& hash_set_file::operator=(hash_set_file&& other) noexcept {
   std::swap(map_size_, moved.map_size_);
   width_ = moved.width_;
   header_ = moved.header_;
+  std::swap(index_, moved.index_);
   return *this;  // `moved` now owns and releases the old mapping
 }
 
@@ -91,37 +97,58 @@ bool hash_set_file::contains(std::span<const std::uint8_t> entry) const noexcept
   if (entry.size() != width_ || header_.count == 0) return false;
   const std::uint8_t* base = map_ + hash_set_header_size;
   const std::uint64_t key = prefix64(entry.data());
-  // Invariant: every entry in [lo, hi) has prefix in [key_lo, key_hi].
-  std::uint64_t lo = 0;
-  std::uint64_t hi = header_.count;
-  std::uint64_t key_lo = 0;
-  std::uint64_t key_hi = ~std::uint64_t{0};
-  for (int round = 0; round < 8 && hi - lo > 32; ++round) {
-    if (key < key_lo || key > key_hi) return false;
-    // Double precision is plenty for a guess and avoids a 128-bit division; clamped into range.
-    const double fraction = static_cast<double>(key - key_lo) / (static_cast<double>(key_hi - key_lo) + 1.0);
-    auto pos = lo + static_cast<std::uint64_t>(fraction * static_cast<double>(hi - lo));
-    pos = std::min(pos, hi - 1);
-    const std::uint64_t probe = prefix64(base + pos * width_);
-    if (probe < key) {
-      lo = pos + 1;
-      key_lo = probe;
-    } else if (probe > key) {
-      hi = pos;
-      key_hi = probe;
-    } else {
-      break;  // same 8-byte prefix: finish with the full comparison below
+  const std::uint64_t rest = width_ == 16 ? prefix64(entry.data() + 8) : 0;
+  const auto pages = index_.find(key);
+  // The first entry of page p, with a shift (width is 8 or 16) rather than a division.
+  const unsigned shift = width_ == 16 ? 4 : 3;
+  auto page_entry = [&](std::uint64_t p) noexcept {
+    return p == 0 ? 0 : (p * hash_set_page_size - hash_set_header_size) >> shift;
+  };
+  __builtin_prefetch(base + (page_entry(pages.hint) << shift));
+  if (pages.begin == pages.end) return false;
+  // Entries [first, last) are those of the pages; their prefixes lie in [key_lo, key_hi].
+  const std::uint64_t first = page_entry(pages.begin);
+  const std::uint64_t last = pages.end == index_.pages() ? header_.count : page_entry(pages.end);
+  const std::uint64_t key_lo = index_.key(pages.begin);
+  const std::uint64_t key_hi = pages.end == index_.pages() ? ~std::uint64_t{0} : index_.key(pages.end);
+  auto below = [&](std::uint64_t i) noexcept {  // entry i sorts before the wanted entry; no branch
+    const std::uint8_t* e = base + (i << shift);
+    const std::uint64_t head = prefix64(e);
+    const std::uint64_t tail = width_ == 16 ? prefix64(e + 8) : 0;
+    return (head < key) | ((head == key) & (tail < rest));
+  };
+  // Interpolation guess (uniform hashes: about 8 entries off in a 256-entry page).
+  const std::uint64_t guess = std::min(first + scale_position(key - key_lo, key_hi - key_lo, last - first), last - 1);
+  // A window of +-24 entries around it: its cache lines are requested together, then searched
+  // without branches. The answer is exact unless it lands on a window edge that is not a range
+  // edge (more than 3 standard deviations off); then the whole range is searched.
+  const std::uint64_t window_lo = guess - std::min<std::uint64_t>(guess - first, search_window);
+  const std::uint64_t window_hi = std::min(guess + search_window + 1, last);
+  const std::uint8_t* line = base + (window_lo << shift);
+  const std::uint8_t* window_end = base + (window_hi << shift);
+  for (line -= reinterpret_cast<std::uintptr_t>(line) % 64; line < window_end; line += 64) __builtin_prefetch(line);
+  std::uint64_t lo = window_lo;
+  for (std::uint64_t n = window_hi - window_lo; n > 1;) {
+    const std::uint64_t half = n / 2;
+    lo = below(lo + half) ? lo + half : lo;
+    n -= half;
+  }
+  lo += below(lo) ? 1U : 0U;  // the first entry in the window not below the wanted one
+  if ((lo == window_lo && window_lo != first) || (lo == window_hi && window_hi != last)) {
+    lo = first;
+    std::uint64_t hi = last;
+    while (lo < hi) {
+      const std::uint64_t mid = lo + (hi - lo) / 2;
+      if (below(mid)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
     }
   }
-  while (lo < hi) {  // lower_bound by full entry bytes
-    const std::uint64_t mid = lo + (hi - lo) / 2;
-    if (std::memcmp(base + mid * width_, entry.data(), width_) < 0) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo < header_.count && std::memcmp(base + lo * width_, entry.data(), width_) == 0;
+  if (lo == last) return false;
+  const std::uint8_t* found = base + (lo << shift);
+  return prefix64(found) == key && (width_ == 8 || prefix64(found + 8) == rest);
 }
 
 result<void> hash_set_file::verify_checksum() const {
@@ -143,8 +170,25 @@ result<void> hash_set_file::verify_checksum() const {
                           "set file entry " + std::to_string((offset - hash_set_header_size + i) / width_ + 1) +
                               " is out of order or duplicated");
       }
+      const std::uint64_t at = offset + i;  // file offset of this entry
+      if (at % hash_set_page_size == 0 || at == hash_set_header_size) {
+        if (prefix64(buffer.data() + i) != index_.key(at / hash_set_page_size)) {
+          return make_error(error_kind::invalid_input,
+                            "set file page index does not match its entries (corrupted)");
+        }
+      }
       std::memcpy(previous.data(), buffer.data() + i, width_);
       have_previous = true;
+    }
+    digest.update({buffer.data(), want});
+    offset += want;
+  }
+  // The index bytes as stored (the copy in memory was checked against the entries above).
+  const std::uint64_t index_end = map_size_ + index_.pages() * hash_set_index_entry_size;
+  while (offset < index_end) {
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), index_end - offset));
+    if (::pread(fd_, buffer.data(), want, static_cast<off_t>(offset)) != static_cast<ssize_t>(want)) {
+      return make_error(error_kind::unavailable, "cannot read the set file's page index");
     }
     digest.update({buffer.data(), want});
     offset += want;

@@ -1,6 +1,7 @@
 // Builds a hash set file from entries in any order, in bounded memory: entries collect in a
 // run buffer; a full buffer is sorted, deduplicated and written as a run file next to the
-// output; finish() k-way merges the runs into OUT.tmp, fsyncs it and renames it over OUT.
+// output; finish() k-way merges the runs into OUT.tmp, appends the page index (format in
+// hash_set_format.hpp), fsyncs it and renames it over OUT.
 // Nothing half-written is ever visible under OUT, and run files are removed on every path.
 #pragma once
 
