@@ -42,19 +42,26 @@ def proc_status(pid):
 
 
 def password_set(path, count):
-    """Writes a valid exposed-passwords set file (hash_set_format.hpp) of `count` ascending
-    8-byte entries; returns the SHA-256 of the whole file."""
+    """Writes a valid exposed-passwords set file (hash_set_format.hpp, version 2) of `count`
+    ascending 8-byte entries followed by its page index; returns the SHA-256 of the whole file."""
     stride = (1 << 64) // (count + 1)
-    entries = hashlib.sha256()
+    entry = lambda i: (i + 1) * stride  # noqa: E731  the i-th entry's value
+    checksum = hashlib.sha256()  # entries, then the page index
     block = 1 << 20
     with open(path, "wb") as f:
         f.write(b"\0" * HEADER_SIZE)
         for start in range(0, count, block):
             n = min(block, count - start)
-            data = struct.pack(">%dQ" % n, *range((start + 1) * stride, (start + n + 1) * stride, stride)[:n])
-            entries.update(data)
+            data = struct.pack(">%dQ" % n, *[entry(i) for i in range(start, start + n)])
+            checksum.update(data)
             f.write(data)
-        header = (b"CSHSET\r\n" + struct.pack("<IIIIQ", 1, 2, 8, 0, count) + b"\0" * 8 + entries.digest())
+        # Every 4 KiB page of the file that holds an entry: the first entry starting in it.
+        last_page = (HEADER_SIZE + (count - 1) * 8) // 4096
+        firsts = [0] + [(page * 4096 - HEADER_SIZE) // 8 for page in range(1, last_page + 1)]
+        index = struct.pack(">%dQ" % len(firsts), *[entry(i) for i in firsts])
+        checksum.update(index)
+        f.write(index)
+        header = (b"CSHSET\r\n" + struct.pack("<IIIIQ", 2, 2, 8, 4096, count) + b"\0" * 8 + checksum.digest())
         f.seek(0)
         f.write(header + b"\0" * (HEADER_SIZE - len(header)))
     whole = hashlib.sha256()
