@@ -1,0 +1,132 @@
+// Private to the net layer: the GET /v1/stream session object (see stream_session.cpp for
+// the design). Its members are defined in stream_session.cpp (upgrade, reads, protocol,
+// deadlines) and stream_session_writes.cpp (the write path, plain and TLS).
+#pragma once
+
+#include <boost/beast/websocket.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <limits>
+#include <span>
+
+#include "crypto/constant_time.hpp"
+#include "crypto/totp.hpp"
+#include "net/server_state.hpp"
+#include "net/tls_stream.hpp"
+#include "server/stream_auth.hpp"
+#include "server/stream_hub.hpp"
+#include "server/websocket_frame.hpp"
+
+namespace callsign::server::net_detail {
+
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+
+inline constexpr auto stream_use_tuple = net::as_tuple(net::use_awaitable);
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// How long a close the server starts may take (error message, close frame, the peer's reply).
+inline constexpr milliseconds close_limit{2000};
+
+// The kernel send buffer of a stream socket (Linux doubles it, and keeps it from autotuning up to
+// net.ipv4.tcp_wmem's maximum, 4 MiB here). Stream messages are 60-300 bytes: a client that has
+// not read a few hundred of them is a slow consumer, and should meet the outbox bound and the
+// write timeout rather than pin megabytes of kernel memory.
+inline constexpr int send_buffer_bytes = 16 * 1024;
+
+// The upgrade over TLS: Beast's handshake needs a stream; this one lives only until the 101.
+struct tls_upgrade {
+  tls_upgrade(tcp::socket& socket, ssl_st* ssl) : stream(socket, ssl), ws(stream) {}
+  tls_stream stream;
+  websocket::stream<tls_stream&> ws;
+};
+
+inline std::int64_t steady_ms(steady::time_point t) {
+  return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+class stream_session final : public std::enable_shared_from_this<stream_session>, public stream_deadline {
+ public:
+  stream_session(server_state& st, std::shared_ptr<connection> conn)
+      : st_(st),
+        cfg_(st.app.config.stream),
+        conn_(std::move(conn)),
+        tls_(conn_->tls.get()),
+        deadlines_(st.app.streams->deadlines()),
+        reader_(cfg_.max_message_bytes) {}
+  ~stream_session() override { deadlines_->remove(*this); }
+  stream_session(const stream_session&) = delete;
+  stream_session& operator=(const stream_session&) = delete;
+
+  void start(http::request<http::string_body> req);
+
+  // From the deadline sweep (another thread): hop to the connection's I/O thread.
+  void on_deadline() override {
+    if (auto self = weak_from_this().lock()) {
+      auto executor = conn_->stream.get_executor();
+      net::post(executor, [self] { self->on_timer(); });
+    }
+  }
+
+ private:
+  enum class phase : std::uint8_t { handshake, open, closing, done };
+
+  tcp::socket& socket() { return conn_->stream.socket(); }
+
+  void on_accepted(const beast::error_code& ec);
+  void wait_readable();
+  void on_readable(const beast::error_code& ec);
+  void handle(ws_event& ev);
+  void authenticate(std::string message);
+  void on_authenticated(result<std::string> who);
+  void begin_close(std::uint16_t code, std::string error);
+  void pump();
+  bool write_now(std::span<const std::uint8_t> payload);
+  bool write_tls(std::span<const std::uint8_t> payload);
+  void wait_tls_writable(tls_want want);
+  void on_tls_ready(const beast::error_code& ec);
+  void on_written(const beast::error_code& ec);
+  void schedule();
+  void on_timer();
+  void finish();
+
+  server_state& st_;
+  const stream_config& cfg_;
+  std::shared_ptr<connection> conn_;
+  ssl_st* tls_;  // the connection's TLS session (owned by conn_), or null for plain ws://
+  std::uint64_t registry_id_ = 0;
+  std::shared_ptr<stream_deadlines> deadlines_;  // swept by run_deadline_sweep
+  steady::time_point deadline_{};    // handshake or auth deadline, then the close deadline
+  steady::time_point last_read_{};   // for keep-alive pings and the idle timeout
+  steady::time_point write_started_{};
+  ws_reader reader_;
+  std::unique_ptr<websocket::stream<tcp::socket&>> handshake_;  // only during a plain upgrade
+  std::unique_ptr<tls_upgrade> tls_handshake_;                  // only during a TLS upgrade
+  std::unique_ptr<http::request<http::string_body>> request_;   // only during the upgrade
+  std::shared_ptr<stream_subscriber> sub_;
+  stream_message writing_;  // the shared payload being written (a token or notice)
+  std::string own_;         // a whole frame of this session's own being written (pong, error, close)
+  std::string pong_;        // the payload of a pong still to send
+  std::string close_error_;
+  std::array<std::uint8_t, 10> header_{};
+  std::size_t written_ = 0;  // bytes of the current frame already written
+  std::size_t total_ = 0;    // bytes of the current frame
+  std::uint16_t close_code_ = 0;
+  phase phase_ = phase::handshake;
+  bool reading_ = false;        // a readable-wait is pending
+  bool writing_async_ = false;  // an asynchronous write is pending
+  bool auth_started_ = false;
+  bool pong_due_ = false;
+  bool ping_due_ = false;
+  bool ping_sent_ = false;
+  bool error_sent_ = false;
+  bool close_sent_ = false;
+  bool peer_closed_ = false;
+  bool tls_broken_ = false;       // OpenSSL reported the peer gone or an error: no close_notify
+  bool read_wants_write_ = false;  // OpenSSL must write before it can read again
+};
+
+}  // namespace callsign::server::net_detail
