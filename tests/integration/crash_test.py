@@ -1,10 +1,12 @@
-"""Crash safety: verify load while callsignd is killed with SIGKILL at random moments.
+"""Crash safety: verify and failed-login load while callsignd is killed with SIGKILL at random moments.
 
 After every restart on the same data directory:
 - every request that got a 2xx has its audit entry, with the outcome the client was told;
 - `callsign audit verify` passes;
 - no code is accepted twice, across crashes included (the client tallies every valid:true,
   and after each restart replays every accepted code that is still inside its window);
+- failed logins (POST /v1/login/result) run alongside; an address blocked before the crash is
+  still blocked after it, and an address one failure short of the limit is blocked by one more;
 - failure counters are intact: users that reached their failure limit before the crash are
   still throttled after it.
 
@@ -33,6 +35,7 @@ PERIOD = 30
 # falls from 1, so a user at exactly the limit is no longer throttled. A day-long window keeps
 # the test's few minutes inside one window; a user whose boundary passed anyway is not checked.
 WINDOW = 86400
+LOGIN_LIMIT = 5  # failed logins per address that block it (for a day, over a day-long window)
 USER_LIMIT = 100  # above what one round of load gives a user; the limited users reach it
 CONFIG = """
 [log]
@@ -43,7 +46,14 @@ window_seconds = %d
 user_failures = %d
 agent_failures = 1000000
 ip_failures = 1000000
-""" % (WINDOW, USER_LIMIT)
+
+[[login.rules]]
+name = "crash-ip"
+key = "ip"
+limit = %d
+window_seconds = %d
+block_seconds = %d
+""" % (WINDOW, USER_LIMIT, LOGIN_LIMIT, WINDOW, WINDOW)
 
 USERS_PER_ROUND = 30  # fresh users each round, so the load never throttles them
 THREADS = 4
@@ -58,6 +68,7 @@ class Cluster:
         self.data_dir = self.first.data_dir
         self.admin = mint_token(ARGS.callsign, self.data_dir, "admin", "ops-crash")
         self.agents = [mint_token(ARGS.callsign, self.data_dir, "agent", "agent-%d" % i) for i in range(THREADS)]
+        self.service = mint_token(ARGS.callsign, self.data_dir, "service", "login-frontend")
 
     def restart_after_kill(self):
         self.server.stop(sig=signal.SIGKILL)
@@ -93,6 +104,50 @@ class Tally:
                 self.answered[request_id] = "valid"
                 self.accepted[(user, step)] = self.accepted.get((user, step), 0) + 1
                 self.accepted_codes.append((user, step, code))
+
+
+    def record_login(self, request_id, status):
+        if status == 200:
+            with self.lock:
+                self.answered[request_id] = "failure"  # the journal's outcome of a failed login
+
+
+def login_failure(conn, service_token, request_id, ip):
+    conn.request("POST", "/v1/login/result", json.dumps({"ip": ip, "username": "crash-login", "success": False}),
+                 dict(json_headers(service_token), **{"X-Request-Id": request_id}))
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def login_load(cluster, tally, round_no, stop):
+    """Failed logins from 64 addresses of this round (each blocked after LOGIN_LIMIT), until the kill."""
+    conn = http.client.HTTPConnection("127.0.0.1", cluster.server.port, timeout=10)
+    n = 0
+    try:
+        while not stop.is_set():
+            request_id = "crash-login-%d-%d" % (round_no, n)
+            status, _ = login_failure(conn, cluster.service, request_id, "10.%d.0.%d" % (round_no, n % 64))
+            n += 1
+            tally.record_login(request_id, status)
+    except (OSError, http.client.HTTPException):
+        return  # killed under us: expected
+    finally:
+        conn.close()
+
+
+def login_signals(cluster, ip):
+    status, _, body = cluster.server.json("POST", "/v1/login/check", json.dumps({"ip": ip}),
+                                          json_headers(cluster.service))
+    check(status == 200, "login check for %s: %d %r" % (ip, status, body))
+    return body
+
+
+def fail_logins(cluster, ip, times):
+    for n in range(times):
+        status, _, body = cluster.server.json("POST", "/v1/login/result",
+                                              json.dumps({"ip": ip, "username": "crash-login", "success": False}),
+                                              json_headers(cluster.service))
+        check(status == 200, "failed login %d for %s: %d %r" % (n, ip, status, body))
 
 
 def verify_on(conn, agent_token, request_id, body):
@@ -162,6 +217,7 @@ def test_sigkill_under_verify_load():
     try:
         rng = random.Random(7)
         throttled_users = []
+        blocked_ips = []
         for round_no in range(ROUNDS):
             # Counters: this round's user reaches its limit before the crash.
             for user in round_users(round_no):
@@ -170,9 +226,20 @@ def test_sigkill_under_verify_load():
             put_user(cluster, limited)
             exhaust_failures(cluster, limited)
             throttled_users.append((limited, int(time.time()) // WINDOW))
+            # Blocks: this round's address is blocked before the crash. Counters: another one is
+            # one failure short of a block, so one more after the restart must block it.
+            blocked_ip, counted_ip = "198.51.100.%d" % round_no, "203.0.113.%d" % round_no
+            fail_logins(cluster, blocked_ip, LOGIN_LIMIT)
+            check(login_signals(cluster, blocked_ip)["blocked"] is True, "round %d: %s not blocked" % (round_no, blocked_ip))
+            blocked_ips.append((blocked_ip, int(time.time()) // WINDOW))
+            fail_logins(cluster, counted_ip, LOGIN_LIMIT - 1)
+            check(login_signals(cluster, counted_ip)["blocked"] is False,
+                  "round %d: %s blocked below the limit" % (round_no, counted_ip))
+            counted_window = int(time.time()) // WINDOW
 
             stop = threading.Event()
             threads = [threading.Thread(target=load, args=(cluster, tally, round_no, t, stop)) for t in range(THREADS)]
+            threads.append(threading.Thread(target=login_load, args=(cluster, tally, round_no, stop)))
             for t in threads:
                 t.start()
             time.sleep(rng.uniform(0.3, 1.5))
@@ -214,9 +281,23 @@ def test_sigkill_under_verify_load():
                 check(status == 429 and int(headers.get("retry-after", "0")) >= 1,
                       "round %d: %s reached its failure limit before the crash but got %d %r" %
                       (round_no, user, status, body))
+            for ip, window_no in blocked_ips:
+                if int(time.time()) // WINDOW != window_no:
+                    continue  # a day-long block outlives this test; only a new window could end it early
+                signals = login_signals(cluster, ip)
+                check(signals["blocked"] is True and signals["retry_after"] >= 1,
+                      "round %d: %s was blocked before the crash but not after: %r" % (round_no, ip, signals))
+            if int(time.time()) // WINDOW == counted_window:
+                fail_logins(cluster, counted_ip, 1)
+                check(login_signals(cluster, counted_ip)["blocked"] is True,
+                      "round %d: %s had %d failures before the crash; one more did not block it" %
+                      (round_no, counted_ip, LOGIN_LIMIT - 1))
+            check(login_signals(cluster, "192.0.2.1")["blocked"] is False, "an address never seen is blocked")
         check(len(tally.accepted) > 0, "no verify was ever accepted: the load did not run")
-        print("  %d crashes, %d answered requests, %d codes accepted once each" %
-              (ROUNDS, len(tally.answered), len(tally.accepted)), flush=True)
+        logins = sum(1 for rid in tally.answered if rid.startswith("crash-login-"))
+        check(logins > 0, "no failed login was ever answered: the login load did not run")
+        print("  %d crashes, %d answered requests (%d failed logins), %d codes accepted once each" %
+              (ROUNDS, len(tally.answered), logins, len(tally.accepted)), flush=True)
     finally:
         cluster.close()
 
