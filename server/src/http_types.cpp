@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 namespace callsign::server {
 
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
 }
+
+namespace {
 
 constexpr std::array<std::pair<http_method, std::string_view>, 7> method_names = {{
     {http_method::get, "GET"},
@@ -44,7 +44,7 @@ std::string_view http_method_name(http_method method) noexcept {
 
 std::optional<std::string_view> http_request::header(std::string_view name) const {
   for (const auto& h : headers) {
-    if (iequals(h.name, name)) {
+    if (ascii_iequals(h.name, name)) {
       return std::string_view(h.value);
     }
   }

@@ -8,15 +8,6 @@
 namespace callsign::server {
 namespace {
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 bool is_token(std::string_view name) noexcept {
   if (name.empty()) return false;
   constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
@@ -50,7 +41,7 @@ void append_number(std::string& out, std::size_t value) {
 // default) gives way.
 bool named_later(const std::vector<http_header>& headers, std::size_t from, std::string_view name) noexcept {
   for (std::size_t i = from; i < headers.size(); ++i) {
-    if (equals_ignoring_case(headers[i].name, name)) return true;
+    if (ascii_iequals(headers[i].name, name)) return true;
   }
   return false;
 }
@@ -77,8 +68,8 @@ void serialize_response(const http_response& response, const response_framing& f
   add_default("X-Request-Id", framing.request_id);
   for (std::size_t i = 0; i < extra.size(); ++i) {
     const auto& h = extra[i];
-    if (!is_token(h.name) || equals_ignoring_case(h.name, "content-length") ||
-        equals_ignoring_case(h.name, "connection") || equals_ignoring_case(h.name, "transfer-encoding")) {
+    if (!is_token(h.name) || ascii_iequals(h.name, "content-length") ||
+        ascii_iequals(h.name, "connection") || ascii_iequals(h.name, "transfer-encoding")) {
       continue;  // framing is ours alone
     }
     if (named_later(extra, i + 1, h.name)) continue;

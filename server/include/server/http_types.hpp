@@ -15,6 +15,9 @@ enum class http_method { get, head, post, put, patch, delete_, options, other };
 http_method parse_http_method(std::string_view text) noexcept;
 std::string_view http_method_name(http_method method) noexcept;
 
+// ASCII case-insensitive equality, as header names and auth schemes compare (RFC 9110).
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept;
+
 struct http_header {
   std::string name;  // lower-case
   std::string value;

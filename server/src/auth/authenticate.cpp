@@ -4,18 +4,6 @@
 #include <string_view>
 
 namespace callsign::server {
-namespace {
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 result<principal> authenticate(const http_request& request, const token_verifier& verifier, std::int64_t now) {
   const auto header = request.header("authorization");
@@ -23,7 +11,7 @@ result<principal> authenticate(const http_request& request, const token_verifier
   // RFC 9110: auth-scheme is case-insensitive, then 1*SP, then the token68 credentials.
   std::string_view value = *header;
   const std::size_t space = value.find(' ');
-  if (space == std::string_view::npos || !equals_ignoring_case(value.substr(0, space), "bearer")) {
+  if (space == std::string_view::npos || !ascii_iequals(value.substr(0, space), "bearer")) {
     return make_error(error_kind::unauthorized, "the Authorization header must use the Bearer scheme");
   }
   value.remove_prefix(space);

@@ -5,9 +5,9 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include <chrono>
-#include <iterator>
 
 #include "net/list_upload_body.hpp"
+#include "net/plain_request.hpp"
 #include "net/server_state.hpp"
 #include "net/tls_stream.hpp"
 #include "server/lists/list_upload.hpp"
@@ -21,60 +21,6 @@ namespace callsign::server::net_detail {
 namespace {
 namespace http = beast::http;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
-
-std::string next_request_id(server_state& st) {
-  auto n = st.request_counter.fetch_add(1, std::memory_order_relaxed);
-  std::string id = st.request_id_prefix;
-  id.resize(id.size() + 16);
-  for (std::size_t i = id.size(); i-- > id.size() - 16; n >>= 4) {
-    id[i] = "0123456789abcdef"[n & 0xf];
-  }
-  return id;
-}
-
-bool valid_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) {
-    return false;
-  }
-  for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-              c == '.';
-    if (!ok) {
-      return false;
-    }
-  }
-  return true;
-}
-
-template <class Body>
-http_request to_plain_header(const http::request<Body>& req, std::string remote, server_state& st) {
-  http_request plain;
-  plain.method = parse_http_method(std::string_view(req.method_string().data(), req.method_string().size()));
-  plain.target = std::string(req.target());
-  auto q = plain.target.find('?');
-  plain.path = plain.target.substr(0, q);
-  if (q != std::string::npos) {
-    plain.query = plain.target.substr(q + 1);
-  }
-  plain.headers.reserve(static_cast<std::size_t>(std::distance(req.begin(), req.end())));
-  for (const auto& field : req) {
-    std::string name(field.name_string());
-    for (auto& c : name) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    plain.headers.push_back({std::move(name), std::string(field.value())});
-  }
-  plain.remote_address = std::move(remote);
-  auto incoming = plain.header("x-request-id");
-  plain.request_id = incoming && valid_request_id(*incoming) ? std::string(*incoming) : next_request_id(st);
-  return plain;
-}
-
-http_request to_plain(http::request<http::string_body>&& req, std::string remote, server_state& st) {
-  http_request plain = to_plain_header(req, std::move(remote), st);
-  plain.body = std::move(req.body());
-  return plain;
-}
 
 // Maps a failed read of the request to the response it deserves, or none (just close).
 std::optional<http_response> response_for_read_error(const beast::error_code& ec) {
