@@ -11,6 +11,7 @@
 
 #include "state_compaction_filter.hpp"
 #include "state_merge_operator.hpp"
+#include "storage/state_log.hpp"
 
 namespace callsign::storage {
 
@@ -129,6 +130,9 @@ result<std::unique_ptr<database>> database::open(const database_options& options
     return make_error(error_kind::unavailable, "database schema version " + **version +
                                                    " is not supported (expected " + std::string(schema_version) + ")");
   }
+  if (auto replayed = replay_state_log(*db); !replayed) {
+    return replayed.error();
+  }
   return db;
 }
 
@@ -194,6 +198,14 @@ result<std::optional<std::string>> database::get(column_family cf, std::string_v
 }
 
 result<void> database::write(std::span<const write_op> ops) {
+  return write_batch(ops, true);
+}
+
+result<void> database::write_unsynced(std::span<const write_op> ops) {
+  return write_batch(ops, false);
+}
+
+result<void> database::write_batch(std::span<const write_op> ops, bool sync) {
   rocksdb::WriteBatch batch;
   for (const write_op& op : ops) {
     rocksdb::Status status;
@@ -207,7 +219,7 @@ result<void> database::write(std::span<const write_op> ops) {
     if (!status.ok()) return storage_error("cannot build write batch", status);
   }
   rocksdb::WriteOptions wo;
-  wo.sync = true;
+  wo.sync = sync;
   const auto status = impl_->db->Write(wo, &batch);
   if (!status.ok()) {
     return storage_error("write failed", status);

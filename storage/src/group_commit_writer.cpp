@@ -1,5 +1,6 @@
 #include "storage/group_commit_writer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <optional>
@@ -12,14 +13,16 @@
 namespace callsign::storage {
 namespace {
 
-bool is_audit_family(column_family cf) {
-  return cf == column_family::audit || cf == column_family::audit_by_user || cf == column_family::audit_checkpoints;
+bool is_writer_family(column_family cf) {
+  return cf == column_family::audit || cf == column_family::audit_by_user || cf == column_family::audit_checkpoints ||
+         cf == column_family::state_log;
 }
 
-// Only the journal writes the audit families, which is what keeps them append-only.
+// Only the journal writes the audit families, which is what keeps them append-only; only the
+// writer writes the state log.
 result<void> validate_change(const change_set& change) {
   for (const write_op& op : change.ops) {
-    if (is_audit_family(op.family)) {
+    if (is_writer_family(op.family)) {
       return make_error(error_kind::invalid_input, "a change may not write the audit column families directly");
     }
   }
@@ -27,6 +30,18 @@ result<void> validate_change(const change_set& change) {
     if (auto valid = validate_audit_draft(draft); !valid) return valid.error();
   }
   return {};
+}
+
+// The number after the last record in the state log (1 when empty: database::open replays it).
+result<std::uint64_t> next_state_log_number(database& db) {
+  std::uint64_t next = 1;
+  auto scanned = db.scan(column_family::state_log, database::scan_direction::backward, {},
+                         [&](std::string_view key, std::string_view) {
+                           if (auto number = parse_audit_key(key)) next = *number + 1;
+                           return false;
+                         });
+  if (!scanned) return scanned.error();
+  return next;
 }
 
 void complete(const group_commit_writer::completion& done, result<commit_receipt> outcome) {
@@ -53,10 +68,15 @@ result<std::unique_ptr<group_commit_writer>> group_commit_writer::start(database
   auto key = audit_checkpoint_key(ring.current());
   if (!key) return key.error();
   if (options.max_group_items == 0) options.max_group_items = 1;
+  if (options.fold_max_keys == 0) options.fold_max_keys = 1;
+  auto log_next = next_state_log_number(db);
+  if (!log_next) return log_next.error();
   chain_state state{head->last_seq, head->last_hash, head->checkpoint_seq,
                     head->checkpoint_time.value_or(clk.unix_seconds())};
   std::unique_ptr<group_commit_writer> writer(
       new group_commit_writer(db, clk, std::move(options), std::move(key).value(), ring.current().version, state));
+  writer->fold_first_ = *log_next;
+  writer->log_next_ = *log_next;
   writer->thread_ = std::thread([w = writer.get()] { w->run(); });
   return writer;
 }
@@ -107,7 +127,8 @@ void group_commit_writer::stop() {
 group_commit_stats group_commit_writer::stats() const noexcept {
   return {groups_written_.load(std::memory_order_relaxed), items_written_.load(std::memory_order_relaxed),
           entries_written_.load(std::memory_order_relaxed), checkpoints_written_.load(std::memory_order_relaxed),
-          groups_failed_.load(std::memory_order_relaxed)};
+          groups_failed_.load(std::memory_order_relaxed),  state_folds_.load(std::memory_order_relaxed),
+          state_folds_failed_.load(std::memory_order_relaxed)};
 }
 
 void group_commit_writer::run() {
@@ -116,9 +137,20 @@ void group_commit_writer::run() {
     {
       std::unique_lock lock(mutex_);
       const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      std::optional<std::chrono::steady_clock::duration> timeout;
       if (options_.checkpoint_interval_seconds > 0 && head_.last_seq > head_.checkpoint_seq) {
         // Entries await a checkpoint: wake now and then to sign one when the interval passes.
-        wake_.wait_for(lock, std::chrono::seconds(1), ready);
+        timeout = std::chrono::seconds(1);
+      }
+      if (!fold_.empty()) {
+        // Logged state awaits its fold: wake when the oldest unfolded group is due.
+        const auto left = std::max<std::chrono::steady_clock::duration>(
+            fold_since_ + std::chrono::milliseconds(options_.fold_interval_ms) - std::chrono::steady_clock::now(),
+            std::chrono::steady_clock::duration::zero());
+        timeout = timeout ? std::min(*timeout, left) : left;
+      }
+      if (timeout) {
+        wake_.wait_for(lock, *timeout, ready);
       } else {
         wake_.wait(lock, ready);
       }
@@ -137,8 +169,33 @@ void group_commit_writer::run() {
     } else if (checkpoint_due_by_time(head_)) {
       write_checkpoint_only();
     }
+    if (fold_due()) fold_state(false);
   }
+  if (!fold_.empty()) fold_state(true);
   if (head_.last_seq > head_.checkpoint_seq) write_checkpoint_only();
+}
+
+bool group_commit_writer::fold_due() const {
+  if (fold_.empty()) return false;
+  return fold_.keys() >= options_.fold_max_keys ||
+         std::chrono::steady_clock::now() - fold_since_ >= std::chrono::milliseconds(options_.fold_interval_ms);
+}
+
+void group_commit_writer::fold_state(bool sync) {
+  auto ops = fold_.take();
+  const auto folded = ops.size();
+  for (std::uint64_t n = fold_first_; n < log_next_; ++n) {
+    ops.push_back({write_op::kind::remove, column_family::state_log, state_log_key(n), {}});
+  }
+  auto written = sync ? db_.write(ops) : db_.write_unsynced(ops);
+  if (!written) {
+    // The log still holds every change: keep them pending and try again with the next fold.
+    state_folds_failed_.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < folded; ++i) fold_.add(ops[i]);
+    return;
+  }
+  fold_first_ = log_next_;
+  state_folds_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool group_commit_writer::checkpoint_due_by_time(const chain_state& head) const {
@@ -160,6 +217,7 @@ result<void> group_commit_writer::add_checkpoint(std::vector<write_op>& ops, cha
 void group_commit_writer::write_group(std::deque<pending>& group) {
   chain_state next = head_;
   std::vector<write_op> ops;
+  std::vector<write_op> logged;  // replay marks and counters: one state_log record (state_log.hpp)
   std::vector<std::optional<error>> rejected(group.size());
   std::vector<commit_receipt> receipts(group.size());
   std::uint64_t entries = 0;
@@ -172,7 +230,7 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
       rejected[i] = valid.error();
       continue;
     }
-    for (write_op& op : change.ops) ops.push_back(std::move(op));
+    for (write_op& op : change.ops) (is_logged_state_family(op.family) ? logged : ops).push_back(std::move(op));
     for (const audit_draft& draft : change.audit) {
       const std::uint64_t seq = next.last_seq + 1;
       std::string value = encode_audit_entry(seq, next.last_hash, draft);
@@ -200,6 +258,10 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
       failure = added.error();
     }
   }
+  if (!failure && !logged.empty()) {
+    ops.push_back({write_op::kind::put, column_family::state_log, state_log_key(log_next_),
+                   encode_state_log_record(logged)});
+  }
   if (!failure && !ops.empty()) {
     if (options_.fault_injector) {
       if (auto injected = options_.fault_injector(); !injected) failure = injected.error();
@@ -222,6 +284,11 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
     }
   } else {
     head_ = next;
+    if (!logged.empty()) {
+      if (fold_.empty()) fold_since_ = std::chrono::steady_clock::now();
+      for (const write_op& op : logged) fold_.add(op);
+      ++log_next_;
+    }
     if (!ops.empty()) groups_written_.fetch_add(1, std::memory_order_relaxed);
     std::uint64_t committed = 0;
     for (const auto& r : rejected) committed += r ? 0U : 1U;

@@ -54,15 +54,7 @@ class state_merge_operator final : public rocksdb::AssociativeMergeOperator {
       new_value->assign(value.data(), value.size());
       return true;
     }
-    if (cf_ == column_family::replay_marks) {
-      *new_value = newer_replay_mark(view(*existing), view(value));
-    } else if (!key.empty() && key[0] == sliding_window_key_prefix) {
-      *new_value = newer_window(view(*existing), view(value));
-    } else if (!key.empty() && key[0] == block_key_prefix) {
-      *new_value = newer_block_record(view(*existing), view(value));
-    } else {
-      new_value->assign(value.data(), value.size());  // other record kinds: last write wins
-    }
+    *new_value = merge_state_values(cf_, view(key), view(*existing), view(value));
     return true;
   }
 
@@ -74,6 +66,20 @@ class state_merge_operator final : public rocksdb::AssociativeMergeOperator {
   column_family cf_;
 };
 }  // namespace
+
+std::string merge_state_values(column_family cf, std::string_view key, std::string_view existing,
+                               std::string_view operand) {
+  if (cf == column_family::replay_marks) {
+    return newer_replay_mark(existing, operand);
+  }
+  if (!key.empty() && key[0] == sliding_window_key_prefix) {
+    return newer_window(existing, operand);
+  }
+  if (!key.empty() && key[0] == block_key_prefix) {
+    return newer_block_record(existing, operand);
+  }
+  return std::string(operand);  // other record kinds: last write wins
+}
 
 std::shared_ptr<rocksdb::MergeOperator> state_merge_operator_for(column_family cf) {
   if (cf == column_family::replay_marks || cf == column_family::counters) {

@@ -38,23 +38,22 @@ std::optional<http_response> response_for_read_error(const beast::error_code& ec
 }
 
 // Hands a change set to the group-commit writer and resumes on this connection's I/O thread once
-// it is synced. No thread waits: many requests share one fsync.
-net::awaitable<result<storage::commit_receipt>> async_commit(server_state& st, storage::change_set changes) {
-  // A timer that never expires is the signal: the writer's completion stores the outcome and
-  // cancels the timer on that thread, which resumes the coroutine here.
-  auto executor = co_await net::this_coro::executor;
-  auto signal = std::make_shared<net::steady_timer>(executor, net::steady_timer::time_point::max());
-  auto outcome = std::make_shared<std::optional<result<storage::commit_receipt>>>();
-  st.app.writer->submit(std::move(changes), [signal, outcome](result<storage::commit_receipt> done) {
-    net::post(signal->get_executor(), [signal, outcome, done = std::move(done)]() mutable {
-      outcome->emplace(std::move(done));
-      signal->cancel();
-    });
-  });
-  while (!outcome->has_value()) {
-    co_await signal->async_wait(use_tuple);
-  }
-  co_return std::move(**outcome);
+// it is synced. No thread waits: many requests share one fsync. The writer's completion posts the
+// coroutine's own handler back to its executor: one allocation for the shared handler, one post.
+template <class Token>
+auto async_commit(server_state& st, storage::change_set changes, Token&& token) {
+  return net::async_initiate<Token, void(result<storage::commit_receipt>)>(
+      [&st](auto handler, storage::change_set change) {
+        // Counts as outstanding work of the I/O thread's io_context until the handler has run.
+        auto executor = net::prefer(net::get_associated_executor(handler), net::execution::outstanding_work.tracked);
+        using handler_type = decltype(handler);
+        // std::function needs a copyable callable; the coroutine's handler is move-only.
+        auto shared = std::make_shared<handler_type>(std::move(handler));
+        st.app.writer->submit(std::move(change), [shared, executor](result<storage::commit_receipt> done) {
+          net::post(executor, [shared, done = std::move(done)]() mutable { std::move(*shared)(std::move(done)); });
+        });
+      },
+      token, std::move(changes));
 }
 
 net::awaitable<http_response> run_route(server_state& st, const route_match& match, http_request& plain) {
@@ -80,7 +79,7 @@ net::awaitable<http_response> run_route(server_state& st, const route_match& mat
     if (st.app.writer == nullptr) {
       co_return router::finish(*deferred, make_error(error_kind::unavailable, "storage writer is not running"));
     }
-    auto commit = async_commit(st, std::move(deferred->changes));
+    auto commit = async_commit(st, std::move(deferred->changes), net::use_awaitable);
     auto committed = co_await std::move(commit);
     co_return router::finish(*deferred, committed);
   }

@@ -18,9 +18,10 @@ enum class column_family : std::size_t {
   audit,           // sequence -> hash-chained audit entry (append-only)
   audit_by_user,   // user id 0x00 sequence -> "" (index for per-user trails)
   audit_checkpoints,  // sequence -> signed checkpoint
+  state_log,       // group number -> that group's replay-mark and counter writes (storage/state_log.hpp)
 };
 
-inline constexpr std::size_t column_family_count = 10;
+inline constexpr std::size_t column_family_count = 11;
 
 std::string_view column_family_name(column_family cf) noexcept;
 

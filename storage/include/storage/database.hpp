@@ -27,6 +27,8 @@ struct database_options {
 // Thread-safety: all member functions may be called concurrently (RocksDB is thread-safe).
 class database {
  public:
+  // Also applies what column_family::state_log still holds (replay_state_log), so the keyed
+  // replay-mark and counter families are complete before anyone reads them.
   static result<std::unique_ptr<database>> open(const database_options& options);
   // For tools that run beside callsignd: a RocksDB secondary instance (safe while the primary
   // writes, unlike OpenForReadOnly), caught up once at open. It sees the data as of that
@@ -44,6 +46,10 @@ class database {
 
   // Every op in one WriteBatch, WAL-synced before returning: all of them or none.
   result<void> write(std::span<const write_op> ops);
+  // The same without the fsync: the batch is in the WAL but becomes durable only with the next
+  // synced write (or a clean close). For writes that are already durable elsewhere: folds of
+  // column_family::state_log (storage/state_log.hpp).
+  result<void> write_unsynced(std::span<const write_op> ops);
 
   enum class scan_direction { forward, backward };
   // Receives each key and value in order; returns false to stop. The views die after the call.
@@ -68,6 +74,7 @@ class database {
 
  private:
   explicit database(std::unique_ptr<impl> state);
+  result<void> write_batch(std::span<const write_op> ops, bool sync);
   std::unique_ptr<impl> impl_;
 };
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include "storage/change_set.hpp"
 #include "storage/clock.hpp"
 #include "storage/database.hpp"
+#include "storage/state_log.hpp"
 
 namespace callsign::storage {
 
@@ -28,6 +30,11 @@ struct group_commit_options {
   std::uint64_t checkpoint_every = 1000;          // entries between checkpoints; 0 = never by count
   std::int64_t checkpoint_interval_seconds = 60;  // or this long (by the clock); 0 = never by time
   std::size_t max_group_items = 1024;             // change_sets per WriteBatch at most
+  // Replay-mark and counter writes go through column_family::state_log (storage/state_log.hpp)
+  // and are folded into their keyed families when this many keys are pending, or this long
+  // after the oldest unfolded group, or at stop().
+  std::size_t fold_max_keys = 65536;
+  std::int64_t fold_interval_ms = 1000;
   // Test seam: runs before each group's write; an error fails the group exactly as a failed
   // RocksDB write would. Empty in production.
   std::function<result<void>()> fault_injector;
@@ -40,6 +47,8 @@ struct group_commit_stats {
   std::uint64_t entries_written = 0;  // audit entries committed
   std::uint64_t checkpoints_written = 0;
   std::uint64_t groups_failed = 0;
+  std::uint64_t state_folds = 0;        // unsynced batches folding the state log into its families
+  std::uint64_t state_folds_failed = 0;  // retried with the next fold; the log keeps the changes
 };
 
 // Thread-safety: submit(), commit() and stats() may be called from any number of threads at
@@ -95,6 +104,9 @@ class group_commit_writer {
   // Appends a signed checkpoint of head's last entry to `ops`; advances head's checkpoint.
   result<void> add_checkpoint(std::vector<write_op>& ops, chain_state& head) const;
   void write_checkpoint_only();
+  // Folds the pending state-log changes into their families (unsynced, or synced at stop).
+  void fold_state(bool sync);
+  bool fold_due() const;
 
   database& db_;
   const clock& clock_;
@@ -102,6 +114,12 @@ class group_commit_writer {
   const crypto::ed25519_signing_key key_;
   const std::uint32_t key_version_;
   chain_state head_;  // writer thread only (and start/stop before/after it runs)
+  // Writer thread only: logged changes not folded yet, the first unfolded log record, the next
+  // record number, and when the oldest unfolded group was written.
+  state_fold fold_;
+  std::uint64_t fold_first_ = 1;
+  std::uint64_t log_next_ = 1;
+  std::chrono::steady_clock::time_point fold_since_{};
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -115,6 +133,8 @@ class group_commit_writer {
   std::atomic<std::uint64_t> entries_written_{0};
   std::atomic<std::uint64_t> checkpoints_written_{0};
   std::atomic<std::uint64_t> groups_failed_{0};
+  std::atomic<std::uint64_t> state_folds_{0};
+  std::atomic<std::uint64_t> state_folds_failed_{0};
 };
 
 }  // namespace callsign::storage
