@@ -21,6 +21,7 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -162,10 +163,20 @@ storage::change_set verify_like_change(int thread, std::uint64_t n) {
   return change;
 }
 
+// CPU seconds (user + system) of the whole process so far: both sides run alone in their
+// slices, so the difference over a slice is that side's CPU, which a slow disk does not inflate.
+double process_cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 struct group_commit_figures {
   std::uint64_t items = 0;
   std::uint64_t groups = 0;
   double seconds = 0;
+  double cpu_seconds = 0;
   std::uint64_t failed = 0;
 };
 
@@ -181,6 +192,7 @@ struct submitter {
 
 group_commit_figures run_group_commit(storage::group_commit_writer& writer, const options& o, double seconds) {
   const auto before = writer.stats();
+  const double cpu_before = process_cpu_seconds();
   const auto start = steady::now();
   const auto deadline = start + std::chrono::duration<double>(seconds);
   std::vector<std::unique_ptr<submitter>> state;
@@ -219,6 +231,7 @@ group_commit_figures run_group_commit(storage::group_commit_writer& writer, cons
   f.items = after.items_written - before.items_written;
   f.groups = after.groups_written - before.groups_written;
   f.seconds = elapsed;
+  f.cpu_seconds = process_cpu_seconds() - cpu_before;
   for (const auto& s : state) f.failed += s->failed;
   return f;
 }
@@ -227,6 +240,7 @@ struct raw_figures {
   std::uint64_t records = 0;
   std::uint64_t batches = 0;
   double seconds = 0;
+  double cpu_seconds = 0;
 };
 
 class raw_rocksdb {
@@ -249,6 +263,7 @@ class raw_rocksdb {
     sync.sync = true;
     // An audit-entry-sized value whose bytes vary a little, like JSON text does.
     std::string value(300, 'v');
+    const double cpu_before = process_cpu_seconds();
     const auto start = steady::now();
     const auto deadline = start + std::chrono::duration<double>(seconds);
     raw_figures f;
@@ -270,6 +285,7 @@ class raw_rocksdb {
       ++f.batches;
     } while (steady::now() < deadline);
     f.seconds = std::chrono::duration<double>(steady::now() - start).count();
+    f.cpu_seconds = process_cpu_seconds() - cpu_before;
     return f;
   }
 
@@ -336,6 +352,7 @@ int main(int argc, char** argv) {
         gc.items += a.items;
         gc.groups += a.groups;
         gc.seconds += a.seconds;
+        gc.cpu_seconds += a.cpu_seconds;
         gc.failed += a.failed;
       }
       if (run_raw) {
@@ -343,6 +360,7 @@ int main(int argc, char** argv) {
         rr.records += b.records;
         rr.batches += b.batches;
         rr.seconds += b.seconds;
+        rr.cpu_seconds += b.cpu_seconds;
       }
     }
     const auto stats = (*writer)->stats();
@@ -361,7 +379,11 @@ int main(int argc, char** argv) {
     std::printf("group_commit_state_folds %llu\n", static_cast<unsigned long long>(stats.state_folds));
     std::printf("group_commit_checkpoints %llu\n", static_cast<unsigned long long>(stats.checkpoints_written));
     std::printf("group_commit_failed_items %llu\n", static_cast<unsigned long long>(gc.failed));
+    std::printf("group_commit_cpu_us_per_item %.2f\n",
+                gc.items == 0 ? 0.0 : gc.cpu_seconds * 1e6 / static_cast<double>(gc.items));
     std::printf("raw_batch_records %d\n", o.batch);
+    std::printf("raw_cpu_us_per_record %.2f\n",
+                rr.records == 0 ? 0.0 : rr.cpu_seconds * 1e6 / static_cast<double>(rr.records));
     std::printf("raw_records_per_second %.0f\n", records_per_second);
     std::printf("raw_batches_per_second %.0f\n", run_raw ? static_cast<double>(rr.batches) / rr.seconds : 0.0);
     if (run_group && run_raw) {

@@ -116,7 +116,7 @@ handler_result verify(app_context& app, http_request& request) {
 
 void add_verify_routes(router& routes, app_context& app) {
   routes.add(http_method::post, "/v1/verify", [&app](http_request& r) { return verify(app, r); },
-             route_execution::worker);
+             route_execution::io);
 }
 
 }  // namespace callsign::server

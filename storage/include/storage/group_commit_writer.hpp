@@ -32,8 +32,9 @@ struct group_commit_options {
   std::size_t max_group_items = 1024;             // change_sets per WriteBatch at most
   // Replay-mark and counter writes go through column_family::state_log (storage/state_log.hpp)
   // and are folded into their keyed families when this many keys are pending, or this long
-  // after the oldest unfolded group, or at stop().
-  std::size_t fold_max_keys = 65536;
+  // after the oldest unfolded group, or at stop(). A fold holds up the groups behind it for about
+  // a microsecond per key, so folds are kept small.
+  std::size_t fold_max_keys = 2048;
   std::int64_t fold_interval_ms = 1000;
   // Test seam: runs before each group's write; an error fails the group exactly as a failed
   // RocksDB write would. Empty in production.
