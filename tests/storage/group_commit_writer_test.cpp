@@ -210,6 +210,50 @@ BOOST_FIXTURE_TEST_CASE(failed_write_fails_the_group_and_keeps_the_head, test::j
   require_intact(*db, ring, 2);
 }
 
+// Groups are prepared while the one before is synced, so a failed write can have a successor
+// already chained on it: that one must fail too, and what succeeds must form one intact chain
+// with no sequence number burnt, whatever the interleaving.
+BOOST_FIXTURE_TEST_CASE(pipelined_groups_after_a_failed_write_fail_and_the_chain_stays_intact,
+                        test::journal_fixture) {
+  std::atomic<int> writes{0};
+  auto options = test::checkpoints(50, 0);
+  options.max_group_items = 7;  // many small groups, so several are in flight at once
+  options.fault_injector = [&writes]() -> result<void> {
+    const int n = ++writes;
+    if (n == 5 || n == 6 || n == 19) return make_error(error_kind::unavailable, "injected write failure");
+    return {};
+  };
+  auto writer = start_writer(std::move(options));
+  std::mutex mutex;
+  std::vector<std::uint64_t> committed;
+  int failed = 0;
+  std::atomic<int> done{0};
+  constexpr int total = 300;
+  for (int i = 0; i < total; ++i) {
+    writer->submit(test::change_with(test::draft_for("user-" + std::to_string(i % 9))),
+                   [&](result<storage::commit_receipt> outcome) {
+                     {
+                       const std::lock_guard lock(mutex);
+                       if (outcome) {
+                         committed.insert(committed.end(), outcome->audit_sequences.begin(),
+                                          outcome->audit_sequences.end());
+                       } else {
+                         ++failed;
+                       }
+                     }
+                     ++done;
+                   });
+  }
+  writer->stop();
+  BOOST_TEST(done.load() == total);
+  BOOST_TEST(failed > 0);
+  std::sort(committed.begin(), committed.end());
+  BOOST_REQUIRE(!committed.empty());
+  for (std::size_t i = 0; i < committed.size(); ++i) BOOST_TEST(committed[i] == i + 1);  // no gaps, none reused
+  BOOST_TEST(committed.size() + static_cast<std::size_t>(failed) == static_cast<std::size_t>(total));
+  require_intact(*db, ring, committed.size());
+}
+
 BOOST_FIXTURE_TEST_CASE(a_real_rocksdb_write_failure_is_an_error_value, test::journal_fixture) {
   {
     auto writer = start_writer();
