@@ -1,5 +1,3 @@
-// The group-commit writer's public side and its preparing thread. Building batches and the
-// syncing thread are in group_commit_batches.cpp.
 #include "storage/group_commit_writer.hpp"
 
 #include <algorithm>
@@ -8,38 +6,50 @@
 #include <optional>
 #include <vector>
 
+#include "crypto/sha256.hpp"
 #include "storage/audit_checkpoint.hpp"
 #include "storage/audit_journal.hpp"
 
 namespace callsign::storage {
 namespace {
 
-// The unfolded state log: every record's ops in order, the first and the next record number.
-struct logged_state {
-  state_fold fold;
-  std::optional<std::uint64_t> first;
-  std::uint64_t next = 1;
-};
+bool is_writer_family(column_family cf) {
+  return cf == column_family::audit || cf == column_family::audit_by_user || cf == column_family::audit_checkpoints ||
+         cf == column_family::state_log;
+}
 
-result<logged_state> read_state_log(database& db) {
-  logged_state out;
-  std::optional<error> failure;
-  auto scanned = db.scan(column_family::state_log, database::scan_direction::forward, {},
-                         [&](std::string_view key, std::string_view value) {
-                           const auto number = parse_audit_key(key);
-                           auto ops = decode_state_log_record(value);
-                           if (!number || !ops) {
-                             failure = ops ? make_error(error_kind::internal, "a state log key is damaged") : ops.error();
-                             return false;
-                           }
-                           if (!out.first) out.first = *number;
-                           out.next = *number + 1;
-                           for (const write_op& op : *ops) out.fold.add(op);
-                           return true;
+// Only the journal writes the audit families, which is what keeps them append-only; only the
+// writer writes the state log.
+result<void> validate_change(const change_set& change) {
+  for (const write_op& op : change.ops) {
+    if (is_writer_family(op.family)) {
+      return make_error(error_kind::invalid_input, "a change may not write the audit column families directly");
+    }
+  }
+  for (const audit_draft& draft : change.audit) {
+    if (auto valid = validate_audit_draft(draft); !valid) return valid.error();
+  }
+  return {};
+}
+
+// The number after the last record in the state log (1 when empty: database::open replays it).
+result<std::uint64_t> next_state_log_number(database& db) {
+  std::uint64_t next = 1;
+  auto scanned = db.scan(column_family::state_log, database::scan_direction::backward, {},
+                         [&](std::string_view key, std::string_view) {
+                           if (auto number = parse_audit_key(key)) next = *number + 1;
+                           return false;
                          });
   if (!scanned) return scanned.error();
-  if (failure) return *failure;
-  return out;
+  return next;
+}
+
+void complete(const group_commit_writer::completion& done, result<commit_receipt> outcome) {
+  // A throwing completion must not take the writer thread (and every later request) down.
+  try {
+    done(std::move(outcome));
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing useful to do on the writer thread
+  }
 }
 
 }  // namespace
@@ -59,18 +69,14 @@ result<std::unique_ptr<group_commit_writer>> group_commit_writer::start(database
   if (!key) return key.error();
   if (options.max_group_items == 0) options.max_group_items = 1;
   if (options.fold_max_keys == 0) options.fold_max_keys = 1;
-  // Empty after database::open, which replays it; read anyway, so nothing logged is skipped.
-  auto logged = read_state_log(db);
-  if (!logged) return logged.error();
+  auto log_next = next_state_log_number(db);
+  if (!log_next) return log_next.error();
   chain_state state{head->last_seq, head->last_hash, head->checkpoint_seq,
                     head->checkpoint_time.value_or(clk.unix_seconds())};
   std::unique_ptr<group_commit_writer> writer(
       new group_commit_writer(db, clk, std::move(options), std::move(key).value(), ring.current().version, state));
-  writer->fold_ = std::move(logged->fold);
-  writer->fold_first_ = logged->first.value_or(logged->next);
-  writer->log_next_ = logged->next;
-  writer->fold_since_ = std::chrono::steady_clock::now();
-  writer->sync_thread_ = std::thread([w = writer.get()] { w->sync_run(); });
+  writer->fold_first_ = *log_next;
+  writer->log_next_ = *log_next;
   writer->thread_ = std::thread([w = writer.get()] { w->run(); });
   return writer;
 }
@@ -97,14 +103,11 @@ void group_commit_writer::submit(change_set change, completion done) {
       return;
     }
   }
-  try {
-    done(make_error(error_kind::unavailable, "the storage writer is stopped"));
-  } catch (...) {  // NOLINT(bugprone-empty-catch): a throwing completion must not escape submit
-  }
+  complete(done, make_error(error_kind::unavailable, "the storage writer is stopped"));
 }
 
 result<commit_receipt> group_commit_writer::commit(change_set change) {
-  // Shared, so the syncing thread may still be inside set_value() when this caller returns.
+  // Shared, so the writer thread may still be inside set_value() when this caller returns.
   auto promise = std::make_shared<std::promise<result<commit_receipt>>>();
   auto future = promise->get_future();
   submit(std::move(change), [promise](result<commit_receipt> outcome) { promise->set_value(std::move(outcome)); });
@@ -118,8 +121,7 @@ void group_commit_writer::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();  // hands over everything, then stops the syncing thread
-  if (sync_thread_.joinable()) sync_thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 group_commit_stats group_commit_writer::stats() const noexcept {
@@ -129,40 +131,29 @@ group_commit_stats group_commit_writer::stats() const noexcept {
           state_folds_failed_.load(std::memory_order_relaxed)};
 }
 
-void group_commit_writer::wait_for_work(std::unique_lock<std::mutex>& lock) {
-  const auto ready = [this] { return stopping_ || !queue_.empty(); };
-  std::optional<std::chrono::steady_clock::duration> timeout;
-  if (options_.checkpoint_interval_seconds > 0 && head_.last_seq > head_.checkpoint_seq) {
-    // Entries await a checkpoint: wake now and then to sign one when the interval passes.
-    timeout = std::chrono::seconds(1);
-  }
-  if (!fold_.empty()) {
-    // Logged state awaits its fold: wake when the oldest unfolded group is due.
-    const auto left = std::max<std::chrono::steady_clock::duration>(
-        fold_since_ + std::chrono::milliseconds(options_.fold_interval_ms) - std::chrono::steady_clock::now(),
-        std::chrono::steady_clock::duration::zero());
-    timeout = timeout ? std::min(*timeout, left) : left;
-  }
-  if (timeout) {
-    wake_.wait_for(lock, *timeout, ready);
-  } else {
-    wake_.wait(lock, ready);
-  }
-}
-
 void group_commit_writer::run() {
   for (;;) {
-    {
-      // Take the next group only once the syncing thread has started on the last one: what
-      // arrives while a batch waits joins the next group instead of making small ones.
-      std::unique_lock sync_lock(sync_mutex_);
-      sync_space_.wait(sync_lock, [this] { return prepared_.size() < max_prepared; });
-    }
     std::deque<pending> group;
-    bool stopping = false;
     {
       std::unique_lock lock(mutex_);
-      wait_for_work(lock);
+      const auto ready = [this] { return stopping_ || !queue_.empty(); };
+      std::optional<std::chrono::steady_clock::duration> timeout;
+      if (options_.checkpoint_interval_seconds > 0 && head_.last_seq > head_.checkpoint_seq) {
+        // Entries await a checkpoint: wake now and then to sign one when the interval passes.
+        timeout = std::chrono::seconds(1);
+      }
+      if (!fold_.empty()) {
+        // Logged state awaits its fold: wake when the oldest unfolded group is due.
+        const auto left = std::max<std::chrono::steady_clock::duration>(
+            fold_since_ + std::chrono::milliseconds(options_.fold_interval_ms) - std::chrono::steady_clock::now(),
+            std::chrono::steady_clock::duration::zero());
+        timeout = timeout ? std::min(*timeout, left) : left;
+      }
+      if (timeout) {
+        wake_.wait_for(lock, *timeout, ready);
+      } else {
+        wake_.wait(lock, ready);
+      }
       if (queue_.size() <= options_.max_group_items) {
         group.swap(queue_);
       } else {
@@ -171,30 +162,17 @@ void group_commit_writer::run() {
           queue_.pop_front();
         }
       }
-      stopping = group.empty() && stopping_;
+      if (group.empty() && stopping_) break;
     }
-    if (stopping) break;
-    recover_if_broken();
     if (!group.empty()) {
-      hand_over(prepare_group(std::move(group)));
+      write_group(group);
     } else if (checkpoint_due_by_time(head_)) {
-      hand_over(prepare_checkpoint_only());
+      write_checkpoint_only();
     }
-    if (fold_due()) hand_over(prepare_fold(false));
+    if (fold_due()) fold_state(false);
   }
-  recover_if_broken();
-  if (!fold_.empty()) hand_over(prepare_fold(true));
-  if (head_.last_seq > head_.checkpoint_seq) hand_over(prepare_checkpoint_only());
-  {
-    const std::lock_guard sync_lock(sync_mutex_);
-    sync_stopping_ = true;
-  }
-  sync_wake_.notify_all();
-}
-
-bool group_commit_writer::checkpoint_due_by_time(const chain_state& head) const {
-  return options_.checkpoint_interval_seconds > 0 && head.last_seq > head.checkpoint_seq &&
-         clock_.unix_seconds() - head.checkpoint_time >= options_.checkpoint_interval_seconds;
+  if (!fold_.empty()) fold_state(true);
+  if (head_.last_seq > head_.checkpoint_seq) write_checkpoint_only();
 }
 
 bool group_commit_writer::fold_due() const {
@@ -203,31 +181,150 @@ bool group_commit_writer::fold_due() const {
          std::chrono::steady_clock::now() - fold_since_ >= std::chrono::milliseconds(options_.fold_interval_ms);
 }
 
-void group_commit_writer::recover_if_broken() {
-  {
-    std::unique_lock sync_lock(sync_mutex_);
-    if (!broken_) return;
-    sync_space_.wait(sync_lock, [this] { return prepared_.empty() && !sync_busy_; });
+void group_commit_writer::fold_state(bool sync) {
+  auto ops = fold_.take();
+  const auto folded = ops.size();
+  for (std::uint64_t n = fold_first_; n < log_next_; ++n) {
+    ops.push_back({write_op::kind::remove, column_family::state_log, state_log_key(n), {}});
   }
-  // WriteBatches are all or nothing, but read back what is stored rather than assume it. What
-  // the failed batches would have logged is gone from disk; memory keeps it, as for any change
-  // whose commit failed (see replay_marks::claim).
-  if (auto stored = audit_journal(db_).chain_head()) {
-    head_.last_seq = stored->last_seq;
-    head_.last_hash = stored->last_hash;
-    if (stored->checkpoint_time) {
-      head_.checkpoint_seq = stored->checkpoint_seq;
-      head_.checkpoint_time = *stored->checkpoint_time;
+  auto written = sync ? db_.write(ops) : db_.write_unsynced(ops);
+  if (!written) {
+    // The log still holds every change: keep them pending and try again with the next fold.
+    state_folds_failed_.fetch_add(1, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < folded; ++i) fold_.add(ops[i]);
+    return;
+  }
+  fold_first_ = log_next_;
+  state_folds_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool group_commit_writer::checkpoint_due_by_time(const chain_state& head) const {
+  return options_.checkpoint_interval_seconds > 0 && head.last_seq > head.checkpoint_seq &&
+         clock_.unix_seconds() - head.checkpoint_time >= options_.checkpoint_interval_seconds;
+}
+
+result<void> group_commit_writer::add_checkpoint(std::vector<write_op>& ops, chain_state& head) const {
+  const std::int64_t now = clock_.unix_seconds();
+  auto checkpoint = sign_audit_checkpoint(key_, key_version_, head.last_seq, head.last_hash, now);
+  if (!checkpoint) return checkpoint.error();
+  ops.push_back({write_op::kind::put, column_family::audit_checkpoints, audit_key(head.last_seq),
+                 encode_audit_checkpoint(*checkpoint)});
+  head.checkpoint_seq = head.last_seq;
+  head.checkpoint_time = now;
+  return {};
+}
+
+void group_commit_writer::write_group(std::deque<pending>& group) {
+  chain_state next = head_;
+  std::vector<write_op> ops;
+  std::vector<write_op> logged;  // replay marks and counters: one state_log record (state_log.hpp)
+  std::vector<std::optional<error>> rejected(group.size());
+  std::vector<commit_receipt> receipts(group.size());
+  std::uint64_t entries = 0;
+  std::uint64_t checkpoints = 0;
+  std::optional<error> failure;
+
+  for (std::size_t i = 0; i < group.size() && !failure; ++i) {
+    change_set& change = group[i].change;
+    if (auto valid = validate_change(change); !valid) {
+      rejected[i] = valid.error();
+      continue;
+    }
+    for (write_op& op : change.ops) (is_logged_state_family(op.family) ? logged : ops).push_back(std::move(op));
+    for (const audit_draft& draft : change.audit) {
+      const std::uint64_t seq = next.last_seq + 1;
+      std::string value = encode_audit_entry(seq, next.last_hash, draft);
+      next.last_hash = crypto::sha256(value);
+      next.last_seq = seq;
+      ops.push_back({write_op::kind::put, column_family::audit, audit_key(seq), std::move(value)});
+      if (!draft.subject.empty()) {
+        ops.push_back({write_op::kind::put, column_family::audit_by_user, audit_subject_key(draft.subject, seq), {}});
+      }
+      receipts[i].audit_sequences.push_back(seq);
+      ++entries;
+      if (options_.checkpoint_every > 0 && seq - next.checkpoint_seq >= options_.checkpoint_every) {
+        if (auto added = add_checkpoint(ops, next); !added) {
+          failure = added.error();
+          break;
+        }
+        ++checkpoints;
+      }
     }
   }
-  if (auto logged = read_state_log(db_)) {
-    fold_ = std::move(logged->fold);
-    fold_first_ = logged->first.value_or(std::max(logged->next, log_next_));
-    log_next_ = std::max(logged->next, log_next_);
-    fold_since_ = std::chrono::steady_clock::now();
+  if (!failure && checkpoint_due_by_time(next)) {
+    if (auto added = add_checkpoint(ops, next); added) {
+      ++checkpoints;
+    } else {
+      failure = added.error();
+    }
   }
-  const std::lock_guard sync_lock(sync_mutex_);
-  broken_ = false;
+  if (!failure && !logged.empty()) {
+    ops.push_back({write_op::kind::put, column_family::state_log, state_log_key(log_next_),
+                   encode_state_log_record(logged)});
+  }
+  if (!failure && !ops.empty()) {
+    // Key order within each family: RocksDB's memtable insert then starts from where the
+    // previous key went in instead of searching from the top (index keys are random otherwise).
+    // Stable, so two writes to one key keep their order.
+    std::stable_sort(ops.begin(), ops.end(), [](const write_op& a, const write_op& b) {
+      return a.family != b.family ? a.family < b.family : a.key < b.key;
+    });
+    if (options_.fault_injector) {
+      if (auto injected = options_.fault_injector(); !injected) failure = injected.error();
+    }
+    if (!failure) {
+      if (auto written = db_.write(ops); !written) failure = written.error();
+    }
+  }
+
+  if (failure) {
+    groups_failed_.fetch_add(1, std::memory_order_relaxed);
+    // WriteBatch is all or nothing, but read back what is stored rather than assume it.
+    if (auto stored = audit_journal(db_).chain_head()) {
+      head_.last_seq = stored->last_seq;
+      head_.last_hash = stored->last_hash;
+      if (stored->checkpoint_time) {
+        head_.checkpoint_seq = stored->checkpoint_seq;
+        head_.checkpoint_time = *stored->checkpoint_time;
+      }
+    }
+  } else {
+    head_ = next;
+    if (!logged.empty()) {
+      if (fold_.empty()) fold_since_ = std::chrono::steady_clock::now();
+      for (const write_op& op : logged) fold_.add(op);
+      ++log_next_;
+    }
+    if (!ops.empty()) groups_written_.fetch_add(1, std::memory_order_relaxed);
+    std::uint64_t committed = 0;
+    for (const auto& r : rejected) committed += r ? 0U : 1U;
+    items_written_.fetch_add(committed, std::memory_order_relaxed);
+    entries_written_.fetch_add(entries, std::memory_order_relaxed);
+    checkpoints_written_.fetch_add(checkpoints, std::memory_order_relaxed);
+  }
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (rejected[i]) {
+      complete(group[i].done, *rejected[i]);
+    } else if (failure) {
+      complete(group[i].done, *failure);
+    } else {
+      complete(group[i].done, std::move(receipts[i]));
+    }
+  }
+}
+
+void group_commit_writer::write_checkpoint_only() {
+  chain_state next = head_;
+  std::vector<write_op> ops;
+  auto written = add_checkpoint(ops, next);
+  if (written && options_.fault_injector) written = options_.fault_injector();
+  if (written) written = db_.write(ops);
+  if (!written) {
+    groups_failed_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  head_ = next;
+  checkpoints_written_.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace callsign::storage

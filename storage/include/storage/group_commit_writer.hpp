@@ -1,8 +1,7 @@
 // The one writer of the database's durable changes. Requests submit change_sets from any
-// thread; a preparing thread takes everything queued, numbers and hash-chains the audit
-// entries in submission order, adds due checkpoints and builds the whole group as ONE RocksDB
-// WriteBatch; a syncing thread writes it with a WAL fsync, then completes each request. One
-// fsync serves many requests, and the next group is prepared while the last one is synced.
+// thread; a dedicated thread takes everything queued, numbers and hash-chains the audit
+// entries in submission order, adds due checkpoints, writes the whole group as ONE RocksDB
+// WriteBatch with a WAL fsync, then completes each request. One fsync serves many requests.
 #pragma once
 
 #include <atomic>
@@ -14,9 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <thread>
-#include <vector>
 
 #include "crypto/ed25519.hpp"
 #include "crypto/key_ring.hpp"
@@ -72,7 +69,7 @@ class group_commit_writer {
   group_commit_writer& operator=(const group_commit_writer&) = delete;
   ~group_commit_writer();  // stop()
 
-  // Non-blocking. `done` runs exactly once on the syncing thread after the change is durable
+  // Non-blocking. `done` runs exactly once on the writer thread after the change is durable
   // (or failed); it must be quick and must not call stop() or commit(). A change whose audit
   // drafts fail validate_audit_draft, or that writes to an audit column family itself,
   // fails alone with invalid_input. After stop(), `done` runs at once with unavailable.
@@ -98,56 +95,28 @@ class group_commit_writer {
     std::uint64_t checkpoint_seq = 0;
     std::int64_t checkpoint_time = 0;
   };
-  // One WriteBatch handed from the preparing thread to the syncing thread.
-  struct prepared {
-    enum class kind { group, checkpoint, fold } what = kind::group;
-    std::vector<write_op> ops;
-    std::deque<pending> items;                    // a group's changes; empty otherwise
-    std::vector<std::optional<error>> rejected;   // per item: refused alone (invalid change)
-    std::vector<commit_receipt> receipts;         // per item
-    std::optional<error> failure;                 // preparing failed: every item gets it
-    bool sync = true;                             // false for folds but the last
-    std::uint64_t entries = 0;
-    std::uint64_t checkpoints = 0;
-  };
 
   group_commit_writer(database& db, const clock& clk, group_commit_options options, crypto::ed25519_signing_key key,
                       std::uint32_t key_version, chain_state head);
 
-  // The preparing thread (group_commit_writer.cpp).
   void run();
-  void wait_for_work(std::unique_lock<std::mutex>& lock);
+  void write_group(std::deque<pending>& group);
   bool checkpoint_due_by_time(const chain_state& head) const;
-  bool fold_due() const;
-  // After a failed write: waits until the syncing thread is idle (it fails every batch
-  // prepared before), then reads the chain head and the unfolded state log back from the
-  // database. Nothing when no write failed.
-  void recover_if_broken();
-
-  // Building batches (group_commit_batches.cpp), on the preparing thread.
-  prepared prepare_group(std::deque<pending> group);
-  prepared prepare_checkpoint_only();
-  prepared prepare_fold(bool sync);
   // Appends a signed checkpoint of head's last entry to `ops`; advances head's checkpoint.
   result<void> add_checkpoint(std::vector<write_op>& ops, chain_state& head) const;
-
-  // The syncing thread (group_commit_batches.cpp): writes handed-over batches in order, each
-  // with an fsync except folds, and completes their items.
-  void hand_over(prepared batch);
-  void sync_run();
-  void finish(prepared& batch, const result<void>& written);
+  void write_checkpoint_only();
+  // Folds the pending state-log changes into their families (unsynced, or synced at stop).
+  void fold_state(bool sync);
+  bool fold_due() const;
 
   database& db_;
   const clock& clock_;
   const group_commit_options options_;
   const crypto::ed25519_signing_key key_;
   const std::uint32_t key_version_;
-
-  // Preparing thread only (and start/stop before/after it runs). head_ already counts batches
-  // handed over but not yet written; a failed write makes recover() read it back.
-  chain_state head_;
-  // Logged changes not folded yet, the first unfolded log record, the next record number, and
-  // when the oldest unfolded group was prepared.
+  chain_state head_;  // writer thread only (and start/stop before/after it runs)
+  // Writer thread only: logged changes not folded yet, the first unfolded log record, the next
+  // record number, and when the oldest unfolded group was written.
   state_fold fold_;
   std::uint64_t fold_first_ = 1;
   std::uint64_t log_next_ = 1;
@@ -159,18 +128,6 @@ class group_commit_writer {
   bool stopping_ = false;      // guarded by mutex_
   std::mutex stop_mutex_;      // serialises stop() callers
   std::thread thread_;
-
-  // Between the two threads: one batch waits while another is written, so the next group is
-  // prepared during the fsync, and a slow disk makes groups bigger instead of more numerous.
-  static constexpr std::size_t max_prepared = 1;
-  std::mutex sync_mutex_;
-  std::condition_variable sync_wake_;   // the syncing thread: a batch arrived, or stop
-  std::condition_variable sync_space_;  // the preparing thread: room in prepared_, or idle
-  std::deque<prepared> prepared_;       // guarded by sync_mutex_
-  bool sync_busy_ = false;              // guarded by sync_mutex_: a batch is being written
-  bool sync_stopping_ = false;          // guarded by sync_mutex_
-  bool broken_ = false;                 // guarded by sync_mutex_: a write failed; fail the rest
-  std::thread sync_thread_;
 
   std::atomic<std::uint64_t> groups_written_{0};
   std::atomic<std::uint64_t> items_written_{0};
