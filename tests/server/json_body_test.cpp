@@ -1,6 +1,8 @@
 #include "server/json_body.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
 
 using namespace callsign;
 using namespace callsign::server;
@@ -49,6 +51,35 @@ BOOST_AUTO_TEST_CASE(precise_errors) {
   BOOST_TEST(body->required_string("missing", 8).error().message == "missing field 'missing'");
   BOOST_TEST(body->required_string("long", 3).error().message == "field 'long' is longer than 3 bytes");
   BOOST_TEST(body->only({"code", "flag"}).error().message == "unknown field 'long'");
+}
+
+// Parsers are reused per thread: bodies alive at once keep their own values, a body parsed
+// after others were released sees only its own fields, and a large body in between changes
+// nothing.
+BOOST_AUTO_TEST_CASE(reused_parsers_never_mix_bodies) {
+  for (int round = 0; round < 3; ++round) {
+    std::vector<json_body> alive;
+    for (int i = 0; i < 6; ++i) {
+      auto body = json_body::parse(json_request(R"({"n":")" + std::to_string(round * 10 + i) + R"("})"));
+      BOOST_REQUIRE(body);
+      alive.push_back(std::move(*body));
+    }
+    for (int i = 0; i < 6; ++i) {
+      BOOST_TEST(*alive[static_cast<std::size_t>(i)].required_string("n", 8) == std::to_string(round * 10 + i));
+    }
+    alive.erase(alive.begin(), alive.begin() + 3);  // move-assignment over released bodies
+    BOOST_TEST(*alive.front().required_string("n", 8) == std::to_string(round * 10 + 3));
+    {
+      auto large = json_body::parse(json_request(R"({"big":")" + std::string(200000, 'x') + R"("})"));
+      BOOST_REQUIRE(large);
+      BOOST_TEST(large->required_string("big", 300000)->size() == 200000U);
+    }
+    auto later = json_body::parse(json_request(R"({"other":true})"));
+    BOOST_REQUIRE(later);
+    BOOST_TEST(later->only({"other"}).has_value());
+    BOOST_TEST(!later->optional_string("n", 8)->has_value());
+    BOOST_TEST(!later->optional_string("big", 300000)->has_value());
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
