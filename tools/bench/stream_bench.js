@@ -43,6 +43,26 @@ function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]);
 }
 
+// CPU time of a process, all its threads, in milliseconds: [user, system] (/proc/PID/stat, in
+// clock ticks of 10 ms).
+function cpuMs(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return [Number(fields[11]) * 10, Number(fields[12]) * 10];  // utime, stime (fields 14, 15)
+}
+
+// Context switches of a process, all its threads: [voluntary, involuntary].
+function contextSwitches(pid) {
+  let voluntary = 0;
+  let involuntary = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
+    voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)[1]);
+    involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)[1]);
+  }
+  return [voluntary, involuntary];
+}
+
 async function waitForPortFile(file, proc, what) {
   const deadline = Date.now() + 60000;
   while (Date.now() < deadline) {
@@ -106,7 +126,11 @@ function nativeClient(port, tokensFile, localAddress) {
     for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
       const words = pending.slice(0, nl).split(" ");
       pending = pending.slice(nl + 1);
-      if (words[0] === "ready") {
+      if (words[0] === "kernel") {
+        child.emit("message", { type: "kernel", values: words.slice(1).map(Number) });
+      } else if (words[0] === "loop") {
+        child.emit("message", { type: "loop", waits: Number(words[1]), events: Number(words[2]), reads: Number(words[3]) });
+      } else if (words[0] === "ready") {
         child.emit("message", { type: "ready", open: Number(words[1]), failed: Number(words[2]) });
       } else if (words[0] === "latencies") {
         child.emit("message", { type: "latencies", closed: Number(words[1]), values: words.slice(2).map(Number) });
@@ -114,7 +138,7 @@ function nativeClient(port, tokensFile, localAddress) {
     }
   });
   child.send = (m) => {
-    const line = m.type === "measure" ? `measure ${m.from} ${m.to}` : m.type;
+    const line = m.type === "measure" ? `measure ${m.from} ${m.to}` : m.type === "count" ? `count ${m.on ? "on" : "off"}` : m.type;
     child.stdin.write(line + "\n");
   };
   return child;
@@ -166,15 +190,35 @@ async function measure(name, pid, port, tokens, addressBlock, tls = false) {
   const from = (Math.floor(Date.now() / periodMs) + 2) * periodMs;
   const to = from + BOUNDARIES * periodMs;
   children.forEach((c) => c.child.send({ type: "measure", from, to }));
+  // Context switches and the native clients' epoll work over exactly the measured boundaries:
+  // from half a period before the first one to half a period after the last one (the 100 ms
+  // deadline sweep runs in between as well).
+  await sleep(from - periodMs / 2 - Date.now());
+  const switchesOf = () => [pid, ...children.map((c) => c.child.pid)].map(contextSwitches);
+  const cpuOf = () => [pid, ...children.map((c) => c.child.pid)].map(cpuMs);
+  const cpuBefore = cpuOf();
+  const switchesBefore = switchesOf();
+  const native = !(CLIENT === "node" || tls);
+  if (native) children.forEach((c) => c.child.send({ type: "count", on: true }));
   await sleep(to - Date.now() - periodMs / 2);  // mid-way between the last two boundaries
   const rssAfter = rssKiB(pid);
+  const switchesAfter = switchesOf();
+  const cpuAfter = cpuOf();
+  if (native) children.forEach((c) => c.child.send({ type: "count", on: false }));
   await sleep(periodMs);  // the last boundary is delivered
+  const delta = switchesAfter.map((s, i) => [s[0] - switchesBefore[i][0], s[1] - switchesBefore[i][1]]);
+  const cpu = cpuAfter.map((c, i) => [c[0] - cpuBefore[i][0], c[1] - cpuBefore[i][1]]);
   children.forEach((c) => c.child.send({ type: "report" }));
   const reports = await Promise.all(children.map((c) => next(c, "latencies")));
+  // Only the native client reports the kernel's receive stamps and its epoll loop.
+  const kernelReports = native ? await Promise.all(children.map((c) => next(c, "kernel"))) : [];
+  const loops = native ? await Promise.all(children.map((c) => next(c, "loop"))) : [];
   children.forEach((c) => c.child.send({ type: "stop" }));
   await Promise.all(children.map((c) => new Promise((r) => (c.child.exitCode !== null ? r() : c.child.on("exit", r)))));
 
   const values = reports.flatMap((r) => r.values).sort((a, b) => a - b);
+  const kernel = kernelReports.flatMap((r) => r.values).sort((a, b) => a - b);
+  const sum = (list, f) => list.reduce((a, x) => a + f(x), 0);
   const closed = reports.reduce((a, r) => a + r.closed, 0);
   const expected = open * BOUNDARIES;
   return {
@@ -182,6 +226,13 @@ async function measure(name, pid, port, tokens, addressBlock, tls = false) {
     perConnection: ((rssAfter - rssBefore) * 1024) / open,
     delivered: values.length, expected, closed,
     p50: percentile(values, 50), p99: percentile(values, 99), max: values[values.length - 1],
+    kernel: kernel.length ? { p50: percentile(kernel, 50), p99: percentile(kernel, 99), max: kernel[kernel.length - 1] } : null,
+    loop: loops.length ? { waits: sum(loops, (l) => l.waits), events: sum(loops, (l) => l.events),
+                           reads: sum(loops, (l) => l.reads) } : null,
+    serverSwitches: delta[0],
+    serverCpu: cpu[0],
+    clientCpu: [sum(cpu.slice(1), (c) => c[0]), sum(cpu.slice(1), (c) => c[1])],
+    clientSwitches: [sum(delta.slice(1), (d) => d[0]), sum(delta.slice(1), (d) => d[1])],
   };
 }
 
@@ -295,6 +346,28 @@ async function main() {
                 `${kb(r.perConnection).padStart(14)}   ${String(r.delivered).padStart(7)}/${String(r.expected).padEnd(7)}  ` +
                 `${ms(r.p50).padStart(9)} ${ms(r.p99).padStart(9)} ${ms(r.max).padStart(9)}` +
                 (r.closed ? `  (${r.closed} closed)` : ""));
+  }
+  console.log("server      kernel receive stamp p50 / p99 / max      (the same messages: when the server's send " +
+              "reached the client's socket)");
+  for (const r of [ours, theirs].filter((x) => x.kernel)) {
+    console.log(`${r.name.padEnd(11)} ${ms(r.kernel.p50).padStart(9)} ${ms(r.kernel.p99).padStart(9)} ${ms(r.kernel.max).padStart(9)}`);
+  }
+  console.log(`context switches over the ${BOUNDARIES} measured boundaries (voluntary / involuntary), ` +
+              "client epoll loop (waits with events, events, reads with data):");
+  for (const r of [ours, theirs, oursTls, theirsTls].filter(Boolean)) {
+    const per = (n) => (n / r.expected).toFixed(2);
+    console.log(`${r.name.padEnd(11)} server ${r.serverSwitches[0]} / ${r.serverSwitches[1]}, ` +
+                `clients ${r.clientSwitches[0]} / ${r.clientSwitches[1]} ` +
+                `(${per(r.clientSwitches[0] + r.clientSwitches[1])} per message)` +
+                (r.loop ? `; epoll ${r.loop.waits} waits, ${(r.loop.events / Math.max(1, r.loop.waits)).toFixed(1)} ` +
+                          `events per wait, ${r.loop.reads} reads` : ""));
+  }
+  console.log(`CPU time over the ${BOUNDARIES} measured boundaries (user + system), per boundary and per message:`);
+  for (const r of [ours, theirs, oursTls, theirsTls].filter(Boolean)) {
+    const total = (c) => c[0] + c[1];
+    const line = (what, c) => `${what} ${c[0]} + ${c[1]} ms (${(total(c) / BOUNDARIES).toFixed(0)} ms per boundary, ` +
+                               `${((total(c) * 1000) / r.expected).toFixed(1)} µs per message)`;
+    console.log(`${r.name.padEnd(11)} ${line("server", r.serverCpu)}; ${line("clients", r.clientCpu)}`);
   }
   const rssRatio = ours.perConnection / theirs.perConnection;
   console.log(`ratios (callsignd / node-ws): RSS per connection ${rssRatio.toFixed(2)}x (target <= ${RSS_TARGET}x), ` +
