@@ -206,7 +206,10 @@ int serve_http(app_context& app, const router& routes) {
   std::random_device rd;
   char prefix[16];
   std::snprintf(prefix, sizeof prefix, "%08x-", rd());
-  server_state st{app, routes, ioc, workers, {}, prefix, {}, context_list, {}};
+  server_state st{app, routes, ioc, workers, {}, prefix, {}, context_list, {}, {}};
+  for (std::size_t i = 0; i < context_list.size(); ++i) {
+    st.fanouts.push_back(std::make_shared<stream_fanout>());
+  }
   stream_hub streams(stream_limits{cfg.stream.max_connections_per_user, cfg.stream.max_connections,
                                    cfg.stream.outbox_messages});
 
