@@ -23,6 +23,7 @@ void stream_fanout::add(stream_fanout_member& member) {
   }
   member.fanout_slot_ = members_.size();
   members_.push_back(&member);
+  resolved_.push_back(prepared_ ? prepared_->find(member.fanout_user()) : nullptr);
   ++live_;
 }
 
@@ -31,6 +32,7 @@ void stream_fanout::remove(stream_fanout_member& member) {
     return;
   }
   members_[member.fanout_slot_] = nullptr;  // a hole: a walk under way keeps its place
+  resolved_[member.fanout_slot_] = nullptr;
   member.fanout_slot_ = stream_fanout_member::not_listed;
   --live_;
   if (!walking() && members_.size() > 2 * live_ + 64) {
@@ -40,15 +42,25 @@ void stream_fanout::remove(stream_fanout_member& member) {
 
 void stream_fanout::compact() {
   std::size_t out = 0;
-  for (auto* member : members_) {
-    if (member != nullptr) {
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    if (auto* member = members_[i]) {
       member->fanout_slot_ = out;
+      resolved_[out] = resolved_[i];
       members_[out++] = member;
     }
   }
   members_.resize(out);
+  resolved_.resize(out);
   if (members_.capacity() > 2 * out + 64) {
     members_.shrink_to_fit();
+    resolved_.shrink_to_fit();
+  }
+}
+
+void stream_fanout::prepare(std::shared_ptr<const stream_token_table> tokens) {
+  prepared_ = std::move(tokens);
+  for (std::size_t i = 0; i < members_.size(); ++i) {
+    resolved_[i] = members_[i] != nullptr && prepared_ ? prepared_->find(members_[i]->fanout_user()) : nullptr;
   }
 }
 
@@ -63,19 +75,25 @@ bool stream_fanout::deliver(std::size_t budget) {
   }
   // A member may remove itself while it is handed its token; members_ is only appended to or
   // holed during a walk, so indexes stay valid.
+  const bool prepared = prepared_ != nullptr && prepared_ == tokens_;
   std::size_t visited = 0;
   while (cursor_ < members_.size() && visited < budget) {
-    auto* member = members_[cursor_++];
+    const auto i = cursor_++;
+    auto* member = members_[i];
     if (member == nullptr) {
       continue;
     }
     ++visited;
-    if (const auto* token = tokens_->find(member->fanout_user())) {
+    const auto* token = prepared ? resolved_[i] : tokens_->find(member->fanout_user());
+    if (token != nullptr) {
       member->deliver_token(token->step, token->message);
     }
   }
   if (cursor_ < members_.size()) {
     return true;
+  }
+  if (prepared) {
+    prepared_.reset();
   }
   tokens_.reset();
   cursor_ = 0;

@@ -170,4 +170,47 @@ BOOST_AUTO_TEST_CASE(holes_are_compacted_and_the_rest_still_served) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_prepared_walk_serves_the_same_streams_as_a_lookup) {
+  stream_fanout fanout;
+  std::vector<std::unique_ptr<recording_member>> members;
+  for (int i = 0; i < 200; ++i) {
+    members.push_back(std::make_unique<recording_member>("u" + std::to_string(i % 50)));
+    fanout.add(*members.back());
+  }
+  std::vector<std::pair<std::string, std::uint64_t>> tokens;
+  for (int i = 0; i < 40; ++i) {  // u40..u49 subscribed after the table was built
+    tokens.emplace_back("u" + std::to_string(i), 8);
+  }
+  auto table = table_of(tokens);
+  fanout.prepare(table);
+  // Between the preparation and the boundary: most streams close (a compaction moves the rest),
+  // and new ones arrive.
+  for (int i = 0; i < 150; ++i) {
+    fanout.remove(*members[static_cast<std::size_t>(i)]);
+  }
+  recording_member newcomer("u3"), stranger("u45");
+  fanout.add(newcomer);
+  fanout.add(stranger);
+  fanout.begin(table);
+  while (fanout.deliver(7)) {
+  }
+  for (int i = 0; i < 200; ++i) {
+    const auto& m = *members[static_cast<std::size_t>(i)];
+    const bool served = i >= 150 && i % 50 < 40;
+    BOOST_TEST(m.got == (served ? std::vector<std::string>{m.user + "@8"} : std::vector<std::string>{}));
+  }
+  BOOST_TEST(newcomer.got == std::vector<std::string>{"u3@8"});
+  BOOST_TEST(stranger.got.empty());
+  // A walk with a table that was not prepared looks each user up.
+  fanout.begin(table_of({{"u45", 9}}));
+  BOOST_TEST(!fanout.deliver(1000));
+  BOOST_TEST(stranger.got == std::vector<std::string>{"u45@9"});
+  BOOST_TEST(newcomer.got.size() == 1U);
+  for (int i = 150; i < 200; ++i) {
+    fanout.remove(*members[static_cast<std::size_t>(i)]);
+  }
+  fanout.remove(newcomer);
+  fanout.remove(stranger);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -78,6 +78,9 @@ class stream_fanout {
   }
   std::size_t size() const noexcept { return live_; }
 
+  // Ahead of the boundary: looks every member's user up in `tokens` now (members added later are
+  // looked up as they are added), so that the walk with the same table only writes.
+  void prepare(std::shared_ptr<const stream_token_table> tokens);
   // Starts a walk over every member with `tokens`. A walk still under way starts over with the
   // newer table (a stream keeps only its newest token anyway).
   void begin(std::shared_ptr<const stream_token_table> tokens);
@@ -91,9 +94,12 @@ class stream_fanout {
   void compact();
 
   std::vector<stream_fanout_member*> members_;  // null: a removed member's hole
+  // resolved_[i]: members_[i]'s entry in prepared_ (null: none); meaningful while prepared_ is set.
+  std::vector<const stream_token_table::entry*> resolved_;
   std::size_t live_ = 0;
   std::size_t cursor_ = 0;
-  std::shared_ptr<const stream_token_table> tokens_;
+  std::shared_ptr<const stream_token_table> tokens_;    // the walk's table
+  std::shared_ptr<const stream_token_table> prepared_;  // the table resolved_ refers to
 };
 
 }  // namespace callsign::server

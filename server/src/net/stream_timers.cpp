@@ -91,6 +91,10 @@ net::awaitable<void> run_token_timer(server_state& st) {
     };
     auto spawned = net::co_spawn(st.workers, std::move(compute), net::use_awaitable);
     auto table = co_await std::move(spawned);
+    // Each I/O thread looks its streams' users up now, so that the boundary's walk only writes.
+    for (std::size_t i = 0; i < st.io_contexts.size(); ++i) {
+      net::post(*st.io_contexts[i], [fanout = st.fanouts[i], table] { fanout->prepare(table); });
+    }
 
     now_ms = std::chrono::duration_cast<milliseconds>(st.app.clock.now().time_since_epoch()).count();
     timer.expires_after(milliseconds(std::max<std::int64_t>(boundary_ms - now_ms, 0) + 1));
