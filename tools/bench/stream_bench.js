@@ -30,38 +30,17 @@ const WORK = arg("--work");
 // the latency measured is the server's; "node": stream_clients.js with npm ws.
 const CLIENT = arg("--client", "native");
 const NATIVE_CLIENT = arg("--native-client");
+// "batch": the native clients run as SCHED_BATCH (an experiment, see stream_client.cpp).
+const CLIENT_SCHED = arg("--client-sched", "normal");
 const TLS_CERT = arg("--tls-cert");
 const TLS_KEY = arg("--tls-key");
 const RSS_TARGET = 0.5;    // callsignd's RSS per connection <= 0.5x Node ws
 const P99_TARGET_MS = 100;
 
+const { rssKiB, cpuMs, machineCpuMs, contextSwitches, printWhereTheCpuGoes } = require("./stream_proc_stats");
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const userId = (i) => "bench-user-" + String(i).padStart(5, "0");
-
-function rssKiB(pid) {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]);
-}
-
-// CPU time of a process, all its threads, in milliseconds: [user, system] (/proc/PID/stat, in
-// clock ticks of 10 ms).
-function cpuMs(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return [Number(fields[11]) * 10, Number(fields[12]) * 10];  // utime, stime (fields 14, 15)
-}
-
-// Context switches of a process, all its threads: [voluntary, involuntary].
-function contextSwitches(pid) {
-  let voluntary = 0;
-  let involuntary = 0;
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, "utf8");
-    voluntary += Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)[1]);
-    involuntary += Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)[1]);
-  }
-  return [voluntary, involuntary];
-}
 
 async function waitForPortFile(file, proc, what) {
   const deadline = Date.now() + 60000;
@@ -118,7 +97,8 @@ function percentile(sorted, p) {
 // A stream_client process behind the same interface as a fork()ed stream_clients.js: send()
 // writes a command line, and each line it prints arrives as a "message" event.
 function nativeClient(port, tokensFile, localAddress) {
-  const child = spawn(NATIVE_CLIENT, ["--port", String(port), "--tokens", tokensFile, "--local-address", localAddress],
+  const child = spawn(NATIVE_CLIENT, ["--port", String(port), "--tokens", tokensFile, "--local-address", localAddress,
+                                      "--sched", CLIENT_SCHED],
                       { stdio: ["pipe", "pipe", "inherit"] });
   let pending = "";
   child.stdout.on("data", (chunk) => {
@@ -197,13 +177,32 @@ async function measure(name, pid, port, tokens, addressBlock, tls = false) {
   const switchesOf = () => [pid, ...children.map((c) => c.child.pid)].map(contextSwitches);
   const cpuOf = () => [pid, ...children.map((c) => c.child.pid)].map(cpuMs);
   const cpuBefore = cpuOf();
+  const machineBefore = machineCpuMs();
   const switchesBefore = switchesOf();
   const native = !(CLIENT === "node" || tls);
   if (native) children.forEach((c) => c.child.send({ type: "count", on: true }));
+  // The bursts alone: from 100 ms before each measured boundary to 400 ms after it, the machine's
+  // busy and idle time and the CPU time of the server and the clients (10 ms ticks).
+  const burst = { busy: 0, idle: 0, server: 0, clients: 0 };
+  const cpuTotal = (list) => list.map((c) => c[0] + c[1]);
+  for (let k = 0; k < BOUNDARIES; ++k) {
+    const at = from + k * periodMs;
+    await sleep(at - 100 - Date.now());
+    const m0 = machineCpuMs();
+    const p0 = cpuTotal(cpuOf());
+    await sleep(at + 400 - Date.now());
+    const m1 = machineCpuMs();
+    const p1 = cpuTotal(cpuOf());
+    burst.busy += m1.busy - m0.busy;
+    burst.idle += m1.idle - m0.idle;
+    burst.server += p1[0] - p0[0];
+    burst.clients += p1.slice(1).reduce((a, v, i) => a + v - p0[i + 1], 0);
+  }
   await sleep(to - Date.now() - periodMs / 2);  // mid-way between the last two boundaries
   const rssAfter = rssKiB(pid);
   const switchesAfter = switchesOf();
   const cpuAfter = cpuOf();
+  const machineAfter = machineCpuMs();
   if (native) children.forEach((c) => c.child.send({ type: "count", on: false }));
   await sleep(periodMs);  // the last boundary is delivered
   const delta = switchesAfter.map((s, i) => [s[0] - switchesBefore[i][0], s[1] - switchesBefore[i][1]]);
@@ -231,6 +230,9 @@ async function measure(name, pid, port, tokens, addressBlock, tls = false) {
                            reads: sum(loops, (l) => l.reads) } : null,
     serverSwitches: delta[0],
     serverCpu: cpu[0],
+    burst,
+    machineCpu: { busy: machineAfter.busy - machineBefore.busy, idle: machineAfter.idle - machineBefore.idle,
+                  steal: machineAfter.steal - machineBefore.steal },
     clientCpu: [sum(cpu.slice(1), (c) => c[0]), sum(cpu.slice(1), (c) => c[1])],
     clientSwitches: [sum(delta.slice(1), (d) => d[0]), sum(delta.slice(1), (d) => d[1])],
   };
@@ -339,7 +341,8 @@ async function main() {
   const ms = (v) => v.toFixed(1) + " ms";
   console.log("");
   console.log(`stream bench: ${CONNECTIONS} connections (one per user), ${PROCESSES} client processes, ` +
-              `period ${PERIOD} s, ${BOUNDARIES} boundaries measured`);
+              `period ${PERIOD} s, ${BOUNDARIES} boundaries measured` +
+              (CLIENT_SCHED === "batch" ? ", native clients as SCHED_BATCH" : ""));
   console.log("server      RSS before   RSS after    per connection   delivered          p50       p99       max");
   for (const r of [ours, theirs, oursTls, theirsTls].filter(Boolean)) {
     console.log(`${r.name.padEnd(11)} ${String(r.rssBefore).padStart(8)} kB  ${String(r.rssAfter).padStart(8)} kB  ` +
@@ -347,28 +350,7 @@ async function main() {
                 `${ms(r.p50).padStart(9)} ${ms(r.p99).padStart(9)} ${ms(r.max).padStart(9)}` +
                 (r.closed ? `  (${r.closed} closed)` : ""));
   }
-  console.log("server      kernel receive stamp p50 / p99 / max      (the same messages: when the server's send " +
-              "reached the client's socket)");
-  for (const r of [ours, theirs].filter((x) => x.kernel)) {
-    console.log(`${r.name.padEnd(11)} ${ms(r.kernel.p50).padStart(9)} ${ms(r.kernel.p99).padStart(9)} ${ms(r.kernel.max).padStart(9)}`);
-  }
-  console.log(`context switches over the ${BOUNDARIES} measured boundaries (voluntary / involuntary), ` +
-              "client epoll loop (waits with events, events, reads with data):");
-  for (const r of [ours, theirs, oursTls, theirsTls].filter(Boolean)) {
-    const per = (n) => (n / r.expected).toFixed(2);
-    console.log(`${r.name.padEnd(11)} server ${r.serverSwitches[0]} / ${r.serverSwitches[1]}, ` +
-                `clients ${r.clientSwitches[0]} / ${r.clientSwitches[1]} ` +
-                `(${per(r.clientSwitches[0] + r.clientSwitches[1])} per message)` +
-                (r.loop ? `; epoll ${r.loop.waits} waits, ${(r.loop.events / Math.max(1, r.loop.waits)).toFixed(1)} ` +
-                          `events per wait, ${r.loop.reads} reads` : ""));
-  }
-  console.log(`CPU time over the ${BOUNDARIES} measured boundaries (user + system), per boundary and per message:`);
-  for (const r of [ours, theirs, oursTls, theirsTls].filter(Boolean)) {
-    const total = (c) => c[0] + c[1];
-    const line = (what, c) => `${what} ${c[0]} + ${c[1]} ms (${(total(c) / BOUNDARIES).toFixed(0)} ms per boundary, ` +
-                               `${((total(c) * 1000) / r.expected).toFixed(1)} µs per message)`;
-    console.log(`${r.name.padEnd(11)} ${line("server", r.serverCpu)}; ${line("clients", r.clientCpu)}`);
-  }
+  printWhereTheCpuGoes([ours, theirs, oursTls, theirsTls].filter(Boolean), BOUNDARIES, ms);
   const rssRatio = ours.perConnection / theirs.perConnection;
   console.log(`ratios (callsignd / node-ws): RSS per connection ${rssRatio.toFixed(2)}x (target <= ${RSS_TARGET}x), ` +
               `p99 ${(ours.p99 / theirs.p99).toFixed(2)}x, p50 ${(ours.p50 / theirs.p50).toFixed(2)}x`);

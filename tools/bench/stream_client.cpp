@@ -2,7 +2,12 @@
 // WebSocket connections, so the delivery latency it measures is the server's, not the cost of
 // a JavaScript event loop draining thousands of sockets on a 2-core machine.
 //
-//   stream_client --port P --tokens FILE --local-address 127.0.x.y [--concurrency 200]
+//   stream_client --port P --tokens FILE --local-address 127.0.x.y [--concurrency 200] [--sched batch]
+//
+// --sched batch runs the client as SCHED_BATCH: a frame's arrival then does not preempt the
+// server's thread on the same core (no wakeup preemption), so the client reads when a core is free
+// and takes more frames per wake-up. An experiment on the benchmark's co-location (clients and
+// server on the same 2 cores), off by default; the figures stay stamped per read.
 //
 // Opens one connection per token line to 127.0.0.1:P/v1/stream, sends {"type":"auth","token":..}
 // and waits for each connection's first token message. Line protocol with the parent:
@@ -18,6 +23,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -305,12 +311,14 @@ int main(int argc, char** argv) {
   client cl;
   std::size_t concurrency = 200;
   std::string tokens_file;
+  bool sched_batch = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view name = argv[i];
     if (name == "--port") cl.port = std::atoi(argv[i + 1]);
     if (name == "--tokens") tokens_file = argv[i + 1];
     if (name == "--local-address") cl.local_address = argv[i + 1];
     if (name == "--concurrency") concurrency = static_cast<std::size_t>(std::atoi(argv[i + 1]));
+    if (name == "--sched") sched_batch = std::string_view(argv[i + 1]) == "batch";
   }
   std::ifstream in(tokens_file);
   for (std::string line; std::getline(in, line);) {
@@ -319,6 +327,13 @@ int main(int argc, char** argv) {
   if (cl.port == 0 || cl.tokens.empty() || cl.local_address.empty()) {
     std::fprintf(stderr, "usage: stream_client --port P --tokens FILE --local-address A [--concurrency N]\n");
     return 2;
+  }
+  if (sched_batch) {
+    sched_param param{};
+    if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+      std::perror("stream_client: SCHED_BATCH");
+      return 2;
+    }
   }
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
