@@ -37,7 +37,7 @@ const TLS_KEY = arg("--tls-key");
 const RSS_TARGET = 0.5;    // callsignd's RSS per connection <= 0.5x Node ws
 const P99_TARGET_MS = 100;
 
-const { rssKiB, cpuMs, machineCpuMs, contextSwitches, printWhereTheCpuGoes } = require("./stream_proc_stats");
+const { rssKiB, cpuMs, threadCpuMs, machineCpuMs, contextSwitches, printWhereTheCpuGoes } = require("./stream_proc_stats");
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const userId = (i) => "bench-user-" + String(i).padStart(5, "0");
@@ -183,16 +183,19 @@ async function measure(name, pid, port, tokens, addressBlock, tls = false) {
   if (native) children.forEach((c) => c.child.send({ type: "count", on: true }));
   // The bursts alone: from 100 ms before each measured boundary to 400 ms after it, the machine's
   // busy and idle time and the CPU time of the server and the clients (10 ms ticks).
-  const burst = { busy: 0, idle: 0, server: 0, clients: 0 };
+  const burst = { busy: 0, idle: 0, server: 0, clients: 0, threads: {} };
   const cpuTotal = (list) => list.map((c) => c[0] + c[1]);
   for (let k = 0; k < BOUNDARIES; ++k) {
     const at = from + k * periodMs;
     await sleep(at - 100 - Date.now());
     const m0 = machineCpuMs();
     const p0 = cpuTotal(cpuOf());
+    const t0 = threadCpuMs(pid);
     await sleep(at + 400 - Date.now());
     const m1 = machineCpuMs();
     const p1 = cpuTotal(cpuOf());
+    const t1 = threadCpuMs(pid);
+    for (const tid of Object.keys(t1)) burst.threads[tid] = (burst.threads[tid] || 0) + t1[tid] - (t0[tid] || 0);
     burst.busy += m1.busy - m0.busy;
     burst.idle += m1.idle - m0.idle;
     burst.server += p1[0] - p0[0];

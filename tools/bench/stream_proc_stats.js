@@ -17,6 +17,17 @@ function cpuMs(pid) {
   return [Number(fields[11]) * 10, Number(fields[12]) * 10];  // utime, stime (fields 14, 15)
 }
 
+// CPU time of each thread of a process in milliseconds (user + system): {tid: ms}.
+function threadCpuMs(pid) {
+  const out = {};
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    out[tid] = (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+  return out;
+}
+
 // The whole machine's CPU time in milliseconds (/proc/stat, all cores): busy (user, nice, system,
 // irq, softirq), idle (idle, iowait) and steal (taken by the hypervisor).
 function machineCpuMs() {
@@ -70,8 +81,12 @@ function printWhereTheCpuGoes(results, boundaries, ms) {
       console.log(`${"".padEnd(11)} bursts (-100..+400 ms around each boundary): the machine busy ${b.busy} ms, ` +
                   `idle ${b.idle} ms (${((100 * b.busy) / Math.max(1, b.busy + b.idle)).toFixed(0)} % busy); ` +
                   `server ${b.server} ms, clients ${b.clients} ms, other processes ${b.busy - b.server - b.clients} ms`);
+      if (b.threads) {
+        const busiest = Object.entries(b.threads).sort((x, y) => y[1] - x[1]).slice(0, 4);
+        console.log(`${"".padEnd(11)} bursts, the server's busiest threads: ` + busiest.map(([tid, v]) => `${tid} ${v} ms`).join(", "));
+      }
     }
   }
 }
 
-module.exports = { rssKiB, cpuMs, machineCpuMs, contextSwitches, printWhereTheCpuGoes };
+module.exports = { rssKiB, cpuMs, threadCpuMs, machineCpuMs, contextSwitches, printWhereTheCpuGoes };
