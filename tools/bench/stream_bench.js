@@ -108,6 +108,8 @@ function nativeClient(port, tokensFile, localAddress) {
       pending = pending.slice(nl + 1);
       if (words[0] === "kernel") {
         child.emit("message", { type: "kernel", values: words.slice(1).map(Number) });
+      } else if (words[0] === "steps") {
+        child.emit("message", { type: "steps", values: words.slice(1).map(Number) });
       } else if (words[0] === "loop") {
         child.emit("message", { type: "loop", waits: Number(words[1]), events: Number(words[2]), reads: Number(words[3]) });
       } else if (words[0] === "ready") {
@@ -215,6 +217,17 @@ async function measure(name, pid, port, tokens, addressBlock, tls = false) {
   // Only the native client reports the kernel's receive stamps and its epoll loop.
   const kernelReports = native ? await Promise.all(children.map((c) => next(c, "kernel"))) : [];
   const loops = native ? await Promise.all(children.map((c) => next(c, "loop"))) : [];
+  const stepReports = native ? await Promise.all(children.map((c) => next(c, "steps"))) : [];
+  // Per boundary (native clients): p50 / p99 / max of the application figure, in boundary order.
+  const byStep = new Map();
+  reports.forEach((r, i) => (stepReports[i] ? stepReports[i].values : []).forEach((start, j) => {
+    if (!byStep.has(start)) byStep.set(start, []);
+    byStep.get(start).push(r.values[j]);
+  }));
+  const perBoundary = [...byStep.keys()].sort((a, b) => a - b).map((start) => {
+    const list = byStep.get(start).sort((a, b) => a - b);
+    return [percentile(list, 50), percentile(list, 99), list[list.length - 1]];
+  });
   children.forEach((c) => c.child.send({ type: "stop" }));
   await Promise.all(children.map((c) => new Promise((r) => (c.child.exitCode !== null ? r() : c.child.on("exit", r)))));
 
@@ -231,6 +244,7 @@ async function measure(name, pid, port, tokens, addressBlock, tls = false) {
     kernel: kernel.length ? { p50: percentile(kernel, 50), p99: percentile(kernel, 99), max: kernel[kernel.length - 1] } : null,
     loop: loops.length ? { waits: sum(loops, (l) => l.waits), events: sum(loops, (l) => l.events),
                            reads: sum(loops, (l) => l.reads) } : null,
+    perBoundary,
     serverSwitches: delta[0],
     serverCpu: cpu[0],
     burst,

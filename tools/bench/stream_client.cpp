@@ -15,6 +15,7 @@
 //   <- "measure FROM TO"                   record arrivals of tokens whose step starts in [FROM, TO) ms
 //   <- "count on" / "count off"            count the epoll loop's work in between
 //   <- "report"   -> "kernel k1 k2 ..."   ms from step start to the kernel's receive stamp, one per message
+//                 -> "steps S1 S2 ..."    the step start (ms) of each message, in the same order
 //                 -> "loop WAITS EVENTS READS"   while counting: epoll_wait calls that returned
 //                                                 events, the events they returned, reads with data
 //                 -> "latencies CLOSED v1 v2 ..."   ms from step start to arrival, one per message
@@ -102,6 +103,7 @@ struct client {
   double from = -1, to = -1;
   std::vector<double> values;         // application: the read returned (stamped right after it)
   std::vector<double> kernel_values;  // kernel: the segment's software receive stamp
+  std::vector<double> starts;         // the step start of each value (per-boundary figures)
   // Between "count on" and "count off": epoll_wait calls that returned events, those events,
   // and reads that returned data.
   bool counting = false;
@@ -181,6 +183,7 @@ struct client {
     const double start = static_cast<double>(expires - period) * 1000.0;
     if (from >= 0 && start >= from && start < to) {
       values.push_back(at - start);
+      starts.push_back(start);
       // A read without a stamp (none is expected on TCP once enabled) counts as the arrival.
       kernel_values.push_back((kernel_at > 0 ? kernel_at : at) - start);
     }
@@ -287,6 +290,11 @@ struct client {
       std::string out = "kernel";
       for (double v : kernel_values) {
         std::snprintf(num, sizeof num, " %.3f", v);
+        out += num;
+      }
+      out += "\nsteps";
+      for (double v : starts) {
+        std::snprintf(num, sizeof num, " %.0f", v);
         out += num;
       }
       std::snprintf(num, sizeof num, "\nloop %zu %zu %zu\n", waits, events, reads);

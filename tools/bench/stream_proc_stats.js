@@ -55,6 +55,10 @@ function printWhereTheCpuGoes(results, boundaries, ms) {
   for (const r of results.filter((x) => x.kernel)) {
     console.log(`${r.name.padEnd(11)} ${ms(r.kernel.p50).padStart(9)} ${ms(r.kernel.p99).padStart(9)} ${ms(r.kernel.max).padStart(9)}`);
   }
+  for (const r of results.filter((x) => x.perBoundary && x.perBoundary.length)) {
+    console.log(`${r.name.padEnd(11)} per boundary p50 / p99 / max: ` +
+                r.perBoundary.map((b) => b.map((v) => v.toFixed(0)).join(" / ")).join(", ") + " ms");
+  }
   console.log(`context switches over the ${boundaries} measured boundaries (voluntary / involuntary), ` +
               "client epoll loop (waits with events, events, reads with data):");
   for (const r of results) {
