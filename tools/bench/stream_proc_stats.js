@@ -17,13 +17,14 @@ function cpuMs(pid) {
   return [Number(fields[11]) * 10, Number(fields[12]) * 10];  // utime, stime (fields 14, 15)
 }
 
-// CPU time of each thread of a process in milliseconds (user + system): {tid: ms}.
+// CPU time of each thread of a process in milliseconds (user + system): {"tid name": ms}.
 function threadCpuMs(pid) {
   const out = {};
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out[tid] = (Number(fields[11]) + Number(fields[12])) * 10;
+    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    out[`${tid} ${name}`] = (Number(fields[11]) + Number(fields[12])) * 10;
   }
   return out;
 }
