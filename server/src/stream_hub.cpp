@@ -11,10 +11,10 @@ stream_subscriber::stream_subscriber(std::string user, std::size_t queue_limit, 
     : user_(std::move(user)), queue_limit_(queue_limit), wake_(std::move(wake)) {}
 
 void stream_subscriber::wake_if_needed(std::unique_lock<std::mutex>& lock) {
-  if (woken_) {
+  if (woken_.load(std::memory_order_relaxed)) {
     return;
   }
-  woken_ = true;
+  woken_.store(true, std::memory_order_release);
   lock.unlock();
   if (wake_) {
     wake_();
@@ -31,13 +31,21 @@ void stream_subscriber::push_token(std::uint64_t step, stream_message message) {
   wake_if_needed(lock);
 }
 
+void stream_subscriber::push_local_token(std::uint64_t step, stream_message message) {
+  if (local_token_ && local_step_ > step) {
+    return;
+  }
+  local_token_ = std::move(message);
+  local_step_ = step;
+}
+
 bool stream_subscriber::push(stream_message message) {
   std::unique_lock lock(mutex_);
-  if (overflowed_) {
+  if (overflowed_.load(std::memory_order_relaxed)) {
     return false;
   }
   if (queue_.size() >= queue_limit_) {
-    overflowed_ = true;
+    overflowed_.store(true, std::memory_order_release);
     queue_.clear();
     queue_.shrink_to_fit();
     token_.reset();
@@ -50,30 +58,37 @@ bool stream_subscriber::push(stream_message message) {
 }
 
 std::optional<stream_message> stream_subscriber::pop() {
-  std::lock_guard lock(mutex_);
-  if (!queue_.empty()) {
-    auto next = std::move(queue_.front());
-    queue_.erase(queue_.begin());  // at most stream.outbox_messages entries
-    if (queue_.empty()) {
-      queue_.shrink_to_fit();
+  // Without a push from another thread since the last empty pop, only the local token can be
+  // pending: no lock. A push that races with this check wakes the consumer again.
+  if (woken_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mutex_);
+    if (!queue_.empty()) {
+      auto next = std::move(queue_.front());
+      queue_.erase(queue_.begin());  // at most stream.outbox_messages entries
+      if (queue_.empty()) {
+        queue_.shrink_to_fit();
+      }
+      return next;
     }
-    return next;
+    if (token_) {
+      // Only the newest token of the two is sent; the other is dropped.
+      if (!local_token_ || token_step_ >= local_step_) {
+        local_token_.reset();
+        return std::exchange(token_, nullptr);
+      }
+      token_.reset();
+    }
+    woken_.store(false, std::memory_order_release);
   }
-  if (token_) {
-    return std::exchange(token_, nullptr);
+  if (local_token_) {
+    return std::exchange(local_token_, nullptr);
   }
-  woken_ = false;
   return std::nullopt;
-}
-
-bool stream_subscriber::overflowed() const {
-  std::lock_guard lock(mutex_);
-  return overflowed_;
 }
 
 std::size_t stream_subscriber::queued() const {
   std::lock_guard lock(mutex_);
-  return queue_.size() + (token_ ? 1 : 0);
+  return queue_.size() + (token_ ? 1 : 0);  // the local token is the consumer's own business
 }
 
 result<std::shared_ptr<stream_subscriber>> stream_hub::subscribe(std::string user, std::function<void()> wake) {
@@ -91,6 +106,7 @@ result<std::shared_ptr<stream_subscriber>> stream_hub::subscribe(std::string use
   auto subscriber = std::make_shared<stream_subscriber>(user, limits_.queue_limit, std::move(wake));
   list.push_back(subscriber);
   ++total_;
+  subscriptions_.fetch_add(1, std::memory_order_release);
   return subscriber;
 }
 

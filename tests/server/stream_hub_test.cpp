@@ -38,6 +38,7 @@ BOOST_AUTO_TEST_CASE(caps_per_user_and_in_total) {
   BOOST_TEST(hub.size() == 3U);
   BOOST_TEST(hub.size_of("carol") == 0U);
   BOOST_TEST(hub.users().size() == 2U);  // a refused user leaves no empty entry behind
+  BOOST_TEST(hub.subscriptions() == 3U);  // refusals are not subscriptions
 
   hub.unsubscribe(*a1);
   BOOST_TEST(hub.size() == 2U);
@@ -72,6 +73,49 @@ BOOST_AUTO_TEST_CASE(outbox_keeps_only_the_newest_token) {
   s.push_token(13, msg("t13"));
   BOOST_TEST(wakes == 2);
   BOOST_TEST(!s.overflowed());
+}
+
+BOOST_AUTO_TEST_CASE(local_tokens_take_no_wake_and_only_the_newest_is_sent) {
+  int wakes = 0;
+  stream_subscriber s("alice", 4, [&] { ++wakes; });
+  // The boundary fan-out, on the consumer's own thread.
+  s.push_local_token(20, msg("local20"));
+  s.push_local_token(19, msg("local19"));  // older: ignored
+  BOOST_TEST(wakes == 0);
+  BOOST_TEST(pop_text(s) == "local20");
+  BOOST_TEST(!s.pop().has_value());
+  // A token from another thread (a latecomer's) and a local one: only the newer is sent.
+  s.push_token(21, msg("hub21"));
+  s.push_local_token(22, msg("local22"));
+  BOOST_TEST(wakes == 1);
+  BOOST_TEST(pop_text(s) == "local22");
+  BOOST_TEST(!s.pop().has_value());
+  s.push_local_token(23, msg("local23"));
+  s.push_token(24, msg("hub24"));
+  BOOST_TEST(wakes == 2);
+  BOOST_TEST(pop_text(s) == "hub24");
+  BOOST_TEST(!s.pop().has_value());
+  // Queued notices still go before the token.
+  s.push_local_token(25, msg("local25"));
+  BOOST_TEST(s.push(msg("verified")));
+  BOOST_TEST(wakes == 3);
+  BOOST_TEST(pop_text(s) == "verified");
+  BOOST_TEST(pop_text(s) == "local25");
+  BOOST_TEST(!s.pop().has_value());
+  BOOST_TEST(s.queued() == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_pop_rearms_the_wake) {
+  int wakes = 0;
+  stream_subscriber s("alice", 4, [&] { ++wakes; });
+  BOOST_TEST(s.push(msg("1")));
+  BOOST_TEST(pop_text(s) == "1");
+  s.push_local_token(1, msg("t"));
+  BOOST_TEST(pop_text(s) == "t");  // finds the queue empty: re-arms the wake, then the local token
+  BOOST_TEST(!s.pop().has_value());
+  BOOST_TEST(s.push(msg("2")));
+  BOOST_TEST(wakes == 2);
+  BOOST_TEST(pop_text(s) == "2");
 }
 
 BOOST_AUTO_TEST_CASE(other_messages_go_first_then_the_token) {

@@ -30,18 +30,17 @@ const WORK = arg("--work");
 // the latency measured is the server's; "node": stream_clients.js with npm ws.
 const CLIENT = arg("--client", "native");
 const NATIVE_CLIENT = arg("--native-client");
+// "batch": the native clients run as SCHED_BATCH (an experiment, see stream_client.cpp).
+const CLIENT_SCHED = arg("--client-sched", "normal");
 const TLS_CERT = arg("--tls-cert");
 const TLS_KEY = arg("--tls-key");
 const RSS_TARGET = 0.5;    // callsignd's RSS per connection <= 0.5x Node ws
 const P99_TARGET_MS = 100;
 
+const { rssKiB, cpuMs, threadCpuMs, machineCpuMs, contextSwitches, printWhereTheCpuGoes } = require("./stream_proc_stats");
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const userId = (i) => "bench-user-" + String(i).padStart(5, "0");
-
-function rssKiB(pid) {
-  const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]);
-}
 
 async function waitForPortFile(file, proc, what) {
   const deadline = Date.now() + 60000;
@@ -98,7 +97,8 @@ function percentile(sorted, p) {
 // A stream_client process behind the same interface as a fork()ed stream_clients.js: send()
 // writes a command line, and each line it prints arrives as a "message" event.
 function nativeClient(port, tokensFile, localAddress) {
-  const child = spawn(NATIVE_CLIENT, ["--port", String(port), "--tokens", tokensFile, "--local-address", localAddress],
+  const child = spawn(NATIVE_CLIENT, ["--port", String(port), "--tokens", tokensFile, "--local-address", localAddress,
+                                      "--sched", CLIENT_SCHED],
                       { stdio: ["pipe", "pipe", "inherit"] });
   let pending = "";
   child.stdout.on("data", (chunk) => {
@@ -106,7 +106,13 @@ function nativeClient(port, tokensFile, localAddress) {
     for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
       const words = pending.slice(0, nl).split(" ");
       pending = pending.slice(nl + 1);
-      if (words[0] === "ready") {
+      if (words[0] === "kernel") {
+        child.emit("message", { type: "kernel", values: words.slice(1).map(Number) });
+      } else if (words[0] === "steps") {
+        child.emit("message", { type: "steps", values: words.slice(1).map(Number) });
+      } else if (words[0] === "loop") {
+        child.emit("message", { type: "loop", waits: Number(words[1]), events: Number(words[2]), reads: Number(words[3]) });
+      } else if (words[0] === "ready") {
         child.emit("message", { type: "ready", open: Number(words[1]), failed: Number(words[2]) });
       } else if (words[0] === "latencies") {
         child.emit("message", { type: "latencies", closed: Number(words[1]), values: words.slice(2).map(Number) });
@@ -114,7 +120,7 @@ function nativeClient(port, tokensFile, localAddress) {
     }
   });
   child.send = (m) => {
-    const line = m.type === "measure" ? `measure ${m.from} ${m.to}` : m.type;
+    const line = m.type === "measure" ? `measure ${m.from} ${m.to}` : m.type === "count" ? `count ${m.on ? "on" : "off"}` : m.type;
     child.stdin.write(line + "\n");
   };
   return child;
@@ -166,15 +172,68 @@ async function measure(name, pid, port, tokens, addressBlock, tls = false) {
   const from = (Math.floor(Date.now() / periodMs) + 2) * periodMs;
   const to = from + BOUNDARIES * periodMs;
   children.forEach((c) => c.child.send({ type: "measure", from, to }));
+  // Context switches and the native clients' epoll work over exactly the measured boundaries:
+  // from half a period before the first one to half a period after the last one (the 100 ms
+  // deadline sweep runs in between as well).
+  await sleep(from - periodMs / 2 - Date.now());
+  const switchesOf = () => [pid, ...children.map((c) => c.child.pid)].map(contextSwitches);
+  const cpuOf = () => [pid, ...children.map((c) => c.child.pid)].map(cpuMs);
+  const cpuBefore = cpuOf();
+  const machineBefore = machineCpuMs();
+  const switchesBefore = switchesOf();
+  const native = !(CLIENT === "node" || tls);
+  if (native) children.forEach((c) => c.child.send({ type: "count", on: true }));
+  // The bursts alone: from 100 ms before each measured boundary to 400 ms after it, the machine's
+  // busy and idle time and the CPU time of the server and the clients (10 ms ticks).
+  const burst = { busy: 0, idle: 0, server: 0, clients: 0, threads: {} };
+  const cpuTotal = (list) => list.map((c) => c[0] + c[1]);
+  for (let k = 0; k < BOUNDARIES; ++k) {
+    const at = from + k * periodMs;
+    await sleep(at - 100 - Date.now());
+    const m0 = machineCpuMs();
+    const p0 = cpuTotal(cpuOf());
+    const t0 = threadCpuMs(pid);
+    await sleep(at + 400 - Date.now());
+    const m1 = machineCpuMs();
+    const p1 = cpuTotal(cpuOf());
+    const t1 = threadCpuMs(pid);
+    for (const tid of Object.keys(t1)) burst.threads[tid] = (burst.threads[tid] || 0) + t1[tid] - (t0[tid] || 0);
+    burst.busy += m1.busy - m0.busy;
+    burst.idle += m1.idle - m0.idle;
+    burst.server += p1[0] - p0[0];
+    burst.clients += p1.slice(1).reduce((a, v, i) => a + v - p0[i + 1], 0);
+  }
   await sleep(to - Date.now() - periodMs / 2);  // mid-way between the last two boundaries
   const rssAfter = rssKiB(pid);
+  const switchesAfter = switchesOf();
+  const cpuAfter = cpuOf();
+  const machineAfter = machineCpuMs();
+  if (native) children.forEach((c) => c.child.send({ type: "count", on: false }));
   await sleep(periodMs);  // the last boundary is delivered
+  const delta = switchesAfter.map((s, i) => [s[0] - switchesBefore[i][0], s[1] - switchesBefore[i][1]]);
+  const cpu = cpuAfter.map((c, i) => [c[0] - cpuBefore[i][0], c[1] - cpuBefore[i][1]]);
   children.forEach((c) => c.child.send({ type: "report" }));
   const reports = await Promise.all(children.map((c) => next(c, "latencies")));
+  // Only the native client reports the kernel's receive stamps and its epoll loop.
+  const kernelReports = native ? await Promise.all(children.map((c) => next(c, "kernel"))) : [];
+  const loops = native ? await Promise.all(children.map((c) => next(c, "loop"))) : [];
+  const stepReports = native ? await Promise.all(children.map((c) => next(c, "steps"))) : [];
+  // Per boundary (native clients): p50 / p99 / max of the application figure, in boundary order.
+  const byStep = new Map();
+  reports.forEach((r, i) => (stepReports[i] ? stepReports[i].values : []).forEach((start, j) => {
+    if (!byStep.has(start)) byStep.set(start, []);
+    byStep.get(start).push(r.values[j]);
+  }));
+  const perBoundary = [...byStep.keys()].sort((a, b) => a - b).map((start) => {
+    const list = byStep.get(start).sort((a, b) => a - b);
+    return [percentile(list, 50), percentile(list, 99), list[list.length - 1]];
+  });
   children.forEach((c) => c.child.send({ type: "stop" }));
   await Promise.all(children.map((c) => new Promise((r) => (c.child.exitCode !== null ? r() : c.child.on("exit", r)))));
 
   const values = reports.flatMap((r) => r.values).sort((a, b) => a - b);
+  const kernel = kernelReports.flatMap((r) => r.values).sort((a, b) => a - b);
+  const sum = (list, f) => list.reduce((a, x) => a + f(x), 0);
   const closed = reports.reduce((a, r) => a + r.closed, 0);
   const expected = open * BOUNDARIES;
   return {
@@ -182,6 +241,17 @@ async function measure(name, pid, port, tokens, addressBlock, tls = false) {
     perConnection: ((rssAfter - rssBefore) * 1024) / open,
     delivered: values.length, expected, closed,
     p50: percentile(values, 50), p99: percentile(values, 99), max: values[values.length - 1],
+    kernel: kernel.length ? { p50: percentile(kernel, 50), p99: percentile(kernel, 99), max: kernel[kernel.length - 1] } : null,
+    loop: loops.length ? { waits: sum(loops, (l) => l.waits), events: sum(loops, (l) => l.events),
+                           reads: sum(loops, (l) => l.reads) } : null,
+    perBoundary,
+    serverSwitches: delta[0],
+    serverCpu: cpu[0],
+    burst,
+    machineCpu: { busy: machineAfter.busy - machineBefore.busy, idle: machineAfter.idle - machineBefore.idle,
+                  steal: machineAfter.steal - machineBefore.steal },
+    clientCpu: [sum(cpu.slice(1), (c) => c[0]), sum(cpu.slice(1), (c) => c[1])],
+    clientSwitches: [sum(delta.slice(1), (d) => d[0]), sum(delta.slice(1), (d) => d[1])],
   };
 }
 
@@ -288,7 +358,8 @@ async function main() {
   const ms = (v) => v.toFixed(1) + " ms";
   console.log("");
   console.log(`stream bench: ${CONNECTIONS} connections (one per user), ${PROCESSES} client processes, ` +
-              `period ${PERIOD} s, ${BOUNDARIES} boundaries measured`);
+              `period ${PERIOD} s, ${BOUNDARIES} boundaries measured` +
+              (CLIENT_SCHED === "batch" ? ", native clients as SCHED_BATCH" : ""));
   console.log("server      RSS before   RSS after    per connection   delivered          p50       p99       max");
   for (const r of [ours, theirs, oursTls, theirsTls].filter(Boolean)) {
     console.log(`${r.name.padEnd(11)} ${String(r.rssBefore).padStart(8)} kB  ${String(r.rssAfter).padStart(8)} kB  ` +
@@ -296,6 +367,7 @@ async function main() {
                 `${ms(r.p50).padStart(9)} ${ms(r.p99).padStart(9)} ${ms(r.max).padStart(9)}` +
                 (r.closed ? `  (${r.closed} closed)` : ""));
   }
+  printWhereTheCpuGoes([ours, theirs, oursTls, theirsTls].filter(Boolean), BOUNDARIES, ms);
   const rssRatio = ours.perConnection / theirs.perConnection;
   console.log(`ratios (callsignd / node-ws): RSS per connection ${rssRatio.toFixed(2)}x (target <= ${RSS_TARGET}x), ` +
               `p99 ${(ours.p99 / theirs.p99).toFixed(2)}x, p50 ${(ours.p50 / theirs.p50).toFixed(2)}x`);

@@ -26,8 +26,11 @@ using stream_message = std::shared_ptr<const std::string>;
 // One subscribed connection's outbox: only the newest pending token (by step) plus a bounded
 // queue of other messages. Overflowing the queue marks the subscriber for closing (a slow
 // consumer never gets an unbounded queue).
-// Thread-safety: every member may be called from any thread (internal mutex). `wake` is called
-// without any lock held, at most once until the consumer drains the outbox with pop().
+// Thread-safety: push, push_token, queued and overflowed may be called from any thread (internal
+// mutex); `wake` is called without any lock held, at most once until the consumer drains the
+// outbox with pop(). pop and push_local_token belong to the consumer's thread alone: the
+// step-boundary fan-out runs there (stream_fanout.hpp), so its tokens take no lock, and pop takes
+// the lock only after a push from another thread.
 class stream_subscriber {
  public:
   stream_subscriber(std::string user, std::size_t queue_limit, std::function<void()> wake);
@@ -36,13 +39,16 @@ class stream_subscriber {
 
   // Replaces the pending token unless the pending one is for a later step.
   void push_token(std::uint64_t step, stream_message message);
+  // The same from the consumer's own thread, without the lock and without a wake (the consumer
+  // drains right after it).
+  void push_local_token(std::uint64_t step, stream_message message);
   // Queues a message; false (and marked for closing) when the queue is full.
   bool push(stream_message message);
   // The next message to send: queued messages first, then the pending token. Empty when
   // nothing is pending; the next push wakes the consumer again.
   std::optional<stream_message> pop();
 
-  bool overflowed() const;
+  bool overflowed() const noexcept { return overflowed_.load(std::memory_order_acquire); }
   std::size_t queued() const;
 
  private:
@@ -57,8 +63,13 @@ class stream_subscriber {
   std::vector<stream_message> queue_;
   stream_message token_;
   std::uint64_t token_step_ = 0;
-  bool overflowed_ = false;
-  bool woken_ = false;  // a wake is outstanding: the consumer has not drained yet
+  // The consumer thread's own pending token (push_local_token); never touched by other threads.
+  stream_message local_token_;
+  std::uint64_t local_step_ = 0;
+  // Written under the mutex, read without it. woken_: a push from another thread is not drained
+  // yet (pop must take the lock), and no second wake is due until it is.
+  std::atomic<bool> overflowed_{false};
+  std::atomic<bool> woken_{false};
 };
 
 struct stream_limits {
@@ -90,6 +101,8 @@ class stream_hub {
 
   // Users with at least one stream (a snapshot, for the step-boundary timer).
   std::vector<std::string> users() const;
+  // How many subscriptions were ever made: unchanged means nobody subscribed in between.
+  std::uint64_t subscriptions() const noexcept { return subscriptions_.load(std::memory_order_acquire); }
   std::size_t size() const;
   std::size_t size_of(std::string_view user) const;
 
@@ -103,6 +116,7 @@ class stream_hub {
   mutable std::mutex mutex_;
   std::map<std::string, std::vector<std::shared_ptr<stream_subscriber>>, std::less<>> users_;
   std::size_t total_ = 0;
+  std::atomic<std::uint64_t> subscriptions_{0};
   std::shared_ptr<stream_deadlines> deadlines_ = std::make_shared<stream_deadlines>();
 };
 

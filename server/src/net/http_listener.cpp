@@ -6,6 +6,7 @@
 // their result is posted back to the connection's context.
 #include "server/http_server.hpp"
 
+#include <pthread.h>
 #include <sys/resource.h>
 
 #include <boost/asio.hpp>
@@ -206,7 +207,10 @@ int serve_http(app_context& app, const router& routes) {
   std::random_device rd;
   char prefix[16];
   std::snprintf(prefix, sizeof prefix, "%08x-", rd());
-  server_state st{app, routes, ioc, workers, {}, prefix, {}, context_list, {}};
+  server_state st{app, routes, ioc, workers, {}, prefix, {}, context_list, {}, {}};
+  for (std::size_t i = 0; i < context_list.size(); ++i) {
+    st.fanouts.push_back(std::make_shared<stream_fanout>());
+  }
   stream_hub streams(stream_limits{cfg.stream.max_connections_per_user, cfg.stream.max_connections,
                                    cfg.stream.outbox_messages});
 
@@ -294,7 +298,14 @@ int serve_http(app_context& app, const router& routes) {
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < io_threads; ++i) {
     keep_running.push_back(net::make_work_guard(*contexts[i]));
-    threads.emplace_back([context = contexts[i].get()] { context->run(); });
+    threads.emplace_back([context = contexts[i].get(), i] {
+      // "callsign-io1", ...: tells the I/O threads apart in top -H, perf and /proc/PID/task (the
+      // main thread, which runs the first context, keeps the process name).
+      char name[16];
+      std::snprintf(name, sizeof name, "callsign-io%u", i);
+      pthread_setname_np(pthread_self(), name);
+      context->run();
+    });
   }
   ioc.run();
   for (auto& t : threads) {

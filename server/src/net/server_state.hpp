@@ -15,6 +15,7 @@
 #include "net/tls_context.hpp"
 #include "server/app_context.hpp"
 #include "server/router.hpp"
+#include "server/stream_fanout.hpp"
 
 namespace callsign::server::net_detail {
 
@@ -42,10 +43,24 @@ struct server_state {
   // One per I/O thread; io_contexts[0] is `ioc`. New connections go to each in turn.
   std::vector<net::io_context*> io_contexts;
   std::atomic<std::size_t> next_context{0};
+  // fanouts[i]: the subscribed streams of io_contexts[i], touched only by its thread. Shared,
+  // so that sessions destroyed with their context at shutdown can still leave it.
+  std::vector<std::shared_ptr<stream_fanout>> fanouts;
 
   net::io_context::executor_type next_io_executor() {
     const auto i = next_context.fetch_add(1, std::memory_order_relaxed) % io_contexts.size();
     return io_contexts[i]->get_executor();
+  }
+
+  // The fan-out of the I/O thread that runs `executor` (a connection's).
+  std::shared_ptr<stream_fanout> fanout_of(const net::any_io_executor& executor) {
+    const auto* context = &net::query(executor, net::execution::context_as<net::execution_context&>);
+    for (std::size_t i = 0; i < io_contexts.size(); ++i) {
+      if (static_cast<const net::execution_context*>(io_contexts[i]) == context) {
+        return fanouts[i];
+      }
+    }
+    return fanouts.front();  // not reached: every connection runs on one of io_contexts
   }
 };
 

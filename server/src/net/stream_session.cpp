@@ -230,6 +230,8 @@ void stream_session::on_authenticated(result<std::string> who) {
     return;
   }
   sub_ = std::move(*subscribed);
+  fanout_ = st_.fanout_of(conn_->stream.get_executor());
+  fanout_->add(*this);
   // After subscribing, so a boundary push in between is never older than this one.
   auto first = stream_token_at(st_.app, sub_->user(), st_.app.clock.unix_seconds());
   sub_->push_token(first.step, std::make_shared<const std::string>(std::move(first.message)));
@@ -251,10 +253,7 @@ void stream_session::begin_close(std::uint16_t code, std::string error) {
   error_sent_ = close_error_.empty() || peer_closed_;
   pong_due_ = false;
   ping_due_ = false;
-  if (sub_) {
-    st_.app.streams->unsubscribe(sub_);
-    sub_.reset();
-  }
+  leave_hub();
   deadline_ = steady::now() + std::min<milliseconds>(cfg_.write_timeout, close_limit);
   pump();
   schedule();
@@ -320,10 +319,7 @@ void stream_session::finish() {
   }
   const bool upgrading = phase_ == phase::handshake;  // Beast's handshake may be mid-write
   phase_ = phase::done;
-  if (sub_) {
-    st_.app.streams->unsubscribe(sub_);
-    sub_.reset();
-  }
+  leave_hub();
   if (tls_ != nullptr && !tls_broken_ && !writing_async_ && !upgrading) {
     tls_io_shutdown(tls_);  // close_notify, best effort: never waited for
   }
@@ -337,6 +333,15 @@ void stream_session::finish() {
   if (st_.app.stats) {
     st_.app.stats->connection_closed();
   }
+}
+
+void stream_session::leave_hub() {
+  if (!sub_) {
+    return;
+  }
+  fanout_->remove(*this);
+  st_.app.streams->unsubscribe(sub_);
+  sub_.reset();
 }
 
 void start_stream_session(server_state& st, std::shared_ptr<connection> conn,

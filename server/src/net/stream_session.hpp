@@ -16,6 +16,7 @@
 #include "net/server_state.hpp"
 #include "net/tls_stream.hpp"
 #include "server/stream_auth.hpp"
+#include "server/stream_fanout.hpp"
 #include "server/stream_hub.hpp"
 #include "server/websocket_frame.hpp"
 
@@ -48,7 +49,9 @@ inline std::int64_t steady_ms(steady::time_point t) {
   return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
 }
 
-class stream_session final : public std::enable_shared_from_this<stream_session>, public stream_deadline {
+class stream_session final : public std::enable_shared_from_this<stream_session>,
+                             public stream_deadline,
+                             public stream_fanout_member {
  public:
   stream_session(server_state& st, std::shared_ptr<connection> conn)
       : st_(st),
@@ -57,7 +60,12 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
         tls_(conn_->tls.get()),
         deadlines_(st.app.streams->deadlines()),
         reader_(cfg_.max_message_bytes) {}
-  ~stream_session() override { deadlines_->remove(*this); }
+  ~stream_session() override {
+    deadlines_->remove(*this);
+    if (fanout_) {
+      fanout_->remove(*this);  // only at shutdown: a subscribed session leaves in finish()
+    }
+  }
   stream_session(const stream_session&) = delete;
   stream_session& operator=(const stream_session&) = delete;
 
@@ -70,6 +78,10 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
       net::post(executor, [self] { self->on_timer(); });
     }
   }
+
+  // The step-boundary fan-out of this session's I/O thread (stream_fanout.hpp).
+  std::string_view fanout_user() const override { return sub_->user(); }
+  void deliver_token(std::uint64_t step, const stream_message& message) override;
 
  private:
   enum class phase : std::uint8_t { handshake, open, closing, done };
@@ -92,6 +104,7 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   void schedule();
   void on_timer();
   void finish();
+  void leave_hub();
 
   server_state& st_;
   const stream_config& cfg_;
@@ -107,6 +120,7 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   std::unique_ptr<tls_upgrade> tls_handshake_;                  // only during a TLS upgrade
   std::unique_ptr<http::request<http::string_body>> request_;   // only during the upgrade
   std::shared_ptr<stream_subscriber> sub_;
+  std::shared_ptr<stream_fanout> fanout_;  // this I/O thread's, while subscribed (and after)
   stream_message writing_;  // the shared payload being written (a token or notice)
   std::string own_;         // a whole frame of this session's own being written (pong, error, close)
   std::string pong_;        // the payload of a pong still to send

@@ -5,6 +5,16 @@
 
 namespace callsign::server::net_detail {
 
+// At a step boundary, from this I/O thread's fan-out walk: the token is written at once unless
+// a write is under way, in which case it waits as the pending token (only the newest is kept).
+void stream_session::deliver_token(std::uint64_t step, const stream_message& message) {
+  if (!sub_) {
+    return;
+  }
+  sub_->push_local_token(step, message);
+  pump();
+}
+
 void stream_session::pump() {
   while (phase_ == phase::open || phase_ == phase::closing) {
     if (writing_async_) {

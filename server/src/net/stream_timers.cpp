@@ -22,12 +22,51 @@ net::awaitable<void> run_deadline_sweep(server_state& st) {
   }
 }
 
+namespace {
+
+// How many streams one turn of an I/O thread's boundary walk serves before the thread runs its
+// other handlers (reads, requests, pongs) again: 256 frames are about 2-3 ms of send calls here.
+constexpr std::size_t fanout_frames_per_turn = 256;
+
+void run_fanout_turn(net::io_context& context, std::shared_ptr<stream_fanout> fanout) {
+  if (fanout->deliver(fanout_frames_per_turn)) {
+    net::post(context, [&context, fanout = std::move(fanout)]() mutable { run_fanout_turn(context, std::move(fanout)); });
+  }
+}
+
+// The next boundary's tokens, one per subscribed user, on the worker pool.
+std::shared_ptr<const stream_token_table> build_token_table(const app_context& app, std::vector<std::string> users,
+                                                            std::int64_t boundary_s) {
+  std::vector<stream_token_table::entry> entries;
+  entries.reserve(users.size());
+  for (auto& user : users) {
+    auto token = stream_token_at(app, user, boundary_s);
+    entries.push_back({std::move(user), token.step, std::make_shared<const std::string>(std::move(token.message))});
+  }
+  return std::make_shared<const stream_token_table>(std::move(entries));
+}
+
+// Users who subscribed while the table was being built get theirs through the hub.
+void publish_to_latecomers(const app_context& app, const stream_token_table& table, std::int64_t boundary_s) {
+  for (const auto& user : app.streams->users()) {
+    if (table.find(user) == nullptr) {
+      auto token = stream_token_at(app, user, boundary_s);
+      app.streams->publish_token(user, token.step, std::make_shared<const std::string>(std::move(token.message)));
+    }
+  }
+}
+
+}  // namespace
+
 net::awaitable<void> run_token_timer(server_state& st) {
   if (st.app.streams != nullptr) {
     net::co_spawn(st.ioc, run_deadline_sweep(st), net::detached);
   }
   const auto& params = st.app.config.phone_token;
   net::steady_timer timer(st.ioc);
+  // The last boundary's table: kept until the next one is built, so that its 2 x users
+  // allocations are freed on the worker pool, not by whichever I/O thread ends its walk last.
+  std::shared_ptr<const stream_token_table> previous;
   while (!st.app.draining.load()) {
     auto now_ms = std::chrono::duration_cast<milliseconds>(st.app.clock.now().time_since_epoch()).count();
     auto step = crypto::totp_step(params, now_ms / 1000);
@@ -42,21 +81,19 @@ net::awaitable<void> run_token_timer(server_state& st) {
     if (st.app.draining.load() || st.app.streams == nullptr) {
       break;
     }
-    auto users = st.app.streams->users();  // sorted
-    auto compute = [&st, &users, boundary_s]() -> net::awaitable<std::vector<stream_token>> {
-      std::vector<stream_token> tokens;
-      tokens.reserve(users.size());
-      for (const auto& user : users) {
-        tokens.push_back(stream_token_at(st.app, user, boundary_s));
-      }
-      co_return tokens;
+    // Read before the snapshot: a subscription racing with it shows up as a change.
+    const auto subscriptions = st.app.streams->subscriptions();
+    auto compute = [&st, boundary_s, old = std::move(previous)]() mutable
+        -> net::awaitable<std::shared_ptr<const stream_token_table>> {
+      old.reset();
+      auto users = st.app.streams->users();
+      co_return build_token_table(st.app, std::move(users), boundary_s);
     };
     auto spawned = net::co_spawn(st.workers, std::move(compute), net::use_awaitable);
-    auto tokens = co_await std::move(spawned);
-    std::vector<stream_message> frames;
-    frames.reserve(tokens.size());
-    for (auto& token : tokens) {
-      frames.push_back(std::make_shared<const std::string>(std::move(token.message)));
+    auto table = co_await std::move(spawned);
+    // Each I/O thread looks its streams' users up now, so that the boundary's walk only writes.
+    for (std::size_t i = 0; i < st.io_contexts.size(); ++i) {
+      net::post(*st.io_contexts[i], [fanout = st.fanouts[i], table] { fanout->prepare(table); });
     }
 
     now_ms = std::chrono::duration_cast<milliseconds>(st.app.clock.now().time_since_epoch()).count();
@@ -65,18 +102,19 @@ net::awaitable<void> run_token_timer(server_state& st) {
     if (st.app.draining.load()) {
       break;
     }
-    // One encoded message per user, shared by all of that user's streams.
-    for (std::size_t i = 0; i < users.size(); ++i) {
-      st.app.streams->publish_token(users[i], tokens[i].step, frames[i]);
+    // One task per I/O thread: each walks its own subscribed streams and writes each one its
+    // user's shared message (one encoded message per user).
+    for (std::size_t i = 0; i < st.io_contexts.size(); ++i) {
+      auto& context = *st.io_contexts[i];
+      net::post(context, [&context, fanout = st.fanouts[i], table]() mutable {
+        fanout->begin(std::move(table));
+        run_fanout_turn(context, std::move(fanout));
+      });
     }
-    // Users who subscribed while the tokens were being computed.
-    auto now_users = st.app.streams->users();
-    for (const auto& user : now_users) {
-      if (!std::binary_search(users.begin(), users.end(), user)) {
-        auto token = stream_token_at(st.app, user, boundary_s);
-        st.app.streams->publish_token(user, token.step, std::make_shared<const std::string>(std::move(token.message)));
-      }
+    if (st.app.streams->subscriptions() != subscriptions) {
+      net::post(st.workers, [&st, table, boundary_s] { publish_to_latecomers(st.app, *table, boundary_s); });
     }
+    previous = std::move(table);
   }
 }
 
