@@ -64,6 +64,11 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, cons
       refuse(std::move(socket), tls != nullptr);
       continue;
     }
+    // Every response and frame is one write, so Nagle's algorithm only ever delays the second of
+    // two in a row (an error frame and its close, a verified notice right after a token) until
+    // the peer's delayed ACK: send at once, as nginx's tcp_nodelay does on keep-alive.
+    beast::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     beast::error_code peer_ec;
     auto peer = socket.remote_endpoint(peer_ec);
     std::string address = peer_ec ? std::string() : peer.address().to_string();
