@@ -1,7 +1,9 @@
 #include "storage/database.hpp"
 
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
@@ -70,6 +72,14 @@ std::vector<rocksdb::ColumnFamilyDescriptor> all_descriptors(const rocksdb::Opti
       cf_options.compaction_filter = counters_filter;
       // Even a quiet node rewrites each counters file daily, so expired records go.
       cf_options.periodic_compaction_seconds = 24 * 3600;
+    }
+    if (cf == column_family::users || cf == column_family::user_emails || cf == column_family::authenticators ||
+        cf == column_family::replay_marks || cf == column_family::counters) {
+      // Point lookups, many of keys that do not exist (a user's first mark or failure): a Bloom
+      // filter per table file answers those without reading the file's index and data blocks.
+      rocksdb::BlockBasedTableOptions table;
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
     }
     if (cf == column_family::audit_by_user || cf == column_family::replay_marks || cf == column_family::counters) {
       // Small records at scattered keys: a 4 MiB memtable keeps the skip list shallow and in
