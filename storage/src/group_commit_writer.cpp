@@ -23,7 +23,8 @@ bool is_writer_family(column_family cf) {
 result<void> validate_change(const change_set& change) {
   for (const write_op& op : change.ops) {
     if (is_writer_family(op.family)) {
-      return make_error(error_kind::invalid_input, "a change may not write the audit column families directly");
+      return make_error(error_kind::invalid_input,
+                        "a change may not write the audit or state-log column families directly");
     }
   }
   for (const audit_draft& draft : change.audit) {
@@ -37,7 +38,7 @@ result<std::uint64_t> next_state_log_number(database& db) {
   std::uint64_t next = 1;
   auto scanned = db.scan(column_family::state_log, database::scan_direction::backward, {},
                          [&](std::string_view key, std::string_view) {
-                           if (auto number = parse_audit_key(key)) next = *number + 1;
+                           if (auto number = parse_state_log_key(key)) next = *number + 1;
                            return false;
                          });
   if (!scanned) return scanned.error();

@@ -12,17 +12,10 @@ namespace {
 
 constexpr std::size_t length_bytes = 4;
 
-void append_be32(std::string& out, std::size_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>(static_cast<std::uint8_t>(value >> shift)));
-  }
-}
-
 // Reads a 4-byte length and that many bytes from the front of `in`; nullopt when short.
 std::optional<std::string_view> take_field(std::string_view& in) {
   if (in.size() < length_bytes) return std::nullopt;
-  std::size_t size = 0;
-  for (std::size_t i = 0; i < length_bytes; ++i) size = (size << 8) | static_cast<std::uint8_t>(in[i]);
+  const std::size_t size = read_be32(in);
   in.remove_prefix(length_bytes);
   if (in.size() < size) return std::nullopt;
   auto field = in.substr(0, size);
@@ -46,6 +39,11 @@ std::string state_log_key(std::uint64_t number) {
   return key;
 }
 
+std::optional<std::uint64_t> parse_state_log_key(std::string_view key) {
+  if (key.size() != 8) return std::nullopt;
+  return read_be64(key);
+}
+
 std::string encode_state_log_record(std::span<const write_op> ops) {
   std::string out;
   std::size_t size = 0;
@@ -54,9 +52,9 @@ std::string encode_state_log_record(std::span<const write_op> ops) {
   for (const write_op& op : ops) {
     out.push_back(static_cast<char>(op.family));
     out.push_back(static_cast<char>(op.op));
-    append_be32(out, op.key.size());
+    append_be32(out, static_cast<std::uint32_t>(op.key.size()));
     out.append(op.key);
-    append_be32(out, op.value.size());
+    append_be32(out, static_cast<std::uint32_t>(op.value.size()));
     out.append(op.value);
   }
   return out;

@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -34,6 +35,7 @@ bool is_logged_state_family(column_family cf) noexcept;
 
 // 8-byte big-endian record number, so records sort in the order they were written.
 std::string state_log_key(std::uint64_t number);
+std::optional<std::uint64_t> parse_state_log_key(std::string_view key);  // nullopt unless 8 bytes
 
 // A record: the ops in order, each as family (1 byte), kind (1 byte), then key and value, each
 // a 4-byte big-endian length and the bytes. Only logged-state families may appear.
