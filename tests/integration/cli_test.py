@@ -66,11 +66,11 @@ def test_help_and_bad_arguments():
 
 def test_phone_token_without_key_ring():
     import tempfile
-    tmp = tempfile.mkdtemp(prefix="callsign-it-")
-    out = cli("phone-token", "--data-dir", tmp, "--user", "alice")
-    check(out.returncode == 1, "exit %d" % out.returncode)
-    check("master.key" in out.stderr, out.stderr)
-    check(not os.path.exists(os.path.join(tmp, "master.key")), "CLI never creates a key ring")
+    with tempfile.TemporaryDirectory(prefix="callsign-it-") as tmp:
+        out = cli("phone-token", "--data-dir", tmp, "--user", "alice")
+        check(out.returncode == 1, "exit %d" % out.returncode)
+        check("master.key" in out.stderr, out.stderr)
+        check(not os.path.exists(os.path.join(tmp, "master.key")), "CLI never creates a key ring")
 
 
 CASES = [

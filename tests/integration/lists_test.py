@@ -4,10 +4,12 @@ Uploads the 24 real daily open-proxy versions in order through PUT /v1/admin/lis
 a bad upload (rejected with its line number, the old version still serving), SIGHUP and
 POST .../reload, the breach set files built by the real CLI, the upload size limit, and the
 audit entries every change leaves."""
+import atexit
 import csv
 import hashlib
 import io
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -176,6 +178,7 @@ def write_key_ring(data_dir):
 @with_server
 def test_breach_sets_from_the_cli(server, token):
     work = tempfile.mkdtemp(prefix="callsign-lists-")
+    atexit.register(shutil.rmtree, work, True)
     out = os.path.join(work, "creds.set")
     built = cli(ARGS.callsign, "breach", "build", "--data-dir", server.data_dir, "--pairs", CREDENTIALS, "--csv",
                 "--user-column", "2", "--password-column", "3", "--header", "--out", out, "--run-mb", "8")

@@ -1,8 +1,10 @@
 """Integration: health, metrics, problem responses, limits, logs and graceful shutdown of callsignd."""
+import atexit
 import json
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import stat
@@ -267,6 +269,7 @@ def test_bad_config_stops_startup():
     import subprocess
     import tempfile
     tmp = tempfile.mkdtemp(prefix="callsign-it-")
+    atexit.register(shutil.rmtree, tmp, True)
     path = os.path.join(tmp, "bad.toml")
     with open(path, "w") as f:
         f.write("[limits]\nbody_bytes = -1\n")
