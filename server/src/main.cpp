@@ -24,20 +24,6 @@
 
 using namespace callsign;
 
-namespace {
-// The group-commit writer as the server's commit sink.
-class writer_sink final : public storage::commit_sink {
- public:
-  explicit writer_sink(storage::group_commit_writer& writer) : writer_(writer) {}
-  void submit(storage::change_set changes, std::function<void(result<storage::commit_receipt>)> done) override {
-    writer_.submit(std::move(changes), std::move(done));
-  }
-
- private:
-  storage::group_commit_writer& writer_;
-};
-}  // namespace
-
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   auto cli = server::parse_command_line(args);
@@ -81,7 +67,6 @@ int main(int argc, char** argv) {
     log.error("cannot start the audit writer", {{"error", writer.error().message}});
     return 1;
   }
-  writer_sink sink(**writer);
   storage::user_store users(**db);
   storage::authenticator_store authenticators(**db);
   storage::embedded_replay_marks marks(**db);
@@ -96,7 +81,7 @@ int main(int argc, char** argv) {
   }
 
   server::app_context app(*cfg, log, clock, **db, std::move(keys).value());
-  app.writer = &sink;
+  app.writer = writer->get();
   app.verifier = &*verifier;
   app.users = &users;
   app.authenticators = &authenticators;

@@ -95,4 +95,28 @@ std::string metrics::prometheus_text() const {
   return out;
 }
 
+void append_counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
+  out.append(name).append(" ").append(std::to_string(value)).append("\n");
+}
+
+std::string commit_metrics_text(const storage::group_commit_stats& stats) {
+  std::string out;
+  auto counter = [&out](std::string_view name, std::string_view help, std::uint64_t value) {
+    append_counter(out, name, help, value);
+  };
+  counter("callsign_commit_groups_total", "Synced WriteBatches holding requests' changes (one fsync each).",
+          stats.groups_written);
+  counter("callsign_commit_changes_total", "Requests' changes committed (groups_total of them share an fsync).",
+          stats.items_written);
+  counter("callsign_commit_groups_failed_total", "Groups whose write failed; their requests got an error.",
+          stats.groups_failed);
+  counter("callsign_audit_entries_total", "Audit journal entries committed.", stats.entries_written);
+  counter("callsign_audit_checkpoints_total", "Signed audit checkpoints written.", stats.checkpoints_written);
+  counter("callsign_state_folds_total", "State-log folds into the keyed families.", stats.state_folds);
+  counter("callsign_state_folds_failed_total", "State-log folds that failed (retried; the log keeps the changes).",
+          stats.state_folds_failed);
+  return out;
+}
+
 }  // namespace callsign::server

@@ -38,17 +38,6 @@ namespace callsign::fuzz {
 
 inline constexpr std::int64_t world_time = 1'700'000'000;
 
-// The group-commit writer as the routes' commit sink (as in callsignd's main).
-class writer_sink final : public storage::commit_sink {
- public:
-  explicit writer_sink(storage::group_commit_writer& writer) : writer_(writer) {}
-  void submit(storage::change_set changes, std::function<void(result<storage::commit_receipt>)> done) override {
-    writer_.submit(std::move(changes), std::move(done));
-  }
-
- private:
-  storage::group_commit_writer& writer_;
-};
 
 inline std::filesystem::path make_temp_dir() {
   const char* base = std::getenv("TMPDIR");
@@ -73,7 +62,6 @@ struct route_world {
   std::optional<server::token_verifier> verifier;
   std::unique_ptr<storage::database> db;
   std::unique_ptr<storage::group_commit_writer> writer;
-  std::unique_ptr<writer_sink> sink;
   std::unique_ptr<storage::user_store> users;
   std::unique_ptr<storage::authenticator_store> authenticators;
   std::unique_ptr<storage::embedded_replay_marks> marks;
@@ -102,14 +90,13 @@ struct route_world {
     verifier.emplace(must(server::token_verifier::load(config.auth, dir, true)));
     db = must(storage::database::open({dir / "db", true}));
     writer = must(storage::group_commit_writer::start(*db, ring, clock, storage::group_commit_options{}));
-    sink = std::make_unique<writer_sink>(*writer);
     users = std::make_unique<storage::user_store>(*db);
     authenticators = std::make_unique<storage::authenticator_store>(*db);
     marks = std::make_unique<storage::embedded_replay_marks>(*db);
     counters = std::make_unique<storage::embedded_rate_counters>(*db);
     journal = std::make_unique<storage::audit_journal>(*db);
     app = std::make_unique<server::app_context>(config, log, clock, *db, std::move(ring));
-    app->writer = sink.get();
+    app->writer = writer.get();
     app->verifier = &*verifier;
     app->users = users.get();
     app->authenticators = authenticators.get();

@@ -11,7 +11,7 @@ import stat
 import sys
 import time
 
-from harness import Server, check, parse_args, run_cases
+from harness import Node, Server, check, parse_args, run_cases
 
 ARGS, _ = parse_args()
 CONFIG = """
@@ -77,6 +77,39 @@ def test_metrics(server):
     check('callsign_http_requests_total{route="unmatched",method="GET",status="404"} 1' in text, text)
     check('callsign_http_request_duration_seconds_count{route="GET /healthz"} 3' in text, text)
     check('callsign_http_request_duration_seconds_bucket{route="GET /healthz",le="+Inf"} 3' in text, text)
+
+
+def commit_metrics(server):
+    _, _, body = server.request("GET", "/metrics")
+    values = {}
+    for line in body.decode().splitlines():
+        name, _, value = line.partition(" ")
+        if name.startswith(("callsign_commit_", "callsign_audit_", "callsign_state_folds")):
+            values[name] = int(value)
+    return values
+
+
+def test_commit_metrics():
+    node = Node(ARGS.callsignd, ARGS.callsign)
+    try:
+        before = commit_metrics(node.server)
+        names = ("callsign_commit_groups_total", "callsign_commit_changes_total", "callsign_commit_groups_failed_total",
+                 "callsign_audit_entries_total", "callsign_audit_checkpoints_total", "callsign_state_folds_total",
+                 "callsign_state_folds_failed_total")
+        check(sorted(before) == sorted(names), "commit metrics: %r" % before)
+        for i in range(3):
+            node.put_user("metrics-user-%d" % i)
+        after = commit_metrics(node.server)
+        changes = after["callsign_commit_changes_total"] - before["callsign_commit_changes_total"]
+        groups = after["callsign_commit_groups_total"] - before["callsign_commit_groups_total"]
+        entries = after["callsign_audit_entries_total"] - before["callsign_audit_entries_total"]
+        check(changes == 3 and 1 <= groups <= 3 and entries == 3, "three PUTs: %r -> %r" % (before, after))
+        check(after["callsign_commit_groups_failed_total"] == 0, "failed groups: %r" % after)
+        # The journal agrees with the counter: every committed entry is there.
+        check(len(node.audit()) == after["callsign_audit_entries_total"], "audit length vs %r" % after)
+    finally:
+        node.server.stop()
+        node.server.cleanup()
 
 
 def test_not_found_and_method(server):
@@ -332,6 +365,7 @@ CASES = [
     ("health_and_ready", with_server(test_health_and_ready)),
     ("data_dir_created", with_server(test_data_dir_created)),
     ("metrics", with_server(test_metrics)),
+    ("commit_metrics", test_commit_metrics),
     ("not_found_and_method", with_server(test_not_found_and_method)),
     ("malformed_request", with_server(test_malformed_request)),
     ("body_limit", with_server(test_body_limit)),

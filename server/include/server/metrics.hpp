@@ -9,10 +9,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
 #include "server/http_types.hpp"
+#include "storage/change_set.hpp"
 
 namespace callsign::server {
 
@@ -50,5 +52,12 @@ class metrics {
   std::atomic<std::int64_t> open_connections_{0};
   std::atomic<std::uint64_t> stream_slow_consumer_closes_{0};
 };
+
+// Appends one Prometheus counter (HELP, TYPE and value lines) to `out`.
+void append_counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value);
+
+// The commit sink's counters (groups, changes, audit entries, checkpoints, state folds) as
+// Prometheus counters.
+std::string commit_metrics_text(const storage::group_commit_stats& stats);
 
 }  // namespace callsign::server

@@ -6,6 +6,7 @@
 #include "crypto/hex.hpp"
 #include "crypto/hmac_key.hpp"
 #include "crypto/key_derivation.hpp"
+#include "server/metrics.hpp"
 #include "storage/state_key.hpp"
 
 namespace callsign::server {
@@ -67,8 +68,7 @@ result<std::string> normalize_login_username(std::string_view username) {
 std::string login_metrics::prometheus_text() const {
   std::string out;
   auto counter = [&out](std::string_view name, std::string_view help, std::uint64_t value) {
-    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
-    out.append(name).append(" ").append(std::to_string(value)).append("\n");
+    append_counter(out, name, help, value);
   };
   counter("callsign_login_failures_total", "Failed logins reported to /v1/login/result.", failures.load());
   counter("callsign_login_successes_total", "Successful logins reported to /v1/login/result.", successes.load());

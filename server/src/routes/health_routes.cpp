@@ -29,6 +29,7 @@ void add_health_routes(router& routes, app_context& app) {
     http_response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
     response.body = app.stats ? app.stats->prometheus_text() : std::string();
+    if (app.writer != nullptr) response.body += commit_metrics_text(app.writer->stats());
     if (app.login != nullptr) response.body += app.login->metrics().prometheus_text();
     return response;
   });

@@ -61,12 +61,25 @@ struct commit_receipt {
   std::vector<std::uint64_t> audit_sequences;
 };
 
+// A snapshot of a commit sink's counters (GET /metrics shows them).
+struct group_commit_stats {
+  std::uint64_t groups_written = 0;   // synced WriteBatches holding requests
+  std::uint64_t items_written = 0;    // change_sets committed
+  std::uint64_t entries_written = 0;  // audit entries committed
+  std::uint64_t checkpoints_written = 0;
+  std::uint64_t groups_failed = 0;
+  std::uint64_t state_folds = 0;        // unsynced batches folding the state log into its families
+  std::uint64_t state_folds_failed = 0;  // retried with the next fold; the log keeps the changes
+};
+
 // Where durable change sets go. The group-commit writer is the embedded implementation.
-// Thread-safety: submit may be called from any thread; `done` runs on the sink's own thread.
+// Thread-safety: submit and stats may be called from any thread; `done` runs on the sink's own
+// thread.
 class commit_sink {
  public:
   virtual ~commit_sink() = default;
   virtual void submit(change_set changes, std::function<void(result<commit_receipt>)> done) = 0;
+  virtual group_commit_stats stats() const noexcept = 0;
 };
 
 }  // namespace callsign::storage

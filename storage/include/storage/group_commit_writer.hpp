@@ -41,20 +41,9 @@ struct group_commit_options {
   std::function<result<void>()> fault_injector;
 };
 
-// A snapshot of the writer's counters.
-struct group_commit_stats {
-  std::uint64_t groups_written = 0;   // synced WriteBatches holding requests
-  std::uint64_t items_written = 0;    // change_sets committed
-  std::uint64_t entries_written = 0;  // audit entries committed
-  std::uint64_t checkpoints_written = 0;
-  std::uint64_t groups_failed = 0;
-  std::uint64_t state_folds = 0;        // unsynced batches folding the state log into its families
-  std::uint64_t state_folds_failed = 0;  // retried with the next fold; the log keeps the changes
-};
-
 // Thread-safety: submit(), commit() and stats() may be called from any number of threads at
 // once. stop() may be called from any thread but the writer's own (not from a completion).
-class group_commit_writer {
+class group_commit_writer final : public commit_sink {
  public:
   using completion = std::function<void(result<commit_receipt>)>;
 
@@ -73,7 +62,7 @@ class group_commit_writer {
   // (or failed); it must be quick and must not call stop() or commit(). A change whose audit
   // drafts fail validate_audit_draft, or that writes to an audit column family itself,
   // fails alone with invalid_input. After stop(), `done` runs at once with unavailable.
-  void submit(change_set change, completion done);
+  void submit(change_set change, completion done) override;
 
   // submit() and wait: for tools and tests. Never call it from a completion.
   result<commit_receipt> commit(change_set change);
@@ -82,7 +71,7 @@ class group_commit_writer {
   // last one, then joins the thread. Idempotent.
   void stop();
 
-  group_commit_stats stats() const noexcept;
+  group_commit_stats stats() const noexcept override;
 
  private:
   struct pending {
