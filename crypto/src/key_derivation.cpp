@@ -45,6 +45,17 @@ std::string phone_token_at_step(const master_key& master, std::string_view user_
   return totp_code_at_step(key, params, step);
 }
 
+std::vector<std::string> phone_tokens_at_steps(const master_key& master, std::string_view user_id,
+                                               const totp_params& params, std::span<const std::uint64_t> steps) {
+  derived_key secret = phone_token_secret(master, user_id);
+  const hmac_key key = create_or_throw(params.algorithm, secret);
+  secure_wipe(secret);
+  std::vector<std::string> codes;
+  codes.reserve(steps.size());
+  for (const auto step : steps) codes.push_back(totp_code_at_step(key, params, step));
+  return codes;
+}
+
 std::string phone_token(const master_key& master, std::string_view user_id, const totp_params& params,
                         std::int64_t unix_time) {
   return phone_token_at_step(master, user_id, params, totp_step(params, unix_time));

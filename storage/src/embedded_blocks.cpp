@@ -19,8 +19,6 @@ namespace {
 
 using record_map = detail::striped_map<block_record>;
 
-constexpr std::size_t min_operations_between_sweeps = 64;
-
 result<void> check_key(std::string_view key, std::int64_t now_ms) {
   if (key.empty() || key.size() > max_block_key) {
     return make_error(error_kind::invalid_input, "block key must be 1 to " + std::to_string(max_block_key) + " bytes");
@@ -32,16 +30,11 @@ result<void> check_key(std::string_view key, std::int64_t now_ms) {
 }
 
 std::size_t sweep_stripe(record_map::stripe& s, std::int64_t now_ms) {
-  const auto dropped = std::erase_if(s.entries, [now_ms](const auto& e) { return e.second.expired(now_ms); });
-  s.operations_since_sweep = 0;
-  s.entries_after_sweep = s.entries.size();
-  return dropped;
+  return record_map::sweep(s, [now_ms](const auto& value) { return value.expired(now_ms); });
 }
 
 void maybe_sweep(record_map::stripe& s, std::int64_t now_ms) {
-  if (++s.operations_since_sweep >= std::max(s.entries_after_sweep, min_operations_between_sweeps)) {
-    sweep_stripe(s, now_ms);
-  }
+  record_map::sweep_if_due(s, [now_ms](const auto& value) { return value.expired(now_ms); });
 }
 
 block_entry entry_of(std::string_view key, const block_record& r) {

@@ -17,8 +17,6 @@ namespace {
 
 using counter_map = detail::striped_map<sliding_window_counter>;
 
-constexpr std::size_t min_operations_between_sweeps = 64;
-
 result<void> check_arguments(std::string_view key, std::int64_t now_ms, std::int64_t window_ms) {
   if (key.empty() || key.size() > max_rate_key) {
     return make_error(error_kind::invalid_input, "rate key must be 1 to " + std::to_string(max_rate_key) + " bytes");
@@ -27,19 +25,11 @@ result<void> check_arguments(std::string_view key, std::int64_t now_ms, std::int
 }
 
 std::size_t sweep_stripe(counter_map::stripe& s, std::int64_t now_ms) {
-  const auto dropped = std::erase_if(s.entries, [now_ms](const auto& entry) { return entry.second.expired(now_ms); });
-  s.operations_since_sweep = 0;
-  s.entries_after_sweep = s.entries.size();
-  return dropped;
+  return counter_map::sweep(s, [now_ms](const auto& value) { return value.expired(now_ms); });
 }
 
-// Amortised: a sweep that found n live entries is followed by the next one after max(n, 64)
-// operations, so each costs O(1) per operation and a stripe holds at most that many dead
-// entries on top of its live ones.
 void maybe_sweep(counter_map::stripe& s, std::int64_t now_ms) {
-  if (++s.operations_since_sweep >= std::max(s.entries_after_sweep, min_operations_between_sweeps)) {
-    sweep_stripe(s, now_ms);
-  }
+  counter_map::sweep_if_due(s, [now_ms](const auto& value) { return value.expired(now_ms); });
 }
 
 // Finds the key's counter, loading it from RocksDB on a miss (absent = no events yet). The

@@ -2,6 +2,7 @@
 // keys rarely wait for each other. Private to callsign_storage.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <functional>
@@ -17,17 +18,41 @@ namespace callsign::storage::detail {
 template <class Value>
 class striped_map {
  public:
-  static constexpr std::size_t stripe_count = 64;
+  // Many small stripes keep each tree shallow (a lookup walks about log2(keys / stripes) nodes).
+  static constexpr std::size_t stripe_count = 1024;
 
   struct stripe {
     std::mutex mutex;
     // An ordered map rather than a hash map: keys come from attackers (usernames, addresses),
     // and a tree keeps every lookup O(log n) however they collide under std::hash.
     std::map<std::string, Value, std::less<>> entries;
-    // For amortised sweeping of expired entries (users that need it).
+    // For amortised sweeping of expired entries (users that need it): see sweep_if_due.
     std::size_t operations_since_sweep = 0;
     std::size_t entries_after_sweep = 0;
   };
+
+  // Dead entries a stripe may hold between sweeps, at least (see sweep_if_due): over all
+  // stripes at most stripe_count * min_operations_between_sweeps = 4,096 on top of the live ones.
+  static constexpr std::size_t min_operations_between_sweeps = 4;
+
+  // Counts one operation on `s` (whose mutex the caller holds) and, when due, erases the
+  // entries `expired(value)` says are dead. A sweep that kept n entries is followed by the next
+  // after max(n, min_operations_between_sweeps) operations, so sweeping costs O(1) per operation.
+  // Returns the number erased.
+  template <class Expired>
+  static std::size_t sweep_if_due(stripe& s, Expired&& expired) {
+    if (++s.operations_since_sweep < std::max(s.entries_after_sweep, min_operations_between_sweeps)) return 0;
+    return sweep(s, expired);
+  }
+
+  // Erases `s`'s dead entries now (the caller holds its mutex) and restarts its sweep count.
+  template <class Expired>
+  static std::size_t sweep(stripe& s, Expired&& expired) {
+    const auto dropped = std::erase_if(s.entries, [&expired](const auto& entry) { return expired(entry.second); });
+    s.operations_since_sweep = 0;
+    s.entries_after_sweep = s.entries.size();
+    return dropped;
+  }
 
   stripe& stripe_for(std::string_view key) { return stripes_[std::hash<std::string_view>{}(key) % stripe_count]; }
 

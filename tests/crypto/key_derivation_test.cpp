@@ -2,6 +2,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <string>
+#include <vector>
 
 #include "crypto/hex.hpp"
 
@@ -68,6 +69,20 @@ BOOST_AUTO_TEST_CASE(phone_token_is_totp_over_the_derived_secret) {
   params.digits = 8;
   params.period = 60;
   BOOST_TEST(phone_token(test_master_key(), "user-42", params, 1700000000) == "60240262");
+}
+
+BOOST_AUTO_TEST_CASE(tokens_at_several_steps_match_one_at_a_time) {
+  const totp_params defaults;
+  const std::vector<std::uint64_t> steps = {1700000000 / 30 - 1, 1700000000 / 30, 1111111109 / 30, 0};
+  const auto codes = phone_tokens_at_steps(test_master_key(), "user-42", defaults, steps);
+  BOOST_TEST_REQUIRE(codes.size() == steps.size());
+  BOOST_TEST(codes[1] == "886338");
+  BOOST_TEST(codes[2] == "737791");
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    BOOST_TEST(codes[i] == phone_token_at_step(test_master_key(), "user-42", defaults, steps[i]));
+  }
+  BOOST_TEST(codes[0] != codes[1]);
+  BOOST_TEST(phone_tokens_at_steps(test_master_key(), "user-42", defaults, {}).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/key_ring.hpp"
 #include "crypto/totp.hpp"
@@ -29,5 +30,9 @@ std::string phone_token(const master_key& master, std::string_view user_id, cons
                         std::int64_t unix_time);
 std::string phone_token_at_step(const master_key& master, std::string_view user_id, const totp_params& params,
                                 std::uint64_t step);
+// The phone tokens of several steps (one per entry of `steps`, in order), deriving the user's
+// secret once. Callers wipe the returned codes.
+std::vector<std::string> phone_tokens_at_steps(const master_key& master, std::string_view user_id,
+                                               const totp_params& params, std::span<const std::uint64_t> steps);
 
 }  // namespace callsign::crypto

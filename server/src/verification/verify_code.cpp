@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <array>
+#include <span>
+#include <vector>
 
 #include "crypto/constant_time.hpp"
 #include "crypto/hmac_key.hpp"
@@ -31,12 +33,18 @@ std::vector<std::uint64_t> candidate_steps(std::uint64_t current, int ahead) {
   return steps;
 }
 
-// True when `code` equals the phone token of `master` at `step`; the expected token is wiped.
-bool phone_token_equals(const crypto::master_key& master, std::string_view user_id,
-                        const crypto::totp_params& params, std::uint64_t step, std::string_view code) {
-  auto expected = crypto::phone_token_at_step(master, user_id, params, step);
-  const bool equal = crypto::constant_time_equal(std::string_view(expected), code);
-  crypto::secure_wipe(expected);
+// For each of `steps`, whether `code` equals the phone token of `master` there, comparing
+// every candidate; the expected tokens are wiped.
+std::vector<bool> phone_token_matches(const crypto::master_key& master, std::string_view user_id,
+                                      const crypto::totp_params& params, std::span<const std::uint64_t> steps,
+                                      std::string_view code) {
+  auto expected = crypto::phone_tokens_at_steps(master, user_id, params, steps);
+  std::vector<bool> equal;
+  equal.reserve(expected.size());
+  for (auto& token : expected) {
+    equal.push_back(crypto::constant_time_equal(std::string_view(token), code));
+    crypto::secure_wipe(token);
+  }
   return equal;
 }
 
@@ -50,14 +58,16 @@ std::optional<code_match> match_phone_token(const verification_context& ctx, std
   const crypto::master_key* previous = ctx.keys.previous();
   const bool previous_counts =
       previous_phone_token_key_accepted(ctx.keys, ctx.config.keys.rotation_overlap_seconds, now);
+  const auto steps = candidate_steps(crypto::totp_step(params, now), 0);
+  const auto equal = phone_token_matches(current, user_id, params, steps, code);
+  const auto equal_previous =
+      previous != nullptr ? phone_token_matches(*previous, user_id, params, steps, code) : std::vector<bool>{};
   std::optional<code_match> found;
-  for (auto step : candidate_steps(crypto::totp_step(params, now), 0)) {
-    const bool equal = phone_token_equals(current, user_id, params, step, code);
-    const bool equal_previous = previous != nullptr && phone_token_equals(*previous, user_id, params, step, code);
-    if (equal && !found) {
-      found = code_match{method_phone_token, step, current.version};
-    } else if (equal_previous && previous_counts && !found) {
-      found = code_match{method_phone_token, step, previous->version};
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    if (equal[i] && !found) {
+      found = code_match{method_phone_token, steps[i], current.version};
+    } else if (!equal_previous.empty() && equal_previous[i] && previous_counts && !found) {
+      found = code_match{method_phone_token, steps[i], previous->version};
     }
   }
   return found;
