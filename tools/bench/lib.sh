@@ -74,3 +74,28 @@ bench_nginx_pids() { echo "$nginx_pid" $(pgrep -P "$nginx_pid"); }
 bench_us_per_request() {
   awk -v t="$1" -v hz="$(getconf CLK_TCK)" '$1 == "wrk_requests" { n += $2 } END { printf "%.1f", t * 1e6 / hz / n }' <<<"$2"
 }
+
+# bench_threads_snapshot PID: one line per thread, "tid name run_ns wait_ns voluntary
+# involuntary": time on a CPU and time runnable but waiting for one (/proc/PID/task/TID/schedstat),
+# and context switches (status). Thread names are single words (callsign-io1, callsign-writer).
+bench_threads_snapshot() {
+  local task
+  for task in /proc/"$1"/task/*; do
+    [ -r "$task/schedstat" ] || continue
+    printf '%s %s %s %s\n' "${task##*/}" "$(tr -d ' ' <"$task/comm")" "$(cut -d' ' -f1-2 "$task/schedstat")" \
+      "$(awk '/^voluntary_ctxt_switches/ { v = $2 } /^nonvoluntary_ctxt_switches/ { n = $2 } END { print v, n }' "$task/status")"
+  done
+}
+
+# bench_threads_report BEFORE AFTER REQUESTS: the threads that ran at least 10 ms between two
+# snapshots, with their CPU, their wait for a CPU and their switches per request.
+bench_threads_report() {
+  # After the join: tid, then name run wait voluntary involuntary before ($2-$6) and after ($7-$11).
+  LC_ALL=C join <(LC_ALL=C sort "$1") <(LC_ALL=C sort "$2") | awk -v n="$3" '{
+    run = ($8 - $3) / 1e6; wait = ($9 - $4) / 1e6
+    if (run >= 10) printf "  %-16s ran %7.0f ms, waited for a CPU %7.0f ms, switches %.3f + %.3f (involuntary) per request\n",
+      $2, run, wait, ($10 - $5) / n, ($11 - $6) / n }'
+}
+
+# bench_metric URL NAME: one value from a Prometheus text endpoint.
+bench_metric() { curl -s "$1" | awk -v m="$2" '$1 == m { print $2 }'; }
