@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "server/problem.hpp"
+#include "storage/read_policy.hpp"
 
 namespace callsign::server {
 
@@ -88,11 +89,15 @@ route_match router::resolve(http_request& request) const {
   return route_match{nullptr, 0, problem_response(404, "Not Found", "no such resource")};
 }
 
-std::variant<http_response, deferred_response> router::invoke(const route& r, http_request& request) {
+namespace {
+// Runs the handler; nullopt when it answered would_block and `retry_would_block` is set.
+std::optional<std::variant<http_response, deferred_response>> run_handler(const route& r, http_request& request,
+                                                                         bool retry_would_block) {
   try {
     auto outcome = r.handler(request);
     auto& value = outcome.value();
     if (auto* err = std::get_if<error>(&value)) {
+      if (retry_would_block && err->kind == error_kind::would_block) return std::nullopt;
       return error_response(*err);
     }
     if (auto* deferred = std::get_if<deferred_response>(&value)) {
@@ -103,6 +108,17 @@ std::variant<http_response, deferred_response> router::invoke(const route& r, ht
     // Handlers return errors as values; anything thrown is a bug, kept off the wire.
     return problem_response(500, "Internal Server Error", "internal error");
   }
+}
+}  // namespace
+
+std::variant<http_response, deferred_response> router::invoke(const route& r, http_request& request) {
+  return *run_handler(r, request, false);
+}
+
+std::optional<std::variant<http_response, deferred_response>> router::invoke_without_waiting(const route& r,
+                                                                                            http_request& request) {
+  storage::nonblocking_reads scope;
+  return run_handler(r, request, true);
 }
 
 http_response router::finish(deferred_response& deferred, const result<storage::commit_receipt>& committed) {

@@ -13,6 +13,7 @@
 
 #include "state_compaction_filter.hpp"
 #include "state_merge_operator.hpp"
+#include "storage/read_policy.hpp"
 #include "storage/state_log.hpp"
 
 namespace callsign::storage {
@@ -204,10 +205,16 @@ result<void> database::put(column_family cf, std::string_view key, std::string_v
 
 result<std::optional<std::string>> database::get(column_family cf, std::string_view key) const {
   std::string value;
-  auto status = impl_->db->Get(rocksdb::ReadOptions(), impl_->handle(cf),
-                               rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::ReadOptions options;
+  if (reads_must_not_block()) {
+    options.read_tier = rocksdb::kBlockCacheTier;  // memtables, block cache and filters only
+  }
+  auto status = impl_->db->Get(options, impl_->handle(cf), rocksdb::Slice(key.data(), key.size()), &value);
   if (status.IsNotFound()) {
     return std::optional<std::string>{};
+  }
+  if (status.IsIncomplete()) {
+    return make_error(error_kind::would_block, "the value is not in memory and this thread must not wait for the disk");
   }
   if (!status.ok()) {
     return storage_error("read failed", status);

@@ -11,7 +11,7 @@ import stat
 import sys
 import time
 
-from harness import Node, Server, check, parse_args, run_cases
+from harness import Node, Server, check, current_step, parse_args, phone_token_at, run_cases
 
 ARGS, _ = parse_args()
 CONFIG = """
@@ -110,6 +110,47 @@ def test_commit_metrics():
     finally:
         node.server.stop()
         node.server.cleanup()
+
+
+def retries_on_workers(server):
+    _, _, body = server.request("GET", "/metrics")
+    for line in body.decode().splitlines():
+        if line.startswith("callsign_io_route_retries_on_workers_total "):
+            return int(line.split()[1])
+    raise AssertionError("no callsign_io_route_retries_on_workers_total in /metrics")
+
+
+def test_cold_reads_move_to_workers():
+    """After a restart the users are in a table file only (RocksDB flushes its recovered log), so
+    the first verify of a user would wait for the disk on an I/O thread: it runs again on the
+    worker pool instead, with the same answer and one journal entry."""
+    first = Node(ARGS.callsignd, ARGS.callsign)
+    second = None
+    try:
+        for i in range(3):
+            first.put_user("cold-%d" % i)
+        first.server.stop()
+        second = Node(ARGS.callsignd, ARGS.callsign, data_dir=first.data_dir)
+        check(retries_on_workers(second.server) == 0, "retries before any verify")
+        code = phone_token_at(second.data_dir, "cold-0", current_step(30))
+        reply = second.verify("cold-0", code)
+        check(reply == {"valid": True, "method": "phone_token", "user": "cold-0"}, "cold verify: %r" % reply)
+        moved = retries_on_workers(second.server)
+        check(moved >= 1, "the cold verify was not run again on the workers (%d)" % moved)
+        # Everything it needs is in memory now: the replay is answered on the I/O thread.
+        reply = second.verify("cold-0", code)
+        check(reply["valid"] is False, "replay accepted: %r" % reply)
+        check(retries_on_workers(second.server) == moved, "a warm verify moved to the workers")
+        verifies = [e for e in second.audit() if e["action"] == "verify" and e["subject"] == "cold-0"]
+        check([e["outcome"] for e in verifies] == ["valid", "replayed"] or
+              [e["outcome"] for e in verifies] == ["replayed", "valid"], "journal: %r" % verifies)
+    finally:
+        for node in (second, first):
+            if node is not None:
+                node.server.stop()
+        if second is not None:
+            second.server.cleanup()
+        first.server.cleanup()
 
 
 def test_not_found_and_method(server):
@@ -366,6 +407,7 @@ CASES = [
     ("data_dir_created", with_server(test_data_dir_created)),
     ("metrics", with_server(test_metrics)),
     ("commit_metrics", test_commit_metrics),
+    ("cold_reads_move_to_workers", test_cold_reads_move_to_workers),
     ("not_found_and_method", with_server(test_not_found_and_method)),
     ("malformed_request", with_server(test_malformed_request)),
     ("body_limit", with_server(test_body_limit)),

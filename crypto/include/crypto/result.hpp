@@ -17,6 +17,8 @@ enum class error_kind {
   forbidden,
   rate_limited,
   unavailable,     // a dependency (disk, database) is not usable right now
+  would_block,     // a read would wait for the disk where the caller said it must not
+                   // (storage::nonblocking_reads): run the work again where waiting is allowed
   internal,
 };
 

@@ -3,11 +3,11 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <variant>
+#include <vector>
 
 #include "crypto/result.hpp"
 #include "server/http_types.hpp"
@@ -40,9 +40,12 @@ class handler_result {
 
 using route_handler = std::function<handler_result(http_request&)>;
 
-// Where the session layer runs a handler: on the connection's I/O strand (cheap, non-blocking
-// handlers) or on the worker pool (anything that may block on disk).
-enum class route_execution { io, worker };
+// Where the session layer runs a handler: on the connection's I/O thread (cheap, non-blocking
+// handlers), on the worker pool (anything that may block on disk), or io_then_worker: on the I/O
+// thread inside a storage::nonblocking_reads scope, and once more on the worker pool when the
+// handler answers error_kind::would_block (a read would have waited for the disk). Such a handler
+// must answer would_block only before it has changed anything, and keep the request intact then.
+enum class route_execution { io, worker, io_then_worker };
 
 struct route {
   http_method method;
@@ -69,6 +72,10 @@ class router {
 
   // Runs the handler and maps its error (or any escaping exception) to a problem response.
   static std::variant<http_response, deferred_response> invoke(const route& r, http_request& request);
+  // The same inside a storage::nonblocking_reads scope; nullopt when the handler answered
+  // error_kind::would_block, to be run again with invoke where waiting is allowed.
+  static std::optional<std::variant<http_response, deferred_response>> invoke_without_waiting(const route& r,
+                                                                                              http_request& request);
   // Turns a commit outcome into the deferred response's final response, never throwing.
   static http_response finish(deferred_response& deferred, const result<storage::commit_receipt>& committed);
 

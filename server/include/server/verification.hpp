@@ -60,6 +60,8 @@ bool previous_phone_token_key_accepted(const crypto::key_ring& ring, std::int64_
 // A code is 6-8 ASCII digits of the configured length; anything else is invalid input.
 result<void> check_code_format(std::string_view code, int digits);
 
+// Inside a storage::nonblocking_reads scope it may answer error_kind::would_block; it does so
+// only before it has changed anything (memory or `changes`), so the request can run again.
 result<verify_outcome> verify_code(const verification_context& ctx, const verify_request& request,
                                    std::int64_t now_ms, storage::change_set& changes);
 

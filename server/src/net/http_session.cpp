@@ -61,16 +61,27 @@ net::awaitable<http_response> run_route(server_state& st, const route_match& mat
     co_return match.failure;
   }
   std::variant<http_response, deferred_response> outcome;
-  if (match.matched->execution == route_execution::worker) {
+  const route* r = match.matched;
+  bool on_workers = r->execution == route_execution::worker;
+  if (r->execution == route_execution::io_then_worker) {
+    auto answered = router::invoke_without_waiting(*r, plain);
+    if (answered) {
+      outcome = std::move(*answered);
+    } else {
+      // A read would have waited for the disk: this thread serves other connections.
+      on_workers = true;
+      if (st.app.stats) st.app.stats->io_route_moved_to_workers();
+    }
+  } else if (!on_workers) {
+    outcome = router::invoke(*r, plain);
+  }
+  if (on_workers) {
     // Named, not a temporary inside the co_await: GCC 12 may destroy such temporaries twice.
-    const route* r = match.matched;
     auto on_worker = [r, &plain]() -> net::awaitable<std::variant<http_response, deferred_response>> {
       co_return router::invoke(*r, plain);
     };
     auto spawned = net::co_spawn(st.workers, std::move(on_worker), net::use_awaitable);
     outcome = co_await std::move(spawned);
-  } else {
-    outcome = router::invoke(*match.matched, plain);
   }
   if (auto* deferred = std::get_if<deferred_response>(&outcome)) {
     if (deferred->changes.empty()) {

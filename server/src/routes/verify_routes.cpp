@@ -99,6 +99,11 @@ handler_result verify(app_context& app, http_request& request) {
   deferred_response deferred;
   auto outcome = verify_code(ctx, *decoded, now_ms(app), deferred.changes);
   crypto::secure_wipe(decoded->code);
+  if (!outcome && outcome.error().kind == error_kind::would_block) {
+    // Nothing was changed: the server runs the request again on its worker pool, so the body
+    // (and its code) must still be there; the retry wipes it.
+    return outcome.error();
+  }
   crypto::secure_wipe(request.body);
   if (!outcome) {
     return outcome.error();
@@ -116,7 +121,7 @@ handler_result verify(app_context& app, http_request& request) {
 
 void add_verify_routes(router& routes, app_context& app) {
   routes.add(http_method::post, "/v1/verify", [&app](http_request& r) { return verify(app, r); },
-             route_execution::io);
+             route_execution::io_then_worker);
 }
 
 }  // namespace callsign::server

@@ -9,6 +9,7 @@
 #include "crypto/sealed_box.hpp"
 #include "crypto/totp.hpp"
 #include "server/verification.hpp"
+#include "storage/read_policy.hpp"
 #include "storage/state_key.hpp"
 
 namespace callsign::server {
@@ -225,6 +226,10 @@ result<verify_outcome> verify_code(const verification_context& ctx, const verify
     }
   }
   if (!out.valid) {
+    // The first add changes memory and the change set, so from here the request may not be
+    // run again (storage/read_policy.hpp): its keys were loaded by the estimates above, and if
+    // one was swept meanwhile, its reload may wait for the disk.
+    storage::blocking_reads_allowed may_wait;
     for (const auto& [key, limit] : limits) {
       auto added = ctx.counters.add(key, 1, now_ms, window_ms, changes);
       if (!added) {

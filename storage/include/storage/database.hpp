@@ -41,7 +41,8 @@ class database {
 
   // A durable single-key write (WAL fsync before returning).
   result<void> put(column_family cf, std::string_view key, std::string_view value);
-  // nullopt when absent.
+  // nullopt when absent. Inside a nonblocking_reads scope (storage/read_policy.hpp), a value that
+  // is in no memtable and not in the block cache is not read: error_kind::would_block.
   result<std::optional<std::string>> get(column_family cf, std::string_view key) const;
 
   // Every op in one WriteBatch, WAL-synced before returning: all of them or none.

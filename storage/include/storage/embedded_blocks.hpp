@@ -12,7 +12,7 @@
 
 namespace callsign::storage {
 
-// Thread-safety: all member functions may be called concurrently (64 lock stripes by key).
+// Thread-safety: all member functions may be called concurrently (lock stripes by key).
 // Must be the only writer of block records on its database, which must outlive it.
 // Memory holds the blocks in force plus lift tombstones until their until passes; expired
 // entries are dropped by an amortised per-stripe sweep, or by sweep().

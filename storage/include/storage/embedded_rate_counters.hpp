@@ -12,7 +12,7 @@
 
 namespace callsign::storage {
 
-// Thread-safety: all member functions may be called concurrently (64 lock stripes by key).
+// Thread-safety: all member functions may be called concurrently (lock stripes by key).
 // Must be the only writer of sliding-window records in column_family::counters on its
 // database, and the database must outlive it.
 //

@@ -13,7 +13,7 @@
 
 namespace callsign::storage {
 
-// Thread-safety: all member functions may be called concurrently (64 lock stripes by key).
+// Thread-safety: all member functions may be called concurrently (lock stripes by key).
 // Must be the only writer of column_family::replay_marks on its database, and the database
 // must outlive it. Memory holds one small entry per (user, method) touched since start.
 class embedded_replay_marks final : public replay_marks {
