@@ -7,7 +7,8 @@ import json
 import sys
 import time
 
-from harness import bearer, check, check_problem, json_headers, parse_args, phone_token_at, run_cases, wait_for_step_start
+from harness import (bearer, check, check_problem, json_headers, parse_args, phone_token_at, run_cases,
+                     wait_for_step_start)
 from verify_api import PERIOD, Api, entries_for, invalid, valid
 
 ARGS, _ = parse_args()
