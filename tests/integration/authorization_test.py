@@ -87,7 +87,8 @@ MATRIX = [
         admin=200),
 ]
 # GET /v1/stream authenticates in its first WebSocket message, not with a header: its cells
-# (no token, bad tokens, non-customer roles, another user's) are in tests/integration/stream_test.js.
+# (no token, bad tokens, non-customer roles, another user's) are in
+# tests/integration/stream_auth_limits_test.js.
 NOT_IN_MATRIX = {"GET /v1/stream"}
 
 
