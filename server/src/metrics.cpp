@@ -93,8 +93,8 @@ std::string metrics::prometheus_text() const {
   out += "# TYPE callsign_stream_slow_consumer_closes_total counter\n";
   out += "callsign_stream_slow_consumer_closes_total " + std::to_string(stream_slow_consumer_closes()) + "\n";
   append_counter(out, "callsign_io_route_retries_on_workers_total",
-                 "Requests (POST /v1/verify, GET /v1/login/gate) run again on the worker pool because a "
-                 "read on the I/O thread would have waited for the disk.",
+                 "Requests of POST /v1/verify run again on the worker pool because a read on the I/O thread "
+                 "would have waited for the disk.",
                  io_routes_moved());
   return out;
 }

@@ -129,11 +129,8 @@ void add_login_routes(router& routes, app_context& app) {
   routes.add(
       http_method::post, "/v1/login/result", [&app](http_request& r) { return login_result(app, r); },
       route_execution::worker);
-  // Counters and blocks live in memory in the embedded backend: answered on the I/O thread, unless
-  // a key not in memory yet would have to be read from disk (router.hpp, io_then_worker).
-  routes.add(
-      http_method::get, "/v1/login/gate", [&app](http_request& r) { return login_gate(app, r); },
-      route_execution::io_then_worker);
+  // Memory only in the embedded backend: answered on the I/O thread.
+  routes.add(http_method::get, "/v1/login/gate", [&app](http_request& r) { return login_gate(app, r); });
 }
 
 }  // namespace callsign::server
