@@ -23,7 +23,7 @@
 
 #include "net/server_state.hpp"
 #include "net/tls_context.hpp"
-#include "server/lists/list_refresher.hpp"  // [lists SIGHUP]
+#include "server/lists/list_refresher.hpp"  // log_list_outcomes (SIGHUP)
 #include "server/problem.hpp"
 #include "server/stream_hub.hpp"
 
@@ -44,8 +44,22 @@ void refuse(tcp::socket socket, bool tls) {
   net::co_spawn(executor, refuse_connection(std::move(socket)), net::detached);
 }
 
+// SIGHUP: the configured certificate and key are loaded again and replace the current pair only if
+// they load, so a half-written, unreadable or mismatched file leaves the old pair serving.
+void reload_tls_context(app_context& app, const tls_config& cfg, tls_context_slot& slot) {
+  auto loaded = tls_context::load(cfg);
+  if (!loaded) {
+    app.log.error("tls certificate not reloaded; the current one keeps serving", {{"error", loaded.error().message}});
+    return;
+  }
+  std::shared_ptr<const tls_context> next(std::move(loaded).value());
+  app.log.info("tls certificate reloaded",
+               {{"subject", next->certificate_subject()}, {"not_after", next->certificate_not_after()}});
+  slot.replace(std::move(next));
+}
+
 // `tls` is set for the HTTPS/WSS listener. Both listeners share the caps and the registry.
-net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, const tls_context* tls) {
+net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, const tls_context_slot* tls) {
   for (;;) {
     // A named local: GCC 12 may destroy temporaries in a co_await expression twice.
     auto home = st.next_io_executor();
@@ -83,7 +97,7 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, cons
     if (tls != nullptr) {
       beast::error_code nb_ec;
       conn->stream.socket().non_blocking(true, nb_ec);  // OpenSSL calls recv/send itself
-      conn->tls = tls->new_session(conn->stream.socket().native_handle());
+      conn->tls = tls->current()->new_session(conn->stream.socket().native_handle());
       if (nb_ec || !conn->tls) {
         st.app.log.warn("cannot start a TLS session", {{"error", nb_ec ? nb_ec.message() : "out of memory"}});
         st.connections.remove(id);
@@ -222,31 +236,34 @@ int serve_http(app_context& app, const router& routes) {
   // Signals are caught before the port is announced: a supervisor (or test) that sends
   // SIGTERM as soon as it reads the port file gets a graceful drain, not the default action.
   net::signal_set signals(ioc, SIGINT, SIGTERM);
-  // [lists SIGHUP] reloads every list on the worker pool, never on an I/O thread.
-  net::signal_set hangups(ioc, SIGHUP);
-  std::function<void(const beast::error_code&, int)> on_hangup = [&](const beast::error_code& hup_ec, int) {
-    if (hup_ec) return;
-    if (app.lists != nullptr) {
-      net::post(workers, [&app] { log_list_outcomes(app.log, "SIGHUP", app.lists->reload_all()); });
-    }
-    hangups.async_wait(on_hangup);
-  };
-  hangups.async_wait(on_hangup);
-  // [/lists SIGHUP]
-
   // The certificate and key are read before anything binds: a bad pair stops start-up.
-  std::unique_ptr<tls_context> tls;
+  std::unique_ptr<tls_context_slot> tls;
   if (cfg.tls.enabled) {
     auto loaded = tls_context::load(cfg.tls);
     if (!loaded) {
       app.log.error("cannot start the TLS listener", {{"error", loaded.error().message}});
       return 1;
     }
-    tls = std::move(loaded).value();
+    tls = std::make_unique<tls_context_slot>(std::shared_ptr<const tls_context>(std::move(loaded).value()));
     // OpenSSL writes to the socket with write(2), which raises SIGPIPE when the peer has gone
     // (Asio's own sends pass MSG_NOSIGNAL). The error value is all the session needs.
     std::signal(SIGPIPE, SIG_IGN);
   }
+
+  // SIGHUP reloads every list and the TLS certificate and key, on the worker pool, never on an
+  // I/O thread. A certificate or key that does not load leaves the current pair serving.
+  net::signal_set hangups(ioc, SIGHUP);
+  std::function<void(const beast::error_code&, int)> on_hangup = [&](const beast::error_code& hup_ec, int) {
+    if (hup_ec) return;
+    if (app.lists != nullptr) {
+      net::post(workers, [&app] { log_list_outcomes(app.log, "SIGHUP", app.lists->reload_all()); });
+    }
+    if (tls) {
+      net::post(workers, [&app, &cfg, slot = tls.get()] { reload_tls_context(app, cfg.tls, *slot); });
+    }
+    hangups.async_wait(on_hangup);
+  };
+  hangups.async_wait(on_hangup);
 
   tcp::acceptor plain_acceptor(ioc);
   tcp::acceptor tls_acceptor(ioc);
@@ -263,8 +280,8 @@ int serve_http(app_context& app, const router& routes) {
       return code;
     }
     acceptors.push_back(&tls_acceptor);
-    app.log.info("tls certificate", {{"subject", tls->certificate_subject()},
-                                     {"not_after", tls->certificate_not_after()},
+    app.log.info("tls certificate", {{"subject", tls->current()->certificate_subject()},
+                                     {"not_after", tls->current()->certificate_not_after()},
                                      {"min_version", cfg.tls.min_version == tls_version::tls1_3 ? "1.3" : "1.2"}});
   }
   // Ports are announced only once every listener is bound, so a supervisor never sees a port of
@@ -285,7 +302,7 @@ int serve_http(app_context& app, const router& routes) {
 
   app.streams = &streams;
   for (auto* acceptor : acceptors) {
-    const tls_context* context = acceptor == &tls_acceptor ? tls.get() : nullptr;
+    const tls_context_slot* context = acceptor == &tls_acceptor ? tls.get() : nullptr;
     net::co_spawn(ioc, accept_loop(st, *acceptor, context), net::detached);
   }
   net::co_spawn(ioc, run_token_timer(st), net::detached);

@@ -1,8 +1,9 @@
-// The HTTPS/WSS listener's OpenSSL context, loaded once at start-up. Private to the net layer;
-// OpenSSL's types are only declared here so that including this header stays cheap.
+// The HTTPS/WSS listener's OpenSSL context, loaded at start-up and again on SIGHUP. Private to
+// the net layer; OpenSSL's types are only declared here so that including this header stays cheap.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "crypto/result.hpp"
@@ -42,6 +43,28 @@ class tls_context {
   std::unique_ptr<impl> impl_;
   std::string subject_;
   std::string not_after_;
+};
+
+// The context new TLS connections start from. SIGHUP loads the configured certificate and key
+// again and, if they load, replaces it; a connection keeps the OpenSSL context it started with
+// (OpenSSL counts its uses), so replacing never disturbs open connections.
+// Thread-safety: all members may be called from any thread.
+class tls_context_slot {
+ public:
+  explicit tls_context_slot(std::shared_ptr<const tls_context> first) : current_(std::move(first)) {}
+
+  std::shared_ptr<const tls_context> current() const {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+  void replace(std::shared_ptr<const tls_context> next) {
+    std::lock_guard lock(mutex_);
+    current_.swap(next);  // the old context goes with `next`, after the lock is released
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const tls_context> current_;
 };
 
 }  // namespace callsign::server::net_detail
