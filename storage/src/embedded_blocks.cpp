@@ -29,14 +29,6 @@ result<void> check_key(std::string_view key, std::int64_t now_ms) {
   return {};
 }
 
-std::size_t sweep_stripe(record_map::stripe& s, std::int64_t now_ms) {
-  return record_map::sweep(s, [now_ms](const auto& value) { return value.expired(now_ms); });
-}
-
-void maybe_sweep(record_map::stripe& s, std::int64_t now_ms) {
-  record_map::sweep_if_due(s, [now_ms](const auto& value) { return value.expired(now_ms); });
-}
-
 block_entry entry_of(std::string_view key, const block_record& r) {
   return block_entry{std::string(key), r.until_ms, r.created_ms, r.rule};
 }
@@ -118,7 +110,7 @@ result<block_outcome> embedded_blocks::block(std::string_view key, std::int64_t 
   } else {
     s.entries.emplace(std::string(key), next);
   }
-  maybe_sweep(s, now_ms);
+  record_map::sweep_expired_if_due(s, now_ms);
   return block_outcome{entry_of(key, next), !in_force};
 }
 
@@ -166,7 +158,7 @@ std::size_t embedded_blocks::sweep(std::int64_t now_ms) {
   std::size_t dropped = 0;
   for (auto& s : state_->records.stripes()) {
     std::lock_guard lock(s.mutex);
-    dropped += sweep_stripe(s, now_ms);
+    dropped += record_map::sweep_expired(s, now_ms);
   }
   return dropped;
 }

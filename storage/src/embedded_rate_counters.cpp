@@ -24,14 +24,6 @@ result<void> check_arguments(std::string_view key, std::int64_t now_ms, std::int
   return check_window_arguments(now_ms, window_ms);
 }
 
-std::size_t sweep_stripe(counter_map::stripe& s, std::int64_t now_ms) {
-  return counter_map::sweep(s, [now_ms](const auto& value) { return value.expired(now_ms); });
-}
-
-void maybe_sweep(counter_map::stripe& s, std::int64_t now_ms) {
-  counter_map::sweep_if_due(s, [now_ms](const auto& value) { return value.expired(now_ms); });
-}
-
 // Finds the key's counter, loading it from RocksDB on a miss (absent = no events yet). The
 // stripe lock is released during the read; on return it is held again and an entry another
 // thread inserted meanwhile wins, being at least as new as what was read. A counter leaves
@@ -82,7 +74,7 @@ result<rate_estimate> embedded_rate_counters::estimate(std::string_view key, std
   }
   // A different window is applied to a copy only: estimates never change what is stored.
   const auto counter = in_window(**slot, now_ms, window_ms);
-  maybe_sweep(s, now_ms);
+  counter_map::sweep_expired_if_due(s, now_ms);
   return rate_estimate{counter.estimate(now_ms), now_ms, counter};
 }
 
@@ -105,7 +97,7 @@ result<rate_estimate> embedded_rate_counters::add(std::string_view key, std::int
   // Append first: if that allocation throws, memory is unchanged.
   changes.merge(column_family::counters, sliding_window_record_key(key), encode_sliding_window(counter));
   **slot = counter;
-  maybe_sweep(s, now_ms);
+  counter_map::sweep_expired_if_due(s, now_ms);
   return rate_estimate{counter.estimate(now_ms), now_ms, counter};
 }
 
@@ -113,7 +105,7 @@ std::size_t embedded_rate_counters::sweep(std::int64_t now_ms) {
   std::size_t dropped = 0;
   for (auto& s : state_->counters.stripes()) {
     std::lock_guard lock(s.mutex);
-    dropped += sweep_stripe(s, now_ms);
+    dropped += counter_map::sweep_expired(s, now_ms);
   }
   return dropped;
 }

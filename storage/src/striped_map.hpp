@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -26,29 +27,28 @@ class striped_map {
     // An ordered map rather than a hash map: keys come from attackers (usernames, addresses),
     // and a tree keeps every lookup O(log n) however they collide under std::hash.
     std::map<std::string, Value, std::less<>> entries;
-    // For amortised sweeping of expired entries (users that need it): see sweep_if_due.
+    // For amortised sweeping of expired entries (users that need it): see sweep_expired_if_due.
     std::size_t operations_since_sweep = 0;
     std::size_t entries_after_sweep = 0;
   };
 
-  // Dead entries a stripe may hold between sweeps, at least (see sweep_if_due): over all
+  // Dead entries a stripe may hold between sweeps, at least (see sweep_expired_if_due): over all
   // stripes at most stripe_count * min_operations_between_sweeps = 4,096 on top of the live ones.
   static constexpr std::size_t min_operations_between_sweeps = 4;
 
-  // Counts one operation on `s` (whose mutex the caller holds) and, when due, erases the
-  // entries `expired(value)` says are dead. A sweep that kept n entries is followed by the next
-  // after max(n, min_operations_between_sweeps) operations, so sweeping costs O(1) per operation.
-  // Returns the number erased.
-  template <class Expired>
-  static std::size_t sweep_if_due(stripe& s, Expired&& expired) {
-    if (++s.operations_since_sweep < std::max(s.entries_after_sweep, min_operations_between_sweeps)) return 0;
-    return sweep(s, expired);
+  // For values with `bool expired(std::int64_t now_ms) const` (counters, blocks): counts one
+  // operation on `s` (whose mutex the caller holds) and, when due, erases its expired entries. A
+  // sweep that kept n entries is followed by the next after max(n, min_operations_between_sweeps)
+  // operations, so sweeping costs O(1) per operation.
+  static void sweep_expired_if_due(stripe& s, std::int64_t now_ms) {
+    if (++s.operations_since_sweep < std::max(s.entries_after_sweep, min_operations_between_sweeps)) return;
+    sweep_expired(s, now_ms);
   }
 
-  // Erases `s`'s dead entries now (the caller holds its mutex) and restarts its sweep count.
-  template <class Expired>
-  static std::size_t sweep(stripe& s, Expired&& expired) {
-    const auto dropped = std::erase_if(s.entries, [&expired](const auto& entry) { return expired(entry.second); });
+  // Erases `s`'s expired entries now (the caller holds its mutex) and restarts its sweep count.
+  // Returns the number erased.
+  static std::size_t sweep_expired(stripe& s, std::int64_t now_ms) {
+    const auto dropped = std::erase_if(s.entries, [now_ms](const auto& entry) { return entry.second.expired(now_ms); });
     s.operations_since_sweep = 0;
     s.entries_after_sweep = s.entries.size();
     return dropped;

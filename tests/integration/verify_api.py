@@ -4,7 +4,7 @@ with, and the shapes of a verify answer. Phone tokens use a 3-second period; tes
 stay inside one step first wait until just after a step boundary (harness.wait_for_step_start)."""
 import json
 
-from harness import Server, audit_count, audit_entries, bearer, check, json_headers, mint_token
+from harness import Server, audit_count, audit_entries, bearer, check, json_headers, mint_token, run_cases
 
 PERIOD = 3
 # Failure limits are high here so that replays in one test never throttle another; the
@@ -80,3 +80,13 @@ def invalid(user_id):
 
 def entries_for(api, subject, action=None):
     return [e for e in api.audit() if e["subject"] == subject and (action is None or e["action"] == action)]
+
+
+def run_suite(args, cases, suite_globals):
+    """Runs a suite's `cases` against one shared server, which its cases reach as the module
+    global API; stops it afterwards. Returns the exit code."""
+    suite_globals["API"] = Api(args)
+    try:
+        return run_cases(cases)
+    finally:
+        suite_globals["API"].close()

@@ -11,12 +11,12 @@ import subprocess
 import sys
 import time
 
-from harness import (audit_entries, bearer, check, check_problem, json_headers, parse_args, run_cases,
-                     wait_for_step_start, wrong_code)
-from verify_api import PERIOD, Api, invalid, valid
+from harness import (audit_entries, bearer, check, check_problem, json_headers, parse_args, wait_for_step_start,
+                     wrong_code)
+from verify_api import PERIOD, invalid, run_suite, valid
 
 ARGS, _ = parse_args()
-API = None  # the shared server of every case, started in main()
+API = None  # the shared server of every case, started by run_suite
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,14 +206,5 @@ CASES = [
 ]
 
 
-def main():
-    global API
-    API = Api(ARGS)
-    try:
-        return run_cases(CASES)
-    finally:
-        API.close()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_suite(ARGS, CASES, globals()))

@@ -11,12 +11,12 @@ import signal
 import sys
 import threading
 
-from harness import (bearer, check, check_problem, current_step, json_headers, parse_args, phone_token_at, run_cases,
+from harness import (bearer, check, check_problem, current_step, json_headers, parse_args, phone_token_at,
                      wait_for_step_start, wrong_code)
-from verify_api import PERIOD, Api, entries_for, invalid, valid
+from verify_api import PERIOD, Api, entries_for, invalid, run_suite, valid
 
 ARGS, _ = parse_args()
-API = None  # the shared server of most cases, started in main()
+API = None  # the shared server of most cases, started by run_suite
 
 
 
@@ -250,14 +250,5 @@ CASES = [
 ]
 
 
-def main():
-    global API
-    API = Api(ARGS)
-    try:
-        return run_cases(CASES)
-    finally:
-        API.close()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_suite(ARGS, CASES, globals()))
