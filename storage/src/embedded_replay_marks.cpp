@@ -8,8 +8,7 @@
 
 namespace callsign::storage {
 
-// nullopt = known to be absent (not on disk, or forgotten): remembering absence matters after
-// forget(), whose deletion may not be committed yet, so a reload would see the old mark.
+// nullopt = known to be absent (nothing on disk either), so a repeated miss costs no read.
 struct embedded_replay_marks::state {
   detail::striped_map<std::optional<std::uint64_t>> marks;
 };
@@ -100,18 +99,6 @@ result<std::optional<std::uint64_t>> embedded_replay_marks::last_step(std::strin
     return slot.error();
   }
   return **slot;
-}
-
-result<void> embedded_replay_marks::forget(std::string_view user, std::string_view method, change_set& changes) {
-  if (auto ok = check_pair(user, method); !ok) {
-    return ok;
-  }
-  std::string key = replay_mark_record_key(user, method);
-  auto& s = state_->marks.stripe_for(key);
-  std::lock_guard lock(s.mutex);
-  changes.remove(column_family::replay_marks, key);
-  s.entries.insert_or_assign(std::move(key), std::nullopt);
-  return {};
 }
 
 std::size_t embedded_replay_marks::cached_marks() {

@@ -7,13 +7,14 @@ boundary (harness.wait_for_step_start)."""
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 
 from harness import (audit_entries, bearer, check, check_problem, json_headers, parse_args, wait_for_step_start,
                      wrong_code)
-from verify_api import PERIOD, invalid, run_suite, valid
+from verify_api import PERIOD, Api, invalid, run_suite, valid
 
 ARGS, _ = parse_args()
 API = None  # the shared server of every case, started by run_suite
@@ -159,6 +160,50 @@ def test_authenticator_window_and_order():
     check(time.time() - now < 5, "the checks took too long to stay inside one step")
 
 
+def test_replaced_authenticator_keeps_used_steps():
+    """Single use is per user and method, not per secret: a step one authenticator used stays
+    used for its replacement, also after a SIGKILL (its own server, restarted)."""
+    first = Api(ARGS)
+    second = None
+    try:
+        first.put_user("au-r", "au-r@example.com")
+        customer = first.token("customer", "au-r")
+        first.token("agent", "agent-1")
+        old_secret = enroll(first, customer)
+        if time.time() % 30 > 20:
+            wait_for_step_start(30)
+        now = int(time.time())
+        status, _, raw = confirm(first, customer, oathtool(old_secret, now - 30))
+        check(status == 200, "confirm the first authenticator: %d %r" % (status, raw))
+        check(first.verify_ok({"user": "au-r", "code": oathtool(old_secret, now)}) == valid("au-r", "authenticator"),
+              "the first authenticator's current code refused")
+        status, _, _ = first.server.request("DELETE", "/v1/me/authenticator", headers=bearer(customer))
+        check(status == 204, "delete: %d" % status)
+        new_secret = enroll(first, customer)
+        # The previous step's code proves possession; its step was used already, so it stays used.
+        status, _, raw = confirm(first, customer, oathtool(new_secret, now - 30))
+        check(status == 200, "confirm the replacement with an already used step: %d %r" % (status, raw))
+        check(first.verify_ok({"user": "au-r", "code": oathtool(new_secret, now)}) == invalid("au-r"),
+              "the replacement's code for a step the first one used was accepted")
+        ahead = oathtool(new_secret, now + 30)
+        check(first.verify_ok({"user": "au-r", "code": ahead}) == valid("au-r", "authenticator"),
+              "the replacement's code one step ahead refused")
+        code = first.server.stop(signal.SIGKILL)
+        check(code == -signal.SIGKILL, "exit code %d after SIGKILL" % code)
+        second = Api(ARGS, data_dir=first.data_dir)
+        second._tokens = dict(first._tokens)  # the HS256 key survives restarts
+        for step_code in (oathtool(new_secret, now), ahead):
+            check(second.verify_ok({"user": "au-r", "code": step_code}) == invalid("au-r"),
+                  "a used step was accepted after a restart")
+        check(time.time() - now < 25, "the checks took too long to stay inside the codes' window")
+        outcomes = [e["outcome"] for e in second.audit() if e["subject"] == "au-r" and e["action"] == "verify"]
+        check(outcomes == ["valid", "replayed", "valid", "replayed", "replayed"], "verify outcomes %r" % outcomes)
+    finally:
+        if second is not None:
+            second.server.cleanup()
+        first.close()
+
+
 def test_ineligible_customer_cannot_enroll():
     api = API
     api.put_user("au-off", "au-off@example.com", phone_support=False)
@@ -201,6 +246,7 @@ def test_my_audit_never_shows_other_users():
 CASES = [
     ("authenticator_enrollment_with_oathtool", test_authenticator_enrollment_with_oathtool),
     ("authenticator_window_and_order", test_authenticator_window_and_order),
+    ("replaced_authenticator_keeps_used_steps", test_replaced_authenticator_keeps_used_steps),
     ("ineligible_customer_cannot_enroll", test_ineligible_customer_cannot_enroll),
     ("my_audit_never_shows_other_users", test_my_audit_never_shows_other_users),
 ]

@@ -187,30 +187,30 @@ BOOST_AUTO_TEST_CASE(marks_survive_a_restart_and_load_lazily) {
   BOOST_TEST(claimed(marks, "u1", "phone_token", 501, changes));
 }
 
-BOOST_AUTO_TEST_CASE(forget_starts_fresh_even_before_the_deletion_commits) {
+BOOST_AUTO_TEST_CASE(a_claim_persists_only_a_merge_so_commit_order_never_matters) {
+  // Marks are never lowered or deleted (there is no forget): every op a claim appends is a
+  // merge that keeps the highest step (state_merge_test.cpp), whatever order commits land in.
   test::temp_directory dir;
   auto db = open_db(dir);
-  {
-    storage::embedded_replay_marks marks(*db);
-    storage::change_set changes;
-    BOOST_TEST(claimed(marks, "u1", "authenticator", 900, changes));
-    apply(*db, changes);
-  }
   storage::embedded_replay_marks marks(*db);
-  storage::change_set forget;
-  BOOST_REQUIRE(marks.forget("u1", "authenticator", forget));
-  BOOST_REQUIRE(forget.ops.size() == 1U);
-  BOOST_TEST((forget.ops[0].op == storage::write_op::kind::remove));
-  BOOST_TEST((forget.ops[0].family == column_family::replay_marks));
-  BOOST_TEST(forget.ops[0].key == storage::replay_mark_record_key("u1", "authenticator"));
-
-  // The deletion is not applied to RocksDB here, yet memory must not reload the old mark.
-  auto last = marks.last_step("u1", "authenticator");
+  storage::change_set first;
+  storage::change_set second;
+  BOOST_TEST(claimed(marks, "u1", "authenticator", 900, first));
+  BOOST_TEST(claimed(marks, "u1", "authenticator", 901, second));
+  for (const auto* changes : {&first, &second}) {
+    BOOST_REQUIRE(changes->ops.size() == 1U);
+    const auto& op = changes->ops.front();
+    BOOST_TEST((op.op == storage::write_op::kind::merge));
+    BOOST_TEST((op.family == column_family::replay_marks));
+    BOOST_TEST(op.key == storage::replay_mark_record_key("u1", "authenticator"));
+  }
+  // Committed in the other order, disk still ends at the higher step.
+  apply(*db, second);
+  apply(*db, first);
+  storage::embedded_replay_marks reloaded(*db);
+  auto last = reloaded.last_step("u1", "authenticator");
   BOOST_REQUIRE(last);
-  BOOST_TEST(!last->has_value());
-  storage::change_set changes;
-  BOOST_TEST(claimed(marks, "u1", "authenticator", 10, changes));
-  BOOST_TEST(!claimed(marks, "u1", "authenticator", 10, changes));
+  BOOST_TEST(last->value_or(0) == 901U);
 }
 
 BOOST_AUTO_TEST_CASE(a_corrupt_mark_is_an_error_and_claims_nothing) {
@@ -240,7 +240,6 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_refused) {
   BOOST_TEST(!marks.claim("u", "", 1, changes));
   BOOST_TEST(!marks.claim(std::string(storage::max_replay_mark_part + 1, 'u'), "m", 1, changes));
   BOOST_TEST(!marks.last_step("", "m"));
-  BOOST_TEST(!marks.forget("u", "", changes));
   BOOST_TEST(changes.ops.empty());
 }
 

@@ -206,10 +206,9 @@ handler_result confirm_enrollment(app_context& app, http_request& request) {
     }
     return make_error(error_kind::rejected, "the code does not match the pending authenticator");
   }
-  // A new secret starts a fresh replay history; the confirming code itself is used up.
-  if (auto forgot = app.marks->forget(user->id, method_authenticator, changes); !forgot) {
-    return forgot.error();
-  }
+  // The confirming code is used up. The replay history belongs to (user, method), not to one
+  // secret: a step an earlier authenticator used stays used, so this claim may find its step
+  // taken already, which leaves the code used up all the same.
   if (auto claimed = app.marks->claim(user->id, method_authenticator, **step, changes); !claimed) {
     return claimed.error();
   }
@@ -244,9 +243,6 @@ handler_result remove_authenticator(app_context& app, http_request& request) {
   }
   storage::change_set changes;
   app.authenticators->stage_put(who->subject, storage::authenticator_record{}, changes);
-  if (auto forgot = app.marks->forget(who->subject, method_authenticator, changes); !forgot) {
-    return forgot.error();
-  }
   auto audit = audit_for(app, *who, request, "authenticator.remove", who->subject);
   audit.outcome = "removed";
   changes.add_audit(std::move(audit));

@@ -25,7 +25,6 @@ class embedded_replay_marks final : public replay_marks {
 
   result<bool> claim(std::string_view user, std::string_view method, std::uint64_t step, change_set& changes) override;
   result<std::optional<std::uint64_t>> last_step(std::string_view user, std::string_view method) override;
-  result<void> forget(std::string_view user, std::string_view method, change_set& changes) override;
 
   // (user, method) pairs held in memory, including known-absent ones: for metrics and tests.
   std::size_t cached_marks();

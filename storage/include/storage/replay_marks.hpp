@@ -32,9 +32,10 @@ class replay_marks {
   // The last accepted step, or nullopt when none is recorded.
   virtual result<std::optional<std::uint64_t>> last_step(std::string_view user, std::string_view method) = 0;
 
-  // Drops the mark (an authenticator was removed; re-enrolment starts fresh) and appends the
-  // deletion to `changes`.
-  virtual result<void> forget(std::string_view user, std::string_view method, change_set& changes) = 0;
+  // There is deliberately no way to lower or drop a mark: a step once used stays used for its
+  // (user, method) even when the secret behind the method is replaced, and every persisted op is
+  // a merge that keeps the highest step, so the order in which commits reach the disk never
+  // matters (docs/shared-state.md#commit-order).
 
  protected:
   replay_marks() = default;
