@@ -21,7 +21,7 @@ bool is_writer_family(column_family cf) {
 }
 
 // Only the journal writes the audit families, which is what keeps them append-only; only the
-// writer writes the state log.
+// writer appends to the state log (and its folder deletes what it folded).
 result<void> validate_change(const change_set& change) {
   for (const write_op& op : change.ops) {
     if (is_writer_family(op.family)) {
@@ -78,8 +78,9 @@ result<std::unique_ptr<group_commit_writer>> group_commit_writer::start(database
                     head->checkpoint_time.value_or(clk.unix_seconds())};
   std::unique_ptr<group_commit_writer> writer(
       new group_commit_writer(db, clk, std::move(options), std::move(key).value(), ring.current().version, state));
-  writer->fold_first_ = *log_next;
   writer->log_next_ = *log_next;
+  writer->folder_ = std::make_unique<state_log_folder>(
+      db, *log_next, state_log_folder_options{writer->options_.fold_max_keys, writer->options_.fold_interval_ms, {}});
   writer->thread_ = std::thread([w = writer.get()] { w->run(); });
   return writer;
 }
@@ -125,13 +126,14 @@ void group_commit_writer::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  if (folder_) folder_->stop();  // after the writer: it folds the last groups' records too
 }
 
 group_commit_stats group_commit_writer::stats() const noexcept {
   return {groups_written_.load(std::memory_order_relaxed), items_written_.load(std::memory_order_relaxed),
           entries_written_.load(std::memory_order_relaxed), checkpoints_written_.load(std::memory_order_relaxed),
-          groups_failed_.load(std::memory_order_relaxed),  state_folds_.load(std::memory_order_relaxed),
-          state_folds_failed_.load(std::memory_order_relaxed)};
+          groups_failed_.load(std::memory_order_relaxed),  folder_ ? folder_->folds() : 0,
+          folder_ ? folder_->folds_failed() : 0};
 }
 
 void group_commit_writer::run() {
@@ -142,20 +144,9 @@ void group_commit_writer::run() {
     {
       std::unique_lock lock(mutex_);
       const auto ready = [this] { return stopping_ || !queue_.empty(); };
-      std::optional<std::chrono::steady_clock::duration> timeout;
       if (options_.checkpoint_interval_seconds > 0 && head_.last_seq > head_.checkpoint_seq) {
         // Entries await a checkpoint: wake now and then to sign one when the interval passes.
-        timeout = std::chrono::seconds(1);
-      }
-      if (!fold_.empty()) {
-        // Logged state awaits its fold: wake when the oldest unfolded group is due.
-        const auto left = std::max<std::chrono::steady_clock::duration>(
-            fold_since_ + std::chrono::milliseconds(options_.fold_interval_ms) - std::chrono::steady_clock::now(),
-            std::chrono::steady_clock::duration::zero());
-        timeout = timeout ? std::min(*timeout, left) : left;
-      }
-      if (timeout) {
-        wake_.wait_for(lock, *timeout, ready);
+        wake_.wait_for(lock, std::chrono::seconds(1), ready);
       } else {
         wake_.wait(lock, ready);
       }
@@ -174,33 +165,8 @@ void group_commit_writer::run() {
     } else if (checkpoint_due_by_time(head_)) {
       write_checkpoint_only();
     }
-    if (fold_due()) fold_state(false);
   }
-  if (!fold_.empty()) fold_state(true);
   if (head_.last_seq > head_.checkpoint_seq) write_checkpoint_only();
-}
-
-bool group_commit_writer::fold_due() const {
-  if (fold_.empty()) return false;
-  return fold_.keys() >= options_.fold_max_keys ||
-         std::chrono::steady_clock::now() - fold_since_ >= std::chrono::milliseconds(options_.fold_interval_ms);
-}
-
-void group_commit_writer::fold_state(bool sync) {
-  auto ops = fold_.take();
-  const auto folded = ops.size();
-  for (std::uint64_t n = fold_first_; n < log_next_; ++n) {
-    ops.push_back({write_op::kind::remove, column_family::state_log, state_log_key(n), {}});
-  }
-  auto written = sync ? db_.write(ops) : db_.write_unsynced(ops);
-  if (!written) {
-    // The log still holds every change: keep them pending and try again with the next fold.
-    state_folds_failed_.fetch_add(1, std::memory_order_relaxed);
-    for (std::size_t i = 0; i < folded; ++i) fold_.add(ops[i]);
-    return;
-  }
-  fold_first_ = log_next_;
-  state_folds_.fetch_add(1, std::memory_order_relaxed);
 }
 
 bool group_commit_writer::checkpoint_due_by_time(const chain_state& head) const {
@@ -296,8 +262,7 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
   } else {
     head_ = next;
     if (!logged.empty()) {
-      if (fold_.empty()) fold_since_ = std::chrono::steady_clock::now();
-      for (const write_op& op : logged) fold_.add(op);
+      folder_->add(std::move(logged), log_next_);
       ++log_next_;
     }
     if (!ops.empty()) groups_written_.fetch_add(1, std::memory_order_relaxed);

@@ -242,7 +242,7 @@ BOOST_FIXTURE_TEST_CASE(writer_folds_when_enough_keys_are_pending, test::journal
     BOOST_REQUIRE(marks.claim("user-" + std::to_string(i), "phone_token", 5, change));
     BOOST_REQUIRE(writer->commit(std::move(change)));
   }
-  // The third key makes the fold due; it runs on the writer thread right after that group.
+  // The third key makes the fold due; the folder thread runs it soon after that group.
   for (int wait = 0; wait < 3000 && writer->stats().state_folds == 0; ++wait) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

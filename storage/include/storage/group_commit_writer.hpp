@@ -23,6 +23,7 @@
 #include "storage/clock.hpp"
 #include "storage/database.hpp"
 #include "storage/state_log.hpp"
+#include "storage/state_log_folder.hpp"
 
 namespace callsign::storage {
 
@@ -31,9 +32,9 @@ struct group_commit_options {
   std::int64_t checkpoint_interval_seconds = 60;  // or this long (by the clock); 0 = never by time
   std::size_t max_group_items = 1024;             // change_sets per WriteBatch at most
   // Replay-mark and counter writes go through column_family::state_log (storage/state_log.hpp)
-  // and are folded into their keyed families when this many keys are pending, or this long
-  // after the oldest unfolded group, or at stop(). A fold holds up the groups behind it for about
-  // a microsecond per key, so folds are kept small.
+  // and are folded into their keyed families when this many distinct keys are pending, or this long
+  // after the oldest unfolded group, or at stop(), by a thread of their own
+  // (storage/state_log_folder.hpp), so a fold never holds up the groups behind it.
   std::size_t fold_max_keys = 2048;
   std::int64_t fold_interval_ms = 1000;
   // Test seam: runs before each group's write; an error fails the group exactly as a failed
@@ -94,9 +95,6 @@ class group_commit_writer final : public commit_sink {
   // Appends a signed checkpoint of head's last entry to `ops`; advances head's checkpoint.
   result<void> add_checkpoint(std::vector<write_op>& ops, chain_state& head) const;
   void write_checkpoint_only();
-  // Folds the pending state-log changes into their families (unsynced, or synced at stop).
-  void fold_state(bool sync);
-  bool fold_due() const;
 
   database& db_;
   const clock& clock_;
@@ -104,12 +102,10 @@ class group_commit_writer final : public commit_sink {
   const crypto::ed25519_signing_key key_;
   const std::uint32_t key_version_;
   chain_state head_;  // writer thread only (and start/stop before/after it runs)
-  // Writer thread only: logged changes not folded yet, the first unfolded log record, the next
-  // record number, and when the oldest unfolded group was written.
-  state_fold fold_;
-  std::uint64_t fold_first_ = 1;
+  // Writer thread only: the next state-log record number. The folder gets each record's ops
+  // once the record is durable and is stopped after the writer thread.
   std::uint64_t log_next_ = 1;
-  std::chrono::steady_clock::time_point fold_since_{};
+  std::unique_ptr<state_log_folder> folder_;
 
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -123,8 +119,6 @@ class group_commit_writer final : public commit_sink {
   std::atomic<std::uint64_t> entries_written_{0};
   std::atomic<std::uint64_t> checkpoints_written_{0};
   std::atomic<std::uint64_t> groups_failed_{0};
-  std::atomic<std::uint64_t> state_folds_{0};
-  std::atomic<std::uint64_t> state_folds_failed_{0};
 };
 
 }  // namespace callsign::storage
