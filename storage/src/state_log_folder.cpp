@@ -73,7 +73,8 @@ void state_log_folder::run() {
     // distinct keys: fewer, fuller folds.
     if (fold_.keys() < options_.max_keys && now < deadline) continue;
     const bool folded = fold(lock, false);
-    // After a failure the next attempt waits a whole interval rather than spin on a broken disk.
+    // After a failure the next attempt waits for an interval or another quarter of writes, so a
+    // broken disk is not retried in a tight loop.
     if (!folded || !incoming_.empty()) {
       pending_since_ = now;
     } else {

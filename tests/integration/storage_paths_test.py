@@ -1,9 +1,12 @@
 """Integration: callsignd's storage paths seen from outside. The group-commit writer's counters in
 GET /metrics agree with the journal, and a verify whose user is only on disk runs again on the
-worker pool instead of waiting for the disk on an I/O thread (docs/architecture.md)."""
+worker pool instead of waiting for the disk on an I/O thread, and the threads carry the names
+docs/architecture.md#threads lists."""
+import os
 import sys
+import time
 
-from harness import Node, check, current_step, parse_args, phone_token_at, run_cases
+from harness import Node, Server, check, current_step, parse_args, phone_token_at, run_cases
 
 ARGS, _ = parse_args()
 
@@ -82,8 +85,40 @@ def test_cold_reads_move_to_workers():
         first.server.cleanup()
 
 
+def thread_names(pid):
+    names = []
+    task_dir = "/proc/%d/task" % pid
+    for tid in os.listdir(task_dir):
+        try:
+            with open(os.path.join(task_dir, tid, "comm")) as f:
+                names.append(f.read().strip())
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return names
+
+
+def test_thread_names():
+    server = Server(ARGS.callsignd, "", extra_args=("--io-threads", "3"))
+    try:
+        wanted = ("callsign-io1", "callsign-io2", "callsign-writer", "callsign-fold", "callsign-ctl")
+        # The port file can appear before the last of them (the control socket) has started.
+        deadline = time.monotonic() + 10
+        while True:
+            names = thread_names(server.proc.pid)
+            if all(name in names for name in wanted) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        for name in wanted:
+            check(names.count(name) == 1, "one thread named %s among %r" % (name, sorted(names)))
+        check("callsign-io3" not in names, "three I/O threads are the main one and two more: %r" % sorted(names))
+    finally:
+        server.stop()
+        server.cleanup()
+
+
 CASES = [
     ("commit_metrics", test_commit_metrics),
+    ("thread_names", test_thread_names),
     ("cold_reads_move_to_workers", test_cold_reads_move_to_workers),
 ]
 

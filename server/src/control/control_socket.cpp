@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -117,6 +118,7 @@ void control_socket::stop() {
 }
 
 void control_socket::run() {
+  pthread_setname_np(pthread_self(), "callsign-ctl");  // in top -H and /proc/PID/task
   for (;;) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_read_, POLLIN, 0}};
     const int ready = ::poll(fds, 2, -1);
