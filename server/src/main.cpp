@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
     log.warn("login.gate_block_open_proxies is set but no open_proxies list is loaded; the gate refuses none "
              "until one is");
   }
-  server::list_refresher refresher(lists, log, std::chrono::seconds(1));
+  server::list_refresher refresher(lists, log, app.writer, app.clock, std::chrono::seconds(1));
 
   app.stats = std::make_unique<server::metrics>(routes.route_labels());
   auto control = server::start_control_socket(app);  // `callsign backup` while running

@@ -138,6 +138,26 @@ def test_sighup_and_reload(server, token):
             break
         time.sleep(0.1)
     check(item["version"] == 1 and item["entries"] == 74964, "SIGHUP did not load union.ipset: %r" % item)
+    # An operator's SIGHUP is audited for every list (admin "sighup"); nothing waits for those
+    # entries, so wait for them.
+
+    def by_sighup():
+        return [e for e in audit_entries(server, token) if e["action"] == "lists.reload" and e["actor_id"] == "sighup"]
+    deadline = time.time() + 60
+    while len(by_sighup()) < 4 and time.time() < deadline:
+        time.sleep(0.1)
+    sighup = {e["details"]["list"]: e for e in by_sighup()}
+    check(sorted(sighup) == ["exposed_credentials", "exposed_passwords", "managed_devices", "open_proxies"],
+          "SIGHUP audit entries: %r" % by_sighup())
+    check(all(e["actor_type"] == "admin" and e["details"]["trigger"] == "SIGHUP" for e in sighup.values()),
+          "SIGHUP audit entries: %r" % sighup)
+    proxies = sighup["open_proxies"]
+    check(proxies["outcome"] == "reloaded" and proxies["details"]["version"] == "1" and
+          proxies["details"]["entries"] == "74964" and len(proxies["details"]["sha256"]) == 64, "%r" % proxies)
+    # The others have no source file: each refusal names it and keeps the empty list serving.
+    for name in ("exposed_credentials", "exposed_passwords", "managed_devices"):
+        check(sighup[name]["outcome"] == "rejected" and "does not exist" in sighup[name]["details"]["error"],
+              "%s: %r" % (name, sighup[name]))
 
     # Unchanged content: POST reload swaps nothing.
     status, _, body = server.json("POST", "/v1/admin/lists/open_proxies/reload", headers=bearer(token))
@@ -152,11 +172,65 @@ def test_sighup_and_reload(server, token):
         f.write(read(daily_files()[0]))
     status, _, body = server.json("POST", "/v1/admin/lists/open_proxies/reload", headers=bearer(token))
     check(status == 200 and body["changed"] is True and body["list"]["version"] == 2, "%d %r" % (status, body))
-    outcomes = [e["outcome"] for e in audit_entries(server, token) if e["action"] == "lists.reload"]
+    outcomes = [e["outcome"] for e in audit_entries(server, token)
+                if e["action"] == "lists.reload" and e["actor_id"] == "list-admin"]
     check(outcomes == ["unchanged", "rejected", "reloaded"], "reload audit outcomes %r" % outcomes)
     check(any(r.get("msg") == "list reloaded" and r.get("trigger") == "SIGHUP" for r in server.log_records()),
           "SIGHUP reload not logged")
 
+
+def test_periodic_refresh_is_audited():
+    """The refresh (refresh_seconds) audits what it changed or refused, as the server's own
+    action (actor system "refresh"), and neither the polls that found the source unchanged nor
+    a refusal it audited already."""
+    work = tempfile.mkdtemp(prefix="callsign-lists-")
+    atexit.register(shutil.rmtree, work, True)
+    source = os.path.join(work, "devices.txt")
+
+    def install(text):
+        with open(source + ".new", "w") as f:
+            f.write(text)
+        os.replace(source + ".new", source)
+
+    install("SN-0001\n")  # loaded at start-up, which is not a reload
+    server = Server(ARGS.callsignd, CONFIG + '\n[lists.managed_devices]\npath = "%s"\nrefresh_seconds = 1\n' % source)
+    try:
+        token = mint_token(ARGS.callsign, server.data_dir, "admin", "list-admin")
+        check(lists_by_name(server, token)["managed_devices"]["version"] == 1, "not loaded at start-up")
+
+        def by_refresh():
+            return [e for e in audit_entries(server, token) if e["action"] == "lists.reload" and
+                    e["actor_id"] == "refresh"]
+
+        def wait_for_refresh_entries(count):
+            deadline = time.time() + 60
+            while len(by_refresh()) < count and time.time() < deadline:
+                time.sleep(0.1)
+            entries = by_refresh()
+            check(len(entries) == count, "refresh audit entries: %r" % entries)
+            return entries
+
+        # Polls that find nothing new leave no entry: at least two of them pass here.
+        time.sleep(2.5)
+        check(by_refresh() == [], "unchanged polls were audited: %r" % by_refresh())
+        install("# managed laptops\nSN-0001\nSN-0002\n")
+        loaded = wait_for_refresh_entries(1)[0]
+        check(loaded["actor_type"] == "system" and loaded["outcome"] == "reloaded", "%r" % loaded)
+        check(loaded["details"]["list"] == "managed_devices" and loaded["details"]["trigger"] == "refresh" and
+              loaded["details"]["version"] == "2" and loaded["details"]["entries"] == "2", "%r" % loaded)
+        # A broken edit is refused by the refresh, audited, and version 2 keeps serving.
+        install("SN-0001\n" + "x" * 200 + "\n")
+        refused = wait_for_refresh_entries(2)[1]
+        check(refused["outcome"] == "rejected" and "line 2" in refused["details"]["error"], "%r" % refused)
+        check(lists_by_name(server, token)["managed_devices"]["version"] == 2, "a refused refresh swapped the list")
+        # The source stays broken: the refresh refuses it again each second, audited only once.
+        time.sleep(2.5)
+        check(len(by_refresh()) == 2, "a refusal repeated in the journal: %r" % by_refresh())
+        check(all("x" * 200 not in str(e) for e in by_refresh()), "the journal shows the list's content")
+    finally:
+        code = server.stop()
+        server.cleanup()
+        check(code == 0, "callsignd exited with %s" % code)
 
 def unique_pairs():
     """Distinct (normalized username, password) pairs of the CSV, normalized as docs/lists.md says."""
@@ -244,5 +318,6 @@ if __name__ == "__main__":
         ("fields_and_missing_sources", test_fields_and_missing_sources),
         ("daily_versions_in_order_then_a_bad_upload", test_daily_versions_in_order_then_a_bad_upload),
         ("sighup_and_reload", test_sighup_and_reload),
+        ("periodic_refresh_is_audited", test_periodic_refresh_is_audited),
         ("breach_sets_from_the_cli", test_breach_sets_from_the_cli),
     ]))

@@ -1,7 +1,8 @@
 """Integration: SIGHUP reloads the [tls] certificate and key of the real callsignd. New TLS
 connections get the new certificate, a keep-alive connection opened before keeps working, and a
 certificate or key that does not load leaves the current pair serving, with an error in the log
-that names the file but never shows its content."""
+that names the file but never shows its content. Each reload is audited as tls.reload by the
+admin actor "sighup"."""
 import http.client
 import os
 import shutil
@@ -11,7 +12,7 @@ import ssl
 import sys
 import time
 
-from harness import Server, check, parse_args
+from harness import Server, audit_entries, check, mint_token, parse_args
 from tls_harness import CERT, KEY, OTHER_CERT, OTHER_KEY, WORK, client_context, run_tls_cases, tls_config
 
 ARGS, _ = parse_args()
@@ -91,6 +92,19 @@ def test_sighup_reloads_the_certificate():
               "error lines: %r" % errors)
         check(all(garbage not in str(r) for r in server.log_records()), "the log shows the file's content")
         check(served_certificate(server.tls_port) == der(OTHER_CERT), "a refused pair replaced the serving one")
+        # The journal has the three reloads; nothing waits for those entries, so wait for them.
+        admin = mint_token(ARGS.callsign, server.data_dir, "admin", "tls-admin")
+
+        def reloads():
+            return [e for e in audit_entries(server, admin) if e["action"] == "tls.reload"]
+        wait_until(lambda: len(reloads()) == 3, "three tls.reload audit entries")
+        entries = reloads()
+        check([e["outcome"] for e in entries] == ["reloaded", "rejected", "rejected"], "outcomes %r" % entries)
+        check(all(e["actor_type"] == "admin" and e["actor_id"] == "sighup" for e in entries), "actors %r" % entries)
+        check(entries[0]["details"].get("subject") and entries[0]["details"].get("not_after"), "%r" % entries[0])
+        check("does not match" in entries[1]["details"]["error"] and "cert_file" in entries[2]["details"]["error"],
+              "errors %r" % entries[1:])
+        check(all(garbage not in str(e) for e in entries), "the journal shows the file's content")
         check(server.proc.poll() is None, "callsignd exited")
     finally:
         server.stop()

@@ -1,27 +1,54 @@
 #include "server/lists/list_refresher.hpp"
 
 #include <string>
+#include <utility>
 
 namespace callsign::server {
 
-void log_list_outcomes(json_log& log, std::string_view trigger,
-                       const std::vector<std::pair<list_id, result<reload_outcome>>>& outcomes) {
+void report_list_outcomes(json_log& log, storage::commit_sink* writer, const storage::clock& clock,
+                          const list_reload_trigger& trigger,
+                          const std::vector<std::pair<list_id, result<reload_outcome>>>& outcomes,
+                          audited_refusals* refusals) {
   for (const auto& [id, outcome] : outcomes) {
+    const std::string name(list_name(id));
     if (!outcome) {
       log.warn("list reload failed; the previous version keeps serving",
-               {{"list", list_name(id)}, {"trigger", trigger}, {"error", outcome.error().message}});
+               {{"list", name}, {"trigger", trigger.name}, {"error", outcome.error().message}});
     } else if (outcome->changed) {
-      log.info("list reloaded", {{"list", list_name(id)},
-                                 {"trigger", trigger},
+      log.info("list reloaded", {{"list", name},
+                                 {"trigger", trigger.name},
                                  {"version", outcome->status.version},
                                  {"entries", outcome->status.entries},
                                  {"sha256", outcome->status.sha256}});
     }
+    if (refusals != nullptr) {
+      if (outcome) {
+        refusals->erase(id);
+      } else {
+        auto [known, added] = refusals->try_emplace(id, outcome.error().message);
+        if (!added && known->second == outcome.error().message) continue;  // audited already
+        known->second = outcome.error().message;
+      }
+    }
+    if (outcome && !outcome->changed && !trigger.audit_unchanged) continue;
+    auto audit = background_audit(clock, trigger.actor, "lists.reload",
+                                  !outcome ? "rejected" : outcome->changed ? "reloaded" : "unchanged");
+    audit.details.emplace_back("list", name);
+    audit.details.emplace_back("trigger", std::string(trigger.name));
+    if (!outcome) {
+      audit.details.emplace_back("error", outcome.error().message.substr(0, 512));
+    } else {
+      audit.details.emplace_back("version", std::to_string(outcome->status.version));
+      audit.details.emplace_back("entries", std::to_string(outcome->status.entries));
+      audit.details.emplace_back("sha256", outcome->status.sha256);
+    }
+    submit_background_audit(writer, log, std::move(audit));
   }
 }
 
-list_refresher::list_refresher(list_registry& registry, json_log& log, std::chrono::milliseconds poll)
-    : registry_(registry), log_(log), poll_(poll), thread_([this] { run(); }) {}
+list_refresher::list_refresher(list_registry& registry, json_log& log, storage::commit_sink* writer,
+                               const storage::clock& clock, std::chrono::milliseconds poll)
+    : registry_(registry), log_(log), writer_(writer), clock_(clock), poll_(poll), thread_([this] { run(); }) {}
 
 list_refresher::~list_refresher() {
   {
@@ -36,7 +63,7 @@ void list_refresher::run() {
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, poll_, [this] { return stopping_; })) {
     lock.unlock();
-    log_list_outcomes(log_, "refresh", registry_.refresh_due());
+    report_list_outcomes(log_, writer_, clock_, periodic_refresh, registry_.refresh_due(), &refusals_);
     lock.lock();
   }
 }

@@ -23,7 +23,8 @@
 
 #include "net/server_state.hpp"
 #include "net/tls_context.hpp"
-#include "server/lists/list_refresher.hpp"  // log_list_outcomes (SIGHUP)
+#include "server/background_audit.hpp"
+#include "server/lists/list_refresher.hpp"  // report_list_outcomes (SIGHUP)
 #include "server/problem.hpp"
 #include "server/stream_hub.hpp"
 
@@ -46,15 +47,23 @@ void refuse(tcp::socket socket, bool tls) {
 
 // SIGHUP: the configured certificate and key are loaded again and replace the current pair only if
 // they load, so a half-written, unreadable or mismatched file leaves the old pair serving.
+// Audited as tls.reload (admin "sighup"), the error or the new certificate's subject and expiry.
 void reload_tls_context(app_context& app, const tls_config& cfg, tls_context_slot& slot) {
   auto loaded = tls_context::load(cfg);
   if (!loaded) {
     app.log.error("tls certificate not reloaded; the current one keeps serving", {{"error", loaded.error().message}});
+    auto audit = background_audit(app.clock, sighup_actor, "tls.reload", "rejected");
+    audit.details.emplace_back("error", loaded.error().message.substr(0, 512));
+    submit_background_audit(app.writer, app.log, std::move(audit));
     return;
   }
   std::shared_ptr<const tls_context> next(std::move(loaded).value());
   app.log.info("tls certificate reloaded",
                {{"subject", next->certificate_subject()}, {"not_after", next->certificate_not_after()}});
+  auto audit = background_audit(app.clock, sighup_actor, "tls.reload", "reloaded");
+  audit.details.emplace_back("subject", next->certificate_subject().substr(0, 512));
+  audit.details.emplace_back("not_after", next->certificate_not_after().substr(0, 64));
+  submit_background_audit(app.writer, app.log, std::move(audit));
   slot.replace(std::move(next));
 }
 
@@ -256,7 +265,9 @@ int serve_http(app_context& app, const router& routes) {
   std::function<void(const beast::error_code&, int)> on_hangup = [&](const beast::error_code& hup_ec, int) {
     if (hup_ec) return;
     if (app.lists != nullptr) {
-      net::post(workers, [&app] { log_list_outcomes(app.log, "SIGHUP", app.lists->reload_all()); });
+      net::post(workers, [&app] {
+        report_list_outcomes(app.log, app.writer, app.clock, sighup_reload, app.lists->reload_all());
+      });
     }
     if (tls) {
       net::post(workers, [&app, &cfg, slot = tls.get()] { reload_tls_context(app, cfg.tls, *slot); });
