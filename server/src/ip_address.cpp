@@ -8,7 +8,6 @@
 namespace callsign::server {
 
 namespace {
-constexpr std::array<std::uint8_t, 12> v4_mapped_prefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 void clear_host_bits(ip_address& address, int prefix) {
   const int total = address.v6 ? 128 : 32;
@@ -17,24 +16,6 @@ void clear_host_bits(ip_address& address, int prefix) {
   }
 }
 }  // namespace
-
-std::optional<ip_address> parse_ip_address(std::string_view text) {
-  if (text.empty() || text.size() > 45) return std::nullopt;
-  const std::string copy(text);  // inet_pton needs a terminated string
-  ip_address out;
-  if (copy.find(':') == std::string::npos) {
-    if (inet_pton(AF_INET, copy.c_str(), out.bytes.data()) != 1) return std::nullopt;
-    return out;
-  }
-  if (inet_pton(AF_INET6, copy.c_str(), out.bytes.data()) != 1) return std::nullopt;
-  if (std::equal(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), out.bytes.begin())) {
-    std::array<std::uint8_t, 16> v4{};
-    std::copy(out.bytes.begin() + 12, out.bytes.end(), v4.begin());
-    return ip_address{false, v4};
-  }
-  out.v6 = true;
-  return out;
-}
 
 std::string to_string(const ip_address& address) {
   std::array<char, INET6_ADDRSTRLEN> buffer{};
@@ -74,17 +55,6 @@ ip_network login_group(const ip_address& address) {
   ip_network group{address, address.v6 ? 64 : 32};
   clear_host_bits(group.base, group.prefix);
   return group;
-}
-
-storage::ip_address to_storage_address(const ip_address& address) noexcept {
-  storage::ip_address out;
-  out.v6 = address.v6;
-  if (!address.v6) {
-    for (std::size_t i = 0; i < 4; ++i) out.v4_value = (out.v4_value << 8) | address.bytes[i];
-  } else {
-    for (std::size_t i = 0; i < 16; ++i) out.v6_value = (out.v6_value << 8) | address.bytes[i];
-  }
-  return out;
 }
 
 }  // namespace callsign::server

@@ -309,4 +309,27 @@ BOOST_AUTO_TEST_CASE(single_address_parsing) {
   BOOST_TEST(v6->v6);
 }
 
+// The server's byte form and the set's integer form come from one parse (parse_ip_bytes).
+BOOST_AUTO_TEST_CASE(the_byte_and_integer_forms_are_one_parse) {
+  auto mapped = storage::parse_ip_bytes("::ffff:192.0.2.1");
+  BOOST_TEST_REQUIRE(mapped.has_value());
+  BOOST_TEST(!mapped->v6);
+  BOOST_TEST((mapped == storage::parse_ip_bytes("192.0.2.1")));
+  BOOST_TEST(mapped->bytes[0] == 192);
+  BOOST_TEST(mapped->bytes[3] == 1);
+  BOOST_TEST(mapped->bytes[4] == 0);
+  auto v6 = storage::parse_ip_bytes("2001:db8::ff");
+  BOOST_TEST_REQUIRE(v6.has_value());
+  BOOST_TEST(v6->v6);
+  BOOST_TEST(v6->bytes[0] == 0x20);
+  BOOST_TEST(v6->bytes[15] == 0xff);
+  const auto value = storage::to_ip_value(*v6);
+  BOOST_TEST((value.v6_value == ((storage::uint128{0x20010db8} << 96) | 0xff)));
+  BOOST_TEST(storage::to_ip_value(*mapped).v4_value == 0xc0000201U);
+  for (const char* bad : {"", "192.0.2.1:80", "[2001:db8::1]", "fe80::1%eth0", "1.2.3", "01.2.3.4"}) {
+    BOOST_TEST(!storage::parse_ip_bytes(bad).has_value(), bad);
+    BOOST_TEST(!parse_ip_address(bad).has_value(), bad);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

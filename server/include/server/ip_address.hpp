@@ -12,16 +12,14 @@
 
 namespace callsign::server {
 
-struct ip_address {
-  bool v6 = false;
-  std::array<std::uint8_t, 16> bytes{};  // IPv4 uses the first 4
-
-  friend bool operator==(const ip_address&, const ip_address&) = default;
-};
+// The bytes of one address (storage/lists/ip_address.hpp parses it for the whole server).
+using ip_address = storage::ip_bytes;
 
 // Strict text forms only ("203.0.113.7", "2001:db8::1"); nullopt otherwise. No ports, no
 // brackets, no zone ids.
-std::optional<ip_address> parse_ip_address(std::string_view text);
+inline std::optional<ip_address> parse_ip_address(std::string_view text) {
+  return storage::parse_ip_bytes(text);
+}
 // Canonical text (inet_ntop; RFC 5952 for IPv6).
 std::string to_string(const ip_address& address);
 
@@ -41,6 +39,8 @@ std::string to_string(const ip_network& network);
 ip_network login_group(const ip_address& address);
 
 // The same address as the lists' integer form (storage/lists/ip_address.hpp), for set lookups.
-storage::ip_address to_storage_address(const ip_address& address) noexcept;
+inline storage::ip_address to_storage_address(const ip_address& address) noexcept {
+  return storage::to_ip_value(address);
+}
 
 }  // namespace callsign::server

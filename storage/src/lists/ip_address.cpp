@@ -2,41 +2,50 @@
 
 #include <arpa/inet.h>
 
-#include <array>
+#include <algorithm>
 #include <cstring>
 
 namespace callsign::storage {
 
-result<ip_address> parse_ip_address(std::string_view text) {
+namespace {
+constexpr std::array<std::uint8_t, 12> v4_mapped_prefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+}  // namespace
+
+std::optional<ip_bytes> parse_ip_bytes(std::string_view text) {
   // inet_pton needs a NUL-terminated string; the longest valid form is 45 characters.
   std::array<char, 64> buffer{};
-  if (text.empty() || text.size() >= buffer.size()) {
-    return make_error(error_kind::invalid_input, "not an IPv4 or IPv6 address");
-  }
+  if (text.empty() || text.size() > 45) return std::nullopt;
   std::memcpy(buffer.data(), text.data(), text.size());
-  ip_address out;
+  ip_bytes out;
   if (text.find(':') == std::string_view::npos) {
-    std::array<std::uint8_t, 4> bytes{};
-    if (::inet_pton(AF_INET, buffer.data(), bytes.data()) != 1) {
-      return make_error(error_kind::invalid_input, "not an IPv4 or IPv6 address");
-    }
-    out.v4_value = (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) |
-                   (std::uint32_t{bytes[2]} << 8) | std::uint32_t{bytes[3]};
+    if (::inet_pton(AF_INET, buffer.data(), out.bytes.data()) != 1) return std::nullopt;
     return out;
   }
-  std::array<std::uint8_t, 16> bytes{};
-  if (::inet_pton(AF_INET6, buffer.data(), bytes.data()) != 1) {
-    return make_error(error_kind::invalid_input, "not an IPv4 or IPv6 address");
-  }
-  uint128 value = 0;
-  for (const std::uint8_t b : bytes) value = (value << 8) | b;
-  if ((value >> 32) == uint128{0xffff}) {  // ::ffff:a.b.c.d
-    out.v4_value = static_cast<std::uint32_t>(value);
-    return out;
+  if (::inet_pton(AF_INET6, buffer.data(), out.bytes.data()) != 1) return std::nullopt;
+  if (std::equal(v4_mapped_prefix.begin(), v4_mapped_prefix.end(), out.bytes.begin())) {
+    ip_bytes v4;
+    std::copy(out.bytes.begin() + 12, out.bytes.end(), v4.bytes.begin());
+    return v4;
   }
   out.v6 = true;
-  out.v6_value = value;
   return out;
+}
+
+ip_address to_ip_value(const ip_bytes& address) noexcept {
+  ip_address out;
+  out.v6 = address.v6;
+  if (!address.v6) {
+    for (std::size_t i = 0; i < 4; ++i) out.v4_value = (out.v4_value << 8) | address.bytes[i];
+  } else {
+    for (const std::uint8_t b : address.bytes) out.v6_value = (out.v6_value << 8) | b;
+  }
+  return out;
+}
+
+result<ip_address> parse_ip_address(std::string_view text) {
+  auto parsed = parse_ip_bytes(text);
+  if (!parsed) return make_error(error_kind::invalid_input, "not an IPv4 or IPv6 address");
+  return to_ip_value(*parsed);
 }
 
 }  // namespace callsign::storage
