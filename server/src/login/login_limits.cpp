@@ -1,8 +1,7 @@
 #include "server/login_limits.hpp"
 
-#include <algorithm>
-
 #include "crypto/constant_time.hpp"
+#include "crypto/credential_hash.hpp"
 #include "crypto/hex.hpp"
 #include "crypto/hmac_key.hpp"
 #include "crypto/key_derivation.hpp"
@@ -14,10 +13,6 @@ namespace callsign::server {
 namespace {
 constexpr std::string_view username_hash_label = "callsign login-username";
 constexpr std::size_t username_hash_bytes = 16;
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 
 std::string counter_key(const login_rule& rule, std::string_view block_key) {
   return storage::state_key({"login", rule.name, block_key});
@@ -53,15 +48,12 @@ result<login_check> check_keys(const login_limiter& limiter, const std::vector<s
 }  // namespace
 
 result<std::string> normalize_login_username(std::string_view username) {
-  while (!username.empty() && is_space(username.front())) username.remove_prefix(1);
-  while (!username.empty() && is_space(username.back())) username.remove_suffix(1);
-  if (username.empty() || username.size() > max_login_username) {
+  // The same normalization the exposed-credential hashes use, so a login matches its pair.
+  std::string out = crypto::normalize_username(username);
+  if (out.empty() || out.size() > max_login_username) {
     return make_error(error_kind::invalid_input,
                       "field 'username' must be 1 to " + std::to_string(max_login_username) + " bytes after trimming");
   }
-  std::string out(username);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; });
   return out;
 }
 
