@@ -18,7 +18,8 @@ ARGS, _ = parse_args()
 def test_slow_progress_and_100_continue(server, token, work):
     content = small_password_set(ARGS.callsign, work, 1500)
     # Sent over ~4 s, longer than the 3 s request timeout, but never idle for long: the
-    # timeout applies per read, so the upload lives.
+    # timeout applies per read, so the upload lives. (12 KB in 4 s also stays above the default
+    # lists.upload_min_bytes_per_second, 4096 bytes/s counted from the end of the first 3 s.)
     sock = connect(server, timeout=60)
     try:
         sock.sendall(upload_head(token, "exposed_passwords", len(content)))

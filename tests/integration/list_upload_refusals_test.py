@@ -2,8 +2,8 @@
 
 Against the real callsignd: callers refused from the header alone (401, 403, 404, 413) get
 their answer without the body being read and without `100 Continue`; a chunked body over the
-limit, a client that disconnects and one that stalls leave no upload file behind and the old
-list serving."""
+limit, a client that disconnects, one that stalls and one that trickles below
+lists.upload_min_bytes_per_second leave no upload file behind and the old list serving."""
 import socket
 import time
 
@@ -153,8 +153,52 @@ def test_over_limit_disconnect_and_stall_keep_the_old_list(server, token, work):
     check(healthy(server), "server unhealthy after broken uploads")
 
 
+# The rate floor's grace is the request timeout (3 s); a trickle of 200 bytes every 0.2 s keeps
+# each read well inside it but averages 1,000 bytes/s, far below the floor.
+TRICKLE = SMALL + "upload_min_bytes_per_second = 65536\n"
+
+
+@with_server(ARGS, TRICKLE)
+def test_a_trickled_upload_is_cut_off_with_408(server, token, work):
+    base = small_password_set(ARGS.callsign, work)
+    status, _, raw = server.request("PUT", "/v1/admin/lists/exposed_passwords", base,
+                                    bearer(token, {"Content-Type": "application/octet-stream"}))
+    check(status == 200, "an upload at loopback speed is above the floor: %d %r" % (status, raw[:300]))
+    serving = list_item(server, token, "exposed_passwords")
+
+    sock = connect(server, timeout=60)
+    started = time.time()
+    answered = b""
+    try:
+        sock.sendall(upload_head(token, "exposed_passwords", 900000) + base[:HEADER_SIZE])
+        sock.settimeout(0.2)
+        while time.time() - started < 60 and not answered:
+            try:
+                sock.sendall(b"\x01" * 200)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            try:
+                answered = sock.recv(65536)
+            except socket.timeout:
+                pass
+        sock.settimeout(10)
+        answered += read_until_close(sock)
+    finally:
+        sock.close()
+    check(answered, "a trickled upload was still open after 60 s")
+    status, headers, body = split_raw(answered)
+    check_problem(status, headers, body, 408, "upload_min_bytes_per_second")
+    check(not wait_for_no_leftovers(server), "a trickled upload left files: %r" % leftovers(server))
+    item = list_item(server, token, "exposed_passwords")
+    check(item["version"] == serving["version"] and item["sha256"] == serving["sha256"], "the list changed: %r" % item)
+    reasons = [r.get("reason") for r in server.log_records() if r.get("msg") == "list upload abandoned"]
+    check("slower than lists.upload_min_bytes_per_second" in reasons, "log reasons %r" % reasons)
+    check(healthy(server), "server unhealthy after a trickled upload")
+
+
 if __name__ == "__main__":
     raise SystemExit(run_cases([
         ("refusals_come_before_the_body", test_refusals_come_before_the_body),
         ("over_limit_disconnect_and_stall_keep_the_old_list", test_over_limit_disconnect_and_stall_keep_the_old_list),
+        ("a_trickled_upload_is_cut_off_with_408", test_a_trickled_upload_is_cut_off_with_408),
     ]))

@@ -86,6 +86,20 @@ BOOST_AUTO_TEST_CASE(bad_values_name_their_key) {
   BOOST_TEST(error_of("[log]\nlevel = \"loud\"\n").find("log.level") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(upload_rate_floor) {
+  auto defaults = parse_config("", "test.toml");
+  BOOST_REQUIRE(defaults);
+  BOOST_TEST(defaults->lists.upload_min_bytes_per_second == 4096U);
+  auto off = parse_config("[lists]\nupload_min_bytes_per_second = 0\n", "test.toml");
+  BOOST_REQUIRE(off);
+  BOOST_TEST(off->lists.upload_min_bytes_per_second == 0U);
+  auto set = parse_config("[lists]\nupload_min_bytes_per_second = 1048576\n", "test.toml");
+  BOOST_REQUIRE(set);
+  BOOST_TEST(set->lists.upload_min_bytes_per_second == 1048576U);
+  BOOST_TEST(error_of("[lists]\nupload_min_bytes_per_second = -1\n").find("lists.upload_min_bytes_per_second") !=
+             std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(stream_section) {
   auto defaults = parse_config("", "test.toml");
   BOOST_REQUIRE(defaults);

@@ -89,6 +89,10 @@ struct lists_config {
   // PUT /v1/admin/lists/{name} body limit; the body streams to disk, so this is a disk budget
   // (a 1-billion-entry HIBP set file is about 8 GiB), not memory.
   std::size_t max_upload_bytes = std::size_t{16} << 30;
+  // After the first request timeout, an upload must keep up with this many bytes per second
+  // (received >= rate x (elapsed - timeout); 0 = no floor): a slow trickle, each read inside the
+  // timeout, cannot hold a connection and a file open forever.
+  std::uint64_t upload_min_bytes_per_second = 4096;
   // The text lists (open_proxies, managed_devices) are parsed in memory to be validated, so
   // their files (uploaded or reloaded) have this lower cap as well.
   std::size_t max_text_bytes = std::size_t{256} << 20;

@@ -189,8 +189,16 @@ net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::
     }
     http::request_parser<http::buffer_body> body{std::move(header)};
     body.body_limit(boost::none);  // the file enforces lists.max_upload_bytes on what it stores
-    auto streaming = stream_upload_body(stream, buffer, body, *file, st.workers, cfg.request_timeout);
+    auto streaming = stream_upload_body(stream, buffer, body, *file, st.workers, cfg.request_timeout,
+                                        cfg.lists.upload_min_bytes_per_second);
     auto streamed = co_await std::move(streaming);
+    const auto abandon = [&](const std::string& reason) {
+      st.app.log.warn("list upload abandoned", {{"request_id", plain.request_id},
+                                                {"list", list_name(std::get<list_upload_ticket>(admitted).id)},
+                                                {"bytes_stored", file->bytes()},
+                                                {"reason", reason}});
+      file->abort();
+    };
     switch (streamed.end) {
       case upload_body_end::complete:
         break;
@@ -200,14 +208,12 @@ net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::
       case upload_body_end::store_failed:
         refusal = error_response(*streamed.store_error);
         break;
+      case upload_body_end::too_slow:
+        abandon("slower than lists.upload_min_bytes_per_second");
+        refusal = upload_too_slow_response(cfg.lists.upload_min_bytes_per_second);
+        break;
       case upload_body_end::read_failed: {
-        const std::string reason = streamed.read_error.message();
-        st.app.log.warn("list upload abandoned",
-                        {{"request_id", plain.request_id},
-                         {"list", list_name(std::get<list_upload_ticket>(admitted).id)},
-                         {"bytes_stored", file->bytes()},
-                         {"reason", reason}});
-        file->abort();
+        abandon(streamed.read_error.message());
         refusal = response_for_read_error(streamed.read_error);
         if (!refusal) {
           co_return false;  // disconnect or timeout: nobody to answer

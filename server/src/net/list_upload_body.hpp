@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "crypto/result.hpp"
+#include "server/lists/list_upload.hpp"
 #include "server/lists/upload_file.hpp"
 
 namespace callsign::server::net_detail {
@@ -28,6 +29,7 @@ enum class upload_body_end {
   too_large,    // past the file's limit: the file is removed; answer 413
   store_failed, // the disk refused a write (ENOSPC, EIO): the file is removed; store_error says why
   read_failed,  // disconnect, timeout or malformed chunking: read_error; the caller aborts the file
+  too_slow,     // below lists.upload_min_bytes_per_second on average; the caller aborts the file, answers 408
 };
 
 struct upload_body_outcome {
@@ -38,18 +40,24 @@ struct upload_body_outcome {
 
 // Reads the rest of the message into `file`. The timeout is re-armed before every read, so a
 // large upload lives as long as it keeps making progress while a stalled one is cut off after
-// `read_timeout`. Each full chunk is written on `workers`: disk writes may block, and the
-// connection's I/O thread serves other connections meanwhile. `parser` must be past the
-// header with its body limit off (the file counts and enforces the limit).
+// `read_timeout`; and once `read_timeout` has passed, the whole body must average at least
+// `min_bytes_per_second` (0 = no floor, upload_rate_deadline), so a trickle that keeps every
+// read inside the timeout is cut off too. Each full chunk is written on `workers`: disk writes
+// may block, and the connection's I/O thread serves other connections meanwhile. `parser` must
+// be past the header with its body limit off (the file counts and enforces the limit).
 template <class Stream>
 boost::asio::awaitable<upload_body_outcome> stream_upload_body(
     Stream& stream, boost::beast::flat_buffer& buffer,
     boost::beast::http::request_parser<boost::beast::http::buffer_body>& parser, upload_file& file,
-    boost::asio::thread_pool& workers, std::chrono::steady_clock::duration read_timeout) {
+    boost::asio::thread_pool& workers, std::chrono::steady_clock::duration read_timeout,
+    std::uint64_t min_bytes_per_second) {
   namespace asio = boost::asio;
   namespace http = boost::beast::http;
   constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+  using steady = std::chrono::steady_clock;
+  const steady::time_point started = steady::now();
+  std::uint64_t received = 0;  // bytes the parser took, framing included
   std::vector<std::uint8_t> chunk(upload_chunk_bytes);
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
@@ -57,8 +65,17 @@ boost::asio::awaitable<upload_body_outcome> stream_upload_body(
     while (!parser.is_done() && parser.get().body().size > 0) {
       boost::beast::get_lowest_layer(stream).expires_after(read_timeout);
       auto [ec, bytes] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+      received += bytes;
+      if (ec && ec != http::error::need_buffer) {
+        co_return upload_body_outcome{upload_body_end::read_failed, ec, std::nullopt};
+      }
+      // Checked when a read completes, not by the timer: a timer that fires closes the socket,
+      // and this client is still there to be told why (408).
+      if (!parser.is_done() &&
+          steady::now() >= upload_rate_deadline(started, read_timeout, received, min_bytes_per_second)) {
+        co_return upload_body_outcome{upload_body_end::too_slow, {}, std::nullopt};
+      }
       if (ec == http::error::need_buffer) break;
-      if (ec) co_return upload_body_outcome{upload_body_end::read_failed, ec, std::nullopt};
     }
     const std::size_t filled = chunk.size() - parser.get().body().size;
     if (filled == 0) continue;
