@@ -91,14 +91,20 @@ def test_refusals_come_before_the_body(server, token, work):
     check(healthy(server), "server unhealthy after refusals")
 
 
-@with_server(ARGS, SMALL)
-def test_over_limit_disconnect_and_stall_keep_the_old_list(server, token, work):
+def upload_base(server, token, work):
+    """Uploads a 1,000-entry password set at loopback speed; returns its bytes and the served item."""
     base = small_password_set(ARGS.callsign, work)
     status, _, raw = server.request("PUT", "/v1/admin/lists/exposed_passwords", base,
                                     bearer(token, {"Content-Type": "application/octet-stream"}))
     check(status == 200, "base upload: %d %r" % (status, raw[:300]))
     serving = list_item(server, token, "exposed_passwords")
     check(serving["version"] == 1 and serving["entries"] == 1000, "base %r" % serving)
+    return base, serving
+
+
+@with_server(ARGS, SMALL)
+def test_over_limit_disconnect_and_stall_keep_the_old_list(server, token, work):
+    base, serving = upload_base(server, token, work)
 
     def unchanged(what):
         item = list_item(server, token, "exposed_passwords")
@@ -160,11 +166,7 @@ TRICKLE = SMALL + "upload_min_bytes_per_second = 65536\n"
 
 @with_server(ARGS, TRICKLE)
 def test_a_trickled_upload_is_cut_off_with_408(server, token, work):
-    base = small_password_set(ARGS.callsign, work)
-    status, _, raw = server.request("PUT", "/v1/admin/lists/exposed_passwords", base,
-                                    bearer(token, {"Content-Type": "application/octet-stream"}))
-    check(status == 200, "an upload at loopback speed is above the floor: %d %r" % (status, raw[:300]))
-    serving = list_item(server, token, "exposed_passwords")
+    base, serving = upload_base(server, token, work)  # at loopback speed: far above the floor
 
     sock = connect(server, timeout=60)
     started = time.time()
