@@ -100,17 +100,18 @@ def thread_names(pid):
 def test_thread_names():
     server = Server(ARGS.callsignd, "", extra_args=("--io-threads", "3"))
     try:
-        wanted = ("callsign-io1", "callsign-io2", "callsign-writer", "callsign-fold", "callsign-ctl")
+        wanted = ("callsign-io1", "callsign-io2", "callsign-writer", "callsign-fold", "callsign-ctl", "callsign-lists")
         # The port file can appear before the last of them (the control socket) has started.
         deadline = time.monotonic() + 10
         while True:
             names = thread_names(server.proc.pid)
-            if all(name in names for name in wanted) or time.monotonic() > deadline:
+            if all(name in names for name in wanted + ("callsign-work",)) or time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         for name in wanted:
             check(names.count(name) == 1, "one thread named %s among %r" % (name, sorted(names)))
         check("callsign-io3" not in names, "three I/O threads are the main one and two more: %r" % sorted(names))
+        check(names.count("callsign-work") == 2, "two worker threads (server.worker_threads) in %r" % sorted(names))
     finally:
         server.stop()
         server.cleanup()

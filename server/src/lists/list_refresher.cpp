@@ -1,5 +1,7 @@
 #include "server/lists/list_refresher.hpp"
 
+#include <pthread.h>
+
 #include <string>
 #include <utility>
 
@@ -60,6 +62,7 @@ list_refresher::~list_refresher() {
 }
 
 void list_refresher::run() {
+  pthread_setname_np(pthread_self(), "callsign-lists");  // in top -H and /proc/PID/task
   std::unique_lock lock(mutex_);
   while (!wake_.wait_for(lock, poll_, [this] { return stopping_; })) {
     lock.unlock();

@@ -18,6 +18,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <latch>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -231,6 +233,15 @@ int serve_http(app_context& app, const router& routes) {
   }
   net::io_context& ioc = *contexts.front();
   net::thread_pool workers(cfg.worker_threads);
+  // "callsign-work" in top -H and /proc/PID/task. One task per pool thread, each held until all
+  // have started, so every thread of the pool runs exactly one of them.
+  auto named = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(cfg.worker_threads));
+  for (unsigned i = 0; i < cfg.worker_threads; ++i) {
+    net::post(workers, [named] {
+      pthread_setname_np(pthread_self(), "callsign-work");
+      named->arrive_and_wait();
+    });
+  }
 
   std::random_device rd;
   char prefix[16];
