@@ -13,13 +13,14 @@
 #include <boost/beast/core.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <latch>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -67,6 +68,26 @@ void reload_tls_context(app_context& app, const tls_config& cfg, tls_context_slo
   audit.details.emplace_back("not_after", next->certificate_not_after().substr(0, 64));
   submit_background_audit(app.writer, app.log, std::move(audit));
   slot.replace(std::move(next));
+}
+
+// "callsign-work" in top -H and /proc/PID/task. One task per pool thread, each held until all
+// have started so that every thread runs one. The hold is bounded: a pool stopped before all of
+// them ran (an early return from serve_http) must not leave the started ones waiting in join().
+void name_worker_threads(net::thread_pool& workers, unsigned count) {
+  struct rendezvous {
+    std::mutex mutex;
+    std::condition_variable all_started;
+    unsigned started = 0;
+  };
+  auto meeting = std::make_shared<rendezvous>();
+  for (unsigned i = 0; i < count; ++i) {
+    net::post(workers, [meeting, count] {
+      pthread_setname_np(pthread_self(), "callsign-work");
+      std::unique_lock lock(meeting->mutex);
+      if (++meeting->started == count) meeting->all_started.notify_all();
+      meeting->all_started.wait_for(lock, std::chrono::seconds(2), [&] { return meeting->started == count; });
+    });
+  }
 }
 
 // `tls` is set for the HTTPS/WSS listener. Both listeners share the caps and the registry.
@@ -233,15 +254,6 @@ int serve_http(app_context& app, const router& routes) {
   }
   net::io_context& ioc = *contexts.front();
   net::thread_pool workers(cfg.worker_threads);
-  // "callsign-work" in top -H and /proc/PID/task. One task per pool thread, each held until all
-  // have started, so every thread of the pool runs exactly one of them.
-  auto named = std::make_shared<std::latch>(static_cast<std::ptrdiff_t>(cfg.worker_threads));
-  for (unsigned i = 0; i < cfg.worker_threads; ++i) {
-    net::post(workers, [named] {
-      pthread_setname_np(pthread_self(), "callsign-work");
-      named->arrive_and_wait();
-    });
-  }
 
   std::random_device rd;
   char prefix[16];
@@ -336,6 +348,7 @@ int serve_http(app_context& app, const router& routes) {
     net::co_spawn(ioc, drain_and_stop(st, acceptors), net::detached);
   });
 
+  name_worker_threads(workers, cfg.worker_threads);  // past every early return: no 2 s hold there
   // The other contexts have no work until connections arrive: keep them running until the drain
   // stops every context.
   std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
