@@ -29,7 +29,7 @@ enum class upload_body_end {
   too_large,    // past the file's limit: the file is removed; answer 413
   store_failed, // the disk refused a write (ENOSPC, EIO): the file is removed; store_error says why
   read_failed,  // disconnect, timeout or malformed chunking: read_error; the caller aborts the file
-  too_slow,     // below lists.upload_min_bytes_per_second on average; the caller aborts the file, answers 408
+  too_slow,     // behind lists.upload_min_bytes_per_second: the caller aborts the file and answers 408
 };
 
 struct upload_body_outcome {
@@ -40,9 +40,9 @@ struct upload_body_outcome {
 
 // Reads the rest of the message into `file`. The timeout is re-armed before every read, so a
 // large upload lives as long as it keeps making progress while a stalled one is cut off after
-// `read_timeout`; and once `read_timeout` has passed, the whole body must average at least
-// `min_bytes_per_second` (0 = no floor, upload_rate_deadline), so a trickle that keeps every
-// read inside the timeout is cut off too. Each full chunk is written on `workers`: disk writes
+// `read_timeout`; and once `read_timeout` has passed, the bytes received must keep up with
+// min_bytes_per_second x (elapsed - read_timeout) (0 = no floor, upload_rate_deadline), so a
+// trickle that keeps every read inside the timeout is cut off too. Each full chunk is written on `workers`: disk writes
 // may block, and the connection's I/O thread serves other connections meanwhile. `parser` must
 // be past the header with its body limit off (the file counts and enforces the limit).
 template <class Stream>
