@@ -53,6 +53,22 @@ def confirm(api, customer, code):
                               json_headers(customer))
 
 
+def confirmed_at_previous_step(api, user, margin):
+    """Creates `user` with an authenticator confirmed by the previous step's code, at least
+    `margin` seconds before the next 30 s boundary, so "now" is the same step for oathtool and
+    callsignd while the caller works. Returns (customer token, secret, now)."""
+    api.put_user(user, user + "@example.com")
+    customer = api.token("customer", user)
+    api.token("agent", "agent-1")
+    secret = enroll(api, customer)
+    if time.time() % 30 > 30 - margin:
+        wait_for_step_start(30)
+    now = int(time.time())
+    status, _, raw = confirm(api, customer, oathtool(secret, now - 30))  # the previous step confirms too
+    check(status == 200, "confirm with the previous step's code: %d %r" % (status, raw))
+    return customer, secret, now
+
+
 def test_authenticator_enrollment_with_oathtool():
     api = API
     api.put_user("au-1", "au-1@example.com")
@@ -139,16 +155,7 @@ def test_authenticator_window_and_order():
     """Authenticator codes: one step ahead is accepted (default), two ahead or two behind never;
     the previous step is refused once a later step was used."""
     api = API
-    api.put_user("au-2", "au-2@example.com")
-    customer = api.token("customer", "au-2")
-    api.token("agent", "agent-1")
-    secret = enroll(api, customer)
-    # Stay clear of the 30 s boundary so "now" is the same step for oathtool and callsignd.
-    if time.time() % 30 > 25:
-        wait_for_step_start(30)
-    now = int(time.time())
-    status, _, raw = confirm(api, customer, oathtool(secret, now - 30))  # the previous step confirms too
-    check(status == 200, "confirm with the previous step's code: %d %r" % (status, raw))
+    _, secret, now = confirmed_at_previous_step(api, "au-2", margin=5)
     for offset in (-60, 60):
         result = api.verify_ok({"user": "au-2", "code": oathtool(secret, now + offset)})
         check(result == invalid("au-2"), "code %+d s accepted: %r" % (offset, result))
@@ -166,15 +173,7 @@ def test_replaced_authenticator_keeps_used_steps():
     first = Api(ARGS)
     second = None
     try:
-        first.put_user("au-r", "au-r@example.com")
-        customer = first.token("customer", "au-r")
-        first.token("agent", "agent-1")
-        old_secret = enroll(first, customer)
-        if time.time() % 30 > 20:
-            wait_for_step_start(30)
-        now = int(time.time())
-        status, _, raw = confirm(first, customer, oathtool(old_secret, now - 30))
-        check(status == 200, "confirm the first authenticator: %d %r" % (status, raw))
+        customer, old_secret, now = confirmed_at_previous_step(first, "au-r", margin=10)
         check(first.verify_ok({"user": "au-r", "code": oathtool(old_secret, now)}) == valid("au-r", "authenticator"),
               "the first authenticator's current code refused")
         status, _, _ = first.server.request("DELETE", "/v1/me/authenticator", headers=bearer(customer))
