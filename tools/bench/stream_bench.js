@@ -1,6 +1,7 @@
 // Orchestrates tools/bench/stream: the same WebSocket push load against callsignd (Release) and
 // against a minimal Node `ws` push server (stream_node_server.js), one after the other in the same
-// run. For each: server RSS per connection ((VmRSS with N connected - VmRSS before) / N) and the
+// run, and then (--floor-server) against stream_floor_server.cpp, the cheapest push server for
+// the same clients. For each: server RSS per connection ((VmRSS with N connected - VmRSS before) / N) and the
 // delivery latency of boundary tokens as seen by the clients (arrival - step start, same host,
 // same clock). Prints both and the ratios (stream_bench_report.js); exits 1 if a target is missed.
 // With --tls-cert/--tls-key (CALLSIGN_BENCH_TLS=1), two more phases follow: callsignd again on
@@ -32,6 +33,9 @@ const CLIENT = arg("--client", "native");
 const NATIVE_CLIENT = arg("--native-client");
 // "batch": the native clients run as SCHED_BATCH (an experiment, see stream_client.cpp).
 const CLIENT_SCHED = arg("--client-sched", "normal");
+// The floor (stream_floor_server.cpp): a third phase with the cheapest push server, measured with
+// the native clients; what the kernel's send and the clients' reads alone cost on this machine.
+const FLOOR_SERVER = arg("--floor-server");
 const TLS_CERT = arg("--tls-cert");
 const TLS_KEY = arg("--tls-key");
 
@@ -322,6 +326,20 @@ async function main() {
     await stop(peer);
   }
 
+  // --- the floor: the same clients against the cheapest push server (native clients only) ---
+  let floor = null;
+  if (FLOOR_SERVER && CLIENT === "native") {
+    const floorPortFile = path.join(WORK, "floor.port");
+    const bare = spawn(FLOOR_SERVER, ["--port-file", floorPortFile, "--period", String(PERIOD)], { stdio: "inherit" });
+    try {
+      const port = await waitForPortFile(floorPortFile, bare, "the floor server");
+      await sleep(1000);
+      floor = await measure("floor", bare.pid, port, tokensPerUser, 5);
+    } finally {
+      await stop(bare);
+    }
+  }
+
   // --- TLS: callsignd (same data directory, users already there) and Node over https ---
   let oursTls = null;
   let theirsTls = null;
@@ -353,7 +371,7 @@ async function main() {
     }
   }
 
-  const ok = printReport({ ours, theirs, oursTls, theirsTls },
+  const ok = printReport({ ours, theirs, floor, oursTls, theirsTls },
                         { connections: CONNECTIONS, processes: PROCESSES, period: PERIOD, boundaries: BOUNDARIES,
                           clientSched: CLIENT_SCHED });
   process.exit(ok ? 0 : 1);

@@ -7,8 +7,9 @@ const { printWhereTheCpuGoes } = require("./stream_proc_stats");
 const RSS_TARGET = 0.5;    // callsignd's RSS per connection <= 0.5x Node ws
 const P99_TARGET_MS = 100;
 
-// ours, theirs: the plain phases (callsignd, node-ws); oursTls, theirsTls: the WSS phases or null.
-function printReport({ ours, theirs, oursTls, theirsTls }, { connections, processes, period, boundaries, clientSched }) {
+// ours, theirs: the plain phases (callsignd, node-ws); floor: the floor server's phase or null
+// (stream_floor_server.cpp, no target: what no server can beat on this machine); oursTls, theirsTls: the WSS phases or null.
+function printReport({ ours, theirs, floor, oursTls, theirsTls }, { connections, processes, period, boundaries, clientSched }) {
   const kb = (bytes) => (bytes / 1024).toFixed(2) + " KiB";
   const ms = (v) => v.toFixed(1) + " ms";
   console.log("");
@@ -16,16 +17,21 @@ function printReport({ ours, theirs, oursTls, theirsTls }, { connections, proces
               `period ${period} s, ${boundaries} boundaries measured` +
               (clientSched === "batch" ? ", native clients as SCHED_BATCH" : ""));
   console.log("server      RSS before   RSS after    per connection   delivered          p50       p99       max");
-  for (const r of [ours, theirs, oursTls, theirsTls].filter(Boolean)) {
+  for (const r of [ours, theirs, floor, oursTls, theirsTls].filter(Boolean)) {
     console.log(`${r.name.padEnd(11)} ${String(r.rssBefore).padStart(8)} kB  ${String(r.rssAfter).padStart(8)} kB  ` +
                 `${kb(r.perConnection).padStart(14)}   ${String(r.delivered).padStart(7)}/${String(r.expected).padEnd(7)}  ` +
                 `${ms(r.p50).padStart(9)} ${ms(r.p99).padStart(9)} ${ms(r.max).padStart(9)}` +
                 (r.closed ? `  (${r.closed} closed)` : ""));
   }
-  printWhereTheCpuGoes([ours, theirs, oursTls, theirsTls].filter(Boolean), boundaries, ms);
+  printWhereTheCpuGoes([ours, theirs, floor, oursTls, theirsTls].filter(Boolean), boundaries, ms);
   const rssRatio = ours.perConnection / theirs.perConnection;
   console.log(`ratios (callsignd / node-ws): RSS per connection ${rssRatio.toFixed(2)}x (target <= ${RSS_TARGET}x), ` +
               `p99 ${(ours.p99 / theirs.p99).toFixed(2)}x, p50 ${(ours.p50 / theirs.p50).toFixed(2)}x`);
+  if (floor) {
+    console.log(`floor (the cheapest push server, same clients): p99 ${ms(floor.p99)}; callsignd / floor: ` +
+                `p99 ${(ours.p99 / floor.p99).toFixed(2)}x, p50 ${(ours.p50 / floor.p50).toFixed(2)}x` +
+                (floor.p99 > P99_TARGET_MS ? `; the floor itself is above the ${P99_TARGET_MS} ms target on this machine` : ""));
+  }
   let ok = true;
   if (!(rssRatio <= RSS_TARGET)) {
     console.log(`MISSED: callsignd RSS per connection is ${rssRatio.toFixed(2)}x Node ws (target <= ${RSS_TARGET}x)`);
