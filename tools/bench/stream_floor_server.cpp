@@ -7,10 +7,12 @@
 // socket. So its delivery latency is what the kernel's loopback send and the clients' reads cost
 // here; no server can deliver the same frames to the same clients faster on this machine.
 //
-//   stream_floor_server --port-file PATH --period SECONDS [--threads N]
+//   stream_floor_server --port-file PATH --period SECONDS [--threads N] [--order subscribed|peer]
 //
 // N threads (default 2, one per core), each with its own SO_REUSEPORT listener on the same port
-// and its own epoll, as callsignd has one io_context per I/O thread.
+// and its own epoll, as callsignd has one io_context per I/O thread. --order peer (an experiment)
+// sends to all of one client process's sockets before the next one's, so each process is woken
+// less often: an order that only helps when the clients share the server's host.
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
@@ -21,6 +23,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -46,6 +49,7 @@ struct connection {
   bool subscribed = false;
   std::string in;
   std::string user;
+  std::uint32_t peer = 0;  // the client's IPv4 address (each client process has its own)
 };
 
 long long now_ms() {
@@ -130,7 +134,7 @@ void send_all(int fd, std::string_view bytes) {
 
 class worker {
  public:
-  worker(int port, int period) : period_(period) {
+  worker(int port, int period, bool by_peer) : period_(period), by_peer_(by_peer) {
     listener_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     const int on = 1;
     setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
@@ -207,6 +211,10 @@ class worker {
     if (due_ % period_ms != 0) {
       frames_.clear();
       offsets_.clear();
+      if (by_peer_) {
+        std::stable_sort(subscribed_.begin(), subscribed_.end(),
+                         [this](std::size_t a, std::size_t b) { return conns_[a].peer < conns_[b].peer; });
+      }
       for (std::size_t i : subscribed_) {
         offsets_.push_back(frames_.size());
         append_token_frame(frames_, conns_[i].user, step, period_);
@@ -225,12 +233,14 @@ class worker {
 
   void accept_all() {
     for (;;) {
-      const int fd = accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK);
+      sockaddr_in peer{};
+      socklen_t peer_len = sizeof peer;
+      const int fd = accept4(listener_, reinterpret_cast<sockaddr*>(&peer), &peer_len, SOCK_NONBLOCK);
       if (fd < 0) return;
       const int on = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
       if (static_cast<std::size_t>(fd) >= conns_.size()) conns_.resize(static_cast<std::size_t>(fd) + 1024);
-      conns_[static_cast<std::size_t>(fd)] = connection{fd, false, false, {}, {}};
+      conns_[static_cast<std::size_t>(fd)] = connection{fd, false, false, {}, {}, ntohl(peer.sin_addr.s_addr)};
       watch(fd, static_cast<std::uint64_t>(fd));
     }
   }
@@ -324,6 +334,7 @@ class worker {
   }
 
   int period_;
+  bool by_peer_;  // --order peer: send to one client process's sockets after another
   int listener_ = -1, epoll_ = -1, timer_ = -1;
   long long due_ = 0;
   std::vector<connection> conns_;       // by descriptor
@@ -346,6 +357,7 @@ int main(int argc, char** argv) {
   const char* port_file = arg(argc, argv, "--port-file", nullptr);
   const int period = std::atoi(arg(argc, argv, "--period", "2"));
   const int threads = std::atoi(arg(argc, argv, "--threads", "2"));
+  const bool by_peer = std::strcmp(arg(argc, argv, "--order", "subscribed"), "peer") == 0;
   if (port_file == nullptr || period < 1 || threads < 1) {
     std::fprintf(stderr, "usage: stream_floor_server --port-file PATH --period SECONDS [--threads N]\n");
     return 2;
@@ -358,9 +370,9 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, [](int) { stopping.store(true); });
 
   std::vector<std::unique_ptr<worker>> workers;
-  workers.push_back(std::make_unique<worker>(0, period));
+  workers.push_back(std::make_unique<worker>(0, period, by_peer));
   const int port = workers.front()->port();
-  for (int i = 1; i < threads; ++i) workers.push_back(std::make_unique<worker>(port, period));
+  for (int i = 1; i < threads; ++i) workers.push_back(std::make_unique<worker>(port, period, by_peer));
   {
     const std::string tmp = std::string(port_file) + ".tmp";
     std::ofstream(tmp) << port << "\n";

@@ -3,13 +3,16 @@
 // commit. It does none of callsignd's work (no TOTP, JSON, RocksDB or hash chain), so its
 // throughput bounds what a durable verify endpoint can reach on this machine.
 //
-//   verify_floor_server --port-file PATH --log FILE [--io-threads N] [--wal-bytes N]
+//   verify_floor_server --port-file PATH (--log FILE [--wal-bytes N] | --rocksdb DIR) [--io-threads N]
+//                       [--spin-ns N]
 //
 // N I/O threads, each with its own SO_REUSEPORT listener and level-triggered epoll (one recv or
 // send per readiness report; no extra call to see EAGAIN), parse requests and append one
 // 352-byte record each to a shared group, once per epoll round. One writer thread writes a
 // group with one pwrite, fdatasyncs, then hands its waiters back to their I/O threads through
-// an eventfd; only then is the 200 sent.
+// an eventfd; only then is the 200 sent. With --rocksdb DIR the writer instead puts the group's
+// records into a RocksDB database (default options, one key per record) with one synced Write:
+// the floor on the stack callsignd must use, whose WAL grows, so each sync also writes its size.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,7 +22,11 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 #include <unistd.h>
+
+#include <memory>
 
 #include <algorithm>
 #include <array>
@@ -77,6 +84,7 @@ struct group {
 };
 
 std::atomic<bool> stopping{false};
+long spin_ns = 0;  // --spin-ns: CPU burnt per request on its I/O thread (an experiment)
 std::mutex pending_mutex;
 std::condition_variable writer_wake;
 bool writer_sleeping = false;  // under pending_mutex: notify only a writer that waits
@@ -247,6 +255,17 @@ class io_thread {
     std::memcpy(r + record_header_bytes, body.data(), std::min(body.size(), record_body_bytes));
     checksum(r, record_header_bytes + record_body_bytes, r + record_header_bytes + record_body_bytes);
     batch_waiters_.push_back({slot, generation});
+    if (spin_ns > 0) spin();
+  }
+
+  // Stands in for the per-request work a real endpoint adds (tokens, JSON, codes, an audit
+  // entry): how much of it fits before the floor falls below a target.
+  static void spin() {
+    timespec start{}, now{};
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+      clock_gettime(CLOCK_MONOTONIC, &now);
+    } while ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) < spin_ns);
   }
 
   void submit(std::size_t thread_count) {
@@ -330,9 +349,28 @@ void write_wrapped(int fd, std::string_view data, std::size_t& offset, std::size
   }
 }
 
-void writer_run(int log_fd, std::size_t wal_bytes, std::vector<io_thread>& threads) {
+// One synced RocksDB write of the group's records, keyed by a big-endian sequence number.
+void write_rocksdb(rocksdb::DB& db, std::string_view data, std::uint64_t& sequence) {
+  rocksdb::WriteBatch batch;
+  for (std::size_t at = 0; at + record_bytes <= data.size(); at += record_bytes) {
+    char key[8];
+    for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(sequence >> (56 - 8 * i));
+    ++sequence;
+    batch.Put(rocksdb::Slice(key, sizeof key), rocksdb::Slice(data.data() + at, record_bytes));
+  }
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  const auto status = db.Write(options, &batch);
+  if (!status.ok()) {
+    std::fprintf(stderr, "verify_floor_server: rocksdb write: %s\n", status.ToString().c_str());
+    std::exit(1);
+  }
+}
+
+void writer_run(int log_fd, std::size_t wal_bytes, rocksdb::DB* db, std::vector<io_thread>& threads) {
   group taken;
   std::size_t offset = 0;
+  std::uint64_t sequence = 0;
   for (;;) {
     {
       std::unique_lock lock(pending_mutex);
@@ -344,8 +382,12 @@ void writer_run(int log_fd, std::size_t wal_bytes, std::vector<io_thread>& threa
       std::swap(taken, pending);  // the I/O threads refill the emptied buffers (capacity kept)
       writer_sleeping = false;
     }
-    write_wrapped(log_fd, taken.bytes, offset, wal_bytes);
-    if (fdatasync(log_fd) != 0) die("fdatasync");
+    if (db != nullptr) {
+      write_rocksdb(*db, taken.bytes, sequence);
+    } else {
+      write_wrapped(log_fd, taken.bytes, offset, wal_bytes);
+      if (fdatasync(log_fd) != 0) die("fdatasync");
+    }
     ++groups_synced;
     records_synced += taken.records;
     for (std::size_t t = 0; t < taken.waiters.size(); ++t) {
@@ -398,7 +440,7 @@ std::uint16_t listen_on(std::uint16_t port, int& fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string port_file, log_path;
+  std::string port_file, log_path, rocksdb_path;
   unsigned long thread_count = 2;
   unsigned long long wal_bytes = 64ull << 20;
   bool ok = argc % 2 == 1;
@@ -406,13 +448,15 @@ int main(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--port-file") port_file = argv[i + 1];
     else if (arg == "--log") log_path = argv[i + 1];
+    else if (arg == "--rocksdb") rocksdb_path = argv[i + 1];
+    else if (arg == "--spin-ns") spin_ns = std::strtol(argv[i + 1], nullptr, 10);
     else if (arg == "--io-threads") thread_count = std::strtoul(argv[i + 1], nullptr, 10);
     else if (arg == "--wal-bytes") wal_bytes = std::strtoull(argv[i + 1], nullptr, 10);
     else ok = false;
   }
-  if (!ok || port_file.empty() || log_path.empty() || thread_count < 1 || thread_count > 64 || wal_bytes < (1u << 20)) {
-    std::fprintf(stderr, "usage: verify_floor_server --port-file PATH --log FILE [--io-threads N (1-64)]"
-                         " [--wal-bytes N (>= 1 MiB)]\n");
+  if (!ok || port_file.empty() || log_path.empty() == rocksdb_path.empty() || thread_count < 1 || thread_count > 64 || wal_bytes < (1u << 20)) {
+    std::fprintf(stderr, "usage: verify_floor_server --port-file PATH (--log FILE [--wal-bytes N (>= 1 MiB)]"
+                         " | --rocksdb DIR) [--io-threads N (1-64)] [--spin-ns N]\n");
     return 2;
   }
   rlimit files{};
@@ -427,7 +471,19 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   if (pthread_sigmask(SIG_BLOCK, &signals, nullptr) != 0) die("pthread_sigmask");
 
-  const int log_fd = open_preallocated_log(log_path.c_str(), static_cast<std::size_t>(wal_bytes));
+  const int log_fd = log_path.empty() ? -1 : open_preallocated_log(log_path.c_str(), static_cast<std::size_t>(wal_bytes));
+  std::unique_ptr<rocksdb::DB> db;
+  if (!rocksdb_path.empty()) {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* opened = nullptr;
+    const auto status = rocksdb::DB::Open(options, rocksdb_path, &opened);
+    if (!status.ok()) {
+      std::fprintf(stderr, "verify_floor_server: rocksdb open: %s\n", status.ToString().c_str());
+      return 1;
+    }
+    db.reset(opened);
+  }
   std::vector<io_thread> threads(thread_count);
   std::uint16_t port = 0;
   for (auto& t : threads) {
@@ -447,7 +503,7 @@ int main(int argc, char** argv) {
   }
   running.emplace_back([&] {
     pthread_setname_np(pthread_self(), "floor-writer");
-    writer_run(log_fd, static_cast<std::size_t>(wal_bytes), threads);
+    writer_run(log_fd, static_cast<std::size_t>(wal_bytes), db.get(), threads);
   });
 
   const std::string tmp = port_file + ".tmp";
