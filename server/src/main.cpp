@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
   app.counters = &counters;
   app.journal = &journal;
   app.blocks = blocks->get();
-  server::login_limiter login(app.config.login, app.keys.current(), counters, **blocks);
+  server::login_limiter login(app.config.login, app.keys, counters, **blocks);
   app.login = &login;
 
   auto routes = server::build_router(app);

@@ -105,7 +105,7 @@ struct route_world {
     app->journal = journal.get();
     blocks = must(storage::embedded_blocks::open(*db, world_time * 1000));
     app->blocks = blocks.get();
-    login = std::make_unique<server::login_limiter>(config.login, app->keys.current(), *counters, *blocks);
+    login = std::make_unique<server::login_limiter>(config.login, app->keys, *counters, *blocks);
     app->login = login.get();
     lists = std::make_unique<server::list_registry>(config.lists, dir, app->keys, clock);
     lists->load_all();  // no list files: every list starts empty

@@ -1,12 +1,13 @@
 """Integration: failed-login limits with the real callsignd. Five failures block an address
 (429 + Retry-After on /v1/login/gate), a restart keeps the block, DELETE /v1/admin/blocks lifts
-it, IPv6 addresses are grouped by /64, shadow rules never block, and neither the audit journal
-nor the log ever holds the username or a password."""
+it, IPv6 addresses are grouped by /64, shadow rules never block, a master-key rotation neither
+lifts a username block nor resets a username's failures, and neither the audit journal nor the
+log ever holds the username or a password."""
 import json
 import sys
 import urllib.parse
 
-from harness import (Server, audit_entries, bearer, check, check_problem, json_headers, mint_token, parse_args,
+from harness import (Server, audit_entries, bearer, check, check_problem, cli, json_headers, mint_token, parse_args,
                      run_cases)
 
 ARGS, _ = parse_args()
@@ -198,12 +199,61 @@ def test_untrusted_peer_headers_are_ignored():
         server.cleanup()
 
 
+USERNAME_RULE = CONFIG + '[[login.rules]]\nname = "user"\nkey = "username"\nlimit = 3\nwindow_seconds = 600\n' \
+    'block_seconds = 3600\n'
+
+
+def test_key_rotation_keeps_username_blocks_and_counts():
+    server = Server(ARGS.callsignd, USERNAME_RULE)
+    data_dir = server.data_dir
+    restarted = []
+    try:
+        service = mint_token(ARGS.callsign, data_dir, "service", "login-frontend")
+        admin = mint_token(ARGS.callsign, data_dir, "admin", "ops")
+        for ip in ("203.0.113.30", "203.0.113.31", "203.0.113.32"):
+            report(server, service, ip)  # the third blocks USERNAME
+        check(report(server, service, "203.0.113.33", username="counted-twice")["blocked"] is False, "one failure")
+        status, _, listed = server.json("GET", "/v1/admin/blocks", headers=bearer(admin))
+        old_keys = [b["key"] for b in listed["blocks"] if b["kind"] == "username"]
+        check(status == 200 and len(old_keys) == 1, "blocks before the rotation: %r" % listed)
+        server.stop()
+
+        out = cli(ARGS.callsign, "keys", "rotate", "--data-dir", data_dir)
+        check(out.returncode == 0 and "rotated" in out.stdout, "keys rotate: %s %s" % (out.stdout, out.stderr))
+
+        again = Server(ARGS.callsignd, USERNAME_RULE, data_dir=data_dir)
+        restarted.append(again)
+        # The block set under the old key still holds, from any address, until it ends.
+        reply = report(again, service, "198.51.100.40")
+        check(reply["blocked"] and 3500 <= reply["retry_after"] <= 3600, "after rotation: %r" % reply)
+        status, _, listed = again.json("GET", "/v1/admin/blocks", headers=bearer(admin))
+        check([b["key"] for b in listed["blocks"] if b["kind"] == "username"] == old_keys,
+              "no second block under the new key: %r" % listed)
+        # A username with one failure before the rotation is blocked by its third in all.
+        check(report(again, service, "203.0.113.34", username="counted-twice")["blocked"] is False, "second failure")
+        reply = report(again, service, "203.0.113.35", username="counted-twice")
+        check(reply["blocked"], "third failure across the rotation: %r" % reply)
+        status, _, listed = again.json("GET", "/v1/admin/blocks", headers=bearer(admin))
+        new_keys = [b["key"] for b in listed["blocks"] if b["kind"] == "username" and b["key"] not in old_keys]
+        check(len(new_keys) == 1, "the new block is under the new key: %r" % listed)
+        # Lifting the old key's block ends it.
+        status, _, lifted = again.json("DELETE", "/v1/admin/blocks/" + old_keys[0], headers=bearer(admin))
+        check(status == 200, "lift: %d %r" % (status, lifted))
+        check(not report(again, service, "198.51.100.41", success=True)["blocked"], "lifted across the rotation")
+        no_leaks(again, admin)
+    finally:
+        for node in restarted:
+            node.cleanup()
+        server.cleanup()
+
+
 CASES = [
     ("five_failures_block_and_restart_keeps_it", test_five_failures_block_and_restart_keeps_it),
     ("ipv6_grouping_and_bare_address_lift", test_ipv6_grouping_and_bare_address_lift),
     ("shadow_rule_counts_but_never_blocks", test_shadow_rule_counts_but_never_blocks),
     ("bad_requests_are_problems_without_echo", test_bad_requests_are_problems_without_echo),
     ("untrusted_peer_headers_are_ignored", test_untrusted_peer_headers_are_ignored),
+    ("key_rotation_keeps_username_blocks_and_counts", test_key_rotation_keeps_username_blocks_and_counts),
 ]
 
 if __name__ == "__main__":

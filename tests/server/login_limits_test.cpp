@@ -4,6 +4,8 @@
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <limits>
+#include <optional>
 
 #include "crypto/key_ring.hpp"
 #include "storage/clock.hpp"
@@ -266,6 +268,131 @@ BOOST_AUTO_TEST_CASE(admin_input_maps_to_block_keys) {
   BOOST_TEST(login_block_key_from_admin_input("2001:db8:1:2::/64") == "2001:db8:1:2::/64");
   BOOST_TEST(login_block_key_from_admin_input("::ffff:203.0.113.9") == "203.0.113.9");
   BOOST_TEST(login_block_key_from_admin_input("user:00ff") == "user:00ff");
+}
+
+namespace {
+// A ring of version 1 and, when rotated_at is given, version 2 created then (unix seconds; 0 =
+// unknown), as `callsign keys rotate` writes it.
+crypto::key_ring ring(std::optional<std::int64_t> rotated_at) {
+  std::string text = "1 " + std::string(64, 'a') + "\n";
+  if (rotated_at) text += "2 " + std::string(64, 'b') + " " + std::to_string(*rotated_at) + "\n";
+  auto parsed = crypto::key_ring::parse(text);
+  BOOST_REQUIRE(parsed);
+  return std::move(parsed).value();
+}
+
+login_config username_only() {
+  login_config cfg;
+  cfg.rules = {login_rule{"user", login_key_kind::username, 5, 60, 3600, false}};
+  return cfg;
+}
+
+// One database, counters and blocks that limiters from different key rings share, as one data
+// directory does across `callsign keys rotate` and a restart.
+struct shared_store {
+  explicit shared_store(const test::temp_directory& dir)
+      : db(node::open_db(dir)), counters(*db), blocks(node::open_blocks(*db)) {}
+
+  login_result_outcome report(const login_limiter& limiter, std::string_view user, std::int64_t now) {
+    storage::change_set changes;
+    auto out = record_login_result(limiter, addr("203.0.113.9"), user, false, now, changes);
+    BOOST_REQUIRE(out);
+    if (!changes.ops.empty()) BOOST_REQUIRE(db->write(changes.ops));
+    return std::move(out).value();
+  }
+  login_check check(const login_limiter& limiter, std::string_view user, std::int64_t now) {
+    auto out = check_login(limiter, addr("198.51.100.1"), user, now);
+    BOOST_REQUIRE(out);
+    return std::move(out).value();
+  }
+
+  std::unique_ptr<storage::database> db;
+  storage::embedded_rate_counters counters;
+  std::unique_ptr<storage::embedded_blocks> blocks;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(username_failures_keep_counting_across_a_key_rotation) {
+  test::temp_directory dir;
+  shared_store store(dir);
+  const auto cfg = username_only();
+  const auto old_ring = ring(std::nullopt);
+  login_limiter before(cfg, old_ring, store.counters, *store.blocks);
+  for (int i = 0; i < 3; ++i) BOOST_TEST(store.report(before, "alice", t0 + i * 1000).newly_blocked.empty());
+
+  // Rotated and restarted: three failures are already in the window under the old key.
+  const auto new_ring = ring(t0 / 1000 + 3);
+  login_limiter after(cfg, new_ring, store.counters, *store.blocks);
+  const auto old_key = before.username_key("alice");
+  const auto new_key = after.username_key("alice");
+  BOOST_REQUIRE(old_key);
+  BOOST_REQUIRE(new_key);
+  BOOST_TEST(*old_key != *new_key);
+  BOOST_TEST(store.report(after, "alice", t0 + 4000).newly_blocked.empty());
+  const auto fifth = store.report(after, "alice", t0 + 5000);
+  BOOST_REQUIRE(fifth.newly_blocked.size() == 1U);
+  BOOST_TEST(fifth.newly_blocked[0].key == *new_key);  // new state goes under the current key
+  BOOST_TEST(fifth.state.blocked);
+  BOOST_TEST(store.check(after, "alice", t0 + 6000).blocked);
+  BOOST_TEST(!store.check(after, "bob", t0 + 6000).blocked);
+}
+
+BOOST_AUTO_TEST_CASE(a_username_block_set_before_a_rotation_holds_until_it_ends) {
+  test::temp_directory dir;
+  shared_store store(dir);
+  const auto cfg = username_only();
+  const auto old_ring = ring(std::nullopt);
+  login_limiter before(cfg, old_ring, store.counters, *store.blocks);
+  for (int i = 0; i < 5; ++i) store.report(before, "alice", t0 + i * 1000);
+  const auto old_key = before.username_key("alice");
+  BOOST_REQUIRE(old_key);
+  BOOST_REQUIRE(store.check(before, "alice", t0 + 5000).blocked);
+
+  const std::int64_t rotated_at = t0 / 1000 + 10;
+  const auto new_ring = ring(rotated_at);
+  login_limiter after(cfg, new_ring, store.counters, *store.blocks);
+  auto held = store.check(after, "alice", t0 + 20'000);
+  BOOST_TEST(held.blocked);
+  BOOST_TEST(held.matched_key == *old_key);
+  BOOST_TEST(held.retry_after_seconds == 3600 - 16);
+  // A further failure sets no second block under the new key.
+  auto further = store.report(after, "alice", t0 + 21'000);
+  BOOST_TEST(further.newly_blocked.empty());
+  BOOST_TEST(further.state.blocked);
+  // The block ends when it was always going to.
+  BOOST_TEST(!store.check(after, "alice", t0 + 4000 + 3600 * 1000 + 1000).blocked);
+
+  // The previous key is consulted only while its state can be live: the longest username rule
+  // window or block (3600 s) after the rotation.
+  auto during = after.previous_username_key("alice", (rotated_at + 3599) * 1000);
+  BOOST_REQUIRE(during);
+  BOOST_REQUIRE(during->has_value());
+  BOOST_TEST(**during == *old_key);
+  auto past = after.previous_username_key("alice", (rotated_at + 3600) * 1000);
+  BOOST_REQUIRE(past);
+  BOOST_TEST(!past->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_previous_key_is_always_consulted_when_the_rotation_time_is_unknown) {
+  test::temp_directory dir;
+  shared_store store(dir);
+  const auto cfg = username_only();
+  const auto unknown = ring(0);  // a hand-written line without created_at
+  login_limiter limiter(cfg, unknown, store.counters, *store.blocks);
+  auto far = limiter.previous_username_key("alice", std::numeric_limits<std::int64_t>::max() - 1);
+  BOOST_REQUIRE(far);
+  BOOST_TEST(far->has_value());
+  // With one version, or with no username rule, there is nothing to consult.
+  const auto single = ring(std::nullopt);
+  login_limiter one(cfg, single, store.counters, *store.blocks);
+  auto none = one.previous_username_key("alice", t0);
+  BOOST_REQUIRE(none);
+  BOOST_TEST(!none->has_value());
+  login_config ip_rules = ip_only(5);
+  login_limiter by_ip(ip_rules, unknown, store.counters, *store.blocks);
+  auto unused = by_ip.previous_username_key("alice", t0);
+  BOOST_REQUIRE(unused);
+  BOOST_TEST(!unused->has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

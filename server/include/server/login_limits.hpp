@@ -50,6 +50,12 @@ class login_limiter {
   // stored in clear, only as HMAC-SHA256(k, normalized username) truncated to 16 bytes.
   login_limiter(const login_config& config, const crypto::master_key& master, storage::rate_counters& counters,
                 storage::blocks& blocks);
+  // As above from the ring's current key, and across a key rotation: while username counters
+  // or blocks made under the previous version can still be live (until the current version's
+  // creation time plus the longest username rule window or block; always, when that time is
+  // unknown), they keep counting and blocking. New state goes under the current key only.
+  login_limiter(const login_config& config, const crypto::key_ring& keys, storage::rate_counters& counters,
+                storage::blocks& blocks);
   ~login_limiter();
   login_limiter(const login_limiter&) = delete;
   login_limiter& operator=(const login_limiter&) = delete;
@@ -62,10 +68,15 @@ class login_limiter {
   // "user:" + 32 hex digits of the keyed hash of an already normalized username. Fails only
   // when OpenSSL cannot set up the HMAC.
   result<std::string> username_key(std::string_view normalized) const;
+  // The same under the previous key version, while its state can still be live at now_ms;
+  // nullopt otherwise (no previous version, or its horizon has passed).
+  result<std::optional<std::string>> previous_username_key(std::string_view normalized, std::int64_t now_ms) const;
 
  private:
   const login_config& config_;
   std::array<std::uint8_t, 32> username_hash_key_{};
+  std::optional<std::array<std::uint8_t, 32>> previous_hash_key_;
+  std::int64_t previous_until_ms_ = 0;  // previous_hash_key_ is consulted before this time
   storage::rate_counters& counters_;
   storage::blocks& blocks_;
   mutable login_metrics metrics_;

@@ -1,5 +1,8 @@
 #include "server/login_limits.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include "crypto/constant_time.hpp"
 #include "crypto/credential_hash.hpp"
 #include "crypto/hex.hpp"
@@ -18,14 +21,36 @@ std::string counter_key(const login_rule& rule, std::string_view block_key) {
   return storage::state_key({"login", rule.name, block_key});
 }
 
-// Every block key that applies to an attempt, for the kinds that can be formed.
-std::vector<std::string> attempt_keys(const ip_address& address, const std::optional<std::string>& user_key) {
+// Every block key that applies to an attempt, for the kinds that can be formed; with a username
+// hashed under the previous key version too while that version's blocks can still be live.
+std::vector<std::string> attempt_keys(const ip_address& address, const std::optional<std::string>& user_key,
+                                      const std::optional<std::string>& previous_user_key = std::nullopt) {
   std::vector<std::string> keys{login_block_key(login_key_kind::ip, address, {})};
-  if (user_key) {
-    keys.push_back(login_block_key(login_key_kind::username, address, *user_key));
-    keys.push_back(login_block_key(login_key_kind::ip_username, address, *user_key));
+  for (const auto* hashed : {&user_key, &previous_user_key}) {
+    if (*hashed) {
+      keys.push_back(login_block_key(login_key_kind::username, address, **hashed));
+      keys.push_back(login_block_key(login_key_kind::ip_username, address, **hashed));
+    }
   }
   return keys;
+}
+
+result<std::string> hash_username(const std::array<std::uint8_t, 32>& key_bytes, std::string_view normalized) {
+  auto key = crypto::hmac_key::create(crypto::hash_algorithm::sha256, key_bytes);
+  if (!key) return key.error();
+  const auto digest = key->sign(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(normalized.data()), normalized.size()));
+  return "user:" + crypto::hex_encode(digest.view().first(username_hash_bytes));
+}
+
+// How long after a rotation state under the previous key can matter: the longest window or
+// block of the rules that count usernames.
+std::int64_t username_state_horizon_seconds(const login_config& config) {
+  std::int64_t horizon = 0;
+  for (const auto& rule : config.rules) {
+    if (rule.kind != login_key_kind::ip) horizon = std::max({horizon, rule.window_seconds, rule.block_seconds});
+  }
+  return horizon;
 }
 
 result<login_check> check_keys(const login_limiter& limiter, const std::vector<std::string>& keys,
@@ -79,16 +104,32 @@ login_limiter::login_limiter(const login_config& config, const crypto::master_ke
   username_hash_key_ = crypto::derive_key(master, username_hash_label, {});
 }
 
+login_limiter::login_limiter(const login_config& config, const crypto::key_ring& keys,
+                             storage::rate_counters& counters, storage::blocks& blocks)
+    : login_limiter(config, keys.current(), counters, blocks) {
+  const auto horizon = username_state_horizon_seconds(config);
+  const auto* previous = keys.previous();
+  if (previous == nullptr || horizon == 0) return;
+  previous_hash_key_ = crypto::derive_key(*previous, username_hash_label, {});
+  const auto rotated_at = keys.current().created_at;
+  previous_until_ms_ = rotated_at > 0 ? (rotated_at + horizon) * 1000 : std::numeric_limits<std::int64_t>::max();
+}
+
 login_limiter::~login_limiter() {
   crypto::secure_wipe(std::span<std::uint8_t>(username_hash_key_));
+  if (previous_hash_key_) crypto::secure_wipe(std::span<std::uint8_t>(*previous_hash_key_));
 }
 
 result<std::string> login_limiter::username_key(std::string_view normalized) const {
-  auto key = crypto::hmac_key::create(crypto::hash_algorithm::sha256, username_hash_key_);
-  if (!key) return key.error();
-  const auto digest = key->sign(
-      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(normalized.data()), normalized.size()));
-  return "user:" + crypto::hex_encode(digest.view().first(username_hash_bytes));
+  return hash_username(username_hash_key_, normalized);
+}
+
+result<std::optional<std::string>> login_limiter::previous_username_key(std::string_view normalized,
+                                                                         std::int64_t now_ms) const {
+  if (!previous_hash_key_ || now_ms >= previous_until_ms_) return std::optional<std::string>{};
+  auto hashed = hash_username(*previous_hash_key_, normalized);
+  if (!hashed) return hashed.error();
+  return std::optional<std::string>(std::move(*hashed));
 }
 
 std::string login_block_key(login_key_kind kind, const ip_address& address, std::string_view user_key) {
@@ -124,12 +165,16 @@ std::string login_block_key_from_admin_input(std::string_view input) {
 result<login_check> check_login(const login_limiter& limiter, const ip_address& address,
                                 std::optional<std::string_view> normalized_username, std::int64_t now_ms) {
   std::optional<std::string> user_key;
+  std::optional<std::string> previous_user_key;
   if (normalized_username) {
     auto hashed = limiter.username_key(*normalized_username);
     if (!hashed) return hashed.error();
     user_key = std::move(*hashed);
+    auto previous = limiter.previous_username_key(*normalized_username, now_ms);
+    if (!previous) return previous.error();
+    previous_user_key = std::move(*previous);
   }
-  return check_keys(limiter, attempt_keys(address, user_key), now_ms);
+  return check_keys(limiter, attempt_keys(address, user_key, previous_user_key), now_ms);
 }
 
 result<login_result_outcome> record_login_result(const login_limiter& limiter, const ip_address& address,
@@ -138,6 +183,9 @@ result<login_result_outcome> record_login_result(const login_limiter& limiter, c
   auto hashed = limiter.username_key(normalized_username);
   if (!hashed) return hashed.error();
   const std::optional<std::string> user_key = std::move(*hashed);
+  auto previous = limiter.previous_username_key(normalized_username, now_ms);
+  if (!previous) return previous.error();
+  const std::optional<std::string> previous_user_key = std::move(*previous);
   login_result_outcome out;
   out.user_key = *user_key;
   if (success) {
@@ -148,6 +196,14 @@ result<login_result_outcome> record_login_result(const login_limiter& limiter, c
       const auto key = login_block_key(rule.kind, address, *user_key);
       auto added = limiter.counters().add(counter_key(rule, key), 1, now_ms, rule.window_seconds * 1000, changes);
       if (!added) return added.error();
+      // Across a rotation, the same username's failures counted under the previous key.
+      std::optional<std::string> previous_key;
+      if (previous_user_key && rule.kind != login_key_kind::ip) {
+        previous_key = login_block_key(rule.kind, address, *previous_user_key);
+        auto before = limiter.counters().estimate(counter_key(rule, *previous_key), now_ms, rule.window_seconds * 1000);
+        if (!before) return before.error();
+        added->value += before->value;
+      }
       const auto limit = static_cast<double>(rule.limit);
       if (!storage::over_limit(*added, limit)) continue;
       if (rule.shadow) {
@@ -158,6 +214,11 @@ result<login_result_outcome> record_login_result(const login_limiter& limiter, c
       auto existing = limiter.blocks().find(key, now_ms);
       if (!existing) return existing.error();
       if (existing->has_value()) continue;  // already blocked: the block is not extended
+      if (previous_key) {
+        auto earlier = limiter.blocks().find(*previous_key, now_ms);
+        if (!earlier) return earlier.error();
+        if (earlier->has_value()) continue;  // blocked under the previous key: not extended either
+      }
       auto set = limiter.blocks().block(key, now_ms + rule.block_seconds * 1000, rule.name, now_ms, changes);
       if (!set) return set.error();
       if (!set->started) continue;  // another request tripped it a moment ago
@@ -165,7 +226,7 @@ result<login_result_outcome> record_login_result(const login_limiter& limiter, c
       out.newly_blocked.push_back(std::move(set->entry));
     }
   }
-  auto state = check_keys(limiter, attempt_keys(address, user_key), now_ms);
+  auto state = check_keys(limiter, attempt_keys(address, user_key, previous_user_key), now_ms);
   if (!state) return state.error();
   out.state = std::move(*state);
   return out;
