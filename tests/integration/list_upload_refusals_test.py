@@ -3,11 +3,14 @@
 Against the real callsignd: callers refused from the header alone (401, 403, 404, 413) get
 their answer without the body being read and without `100 Continue`; a chunked body over the
 limit, a client that disconnects, one that stalls and one that trickles below
-lists.upload_min_bytes_per_second leave no upload file behind and the old list serving."""
+lists.upload_min_bytes_per_second leave no upload file behind and the old list serving. Every
+admin upload to a known list that ends without being installed is audited (lists.upload,
+outcome refused, with the reason and the bytes received); callers refused as not an admin, or
+for an unknown list, are not."""
 import socket
 import time
 
-from harness import bearer, check, check_problem, mint_token, parse_args, run_cases
+from harness import audit_entries, bearer, check, check_problem, mint_token, parse_args, run_cases
 from list_upload_api import (HEADER_SIZE, MIB, SMALL, connect, leftovers, list_item, small_password_set, upload_head,
                              with_server)
 
@@ -40,6 +43,17 @@ def wait_for_no_leftovers(server, deadline_s=60):
     while leftovers(server) and time.time() < deadline:
         time.sleep(0.05)
     return leftovers(server)
+
+
+def refused_uploads(server, token, count, deadline_s=30):
+    """The lists.upload entries with outcome refused, once there are `count` (a disconnect's entry
+    is committed without a reply to wait for, so it may land a moment after the socket closes)."""
+    deadline = time.time() + deadline_s
+    while True:
+        found = [e for e in audit_entries(server, token) if e["action"] == "lists.upload" and e["outcome"] == "refused"]
+        if len(found) >= count or time.time() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def healthy(server):
@@ -88,6 +102,11 @@ def test_refusals_come_before_the_body(server, token, work):
         status, headers, body = split_raw(raw)
         check_problem(status, headers, body, 413, "limit")
     check(not leftovers(server), "413 uploads left files: %r" % leftovers(server))
+    # Only the admin's two are audited, each before its 413.
+    refused = refused_uploads(server, token, 2)
+    check([(e["details"]["list"], e["details"]["reason"], e["details"]["bytes_stored"]) for e in refused] ==
+          [("exposed_passwords", "too_large", "0"), ("open_proxies", "too_large", "0")], "audit: %r" % refused)
+    check(all(e["actor_type"] == "admin" for e in refused), "actors: %r" % refused)
     check(healthy(server), "server unhealthy after refusals")
 
 
@@ -158,6 +177,16 @@ def test_over_limit_disconnect_and_stall_keep_the_old_list(server, token, work):
     unchanged("a stalled upload")
     check(healthy(server), "server unhealthy after broken uploads")
 
+    refused = refused_uploads(server, token, 3)
+    reasons = [(e["details"]["list"], e["details"]["reason"]) for e in refused]
+    check(reasons == [("exposed_passwords", "too_large"), ("exposed_passwords", "aborted"),
+                      ("exposed_passwords", "aborted")], "audit: %r" % refused)
+    # What reached the upload file before it was removed (64 KiB chunks): up to the 1 MiB limit,
+    # part of the disconnected 300 KB, nothing of the stalled 4 KiB (less than one chunk).
+    stored = [int(e["details"]["bytes_stored"]) for e in refused]
+    check(MIB // 2 <= stored[0] <= MIB and 0 < stored[1] <= 300000 + HEADER_SIZE and stored[2] <= 4096,
+          "bytes stored %r" % stored)
+
 
 # The rate floor's grace is the request timeout (3 s); a trickle of 200 bytes every 0.2 s keeps
 # each read well inside it but averages 1,000 bytes/s, far below the floor.
@@ -195,6 +224,8 @@ def test_a_trickled_upload_is_cut_off_with_408(server, token, work):
     check(item["version"] == serving["version"] and item["sha256"] == serving["sha256"], "the list changed: %r" % item)
     reasons = [r.get("reason") for r in server.log_records() if r.get("msg") == "list upload abandoned"]
     check("slower than lists.upload_min_bytes_per_second" in reasons, "log reasons %r" % reasons)
+    refused = refused_uploads(server, token, 1)
+    check(len(refused) == 1 and refused[0]["details"]["reason"] == "too_slow", "audit: %r" % refused)
     check(healthy(server), "server unhealthy after a trickled upload")
 
 

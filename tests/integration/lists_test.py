@@ -115,7 +115,9 @@ def test_daily_versions_in_order_then_a_bad_upload(server, token):
     check(lists_by_name(server, token)["open_proxies"]["version"] == 24, "an oversized upload changed the list")
 
     entries = [e for e in audit_entries(server, token) if e["action"] == "lists.upload"]
-    check(len(entries) == 25, "expected 25 lists.upload audit entries, got %d" % len(entries))
+    check(len(entries) == 26, "expected 26 lists.upload audit entries, got %d" % len(entries))
+    check(entries[25]["outcome"] == "refused" and entries[25]["details"] ==
+          {"list": "open_proxies", "reason": "too_large", "bytes_stored": "0"}, "the 413: %r" % entries[25])
     for e in entries[:24]:
         check(e["actor_id"] == "list-admin" and e["outcome"] == "reloaded", "audit entry %r" % e)
         check(e["details"]["list"] == "open_proxies" and len(e["details"]["sha256"]) == 64, "details %r" % e)

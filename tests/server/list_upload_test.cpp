@@ -212,9 +212,10 @@ struct upload_fixture {
   fs::path lists_dir() const { return dir.path() / "data" / "lists"; }
 };
 
+// The refusal's status: 0 for an admitted upload, 413 for one admitted as declared too large.
 unsigned status_of(const std::variant<list_upload_ticket, http_response>& admitted) {
-  const auto* response = std::get_if<http_response>(&admitted);
-  return response == nullptr ? 0U : response->status;
+  if (const auto* ticket = std::get_if<list_upload_ticket>(&admitted)) return ticket->declared_too_large ? 413U : 0U;
+  return std::get<http_response>(admitted).status;
 }
 
 // The reply install_list_upload's deferred response gives once its audit entry is committed.
@@ -268,6 +269,39 @@ BOOST_FIXTURE_TEST_CASE(refusals_are_decided_from_the_header_alone, upload_fixtu
   BOOST_TEST(status_of(admit_list_upload(*app, request_for("exposed_passwords", role::admin), 4096)) == 0U);
   // No files are made for refused callers (the lists directory may not even exist yet).
   BOOST_TEST((!fs::exists(lists_dir()) || files_in(lists_dir()) == 0U));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_admins_refused_upload_is_audited_before_its_reply, upload_fixture) {
+  const auto request = request_for("exposed_passwords", role::admin);
+  auto admitted = admit_list_upload(*app, request, 4097);
+  BOOST_TEST_REQUIRE(status_of(admitted) == 413U);
+  const auto& ticket = std::get<list_upload_ticket>(admitted);
+  BOOST_TEST(ticket.who.subject == "list-admin");
+  BOOST_TEST(ticket.limit == 4096U);
+  BOOST_TEST(ticket.path.empty());  // nothing to write to
+
+  auto outcome = refused_list_upload(*app, request, ticket, upload_refusal::too_large, 0,
+                                     upload_too_large_response(ticket.limit));
+  auto* deferred = std::get_if<deferred_response>(&outcome.value());
+  BOOST_TEST_REQUIRE(deferred != nullptr);  // the reply waits for the entry
+  BOOST_TEST(deferred->changes.ops.empty());
+  BOOST_TEST_REQUIRE(deferred->changes.audit.size() == 1U);
+  const auto& entry = deferred->changes.audit.front();
+  BOOST_TEST(entry.action == "lists.upload");
+  BOOST_TEST(entry.outcome == "refused");
+  BOOST_TEST(entry.actor_type == "admin");
+  BOOST_TEST(entry.actor_id == "list-admin");
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"list", "exposed_passwords"}, {"reason", "too_large"}, {"bytes_stored", "0"}};
+  BOOST_TEST((entry.details == expected));
+  BOOST_TEST(deferred->finish(storage::commit_receipt{}).status == 413U);
+
+  // Each way an admitted upload can end unfinished has its name.
+  const auto aborted = refused_upload_audit(*app, request, ticket, upload_refusal::aborted, 65536);
+  BOOST_TEST((aborted.details[1] == std::pair<std::string, std::string>{"reason", "aborted"}));
+  BOOST_TEST((aborted.details[2] == std::pair<std::string, std::string>{"bytes_stored", "65536"}));
+  BOOST_TEST(upload_refusal_name(upload_refusal::too_slow) == "too_slow");
+  BOOST_TEST(upload_refusal_name(upload_refusal::store_failed) == "store_failed");
 }
 
 BOOST_FIXTURE_TEST_CASE(an_admitted_upload_streams_then_installs_or_is_rejected_whole, upload_fixture) {

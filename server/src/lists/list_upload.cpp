@@ -25,10 +25,45 @@ std::variant<list_upload_ticket, http_response> admit_list_upload(const app_cont
         error_kind::not_found, "no such list (open_proxies, managed_devices, exposed_credentials, exposed_passwords)"));
   }
   const std::uint64_t limit = app.lists->upload_limit(*id);
-  if (declared_length && *declared_length > limit) return upload_too_large_response(limit);
+  if (declared_length && *declared_length > limit) {
+    return list_upload_ticket{std::move(who).value(), *id, {}, limit, true};
+  }
   auto path = app.lists->upload_path(*id);
   if (!path) return error_response(path.error());
   return list_upload_ticket{std::move(who).value(), *id, std::move(path).value(), limit};
+}
+
+std::string_view upload_refusal_name(upload_refusal reason) noexcept {
+  switch (reason) {
+    case upload_refusal::too_large:
+      return "too_large";
+    case upload_refusal::too_slow:
+      return "too_slow";
+    case upload_refusal::aborted:
+      return "aborted";
+    case upload_refusal::store_failed:
+      return "store_failed";
+  }
+  return "aborted";
+}
+
+storage::audit_draft refused_upload_audit(const app_context& app, const http_request& request,
+                                          const list_upload_ticket& ticket, upload_refusal reason,
+                                          std::uint64_t bytes_stored) {
+  auto audit = audit_for(app, ticket.who, request, "lists.upload", "");
+  audit.outcome = "refused";
+  audit.details.emplace_back("list", std::string(list_name(ticket.id)));
+  audit.details.emplace_back("reason", std::string(upload_refusal_name(reason)));
+  audit.details.emplace_back("bytes_stored", std::to_string(bytes_stored));
+  return audit;
+}
+
+handler_result refused_list_upload(const app_context& app, const http_request& request, const list_upload_ticket& ticket,
+                                   upload_refusal reason, std::uint64_t bytes_stored, http_response reply) {
+  deferred_response deferred;
+  deferred.changes.add_audit(refused_upload_audit(app, request, ticket, reason, bytes_stored));
+  deferred.finish = [reply = std::move(reply)](const result<storage::commit_receipt>&) { return reply; };
+  return deferred;
 }
 
 http_response upload_too_large_response(std::uint64_t limit) {

@@ -10,6 +10,7 @@
 #include "net/plain_request.hpp"
 #include "net/server_state.hpp"
 #include "net/tls_stream.hpp"
+#include "server/background_audit.hpp"
 #include "server/lists/list_upload.hpp"
 #include "server/problem.hpp"
 #include "server/response_bytes.hpp"
@@ -157,6 +158,8 @@ net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::
   auto match = st.routes.resolve(plain);
 
   std::optional<http_response> refusal;
+  std::optional<upload_refusal> refused_as;  // an admitted upload's end: audited before `refusal`
+  std::uint64_t stored = 0;  // bytes in the upload file when the body ended
   std::variant<list_upload_ticket, http_response> admitted = http_response{};
   std::optional<upload_file> file;
   if (match.matched == nullptr) {
@@ -169,9 +172,11 @@ net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::
     admitted = admit_list_upload(st.app, plain, declared);
     if (auto* refused = std::get_if<http_response>(&admitted)) {
       refusal = std::move(*refused);
-    } else if (auto created = upload_file::create(std::get<list_upload_ticket>(admitted).path,
-                                                  std::get<list_upload_ticket>(admitted).limit);
-               !created) {
+    } else if (const auto& ticket = std::get<list_upload_ticket>(admitted); ticket.declared_too_large) {
+      refused_as = upload_refusal::too_large;
+      refusal = upload_too_large_response(ticket.limit);
+    } else if (auto created = upload_file::create(ticket.path, ticket.limit); !created) {
+      refused_as = upload_refusal::store_failed;
       refusal = error_response(created.error());
     } else {
       file.emplace(std::move(created).value());
@@ -192,6 +197,7 @@ net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::
     auto streaming = stream_upload_body(stream, buffer, body, *file, st.workers, cfg.request_timeout,
                                         cfg.lists.upload_min_bytes_per_second);
     auto streamed = co_await std::move(streaming);
+    stored = file->bytes();
     const auto abandon = [&](const std::string& reason) {
       st.app.log.warn("list upload abandoned", {{"request_id", plain.request_id},
                                                 {"list", list_name(std::get<list_upload_ticket>(admitted).id)},
@@ -203,24 +209,46 @@ net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::
       case upload_body_end::complete:
         break;
       case upload_body_end::too_large:
+        refused_as = upload_refusal::too_large;
         refusal = upload_too_large_response(file->limit());
         break;
       case upload_body_end::store_failed:
+        refused_as = upload_refusal::store_failed;
         refusal = error_response(*streamed.store_error);
         break;
       case upload_body_end::too_slow:
         abandon("slower than lists.upload_min_bytes_per_second");
+        refused_as = upload_refusal::too_slow;
         refusal = upload_too_slow_response(cfg.lists.upload_min_bytes_per_second);
         break;
       case upload_body_end::read_failed: {
         abandon(streamed.read_error.message());
+        refused_as = upload_refusal::aborted;
         refusal = response_for_read_error(streamed.read_error);
         if (!refusal) {
-          co_return false;  // disconnect or timeout: nobody to answer
+          // Disconnect or timeout: nobody to answer, so nothing waits for the entry.
+          submit_background_audit(st.app.writer, st.app.log,
+                                  refused_upload_audit(st.app, plain, std::get<list_upload_ticket>(admitted),
+                                                       upload_refusal::aborted, stored));
+          co_return false;
         }
         break;
       }
     }
+  }
+
+  if (refusal && refused_as) {
+    // An admin's upload to a known list that ends here is an admin action: its entry is durable
+    // before the refusal is sent, through the route path every audited reply takes.
+    const route refusing_route{http_method::put, match.matched->pattern,
+                               [&st, &ticket = std::get<list_upload_ticket>(admitted), reason = *refused_as, stored,
+                                reply = *refusal](http_request& request) {
+                                 return refused_list_upload(st.app, request, ticket, reason, stored, reply);
+                               },
+                               route_execution::io, {}};
+    const route_match refusing{&refusing_route, match.metrics_index, {}};
+    auto audited = run_route(st, refusing, plain);
+    refusal = co_await std::move(audited);
   }
 
   if (refusal) {

@@ -103,6 +103,9 @@ handler_result put_list(app_context& app, http_request& request) {
   auto admitted = admit_list_upload(app, request, request.body.size());
   if (auto* refused = std::get_if<http_response>(&admitted)) return std::move(*refused);
   const auto& ticket = std::get<list_upload_ticket>(admitted);
+  if (ticket.declared_too_large) {
+    return refused_list_upload(app, request, ticket, upload_refusal::too_large, 0, upload_too_large_response(ticket.limit));
+  }
   auto file = upload_file::create(ticket.path, ticket.limit);
   if (!file) return file.error();
   if (auto stored = file->write(request.body); !stored) return stored.error();

@@ -32,11 +32,35 @@ struct list_upload_ticket {
   list_id id = list_id::open_proxies;
   std::filesystem::path path;  // a fresh name next to the list's source (list_registry::upload_path)
   std::uint64_t limit = 0;     // list_registry::upload_limit
+  // Content-Length over `limit`: the caller answers refused_list_upload(too_large) at once,
+  // without creating a file or reading the body.
+  bool declared_too_large = false;
 };
 
+// Why an admitted upload (an authenticated admin, a known list) ended without being installed.
+enum class upload_refusal {
+  too_large,     // over the list's limit, declared or while streaming: 413
+  too_slow,      // below lists.upload_min_bytes_per_second: 408
+  aborted,       // the client disconnected, stalled past the request timeout or sent a bad body
+  store_failed,  // the upload file could not be written
+};
+std::string_view upload_refusal_name(upload_refusal reason) noexcept;
+
+// The audit entry of such an upload: action lists.upload, outcome "refused", details list,
+// reason and bytes_stored (what reached the upload file, in 64 KiB chunks, before it was
+// removed). Never anything from the body.
+storage::audit_draft refused_upload_audit(const app_context& app, const http_request& request,
+                                          const list_upload_ticket& ticket, upload_refusal reason,
+                                          std::uint64_t bytes_stored);
+
+// The audited refusal: `reply` once the entry is durable, as for every admin action.
+handler_result refused_list_upload(const app_context& app, const http_request& request, const list_upload_ticket& ticket,
+                                   upload_refusal reason, std::uint64_t bytes_stored, http_response reply);
+
 // `request` carries the header only (path params resolved by the router). `declared_length`
-// is the Content-Length when there is one (none for a chunked body). Either a ticket, or the
-// response to send instead of reading the body.
+// is the Content-Length when there is one (none for a chunked body). Either a ticket (check
+// declared_too_large), or the response to send instead of reading the body (401, 403, 404,
+// 503: not audited, as no admin acted on a list).
 std::variant<list_upload_ticket, http_response> admit_list_upload(const app_context& app, const http_request& request,
                                                                   std::optional<std::uint64_t> declared_length);
 
