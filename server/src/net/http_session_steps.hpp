@@ -1,0 +1,144 @@
+// The request path's steps shared by http_session.cpp's HTTP/1.1 loop and its streamed list
+// upload: running a route (on the I/O thread or the worker pool, then the group commit of its
+// deferred changes), writing a response, ending a transport, and the access record. Included
+// by http_session.cpp only, so Beast stays in that one translation unit.
+#pragma once
+
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "net/server_state.hpp"
+#include "net/tls_stream.hpp"
+#include "server/problem.hpp"
+#include "server/response_bytes.hpp"
+#include "storage/change_set.hpp"
+
+namespace callsign::server::net_detail {
+
+namespace http = beast::http;
+// Expected I/O ends (EOF, reset, timeout, cancellation) come back as values, never as throws.
+inline constexpr auto steps_use_tuple = net::as_tuple(net::use_awaitable);
+
+// Maps a failed read of the request to the response it deserves, or none (just close).
+inline std::optional<http_response> response_for_read_error(const beast::error_code& ec) {
+  if (ec == http::error::header_limit) {
+    return problem_response(431, "Request Header Fields Too Large", "request headers exceed the configured limit");
+  }
+  if (ec == http::error::body_limit) {
+    return problem_response(413, "Content Too Large", "request body exceeds the configured limit");
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+      ec != http::error::end_of_stream && ec != http::error::partial_message) {
+    return problem_response(400, "Bad Request", "malformed HTTP request");
+  }
+  return std::nullopt;  // timeout, reset, EOF, cancellation
+}
+
+// Hands a change set to the group-commit writer and resumes on this connection's I/O thread once
+// it is synced. No thread waits: many requests share one fsync. The writer's completion posts the
+// coroutine's own handler back to its executor: one allocation for the shared handler, one post.
+template <class Token>
+auto async_commit(server_state& st, storage::change_set changes, Token&& token) {
+  return net::async_initiate<Token, void(result<storage::commit_receipt>)>(
+      [&st](auto handler, storage::change_set change) {
+        // Counts as outstanding work of the I/O thread's io_context until the handler has run.
+        auto executor = net::prefer(net::get_associated_executor(handler), net::execution::outstanding_work.tracked);
+        using handler_type = decltype(handler);
+        // std::function needs a copyable callable; the coroutine's handler is move-only.
+        auto shared = std::make_shared<handler_type>(std::move(handler));
+        st.app.writer->submit(std::move(change), [shared, executor](result<storage::commit_receipt> done) {
+          net::post(executor, [shared, done = std::move(done)]() mutable { std::move(*shared)(std::move(done)); });
+        });
+      },
+      token, std::move(changes));
+}
+
+inline net::awaitable<http_response> run_route(server_state& st, const route_match& match, http_request& plain) {
+  if (match.matched == nullptr) {
+    co_return match.failure;
+  }
+  std::variant<http_response, deferred_response> outcome;
+  const route* r = match.matched;
+  bool on_workers = r->execution == route_execution::worker;
+  if (r->execution == route_execution::io_then_worker) {
+    auto answered = router::invoke_without_waiting(*r, plain);
+    if (answered) {
+      outcome = std::move(*answered);
+    } else {
+      // A read would have waited for the disk: this thread serves other connections.
+      on_workers = true;
+      if (st.app.stats) st.app.stats->io_route_moved_to_workers();
+    }
+  } else if (!on_workers) {
+    outcome = router::invoke(*r, plain);
+  }
+  if (on_workers) {
+    // Named, not a temporary inside the co_await: GCC 12 may destroy such temporaries twice.
+    auto on_worker = [r, &plain]() -> net::awaitable<std::variant<http_response, deferred_response>> {
+      co_return router::invoke(*r, plain);
+    };
+    auto spawned = net::co_spawn(st.workers, std::move(on_worker), net::use_awaitable);
+    outcome = co_await std::move(spawned);
+  }
+  if (auto* deferred = std::get_if<deferred_response>(&outcome)) {
+    if (deferred->changes.empty()) {
+      co_return router::finish(*deferred, storage::commit_receipt{});
+    }
+    if (st.app.writer == nullptr) {
+      co_return router::finish(*deferred, make_error(error_kind::unavailable, "storage writer is not running"));
+    }
+    auto commit = async_commit(st, std::move(deferred->changes), net::use_awaitable);
+    auto committed = co_await std::move(commit);
+    co_return router::finish(*deferred, committed);
+  }
+  co_return std::move(std::get<http_response>(outcome));
+}
+
+// `wire` is the connection's reusable output buffer (server/response_bytes.hpp builds the bytes).
+template <class Stream>
+net::awaitable<void> write_response(server_state& st, Stream& stream, const http_response& res,
+                                    response_framing framing, std::string& wire) {
+  serialize_response(res, framing, wire);
+  stream.expires_after(st.app.config.request_timeout);
+  auto bytes = net::buffer(wire);
+  co_await net::async_write(stream, bytes, steps_use_tuple);
+}
+
+// How a connection ends once its last response is out.
+inline net::awaitable<void> close_transport(server_state&, beast::tcp_stream& stream) {
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  co_return;
+}
+
+inline net::awaitable<void> close_transport(server_state& st, tls_stream& stream) {
+  if (!stream.broken()) {
+    // close_notify, so the client can tell the end from a truncation; its reply is not awaited.
+    stream.expires_after(std::min<std::chrono::milliseconds>(st.app.config.request_timeout, std::chrono::seconds(2)));
+    co_await stream.async_shutdown(steps_use_tuple);
+  }
+  stream.expires_never();
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+inline void record(server_state& st, const http_request& req, std::size_t route_index, unsigned status,
+            std::chrono::steady_clock::time_point started) {
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (st.app.stats) {
+    st.app.stats->record_request(route_index, req.method, status, seconds);
+  }
+  st.app.log.info("request", {{"request_id", req.request_id},
+                              {"method", http_method_name(req.method)},
+                              {"path", req.path},
+                              {"route", st.routes.route_labels()[route_index]},
+                              {"status", status},
+                              {"duration_ms", seconds * 1000.0},
+                              {"remote", req.remote_address}});
+}
+
+}  // namespace callsign::server::net_detail
