@@ -310,14 +310,18 @@ struct shared_store {
   storage::embedded_rate_counters counters;
   std::unique_ptr<storage::embedded_blocks> blocks;
 };
+
+// Before a rotation: a username rule and a limiter from a one-version ring.
+struct before_rotation {
+  test::temp_directory dir;
+  shared_store store{dir};
+  login_config cfg = username_only();
+  crypto::key_ring old_ring = ring(std::nullopt);
+  login_limiter before{cfg, old_ring, store.counters, *store.blocks};
+};
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(username_failures_keep_counting_across_a_key_rotation) {
-  test::temp_directory dir;
-  shared_store store(dir);
-  const auto cfg = username_only();
-  const auto old_ring = ring(std::nullopt);
-  login_limiter before(cfg, old_ring, store.counters, *store.blocks);
+BOOST_FIXTURE_TEST_CASE(username_failures_keep_counting_across_a_key_rotation, before_rotation) {
   for (int i = 0; i < 3; ++i) BOOST_TEST(store.report(before, "alice", t0 + i * 1000).newly_blocked.empty());
 
   // Rotated and restarted: three failures are already in the window under the old key.
@@ -337,12 +341,7 @@ BOOST_AUTO_TEST_CASE(username_failures_keep_counting_across_a_key_rotation) {
   BOOST_TEST(!store.check(after, "bob", t0 + 6000).blocked);
 }
 
-BOOST_AUTO_TEST_CASE(a_username_block_set_before_a_rotation_holds_until_it_ends) {
-  test::temp_directory dir;
-  shared_store store(dir);
-  const auto cfg = username_only();
-  const auto old_ring = ring(std::nullopt);
-  login_limiter before(cfg, old_ring, store.counters, *store.blocks);
+BOOST_FIXTURE_TEST_CASE(a_username_block_set_before_a_rotation_holds_until_it_ends, before_rotation) {
   for (int i = 0; i < 5; ++i) store.report(before, "alice", t0 + i * 1000);
   const auto old_key = before.username_key("alice");
   BOOST_REQUIRE(old_key);
