@@ -45,10 +45,12 @@
 #include "storage/database.hpp"
 #include "storage/group_commit_writer.hpp"
 #include "storage/shared_state_format.hpp"
+#include "group_commit_changes.hpp"
 
 namespace {
 
 using namespace callsign;
+using namespace group_commit_changes;
 using steady = std::chrono::steady_clock;
 
 struct options {
@@ -126,57 +128,6 @@ options parse_options(int argc, char** argv) {
   return o;
 }
 
-// Keyed records one change stands for, on average: the audit entry, its audit_by_user index key,
-// and one replay mark (a third of the changes) or three counters (two thirds).
-constexpr double records_per_item = 2.0 + (1.0 + 2.0 * 3.0) / 3.0;
-
-// A verify attempt's audit entry: about 330 bytes once encoded, like the server's.
-storage::change_set verify_like_change(int thread, std::uint64_t n) {
-  storage::change_set change;
-  const std::string user = "user-" + std::to_string((static_cast<std::uint64_t>(thread) * 7919 + n) % 2000);
-  storage::audit_draft draft;
-  draft.time = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                   .count();
-  draft.actor_type = "agent";
-  draft.actor_id = "bench-agent-" + std::to_string(thread % 8);
-  draft.action = "verify";
-  draft.subject = user;
-  draft.outcome = (n % 3 == 0) ? "valid" : "invalid";
-  draft.source_ip = "127.0.0.1";
-  char request_id[17];
-  std::snprintf(request_id, sizeof request_id, "%08x%08x", static_cast<unsigned>(thread),
-                static_cast<unsigned>(n));
-  draft.request_id = request_id;
-  draft.details.emplace_back("lookup", "id");
-  if (n % 3 == 0) draft.details.emplace_back("method", "phone_token");
-  // The state writes that travel with it, encoded as the server's backends encode them.
-  const auto now_ms = draft.time * 1000;
-  if (n % 3 == 0) {
-    change.merge(storage::column_family::replay_marks, storage::replay_mark_record_key(user, "phone_token"),
-                 storage::encode_replay_mark(static_cast<std::uint64_t>(now_ms / 30'000)));
-  } else {
-    storage::sliding_window_counter counter = storage::sliding_window_counter::empty(900'000, now_ms);
-    counter.add(1 + static_cast<std::int64_t>(n % 4), now_ms);
-    for (const std::string& key : {"verify/user/" + user, "verify/agent/" + draft.actor_id,
-                                   std::string("verify/ip/127.0.0.1")}) {
-      change.merge(storage::column_family::counters, storage::sliding_window_record_key(key),
-                   storage::encode_sliding_window(counter));
-    }
-  }
-  change.add_audit(std::move(draft));
-  return change;
-}
-
-// --shape record: the group-commit mechanism alone. Each change is one put of a 300-byte value
-// under its own key, the raw side's record, with no audit entry and no state writes.
-storage::change_set plain_record_change(int thread, std::uint64_t n) {
-  storage::change_set change;
-  char key[32];
-  std::snprintf(key, sizeof key, "bench/%04d/%016llx", thread, static_cast<unsigned long long>(n));
-  change.put(storage::column_family::users, key, std::string(300, static_cast<char>('a' + n % 26)));
-  return change;
-}
-
 // CPU seconds (user + system) of the whole process so far: both sides run alone in their
 // slices, so the difference over a slice is that side's CPU, which a slow disk does not inflate.
 double process_cpu_seconds() {
@@ -226,7 +177,9 @@ group_commit_figures run_group_commit(storage::group_commit_writer& writer, cons
       };
       for (;;) {
         if (steady::now() >= deadline) to_submit = 0;
-        for (; to_submit > 0; --to_submit, ++in_flight) writer.submit(o.plain_records ? plain_record_change(t, n++) : verify_like_change(t, n++), done);
+        for (; to_submit > 0; --to_submit, ++in_flight) {
+          writer.submit(o.plain_records ? plain_record_change(t, n++) : verify_like_change(t, n++), done);
+        }
         if (in_flight == 0) break;
         std::unique_lock lock(me.mutex);
         me.waiting = true;
