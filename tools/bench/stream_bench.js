@@ -266,6 +266,19 @@ async function stop(proc) {
   if (!done) proc.kill("SIGKILL");
 }
 
+// Starts a server (`spawn` arguments), waits for the port it writes to portFile, measures it
+// under `name` from client address block `block`, and stops it whatever happens.
+async function measureServer(name, what, portFile, command, args, options, block, tokens, tls = false) {
+  const server = spawn(command, args, options);
+  try {
+    const port = await waitForPortFile(portFile, server, what);
+    await sleep(1000);
+    return await measure(name, server.pid, port, tokens, block, tls);
+  } finally {
+    await stop(server);
+  }
+}
+
 function callsigndConfig(tls) {
   return `
 [log]
@@ -314,30 +327,19 @@ async function main() {
   }
 
   // --- Node ws ---
+  const nodeServer = path.join(__dirname, "stream_node_server.js");
   const nodePortFile = path.join(WORK, "node.port");
-  const peer = spawn(process.execPath, [path.join(__dirname, "stream_node_server.js"), "--port-file", nodePortFile,
-                                        "--period", String(PERIOD)], { stdio: "inherit" });
-  let theirs;
-  try {
-    const port = await waitForPortFile(nodePortFile, peer, "the Node ws server");
-    await sleep(1000);
-    theirs = await measure("node-ws", peer.pid, port, tokensPerUser, 2);
-  } finally {
-    await stop(peer);
-  }
+  const theirs = await measureServer("node-ws", "the Node ws server", nodePortFile, process.execPath,
+                                     [nodeServer, "--port-file", nodePortFile, "--period", String(PERIOD)],
+                                     { stdio: "inherit" }, 2, tokensPerUser);
 
   // --- the floor: the same clients against the cheapest push server (native clients only) ---
   let floor = null;
   if (FLOOR_SERVER && CLIENT === "native") {
     const floorPortFile = path.join(WORK, "floor.port");
-    const bare = spawn(FLOOR_SERVER, ["--port-file", floorPortFile, "--period", String(PERIOD)], { stdio: "inherit" });
-    try {
-      const port = await waitForPortFile(floorPortFile, bare, "the floor server");
-      await sleep(1000);
-      floor = await measure("floor", bare.pid, port, tokensPerUser, 5);
-    } finally {
-      await stop(bare);
-    }
+    floor = await measureServer("floor", "the floor server", floorPortFile, FLOOR_SERVER,
+                                ["--port-file", floorPortFile, "--period", String(PERIOD)], { stdio: "inherit" }, 5,
+                                tokensPerUser);
   }
 
   // --- TLS: callsignd (same data directory, users already there) and Node over https ---
@@ -347,28 +349,17 @@ async function main() {
     const tlsConfig = path.join(WORK, "callsign-tls.toml");
     fs.writeFileSync(tlsConfig, callsigndConfig(true));
     const tlsPortFile = path.join(WORK, "callsignd-tls.port");
-    const again = spawn(CALLSIGND, ["--data-dir", path.join(WORK, "data"), "--listen", "127.0.0.1:0",
-                                    "--port-file", path.join(WORK, "callsignd-2.port"), "--config", tlsConfig,
-                                    "--tls-port-file", tlsPortFile],
-                        { stdio: ["ignore", fs.openSync(path.join(WORK, "callsignd-tls.log"), "w"), "inherit"] });
-    try {
-      const port = await waitForPortFile(tlsPortFile, again, "callsignd (TLS)");
-      await sleep(1000);
-      oursTls = await measure("callsignd-wss", again.pid, port, tokensPerUser, 3, true);
-    } finally {
-      await stop(again);
-    }
+    oursTls = await measureServer("callsignd-wss", "callsignd (TLS)", tlsPortFile, CALLSIGND,
+                                  ["--data-dir", path.join(WORK, "data"), "--listen", "127.0.0.1:0",
+                                   "--port-file", path.join(WORK, "callsignd-2.port"), "--config", tlsConfig,
+                                   "--tls-port-file", tlsPortFile],
+                                  { stdio: ["ignore", fs.openSync(path.join(WORK, "callsignd-tls.log"), "w"), "inherit"] },
+                                  3, tokensPerUser, true);
     const peerTlsPortFile = path.join(WORK, "node-tls.port");
-    const peerTls = spawn(process.execPath, [path.join(__dirname, "stream_node_server.js"), "--port-file", peerTlsPortFile,
-                                             "--period", String(PERIOD), "--tls-cert", TLS_CERT, "--tls-key", TLS_KEY],
-                          { stdio: "inherit" });
-    try {
-      const port = await waitForPortFile(peerTlsPortFile, peerTls, "the Node wss server");
-      await sleep(1000);
-      theirsTls = await measure("node-wss", peerTls.pid, port, tokensPerUser, 4, true);
-    } finally {
-      await stop(peerTls);
-    }
+    theirsTls = await measureServer("node-wss", "the Node wss server", peerTlsPortFile, process.execPath,
+                                    [nodeServer, "--port-file", peerTlsPortFile, "--period", String(PERIOD),
+                                     "--tls-cert", TLS_CERT, "--tls-key", TLS_KEY],
+                                    { stdio: "inherit" }, 4, tokensPerUser, true);
   }
 
   const ok = printReport({ ours, theirs, floor, oursTls, theirsTls },
