@@ -11,12 +11,18 @@
 // (b) raw RocksDB in a separate directory: one thread writes WriteBatches of --batch records
 //     (~300-byte values, like an audit entry) with WriteOptions::sync = true.
 //     Counts records per second.
-// The two phases alternate --rounds times (a, b, a, b, ...) so a burst of load from other
-// processes on this shared machine hits both sides rather than one. Figures are wall-clock.
+// (c) "raw-shaped", the ceiling of (a) against (b): one thread, its own storage::database, writes
+//     through database::write the very records verify-shaped changes become (each change's audit
+//     entry and audit_by_user key, one state_log record per batch), with no group-commit
+//     machinery (group_commit_raw_shaped.hpp). Counts changes (items) per second. Skipped with
+//     --shape record, where it would be (b) again.
+// The phases alternate --rounds times (a, b, c, a, b, c, ...) so a burst of load from other
+// processes on this shared machine hits every side rather than one. Figures are wall-clock.
 //
 // Prints one "<metric> <value>" line per figure so tools/bench/verify can parse it.
 // Usage: group_commit_bench [--seconds S] [--rounds N] [--threads K] [--in-flight N] [--batch N] [--dir DIR]
-//                           [--only group|raw]   (one side alone, e.g. under perf; prints no ratio)
+//                           [--only group|raw|raw-shaped]   (one side alone, e.g. under perf; no ratio)
+//                           [--shape verify|record]
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
@@ -46,11 +52,13 @@
 #include "storage/group_commit_writer.hpp"
 #include "storage/shared_state_format.hpp"
 #include "group_commit_changes.hpp"
+#include "group_commit_raw_shaped.hpp"
 
 namespace {
 
 using namespace callsign;
 using namespace group_commit_changes;
+using namespace group_commit_raw_shaped;
 using steady = std::chrono::steady_clock;
 
 struct options {
@@ -58,9 +66,9 @@ struct options {
   int rounds = 5;
   int threads = 2;
   int in_flight = 128;   // per thread; threads * in_flight = changes waiting at once
-  int batch = 256;       // raw RocksDB records per synced WriteBatch
+  int batch = 256;       // raw (and at most raw-shaped) RocksDB records per synced WriteBatch
   std::filesystem::path dir;  // empty: a fresh directory under $TMPDIR, removed at exit
-  std::string_view only;      // "group" or "raw": run one side alone (for perf); no ratio
+  std::string_view only;      // "group", "raw" or "raw-shaped": run one side alone (for perf); no ratio
   bool plain_records = false; // --shape record: each change is one 300-byte put, like a raw record
 };
 
@@ -68,7 +76,7 @@ struct options {
   std::fprintf(stderr,
                "group_commit_bench: %s\n"
                "usage: group_commit_bench [--seconds S] [--rounds N] [--threads K] [--in-flight N] [--batch N]"
-               " [--dir DIR] [--only group|raw] [--shape verify|record]\n",
+               " [--dir DIR] [--only group|raw|raw-shaped] [--shape verify|record]\n",
                problem);
   std::exit(2);
 }
@@ -98,7 +106,7 @@ options parse_options(int argc, char** argv) {
     const std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::printf("usage: group_commit_bench [--seconds S] [--rounds N] [--threads K] [--in-flight N] [--batch N]"
-                  " [--dir DIR] [--only group|raw] [--shape verify|record]\n");
+                  " [--dir DIR] [--only group|raw|raw-shaped] [--shape verify|record]\n");
       std::exit(0);
     }
     if (i + 1 >= argc) usage("missing value");
@@ -114,7 +122,7 @@ options parse_options(int argc, char** argv) {
     } else if (arg == "--batch") {
       o.batch = parse_number<int>(value, 1, 100000, "--batch must be 1-100000");
     } else if (arg == "--only") {
-      if (value != "group" && value != "raw") usage("--only must be group or raw");
+      if (value != "group" && value != "raw" && value != "raw-shaped") usage("--only must be group, raw or raw-shaped");
       o.only = value;
     } else if (arg == "--shape") {
       if (value != "verify" && value != "record") usage("--shape must be verify or record");
@@ -125,6 +133,7 @@ options parse_options(int argc, char** argv) {
       usage("unknown argument");
     }
   }
+  if (o.only == "raw-shaped" && o.plain_records) usage("--only raw-shaped has no --shape record (it would be raw)");
   return o;
 }
 
@@ -303,16 +312,22 @@ int main(int argc, char** argv) {
       return 1;
     }
     raw_rocksdb raw(dir / "raw");
+    const bool run_group = o.only.empty() || o.only == "group";
+    const bool run_raw = o.only.empty() || o.only == "raw";
+    const bool run_raw_shaped = !o.plain_records && (o.only.empty() || o.only == "raw-shaped");
+    // Opened (and its change pool built) only when it runs.
+    std::unique_ptr<raw_shaped_side> raw_shaped;
+    if (run_raw_shaped) raw_shaped = std::make_unique<raw_shaped_side>(dir / "raw-shaped", o.batch);
 
-    // Warm both (file creation, first WAL growth) before measuring.
-    const bool run_group = o.only != "raw";
-    const bool run_raw = o.only != "group";
+    // Warm every side (file creation, first WAL growth) before measuring.
     if (run_group) (void)run_group_commit(**writer, o, 0.3);
     if (run_raw) (void)raw.run(o.batch, 0.3);
+    if (run_raw_shaped) (void)raw_shaped->run(0.3, process_cpu_seconds);
 
     const double slice = o.seconds / o.rounds;
     group_commit_figures gc;
     raw_figures rr;
+    raw_shaped_figures rs;
     for (int r = 0; r < o.rounds; ++r) {
       if (run_group) {
         const auto a = run_group_commit(**writer, o, slice);
@@ -329,6 +344,7 @@ int main(int argc, char** argv) {
         rr.seconds += b.seconds;
         rr.cpu_seconds += b.cpu_seconds;
       }
+      if (run_raw_shaped) rs.add(raw_shaped->run(slice, process_cpu_seconds));
     }
     const auto stats = (*writer)->stats();
     (*writer)->stop();
@@ -355,9 +371,15 @@ int main(int argc, char** argv) {
                 rr.records == 0 ? 0.0 : rr.cpu_seconds * 1e6 / static_cast<double>(rr.records));
     std::printf("raw_records_per_second %.0f\n", records_per_second);
     std::printf("raw_batches_per_second %.0f\n", run_raw ? static_cast<double>(rr.batches) / rr.seconds : 0.0);
+    if (!o.plain_records) print_raw_shaped_figures(rs);
     if (run_group && run_raw) {
       std::printf("ratio %.2f\n", items_per_second / records_per_second);
       std::printf("records_ratio %.2f\n", items_per_second * per_item / records_per_second);
+      if (run_raw_shaped) {
+        const double shaped_items_per_second = static_cast<double>(rs.items) / rs.seconds;
+        std::printf("raw_shaped_ratio %.2f\n", shaped_items_per_second / records_per_second);
+        std::printf("group_vs_raw_shaped %.2f\n", items_per_second / shaped_items_per_second);
+      }
     }
     if (gc.failed != 0) status = 1;
   }
