@@ -3,6 +3,10 @@
 // verify_floor_server.cpp.
 #pragma once
 
+#include <arpa/inet.h>
+
+#include <deque>
+
 #include "verify_floor_shared.hpp"
 
 namespace verify_floor {
@@ -46,11 +50,15 @@ class io_thread {
     bool dirty = false;        // responses queued in this completion round
     std::string in;            // unparsed tail between reads
     std::string out;           // responses the kernel has not taken yet
+    std::deque<std::string> replies;  // --work: each request's reply, released in order when synced
+    std::string peer;                 // --work: the client's address, for the audit entry
   };
 
   void accept_all() {
     for (;;) {
-      const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_in addr{};
+      socklen_t addr_size = sizeof addr;
+      const int fd = accept4(listen_fd, reinterpret_cast<sockaddr*>(&addr), &addr_size, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) std::perror("verify_floor_server: accept4");
@@ -65,6 +73,9 @@ class io_thread {
       const std::uint32_t slot = free_slots_.back();
       free_slots_.pop_back();
       connections_[slot].fd = fd;
+      char peer[INET_ADDRSTRLEN] = "";
+      inet_ntop(AF_INET, &addr.sin_addr, peer, sizeof peer);
+      connections_[slot].peer = peer;
       epoll_set(epoll_fd, EPOLL_CTL_ADD, fd, EPOLLIN, slot);
     }
   }
@@ -78,6 +89,7 @@ class io_thread {
     c.want_output = false;
     c.in.clear();
     c.out.clear();
+    c.replies.clear();
     free_slots_.push_back(slot);
   }
 
@@ -112,16 +124,16 @@ class io_thread {
       return -1;
     std::size_t body_size = 0;
     bool have_length = false;
+    std::string_view authorization;
     for (head.remove_prefix(line_end + 2); !head.empty(); head.remove_prefix(line_end + 2)) {
       line_end = head.find("\r\n");
       const std::string_view line = head.substr(0, line_end);
       const std::size_t colon = line.find(':');
       if (colon == 0 || colon == std::string_view::npos) return -1;
       if (iequals(line.substr(0, colon), "transfer-encoding")) return -1;  // never misframe a body
+      if (iequals(line.substr(0, colon), "authorization")) authorization = trim(line.substr(colon + 1));
       if (!iequals(line.substr(0, colon), "content-length")) continue;
-      std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      const std::string_view value = trim(line.substr(colon + 1));
       if (value.empty() || value.size() > 5 || have_length) return -1;
       for (const char ch : value) {
         if (ch < '0' || ch > '9') return -1;
@@ -132,11 +144,26 @@ class io_thread {
     }
     const std::size_t total = end + 4 + body_size;
     if (data.size() < total) return 0;
-    append_record(data.substr(end + 4, body_size), slot, generation);
+    append_record(data.substr(end + 4, body_size), authorization, slot, generation);
     return static_cast<long>(total);
   }
 
-  void append_record(std::string_view body, std::uint32_t slot, std::uint32_t generation) {
+  static std::string_view trim(std::string_view value) {
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    return value;
+  }
+
+  void append_record(std::string_view body, std::string_view authorization, std::uint32_t slot,
+                     std::uint32_t generation) {
+    if (work != nullptr) {  // --work: the verify's own work, its draft for the writer
+      connection& c = connections_[slot];
+      work_item item;
+      c.replies.push_back(work->handle(authorization, body, c.peer, (std::uint64_t{index_} << 48) | ++sequence_, item));
+      batch_items_.push_back(std::move(item));
+      batch_waiters_.push_back({slot, generation});
+      return;
+    }
     const std::size_t at = batch_.size();
     batch_.resize(at + record_bytes);  // zero-filled: the padding
     char* r = batch_.data() + at;
@@ -169,6 +196,8 @@ class io_thread {
       std::lock_guard lock(pending_mutex);
       if (pending.waiters.empty()) pending.waiters.resize(thread_count);
       pending.bytes.append(batch_);
+      pending.items.insert(pending.items.end(), std::make_move_iterator(batch_items_.begin()),
+                           std::make_move_iterator(batch_items_.end()));
       auto& mine = pending.waiters[index_];
       mine.insert(mine.end(), batch_waiters_.begin(), batch_waiters_.end());
       pending.records += batch_waiters_.size();
@@ -177,6 +206,7 @@ class io_thread {
     }
     if (wake) writer_wake.notify_one();
     batch_.clear();
+    batch_items_.clear();
     batch_waiters_.clear();
   }
 
@@ -192,7 +222,12 @@ class io_thread {
     for (const waiter& w : done_) {
       connection& c = connections_[w.slot];
       if (c.fd < 0 || c.generation != w.generation) continue;
-      c.out.append(response);
+      if (work != nullptr) {
+        c.out.append(c.replies.front());
+        c.replies.pop_front();
+      } else {
+        c.out.append(response);
+      }
       ++answered;
       if (!c.dirty) dirty_.push_back(w.slot);
       c.dirty = true;
@@ -226,6 +261,7 @@ class io_thread {
   std::vector<connection> connections_;
   std::vector<std::uint32_t> free_slots_;
   std::string batch_;  // this epoll round's records, submitted together
+  std::vector<work_item> batch_items_;  // --work: the same round's audit drafts
   std::vector<waiter> batch_waiters_, done_;
   std::vector<std::uint32_t> dirty_;
 };

@@ -4,7 +4,7 @@
 // throughput bounds what a durable verify endpoint can reach on this machine.
 //
 //   verify_floor_server --port-file PATH (--log FILE [--wal-bytes N] | --rocksdb DIR) [--io-threads N]
-//                       [--spin-ns N]
+//                       [--spin-ns N] [--work DATA_DIR --users N]   (--work needs --rocksdb)
 //
 // N I/O threads, each with its own SO_REUSEPORT listener and level-triggered epoll (one recv or
 // send per readiness report; no extra call to see EAGAIN), parse requests and append one
@@ -13,6 +13,10 @@
 // an eventfd; only then is the 200 sent. With --rocksdb DIR the writer instead puts the group's
 // records into a RocksDB database (default options, one key per record) with one synced Write:
 // the floor on the stack callsignd must use, whose WAL grows, so each sync also writes its size.
+// With --work DATA_DIR (and --rocksdb DIR) each request also does the work the issue requires of a
+// verify, with callsign's own libraries (verify_floor_work.hpp), and the writer stores what
+// callsignd's group-commit writer stores: the floor of a verify on this stack, less callsignd's
+// architecture.
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -43,6 +47,11 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/sha256.hpp"
+#include "storage/audit_entry.hpp"
+#include "storage/database.hpp"
+#include "storage/key_ring_file.hpp"
+#include "storage/state_log.hpp"
 #include "verify_floor_io_thread.hpp"
 
 using namespace verify_floor;
@@ -80,10 +89,53 @@ void write_rocksdb(rocksdb::DB& db, std::string_view data, std::uint64_t& sequen
   }
 }
 
-void writer_run(int log_fd, std::size_t wal_bytes, rocksdb::DB* db, std::vector<io_thread>& threads) {
+// --work: the group's audit entries, numbered, chained (SHA-256 of the previous entry) and
+// indexed by user, and its replay-mark and counter writes as one state-log record, in one synced
+// WriteBatch: what callsignd's group-commit writer stores, less checkpoints and folds.
+struct chain_head {
+  std::uint64_t seq = 0;
+  callsign::storage::audit_hash hash{};
+  std::uint64_t log = 0;
+};
+
+void write_work_group(callsign::storage::database& db, std::vector<work_item>& items, chain_head& head) {
+  using callsign::storage::column_family;
+  using callsign::storage::write_op;
+  std::vector<write_op> ops, state;
+  ops.reserve(items.size() * 2 + 1);
+  for (work_item& item : items) {
+    if (!item.audited) continue;
+    const std::uint64_t seq = ++head.seq;
+    std::string value = callsign::storage::encode_audit_entry(seq, head.hash, item.draft);
+    head.hash = callsign::crypto::sha256(value);
+    ops.push_back({write_op::kind::put, column_family::audit, callsign::storage::audit_key(seq), std::move(value)});
+    if (!item.draft.subject.empty()) {
+      ops.push_back({write_op::kind::put, column_family::audit_by_user,
+                     callsign::storage::audit_subject_key(item.draft.subject, seq), {}});
+    }
+    for (write_op& op : item.state) state.push_back(std::move(op));
+  }
+  if (!state.empty()) {
+    ops.push_back({write_op::kind::put, column_family::state_log, callsign::storage::state_log_key(++head.log),
+                   callsign::storage::encode_state_log_record(state)});
+  }
+  if (ops.empty()) return;
+  // Key order within each family, as callsignd's writer sorts (cheaper memtable inserts).
+  std::stable_sort(ops.begin(), ops.end(), [](const write_op& a, const write_op& b) {
+    return a.family != b.family ? a.family < b.family : a.key < b.key;
+  });
+  if (auto written = db.write(ops); !written) {
+    std::fprintf(stderr, "verify_floor_server: write: %s\n", written.error().message.c_str());
+    std::exit(1);
+  }
+}
+
+void writer_run(int log_fd, std::size_t wal_bytes, rocksdb::DB* db, callsign::storage::database* work_db,
+                std::vector<io_thread>& threads) {
   group taken;
   std::size_t offset = 0;
   std::uint64_t sequence = 0;
+  chain_head head;
   for (;;) {
     {
       std::unique_lock lock(pending_mutex);
@@ -95,7 +147,9 @@ void writer_run(int log_fd, std::size_t wal_bytes, rocksdb::DB* db, std::vector<
       std::swap(taken, pending);  // the I/O threads refill the emptied buffers (capacity kept)
       writer_sleeping = false;
     }
-    if (db != nullptr) {
+    if (work_db != nullptr) {
+      write_work_group(*work_db, taken.items, head);
+    } else if (db != nullptr) {
       write_rocksdb(*db, taken.bytes, sequence);
     } else {
       write_wrapped(log_fd, taken.bytes, offset, wal_bytes);
@@ -115,6 +169,7 @@ void writer_run(int log_fd, std::size_t wal_bytes, rocksdb::DB* db, std::vector<
       ws.clear();
     }
     taken.bytes.clear();
+    taken.items.clear();
     taken.records = 0;
   }
 }
@@ -153,7 +208,8 @@ std::uint16_t listen_on(std::uint16_t port, int& fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string port_file, log_path, rocksdb_path;
+  std::string port_file, log_path, rocksdb_path, work_dir;
+  unsigned long users = 0;
   unsigned long thread_count = 2;
   unsigned long long wal_bytes = 64ull << 20;
   bool ok = argc % 2 == 1;
@@ -165,11 +221,15 @@ int main(int argc, char** argv) {
     else if (arg == "--spin-ns") spin_ns = std::strtol(argv[i + 1], nullptr, 10);
     else if (arg == "--io-threads") thread_count = std::strtoul(argv[i + 1], nullptr, 10);
     else if (arg == "--wal-bytes") wal_bytes = std::strtoull(argv[i + 1], nullptr, 10);
+    else if (arg == "--work") work_dir = argv[i + 1];
+    else if (arg == "--users") users = std::strtoul(argv[i + 1], nullptr, 10);
     else ok = false;
   }
-  if (!ok || port_file.empty() || log_path.empty() == rocksdb_path.empty() || thread_count < 1 || thread_count > 64 || wal_bytes < (1u << 20)) {
+  if (!ok || port_file.empty() || log_path.empty() == rocksdb_path.empty() || thread_count < 1 || thread_count > 64 || wal_bytes < (1u << 20) ||
+      (!work_dir.empty() && (rocksdb_path.empty() || users > 1'000'000))) {
     std::fprintf(stderr, "usage: verify_floor_server --port-file PATH (--log FILE [--wal-bytes N (>= 1 MiB)]"
-                         " | --rocksdb DIR) [--io-threads N (1-64)] [--spin-ns N]\n");
+                         " | --rocksdb DIR) [--io-threads N (1-64)] [--spin-ns N] [--work DATA_DIR --users N]"
+                         " (--work needs --rocksdb)\n");
     return 2;
   }
   rlimit files{};
@@ -186,7 +246,26 @@ int main(int argc, char** argv) {
 
   const int log_fd = log_path.empty() ? -1 : open_preallocated_log(log_path.c_str(), static_cast<std::size_t>(wal_bytes));
   std::unique_ptr<rocksdb::DB> db;
-  if (!rocksdb_path.empty()) {
+  std::unique_ptr<callsign::storage::database> work_db;
+  std::unique_ptr<verify_work> work_state;
+  if (!work_dir.empty()) {
+    // callsignd's master key ring and development token key, read from its data directory, so
+    // the floor accepts the bench's tokens and codes; its own database is --rocksdb DIR.
+    auto ring = callsign::storage::load_key_ring(std::filesystem::path(work_dir) / "master.key");
+    auto tokens = callsign::server::token_verifier::load(callsign::server::auth_config{}, work_dir, true);
+    auto opened = callsign::storage::database::open({rocksdb_path});
+    if (!ring || !tokens || !opened) {
+      std::fprintf(stderr, "verify_floor_server: --work: %s\n",
+                   (!ring ? ring.error() : !tokens ? tokens.error() : opened.error()).message.c_str());
+      return 1;
+    }
+    // Failure limits so high that the floor never throttles: it answers faster than callsignd,
+    // so over a long run it would pass callsignd's 1,000,000 and answer cheap 429s. The three
+    // windows are still read for every request and written for every failure.
+    work_state = std::make_unique<verify_work>(std::move(*ring), std::move(*tokens), users, std::int64_t{1} << 50);
+    work = work_state.get();
+    work_db = std::move(*opened);
+  } else if (!rocksdb_path.empty()) {
     rocksdb::Options options;
     options.create_if_missing = true;
     rocksdb::DB* opened = nullptr;
@@ -216,7 +295,7 @@ int main(int argc, char** argv) {
   }
   running.emplace_back([&] {
     pthread_setname_np(pthread_self(), "floor-writer");
-    writer_run(log_fd, static_cast<std::size_t>(wal_bytes), db.get(), threads);
+    writer_run(log_fd, static_cast<std::size_t>(wal_bytes), db.get(), work_db.get(), threads);
   });
 
   const std::string tmp = port_file + ".tmp";

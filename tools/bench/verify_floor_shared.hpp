@@ -30,6 +30,8 @@
 #include <thread>
 #include <vector>
 
+#include "verify_floor_work.hpp"
+
 namespace verify_floor {
 
 constexpr std::size_t max_header_bytes = 8192;
@@ -63,15 +65,18 @@ struct waiter {
   std::uint32_t generation;  // a closed and reused slot is not answered
 };
 
-// The group being filled: record bytes, and per I/O thread its waiters in append order.
+// The group being filled: record bytes (or, with --work, the requests' audit drafts and state
+// writes), and per I/O thread its waiters in append order.
 struct group {
   std::string bytes;
+  std::vector<work_item> items;
   std::vector<std::vector<waiter>> waiters;
   std::size_t records = 0;
 };
 
 inline std::atomic<bool> stopping{false};
 inline long spin_ns = 0;  // --spin-ns: CPU burnt per request on its I/O thread (an experiment)
+inline verify_work* work = nullptr;  // --work: each request does a verify's work (verify_floor_work.hpp)
 inline std::mutex pending_mutex;
 inline std::condition_variable writer_wake;
 inline bool writer_sleeping = false;  // under pending_mutex: notify only a writer that waits
