@@ -1,6 +1,6 @@
 // The "floor" peer of tools/bench/verify (not a test): the least work any server must do here to
 // answer an HTTP/1.1 keep-alive request only after a record of it is fdatasync'ed, with group
-// commit. It does none of callsignd's work (no TOTP, JSON, RocksDB or hash chain), so its
+// commit. Without --work it does none of callsignd's work (no TOTP, JSON or hash chain), so its
 // throughput bounds what a durable verify endpoint can reach on this machine.
 //
 //   verify_floor_server --port-file PATH (--log FILE [--wal-bytes N] | --rocksdb DIR) [--io-threads N]
