@@ -194,4 +194,15 @@ std::string audit_subject_key(std::string_view subject, std::uint64_t seq) {
   return key;
 }
 
+audit_hash append_audit_records(std::uint64_t seq, const audit_hash& prev_hash, const audit_draft& draft,
+                                std::vector<write_op>& ops) {
+  std::string value = encode_audit_entry(seq, prev_hash, draft);
+  const audit_hash hash = crypto::sha256(value);
+  ops.push_back({write_op::kind::put, column_family::audit, audit_key(seq), std::move(value)});
+  if (!draft.subject.empty()) {
+    ops.push_back({write_op::kind::put, column_family::audit_by_user, audit_subject_key(draft.subject, seq), {}});
+  }
+  return hash;
+}
+
 }  // namespace callsign::storage

@@ -8,7 +8,6 @@
 #include <optional>
 #include <vector>
 
-#include "crypto/sha256.hpp"
 #include "storage/audit_checkpoint.hpp"
 #include "storage/audit_journal.hpp"
 
@@ -204,13 +203,8 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
     for (write_op& op : change.ops) (is_logged_state_family(op.family) ? logged : ops).push_back(std::move(op));
     for (const audit_draft& draft : change.audit) {
       const std::uint64_t seq = next.last_seq + 1;
-      std::string value = encode_audit_entry(seq, next.last_hash, draft);
-      next.last_hash = crypto::sha256(value);
+      next.last_hash = append_audit_records(seq, next.last_hash, draft, ops);
       next.last_seq = seq;
-      ops.push_back({write_op::kind::put, column_family::audit, audit_key(seq), std::move(value)});
-      if (!draft.subject.empty()) {
-        ops.push_back({write_op::kind::put, column_family::audit_by_user, audit_subject_key(draft.subject, seq), {}});
-      }
       receipts[i].audit_sequences.push_back(seq);
       ++entries;
       if (options_.checkpoint_every > 0 && seq - next.checkpoint_seq >= options_.checkpoint_every) {
@@ -234,12 +228,7 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
                    encode_state_log_record(logged)});
   }
   if (!failure && !ops.empty()) {
-    // Key order within each family: RocksDB's memtable insert then starts from where the
-    // previous key went in instead of searching from the top (index keys are random otherwise).
-    // Stable, so two writes to one key keep their order.
-    std::stable_sort(ops.begin(), ops.end(), [](const write_op& a, const write_op& b) {
-      return a.family != b.family ? a.family < b.family : a.key < b.key;
-    });
+    sort_by_family_and_key(ops);
     if (options_.fault_injector) {
       if (auto injected = options_.fault_injector(); !injected) failure = injected.error();
     }

@@ -93,9 +93,7 @@ class raw_shaped_side {
       // As the writer logs a group's state writes: one record, never folded here.
       ops.push_back({storage::write_op::kind::put, storage::column_family::state_log,
                      storage::state_log_key(next_log_++), storage::encode_state_log_record(state)});
-      std::stable_sort(ops.begin(), ops.end(), [](const storage::write_op& a, const storage::write_op& b) {
-        return a.family != b.family ? a.family < b.family : a.key < b.key;
-      });
+      storage::sort_by_family_and_key(ops);
       if (auto written = db_->write(ops); !written) {
         std::fprintf(stderr, "group_commit_bench: raw-shaped write failed: %s\n", written.error().message.c_str());
         std::exit(1);

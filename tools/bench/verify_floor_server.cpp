@@ -47,7 +47,6 @@
 #include <thread>
 #include <vector>
 
-#include "crypto/sha256.hpp"
 #include "storage/audit_entry.hpp"
 #include "storage/database.hpp"
 #include "storage/key_ring_file.hpp"
@@ -105,14 +104,7 @@ void write_work_group(callsign::storage::database& db, std::vector<work_item>& i
   ops.reserve(items.size() * 2 + 1);
   for (work_item& item : items) {
     if (!item.audited) continue;
-    const std::uint64_t seq = ++head.seq;
-    std::string value = callsign::storage::encode_audit_entry(seq, head.hash, item.draft);
-    head.hash = callsign::crypto::sha256(value);
-    ops.push_back({write_op::kind::put, column_family::audit, callsign::storage::audit_key(seq), std::move(value)});
-    if (!item.draft.subject.empty()) {
-      ops.push_back({write_op::kind::put, column_family::audit_by_user,
-                     callsign::storage::audit_subject_key(item.draft.subject, seq), {}});
-    }
+    head.hash = callsign::storage::append_audit_records(++head.seq, head.hash, item.draft, ops);
     for (write_op& op : item.state) state.push_back(std::move(op));
   }
   if (!state.empty()) {
@@ -120,10 +112,7 @@ void write_work_group(callsign::storage::database& db, std::vector<work_item>& i
                    callsign::storage::encode_state_log_record(state)});
   }
   if (ops.empty()) return;
-  // Key order within each family, as callsignd's writer sorts (cheaper memtable inserts).
-  std::stable_sort(ops.begin(), ops.end(), [](const write_op& a, const write_op& b) {
-    return a.family != b.family ? a.family < b.family : a.key < b.key;
-  });
+  callsign::storage::sort_by_family_and_key(ops);  // as callsignd's writer does
   if (auto written = db.write(ops); !written) {
     std::fprintf(stderr, "verify_floor_server: write: %s\n", written.error().message.c_str());
     std::exit(1);

@@ -131,7 +131,7 @@ class verify_work {
         const auto found = counters_.find(key);
         if (found != counters_.end() && found->second.estimate(now_ms) >= limit_) {
           draft.outcome = "throttled";
-          return reply(429, R"({"type":"about:blank","title":"Too Many Requests","status":429})");
+          return problem(429, "too many failed verifications");
         }
       }
       if (user && matched) {

@@ -50,6 +50,12 @@ result<void> validate_audit_draft(const audit_draft& draft);
 // decoded entry gives the same bytes.
 std::string encode_audit_entry(std::uint64_t seq, const audit_hash& prev_hash, const audit_draft& draft);
 
+// Appends the records a validated entry is stored as: its canonical bytes at audit_key(seq) in
+// column_family::audit and, when it has a subject, its audit_subject_key in audit_by_user.
+// Returns the entry's hash, the next entry's prev_hash.
+audit_hash append_audit_records(std::uint64_t seq, const audit_hash& prev_hash, const audit_draft& draft,
+                                std::vector<write_op>& ops);
+
 // Parses stored bytes and computes `hash` from them. error_kind::invalid_input for anything
 // that is not a well-formed entry (wrong member names or order, wrong types, bad hex).
 result<audit_entry> decode_audit_entry(std::string_view stored);
