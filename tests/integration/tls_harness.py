@@ -1,14 +1,18 @@
-"""What the TLS suites share (tls_serving_test.py, tls_refusals_test.py): a work directory, a
-self-signed P-256 certificate for 127.0.0.1 and its key (plus a second, unrelated pair) made by
-the openssl CLI when this module is imported, the [tls] config that uses them, curl, Python
-`ssl` client contexts trusting that certificate, a handshake that reports the negotiated
-version, and the runner that checks for the CLIs and removes the work directory."""
+"""What the TLS suites share (tls_serving_test.py, tls_refusals_test.py, tls_restrictions_test.py):
+a work directory, a self-signed P-256 certificate for 127.0.0.1 and its key (plus a second,
+unrelated pair) made by the openssl CLI when this module is imported (an RSA pair on request),
+the [tls] config that uses them, curl, Python `ssl` client contexts trusting that certificate, a
+handshake that reports the negotiated version, a raw probe that sends a ClientHello and reports
+the server's first record or its close and how long it took, and the runner that checks for the
+CLIs and removes the work directory."""
 import os
 import shutil
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
+import time
 
 from harness import check, run_cases
 
@@ -21,11 +25,12 @@ def openssl(*args):
     check(out.returncode == 0, "openssl %s failed: %s" % (args[0], out.stderr))
 
 
-def make_certificate(name):
-    """A self-signed P-256 certificate for 127.0.0.1 (its own CA) and its key."""
+def make_certificate(name, rsa=False):
+    """A self-signed P-256 (or RSA 2048) certificate for 127.0.0.1 (its own CA) and its key."""
     cert = os.path.join(WORK, name + "-cert.pem")
     key = os.path.join(WORK, name + "-key.pem")
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key,
+    algorithm = ["rsa:2048"] if rsa else ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    openssl("req", "-x509", "-newkey", *algorithm, "-nodes", "-keyout", key,
             "-out", cert, "-days", "2", "-subj", "/CN=callsign test " + name,
             "-addext", "subjectAltName=IP:127.0.0.1")
     return cert, key
@@ -70,6 +75,59 @@ def handshake(port, ctx):
         with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
             return tls.version()
 
+
+# TLS record content types and the alert descriptions the suites expect (RFC 8446 B.1, B.2).
+RECORD_ALERT = 21
+RECORD_HANDSHAKE = 22
+ALERT_PROTOCOL_VERSION = 70
+HANDSHAKE_SERVER_HELLO = 2
+
+
+def client_hello(ctx):
+    """The bytes of the ClientHello that `ctx` sends first (Python ssl over memory BIOs)."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def first_reply(port, hello=b"", limit=10.0, sock=None):
+    """Connects (or uses `sock`), sends `hello`, and reads until the server's first complete TLS
+    record, its close or `limit` seconds from the connect. Returns (how, data, seconds): how is
+    "record" (data holds at least one whole record), "eof", "reset" or "timeout"."""
+    started = time.monotonic()
+    s = sock or socket.create_connection(("127.0.0.1", port), timeout=limit)
+    data = b""
+    try:
+        try:
+            if hello:
+                s.sendall(hello)
+            while True:
+                if len(data) >= 5 and len(data) >= 5 + struct.unpack(">H", data[3:5])[0]:
+                    return "record", data, time.monotonic() - started
+                s.settimeout(max(0.01, limit - (time.monotonic() - started)))
+                chunk = s.recv(65536)
+                if not chunk:
+                    return "eof", data, time.monotonic() - started
+                data += chunk
+        except socket.timeout:
+            return "timeout", data, time.monotonic() - started
+        except (ConnectionResetError, BrokenPipeError):
+            return "reset", data, time.monotonic() - started
+    finally:
+        s.close()
+
+
+def describe_record(data):
+    """"alert <level> <description>", "handshake <first message type>" or the raw bytes."""
+    if len(data) >= 7 and data[0] == RECORD_ALERT:
+        return "alert %d %d" % (data[5], data[6])
+    if len(data) >= 6 and data[0] == RECORD_HANDSHAKE:
+        return "handshake %d" % data[5]
+    return repr(data[:40])
 
 
 def run_tls_cases(cases):
