@@ -1,5 +1,6 @@
 """Starts the real callsignd on port 0 in a temp data dir, for integration tests."""
 import argparse
+import atexit
 import base64
 import hashlib
 import hmac
@@ -14,6 +15,8 @@ import tempfile
 import threading
 import time
 import http.client
+import re
+import sys
 
 
 def parse_args():
@@ -24,8 +27,19 @@ def parse_args():
     return args, rest
 
 
+# What a sanitizer prints when it reports (ASan, LSan, UBSan): a server that printed one did not
+# exit cleanly, whatever its status.
+SANITIZER_REPORT = re.compile(r"ERROR: \w*Sanitizer|SUMMARY: \w*Sanitizer|runtime error:")
+
+
 class Server:
-    """One callsignd process; stdout (JSON-lines log) is collected in `lines`."""
+    """One callsignd process; stdout (JSON-lines log) is collected in `lines`.
+
+    End every server with cleanup(): it stops a running server with SIGTERM and raises
+    AssertionError unless it exited 0 without a sanitizer report (so LeakSanitizer's exit check
+    counts), or, after a planned stop(SIGKILL), with -9. Called while an exception propagates (a
+    failing test's `finally`), it kills at once and checks nothing, so the first error stays the
+    one reported and no process is left behind."""
 
     started = []  # every Server, so run_cases can name a crash behind a failure
 
@@ -34,6 +48,9 @@ class Server:
         plaintext=False: the config turns the plain listener off (port stays None)."""
         Server.started.append(self)
         self.crash_reported = False
+        self.planned_kill = False  # stop(SIGKILL) was asked for: -9 is then the clean exit
+        self.stop_timed_out = False
+        self.checked = False  # cleanup() ran: its exit was checked, or the case had failed
         self.tmp = tempfile.mkdtemp(prefix="callsign-it-")
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.port_file = os.path.join(self.tmp, "port")
@@ -52,8 +69,12 @@ class Server:
         self._reader.start()
         self._err_reader = threading.Thread(target=self._read_err, daemon=True)
         self._err_reader.start()
-        self.port = self._wait_for_port(self.port_file) if plaintext else None
-        self.tls_port = self._wait_for_port(self.tls_port_file) if tls else None
+        try:
+            self.port = self._wait_for_port(self.port_file) if plaintext else None
+            self.tls_port = self._wait_for_port(self.tls_port_file) if tls else None
+        except Exception:
+            self.cleanup()  # an exception propagates: kills, checks nothing
+            raise
 
     def _read(self):
         for line in self.proc.stdout:
@@ -110,12 +131,38 @@ class Server:
         return [json.loads(line) for line in self.lines if line.strip()]
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Sends `sig` (if still running) and returns the exit status. A server that outlives
+        `timeout` is killed; the status is then -9 and exit_problem() says why."""
         if self.proc.poll() is None:
+            if sig == signal.SIGKILL:
+                self.planned_kill = True
             self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=timeout)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop_timed_out = True
+            self.proc.kill()
+            code = self.proc.wait()
         self._reader.join(timeout=5)
         self._err_reader.join(timeout=5)
         return code
+
+    def name(self):
+        return "callsignd (pid %d, port %s, data dir %s)" % (self.proc.pid, getattr(self, "port", "?"),
+                                                             getattr(self, "data_dir", "?"))
+
+    def exit_problem(self):
+        """Why this exited server did not end cleanly, or "" when it did: status 0 (-9 after a
+        planned SIGKILL) and no sanitizer report on stderr."""
+        code = self.proc.returncode
+        expected = -signal.SIGKILL if self.planned_kill else 0
+        reports = [l.strip() for l in self.stderr if SANITIZER_REPORT.search(l)]
+        if code == expected and not reports and not self.stop_timed_out:
+            return ""
+        why = "did not exit within its stop timeout (killed)" if self.stop_timed_out else \
+            "exited with status %s, expected %d" % (code, expected)
+        tail = reports[:4] or [l.strip() for l in self.stderr[-4:]]
+        return "%s %s%s" % (self.name(), why, (": " + " | ".join(tail)) if tail else "")
 
     def crash_report(self):
         """The sanitizer's ERROR/SUMMARY lines if callsignd died of one, else ""."""
@@ -129,10 +176,35 @@ class Server:
                                                           self.proc.returncode, " | ".join(lines[:4]))
 
     def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        """SIGTERM and require a clean exit (see the class comment); while an exception
+        propagates, SIGKILL and check nothing. Removes the temp dir either way."""
+        failing = sys.exc_info()[0] is not None
+        if self.checked:  # a second call (a suite's finally after run_cases stopped it)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        self.checked = True
+        try:
+            if failing:
+                if self.proc.poll() is None:
+                    self.proc.kill()
+                    self.proc.wait()
+                return
+            self.stop()
+            problem = self.exit_problem()
+            if problem:
+                self.crash_reported = True  # named here already
+                raise AssertionError(problem)
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@atexit.register
+def _kill_leftover_servers():
+    """A suite that died before its cleanup leaves no callsignd behind."""
+    for server in Server.started:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()
 
 
 def check(condition, message):
@@ -141,9 +213,23 @@ def check(condition, message):
 
 
 def run_cases(cases):
-    """Runs named test functions; prints a summary line; returns the exit code."""
+    """Runs named test functions; prints a summary line; returns the exit code.
+    A server that a case left without cleanup() (a suite's shared one, say) is stopped and
+    checked after the last case, as one more case."""
     failed = 0
-    for name, fn in cases:
+    first_server = len(Server.started)
+
+    def stop_leftovers():
+        problems = []
+        for server in Server.started[first_server:]:
+            if not server.checked:
+                try:
+                    server.cleanup()
+                except AssertionError as exc:
+                    problems.append(str(exc))
+        check(not problems, "; ".join(problems))
+
+    for name, fn in list(cases) + [("every callsignd exits 0 on SIGTERM", stop_leftovers)]:
         started = time.time()
         try:
             fn()
@@ -156,7 +242,7 @@ def run_cases(cases):
                 if report:
                     server.crash_reported = True
                     print("     %s" % report, flush=True)
-    print("%d passed, %d failed" % (len(cases) - failed, failed))
+    print("%d passed, %d failed" % (len(cases) + 1 - failed, failed))
     return 1 if failed else 0
 
 

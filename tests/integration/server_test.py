@@ -4,6 +4,7 @@ import json
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -132,8 +133,15 @@ def test_header_limit(server):
     check(reply.startswith(b"HTTP/1.1 431"), "oversized headers: %r" % reply[:80])
 
 
+# The slowloris bounds: the header timer is 3 s (CONFIG). A close before LOW is too early; one
+# after HIGH means the timer did not cover the whole header. A timer re-armed by each byte or
+# read never fires while a byte arrives every 0.1 s, so such a server is still open at TRICKLE_FOR.
+# HIGH leaves 4 s over the timer for a loaded ASan build's scheduling.
+SLOWLORIS_LOW, SLOWLORIS_HIGH, TRICKLE_FOR = 2.5, 7.0, 12.0
+
+
 def test_slowloris_closed_at_header_timeout(server):
-    """A client that trickles its header a byte at a time is cut off at request_timeout_ms
+    """A client that trickles its header a byte every 0.1 s is cut off at request_timeout_ms
     (3 s here): the timer covers the whole header, it is not re-armed by each byte."""
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     started = time.time()
@@ -142,20 +150,24 @@ def test_slowloris_closed_at_header_timeout(server):
     try:
         for byte in payload:
             sock.sendall(bytes([byte]))
-            time.sleep(0.1)
-            if time.time() - started > 60:
+            readable, _, _ = select.select([sock], [], [], 0.1)
+            # Whatever the server sends before it closes (a 408, or nothing), the end is b"".
+            while readable and sock.recv(65536) != b"":
+                readable, _, _ = select.select([sock], [], [], 0.1)
+            if readable:
+                closed_after = time.time() - started
                 break
-    except OSError:
+            if time.time() - started > TRICKLE_FOR:
+                break
+    except OSError:  # a reset, or a write after the close
         closed_after = time.time() - started
-    if closed_after is None:
-        try:
-            sock.settimeout(5)
-            closed_after = time.time() - started if sock.recv(1) == b"" else None
-        except OSError:
-            closed_after = time.time() - started
-    sock.close()
-    check(closed_after is not None, "a trickled header kept the connection open for over 60 s")
-    check(closed_after >= 2.5, "closed after %.1f s, before the 3 s header timeout" % closed_after)
+    finally:
+        sock.close()
+    check(closed_after is not None, "a header trickled a byte every 0.1 s was still open after %.0f s "
+          "(the header timer is 3 s: is it re-armed by each read?)" % TRICKLE_FOR)
+    check(closed_after >= SLOWLORIS_LOW, "closed after %.1f s, before the 3 s header timeout" % closed_after)
+    check(closed_after <= SLOWLORIS_HIGH, "closed after %.1f s: the 3 s header timer did not cover the whole "
+          "header" % closed_after)
 
 
 def test_connection_cap_per_ip():
@@ -229,7 +241,9 @@ def test_idle_connections_do_not_block_requests():
 
 def test_json_logs(server):
     server.request("GET", "/healthz")
-    time.sleep(0.2)
+    deadline = time.time() + 30  # the access line is written after the reply
+    while time.time() < deadline and not any(r["msg"] == "request" for r in server.log_records()):
+        time.sleep(0.05)
     records = server.log_records()
     check(any(r["msg"] == "listening" and r["port"] == server.port for r in records), "listening line has the port")
     requests = [r for r in records if r["msg"] == "request" and r["path"] == "/healthz"]
@@ -237,24 +251,43 @@ def test_json_logs(server):
     check(all("ts" in r and "level" in r for r in records), "every line has ts and level")
 
 
+# A long drain limit, so that waiting it out (instead of closing idle connections at once and
+# exiting once the in-flight request is answered) cannot pass for a prompt shutdown.
+SHUTDOWN_CONFIG = CONFIG.replace("shutdown_timeout_ms = 5000", "shutdown_timeout_ms = 30000")
+
+
 def test_graceful_shutdown(server):
     idle = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     busy = socket.create_connection(("127.0.0.1", server.port), timeout=10)
-    # A request whose header has arrived is in flight: it must still be answered.
-    busy.sendall(b"POST /v1/unknown HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nab")
-    time.sleep(0.3)
+    # A request whose header has arrived is in flight: it must still be answered. Its
+    # `100 Continue` shows that the header has arrived.
+    busy.sendall(b"POST /v1/unknown HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nExpect: 100-continue\r\n\r\nab")
+    interim = b""
+    while b"\r\n\r\n" not in interim:
+        chunk = busy.recv(1)
+        check(chunk, "closed before the interim response")
+        interim += chunk
+    check(interim.startswith(b"HTTP/1.1 100"), "interim response %r" % interim)
     started = time.time()
     server.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
+    # The drain has begun once the idle connection is closed (at once, not at the drain limit);
+    # only then does the in-flight request's body complete.
+    idle.settimeout(20)
+    try:
+        check(idle.recv(1) == b"", "the idle connection received data during the drain")
+    except socket.timeout:
+        check(False, "the idle connection was still open 20 s after SIGTERM")
+    idle_closed = time.time() - started
     busy.sendall(b"cdef")
     reply = busy.recv(65536)
     check(reply.startswith(b"HTTP/1.1 404"), "in-flight request answered during drain: %r" % reply[:60])
     check(b"Connection: close" in reply, "drain closes keep-alive connections")
-    check(idle.recv(1) == b"", "idle connection closed by the server")
-    code = server.proc.wait(timeout=15)
+    code = server.proc.wait(timeout=60)
     elapsed = time.time() - started
     check(code == 0, "exit code %d" % code)
-    check(elapsed < 10, "shutdown took %.1fs" % elapsed)
+    # Bounded by the 30 s drain limit, which a server that waited for its connections would reach.
+    check(idle_closed < 15, "the idle connection was closed %.1f s after SIGTERM, not at once" % idle_closed)
+    check(elapsed < 15, "shutdown took %.1f s: it waited for the drain limit" % elapsed)
     # After shutdown nothing listens any more.
     try:
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
@@ -341,7 +374,7 @@ CASES = [
     ("connection_cap_per_ip", test_connection_cap_per_ip),
     ("idle_connections_do_not_block_requests", test_idle_connections_do_not_block_requests),
     ("json_logs", with_server(test_json_logs)),
-    ("graceful_shutdown", with_server(test_graceful_shutdown)),
+    ("graceful_shutdown", with_server(test_graceful_shutdown, SHUTDOWN_CONFIG)),
     ("bad_config_stops_startup", test_bad_config_stops_startup),
     ("restart_keeps_key", test_restart_keeps_key),
     ("pages_and_dev_token", with_server(test_pages_and_dev_token)),

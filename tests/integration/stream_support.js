@@ -64,7 +64,8 @@ class Server {
                                   this.portFile, "--config", configPath]);
     this.proc.stdout.on("data", (d) => { this.stdout += d; });
     this.proc.stderr.on("data", (d) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => this.proc.on("exit", (code, signal) => resolve({ code, signal })));
+    // "close", not "exit": stderr has been read to its end, a sanitizer report included.
+    this.exited = new Promise((resolve) => this.proc.on("close", (code, signal) => resolve({ code, signal })));
     this.tokens = new Map();
   }
 
@@ -115,18 +116,35 @@ class Server {
     check(res.status === 200 || res.status === 201, `PUT user ${id}: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
+  // SIGTERM (if still running) and the exit: { code, signal }, or null if it outlived 30 s (then
+  // it is killed). Stopping again returns the same exit.
   async stop() {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
     const done = await Promise.race([this.exited, sleep(30000).then(() => null)]);
-    if (done === null) this.proc.kill("SIGKILL");
-    return done;
+    if (done === null) {
+      this.proc.kill("SIGKILL");
+      this.stopTimedOut = true;
+      await this.exited;
+    }
+    return this.stopTimedOut ? null : done;
+  }
+
+  // Stops the server; why it did not stop cleanly on SIGTERM (exit 0, no sanitizer report), or "".
+  async exitProblem() {
+    const done = await this.stop();
+    const report = this.crashReport();
+    if (done && done.code === 0 && !report) return "";
+    const why = done ? `exited with ${JSON.stringify(done)}, expected code 0` : "did not exit within 30 s of SIGTERM";
+    const tail = report || this.stderr.trim().split("\n").slice(-4).join(" | ");
+    return `callsignd (pid ${this.proc.pid}, port ${this.port}) ${why}${tail ? ": " + tail : ""}`;
   }
 
   crashReport() {
-    const lines = this.stderr.split("\n").filter((l) => /ERROR: |SUMMARY: |runtime error:/.test(l));
+    const lines = this.stderr.split("\n").filter((l) => /ERROR: \w*Sanitizer|SUMMARY: \w*Sanitizer|runtime error:/.test(l));
     return lines.slice(0, 4).join(" | ");
   }
 
+  // Kills a server that is still running (its setup failed) and removes its directory.
   cleanup() {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
     fs.rmSync(this.tmp, { recursive: true, force: true });
@@ -202,8 +220,9 @@ async function openAuthed(server, user) {
 }
 
 // Runs each group on its own server: start it with `config`, create `users`, run the cases in
-// order (each gets the server), stop. A case's optional `details(server)` adds lines to its FAIL
-// report. Prints PASS/FAIL per case and a total; exits 1 if any case failed.
+// order (each gets the server), then stop it with SIGTERM as one more case, which requires exit 0
+// and no sanitizer report (LeakSanitizer reports at exit). A case's optional `details(server)`
+// adds lines to its FAIL report. Prints PASS/FAIL per case and a total; exits 1 if any failed.
 async function runGroups(groups) {
   let passed = 0;
   let failed = 0;
@@ -226,9 +245,16 @@ async function runGroups(groups) {
           if (report) console.log("     callsignd: " + report);
         }
       }
+      const problem = await server.exitProblem();
+      if (problem) {
+        failed += 1;
+        console.log(`FAIL callsignd exits 0 on SIGTERM: ${problem}`);
+      } else {
+        passed += 1;
+        console.log("PASS callsignd exits 0 on SIGTERM");
+      }
     } finally {
-      await server.stop();
-      server.cleanup();
+      server.cleanup();  // kills only a server whose setup failed
     }
   }
   console.log(`${passed} passed, ${failed} failed`);
