@@ -4,7 +4,38 @@
 
 namespace callsign::server {
 
-stream_token_table::stream_token_table(std::vector<entry> entries) : entries_(std::move(entries)) {
+std::string_view stream_access_error(stream_access access) noexcept {
+  switch (access) {
+    case stream_access::no_account:
+      return "your account is not registered with callsign";
+    case stream_access::no_phone_support:
+      return "phone support is not enabled for your account";
+    case stream_access::allowed:
+    case stream_access::unknown:
+      break;
+  }
+  return {};
+}
+
+stream_boundary_action stream_boundary_action_for(const stream_token_table::entry& token, std::int64_t at,
+                                                  std::int64_t valid_until) noexcept {
+  if (at >= valid_until) {
+    return stream_boundary_action::close_expired;
+  }
+  switch (token.access) {
+    case stream_access::allowed:
+      return token.message ? stream_boundary_action::send : stream_boundary_action::skip;
+    case stream_access::no_account:
+    case stream_access::no_phone_support:
+      return stream_boundary_action::close_refused;
+    case stream_access::unknown:
+      break;
+  }
+  return stream_boundary_action::skip;
+}
+
+stream_token_table::stream_token_table(std::vector<entry> entries, std::int64_t at)
+    : entries_(std::move(entries)), at_(at) {
   // The views point into entries_, which is never resized after this.
   index_.reserve(entries_.size());
   for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -86,7 +117,7 @@ bool stream_fanout::deliver(std::size_t budget) {
     ++visited;
     const auto* token = prepared ? resolved_[i] : tokens_->find(member->fanout_user());
     if (token != nullptr) {
-      member->deliver_token(token->step, token->message);
+      member->deliver_token(*token, tokens_->at());
     }
   }
   if (cursor_ < members_.size()) {

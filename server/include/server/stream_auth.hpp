@@ -7,8 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include <memory>
+#include <vector>
+
 #include "crypto/result.hpp"
 #include "server/app_context.hpp"
+#include "server/stream_fanout.hpp"
 
 namespace callsign::server {
 
@@ -27,9 +31,24 @@ struct stream_token {
 };
 stream_token stream_token_at(const app_context& app, std::string_view user, std::int64_t now);
 
+// What a stream's auth message established: whose stream it is, and until when.
+struct stream_grant {
+  std::string user;
+  std::int64_t valid_until = 0;  // the token's exp + auth.leeway_seconds (unix seconds)
+};
+
 // Checks the first client message {"type":"auth","token":"<JWT>"}: a valid customer token of a
-// registered user with phone support. Returns the user id. May read storage (run it off the
-// I/O threads). Error messages never contain the token.
-result<std::string> authenticate_stream(const app_context& app, std::string_view first_message);
+// registered user with phone support. May read storage (run it off the I/O threads). Error
+// messages never contain the token.
+result<stream_grant> authenticate_stream(const app_context& app, std::string_view first_message);
+
+// The auth's user rules, read again (a storage read: off the I/O threads).
+stream_access stream_user_access(const app_context& app, std::string_view user);
+
+// The table for the boundary at unix second `boundary`: each user's token for the step that
+// starts there if the user still has access, else the refusal (no token). On the worker pool.
+std::shared_ptr<const stream_token_table> build_stream_token_table(const app_context& app,
+                                                                   std::vector<std::string> users,
+                                                                   std::int64_t boundary);
 
 }  // namespace callsign::server

@@ -16,6 +16,14 @@
 
 namespace callsign::server {
 
+// Whether a user may still be sent phone codes: the auth's rules (a registered user with phone
+// support; an authenticator changes nothing), read again for every step boundary. `unknown`: the
+// read failed, so no code this step, and the next boundary reads again.
+enum class stream_access : std::uint8_t { allowed, no_account, no_phone_support, unknown };
+// The error a stream is closed with when its user lost access: the auth's own refusal text.
+// Empty for `allowed` and `unknown`.
+std::string_view stream_access_error(stream_access access) noexcept;
+
 // Every subscribed user's token message for one boundary, built once (off the I/O threads).
 // Thread-safety: immutable after construction; any number of threads may read it.
 class stream_token_table {
@@ -23,10 +31,13 @@ class stream_token_table {
   struct entry {
     std::string user;
     std::uint64_t step = 0;
-    stream_message message;
+    stream_message message;  // null unless access is allowed
+    stream_access access = stream_access::allowed;
   };
 
-  explicit stream_token_table(std::vector<entry> entries);
+  // `at`: the boundary (unix seconds) at which these tokens take effect.
+  explicit stream_token_table(std::vector<entry> entries, std::int64_t at = 0);
+  std::int64_t at() const noexcept { return at_; }
   stream_token_table(const stream_token_table&) = delete;
   stream_token_table& operator=(const stream_token_table&) = delete;
 
@@ -37,16 +48,25 @@ class stream_token_table {
  private:
   std::vector<entry> entries_;
   std::unordered_map<std::string_view, std::size_t> index_;  // views into entries_[i].user
+  std::int64_t at_ = 0;
 };
+
+// What a subscribed stream does with its user's entry of the boundary at `at` (unix seconds),
+// given when its own token stops being valid (`valid_until`, exp + leeway): a step that starts
+// at or after that moment is never sent, whichever of the close and the boundary comes first.
+enum class stream_boundary_action : std::uint8_t { send, skip, close_expired, close_refused };
+stream_boundary_action stream_boundary_action_for(const stream_token_table::entry& token, std::int64_t at,
+                                                  std::int64_t valid_until) noexcept;
 
 // A subscribed stream as the fan-out sees it (the net layer's session implements it).
 class stream_fanout_member {
  public:
   // The user whose token this stream gets; valid while the member is in a fan-out.
   virtual std::string_view fanout_user() const = 0;
-  // The boundary's token for this stream's user. Called on the fan-out's thread; may remove
-  // this member (and only this one) from the fan-out, e.g. when the write fails.
-  virtual void deliver_token(std::uint64_t step, const stream_message& message) = 0;
+  // The boundary's entry for this stream's user (a token, or a refusal), the boundary being at
+  // unix second `at`. Called on the fan-out's thread; may remove this member (and only this
+  // one) from the fan-out, e.g. when the write fails or the stream closes.
+  virtual void deliver_token(const stream_token_table::entry& token, std::int64_t at) = 0;
 
  protected:
   stream_fanout_member() = default;

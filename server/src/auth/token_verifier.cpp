@@ -183,11 +183,11 @@ result<principal> token_verifier::verify(std::string_view token, std::int64_t no
   if (!claims->sub || !valid_subject(*claims->sub)) return refuse("token subject is missing or invalid");
   const auto parsed_role = claims->role ? parse_role(*claims->role) : std::nullopt;
   if (!parsed_role) return refuse("token role is missing or unknown");
-  principal who{*parsed_role, *claims->sub};
   // The same window as the exp and nbf checks above: valid from nbf - leeway, until exp + leeway.
+  principal who{*parsed_role, *claims->sub, saturating_add(*claims->exp, leeway)};
   const std::int64_t valid_from =
       claims->nbf ? saturating_add(*claims->nbf, -leeway) : std::numeric_limits<std::int64_t>::min();
-  state_->cache->store(digest, who, valid_from, saturating_add(*claims->exp, leeway));
+  state_->cache->store(digest, who, valid_from, who.valid_until);
   return who;
 }
 

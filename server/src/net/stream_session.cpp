@@ -208,12 +208,17 @@ void stream_session::authenticate(std::string message) {
   });
 }
 
-void stream_session::on_authenticated(result<std::string> who) {
+void stream_session::on_authenticated(result<stream_grant> who) {
   if (phase_ != phase::open) {
     return;
   }
   if (!who) {
     begin_close(ws_close::policy_violation, who.error().message);
+    return;
+  }
+  valid_until_ = who->valid_until;
+  if (stream_token_expired(valid_until_, unix_now_ms())) {
+    begin_close(ws_close::policy_violation, std::string(stream_expired_error));  // expired on the way here
     return;
   }
   std::weak_ptr<stream_session> weak = weak_from_this();
@@ -224,7 +229,7 @@ void stream_session::on_authenticated(result<std::string> who) {
       net::post(executor, [self] { self->pump(); });
     }
   };
-  auto subscribed = st_.app.streams->subscribe(*who, std::move(wake));
+  auto subscribed = st_.app.streams->subscribe(std::move(who->user), std::move(wake));
   if (!subscribed) {
     begin_close(ws_close::try_again_later, subscribed.error().message);
     return;
@@ -236,7 +241,24 @@ void stream_session::on_authenticated(result<std::string> who) {
   auto first = stream_token_at(st_.app, sub_->user(), st_.app.clock.unix_seconds());
   sub_->push_token(first.step, std::make_shared<const std::string>(std::move(first.message)));
   st_.app.log.info("stream subscribed", {{"user", sub_->user()}});
+  arm_expiry();
   schedule();
+}
+
+std::int64_t stream_session::unix_now_ms() const {
+  return std::chrono::duration_cast<milliseconds>(st_.app.clock.now().time_since_epoch()).count();
+}
+
+// The sweep's deadline for the token's expiry, from the injected clock's distance to it.
+void stream_session::arm_expiry() {
+  const auto due = stream_expiry_due_ms(valid_until_, unix_now_ms(), steady_ms(steady::now()));
+  expiry_ = due >= steady_ms(steady::time_point::max()) ? steady::time_point::max()
+                                                         : steady::time_point(milliseconds(due));
+}
+
+void stream_session::close_expired() {
+  st_.app.log.info("stream closed: token expired", {{"user", sub_ ? sub_->user() : std::string()}});
+  begin_close(ws_close::policy_violation, std::string(stream_expired_error));
 }
 
 void stream_session::begin_close(std::uint16_t code, std::string error) {
@@ -271,6 +293,9 @@ void stream_session::schedule() {
     next = deadline_;  // the auth message must arrive by then
   } else {
     next = last_read_ + (ping_sent_ ? cfg_.idle_timeout : cfg_.idle_timeout / 2);
+    if (sub_) {
+      next = std::min(next, expiry_);
+    }
   }
   if (writing_async_) {
     next = std::min<steady::time_point>(next, write_started_ + cfg_.write_timeout);
@@ -291,6 +316,13 @@ void stream_session::on_timer() {
     st_.app.log.warn("stream closed: write stuck", {{"user", sub_ ? sub_->user() : std::string()}});
     finish();
     return;
+  }
+  if (phase_ == phase::open && sub_ && now >= expiry_) {
+    if (stream_token_expired(valid_until_, unix_now_ms())) {
+      close_expired();
+      return;
+    }
+    arm_expiry();  // the wall clock moved back: not yet
   }
   if (phase_ == phase::handshake || phase_ == phase::closing) {
     if (now >= deadline_) {

@@ -81,7 +81,7 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
 
   // The step-boundary fan-out of this session's I/O thread (stream_fanout.hpp).
   std::string_view fanout_user() const override { return sub_->user(); }
-  void deliver_token(std::uint64_t step, const stream_message& message) override;
+  void deliver_token(const stream_token_table::entry& token, std::int64_t at) override;
 
  private:
   enum class phase : std::uint8_t { handshake, open, closing, done };
@@ -93,8 +93,11 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   void on_readable(const beast::error_code& ec);
   void handle(ws_event& ev);
   void authenticate(std::string message);
-  void on_authenticated(result<std::string> who);
+  void on_authenticated(result<stream_grant> who);
   void begin_close(std::uint16_t code, std::string error);
+  std::int64_t unix_now_ms() const;
+  void arm_expiry();
+  void close_expired();
   void pump();
   bool write_now(std::span<const std::uint8_t> payload);
   bool write_tls(std::span<const std::uint8_t> payload);
@@ -115,6 +118,10 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   steady::time_point deadline_{};    // handshake or auth deadline, then the close deadline
   steady::time_point last_read_{};   // for keep-alive pings and the idle timeout
   steady::time_point write_started_{};
+  // The auth token's exp + leeway (unix seconds, on the injected clock), and that moment on the
+  // steady clock for the sweep; nothing is sent from then on (docs/stream.md, "Closes").
+  std::int64_t valid_until_ = std::numeric_limits<std::int64_t>::max();
+  steady::time_point expiry_ = steady::time_point::max();
   ws_reader reader_;
   std::unique_ptr<websocket::stream<tcp::socket&>> handshake_;  // only during a plain upgrade
   std::unique_ptr<tls_upgrade> tls_handshake_;                  // only during a TLS upgrade

@@ -7,12 +7,27 @@ namespace callsign::server::net_detail {
 
 // At a step boundary, from this I/O thread's fan-out walk: the token is written at once unless
 // a write is under way, in which case it waits as the pending token (only the newest is kept).
-void stream_session::deliver_token(std::uint64_t step, const stream_message& message) {
+// A step at or after the token's exp + leeway, or a user who lost access, closes the stream
+// instead (stream_boundary_action_for).
+void stream_session::deliver_token(const stream_token_table::entry& token, std::int64_t at) {
   if (!sub_) {
     return;
   }
-  sub_->push_local_token(step, message);
-  pump();
+  switch (stream_boundary_action_for(token, at, valid_until_)) {
+    case stream_boundary_action::send:
+      sub_->push_local_token(token.step, token.message);
+      pump();
+      return;
+    case stream_boundary_action::skip:
+      return;
+    case stream_boundary_action::close_expired:
+      close_expired();
+      return;
+    case stream_boundary_action::close_refused:
+      st_.app.log.info("stream closed: no longer eligible", {{"user", sub_->user()}});
+      begin_close(ws_close::policy_violation, std::string(stream_access_error(token.access)));
+      return;
+  }
 }
 
 void stream_session::pump() {
@@ -54,6 +69,10 @@ void stream_session::pump() {
         }
         st_.app.log.warn("stream closed: slow consumer", {{"user", sub_->user()}});
         begin_close(ws_close::policy_violation, "slow consumer");
+        return;
+      }
+      if (stream_token_expired(valid_until_, unix_now_ms())) {
+        close_expired();  // the sweep may not have run yet: nothing goes out after exp + leeway
         return;
       }
       auto next = sub_->pop();

@@ -34,22 +34,12 @@ void run_fanout_turn(net::io_context& context, std::shared_ptr<stream_fanout> fa
   }
 }
 
-// The next boundary's tokens, one per subscribed user, on the worker pool.
-std::shared_ptr<const stream_token_table> build_token_table(const app_context& app, std::vector<std::string> users,
-                                                            std::int64_t boundary_s) {
-  std::vector<stream_token_table::entry> entries;
-  entries.reserve(users.size());
-  for (auto& user : users) {
-    auto token = stream_token_at(app, user, boundary_s);
-    entries.push_back({std::move(user), token.step, std::make_shared<const std::string>(std::move(token.message))});
-  }
-  return std::make_shared<const stream_token_table>(std::move(entries));
-}
-
-// Users who subscribed while the table was being built get theirs through the hub.
+// Users who subscribed while the table was being built get theirs through the hub, after the
+// same access check (auth passed moments ago; one who lost access since is closed at the next
+// boundary, and gets no code now).
 void publish_to_latecomers(const app_context& app, const stream_token_table& table, std::int64_t boundary_s) {
   for (const auto& user : app.streams->users()) {
-    if (table.find(user) == nullptr) {
+    if (table.find(user) == nullptr && stream_user_access(app, user) == stream_access::allowed) {
       auto token = stream_token_at(app, user, boundary_s);
       app.streams->publish_token(user, token.step, std::make_shared<const std::string>(std::move(token.message)));
     }
@@ -87,7 +77,7 @@ net::awaitable<void> run_token_timer(server_state& st) {
         -> net::awaitable<std::shared_ptr<const stream_token_table>> {
       old.reset();
       auto users = st.app.streams->users();
-      co_return build_token_table(st.app, std::move(users), boundary_s);
+      co_return build_stream_token_table(st.app, std::move(users), boundary_s);
     };
     auto spawned = net::co_spawn(st.workers, std::move(compute), net::use_awaitable);
     auto table = co_await std::move(spawned);

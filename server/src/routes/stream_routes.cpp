@@ -40,7 +40,7 @@ stream_token stream_token_at(const app_context& app, std::string_view user, std:
   return out;
 }
 
-result<std::string> authenticate_stream(const app_context& app, std::string_view first_message) {
+result<stream_grant> authenticate_stream(const app_context& app, std::string_view first_message) {
   // json_body reads request bodies; the auth message is parsed the same way.
   http_request as_request;
   as_request.headers.push_back({"content-type", "application/json"});
@@ -74,7 +74,41 @@ result<std::string> authenticate_stream(const app_context& app, std::string_view
   if (!user) {
     return user.error();
   }
-  return user->id;
+  return stream_grant{std::move(user->id), who->valid_until};
+}
+
+stream_access stream_user_access(const app_context& app, std::string_view user) {
+  auto found = eligible_customer(app, principal{role::customer, std::string(user)});
+  if (found) {
+    return stream_access::allowed;
+  }
+  switch (found.error().kind) {
+    case error_kind::not_found:
+      return stream_access::no_account;
+    case error_kind::forbidden:
+      return stream_access::no_phone_support;
+    default:
+      return stream_access::unknown;
+  }
+}
+
+std::shared_ptr<const stream_token_table> build_stream_token_table(const app_context& app,
+                                                                   std::vector<std::string> users,
+                                                                   std::int64_t boundary) {
+  std::vector<stream_token_table::entry> entries;
+  entries.reserve(users.size());
+  for (auto& user : users) {
+    stream_token_table::entry e;
+    e.access = stream_user_access(app, user);
+    if (e.access == stream_access::allowed) {
+      auto token = stream_token_at(app, user, boundary);
+      e.step = token.step;
+      e.message = std::make_shared<const std::string>(std::move(token.message));
+    }
+    e.user = std::move(user);
+    entries.push_back(std::move(e));
+  }
+  return std::make_shared<const stream_token_table>(std::move(entries), boundary);
 }
 
 void add_stream_routes(router& routes, app_context& /*app*/) {

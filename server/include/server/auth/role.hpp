@@ -1,6 +1,8 @@
 // Who a caller is: the role claim of their bearer token and its subject. See docs/auth.md.
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +25,9 @@ bool valid_subject(std::string_view subject) noexcept;
 struct principal {
   server::role role = server::role::customer;
   std::string subject;  // the token's "sub": 1-128 bytes of visible ASCII
+  // exp + auth.leeway_seconds (unix seconds): from then on the token is refused. A stream that
+  // outlives the request checks it (docs/stream.md); max = not from a token.
+  std::int64_t valid_until = std::numeric_limits<std::int64_t>::max();
 };
 
 }  // namespace callsign::server
