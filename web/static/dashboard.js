@@ -58,6 +58,27 @@
     }
   }
 
+  // The stream ended for good: the server closed it 1008 (policy) for a reason a reconnect with
+  // the same token cannot fix (docs/stream.md, "Closes"). The last code is taken off the page,
+  // so that it never looks current, and no reconnect is tried.
+  function showEnded(error) {
+    $("code").textContent = "------";
+    delete $("code").dataset.step;
+    expiresAt = 0;
+    $("countdown").textContent = "–";
+    $("stream-status").textContent = "ended";
+    let why;
+    if (error === "token expired" || error === "invalid or expired token") {
+      why = "Your sign-in has expired. Get a new token to see codes again.";
+    } else if (error === "phone support is not enabled for your account" ||
+               error === "your account is not registered with callsign") {
+      why = "Phone codes are off: " + error + ".";
+    } else {
+      why = "The live code stopped: " + (error || "closed by the server") + ". Reload the page to try again.";
+    }
+    $("code-error").textContent = why;
+  }
+
   function scheduleReconnect() {
     if (reconnectTimer) return;
     const wait = backoffMs + Math.floor(Math.random() * 250);
@@ -79,6 +100,7 @@
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(scheme + "//" + location.host + "/v1/stream");
     socket = ws;
+    let lastError = "";  // the server's {"type":"error"} comes just before a close it starts
     $("stream-status").textContent = "connecting";
     ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: t }));
     ws.onmessage = (ev) => {
@@ -97,13 +119,16 @@
       } else if (msg.type === "authenticator") {
         showAuthenticatorState(msg.state);
       } else if (msg.type === "error") {
+        lastError = String(msg.error || "");
         $("stream-status").textContent = "stream error: " + msg.error;
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (socket === ws) {
         socket = null;
-        scheduleReconnect();
+        // A slow consumer may reconnect; every other 1008 would be refused again.
+        if (ev.code === 1008 && lastError !== "slow consumer") showEnded(lastError);
+        else scheduleReconnect();
       }
     };
   }

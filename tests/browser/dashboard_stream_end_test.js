@@ -1,0 +1,204 @@
+// Browser test: how the dashboard shows a stream that callsignd ends for good (issue 16, defect 2;
+// docs/stream.md, "Expiry and access"). The real callsignd (dev mode, 2-second period, 1-second
+// auth leeway) and Debian's chromium through npm playwright-core. (1) A customer token that
+// expires while the page is open: at exp + leeway the page takes the code off, says the sign-in
+// expired, and opens no new stream. (2) An admin turns the customer's phone support off: by the
+// second boundary the page says phone codes are off, with no code shown and no reconnect.
+// Usage: node dashboard_stream_end_test.js --callsignd PATH --callsign PATH --web-root DIR --artifacts DIR
+"use strict";
+
+const { spawn, execFileSync } = require("child_process");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+let chromium;
+try {
+  ({ chromium } = require("playwright-core"));
+} catch (e) {
+  console.error("FAIL: npm package 'playwright-core' is missing; run (cd tests/browser && npm ci) or ./tools/test");
+  process.exit(1);
+}
+
+function arg(name) {
+  const i = process.argv.indexOf(name);
+  if (i < 0 || i + 1 >= process.argv.length) throw new Error("missing " + name);
+  return process.argv[i + 1];
+}
+const CALLSIGND = arg("--callsignd");
+const CALLSIGN = arg("--callsign");
+const WEB_ROOT = path.resolve(arg("--web-root"));
+const ARTIFACTS = path.resolve(arg("--artifacts"));
+const CHROMIUM = "/usr/bin/chromium";
+const PERIOD = 2;
+const LEEWAY = 1;
+const TTL = 6;  // long enough for chromium to open the page before the token expires
+// The dashboard's first reconnect would start within 1.25 s of a close (1 s back-off plus up to
+// 250 ms jitter): a page that stays without a new stream for twice that does not reconnect.
+const NO_RECONNECT_MS = 2500;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+class Server {
+  constructor() {
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-browser-end-"));
+    this.dataDir = path.join(this.tmp, "data");
+    this.portFile = path.join(this.tmp, "port");
+    const configPath = path.join(this.tmp, "callsign.toml");
+    fs.writeFileSync(configPath, `
+[server]
+dev_mode = true
+web_root = ${JSON.stringify(WEB_ROOT)}
+
+[phone_token]
+period = ${PERIOD}
+
+[auth]
+leeway_seconds = ${LEEWAY}
+`);
+    this.stderr = "";
+    this.proc = spawn(CALLSIGND, ["--data-dir", this.dataDir, "--listen", "127.0.0.1:0", "--port-file",
+                                  this.portFile, "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+    this.proc.stderr.on("data", (d) => { this.stderr += d; });
+    // "close": stderr has been read to its end, a sanitizer report included.
+    this.exited = new Promise((resolve) => this.proc.on("close", (code, signal) => resolve({ code, signal })));
+  }
+
+  async start() {
+    const deadline = Date.now() + 60000;
+    while (Date.now() < deadline) {
+      if (fs.existsSync(this.portFile)) {
+        const text = fs.readFileSync(this.portFile, "utf8").trim();
+        if (text) {
+          this.port = Number(text);
+          this.base = `http://127.0.0.1:${this.port}`;
+          return this;
+        }
+      }
+      if (this.proc.exitCode !== null) throw new Error("callsignd exited early: " + this.stderr);
+      await sleep(50);
+    }
+    throw new Error("callsignd did not write its port file");
+  }
+
+  token(role, sub, ttl) {
+    const args = ["token", "--data-dir", this.dataDir, "--role", role, "--sub", sub];
+    if (ttl) args.push("--ttl", String(ttl));
+    return execFileSync(CALLSIGN, args, { encoding: "utf8" }).trim();
+  }
+
+  async request(method, urlPath, body, token) {
+    const headers = {};
+    if (token) headers.Authorization = "Bearer " + token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await fetch(this.base + urlPath,
+                            { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, text };
+  }
+
+  // SIGTERM, and the exit ({code, signal}), or null when it outlived 30 s (then it is killed).
+  async stop() {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
+    const done = await Promise.race([this.exited, sleep(30000).then(() => null)]);
+    if (done === null) this.proc.kill("SIGKILL");
+    return done;
+  }
+
+  cleanup() {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
+    fs.rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+// A dashboard page signed in with `token` (stored as the embedding application would), counting
+// the streams it opens.
+async function openDashboard(browser, S, token, errors, name) {
+  const ctx = await browser.newContext();
+  await ctx.addInitScript((t) => sessionStorage.setItem("callsign.token", t), token);
+  const page = await ctx.newPage();
+  page.streams = 0;
+  page.on("websocket", (ws) => { if (ws.url().endsWith("/v1/stream")) page.streams += 1; });
+  page.on("console", (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(name + ": " + m.text()); });
+  page.on("pageerror", (e) => errors.push(name + " script error: " + e.message));
+  await page.goto(S.base + "/");
+  await page.waitForFunction(() => document.getElementById("stream-status").textContent === "live", null,
+                             { timeout: 20000 });
+  check(/^\d{6,8}$/.test(await page.textContent("#code")), "no code shown: " + (await page.textContent("#code")));
+  return page;
+}
+
+// The ended state: status "ended", no code, no countdown, and the reason.
+async function checkEnded(page, reason, shot) {
+  await page.screenshot({ path: path.join(ARTIFACTS, shot), fullPage: true });
+  check((await page.textContent("#code")) === "------", "code still shown: " + (await page.textContent("#code")));
+  check((await page.textContent("#countdown")) === "–", "countdown: " + (await page.textContent("#countdown")));
+  const why = await page.textContent("#code-error");
+  check(reason.test(why), "reason shown: " + JSON.stringify(why));
+  const streams = page.streams;
+  await sleep(NO_RECONNECT_MS);
+  check(page.streams === streams, `the page opened ${page.streams - streams} new stream(s) after the end`);
+  check((await page.textContent("#stream-status")) === "ended", "status: " + (await page.textContent("#stream-status")));
+}
+
+async function main() {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const S = await new Server().start();
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-chromium-"));
+  let browser;
+  const errors = [];
+  try {
+    const admin = S.token("admin", "ops-1");
+    for (const id of ["u-expiring", "u-revoked"]) {
+      const put = await S.request("PUT", "/v1/users/" + id, { email: id + "@example.com", phone_support: true }, admin);
+      check(put.status === 201 || put.status === 200, "PUT user: " + put.status + " " + put.text);
+    }
+    process.env.TMPDIR = profile;  // playwright's temporary profile goes where this test cleans up
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      timeout: 60000,
+    });
+
+    // 1. The token expires while the page is open.
+    const short = S.token("customer", "u-expiring", TTL);
+    const exp = JSON.parse(Buffer.from(short.split(".")[1], "base64url").toString("utf8")).exp;
+    const expiring = await openDashboard(browser, S, short, errors, "expiring");
+    check(Date.now() < (exp + LEEWAY) * 1000, "the page went live only after the token expired; raise TTL");
+    await expiring.waitForFunction(() => document.getElementById("stream-status").textContent === "ended", null,
+                                   { timeout: Math.max((exp + LEEWAY) * 1000 - Date.now(), 0) + 5000 });
+    await checkEnded(expiring, /sign-in has expired/, "end-1-expired.png");
+    console.log("PASS an expired token: the page says so, shows no code and does not reconnect");
+
+    // 2. Phone support turned off while the page is open.
+    const revoked = await openDashboard(browser, S, S.token("customer", "u-revoked"), errors, "revoked");
+    const off = await S.request("PUT", "/v1/users/u-revoked", { email: "u-revoked@example.com", phone_support: false }, admin);
+    check(off.status === 200, "PUT phone_support false: " + off.status + " " + off.text);
+    await revoked.waitForFunction(() => document.getElementById("stream-status").textContent === "ended", null,
+                                  { timeout: 2 * PERIOD * 1000 + 5000 });
+    await checkEnded(revoked, /^Phone codes are off: phone support is not enabled for your account\.$/, "end-2-phone-support-off.png");
+    console.log("PASS phone support turned off: the page says so, shows no code and does not reconnect");
+
+    check(errors.length === 0, "CSP violations or script errors: " + errors.join(" | "));
+    console.log("PASS no CSP violations or script errors");
+    await browser.close();
+    browser = null;
+    const done = await S.stop();
+    check(done && done.code === 0, "callsignd exit after SIGTERM: " + JSON.stringify(done) + " " + S.stderr.slice(-2000));
+    console.log("PASS callsignd exits 0 after SIGTERM");
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    S.cleanup();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+main().then(() => process.exit(0), (err) => {
+  console.error("FAIL " + (err && err.stack ? err.stack : err));
+  process.exit(1);
+});
