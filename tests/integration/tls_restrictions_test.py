@@ -8,12 +8,12 @@ Each probe is also run against `openssl s_server` configured to allow what calls
 every probe is shown to see an acceptance when there is one. Compression is the exception: this
 Debian libssl is built without zlib, so neither server can choose it; the raw ServerHello check
 below reads the chosen method exactly and would fail if a libssl with compression chose it."""
+import contextlib
 import os
 import queue
 import re
 import signal
 import socket
-import ssl
 import struct
 import subprocess
 import sys
@@ -21,7 +21,7 @@ import threading
 import time
 
 from harness import Server, check, parse_args
-from tls_harness import CERT, RECORD_HANDSHAKE, client_context, make_certificate, run_tls_cases, tls_config
+from tls_harness import CERT, KEY, RECORD_HANDSHAKE, make_certificate, run_tls_cases, tls_config
 
 ARGS, _ = parse_args()
 RSA_CERT, RSA_KEY = make_certificate("rsa", rsa=True)
@@ -41,7 +41,8 @@ def s_client(port, *args, stdin=b"", ca=RSA_CERT):
 
 
 def negotiated(output):
-    """(protocol, cipher) from s_client's "New, <protocol>, Cipher is <cipher>" line."""
+    """(version, cipher) from s_client's "New, <version>, Cipher is <cipher>" line (the version
+    is the cipher's: TLSv1.2 for the GCM suites, TLSv1.3 for 1.3's, (NONE) when none was agreed)."""
     found = re.search(r"^New, (\S+), Cipher is (\S+)$", output, re.M)
     return (found.group(1), found.group(2)) if found else (None, None)
 
@@ -156,12 +157,22 @@ def server_hello_compression(port, methods):
     return struct.unpack(">H", hello[at:at + 2])[0], hello[at + 2]
 
 
-def test_restrictions():
-    server = Server(ARGS.callsignd, tls_config(cert=RSA_CERT, key=RSA_KEY), tls=True)
-    ec_server = Server(ARGS.callsignd, tls_config(), tls=True)
+@contextlib.contextmanager
+def callsignd(cert=RSA_CERT, key=RSA_KEY):
+    """A callsignd serving TLS with the given pair; yields its TLS port; stops it with SIGTERM
+    and requires exit status 0."""
+    server = Server(ARGS.callsignd, tls_config(cert=cert, key=key), tls=True)
     try:
-        port = server.tls_port
-        # Controls: good handshakes succeed, so a failure below is the server's refusal.
+        yield server.tls_port
+    finally:
+        code = server.stop(signal.SIGTERM)
+        server.cleanup()
+        check(code == 0, "callsignd exited with %s" % code)
+
+
+def test_good_handshakes():
+    """Controls: good handshakes succeed, so a failure in the cases below is the server's refusal."""
+    with callsignd() as port:
         code, out = s_client(port, "-tls1_2", "-cipher", GOOD_12)
         check(code == 0 and negotiated(out) == ("TLSv1.2", GOOD_12) and "Verify return code: 0 (ok)" in out,
               "TLS 1.2 %s: exit %d %r" % (GOOD_12, code, out[-600:]))
@@ -170,38 +181,54 @@ def test_restrictions():
         code, out = s_client(port, "-alpn", "h2,http/1.1")
         check(code == 0 and alpn(out) == "http/1.1", "ALPN h2,http/1.1: exit %d %r" % (code, out[-600:]))
 
-        # CBC suites and RSA key exchange: a handshake_failure alert, no cipher.
-        for name, suites in (("CBC", CBC_SUITES), ("RSA key exchange", RSA_KX_SUITES)):
-            code, out = s_client(port, "-tls1_2", "-cipher", suites)
-            check(code != 0 and HANDSHAKE_FAILURE in out and negotiated(out) == ("(NONE)", "(NONE)"),
-                  "%s suites offered alone: exit %d %s %r" % (name, code, negotiated(out), out[-600:]))
-        code, out = s_client(ec_server.tls_port, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384",
-                             ca=CERT)
-        check(code != 0 and HANDSHAKE_FAILURE in out, "ECDSA CBC suites: exit %d %r" % (code, out[-600:]))
-        # Offered alongside a good suite, the good one is chosen.
-        code, out = s_client(port, "-tls1_2", "-cipher", CBC_SUITES + ":" + RSA_KX_SUITES + ":" + GOOD_12)
-        check(code == 0 and negotiated(out) == ("TLSv1.2", GOOD_12), "mixed offer: %s" % (negotiated(out),))
 
-        # ALPN h2 alone: not selected (no ALPN answer), and the connection speaks HTTP/1.1.
-        code, out = s_client(port, "-alpn", "h2", "-ign_eof", stdin=b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+def refused_alone(port, suites, name, ca=RSA_CERT):
+    code, out = s_client(port, "-tls1_2", "-cipher", suites, ca=ca)
+    check(code != 0 and HANDSHAKE_FAILURE in out and negotiated(out) == ("(NONE)", "(NONE)"),
+          "%s suites offered alone: exit %d %s %r" % (name, code, negotiated(out), out[-600:]))
+
+
+def test_cbc_suites_refused():
+    with callsignd() as port:
+        refused_alone(port, CBC_SUITES, "CBC")
+        # Offered alongside a good suite, the good one is chosen.
+        code, out = s_client(port, "-tls1_2", "-cipher", CBC_SUITES + ":" + GOOD_12)
+        check(code == 0 and negotiated(out)[1] == GOOD_12, "CBC and GCM offered: %s" % (negotiated(out),))
+    with callsignd(CERT, KEY) as port:  # the ECDSA certificate's CBC suites too
+        refused_alone(port, "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384", "ECDSA CBC", ca=CERT)
+
+
+def test_rsa_key_exchange_refused():
+    with callsignd() as port:
+        refused_alone(port, RSA_KX_SUITES, "RSA key exchange")
+        code, out = s_client(port, "-tls1_2", "-cipher", RSA_KX_SUITES + ":" + GOOD_12)
+        check(code == 0 and negotiated(out)[1] == GOOD_12, "RSA and ECDHE offered: %s" % (negotiated(out),))
+
+
+def test_alpn_h2_not_selected():
+    """ALPN h2 alone: no ALPN answer, and the connection speaks HTTP/1.1."""
+    with callsignd() as port:
+        code, out = s_client(port, "-alpn", "h2", "-ign_eof",
+                             stdin=b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         check(code == 0 and alpn(out) is None, "ALPN h2: exit %d, selected %r" % (code, alpn(out)))
         check("HTTP/1.1 200" in out, "after ALPN h2 offered, HTTP/1.1 was not served: %r" % out[-600:])
 
-        # Renegotiation started by the client: "no renegotiation", nothing served after it.
+
+def test_client_renegotiation_refused():
+    """A renegotiation started by the client: "no renegotiation", nothing served after it."""
+    with callsignd() as port:
         code, after, served = renegotiate(port)
         check("no renegotiation" in after and not served and code != 0,
               "client renegotiation: exit %d, served %s, %r" % (code, served, after[-600:]))
 
-        # Compression: offered (DEFLATE first), the server chooses the null method.
+
+def test_no_compression():
+    """Compression offered (DEFLATE first): the server chooses the null method."""
+    with callsignd() as port:
         code, out = s_client(port, "-tls1_2", "-comp")
         check(code == 0 and "Compression: NONE" in out, "s_client -comp: %r" % out[-600:])
         suite, method = server_hello_compression(port, [1, 0])
         check(suite == 0xc02f and method == 0, "ServerHello chose suite %04x, compression %d" % (suite, method))
-    finally:
-        for s in (server, ec_server):
-            code = s.stop(signal.SIGTERM)
-            check(code == 0, "callsignd exited with %s" % code)
-            s.cleanup()
 
 
 def test_probes_see_acceptance():
@@ -221,6 +248,11 @@ def test_probes_see_acceptance():
 
 if __name__ == "__main__":
     sys.exit(run_tls_cases([
-        ("restrictions", test_restrictions),
+        ("good_handshakes", test_good_handshakes),
+        ("cbc_suites_refused", test_cbc_suites_refused),
+        ("rsa_key_exchange_refused", test_rsa_key_exchange_refused),
+        ("alpn_h2_not_selected", test_alpn_h2_not_selected),
+        ("client_renegotiation_refused", test_client_renegotiation_refused),
+        ("no_compression", test_no_compression),
         ("probes_see_acceptance", test_probes_see_acceptance),
     ]))

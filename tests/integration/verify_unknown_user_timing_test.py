@@ -4,7 +4,7 @@ an unknown one (by id, then by email), in random order within each pair over one
 connection, and their medians and 90th percentiles compared with a generous bound.
 
 What this can and cannot see: a verify's time is dominated by its synced write (audit entry and
-failure counters, about a millisecond here). A shortcut that skips that write, or adds a disk
+failure counters, 0.1 to a few milliseconds here). A shortcut that skips that write, or adds a disk
 read, for one side moves the median by a large fraction and fails the bound. A shortcut that only
 skips the phone-token derivation (a few HMACs, microseconds) is below the noise of an HTTP round
 trip and is not visible here; verify_code.cpp computes it for every user (see its comment)."""
@@ -21,9 +21,11 @@ from harness import (Server, check, current_step, json_headers, mint_token, pars
 
 ARGS, _ = parse_args()
 PAIRS = 250
-# Generous for ASan and ctest -j2: the other side may be 1.5x slower plus 0.5 ms at the median,
-# 2x plus 1.5 ms at the 90th percentile.
-MEDIAN_RATIO, MEDIAN_SLACK = 1.5, 0.0005
+# Generous for ASan and ctest -j2: the other side may be 1.5x slower plus 0.1 ms at the median,
+# 2x plus 1.5 ms at the 90th percentile. Interleaving puts machine noise on both sides alike, so
+# the medians of correct code stay within a few percent; the median slack is small because a
+# synced write can take as little as 0.1-0.3 ms here, and skipping it must still show.
+MEDIAN_RATIO, MEDIAN_SLACK = 1.5, 0.0001
 P90_RATIO, P90_SLACK = 2.0, 0.0015
 CONFIG = """
 [verify]
