@@ -8,7 +8,12 @@ After every restart on the same data directory:
 - failed logins (POST /v1/login/result) run alongside; an address blocked before the crash is
   still blocked after it, and an address one failure short of the limit is blocked by one more;
 - failure counters are intact: users that reached their failure limit before the crash are
-  still throttled after it.
+  still throttled after it;
+- each kill is the planned one: the old server's exit status is -9 (SIGKILL) and its stderr has
+  no sanitizer report, so an abort or a segfault under load is not mistaken for it; the last
+  server exits 0 on SIGTERM;
+- nothing fails on the way: a 5xx reply, or a connection error before the kill, fails the test;
+  connection errors are expected only once the kill has begun.
 
 `--rounds N` (default 10) sets the number of crashes; tools/bench/crash runs it longer.
 """
@@ -18,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 import http.client
 
 from harness import (Server, check, cli, json_headers, mint_token, parse_args, phone_token_at,
@@ -30,11 +36,25 @@ for i, arg in enumerate(REST):
         ROUNDS = int(REST[i + 1])
 
 PERIOD = 30
-# The failure counters are a two-window weighted estimate over windows aligned to multiples of
-# WINDOW: once a window boundary passes, the previous window's failures count with a weight that
-# falls from 1, so a user at exactly the limit is no longer throttled. A day-long window keeps
-# the test's few minutes inside one window; a user whose boundary passed anyway is not checked.
-WINDOW = 86400
+
+
+def pinned_window(now, longest=86400, shortest=43200):
+    """A window length whose current window has at least 3/4 of its length to run.
+
+    The failure counters are a two-window weighted estimate over windows aligned to multiples of
+    the length: once a boundary passes, the previous window's failures count with a weight that
+    falls from 1, so a user at exactly the limit is no longer throttled. With a window chosen so
+    that the next boundary is at least 9 hours away, every throttle, block and counter check
+    applies at any time of day (a fixed day-long window skipped them near midnight UTC)."""
+    now = int(now)
+    for length in range(longest, shortest, -1):
+        if now % length <= length // 4:
+            return length
+    raise AssertionError("no window length fits")  # the loop always finds one
+
+
+WINDOW = pinned_window(time.time())
+WINDOW_END = (int(time.time()) // WINDOW + 1) * WINDOW
 LOGIN_LIMIT = 5  # failed logins per address that block it (for a day, over a day-long window)
 USER_LIMIT = 100  # above what one round of load gives a user; the limited users reach it
 CONFIG = """
@@ -70,8 +90,14 @@ class Cluster:
         self.agents = [mint_token(ARGS.callsign, self.data_dir, "agent", "agent-%d" % i) for i in range(THREADS)]
         self.service = mint_token(ARGS.callsign, self.data_dir, "service", "login-frontend")
 
-    def restart_after_kill(self):
-        self.server.stop(sig=signal.SIGKILL)
+    def restart_after_kill(self, killing):
+        """SIGKILL the server (after setting `killing`: connection errors are expected from now
+        on), check that the kill is what ended it, and start a new one on the same data dir."""
+        killing.set()
+        code = self.server.stop(sig=signal.SIGKILL)
+        problem = self.server.exit_problem()
+        check(code == -signal.SIGKILL and not problem,
+              "the server did not end by the planned SIGKILL (status %s): %s" % (code, problem))
         if self.server is not self.first:
             self.server.cleanup()
         self.server = Server(ARGS.callsignd, CONFIG, data_dir=self.data_dir)
@@ -90,9 +116,21 @@ class Tally:
         self.answered = {}  # request id -> outcome the journal must hold
         self.accepted = {}  # (user, step) -> times valid:true was answered
         self.accepted_codes = []  # (user, step, code)
+        self.server_errors = []  # (request id, status, body): any 5xx fails the round
+        self.unexpected = []  # other statuses, errors before the kill, exceptions in the threads
+        self.kill_errors = 0  # connection errors once the kill had begun: expected
+
+    def refused(self, request_id, status, body, expected=(200, 429)):
+        """Keeps a reply whose status is not `expected`; returns True for one."""
+        if status in expected:
+            return False
+        with self.lock:
+            (self.server_errors if status >= 500 else self.unexpected).append(
+                "%s: %d %r" % (request_id, status, body[:200]))
+        return True
 
     def record(self, request_id, status, body, user, step, code):
-        if status != 200 and status != 429:
+        if self.refused(request_id, status, body):
             return
         with self.lock:
             if status == 429:
@@ -106,10 +144,26 @@ class Tally:
                 self.accepted_codes.append((user, step, code))
 
 
-    def record_login(self, request_id, status):
-        if status == 200:
+    def record_login(self, request_id, status, body):
+        if self.refused(request_id, status, body, expected=(200,)):
+            return
+        with self.lock:
+            self.answered[request_id] = "failure"  # the journal's outcome of a failed login
+
+    def run(self, what, killing, body):
+        """Runs a load thread's loop. A connection error ends it: expected once the kill has
+        begun, a failure before. Any other exception is a failure."""
+        try:
+            body()
+        except (OSError, http.client.HTTPException) as exc:
             with self.lock:
-                self.answered[request_id] = "failure"  # the journal's outcome of a failed login
+                if killing.is_set():
+                    self.kill_errors += 1
+                else:
+                    self.unexpected.append("%s: %r before the kill" % (what, exc))
+        except Exception:  # noqa: BLE001 - reported by the round's checks
+            with self.lock:
+                self.unexpected.append("%s: %s" % (what, traceback.format_exc(limit=4)))
 
 
 def login_failure(conn, service_token, request_id, ip):
@@ -126,11 +180,9 @@ def login_load(cluster, tally, round_no, stop):
     try:
         while not stop.is_set():
             request_id = "crash-login-%d-%d" % (round_no, n)
-            status, _ = login_failure(conn, cluster.service, request_id, "10.%d.0.%d" % (round_no, n % 16))
+            status, body = login_failure(conn, cluster.service, request_id, "10.%d.0.%d" % (round_no, n % 16))
             n += 1
-            tally.record_login(request_id, status)
-    except (OSError, http.client.HTTPException):
-        return  # killed under us: expected
+            tally.record_login(request_id, status, body)
     finally:
         conn.close()
 
@@ -174,8 +226,6 @@ def load(cluster, tally, round_no, thread_no, stop):
             n += 1
             status, body = verify_on(conn, cluster.agents[thread_no], request_id, {"user": user, "code": code})
             tally.record(request_id, status, body, user, step, code)
-    except (OSError, http.client.HTTPException):
-        return  # the server was killed under us: expected
     finally:
         conn.close()
 
@@ -226,28 +276,38 @@ def test_sigkill_under_verify_load():
             limited = "crash-limited-%03d" % round_no
             put_user(cluster, limited)
             exhaust_failures(cluster, limited)
-            throttled_users.append((limited, int(time.time()) // WINDOW))
+            throttled_users.append(limited)
             # Blocks: this round's address is blocked before the crash. Counters: another one is
             # one failure short of a block, so one more after the restart must block it.
             blocked_ip, counted_ip = "198.51.100.%d" % round_no, "203.0.113.%d" % round_no
             fail_logins(cluster, blocked_ip, LOGIN_LIMIT)
             check(login_signals(cluster, blocked_ip)["blocked"] is True, "round %d: %s not blocked" % (round_no, blocked_ip))
-            blocked_ips.append((blocked_ip, int(time.time()) // WINDOW))
+            blocked_ips.append(blocked_ip)
             fail_logins(cluster, counted_ip, LOGIN_LIMIT - 1)
             check(login_signals(cluster, counted_ip)["blocked"] is False,
                   "round %d: %s blocked below the limit" % (round_no, counted_ip))
-            counted_window = int(time.time()) // WINDOW
 
-            stop = threading.Event()
-            threads = [threading.Thread(target=load, args=(cluster, tally, round_no, t, stop)) for t in range(THREADS)]
-            threads.append(threading.Thread(target=login_load, args=(cluster, tally, round_no, stop)))
+            stop, killing = threading.Event(), threading.Event()
+            threads = [threading.Thread(target=tally.run, args=("verify load %d" % t, killing,
+                                                                 lambda t=t: load(cluster, tally, round_no, t, stop)))
+                       for t in range(THREADS)]
+            threads.append(threading.Thread(target=tally.run, args=("login load", killing,
+                                                                    lambda: login_load(cluster, tally, round_no, stop))))
             for t in threads:
                 t.start()
-            time.sleep(rng.uniform(0.3, 1.5))
-            cluster.restart_after_kill()  # SIGKILL mid-load, then start on the same data dir
-            stop.set()
-            for t in threads:
-                t.join(timeout=30)
+            time.sleep(rng.uniform(0.3, 1.5))  # the kill's moment, at random under load
+            try:
+                cluster.restart_after_kill(killing)  # SIGKILL mid-load, then start on the same data dir
+            finally:
+                stop.set()
+                for t in threads:
+                    t.join(timeout=30)
+            check(not any(t.is_alive() for t in threads), "round %d: a load thread still runs 30 s after the kill" %
+                  round_no)
+            check(not tally.server_errors, "round %d: %d 5xx replies, e.g. %s" %
+                  (round_no, len(tally.server_errors), tally.server_errors[:3]))
+            check(not tally.unexpected, "round %d: %d unexpected replies or errors, e.g. %s" %
+                  (round_no, len(tally.unexpected), tally.unexpected[:3]))
 
             entries = journal(cluster)
             # A failed login that trips a rule also writes a login.block entry under its request
@@ -277,33 +337,30 @@ def test_sigkill_under_verify_load():
                     check(status == 200 and json.loads(body)["valid"] is False,
                           "round %d: accepted code for %s replayed after the crash: %d %r" %
                           (round_no, user, status, body))
-            for user, window_no in throttled_users:
-                if int(time.time()) // WINDOW != window_no:
-                    continue  # its window has ended: the estimate has rightly begun to decay
+            check(time.time() < WINDOW_END, "the run outlived its %d s window: the checks below would not hold" % WINDOW)
+            for user in throttled_users:
                 status, headers, body = cluster.server.request(
                     "POST", "/v1/verify", json.dumps({"user": user, "code": "000000"}),
                     json_headers(cluster.agents[2]))
                 check(status == 429 and int(headers.get("retry-after", "0")) >= 1,
                       "round %d: %s reached its failure limit before the crash but got %d %r" %
                       (round_no, user, status, body))
-            for ip, window_no in blocked_ips:
-                if int(time.time()) // WINDOW != window_no:
-                    continue  # a day-long block outlives this test; only a new window could end it early
+            for ip in blocked_ips:
                 signals = login_signals(cluster, ip)
                 check(signals["blocked"] is True and signals["retry_after"] >= 1,
                       "round %d: %s was blocked before the crash but not after: %r" % (round_no, ip, signals))
-            if int(time.time()) // WINDOW == counted_window:
-                fail_logins(cluster, counted_ip, 1)
-                check(login_signals(cluster, counted_ip)["blocked"] is True,
-                      "round %d: %s had %d failures before the crash; one more did not block it" %
-                      (round_no, counted_ip, LOGIN_LIMIT - 1))
+            fail_logins(cluster, counted_ip, 1)
+            check(login_signals(cluster, counted_ip)["blocked"] is True,
+                  "round %d: %s had %d failures before the crash; one more did not block it" %
+                  (round_no, counted_ip, LOGIN_LIMIT - 1))
             check(login_signals(cluster, "192.0.2.1")["blocked"] is False, "an address never seen is blocked")
         check(len(tally.accepted) > 0, "no verify was ever accepted: the load did not run")
         logins = sum(1 for rid in tally.answered if rid.startswith("crash-login-"))
         check(logins > 0, "no failed login was ever answered: the login load did not run")
         check(load_blocks > 0, "the login load never tripped a block: blocks under load went untested")
-        print("  %d crashes, %d answered requests (%d failed logins), %d codes accepted once each" %
-              (ROUNDS, len(tally.answered), logins, len(tally.accepted)), flush=True)
+        print("  %d crashes, %d answered requests (%d failed logins), %d codes accepted once each, "
+              "%d connection errors once a kill had begun; window %d s" %
+              (ROUNDS, len(tally.answered), logins, len(tally.accepted), tally.kill_errors, WINDOW), flush=True)
     finally:
         cluster.close()
 
