@@ -71,9 +71,7 @@ def with_server(args, config):
                 test(server, token, work)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-                code = server.stop()
-                server.cleanup()
-                check(code == 0, "callsignd exited with %s" % code)
+                server.cleanup()  # SIGTERM; fails unless callsignd exits 0
         return run
     return wrap
 

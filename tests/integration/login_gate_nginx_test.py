@@ -1,7 +1,9 @@
 """Integration: a real nginx on loopback, auth_request to callsignd's /v1/login/gate, in front
 of a small login application. After five failed logins from one address are reported to
 /v1/login/result, that address gets 429 with Retry-After through nginx; others still pass.
-nginx runs docs/nginx/login-gate.conf as it is, only its three placeholders filled in."""
+With login.gate_block_open_proxies on and an open_proxies list uploaded, an address on the list
+gets 403 through nginx and one not on it passes. nginx runs docs/nginx/login-gate.conf as it
+is, only its three placeholders filled in."""
 import http.client
 import http.server
 import os
@@ -13,14 +15,16 @@ import tempfile
 import threading
 import time
 
-from harness import Server, check, json_headers, mint_token, parse_args, run_cases
+from harness import Server, bearer, check, json_headers, mint_token, parse_args, run_cases
 import json
+import re
 
 ARGS, _ = parse_args()
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEMPLATE = os.path.join(SOURCE_DIR, "docs", "nginx", "login-gate.conf")
 CLIENT = "127.0.0.2"  # the "attacker": loopback, but another address than nginx itself
 BYSTANDER = "127.0.0.3"
+PROXY = "127.0.0.4"  # on the open_proxies list in the open-proxy case
 
 
 class LoginApp(http.server.BaseHTTPRequestHandler):
@@ -43,9 +47,24 @@ def free_port():
 
 
 class Nginx:
+    """nginx -p <temp dir> running the documented site. nginx cannot listen on port 0, so it gets
+    a port that was free a moment ago; should another process take it first, nginx fails to bind
+    and the next attempt takes another port."""
+
+    ATTEMPTS = 5
+
     def __init__(self, callsign_port, app_port):
-        self.tmp = tempfile.mkdtemp(prefix="callsign-nginx-")
-        self.port = free_port()
+        for attempt in range(1, self.ATTEMPTS + 1):
+            self.tmp = tempfile.mkdtemp(prefix="callsign-nginx-")
+            self.port = free_port()
+            if self._start(callsign_port, app_port):
+                return
+            lost = self.log()
+            self.stop()
+            check(attempt < self.ATTEMPTS, "nginx lost its port %d times; last: %s" % (self.ATTEMPTS, lost))
+
+    def _start(self, callsign_port, app_port):
+        """True once nginx listens; False if the port was taken; raises on any other failure."""
         with open(TEMPLATE) as f:
             site = f.read()
         site = site.replace("__LISTEN__", "127.0.0.1:%d" % self.port)
@@ -78,16 +97,24 @@ http {{
                               capture_output=True, text=True)
         check(test.returncode == 0, "nginx -t failed: %s" % test.stderr)
         self.proc = subprocess.Popen([nginx, "-p", self.tmp, "-e", self.error_log, "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # nginx writes its pid file once its listening sockets are bound, so a connection cannot
+        # reach whichever process held the port before.
+        pid_file = os.path.join(self.tmp, "nginx.pid")
         deadline = time.time() + 30
         while time.time() < deadline:
+            if self.proc.poll() is not None:
+                if re.search(r"bind\(\) to 127\.0\.0\.1:%d failed \(98: Address already in use\)" % self.port,
+                             self.log()):
+                    return False
+                raise RuntimeError("nginx exited: %s" % self.log())
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return
+                with open(pid_file) as f:
+                    if f.read().strip() == str(self.proc.pid):
+                        return True
             except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("nginx exited: %s" % self.log())
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RuntimeError("nginx did not start listening: %s" % self.log())
 
     def get(self, path, source):
@@ -107,7 +134,7 @@ http {{
             return ""
 
     def stop(self):
-        if self.proc.poll() is None:
+        if getattr(self, "proc", None) is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=15)
@@ -165,9 +192,62 @@ def test_nginx_returns_429_after_five_failures():
         server.cleanup()
 
 
+def gate_metric(server, name):
+    _, _, body = server.request("GET", "/metrics")
+    match = re.search(rb"^%s (\d+)" % name.encode(), body, re.M)
+    return int(match.group(1)) if match else None
+
+
+def test_nginx_returns_403_for_an_open_proxy():
+    """docs/login-gate.md: login.gate_block_open_proxies makes the gate answer 403 for an address
+    on the open_proxies list; auth_request passes the 403 on. The address is the one nginx
+    vouches for in X-Forwarded-For (login.trusted_proxies has nginx's 127.0.0.1)."""
+    server = Server(ARGS.callsignd, '[login]\ntrusted_proxies = ["127.0.0.1"]\ngate_block_open_proxies = true\n')
+    app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LoginApp)
+    app_thread = threading.Thread(target=app.serve_forever, daemon=True)
+    app_thread.start()
+    nginx = None
+    try:
+        nginx = Nginx(server.port, app.server_address[1])
+        # No list loaded yet: the policy refuses no one.
+        status, _, body = nginx.get("/login", PROXY)
+        check(status == 200 and body == b"login page\n", "before the upload: %d %r\n%s" % (status, body, nginx.log()))
+
+        admin = mint_token(ARGS.callsign, server.data_dir, "admin", "ops")
+        listed = "# open proxies\n192.0.2.10\n%s\n198.51.100.0/24\n" % PROXY
+        status, _, reply = server.json("PUT", "/v1/admin/lists/open_proxies", listed.encode(),
+                                       bearer(admin, {"Content-Type": "application/octet-stream"}))
+        check(status == 200 and reply["changed"] is True and reply["list"]["entries"] == 3,
+              "upload open_proxies: %d %r" % (status, reply))
+
+        status, _, body = nginx.get("/login", PROXY)
+        check(status == 403, "an address on open_proxies: %d %r\n%s" % (status, body, nginx.log()))
+        check(b"login page" not in body, "the login application answered an open proxy")
+        check(gate_metric(server, "callsign_login_gate_open_proxy_total") == 1, "the gate did not count the refusal")
+        status, _, body = nginx.get("/login", BYSTANDER)
+        check(status == 200 and body == b"login page\n", "an address not on the list: %d %r" % (status, body))
+        # The client's own X-Forwarded-For cannot claim another address: nginx appends the one it
+        # saw, and callsignd takes the rightmost hop it does not trust.
+        conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30, source_address=(PROXY, 0))
+        try:
+            conn.request("GET", "/login", headers={"X-Forwarded-For": BYSTANDER})
+            res = conn.getresponse()
+            res.read()
+            check(res.status == 403, "an open proxy claiming another address in X-Forwarded-For: %d" % res.status)
+        finally:
+            conn.close()
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        app.shutdown()
+        app.server_close()
+        server.cleanup()
+
+
 CASES = [
     ("documented_config_is_the_tested_one", test_documented_config_is_the_tested_one),
     ("nginx_returns_429_after_five_failures", test_nginx_returns_429_after_five_failures),
+    ("nginx_returns_403_for_an_open_proxy", test_nginx_returns_403_for_an_open_proxy),
 ]
 
 if __name__ == "__main__":
