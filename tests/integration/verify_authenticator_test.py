@@ -155,7 +155,7 @@ def test_authenticator_window_and_order():
     """Authenticator codes: one step ahead is accepted (default), two ahead or two behind never;
     the previous step is refused once a later step was used."""
     api = API
-    _, secret, now = confirmed_at_previous_step(api, "au-2", margin=5)
+    _, secret, now = confirmed_at_previous_step(api, "au-2", margin=10)
     for offset in (-60, 60):
         result = api.verify_ok({"user": "au-2", "code": oathtool(secret, now + offset)})
         check(result == invalid("au-2"), "code %+d s accepted: %r" % (offset, result))
@@ -164,7 +164,9 @@ def test_authenticator_window_and_order():
     # The current step is older than the step just used: refused although inside the window.
     check(api.verify_ok({"user": "au-2", "code": oathtool(secret, now)}) == invalid("au-2"),
           "an older authenticator code was accepted after a newer one")
-    check(time.time() - now < 5, "the checks took too long to stay inside one step")
+    # Past a step boundary the +60 s code is one step ahead and valid: the checks hold only if
+    # they all ran in the step of `now`.
+    check(int(time.time()) // 30 == now // 30, "a step boundary passed during the checks")
 
 
 def test_replaced_authenticator_keeps_used_steps():
@@ -194,7 +196,9 @@ def test_replaced_authenticator_keeps_used_steps():
         for step_code in (oathtool(new_secret, now), ahead):
             check(second.verify_ok({"user": "au-r", "code": step_code}) == invalid("au-r"),
                   "a used step was accepted after a restart")
-        check(time.time() - now < 25, "the checks took too long to stay inside the codes' window")
+        # Both codes are inside the window (one step behind to one ahead) while the server's step
+        # is at most now's + 1: only then does "refused" prove they were marked used.
+        check(int(time.time()) // 30 <= now // 30 + 1, "the checks ran after the codes' window had passed")
         outcomes = [e["outcome"] for e in second.audit() if e["subject"] == "au-r" and e["action"] == "verify"]
         check(outcomes == ["valid", "replayed", "valid", "replayed", "replayed"], "verify outcomes %r" % outcomes)
     finally:
