@@ -1,20 +1,32 @@
 #!/usr/bin/env bash
 # Fails when a folder includes a layer it must not see: crypto -> storage -> server, and
-# Asio/Beast only in server/src/net/.
+# Asio/Beast only in server/src/net/. A folder that is missing or holds no source fails too:
+# a check over nothing would pass whatever the code does.
 set -uo pipefail
 root="${1:?source dir}"
-cd "$root"
+cd "$root" || { echo "FAIL: cannot enter $root"; exit 1; }
 fail=0
 forbid() {  # forbid <description> <regex> <paths...>
   local what="$1" regex="$2"; shift 2
-  local hits
-  hits="$(grep -rnE "$regex" "$@" --include='*.hpp' --include='*.cpp' --include='*.h' 2>/dev/null || true)"
-  if [ -n "$hits" ]; then
+  local path sources hits status
+  for path in "$@"; do
+    [ -e "$path" ] || { echo "FAIL: $what: $path does not exist"; fail=1; return; }
+  done
+  sources="$(find "$@" -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' \) | head -1)"
+  [ -n "$sources" ] || { echo "FAIL: $what: no source files under $*"; fail=1; return; }
+  hits="$(grep -rnE "$regex" "$@" --include='*.hpp' --include='*.cpp' --include='*.h')"
+  status=$?
+  if [ "$status" -eq 0 ]; then
     echo "FAIL: $what"; echo "$hits"; fail=1
-  else
+  elif [ "$status" -eq 1 ]; then
     echo "ok: $what"
+  else
+    echo "FAIL: $what: grep failed ($status)"; fail=1
   fi
 }
+for folder in crypto storage server/include server/src server/src/net; do
+  [ -d "$folder" ] || { echo "FAIL: $folder does not exist"; fail=1; }
+done
 forbid "crypto uses no Asio/Beast/RocksDB/storage/server" '#include *[<"](boost/(asio|beast)|rocksdb/|storage/|server/)' crypto
 forbid "storage uses no Asio/Beast/server" '#include *[<"](boost/(asio|beast)|server/)' storage
 forbid "server core uses no Asio/Beast" '#include *[<"]boost/(asio|beast)' server/include $(find server/src -path server/src/net -prune -o -type f -print)
