@@ -8,7 +8,6 @@
   verify's audit entry (`request_id`, docs/audit.md);
 - limits.max_connections: up to the cap connections are served, the next one gets 503 problem
   "too many open connections" and is closed, and once one closes a new one is served."""
-import http.client
 import json
 import re
 import signal
@@ -16,7 +15,7 @@ import socket
 import sys
 import time
 
-from harness import (Server, audit_entries, bearer, check, check_problem, json_headers, mint_token, parse_args,
+from harness import (Server, audit_entries, check, check_problem, json_headers, mint_token, parse_args,
                      run_cases)
 
 ARGS, _ = parse_args()

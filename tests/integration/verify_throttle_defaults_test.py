@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 
-from harness import (Server, bearer, check, check_problem, current_step, json_headers, mint_token, parse_args,
+from harness import (Server, check, check_problem, current_step, json_headers, mint_token, parse_args,
                      phone_token_at, run_cases, wrong_code)
 
 ARGS, _ = parse_args()
