@@ -90,6 +90,16 @@ result<json_body> json_body::parse(const http_request& request) {
   if (root.get_object().get(s->object)) {
     return bad("request body must be a JSON object");
   }
+  // A repeated member would be read as its first copy here and maybe its last by a WAF in front.
+  std::vector<std::string_view> keys;
+  keys.reserve(s->object.size());
+  for (auto field : s->object) {
+    keys.push_back(field.key);
+  }
+  std::sort(keys.begin(), keys.end());
+  if (auto twice = std::adjacent_find(keys.begin(), keys.end()); twice != keys.end()) {
+    return bad("field '" + std::string(twice->substr(0, 64)) + "' appears more than once");
+  }
   return json_body(std::move(s));
 }
 
@@ -128,6 +138,10 @@ result<std::optional<std::string>> json_body::optional_string(std::string_view n
   }
   if (text.size() > max_bytes) {
     return bad("field '" + std::string(name) + "' is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  if (text.find('\0') != std::string_view::npos) {
+    // C APIs (inet_pton, file names) would stop at the NUL and read a different value.
+    return bad("field '" + std::string(name) + "' must not contain a NUL character");
   }
   return std::optional<std::string>(std::string(text));
 }

@@ -61,19 +61,28 @@ void for_each_pair(std::string_view query, Fn&& fn) {
 
 result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
   std::optional<std::string_view> raw;
+  bool repeated = false;
   for_each_pair(query, [&](std::string_view key, std::string_view value) {
     if (key == name) {
+      repeated = raw.has_value();
       raw = value;
-      return false;
+      return !repeated;
     }
     return true;
   });
+  if (repeated) {
+    // A proxy in front may read the first copy and callsignd another: refuse instead.
+    return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' appears more than once");
+  }
   if (!raw) {
     return std::optional<std::string>{};
   }
   auto decoded = decode_component(*raw);
   if (!decoded) {
     return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' is badly encoded");
+  }
+  if (decoded->find('\0') != std::string::npos) {
+    return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' must not contain NUL");
   }
   return std::optional<std::string>(std::move(*decoded));
 }

@@ -82,4 +82,14 @@ BOOST_AUTO_TEST_CASE(reused_parsers_never_mix_bodies) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(refuses_duplicate_members_and_nul_in_strings) {
+  // A WAF in front may read the last copy of a member where simdjson's lookup reads the first.
+  BOOST_TEST(parse_error(json_request(R"({"role":"customer","role":"admin"})")) == "field 'role' appears more than once");
+  BOOST_TEST(parse_error(json_request(R"({"user":"v2","code":"1","user":"v1"})")) == "field 'user' appears more than once");
+  BOOST_TEST(json_body::parse(json_request(R"({"a":{"x":1},"b":{"x":2}})")).has_value());  // nested keys may repeat
+  auto body = json_body::parse(json_request(R"({"ip":"192.0.2.77\u0000 anything"})"));
+  BOOST_REQUIRE(body);
+  BOOST_TEST(body->optional_string("ip", 64).error().message == "field 'ip' must not contain a NUL character");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -27,4 +27,12 @@ BOOST_AUTO_TEST_CASE(rejects_bad_escapes_and_numbers) {
   BOOST_TEST(query_only("a=1&c=2", {"a", "b"}).error().message == "unknown query parameter 'c'");
 }
 
+BOOST_AUTO_TEST_CASE(refuses_repeated_parameters_and_nul) {
+  // A proxy in front may read the first copy and callsignd the last, or the other way round.
+  BOOST_TEST(query_param("email=a&email=b", "email").error().message == "query parameter 'email' appears more than once");
+  BOOST_TEST(!query_uint("limit=5&limit=500", "limit", 1, 1000));
+  BOOST_TEST(**query_param("email=a&other=b&other=c", "email") == "a");
+  BOOST_TEST(query_param("email=a%00b", "email").error().message == "query parameter 'email' must not contain NUL");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

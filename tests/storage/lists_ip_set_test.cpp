@@ -123,6 +123,11 @@ BOOST_AUTO_TEST_CASE(a_bad_line_rejects_the_file_naming_the_line_not_its_content
   BOOST_TEST_REQUIRE(!set.has_value());
   BOOST_TEST(set.error().message.find("line 5") != std::string::npos, set.error().message);
   BOOST_TEST(set.error().message.find("secret") == std::string::npos);
+  for (const std::string& bad : {std::string("192.0.2.2\0junk", 14), std::string("192.0.2.0/24\0", 13),
+                                std::string("192.0.2.2:80\0", 13)}) {
+    auto one = parse_ip_set("1.1.1.1\n" + bad + "\n");
+    BOOST_TEST(!one.has_value(), "a NUL in line 2");
+  }
   for (const char* bad : {"1.2.3.4/33", "1.2.3.4:70000", "1.2.3.256", "[2001:db8::1", "2001:db8::/129", "1.2.3.4-5.6.7.8",
                           "[::1]:x"}) {
     auto one = parse_ip_set(std::string("1.1.1.1\n") + bad + "\n");
@@ -300,6 +305,9 @@ BOOST_AUTO_TEST_CASE(single_address_parsing) {
   BOOST_TEST(!parse_ip_address("192.0.2.1:80").has_value());
   BOOST_TEST(!parse_ip_address("").has_value());
   BOOST_TEST(!parse_ip_address("example.com").has_value());
+  // inet_pton would stop at the NUL and read 192.0.2.77.
+  BOOST_TEST(!parse_ip_address(std::string_view("192.0.2.77\0 anything", 20)).has_value());
+  BOOST_TEST(!parse_ip_address(std::string_view("2001:db8::1\0", 12)).has_value());
   auto mapped = parse_ip_address("::ffff:192.0.2.1");
   BOOST_TEST_REQUIRE(mapped.has_value());
   BOOST_TEST(!mapped->v6);

@@ -152,18 +152,22 @@ void list_registry::load_all() {
   }
 }
 
-result<reload_outcome> list_registry::reload(list_id id) {
+result<reload_outcome> list_registry::reload(list_id id, const ordered_report& report) {
   const std::lock_guard lock(reload_mutex_);
-  return load(id, slots_[index_of(id)]->source, false);
+  auto outcome = load(id, slots_[index_of(id)]->source, false);
+  if (report) report(id, outcome);
+  return outcome;
 }
 
-result<reload_outcome> list_registry::install_upload(list_id id, const std::filesystem::path& upload) {
+result<reload_outcome> list_registry::install_upload(list_id id, const std::filesystem::path& upload,
+                                                     const ordered_report& report) {
   const std::lock_guard lock(reload_mutex_);
   auto outcome = load(id, upload, true);
   if (!outcome) {
     std::error_code ignored;
     std::filesystem::remove(upload, ignored);
   }
+  if (report) report(id, outcome);
   return outcome;
 }
 
@@ -272,7 +276,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
   return reload_outcome{true, s.status};
 }
 
-std::vector<std::pair<list_id, result<reload_outcome>>> list_registry::refresh_due() {
+std::vector<std::pair<list_id, result<reload_outcome>>> list_registry::refresh_due(const ordered_report& report) {
   std::vector<std::pair<list_id, result<reload_outcome>>> outcomes;
   for (const list_id id : all_lists) {
     bool due = false;
@@ -281,14 +285,14 @@ std::vector<std::pair<list_id, result<reload_outcome>>> list_registry::refresh_d
       const slot& s = *slots_[index_of(id)];
       due = s.interval.count() > 0 && clock_.unix_seconds() - s.last_check >= s.interval.count();
     }
-    if (due) outcomes.emplace_back(id, reload(id));
+    if (due) outcomes.emplace_back(id, reload(id, report));
   }
   return outcomes;
 }
 
-std::vector<std::pair<list_id, result<reload_outcome>>> list_registry::reload_all() {
+std::vector<std::pair<list_id, result<reload_outcome>>> list_registry::reload_all(const ordered_report& report) {
   std::vector<std::pair<list_id, result<reload_outcome>>> outcomes;
-  for (const list_id id : all_lists) outcomes.emplace_back(id, reload(id));
+  for (const list_id id : all_lists) outcomes.emplace_back(id, reload(id, report));
   return outcomes;
 }
 

@@ -15,7 +15,8 @@ bool is_list_upload(std::string_view method, std::string_view target) noexcept {
 }
 
 std::variant<list_upload_ticket, http_response> admit_list_upload(const app_context& app, const http_request& request,
-                                                                  std::optional<std::uint64_t> declared_length) {
+                                                                  std::optional<std::uint64_t> declared_length,
+                                                                  bool chunked) {
   auto who = caller(app, request, {role::admin});
   if (!who) return error_response(who.error());
   if (app.lists == nullptr) return error_response(make_error(error_kind::unavailable, "lists are not loaded"));
@@ -23,6 +24,10 @@ std::variant<list_upload_ticket, http_response> admit_list_upload(const app_cont
   if (!id) {
     return error_response(make_error(
         error_kind::not_found, "no such list (open_proxies, managed_devices, exposed_credentials, exposed_passwords)"));
+  }
+  if (!declared_length && !chunked) {
+    // A body whose length nobody declared would install an empty list from bytes that never came.
+    return problem_response(411, "Length Required", "a list upload needs Content-Length or chunked transfer coding");
   }
   const std::uint64_t limit = app.lists->upload_limit(*id);
   if (declared_length && *declared_length > limit) {

@@ -27,7 +27,7 @@
 #include "net/server_state.hpp"
 #include "net/tls_context.hpp"
 #include "server/background_audit.hpp"
-#include "server/lists/list_refresher.hpp"  // report_list_outcomes (SIGHUP)
+#include "server/lists/list_refresher.hpp"  // report_list_outcome (SIGHUP)
 #include "server/problem.hpp"
 #include "server/stream_hub.hpp"
 
@@ -289,7 +289,9 @@ int serve_http(app_context& app, const router& routes) {
     if (hup_ec) return;
     if (app.lists != nullptr) {
       net::post(workers, [&app] {
-        report_list_outcomes(app.log, app.writer, app.clock, sighup_reload, app.lists->reload_all());
+        (void)app.lists->reload_all([&app](list_id id, const result<reload_outcome>& outcome) {
+          report_list_outcome(app.log, app.writer, app.clock, sighup_reload, id, outcome);
+        });
       });
     }
     if (tls) {

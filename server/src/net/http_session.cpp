@@ -9,6 +9,7 @@
 #include "net/http_session_steps.hpp"
 #include "net/list_upload_body.hpp"
 #include "net/plain_request.hpp"
+#include "net/request_header_read.hpp"
 #include "net/server_state.hpp"
 #include "net/tls_stream.hpp"
 #include "server/background_audit.hpp"
@@ -51,7 +52,7 @@ net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::
     if (const auto length = header.content_length()) {
       declared = *length;
     }
-    admitted = admit_list_upload(st.app, plain, declared);
+    admitted = admit_list_upload(st.app, plain, declared, header.chunked());
     if (auto* refused = std::get_if<http_response>(&admitted)) {
       refusal = std::move(*refused);
     } else if (const auto& ticket = std::get<list_upload_ticket>(admitted); ticket.declared_too_large) {
@@ -184,7 +185,20 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
       break;
     }
     stream.expires_after(cfg.request_timeout);
-    auto [ec, bytes] = co_await http::async_read_header(stream, buffer, header, use_tuple);
+    auto reading = read_request_header(stream, buffer, header);
+    auto [ec, refusal] = co_await std::move(reading);
+    if (!ec && refusal) {
+      // Framing another parser could read differently (smuggling): refused before any body
+      // byte is read, and the connection closes because its next bytes cannot be trusted.
+      conn->idle.store(false);
+      http_request plain = to_plain_header(header.get(), remote, st);
+      auto refused = problem_response(400, "Bad Request", *refusal);
+      record(st, plain, 0, refused.status, std::chrono::steady_clock::now());
+      auto written = write_response(st, stream, refused, {11, false, false, plain.request_id}, wire);
+      co_await std::move(written);
+      break;
+    }
+    std::size_t bytes = 0;
     if (!ec && is_list_upload(std::string_view(header.get().method_string().data(), header.get().method_string().size()),
                               std::string_view(header.get().target().data(), header.get().target().size()))) {
       conn->idle.store(false);

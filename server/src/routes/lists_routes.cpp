@@ -3,8 +3,14 @@
 //   POST /v1/admin/lists/{name}/reload   re-read the configured source (audited)
 //   PUT  /v1/admin/lists/{name}          replace the source with the body (audited); callsignd
 //                                        streams the body to disk (server/lists/list_upload.hpp)
-// Reloads and uploads run on the worker pool; the audit entry is durable before the reply.
+// Reloads and uploads run on the worker pool; the audit entry is durable before the reply, and
+// entries are journaled in the order of the versions they record.
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
 #include <variant>
+#include <vector>
 
 #include "routes/route_support.hpp"
 #include "server/json_writer.hpp"
@@ -46,9 +52,9 @@ result<list_id> list_from_path(const app_context& app, const http_request& reque
 
 // The audited reply of a reload or upload: 200 with the status, or the error (content errors
 // become 422) once the audit entry is committed.
-handler_result audited(app_context& app, const principal& who, const http_request& request, std::string action,
-                       list_id id, const result<reload_outcome>& outcome,
-                       std::initializer_list<std::pair<std::string, std::string>> extra) {
+deferred_response audited(app_context& app, const principal& who, const http_request& request, std::string action,
+                          list_id id, const result<reload_outcome>& outcome,
+                          const std::vector<std::pair<std::string, std::string>>& extra) {
   auto audit = audit_for(app, who, request, std::move(action), "");
   audit.details.emplace_back("list", std::string(list_name(id)));
   for (const auto& detail : extra) audit.details.push_back(detail);
@@ -78,6 +84,28 @@ handler_result audited(app_context& app, const principal& who, const http_reques
   return deferred;
 }
 
+// Runs `load` (a reload or an install) and journals its outcome in version order: the entry is
+// submitted to the first-in, first-out writer from the registry's ordered_report, while no other
+// reload can take the next version, and the reply waits (on this worker) until it is durable.
+handler_result journaled(app_context& app, const principal& who, const http_request& request, std::string_view action,
+                         list_id id, const std::vector<std::pair<std::string, std::string>>& extra,
+                         const std::function<result<reload_outcome>(const ordered_report&)>& load) {
+  std::optional<deferred_response> reply;
+  auto committed = std::make_shared<std::promise<result<storage::commit_receipt>>>();
+  auto durable = committed->get_future();
+  (void)load([&](list_id, const result<reload_outcome>& outcome) {
+    reply = audited(app, who, request, std::string(action), id, outcome, extra);
+    if (app.writer != nullptr) {
+      app.writer->submit(std::move(reply->changes),
+                         [committed](result<storage::commit_receipt> done) { committed->set_value(std::move(done)); });
+      reply->changes = storage::change_set{};
+    }
+  });
+  if (!reply) return make_error(error_kind::internal, "the list registry reported no outcome");
+  if (app.writer == nullptr) return std::move(*reply);  // the session answers that nothing can be stored
+  return router::finish(*reply, durable.get());
+}
+
 handler_result get_lists(app_context& app, http_request& request) {
   auto who = caller(app, request, {role::admin});
   if (!who) return who.error();
@@ -95,8 +123,8 @@ handler_result reload_list(app_context& app, http_request& request) {
   if (!who) return who.error();
   auto id = list_from_path(app, request);
   if (!id) return id.error();
-  auto outcome = app.lists->reload(*id);
-  return audited(app, *who, request, "lists.reload", *id, outcome, {});
+  return journaled(app, *who, request, "lists.reload", *id, {},
+                   [&](const ordered_report& report) { return app.lists->reload(*id, report); });
 }
 
 handler_result put_list(app_context& app, http_request& request) {
@@ -124,9 +152,9 @@ handler_result install_list_upload(app_context& app, const http_request& request
   }
   auto stored = file.finish();
   if (!stored) return stored.error();
-  auto outcome = app.lists->install_upload(ticket.id, stored->path);
-  return audited(app, ticket.who, request, "lists.upload", ticket.id, outcome,
-                 {{"bytes", std::to_string(stored->bytes)}, {"upload_sha256", stored->sha256}});
+  return journaled(app, ticket.who, request, "lists.upload", ticket.id,
+                   {{"bytes", std::to_string(stored->bytes)}, {"upload_sha256", stored->sha256}},
+                   [&](const ordered_report& report) { return app.lists->install_upload(ticket.id, stored->path, report); });
 }
 
 void add_lists_routes(router& routes, app_context& app) {

@@ -77,7 +77,9 @@ http_response verify_reply(const verify_outcome& outcome) {
     json.null();
   }
   json.key("user");
-  if (outcome.user) {
+  // Only a verified caller is named: a refused code by email answers exactly as an unknown
+  // email does, so the reply does not say whether the address has an account.
+  if (outcome.valid && outcome.user) {
     json.value(*outcome.user);
   } else {
     json.null();

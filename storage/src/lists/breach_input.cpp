@@ -21,6 +21,9 @@ std::string_view strip_line_ending(std::string_view line) noexcept {
 }
 
 result<credential_pair> split_pair_line(std::string_view line) {
+  if (line.find('\0') != std::string_view::npos) {
+    return make_error(error_kind::invalid_input, "a NUL character in the line");
+  }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) {
     return make_error(error_kind::invalid_input, "no ':' between username and password");
@@ -30,6 +33,9 @@ result<credential_pair> split_pair_line(std::string_view line) {
 
 result<void> split_csv_line(std::string_view line, std::vector<std::string>& fields) {
   fields.clear();
+  if (line.find('\0') != std::string_view::npos) {
+    return make_error(error_kind::invalid_input, "a NUL character in the line");
+  }
   fields.emplace_back();
   bool quoted = false;
   bool field_start = true;

@@ -14,7 +14,8 @@ constexpr std::array<std::uint8_t, 12> v4_mapped_prefix = {0, 0, 0, 0, 0, 0, 0, 
 std::optional<ip_bytes> parse_ip_bytes(std::string_view text) {
   // inet_pton needs a NUL-terminated string; the longest valid form is 45 characters.
   std::array<char, 64> buffer{};
-  if (text.empty() || text.size() > 45) return std::nullopt;
+  // A NUL would end inet_pton's string early: "192.0.2.77\0junk" must not read as 192.0.2.77.
+  if (text.empty() || text.size() > 45 || text.find('\0') != std::string_view::npos) return std::nullopt;
   std::memcpy(buffer.data(), text.data(), text.size());
   ip_bytes out;
   if (text.find(':') == std::string_view::npos) {

@@ -39,6 +39,11 @@ using audited_refusals = std::map<list_id, std::string>;
 // and audits it as `lists.reload`, with the details POST /v1/admin/lists/{name}/reload records
 // plus `trigger` (background_audit.hpp: nothing waits for the entry). `writer` may be null;
 // with `refusals`, a refusal equal to the one last audited for its list is not audited again.
+void report_list_outcome(json_log& log, storage::commit_sink* writer, const storage::clock& clock,
+                         const list_reload_trigger& trigger, list_id id, const result<reload_outcome>& outcome,
+                         audited_refusals* refusals = nullptr);
+// The same for each outcome in turn. Called with a registry's ordered_report instead, the
+// entries are journaled in version order (list_registry.hpp).
 void report_list_outcomes(json_log& log, storage::commit_sink* writer, const storage::clock& clock,
                           const list_reload_trigger& trigger,
                           const std::vector<std::pair<list_id, result<reload_outcome>>>& outcomes,

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,11 @@ struct reload_outcome {
   list_status status;
 };
 
+// Called with each attempt's outcome while reloads are still serialized, so whatever it
+// submits to the (first-in, first-out) group-commit writer is journaled in version order. It
+// must not block: submit, never wait.
+using ordered_report = std::function<void(list_id, const result<reload_outcome>&)>;
+
 // Thread safety: every member function may be called concurrently. Reloads of one registry
 // are serialized; snapshot() never waits for a reload.
 class list_registry {
@@ -65,12 +71,13 @@ class list_registry {
   void load_all();
 
   // Re-reads the list's source. Unchanged content (same sha256) swaps nothing.
-  result<reload_outcome> reload(list_id id);
+  result<reload_outcome> reload(list_id id, const ordered_report& report = {});
 
   // Validates `upload` (a file in the source's directory, see upload_path) completely, then
   // renames it over the source and swaps. On error the upload is removed and the old version
   // keeps serving.
-  result<reload_outcome> install_upload(list_id id, const std::filesystem::path& upload);
+  result<reload_outcome> install_upload(list_id id, const std::filesystem::path& upload,
+                                        const ordered_report& report = {});
 
   // A fresh path next to the source for an upload to be written to (same filesystem, so the
   // final rename is atomic). Creates the directory if needed.
@@ -78,9 +85,9 @@ class list_registry {
 
   // Reloads every list whose refresh interval has passed since its last check (by the
   // injected clock); returns the outcomes of those attempted.
-  std::vector<std::pair<list_id, result<reload_outcome>>> refresh_due();
+  std::vector<std::pair<list_id, result<reload_outcome>>> refresh_due(const ordered_report& report = {});
   // Reloads every list now (SIGHUP).
-  std::vector<std::pair<list_id, result<reload_outcome>>> reload_all();
+  std::vector<std::pair<list_id, result<reload_outcome>>> reload_all(const ordered_report& report = {});
 
   std::vector<list_status> statuses() const;
   list_status status(list_id id) const;

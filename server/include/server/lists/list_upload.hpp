@@ -1,6 +1,6 @@
 // PUT /v1/admin/lists/{name} in two halves around the body, so the session layer can stream
 // the body to disk instead of holding it: admit_list_upload decides from the header alone
-// (401, 403, 404, 413, 503) before any body byte is read; install_list_upload finishes the
+// (401, 403, 404, 411, 413, 503) before any body byte is read; install_list_upload finishes the
 // stored file, validates it, swaps it in and audits. The router's handler for the route runs
 // both halves around an in-memory body (tests, fuzzing); callsignd streams (docs/lists.md).
 // install_list_upload lives in routes/lists_routes.cpp: it shares the audited reply with reload.
@@ -58,11 +58,13 @@ handler_result refused_list_upload(const app_context& app, const http_request& r
                                    upload_refusal reason, std::uint64_t bytes_stored, http_response reply);
 
 // `request` carries the header only (path params resolved by the router). `declared_length`
-// is the Content-Length when there is one (none for a chunked body). Either a ticket (check
-// declared_too_large), or the response to send instead of reading the body (401, 403, 404,
-// 503: not audited, as no admin acted on a list).
+// is the Content-Length when there is one; `chunked` says the body comes in chunks instead.
+// With neither, the body's end is unknowable: 411, so bytes that never arrived cannot install
+// an empty list. Either a ticket (check declared_too_large), or the response to send instead
+// of reading the body (401, 403, 404, 411, 503: not audited, as no admin acted on a list).
 std::variant<list_upload_ticket, http_response> admit_list_upload(const app_context& app, const http_request& request,
-                                                                  std::optional<std::uint64_t> declared_length);
+                                                                  std::optional<std::uint64_t> declared_length,
+                                                                  bool chunked = false);
 
 // Finishes `file` (fsync), installs it as the ticket's list and returns the audited reply
 // (200, or 422 for rejected content). The file never outlives a failure. Runs on the worker
