@@ -214,14 +214,13 @@ def check(condition, message):
 
 def run_cases(cases):
     """Runs named test functions; prints a summary line; returns the exit code.
-    A server that a case left without cleanup() (a suite's shared one, say) is stopped and
-    checked after the last case, as one more case."""
+    A server left without cleanup() (a suite's shared one, say) is stopped and checked after
+    the last case, as one more case."""
     failed = 0
-    first_server = len(Server.started)
 
     def stop_leftovers():
         problems = []
-        for server in Server.started[first_server:]:
+        for server in Server.started:
             if not server.checked:
                 try:
                     server.cleanup()
