@@ -62,6 +62,14 @@ int main(int argc, char** argv) {
   storage::group_commit_options commit_options;
   commit_options.checkpoint_every = static_cast<std::uint64_t>(cfg->audit.checkpoint_every);
   commit_options.checkpoint_interval_seconds = cfg->audit.checkpoint_interval_seconds;
+  // RocksDB's text (file paths) goes to the log only; clients get a generic 503 (problem.cpp).
+  commit_options.report_health = [&log](const storage::write_health_report& report) {
+    if (report.failing) {
+      log.error("storage writes are failing", {{"error", report.cause}, {"failed_groups", report.failures}});
+    } else {
+      log.info("storage writes work again", {{"failed_groups", report.failures}});
+    }
+  };
   auto writer = storage::group_commit_writer::start(**db, *keys, clock, commit_options);
   if (!writer) {
     log.error("cannot start the audit writer", {{"error", writer.error().message}});

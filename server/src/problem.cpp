@@ -15,6 +15,7 @@ unsigned http_status_for(error_kind kind) noexcept {
     case error_kind::rejected: return 422;
     case error_kind::rate_limited: return 429;
     case error_kind::unavailable: return 503;
+    case error_kind::storage_failed: return 503;
     case error_kind::would_block: return 503;  // handled by a retry on the worker pool; 503 if one escapes
     case error_kind::internal: return 500;
   }
@@ -84,11 +85,19 @@ http_response problem_response(unsigned status, std::string_view title, std::str
   return response;
 }
 
+std::string_view client_detail(const error& err) noexcept {
+  // Internal and storage failures keep their detail in the log, not in the response: RocksDB's
+  // text names data-directory files (the group-commit writer's report goes to the log).
+  switch (err.kind) {
+    case error_kind::internal: return "internal error";
+    case error_kind::storage_failed: return storage_failure_detail;
+    default: return err.message;
+  }
+}
+
 http_response error_response(const error& err) {
   auto status = http_status_for(err.kind);
-  // Internal failures keep their detail in the log, not in the response.
-  std::string_view detail =
-      err.kind == error_kind::internal ? std::string_view("internal error") : std::string_view(err.message);
+  const std::string_view detail = client_detail(err);
   auto response = problem_response(status, reason_phrase(status), detail);
   if (status == 401) {
     // RFC 6750: tell the client which scheme to use, without echoing what it sent.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "rocksdb_info_log.hpp"
 #include "state_compaction_filter.hpp"
 #include "state_merge_operator.hpp"
 #include "storage/read_policy.hpp"
@@ -52,8 +53,9 @@ constexpr std::string_view schema_version_key = "schema_version";
 constexpr std::string_view schema_version = "1";
 
 error storage_error(const char* what, const rocksdb::Status& status) {
-  // RocksDB status text names files and conditions, never values.
-  return make_error(error_kind::unavailable, std::string(what) + ": " + status.ToString());
+  // RocksDB status text names files and conditions, never values: fit for the log and the CLI,
+  // not for HTTP clients (storage_failed keeps it out of responses, server/problem.cpp).
+  return make_error(error_kind::storage_failed, std::string(what) + ": " + status.ToString());
 }
 
 rocksdb::Slice slice(std::string_view text) {
@@ -117,6 +119,9 @@ result<std::unique_ptr<database>> database::open(const database_options& options
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
+  if (options.env != nullptr) db_options.env = options.env;
+  // <db>/LOG through our writer: RocksDB's own aborts the process on a full disk (rocksdb_info_log.hpp).
+  if (auto info_log = rocksdb_info_log::open(options.path / "LOG")) db_options.info_log = std::move(info_log);
 
   auto state = std::make_unique<impl>();
   state->path = options.path;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <future>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "storage/audit_checkpoint.hpp"
@@ -132,7 +133,7 @@ group_commit_stats group_commit_writer::stats() const noexcept {
   return {groups_written_.load(std::memory_order_relaxed), items_written_.load(std::memory_order_relaxed),
           entries_written_.load(std::memory_order_relaxed), checkpoints_written_.load(std::memory_order_relaxed),
           groups_failed_.load(std::memory_order_relaxed),  folder_ ? folder_->folds() : 0,
-          folder_ ? folder_->folds_failed() : 0};
+          folder_ ? folder_->folds_failed() : 0,           writes_failing_.load(std::memory_order_relaxed)};
 }
 
 void group_commit_writer::run() {
@@ -230,10 +231,15 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
   if (!failure && !ops.empty()) {
     sort_by_family_and_key(ops);
     if (options_.fault_injector) {
-      if (auto injected = options_.fault_injector(); !injected) failure = injected.error();
+      if (auto injected = options_.fault_injector(); !injected) {
+        note_write(injected);  // stands in for a failed RocksDB write
+        failure = injected.error();
+      }
     }
     if (!failure) {
-      if (auto written = db_.write(ops); !written) failure = written.error();
+      auto written = db_.write(ops);
+      note_write(written);
+      if (!written) failure = written.error();
     }
   }
 
@@ -272,12 +278,34 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
   }
 }
 
+void group_commit_writer::note_write(const result<void>& written) {
+  constexpr std::int64_t report_every_seconds = 60;
+  const bool was_failing = writes_failing_.load(std::memory_order_relaxed);
+  if (written) {
+    if (!was_failing) return;
+    writes_failing_.store(false, std::memory_order_relaxed);
+    if (options_.report_health) options_.report_health({false, {}, std::exchange(unreported_failures_, 0)});
+    return;
+  }
+  writes_failing_.store(true, std::memory_order_relaxed);
+  ++unreported_failures_;
+  const std::int64_t now = clock_.unix_seconds();
+  if (was_failing && now - last_report_time_ < report_every_seconds) return;
+  last_report_time_ = now;
+  if (options_.report_health) {
+    options_.report_health({true, written.error().message, std::exchange(unreported_failures_, 0)});
+  }
+}
+
 void group_commit_writer::write_checkpoint_only() {
   chain_state next = head_;
   std::vector<write_op> ops;
   auto written = add_checkpoint(ops, next);
-  if (written && options_.fault_injector) written = options_.fault_injector();
-  if (written) written = db_.write(ops);
+  if (written) {
+    if (options_.fault_injector) written = options_.fault_injector();
+    if (written) written = db_.write(ops);
+    note_write(written);
+  }
   if (!written) {
     groups_failed_.fetch_add(1, std::memory_order_relaxed);
     return;

@@ -264,7 +264,7 @@ BOOST_FIXTURE_TEST_CASE(a_real_rocksdb_write_failure_is_an_error_value, test::jo
   BOOST_REQUIRE(writer);
   auto failed = (*writer)->commit(test::change_with(test::draft_for("frank")));
   BOOST_REQUIRE(!failed);
-  BOOST_TEST((failed.error().kind == error_kind::unavailable));
+  BOOST_TEST((failed.error().kind == error_kind::storage_failed));
 }
 
 BOOST_FIXTURE_TEST_CASE(bad_changes_fail_alone, test::journal_fixture) {

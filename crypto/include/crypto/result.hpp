@@ -17,6 +17,8 @@ enum class error_kind {
   forbidden,
   rate_limited,
   unavailable,     // a dependency (disk, database) is not usable right now
+  storage_failed,  // a database read or write failed (disk full, I/O error): the message names
+                   // files and RocksDB's reason, so it is for the log; clients get a generic 503
   would_block,     // a read would wait for the disk where the caller said it must not
                    // (storage::nonblocking_reads): run the work again where waiting is allowed
   internal,

@@ -1,3 +1,4 @@
+#include "routes/route_support.hpp"
 #include "server/json_writer.hpp"
 #include "server/problem.hpp"
 #include "server/routes.hpp"
@@ -12,13 +13,22 @@ void add_health_routes(router& routes, app_context& app) {
     return response;
   });
 
-  // Readiness: storage answers and we are not draining.
+  // Readiness: storage answers, its writes succeed, and we are not draining.
   routes.add(http_method::get, "/readyz", [&app](http_request&) -> result<http_response> {
     if (app.draining.load()) {
       return make_error(error_kind::unavailable, "shutting down");
     }
     if (!app.db.healthy()) {
       return make_error(error_kind::unavailable, "storage is not answering");
+    }
+    if (app.writer != nullptr && app.writer->stats().writes_failing) {
+      // Writes failed (a full disk): ready again once one succeeds. A small synced write of our
+      // own tells, so a node the balancer took out of rotation is not left there for lack of traffic.
+      storage::change_set probe;
+      probe.put(storage::column_family::meta, "readyz_probe", std::to_string(app.clock.unix_seconds()));
+      if (!commit_and_wait(app, std::move(probe))) {
+        return make_error(error_kind::unavailable, "storage writes are failing; the server log has the cause");
+      }
     }
     http_response response;
     response.body = R"({"status":"ready"})";

@@ -80,6 +80,7 @@ struct group_commit_stats {
   std::uint64_t groups_failed = 0;
   std::uint64_t state_folds = 0;        // unsynced batches folding the state log into its families
   std::uint64_t state_folds_failed = 0;  // retried with the next fold; the log keeps the changes
+  bool writes_failing = false;  // the last group's write failed and none has succeeded since (/readyz)
 };
 
 // Where durable change sets go. The group-commit writer is the embedded implementation.

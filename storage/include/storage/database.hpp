@@ -14,6 +14,10 @@
 #include "storage/clock.hpp"
 #include "storage/column_family.hpp"
 
+namespace rocksdb {
+class Env;
+}
+
 namespace callsign::storage {
 
 struct database_options {
@@ -22,8 +26,13 @@ struct database_options {
   // When set, compactions of column_family::counters drop expired sliding-window and block
   // records as of this clock (read from RocksDB's threads; it must outlive the database).
   const clock* compaction_clock = nullptr;
+  // Test seam: RocksDB's file I/O goes through this Env (it must outlive the database), so a
+  // test can inject ENOSPC or record each WAL sync. Null: the default Env.
+  rocksdb::Env* env = nullptr;
 };
 
+// Errors: a failed RocksDB read or write is error_kind::storage_failed, its message RocksDB's
+// text (file paths included) for the log; server/problem.cpp never sends it to a client.
 // Thread-safety: all member functions may be called concurrently (RocksDB is thread-safe).
 class database {
  public:

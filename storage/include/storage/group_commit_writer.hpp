@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "crypto/ed25519.hpp"
@@ -27,6 +28,15 @@
 
 namespace callsign::storage {
 
+// What the writer tells its owner about failing writes (callsignd logs it at level error, then
+// info on recovery): the first failed group of a run of failures, then at most one report a
+// minute (by the writer's clock) while they go on, and the first success after them.
+struct write_health_report {
+  bool failing = false;
+  std::string cause;          // the failed write's message (RocksDB's text, with file paths)
+  std::uint64_t failures = 0;  // failed groups since the previous report
+};
+
 struct group_commit_options {
   std::uint64_t checkpoint_every = 1000;          // entries between checkpoints; 0 = never by count
   std::int64_t checkpoint_interval_seconds = 60;  // or this long (by the clock); 0 = never by time
@@ -40,6 +50,8 @@ struct group_commit_options {
   // Test seam: runs before each group's write; an error fails the group exactly as a failed
   // RocksDB write would. Empty in production.
   std::function<result<void>()> fault_injector;
+  // Called on the writer thread, rate-limited as write_health_report says; must be quick.
+  std::function<void(const write_health_report&)> report_health;
 };
 
 // Thread-safety: submit(), commit() and stats() may be called from any number of threads at
@@ -95,6 +107,8 @@ class group_commit_writer final : public commit_sink {
   // Appends a signed checkpoint of head's last entry to `ops`; advances head's checkpoint.
   result<void> add_checkpoint(std::vector<write_op>& ops, chain_state& head) const;
   void write_checkpoint_only();
+  // Writer thread only: keeps writes_failing and calls options_.report_health.
+  void note_write(const result<void>& written);
 
   database& db_;
   const clock& clock_;
@@ -119,6 +133,9 @@ class group_commit_writer final : public commit_sink {
   std::atomic<std::uint64_t> entries_written_{0};
   std::atomic<std::uint64_t> checkpoints_written_{0};
   std::atomic<std::uint64_t> groups_failed_{0};
+  std::atomic<bool> writes_failing_{false};
+  std::uint64_t unreported_failures_ = 0;  // writer thread only
+  std::int64_t last_report_time_ = 0;      // writer thread only
 };
 
 }  // namespace callsign::storage
