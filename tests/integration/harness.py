@@ -46,7 +46,6 @@ class Server:
     def __init__(self, binary, config_text="", extra_args=(), data_dir=None, tls=False, plaintext=True):
         """tls: the config enables [tls]; its port is read from --tls-port-file into tls_port.
         plaintext=False: the config turns the plain listener off (port stays None)."""
-        Server.started.append(self)
         self.crash_reported = False
         self.planned_kill = False  # stop(SIGKILL) was asked for: -9 is then the clean exit
         self.stop_timed_out = False
@@ -62,7 +61,12 @@ class Server:
                "--port-file", self.port_file, "--config", config_path, *extra_args]
         if tls:
             cmd += ["--tls-port-file", self.tls_port_file]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        except OSError:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        Server.started.append(self)
         self.lines = []
         self.stderr = []
         self._reader = threading.Thread(target=self._read, daemon=True)
