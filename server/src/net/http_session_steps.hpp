@@ -45,13 +45,22 @@ template <class Token>
 auto async_commit(server_state& st, storage::change_set changes, Token&& token) {
   return net::async_initiate<Token, void(result<storage::commit_receipt>)>(
       [&st](auto handler, storage::change_set change) {
-        // Counts as outstanding work of the I/O thread's io_context until the handler has run.
-        auto executor = net::prefer(net::get_associated_executor(handler), net::execution::outstanding_work.tracked);
+        // `work` counts as outstanding work of the I/O thread's io_context until the handler has
+        // run; it travels inside the posted function and is released on that thread. The writer
+        // keeps only an untracked copy: it frees this callback after the post, and by then the
+        // reply may be out and serve_http may have destroyed the io_context (a tracked copy's
+        // destructor would touch it: heap-use-after-free at SIGTERM).
+        auto executor = net::get_associated_executor(handler);
+        auto work = net::prefer(executor, net::execution::outstanding_work.tracked);
+        auto untracked = net::prefer(executor, net::execution::outstanding_work.untracked);
         using handler_type = decltype(handler);
         // std::function needs a copyable callable; the coroutine's handler is move-only.
         auto shared = std::make_shared<handler_type>(std::move(handler));
-        st.app.writer->submit(std::move(change), [shared, executor](result<storage::commit_receipt> done) {
-          net::post(executor, [shared, done = std::move(done)]() mutable { std::move(*shared)(std::move(done)); });
+        st.app.writer->submit(std::move(change), [shared, untracked, work = std::move(work)](
+                                                     result<storage::commit_receipt> done) mutable {
+          net::post(untracked, [shared, work = std::move(work), done = std::move(done)]() mutable {
+            std::move(*shared)(std::move(done));
+          });
         });
       },
       token, std::move(changes));
