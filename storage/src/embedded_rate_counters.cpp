@@ -10,26 +10,26 @@
 namespace callsign::storage {
 
 struct embedded_rate_counters::state {
-  detail::striped_map<sliding_window_counter> counters;
+  detail::striped_map<rate_window> counters;
 };
 
 namespace {
 
-using counter_map = detail::striped_map<sliding_window_counter>;
+using counter_map = detail::striped_map<rate_window>;
 
-result<void> check_arguments(std::string_view key, std::int64_t now_ms, std::int64_t window_ms) {
+result<void> check_arguments(std::string_view key, std::int64_t now_ms, const rate_limit& limit) {
   if (key.empty() || key.size() > max_rate_key) {
     return make_error(error_kind::invalid_input, "rate key must be 1 to " + std::to_string(max_rate_key) + " bytes");
   }
-  return check_window_arguments(now_ms, window_ms);
+  return check_rate_arguments(limit, now_ms);
 }
 
 // Finds the key's counter, loading it from RocksDB on a miss (absent = no events yet). The
 // stripe lock is released during the read; on return it is held again and an entry another
 // thread inserted meanwhile wins, being at least as new as what was read. A counter leaves
 // memory only once expired, when every version of it on disk is expired as well.
-result<sliding_window_counter*> find_or_load(database& db, counter_map::stripe& s, std::unique_lock<std::mutex>& lock,
-                                             std::string_view key, std::int64_t now_ms, std::int64_t window_ms) {
+result<rate_window*> find_or_load(database& db, counter_map::stripe& s, std::unique_lock<std::mutex>& lock,
+                                  std::string_view key, std::int64_t now_ms, const rate_limit& limit) {
   if (auto it = s.entries.find(key); it != s.entries.end()) {
     return &it->second;
   }
@@ -39,20 +39,16 @@ result<sliding_window_counter*> find_or_load(database& db, counter_map::stripe& 
   if (!stored) {
     return stored.error();
   }
-  auto loaded = sliding_window_counter::empty(window_ms, now_ms);
+  auto loaded = rate_window::empty(limit, now_ms);
   if (stored->has_value()) {
-    auto decoded = decode_sliding_window(**stored);
+    auto decoded = decode_rate_window(**stored);
     if (!decoded) {
       return decoded.error();
     }
-    loaded = *decoded;
+    loaded = std::move(*decoded);
   }
-  auto [it, inserted] = s.entries.try_emplace(std::string(key), loaded);
+  auto [it, inserted] = s.entries.try_emplace(std::string(key), std::move(loaded));
   return &it->second;
-}
-
-sliding_window_counter in_window(const sliding_window_counter& counter, std::int64_t now_ms, std::int64_t window_ms) {
-  return counter.window_ms == window_ms ? counter : counter.with_window(window_ms, now_ms);
 }
 
 }  // namespace
@@ -62,25 +58,32 @@ embedded_rate_counters::embedded_rate_counters(database& db) : db_(db), state_(s
 embedded_rate_counters::~embedded_rate_counters() = default;
 
 result<rate_estimate> embedded_rate_counters::estimate(std::string_view key, std::int64_t now_ms,
-                                                       std::int64_t window_ms) {
-  if (auto ok = check_arguments(key, now_ms, window_ms); !ok) {
+                                                       const rate_limit& limit) {
+  if (auto ok = check_arguments(key, now_ms, limit); !ok) {
     return ok.error();
   }
   auto& s = state_->counters.stripe_for(key);
   std::unique_lock lock(s.mutex);
-  auto slot = find_or_load(db_, s, lock, key, now_ms, window_ms);
+  auto slot = find_or_load(db_, s, lock, key, now_ms, limit);
   if (!slot) {
     return slot.error();
   }
-  // A different window is applied to a copy only: estimates never change what is stored.
-  const auto counter = in_window(**slot, now_ms, window_ms);
+  rate_estimate out;
+  if ((*slot)->fits(limit)) {
+    out = (*slot)->measure(limit, now_ms);
+  } else {
+    // Another window or kind is applied to a copy only: estimates never change what is stored.
+    auto adapted = **slot;
+    adapted.adapt(limit, now_ms);
+    out = adapted.measure(limit, now_ms);
+  }
   counter_map::sweep_expired_if_due(s, now_ms);
-  return rate_estimate{counter.estimate(now_ms), now_ms, counter};
+  return out;
 }
 
 result<rate_estimate> embedded_rate_counters::add(std::string_view key, std::int64_t amount, std::int64_t now_ms,
-                                                  std::int64_t window_ms, change_set& changes) {
-  if (auto ok = check_arguments(key, now_ms, window_ms); !ok) {
+                                                  const rate_limit& limit, change_set& changes) {
+  if (auto ok = check_arguments(key, now_ms, limit); !ok) {
     return ok.error();
   }
   if (amount < 0) {
@@ -88,17 +91,19 @@ result<rate_estimate> embedded_rate_counters::add(std::string_view key, std::int
   }
   auto& s = state_->counters.stripe_for(key);
   std::unique_lock lock(s.mutex);
-  auto slot = find_or_load(db_, s, lock, key, now_ms, window_ms);
+  auto slot = find_or_load(db_, s, lock, key, now_ms, limit);
   if (!slot) {
     return slot.error();
   }
-  auto counter = in_window(**slot, now_ms, window_ms);
+  // Changed in place (no copy of the log per call). Should the encoding below throw, the event
+  // still counts in memory, as when a commit fails; the next add persists the whole state.
+  auto& counter = **slot;
+  counter.adapt(limit, now_ms);
   counter.add(amount, now_ms);
-  // Append first: if that allocation throws, memory is unchanged.
-  changes.merge(column_family::counters, sliding_window_record_key(key), encode_sliding_window(counter));
-  **slot = counter;
+  changes.merge(column_family::counters, sliding_window_record_key(key), encode_rate_window(counter));
+  const auto out = counter.measure(limit, now_ms);
   counter_map::sweep_expired_if_due(s, now_ms);
-  return rate_estimate{counter.estimate(now_ms), now_ms, counter};
+  return out;
 }
 
 std::size_t embedded_rate_counters::sweep(std::int64_t now_ms) {

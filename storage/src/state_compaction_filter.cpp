@@ -14,7 +14,7 @@ namespace {
 bool expired_record(std::string_view key, std::string_view value, std::int64_t now_ms) {
   if (key.empty()) return false;
   if (key[0] == sliding_window_key_prefix) {
-    auto counter = decode_sliding_window(value);
+    auto counter = decode_rate_window(value);
     return counter && counter->expired(now_ms);
   }
   if (key[0] == block_key_prefix) {

@@ -26,22 +26,15 @@ std::string newer_replay_mark(std::string_view stored, std::string_view operand)
 }
 
 std::string newer_window(std::string_view stored, std::string_view operand) {
-  auto a = decode_sliding_window(stored);
-  auto b = decode_sliding_window(operand);
+  auto a = decode_rate_window(stored);
+  auto b = decode_rate_window(operand);
   if (!a) {
     return std::string(operand);
   }
   if (!b) {
     return std::string(stored);
   }
-  if (a->window_ms != b->window_ms || a->window_start_ms != b->window_start_ms) {
-    return a->window_start_ms > b->window_start_ms ? std::string(stored) : std::string(operand);
-  }
-  // Same window: counts only grow within it, so the larger of each is the newest.
-  sliding_window_counter merged = *b;
-  merged.previous = std::max(a->previous, b->previous);
-  merged.current = std::max(a->current, b->current);
-  return encode_sliding_window(merged);
+  return encode_rate_window(rate_window::merge(*a, *b));
 }
 
 class state_merge_operator final : public rocksdb::AssociativeMergeOperator {

@@ -12,8 +12,9 @@
 
 namespace callsign::storage {
 
-// replay_marks: the highest step wins. counters: the newest sliding-window state wins (later
-// window start; within one window the larger counts); blocks: the highest revision wins. Other families: none.
+// replay_marks: the highest step wins. counters: sliding-window states combine by
+// rate_window::merge (exact logs by union, estimates by later window start or, within one
+// window, the larger counts); blocks: the highest revision wins. Other families: none.
 std::shared_ptr<rocksdb::MergeOperator> state_merge_operator_for(column_family cf);
 
 // The operator's rule on its own: the value that results from merging `operand` into

@@ -42,8 +42,9 @@ BOOST_AUTO_TEST_CASE(drops_expired_counters_and_blocks_only) {
     BOOST_REQUIRE(blocks);
     storage::change_set changes;
     // Merge operands (what the backends write) and plain values (what older versions wrote).
-    BOOST_REQUIRE(counters.add("old", 3, t0, minute, changes));
-    BOOST_REQUIRE(counters.add("recent", 3, t0 + 2 * minute, minute, changes));
+    BOOST_REQUIRE(counters.add("old", 3, t0, {5, minute}, changes));                 // an exact log
+    BOOST_REQUIRE(counters.add("old-estimated", 3, t0, {5'000, minute}, changes));    // an estimate
+    BOOST_REQUIRE(counters.add("recent", 3, t0 + 5 * minute / 2, {5, minute}, changes));
     BOOST_REQUIRE((*blocks)->block("ended", t0 + minute, "r", t0, changes));
     BOOST_REQUIRE((*blocks)->block("lasting", t0 + 60 * minute, "r", t0, changes));
     changes.put(column_family::counters, storage::sliding_window_record_key("old-put"),
@@ -59,12 +60,14 @@ BOOST_AUTO_TEST_CASE(drops_expired_counters_and_blocks_only) {
   BOOST_TEST(present(**db, storage::sliding_window_record_key("old")));
   BOOST_TEST(present(**db, storage::block_record_key("ended")));
 
-  // "old" counted in the window starting near t0: expired two windows later. "recent" and
-  // "lasting" are still live at t0 + 3 minutes.
+  // "old" is a log whose events are a window old; "old-estimated" and "old-put" (format 1)
+  // counted in the window starting near t0, expired two windows later. "recent" and "lasting"
+  // are still live at t0 + 3 minutes.
   clock.set(at(t0 + 3 * minute));
   BOOST_REQUIRE((*db)->compact(column_family::counters));
   BOOST_TEST(!present(**db, storage::sliding_window_record_key("old")));
   BOOST_TEST(!present(**db, storage::sliding_window_record_key("old-put")));
+  BOOST_TEST(!present(**db, storage::sliding_window_record_key("old-estimated")));
   BOOST_TEST(!present(**db, storage::block_record_key("ended")));
   BOOST_TEST(!present(**db, storage::block_record_key("ended-put")));
   BOOST_TEST(present(**db, storage::sliding_window_record_key("recent")));

@@ -22,6 +22,10 @@ namespace {
 
 constexpr std::int64_t window = 60'000;
 constexpr std::int64_t start = 1'200'000;
+// Counted exactly (a log of times) and estimated (two windows; above storage::max_exact_limit).
+constexpr storage::rate_limit five{5, window};
+constexpr storage::rate_limit thousand{1000, window};
+constexpr storage::rate_limit large{5000, window};
 
 std::unique_ptr<storage::database> open_db(const test::temp_directory& dir) {
   auto db = storage::database::open({dir.path() / "db", true});
@@ -87,41 +91,68 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(embedded_rate_counters_suite)
 
-BOOST_AUTO_TEST_CASE(add_and_estimate_follow_the_sliding_window) {
+BOOST_AUTO_TEST_CASE(small_limits_count_exactly) {
   test::temp_directory dir;
   auto db = open_db(dir);
   storage::embedded_rate_counters counters(*db);
   const auto key = storage::state_key({"verify", "user", "u1"});
 
-  auto none = counters.estimate(key, start, window);
+  auto none = counters.estimate(key, start, five);
   BOOST_REQUIRE(none);
   BOOST_TEST(none->value == 0.0);
-  BOOST_TEST(!storage::over_limit(*none, 5.0));
+  BOOST_TEST(none->exact);
+  BOOST_TEST(!storage::over_limit(*none));
 
   storage::change_set changes;
   for (int i = 0; i < 4; ++i) {
-    BOOST_REQUIRE(counters.add(key, 1, start + 50'000, window, changes));
+    BOOST_REQUIRE(counters.add(key, 1, start + 50'000, five, changes));
   }
-  auto fifth = counters.add(key, 1, start + 50'000, window, changes);
+  auto fifth = counters.add(key, 1, start + 50'000, five, changes);
   BOOST_REQUIRE(fifth);
   BOOST_TEST(fifth->value == 5.0);
-  BOOST_TEST(storage::over_limit(*fifth, 5.0));
-  // 5 * (60000 - e) / 60000 < 5 needs e > 0 in the next window: just after start + 60000.
-  BOOST_TEST(storage::retry_after_seconds(*fifth, 5.0) == 11);
+  BOOST_TEST(storage::over_limit(*fifth));
+  // Exact: the five leave the window together, a whole window after they happened.
+  BOOST_TEST(fifth->retry_after_ms == 60'000);
+  BOOST_TEST(storage::retry_after_seconds(*fifth) == 60);
 
   BOOST_REQUIRE(changes.ops.size() == 5U);
   const auto& last = changes.ops.back();
   BOOST_TEST((last.family == column_family::counters));
   BOOST_TEST(last.key == storage::sliding_window_record_key(key));
-  auto stored = storage::decode_sliding_window(last.value);
+  auto stored = storage::decode_rate_window(last.value);
   BOOST_REQUIRE(stored);
-  BOOST_TEST(stored->current == 5);
+  BOOST_REQUIRE(stored->is_log());
+  BOOST_TEST(std::get<storage::sliding_window_log>(stored->state).times.size() == 5U);
 
-  auto later = counters.estimate(key, start + 90'000, window);
+  // The estimate had faded to 2.5 here; the log still counts all five until the last ms.
+  auto later = counters.estimate(key, start + 109'999, five);
   BOOST_REQUIRE(later);
-  BOOST_TEST(later->value == 2.5);
-  BOOST_TEST(!storage::over_limit(*later, 5.0));
-  BOOST_TEST(storage::retry_after_seconds(*later, 5.0) == 0);
+  BOOST_TEST(later->value == 5.0);
+  BOOST_TEST(storage::retry_after_seconds(*later) == 1);
+  auto gone = counters.estimate(key, start + 110'000, five);
+  BOOST_REQUIRE(gone);
+  BOOST_TEST(gone->value == 0.0);
+  BOOST_TEST(storage::retry_after_seconds(*gone) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(large_limits_keep_the_two_window_estimate) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  storage::embedded_rate_counters counters(*db);
+  storage::change_set changes;
+  auto added = counters.add("k", 5000, start + 50'000, large, changes);
+  BOOST_REQUIRE(added);
+  BOOST_TEST(!added->exact);
+  BOOST_TEST(added->value == 5000.0);
+  // 5000 * (60000 - e) / 60000 < 5000 needs e > 0 in the next window: just after start + 60000.
+  BOOST_TEST(storage::retry_after_seconds(*added) == 11);
+  auto stored = storage::decode_rate_window(changes.ops.back().value);
+  BOOST_REQUIRE(stored);
+  BOOST_TEST(!stored->is_log());
+  auto later = counters.estimate("k", start + 90'000, large);
+  BOOST_REQUIRE(later);
+  BOOST_TEST(later->value == 2500.0);
+  BOOST_TEST(!storage::over_limit(*later));
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_adds_sum_exactly) {
@@ -129,7 +160,7 @@ BOOST_AUTO_TEST_CASE(concurrent_adds_sum_exactly) {
   auto db = open_db(dir);
   storage::embedded_rate_counters counters(*db);
   constexpr int threads = 8;
-  constexpr int adds = 500;
+  constexpr int adds = 120;  // 960 on the shared key: all kept by a log of 1,000
   std::latch go(threads);
   std::vector<std::thread> workers;
   std::vector<int> failures(threads, 0);
@@ -138,9 +169,12 @@ BOOST_AUTO_TEST_CASE(concurrent_adds_sum_exactly) {
       storage::change_set changes;
       go.arrive_and_wait();
       for (int i = 0; i < adds; ++i) {
-        // One shared key plus one key per thread, so stripes see both contention and spread.
-        if (!counters.add("shared", 1, start + 1'000, window, changes) ||
-            !counters.add("own/" + std::to_string(t), 2, start + 1'000, window, changes)) {
+        // One shared key plus one key per thread, so stripes see both contention and spread;
+        // each thread's clock runs on its own, so late adds land inside the log too.
+        const std::int64_t now = start + 1'000 + (i * (t + 1)) % 500;
+        if (!counters.add("shared", 1, now, thousand, changes) ||
+            !counters.add("own/" + std::to_string(t), 2, now, thousand, changes) ||
+            !counters.add("estimated", 1, now, large, changes)) {
           ++failures[static_cast<std::size_t>(t)];
         }
       }
@@ -152,11 +186,14 @@ BOOST_AUTO_TEST_CASE(concurrent_adds_sum_exactly) {
   for (int f : failures) {
     BOOST_TEST(f == 0);
   }
-  auto total = counters.estimate("shared", start + 1'000, window);
+  auto total = counters.estimate("shared", start + 1'500, thousand);
   BOOST_REQUIRE(total);
   BOOST_TEST(total->value == static_cast<double>(threads * adds));
+  auto estimated = counters.estimate("estimated", start + 1'500, large);
+  BOOST_REQUIRE(estimated);
+  BOOST_TEST(estimated->value == static_cast<double>(threads * adds));
   for (int t = 0; t < threads; ++t) {
-    auto own = counters.estimate("own/" + std::to_string(t), start + 1'000, window);
+    auto own = counters.estimate("own/" + std::to_string(t), start + 1'500, thousand);
     BOOST_REQUIRE(own);
     BOOST_TEST(own->value == 2.0 * adds);
   }
@@ -168,19 +205,54 @@ BOOST_AUTO_TEST_CASE(counts_survive_a_restart) {
     auto db = open_db(dir);
     storage::embedded_rate_counters counters(*db);
     storage::change_set changes;
-    BOOST_REQUIRE(counters.add("verify/ip/10.0.0.1", 3, start + 5'000, window, changes));
+    BOOST_REQUIRE(counters.add("verify/ip/10.0.0.1", 3, start + 5'000, five, changes));
+    BOOST_REQUIRE(counters.add("verify/ip/10.0.0.1", 1, start + 6'000, five, changes));
     apply(*db, changes);
   }
   auto db = open_db(dir);
   storage::embedded_rate_counters counters(*db);
-  auto loaded = counters.estimate("verify/ip/10.0.0.1", start + 70'000, window);
+  auto loaded = counters.estimate("verify/ip/10.0.0.1", start + 64'999, five);
   BOOST_REQUIRE(loaded);
-  BOOST_TEST(loaded->value == 3.0 * 50'000 / 60'000);
+  BOOST_TEST(loaded->value == 4.0);
   storage::change_set changes;
-  auto more = counters.add("verify/ip/10.0.0.1", 1, start + 70'000, window, changes);
+  auto more = counters.add("verify/ip/10.0.0.1", 1, start + 65'000, five, changes);
   BOOST_REQUIRE(more);
-  BOOST_TEST(more->window.previous == 3);
-  BOOST_TEST(more->window.current == 1);
+  BOOST_TEST(more->value == 2.0);  // the three at start + 5000 have left
+}
+
+// A data directory written before issue 16 holds format-1 (two-window) records. They load,
+// and become logs that count at least what the estimate did: each event at the latest time
+// its fixed window allows.
+BOOST_AUTO_TEST_CASE(format_one_records_convert_conservatively) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  // Window [start, start + 60000) holds 3, the one before it 2.
+  const storage::sliding_window_counter old{window, start, 2, 3};
+  BOOST_REQUIRE(db->put(column_family::counters, storage::sliding_window_record_key("k"),
+                        storage::encode_sliding_window(old)));
+  storage::embedded_rate_counters counters(*db);
+  const std::int64_t now = start + 20'000;
+  auto read = counters.estimate("k", now, five);
+  BOOST_REQUIRE(read);
+  BOOST_TEST(read->exact);
+  BOOST_TEST(read->value == 5.0);  // the estimate was 2 * 40/60 + 3 = 4.33; every event may still count
+  BOOST_TEST(read->value >= old.estimate(now));
+  // The previous window's two have surely left by start + 59999 (their latest time is start - 1).
+  BOOST_TEST(read->retry_after_ms == start - 1 + window - now);
+  // An add writes format 2 and counts the current window's three as at now (the latest they
+  // can have been, as now is inside their window).
+  storage::change_set changes;
+  auto added = counters.add("k", 1, now, five, changes);
+  BOOST_REQUIRE(added);
+  BOOST_TEST(added->value == 5.0);  // two old, three converted, one new: the newest five kept
+  BOOST_TEST(static_cast<std::uint8_t>(changes.ops.back().value[0]) == storage::rate_window_format_version);
+  auto after = counters.estimate("k", start + window - 1, five);
+  BOOST_REQUIRE(after);
+  BOOST_TEST(after->value == 4.0);
+  auto last = counters.estimate("k", now + window - 1, five);
+  BOOST_REQUIRE(last);
+  BOOST_TEST(last->value == 4.0);
+  BOOST_TEST(counters.estimate("k", now + window, five)->value == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(a_corrupt_record_is_an_error_not_a_zero) {
@@ -189,12 +261,12 @@ BOOST_AUTO_TEST_CASE(a_corrupt_record_is_an_error_not_a_zero) {
   BOOST_REQUIRE(
       db->put(column_family::counters, storage::sliding_window_record_key("verify/user/secret-id"), "\x01junk"));
   storage::embedded_rate_counters counters(*db);
-  auto read = counters.estimate("verify/user/secret-id", start, window);
+  auto read = counters.estimate("verify/user/secret-id", start, five);
   BOOST_REQUIRE(!read);
   BOOST_TEST((read.error().kind == error_kind::internal));
   BOOST_TEST(read.error().message.find("secret-id") == std::string::npos);
   storage::change_set changes;
-  BOOST_TEST(!counters.add("verify/user/secret-id", 1, start, window, changes));
+  BOOST_TEST(!counters.add("verify/user/secret-id", 1, start, five, changes));
   BOOST_TEST(changes.ops.empty());
 }
 
@@ -203,11 +275,12 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_refused) {
   auto db = open_db(dir);
   storage::embedded_rate_counters counters(*db);
   storage::change_set changes;
-  BOOST_TEST(!counters.estimate("", start, window));
-  BOOST_TEST(!counters.estimate(std::string(storage::max_rate_key + 1, 'k'), start, window));
-  BOOST_TEST(!counters.estimate("k", -1, window));
-  BOOST_TEST(!counters.estimate("k", start, 0));
-  auto negative = counters.add("k", -1, start, window, changes);
+  BOOST_TEST(!counters.estimate("", start, five));
+  BOOST_TEST(!counters.estimate(std::string(storage::max_rate_key + 1, 'k'), start, five));
+  BOOST_TEST(!counters.estimate("k", -1, five));
+  BOOST_TEST(!counters.estimate("k", start, {5, 0}));
+  BOOST_TEST(!counters.estimate("k", start, {0, window}));
+  auto negative = counters.add("k", -1, start, five, changes);
   BOOST_REQUIRE(!negative);
   BOOST_TEST((negative.error().kind == error_kind::invalid_input));
   BOOST_TEST(changes.ops.empty());
@@ -219,44 +292,72 @@ BOOST_AUTO_TEST_CASE(expired_counters_leave_memory) {
   storage::embedded_rate_counters counters(*db);
   storage::change_set changes;
   for (int i = 0; i < 1000; ++i) {
-    BOOST_REQUIRE(counters.add("ip/" + std::to_string(i), 1, start, window, changes));
+    BOOST_REQUIRE(counters.add("ip/" + std::to_string(i), 1, start, five, changes));
   }
   BOOST_TEST(counters.cached_counters() == 1000U);
-  BOOST_TEST(counters.sweep(start + 119'999) == 0U);
-  BOOST_TEST(counters.sweep(start + 120'000) == 1000U);
+  // A log expires one window after its newest event.
+  BOOST_TEST(counters.sweep(start + 59'999) == 0U);
+  BOOST_TEST(counters.sweep(start + 60'000) == 1000U);
   BOOST_TEST(counters.cached_counters() == 0U);
 
   // Without explicit sweeps, traffic on fresh keys keeps memory near the live key count.
   for (int i = 0; i < 20'000; ++i) {
     const std::int64_t now = start + std::int64_t{i} * 100;  // 600 adds per window
-    BOOST_REQUIRE(counters.add("burst/" + std::to_string(i), 1, now, window, changes));
+    BOOST_REQUIRE(counters.add("burst/" + std::to_string(i), 1, now, five, changes));
   }
-  // 800 keys are live at the end (200 in the current window, 600 in the previous one); the
-  // stripes hold at most 4,096 dead ones on top (1,024 stripes, a sweep at least every 4
-  // operations on each; storage/src/striped_map.hpp).
-  BOOST_TEST(counters.cached_counters() >= 800U);
-  BOOST_TEST(counters.cached_counters() <= 800U + 4096U);
-  BOOST_TEST(counters.sweep(start + 1'999'900) == counters.cached_counters() - 800U);
+  // 600 keys are live at the end (those of the last window); the stripes hold at most 4,096
+  // dead ones on top (1,024 stripes, a sweep at least every 4 operations on each;
+  // storage/src/striped_map.hpp).
+  BOOST_TEST(counters.cached_counters() >= 600U);
+  BOOST_TEST(counters.cached_counters() <= 600U + 4096U);
+  BOOST_TEST(counters.sweep(start + 1'999'900) == counters.cached_counters() - 600U);
 }
 
-BOOST_AUTO_TEST_CASE(a_changed_window_keeps_the_count) {
+BOOST_AUTO_TEST_CASE(a_changed_window_never_forgives_early) {
   test::temp_directory dir;
   auto db = open_db(dir);
   storage::embedded_rate_counters counters(*db);
   storage::change_set changes;
-  BOOST_REQUIRE(counters.add("k", 5, start, window, changes));
-  // Estimating with another window does not rewrite the counter...
-  auto shorter = counters.estimate("k", start + 30'000, 10'000);
+  const storage::rate_limit ten{10, window};
+  BOOST_REQUIRE(counters.add("k", 5, start, ten, changes));
+  // Estimating with a shorter window does not rewrite the counter; under it the five count
+  // for a whole new window from now (their old end, start + 60000, is later).
+  auto shorter = counters.estimate("k", start + 30'000, {5, 10'000});
   BOOST_REQUIRE(shorter);
   BOOST_TEST(shorter->value == 5.0);
-  auto same = counters.estimate("k", start + 30'000, window);
+  BOOST_TEST(shorter->retry_after_ms == 10'000);
+  auto same = counters.estimate("k", start + 30'000, {5, window});
   BOOST_REQUIRE(same);
-  BOOST_TEST(same->window.window_ms == window);
-  // ...adding does, carrying the count over.
-  auto added = counters.add("k", 1, start + 30'000, 10'000, changes);
+  BOOST_TEST(same->retry_after_ms == 30'000);
+  // Adding does rewrite it, keeping the count.
+  auto added = counters.add("k", 1, start + 30'000, {10, 10'000}, changes);
   BOOST_REQUIRE(added);
-  BOOST_TEST(added->window.window_ms == 10'000);
   BOOST_TEST(added->value == 6.0);
+  auto stored = storage::decode_rate_window(changes.ops.back().value);
+  BOOST_REQUIRE(stored);
+  BOOST_TEST(stored->window_ms() == 10'000);
+  // A longer window keeps the times: they count longer.
+  BOOST_REQUIRE(counters.add("g", 5, start, {5, 10'000}, changes));
+  auto longer = counters.estimate("g", start + 9'000, five);
+  BOOST_REQUIRE(longer);
+  BOOST_TEST(longer->retry_after_ms == 51'000);
+}
+
+BOOST_AUTO_TEST_CASE(a_limit_crossing_the_threshold_changes_the_kind) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  storage::embedded_rate_counters counters(*db);
+  storage::change_set changes;
+  BOOST_REQUIRE(counters.add("k", 5, start + 1'000, five, changes));
+  auto estimated = counters.add("k", 1, start + 2'000, large, changes);
+  BOOST_REQUIRE(estimated);
+  BOOST_TEST(!estimated->exact);
+  BOOST_TEST(estimated->value == 6.0);
+  auto exact_again = counters.add("k", 1, start + 3'000, five, changes);
+  BOOST_REQUIRE(exact_again);
+  BOOST_TEST(exact_again->exact);
+  BOOST_TEST(exact_again->value == 5.0);  // at least the limit: still refused
+  BOOST_TEST(storage::over_limit(*exact_again));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

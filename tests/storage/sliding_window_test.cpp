@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/rate_window.hpp"
 #include "storage/shared_state_format.hpp"
 
 using namespace callsign;
@@ -188,6 +189,76 @@ BOOST_AUTO_TEST_CASE(corrupt_values_are_errors) {
   bad.push_back(storage::encode_sliding_window({storage::max_window_ms * 2, 0, 3, 9}));
   for (const auto& value : bad) {
     auto decoded = storage::decode_sliding_window(value);
+    BOOST_REQUIRE(!decoded);
+    BOOST_TEST((decoded.error().kind == error_kind::internal));
+    BOOST_TEST(decoded.error().message.find("corrupt") != std::string::npos);
+  }
+}
+
+// Format 2 (issue 16): what the counters write now, an exact log or an estimate; format 1
+// still reads, as a legacy estimate.
+BOOST_AUTO_TEST_CASE(rate_window_round_trips_and_reads_format_one) {
+  auto log = storage::rate_window::empty({5, window}, start);
+  log.add(2, start + 10);
+  log.add(1, start + 300);
+  log.add(1, start + 50'000);  // distances of 0, 290 and 49700 ms: varints of 1, 2 and 3 bytes
+  const auto bytes = storage::encode_rate_window(log);
+  BOOST_TEST(static_cast<int>(bytes[0]) == 2);
+  BOOST_TEST(bytes[1] == 'l');
+  BOOST_TEST(bytes.size() == 26U + 8U + 1U + 2U + 3U);
+  auto back = storage::decode_rate_window(bytes);
+  BOOST_REQUIRE(back);
+  BOOST_TEST((std::get<storage::sliding_window_log>(back->state) == std::get<storage::sliding_window_log>(log.state)));
+  BOOST_TEST(back->as_of_ms == start + 50'000);
+  BOOST_TEST(!back->legacy);
+
+  auto estimate = storage::rate_window::empty({5'000, window}, start);
+  estimate.add(7, start + 1);
+  const auto estimated = storage::encode_rate_window(estimate);
+  BOOST_TEST(estimated.size() == 42U);
+  auto again = storage::decode_rate_window(estimated);
+  BOOST_REQUIRE(again);
+  BOOST_TEST((std::get<storage::sliding_window_counter>(again->state) ==
+              std::get<storage::sliding_window_counter>(estimate.state)));
+
+  const storage::sliding_window_counter old{window, start, 3, 9};
+  auto legacy = storage::decode_rate_window(storage::encode_sliding_window(old));
+  BOOST_REQUIRE(legacy);
+  BOOST_TEST(legacy->legacy);
+  BOOST_TEST((std::get<storage::sliding_window_counter>(legacy->state) == old));
+  BOOST_TEST(storage::encode_rate_window(*legacy) == storage::encode_sliding_window(old));  // kept as it was
+}
+
+BOOST_AUTO_TEST_CASE(corrupt_rate_windows_are_errors) {
+  auto window_log = storage::rate_window::empty({5, window}, start);
+  window_log.add(1, start);
+  window_log.add(1, start + 200);
+  const auto good = storage::encode_rate_window(window_log);
+  std::vector<std::string> bad = {"", std::string(1, '\x02'), good.substr(0, 17), good.substr(0, good.size() - 1),
+                                  good + "x"};
+  auto kind = good;
+  kind[1] = 'z';
+  bad.push_back(kind);
+  auto version = good;
+  version[0] = 3;
+  bad.push_back(version);
+  auto capacity = good;
+  capacity[18 + 3] = 0;  // capacity 0
+  bad.push_back(capacity);
+  auto huge = good;
+  huge[18 + 2] = 0x10;  // capacity 4096 > max_exact_limit
+  bad.push_back(huge);
+  auto many = good;
+  many[18 + 7] = 6;  // six times, capacity five
+  bad.push_back(many);
+  auto overlong = good.substr(0, good.size() - 1);
+  overlong += std::string(10, '\x80');  // a distance that never ends
+  bad.push_back(overlong);
+  auto negative = good;
+  negative[26] = '\x80';  // the first time's sign bit
+  bad.push_back(negative);
+  for (const auto& value : bad) {
+    auto decoded = storage::decode_rate_window(value);
     BOOST_REQUIRE(!decoded);
     BOOST_TEST((decoded.error().kind == error_kind::internal));
     BOOST_TEST(decoded.error().message.find("corrupt") != std::string::npos);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "storage/change_set.hpp"
 #include "storage/shared_state_format.hpp"
@@ -43,12 +44,15 @@ inline storage::change_set verify_like_change(int thread, std::uint64_t n) {
     change.merge(storage::column_family::replay_marks, storage::replay_mark_record_key(user, "phone_token"),
                  storage::encode_replay_mark(static_cast<std::uint64_t>(now_ms / 30'000)));
   } else {
-    storage::sliding_window_counter counter = storage::sliding_window_counter::empty(900'000, now_ms);
-    counter.add(1 + static_cast<std::int64_t>(n % 4), now_ms);
-    for (const std::string& key : {"verify/user/" + user, "verify/agent/" + draft.actor_id,
-                                   std::string("verify/ip/127.0.0.1")}) {
+    // Exact logs at the default limits (5, 30, 100 per 15 minutes), each with a few events.
+    const std::pair<std::string, std::int64_t> keys[] = {{"verify/user/" + user, 5},
+                                                         {"verify/agent/" + draft.actor_id, 30},
+                                                         {"verify/ip/127.0.0.1", 100}};
+    for (const auto& [key, limit] : keys) {
+      auto counter = storage::rate_window::empty({limit, 900'000}, now_ms);
+      counter.add(1 + static_cast<std::int64_t>(n % 4), now_ms);
       change.merge(storage::column_family::counters, storage::sliding_window_record_key(key),
-                   storage::encode_sliding_window(counter));
+                   storage::encode_rate_window(counter));
     }
   }
   change.add_audit(std::move(draft));

@@ -35,8 +35,8 @@
 #include "server/auth/token_verifier.hpp"
 #include "storage/change_set.hpp"
 #include "storage/rate_counters.hpp"
+#include "storage/rate_window.hpp"
 #include "storage/shared_state_format.hpp"
-#include "storage/sliding_window.hpp"
 #include "storage/user_store.hpp"
 
 namespace verify_floor {
@@ -56,7 +56,7 @@ class verify_work {
   // Users bench-user-00000 .. (users - 1), each with phone support and the email
   // make_verify_requests.py gives them; `limit` failures per window for each of the three keys.
   verify_work(cs::crypto::key_ring ring, cs::server::token_verifier tokens, std::size_t users, std::int64_t limit)
-      : ring_(std::move(ring)), tokens_(std::move(tokens)), limit_(static_cast<double>(limit)) {
+      : ring_(std::move(ring)), tokens_(std::move(tokens)), limit_(static_cast<double>(limit)), rule_{limit, 900'000} {
     char id[32];
     for (std::size_t i = 0; i < users; ++i) {
       std::snprintf(id, sizeof id, "bench-user-%05zu", i);
@@ -129,7 +129,7 @@ class verify_work {
       const std::lock_guard lock(mutex_);
       for (const auto& key : keys) {
         const auto found = counters_.find(key);
-        if (found != counters_.end() && found->second.estimate(now_ms) >= limit_) {
+        if (found != counters_.end() && found->second.measure(rule_, now_ms).value >= limit_) {
           draft.outcome = "throttled";
           return problem(429, "too many failed verifications");
         }
@@ -149,11 +149,11 @@ class verify_work {
       }
       if (!valid) {
         for (const auto& key : keys) {
-          auto [at, added] = counters_.try_emplace(key, cs::storage::sliding_window_counter::empty(900'000, now_ms));
+          auto [at, added] = counters_.try_emplace(key, cs::storage::rate_window::empty(rule_, now_ms));
           at->second.add(1, now_ms);
           item.state.push_back({cs::storage::write_op::kind::merge, cs::storage::column_family::counters,
                                 cs::storage::sliding_window_record_key(key),
-                                cs::storage::encode_sliding_window(at->second)});
+                                cs::storage::encode_rate_window(at->second)});
         }
       }
     }
@@ -203,11 +203,12 @@ class verify_work {
   const cs::crypto::key_ring ring_;
   const cs::server::token_verifier tokens_;
   const double limit_;
+  const cs::storage::rate_limit rule_;  // exact up to storage::max_exact_limit, as callsignd counts
   std::unordered_map<std::string, bool> users_;          // id -> phone support
   std::unordered_map<std::string, std::string> emails_;  // normalized email -> id
   std::mutex mutex_;
   std::unordered_map<std::string, std::uint64_t> marks_;  // user -> last accepted step
-  std::unordered_map<std::string, cs::storage::sliding_window_counter> counters_;
+  std::unordered_map<std::string, cs::storage::rate_window> counters_;
 };
 
 }  // namespace verify_floor

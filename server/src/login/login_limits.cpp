@@ -194,13 +194,14 @@ result<login_result_outcome> record_login_result(const login_limiter& limiter, c
     limiter.metrics().failures.fetch_add(1, std::memory_order_relaxed);
     for (const auto& rule : limiter.config().rules) {
       const auto key = login_block_key(rule.kind, address, *user_key);
-      auto added = limiter.counters().add(counter_key(rule, key), 1, now_ms, rule.window_seconds * 1000, changes);
+      const storage::rate_limit counted{rule.limit, rule.window_seconds * 1000};
+      auto added = limiter.counters().add(counter_key(rule, key), 1, now_ms, counted, changes);
       if (!added) return added.error();
       // Across a rotation, the same username's failures counted under the previous key.
       std::optional<std::string> previous_key;
       if (previous_user_key && rule.kind != login_key_kind::ip) {
         previous_key = login_block_key(rule.kind, address, *previous_user_key);
-        auto before = limiter.counters().estimate(counter_key(rule, *previous_key), now_ms, rule.window_seconds * 1000);
+        auto before = limiter.counters().estimate(counter_key(rule, *previous_key), now_ms, counted);
         if (!before) return before.error();
         added->value += before->value;
       }

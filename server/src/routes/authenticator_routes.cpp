@@ -170,15 +170,15 @@ handler_result confirm_enrollment(app_context& app, http_request& request) {
   }
   const auto now = now_ms(app);
   const auto window_ms = app.config.verify.window_seconds * 1000;
-  const auto limit = static_cast<double>(app.config.verify.user_failures);
+  const storage::rate_limit limit{app.config.verify.user_failures, window_ms};
   const auto throttle_key = storage::state_key({"confirm", "user", user->id});
-  auto estimate = app.counters->estimate(throttle_key, now, window_ms);
+  auto estimate = app.counters->estimate(throttle_key, now, limit);
   if (!estimate) {
     return estimate.error();
   }
-  if (storage::over_limit(*estimate, limit)) {
+  if (storage::over_limit(*estimate)) {
     return error_response(make_error(error_kind::rate_limited, "too many wrong codes; try again later"))
-        .with_header("Retry-After", std::to_string(storage::retry_after_seconds(*estimate, limit)));
+        .with_header("Retry-After", std::to_string(storage::retry_after_seconds(*estimate)));
   }
 
   std::lock_guard lock(app.account_mutex);
@@ -196,7 +196,7 @@ handler_result confirm_enrollment(app_context& app, http_request& request) {
   storage::change_set changes;
   auto audit = audit_for(app, *who, request, "authenticator.confirm", user->id);
   if (!*step) {
-    if (auto added = app.counters->add(throttle_key, 1, now, window_ms, changes); !added) {
+    if (auto added = app.counters->add(throttle_key, 1, now, limit, changes); !added) {
       return added.error();
     }
     audit.outcome = "invalid";

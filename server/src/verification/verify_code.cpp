@@ -177,14 +177,13 @@ result<verify_outcome> verify_code(const verification_context& ctx, const verify
   }
 
   for (const auto& [key, limit] : limits) {
-    auto estimate = ctx.counters.estimate(key, now_ms, window_ms);
+    auto estimate = ctx.counters.estimate(key, now_ms, {limit, window_ms});
     if (!estimate) {
       return estimate.error();
     }
-    if (storage::over_limit(*estimate, static_cast<double>(limit))) {
+    if (storage::over_limit(*estimate)) {
       out.throttled = true;
-      out.retry_after_seconds =
-          std::max(out.retry_after_seconds, storage::retry_after_seconds(*estimate, static_cast<double>(limit)));
+      out.retry_after_seconds = std::max(out.retry_after_seconds, storage::retry_after_seconds(*estimate));
     }
   }
   if (out.throttled) {
@@ -231,7 +230,7 @@ result<verify_outcome> verify_code(const verification_context& ctx, const verify
     // one was swept meanwhile, its reload may wait for the disk.
     storage::blocking_reads_allowed may_wait;
     for (const auto& [key, limit] : limits) {
-      auto added = ctx.counters.add(key, 1, now_ms, window_ms, changes);
+      auto added = ctx.counters.add(key, 1, now_ms, {limit, window_ms}, changes);
       if (!added) {
         return added.error();
       }

@@ -28,8 +28,8 @@ class embedded_rate_counters final : public rate_counters {
   embedded_rate_counters(const embedded_rate_counters&) = delete;
   embedded_rate_counters& operator=(const embedded_rate_counters&) = delete;
 
-  result<rate_estimate> estimate(std::string_view key, std::int64_t now_ms, std::int64_t window_ms) override;
-  result<rate_estimate> add(std::string_view key, std::int64_t amount, std::int64_t now_ms, std::int64_t window_ms,
+  result<rate_estimate> estimate(std::string_view key, std::int64_t now_ms, const rate_limit& limit) override;
+  result<rate_estimate> add(std::string_view key, std::int64_t amount, std::int64_t now_ms, const rate_limit& limit,
                             change_set& changes) override;
 
   // Drops every counter expired at now_ms from memory; returns how many were dropped.

@@ -1,37 +1,40 @@
-// Event counts over sliding windows (verify failures per user, agent and source address; later
-// failed logins), by opaque keys that callers build with state_key(). An interface so several
-// callsignd nodes can later share counters through Redis/Valkey; today the embedded backend
-// (embedded_rate_counters.hpp) keeps them in memory and RocksDB. docs/shared-state.md.
+// Event counts over sliding windows (verify failures per user, agent and source address; failed
+// logins), exact for small limits (rate_window.hpp), by opaque keys that callers build with
+// state_key(). An interface so several callsignd nodes can later share counters through
+// Redis/Valkey; today the embedded backend (embedded_rate_counters.hpp) keeps them in memory and
+// RocksDB. docs/shared-state.md.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "crypto/result.hpp"
 #include "storage/change_set.hpp"
-#include "storage/sliding_window.hpp"
+#include "storage/rate_window.hpp"
 
 namespace callsign::storage {
 
-// A count as of one moment, with the window state it came from so the caller can work out
-// Retry-After without another round trip.
-struct rate_estimate {
-  double value = 0.0;  // weighted events in the sliding window ending at at_ms
-  std::int64_t at_ms = 0;
-  sliding_window_counter window;
-};
-
-// The caller is over the limit when the estimate has reached it: a limit of 5 allows 5 events
+// The caller is over the limit when the count has reached it: a limit of 5 allows 5 events
 // per window and refuses the next attempt.
+inline bool over_limit(const rate_estimate& estimate) noexcept {
+  return !(estimate.value < static_cast<double>(estimate.limit));
+}
+
+// The same against another limit, for a value the caller combined from several estimates.
 inline bool over_limit(const rate_estimate& estimate, double limit) noexcept {
   return !(estimate.value < limit);
 }
 
-// 0 when not over the limit; otherwise the whole seconds (>= 1) after at_ms until the estimate
-// drops below the limit, assuming no further events (see sliding_window_counter).
-inline std::int64_t retry_after_seconds(const rate_estimate& estimate, double limit) noexcept {
-  return estimate.window.retry_after_seconds(limit, estimate.at_ms);
+// 0 when not over the limit; otherwise the whole seconds (>= 1) after at_ms until the count
+// drops below the limit if nothing more is added: for a log, the time until the oldest event
+// that keeps it at the limit leaves the window, rounded up.
+inline std::int64_t retry_after_seconds(const rate_estimate& estimate) noexcept {
+  if (!over_limit(estimate)) {
+    return 0;
+  }
+  return std::max<std::int64_t>((estimate.retry_after_ms + 999) / 1000, 1);
 }
 
 // Keys are at most this many bytes and never empty (invalid_input otherwise).
@@ -42,15 +45,16 @@ class rate_counters {
  public:
   virtual ~rate_counters() = default;
 
-  // The estimate for `key` at now_ms over windows of window_ms. Changes nothing persistent.
-  // A key always uses one window length; passing another treats the history as described
-  // at sliding_window_counter::with_window.
-  virtual result<rate_estimate> estimate(std::string_view key, std::int64_t now_ms, std::int64_t window_ms) = 0;
+  // The count for `key` at now_ms against `limit` (exact when limit.exact()). Changes nothing
+  // persistent. A key is meant to be used with one limit; another window or kind is applied to
+  // a copy as rate_window::adapt describes.
+  virtual result<rate_estimate> estimate(std::string_view key, std::int64_t now_ms, const rate_limit& limit) = 0;
 
-  // Atomically adds amount (>= 0) at now_ms and returns the estimate including it. Appends
-  // whatever must be persisted to `changes`. Concurrent adds never lose a count.
+  // Atomically adds amount (>= 0) at now_ms and returns the count including it. Adapts the
+  // stored history to `limit` first (rate_window::adapt). Appends whatever must be persisted
+  // to `changes`. Concurrent adds never lose a count.
   virtual result<rate_estimate> add(std::string_view key, std::int64_t amount, std::int64_t now_ms,
-                                    std::int64_t window_ms, change_set& changes) = 0;
+                                    const rate_limit& limit, change_set& changes) = 0;
 
  protected:
   rate_counters() = default;
