@@ -94,6 +94,7 @@ def test_no_more_than_limit_within_any_window():
         check(refused, "no guess was refused")
         # Retry-After is the time until the oldest counted failure leaves the window, rounded up.
         for sent, received, retry, count in refused:
+            check(count >= LIMIT, "refused after only %d accepted guesses" % count)
             oldest_sent, oldest_received = accepted[count - LIMIT]
             low = math.ceil(oldest_sent + WINDOW_S - received)
             high = math.ceil(oldest_received + WINDOW_S - sent)

@@ -16,8 +16,9 @@ namespace callsign::storage {
 // Must be the only writer of sliding-window records in column_family::counters on its
 // database, and the database must outlive it.
 //
-// Memory stays bounded by the keys active in the last two windows: a counter whose windows
-// have fully expired is dropped from memory (its record on disk is then expired too). Each
+// Memory stays bounded by the keys active in the last window (exact logs, at most `limit` times
+// each) or two windows (estimates): an expired counter is dropped from memory (its record on
+// disk is then expired too). Each
 // stripe sweeps itself after as many operations as it kept entries at its last sweep (at
 // least 64), so the cost per operation stays constant and dead entries stay at most as many
 // as live ones (or 64); sweep() does all stripes at once, e.g. from a timer.

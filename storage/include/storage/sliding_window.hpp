@@ -2,6 +2,10 @@
 // (previous and current, aligned to multiples of the window length) stand in for a true
 // sliding window, weighting the previous one by how much of it still overlaps:
 //   estimate(t) = previous * (1 - elapsed / window) + current,  elapsed = t - window_start.
+// It assumes the previous window's events were spread evenly, so a burst at the end of one
+// window fades early: up to about twice the limit can pass within one window length. Hence it
+// serves only limits above max_exact_limit; smaller ones are counted exactly
+// (sliding_window_log.hpp, chosen by rate_window.hpp). docs/shared-state.md, "Rate counters".
 // Pure arithmetic on a value type, so backends (embedded, Redis) share one definition and
 // tests check it at exact times. Times are milliseconds supplied by callers (the injected
 // clock); nothing here reads a clock.
