@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -371,6 +372,15 @@ int serve_http(app_context& app, const router& routes) {
     t.join();
   }
   workers.join();
+  // A commit still queued when the drain gave up on its connection completes by posting to its
+  // I/O context. Let the (first-in, first-out) writer get past everything submitted so far
+  // before the contexts are destroyed with this frame, so no completion reaches a freed one.
+  if (app.writer != nullptr) {
+    auto passed = std::make_shared<std::promise<void>>();
+    auto barrier = passed->get_future();
+    app.writer->submit(storage::change_set{}, [passed](const result<storage::commit_receipt>&) { passed->set_value(); });
+    barrier.wait();
+  }
   app.streams = nullptr;
   return 0;
 }
