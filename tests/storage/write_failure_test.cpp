@@ -97,8 +97,9 @@ BOOST_FIXTURE_TEST_CASE(a_full_disk_fails_writes_as_storage_failed_reports_once_
   BOOST_TEST(reports[1].failing);
   BOOST_TEST(reports[1].failures == 3U);
 
-  // Space again: RocksDB's own recovery (its SstFileManager polls free space and resumes) lets
-  // a later write through. Bounded: RocksDB retries every few seconds.
+  // Space again: RocksDB's own recovery (its SstFileManager polls free space and resumes once
+  // 64 MiB, its write buffer, are free on the test's real disk) lets a later write through.
+  // Bounded: RocksDB retries every 5 s.
   fs->fail_wal_appends(false);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   result<storage::commit_receipt> after = make_error(error_kind::internal, "not tried");
