@@ -136,7 +136,7 @@ list_registry::list_registry(const lists_config& config, const std::filesystem::
   for (const std::uint32_t version : keys.versions()) {
     hashers_.push_back(std::make_shared<const crypto::credential_hasher>(*keys.find(version)));
   }
-  current_.store(std::make_shared<const list_snapshot>());
+  current_ = std::make_shared<const list_snapshot>();
 }
 
 list_registry::~list_registry() = default;
@@ -196,7 +196,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
     return named;
   };
 
-  auto next = std::make_shared<list_snapshot>(*current_.load());
+  auto next = std::make_shared<list_snapshot>(*snapshot());
   std::uint64_t entries = 0;
   std::string sha256;
   file_fingerprint fingerprint;
@@ -267,7 +267,11 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
     s.fingerprint = fingerprint;
     return reload_outcome{false, s.status};
   }
-  current_.store(std::move(next));
+  {
+    std::shared_ptr<const list_snapshot> serving = std::move(next);
+    const std::lock_guard lock(current_mutex_);
+    current_.swap(serving);
+  }  // the old snapshot, if this held its last reference, is freed outside the lock
   s.fingerprint = fingerprint;
   s.status.version += 1;
   s.status.entries = entries;

@@ -92,7 +92,13 @@ class list_registry {
   std::vector<list_status> statuses() const;
   list_status status(list_id id) const;
 
-  std::shared_ptr<const list_snapshot> snapshot() const noexcept { return current_.load(); }
+  // A copy of the serving snapshot under a lock held for the copy only (about as cheap as an
+  // uncontended atomic). Not std::atomic<std::shared_ptr>: libstdc++ 12's load() releases its
+  // lock bit with a relaxed store, a data race with the next store() (TSan, tools/tsan).
+  std::shared_ptr<const list_snapshot> snapshot() const {
+    const std::lock_guard lock(current_mutex_);
+    return current_;
+  }
 
   // The largest file the list accepts: lists.max_upload_bytes, and for the text lists (parsed
   // in memory) also lists.max_text_bytes.
@@ -109,7 +115,8 @@ class list_registry {
   std::size_t max_text_bytes_;
   std::mutex reload_mutex_;  // one reload at a time; guards slots_' loaded state
   mutable std::mutex status_mutex_;
-  std::atomic<std::shared_ptr<const list_snapshot>> current_;
+  mutable std::mutex current_mutex_;  // guards current_ (copies and the swap), never held longer
+  std::shared_ptr<const list_snapshot> current_;
   mutable std::atomic<std::uint64_t> upload_counter_{0};
 };
 
