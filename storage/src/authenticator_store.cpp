@@ -87,4 +87,8 @@ void authenticator_store::stage_put(std::string_view user_id, const authenticato
   }
 }
 
+void authenticator_store::stage_remove(std::string_view user_id, change_set& changes) const {
+  changes.remove(column_family::authenticators, std::string(user_id));
+}
+
 }  // namespace callsign::storage

@@ -132,4 +132,48 @@ result<void> user_store::stage_upsert(const user_record& user, const std::option
   return {};
 }
 
+result<void> user_store::stage_remove(const user_record& user, change_set& changes) const {
+  auto owner = db_.get(column_family::user_emails, user.email);
+  if (!owner) {
+    return owner.error();
+  }
+  if (owner->has_value() && **owner == user.id) {
+    changes.remove(column_family::user_emails, user.email);
+  }
+  changes.remove(column_family::users, user.id);
+  return {};
+}
+
+result<user_page> user_store::list(std::string_view after, std::size_t limit) const {
+  user_page page;
+  std::optional<error> failed;
+  auto scanned = db_.scan(column_family::users, database::scan_direction::forward, after,
+                          [&](std::string_view key, std::string_view value) {
+                            if (!after.empty() && key == after) {
+                              return true;  // the cursor itself belongs to the previous page
+                            }
+                            if (page.users.size() == limit) {
+                              // One more user exists: the page is full and has a successor.
+                              if (!page.users.empty()) {
+                                page.next_after = page.users.back().id;
+                              }
+                              return false;
+                            }
+                            auto user = decode_user(key, value);
+                            if (!user) {
+                              failed = user.error();
+                              return false;
+                            }
+                            page.users.push_back(std::move(user).value());
+                            return true;
+                          });
+  if (!scanned) {
+    return scanned.error();
+  }
+  if (failed) {
+    return *failed;
+  }
+  return page;
+}
+
 }  // namespace callsign::storage

@@ -32,6 +32,8 @@ class authenticator_store {
 
   result<authenticator_record> find(std::string_view user_id) const;  // empty record when none
   void stage_put(std::string_view user_id, const authenticator_record& record, change_set& changes) const;
+  // Drops the user's enrollment, active and pending (deprovisioning, DELETE /v1/users/{id}).
+  void stage_remove(std::string_view user_id, change_set& changes) const;
 
  private:
   database& db_;

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "crypto/result.hpp"
 #include "storage/change_set.hpp"
@@ -28,7 +29,13 @@ result<std::string> normalize_email(std::string_view email);
 std::string encode_user(const user_record& user);
 result<user_record> decode_user(std::string_view id, std::string_view bytes);
 
-// Thread-safety: reads may run concurrently; callers serialize upserts (see users_routes).
+// One page of the directory, in id order.
+struct user_page {
+  std::vector<user_record> users;
+  std::optional<std::string> next_after;  // the last id of this page when more users follow
+};
+
+// Thread-safety: reads may run concurrently; callers serialize upserts and removals (see users_routes).
 class user_store {
  public:
   explicit user_store(database& db) : db_(db) {}
@@ -40,6 +47,14 @@ class user_store {
   // Fails with conflict when the email belongs to another user.
   result<void> stage_upsert(const user_record& user, const std::optional<user_record>& previous,
                             change_set& changes) const;
+
+  // Stages the removal of the record and of its email index entry (only while that entry still
+  // names this user). Nothing else: replay marks stay, so a re-created id cannot replay an old code.
+  result<void> stage_remove(const user_record& user, change_set& changes) const;
+
+  // Up to `limit` users with ids after `after` (empty: from the first), in byte order of the id,
+  // read from one snapshot. next_after is set only when at least one more user follows.
+  result<user_page> list(std::string_view after, std::size_t limit) const;
 
  private:
   database& db_;
