@@ -5,13 +5,6 @@ namespace {
 
 constexpr std::string_view digits = "0123456789abcdef";
 
-int nibble(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string hex_encode(std::span<const std::uint8_t> bytes) {
@@ -32,12 +25,12 @@ result<void> hex_decode_into(std::string_view text, std::span<std::uint8_t> out)
     return make_error(error_kind::invalid_input, "hex: expected " + std::to_string(out.size() * 2) + " characters");
   }
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (nibble(text[i]) < 0) {
+    if (hex_digit_value(text[i]) < 0) {
       return make_error(error_kind::invalid_input, "hex: invalid character at position " + std::to_string(i + 1));
     }
   }
   for (std::size_t i = 0; i < out.size(); ++i) {
-    out[i] = static_cast<std::uint8_t>((nibble(text[2 * i]) << 4) | nibble(text[2 * i + 1]));
+    out[i] = static_cast<std::uint8_t>((hex_digit_value(text[2 * i]) << 4) | hex_digit_value(text[2 * i + 1]));
   }
   return {};
 }

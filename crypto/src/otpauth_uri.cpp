@@ -6,7 +6,7 @@
 #include "crypto/base32.hpp"
 #include "crypto/constant_time.hpp"
 #include "crypto/hotp.hpp"
-#include "percent_encoding.hpp"
+#include "crypto/percent_coding.hpp"
 
 namespace callsign::crypto {
 namespace {
@@ -15,6 +15,14 @@ constexpr std::string_view scheme = "otpauth://";
 
 error malformed(std::string what) {
   return make_error(error_kind::invalid_input, "otpauth URI: " + std::move(what));
+}
+
+// '+' stays '+' in an otpauth URI; `offset` is where `text` starts in the whole URI, so the
+// error names a position there.
+result<std::string> decode_part(std::string_view text, std::size_t offset) {
+  auto decoded = percent_decode(text, plus_sign::literal, offset);
+  if (!decoded) return malformed(decoded.error().message);
+  return decoded;
 }
 
 bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) noexcept {
@@ -56,14 +64,14 @@ result<label_parts> parse_label(std::string_view raw, std::size_t offset) {
   label_parts parts;
   bool has_separator = true;
   if (const auto colon = raw.find(':'); colon != std::string_view::npos) {
-    auto issuer = detail::percent_decode(raw.substr(0, colon), offset);
+    auto issuer = decode_part(raw.substr(0, colon), offset);
     if (!issuer) return issuer.error();
-    auto account = detail::percent_decode(raw.substr(colon + 1), offset + colon + 1);
+    auto account = decode_part(raw.substr(colon + 1), offset + colon + 1);
     if (!account) return account.error();
     parts.issuer = std::move(*issuer);
     parts.account = std::move(*account);
   } else {
-    auto decoded = detail::percent_decode(raw, offset);
+    auto decoded = decode_part(raw, offset);
     if (!decoded) return decoded.error();
     if (const auto encoded_colon = decoded->find(':'); encoded_colon != std::string::npos) {
       parts.issuer = decoded->substr(0, encoded_colon);
@@ -111,7 +119,7 @@ result<query_values> parse_query(std::string_view query, std::size_t offset) {
                                                             : nullptr;
     if (slot == nullptr) continue;  // e.g. image=, counter=: not ours to judge
     if (slot->has_value()) return malformed("parameter '" + std::string(key) + "' is repeated");
-    auto value = detail::percent_decode(pair.substr(equals + 1), pair_offset + equals + 1);
+    auto value = decode_part(pair.substr(equals + 1), pair_offset + equals + 1);
     if (!value) return value.error();
     *slot = std::move(*value);
   }
@@ -121,7 +129,7 @@ result<query_values> parse_query(std::string_view query, std::size_t offset) {
 }  // namespace
 
 std::string make_otpauth_uri(const otpauth_params& params) {
-  const std::string issuer = detail::percent_encode(params.issuer);
+  const std::string issuer = percent_encode(params.issuer);
   std::string uri(scheme);
   uri += "totp/";
   // Without an issuer, a colon in the account would read as a separator: an empty issuer
@@ -132,7 +140,7 @@ std::string make_otpauth_uri(const otpauth_params& params) {
   } else if (params.account.find(':') != std::string::npos) {
     uri += ':';
   }
-  uri += detail::percent_encode(params.account);
+  uri += percent_encode(params.account);
   uri += "?secret=";
   uri += base32_encode(params.secret);
   if (!params.issuer.empty()) {

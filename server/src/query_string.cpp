@@ -4,41 +4,11 @@
 #include <charconv>
 #include <initializer_list>
 
+#include "crypto/percent_coding.hpp"
+
 namespace callsign::server {
 
 namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> decode_component(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      if (i + 2 >= text.size()) {
-        return std::nullopt;
-      }
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return std::nullopt;
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 template <class Fn>
 void for_each_pair(std::string_view query, Fn&& fn) {
   std::size_t start = 0;
@@ -77,7 +47,7 @@ result<std::optional<std::string>> query_param(std::string_view query, std::stri
   if (!raw) {
     return std::optional<std::string>{};
   }
-  auto decoded = decode_component(*raw);
+  auto decoded = crypto::percent_decode(*raw, crypto::plus_sign::space);
   if (!decoded) {
     return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' is badly encoded");
   }

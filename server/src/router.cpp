@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "crypto/percent_coding.hpp"
 #include "server/problem.hpp"
 #include "storage/read_policy.hpp"
 
@@ -50,12 +51,32 @@ bool matches(const route& r, const std::vector<std::string>& parts,
   }
   return true;
 }
+
+// Decodes the captured segments in place, once. Details name the parameter, never its value.
+result<void> decode_params(const route& r, std::vector<std::pair<std::string, std::string>>& params) {
+  for (auto& [name, value] : params) {
+    auto decoded = crypto::percent_decode(value);
+    if (!decoded) {
+      return make_error(error_kind::invalid_input,
+                        "path segment '" + name + "' has a bad percent escape (% must begin %XX, two hex digits)");
+    }
+    if (decoded->find('\0') != std::string::npos) {
+      return make_error(error_kind::invalid_input, "path segment '" + name + "' must not contain NUL (%00)");
+    }
+    if (r.slashes == path_slashes::refused && decoded->find('/') != std::string::npos) {
+      return make_error(error_kind::invalid_input, "path segment '" + name + "' must not contain '/' (%2F)");
+    }
+    value = std::move(*decoded);
+  }
+  return {};
+}
 }  // namespace
 
-void router::add(http_method method, std::string pattern, route_handler handler, route_execution execution) {
+void router::add(http_method method, std::string pattern, route_handler handler, route_execution execution,
+                 path_slashes slashes) {
   labels_.push_back(std::string(http_method_name(method)) + " " + pattern);
   auto segments = split_path(pattern);
-  routes_.push_back(route{method, std::move(pattern), std::move(handler), execution, std::move(segments)});
+  routes_.push_back(route{method, std::move(pattern), std::move(handler), execution, std::move(segments), slashes});
 }
 
 route_match router::resolve(http_request& request) const {
@@ -70,6 +91,10 @@ route_match router::resolve(http_request& request) const {
     if (r.method == effective) {
       request.path_params.clear();
       matches(r, parts, &request.path_params);
+      if (auto decoded = decode_params(r, request.path_params); !decoded) {
+        request.path_params.clear();
+        return route_match{nullptr, i + 1, error_response(decoded.error())};
+      }
       return route_match{&r, i + 1, {}};
     }
     if (!allowed.empty()) {

@@ -3,31 +3,19 @@
 #include <array>
 #include <cstddef>
 
+#include "crypto/hex.hpp"
+#include "crypto/percent_coding.hpp"
+
 namespace callsign::storage {
 
 namespace {
 
-constexpr std::string_view hex_digits = "0123456789ABCDEF";
+// RFC 3986 pchar without '%': unreserved plus sub-delims, ':' and '@'.
+constexpr std::string_view kept_punctuation = ":@!$&'()*+,;=";
 
 bool kept_as_is(unsigned char c) noexcept {
-  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-    return true;
-  }
-  constexpr std::string_view kept = "-._~:@!$&'()*+,;=";
-  return kept.find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-void append_escaped(std::string& out, std::string_view part) {
-  for (char ch : part) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (kept_as_is(c)) {
-      out.push_back(ch);
-    } else {
-      out.push_back('%');
-      out.push_back(hex_digits[c >> 4U]);
-      out.push_back(hex_digits[c & 0x0FU]);
-    }
-  }
+  const auto ch = static_cast<char>(c);
+  return crypto::is_unreserved(ch) || kept_punctuation.find(ch) != std::string_view::npos;
 }
 
 template <class Parts>
@@ -39,14 +27,14 @@ std::string join(const Parts& parts) {
       out.push_back('/');
     }
     first = false;
-    append_escaped(out, part);
+    crypto::percent_encode_append(out, part, kept_punctuation);
   }
   return out;
 }
 
-int hex_value(char c) noexcept {
-  const auto pos = hex_digits.find(c);  // upper case only: one spelling per byte keeps keys unique
-  return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
+// Upper case only: one spelling per byte keeps keys unique.
+int upper_hex_value(char c) noexcept {
+  return c >= 'a' && c <= 'f' ? -1 : crypto::hex_digit_value(c);
 }
 
 }  // namespace
@@ -69,8 +57,8 @@ result<std::vector<std::string>> split_state_key(std::string_view key) {
       if (key.size() - i < 3) {
         return make_error(error_kind::invalid_input, "state key has a truncated escape");
       }
-      const int high = hex_value(key[i + 1]);
-      const int low = hex_value(key[i + 2]);
+      const int high = upper_hex_value(key[i + 1]);
+      const int low = upper_hex_value(key[i + 2]);
       if (high < 0 || low < 0) {
         return make_error(error_kind::invalid_input, "state key has a bad escape");
       }

@@ -27,6 +27,18 @@ BOOST_AUTO_TEST_CASE(round_trips_all_byte_values) {
   BOOST_TEST((hex_decode(hex_encode(all)).value() == all));
 }
 
+BOOST_AUTO_TEST_CASE(digit_values_in_either_case) {
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    const int expected = ch >= '0' && ch <= '9'   ? ch - '0'
+                         : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                         : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                                  : -1;
+    BOOST_TEST(hex_digit_value(ch) == expected, "byte " << c);
+  }
+  static_assert(hex_digit_value('F') == 15 && hex_digit_value('g') == -1);
+}
+
 BOOST_AUTO_TEST_CASE(rejects_odd_length_and_bad_characters) {
   BOOST_TEST(hex_decode("abc").error().message == "hex: odd number of characters");
   BOOST_TEST(hex_decode("0g").error().message == "hex: invalid character at position 2");

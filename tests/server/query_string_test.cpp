@@ -18,6 +18,8 @@ BOOST_AUTO_TEST_CASE(decodes_values) {
 BOOST_AUTO_TEST_CASE(rejects_bad_escapes_and_numbers) {
   BOOST_TEST(!query_param("email=%4", "email"));
   BOOST_TEST(!query_param("email=%zz", "email"));
+  BOOST_TEST(query_param("email=a%zz", "email").error().message == "query parameter 'email' is badly encoded");
+  BOOST_TEST(**query_param("q=%2B+%2b", "q") == "+ +");  // '+' is a space here, unlike in paths
   BOOST_TEST(**query_uint("limit=50", "limit", 1, 100) == 50U);
   BOOST_TEST(!query_uint("limit=0", "limit", 1, 100));
   BOOST_TEST(!query_uint("limit=101", "limit", 1, 100));

@@ -11,6 +11,15 @@
 
 namespace callsign::crypto {
 
+// The value of one hex digit (either case), or -1. The tree's only hex digit parser: percent
+// escapes, state keys and breach-list hashes all read digits through it.
+constexpr int hex_digit_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Lower case.
 std::string hex_encode(std::span<const std::uint8_t> bytes);
 

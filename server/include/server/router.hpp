@@ -1,4 +1,6 @@
 // Maps (method, path pattern) to plain handler functions. Patterns use {name} for one segment.
+// Matching compares raw segments; each captured {name} is then percent-decoded once, here, so
+// handlers read decoded values (docs/architecture.md, "Path parameters").
 #pragma once
 
 #include <cstddef>
@@ -47,12 +49,18 @@ using route_handler = std::function<handler_result(http_request&)>;
 // must answer would_block only before it has changed anything, and keep the request intact then.
 enum class route_execution { io, worker, io_then_worker };
 
+// Whether a path parameter may decode to '/' (sent as %2F). Refused by default: an id holding
+// '/' would read as two segments wherever it goes back into a path or key. A CIDR block key
+// ("2001:db8::%2F64") needs it.
+enum class path_slashes { refused, allowed };
+
 struct route {
   http_method method;
   std::string pattern;
   route_handler handler;
   route_execution execution = route_execution::io;
   std::vector<std::string> segments;  // split pattern
+  path_slashes slashes = path_slashes::refused;
 };
 
 struct route_match {
@@ -65,9 +73,10 @@ struct route_match {
 class router {
  public:
   void add(http_method method, std::string pattern, route_handler handler,
-           route_execution execution = route_execution::io);
+           route_execution execution = route_execution::io, path_slashes slashes = path_slashes::refused);
 
-  // Fills request.path_params on success. HEAD matches GET routes.
+  // Fills request.path_params, percent-decoded, on success. HEAD matches GET routes. A captured
+  // segment with a bad escape, or decoding to NUL or (unless allowed) '/', is a 400 problem.
   route_match resolve(http_request& request) const;
 
   // Runs the handler and maps its error (or any escaping exception) to a problem response.

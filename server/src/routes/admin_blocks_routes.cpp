@@ -10,30 +10,6 @@ namespace callsign::server {
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// A path segment with %XX escapes decoded ("2001:db8::%2F64" -> "2001:db8::/64").
-result<std::string> percent_decode_segment(std::string_view segment) {
-  std::string out;
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] != '%') {
-      out.push_back(segment[i]);
-      continue;
-    }
-    if (i + 2 >= segment.size() || hex_value(segment[i + 1]) < 0 || hex_value(segment[i + 2]) < 0) {
-      return make_error(error_kind::invalid_input, "path segment 'key' has a malformed percent escape");
-    }
-    out.push_back(static_cast<char>(hex_value(segment[i + 1]) * 16 + hex_value(segment[i + 2])));
-    i += 2;
-  }
-  return out;
-}
-
 void write_block(json_writer& json, const storage::block_entry& block, std::int64_t now_ms) {
   json.begin_object()
       .field("key", block.key)
@@ -63,9 +39,8 @@ handler_result lift_block(app_context& app, http_request& request) {
   auto who = caller(app, request, {role::admin});
   if (!who) return who.error();
   if (app.blocks == nullptr) return make_error(error_kind::unavailable, "blocks are not set up");
-  auto raw = percent_decode_segment(request.path_param("key").value_or(""));
-  if (!raw) return raw.error();
-  const auto key = login_block_key_from_admin_input(*raw);
+  // The router has decoded the segment ("2001:db8::%2F64" -> "2001:db8::/64").
+  const auto key = login_block_key_from_admin_input(request.path_param("key").value_or(""));
   if (key.empty() || key.size() > storage::max_block_key) {
     return make_error(error_kind::invalid_input,
                       "path segment 'key' must be 1 to " + std::to_string(storage::max_block_key) + " bytes");
@@ -98,7 +73,7 @@ void add_admin_block_routes(router& routes, app_context& app) {
   routes.add(http_method::get, "/v1/admin/blocks", [&app](http_request& r) { return list_blocks(app, r); });
   routes.add(
       http_method::delete_, "/v1/admin/blocks/{key}", [&app](http_request& r) { return lift_block(app, r); },
-      route_execution::worker);
+      route_execution::worker, path_slashes::allowed);  // a CIDR key holds '/'
 }
 
 }  // namespace callsign::server

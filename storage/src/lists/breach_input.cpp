@@ -2,17 +2,9 @@
 
 #include <algorithm>
 
+#include "crypto/hex.hpp"
+
 namespace callsign::storage {
-namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 std::string_view strip_line_ending(std::string_view line) noexcept {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
@@ -81,7 +73,7 @@ result<std::array<std::uint8_t, 8>> parse_hibp_line(std::string_view line) {
   }
   std::array<std::uint8_t, 8> out{};
   for (std::size_t i = 0; i < 40; ++i) {
-    const int v = hex_value(line[i]);
+    const int v = crypto::hex_digit_value(line[i]);
     if (v < 0) return make_error(error_kind::invalid_input, "not SHA1HEX:COUNT (a non-hex digit in the hash)");
     if (i < 16) out[i / 2] = static_cast<std::uint8_t>((out[i / 2] << 4) | v);
   }
