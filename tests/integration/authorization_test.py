@@ -61,6 +61,11 @@ MATRIX = [
         admin=200),
     row("PUT", "/v1/users/authz-put", {"email": "authz-put@example.com", "phone_support": True}, self=403,
         other=403, agent=403, service=403, admin=201),
+    # The user directory (issue 17): one user by id, the paged listing, and deprovisioning the
+    # user the row above created (so the admin's DELETE answers 204).
+    row("GET", "/v1/users/authz-user", None, self=403, other=403, agent=200, service=403, admin=200),
+    row("GET", "/v1/users?limit=2", None, self=403, other=403, agent=403, service=403, admin=200),
+    row("DELETE", "/v1/users/authz-put", None, self=403, other=403, agent=403, service=403, admin=204),
     row("GET", "/v1/me/phone-token", None, self=200, other=200, agent=403, service=403, admin=403),
     row("GET", "/v1/me/audit", None, self=200, other=200, agent=403, service=403, admin=403),
     row("POST", "/v1/me/authenticator", None, self=201, other=201, agent=403, service=403, admin=403),

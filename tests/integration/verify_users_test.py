@@ -120,7 +120,7 @@ def test_lookup_by_email():
     check(last["action"] == "user.lookup" and last["outcome"] == "not_found" and last["subject"] == "",
           "not-found lookup audit %r" % last)
     before = api.count()
-    check_problem(*api.server.request("GET", "/v1/users", headers=agent), 400, "email")
+    check_problem(*api.server.request("GET", "/v1/users", headers=agent), 403, "email")
     check_problem(*api.server.request("GET", "/v1/users?email=not-an-email", headers=agent), 400, "email")
     check_problem(*api.server.request("GET", "/v1/users?email=dave@example.com&x=1", headers=agent), 400,
                   "unknown query parameter 'x'")
