@@ -56,6 +56,9 @@ constexpr route_case route_table[] = {
     {http_method::get, "/v1/admin/lists"},
     {http_method::post, "/v1/admin/lists/{}/reload"},
     {http_method::put, "/v1/admin/lists/{}"},
+    // Appended, so the selector bytes of existing seeds keep naming the same routes.
+    {http_method::get, "/v1/users/{}"},
+    {http_method::delete_, "/v1/users/{}"},
 };
 constexpr std::size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
 
