@@ -10,6 +10,7 @@
 #include "crypto/key_ring.hpp"
 #include "crypto/result.hpp"
 #include "server/config.hpp"
+#include "server/verification/code_matcher.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/change_set.hpp"
 #include "storage/rate_counters.hpp"
@@ -48,6 +49,7 @@ struct verification_context {
   const storage::authenticator_store& authenticators;
   storage::replay_marks& marks;
   storage::rate_counters& counters;
+  match_work* work = nullptr;  // tests count the matcher's work; null in the server
 };
 
 // Whether phone tokens of ring.previous() still verify at `now` (unix seconds): until

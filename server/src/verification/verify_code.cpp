@@ -1,12 +1,7 @@
 #include <algorithm>
 #include <array>
-#include <span>
 #include <vector>
 
-#include "crypto/constant_time.hpp"
-#include "crypto/hmac_key.hpp"
-#include "crypto/key_derivation.hpp"
-#include "crypto/sealed_box.hpp"
 #include "crypto/totp.hpp"
 #include "server/verification.hpp"
 #include "storage/read_policy.hpp"
@@ -21,48 +16,30 @@ struct code_match {
   std::uint32_t key_version = 0;  // phone tokens: the master key version that matched
 };
 
-// Steps a code may come from: for phone tokens the current and previous step only; for
-// authenticator apps also `ahead` future steps, for phones whose clock runs fast.
-std::vector<std::uint64_t> candidate_steps(std::uint64_t current, int ahead) {
-  std::vector<std::uint64_t> steps;
-  if (current > 0) {
-    steps.push_back(current - 1);
-  }
-  for (int i = 0; i <= ahead; ++i) {
-    steps.push_back(current + static_cast<std::uint64_t>(i));
-  }
-  return steps;
-}
-
-// For each of `steps`, whether `code` equals the phone token of `master` there, comparing
-// every candidate; the expected tokens are wiped.
-std::vector<bool> phone_token_matches(const crypto::master_key& master, std::string_view user_id,
-                                      const crypto::totp_params& params, std::span<const std::uint64_t> steps,
-                                      std::string_view code) {
-  auto expected = crypto::phone_tokens_at_steps(master, user_id, params, steps);
-  std::vector<bool> equal;
-  equal.reserve(expected.size());
-  for (auto& token : expected) {
-    equal.push_back(crypto::constant_time_equal(std::string_view(token), code));
-    crypto::secure_wipe(token);
-  }
-  return equal;
-}
-
-// Compares against every candidate (each step, under the current key and, when the ring has
-// one, the previous key) without stopping early, so timing reveals neither which candidate
-// matched nor whether the previous key's overlap is still open.
-std::optional<code_match> match_phone_token(const verification_context& ctx, std::string_view user_id,
-                                            std::string_view code, std::int64_t now) {
+// Compares against every candidate (the previous and current step, under the current key and,
+// when the ring has one, the previous key) without stopping early, so timing reveals neither
+// which candidate matched nor whether the previous key's overlap is still open.
+result<std::optional<code_match>> match_phone_token(const verification_context& ctx, std::string_view user_id,
+                                                    std::string_view code, std::int64_t now) {
   const auto& params = ctx.config.phone_token;
   const crypto::master_key& current = ctx.keys.current();
   const crypto::master_key* previous = ctx.keys.previous();
   const bool previous_counts =
       previous_phone_token_key_accepted(ctx.keys, ctx.config.keys.rotation_overlap_seconds, now);
-  const auto steps = candidate_steps(crypto::totp_step(params, now), 0);
-  const auto equal = phone_token_matches(current, user_id, params, steps, code);
-  const auto equal_previous =
-      previous != nullptr ? phone_token_matches(*previous, user_id, params, steps, code) : std::vector<bool>{};
+  const auto steps = candidate_steps(crypto::totp_step(params, now), 1, 0);
+  auto current_key = phone_token_key(current, user_id, params, ctx.work);
+  if (!current_key) {
+    return current_key.error();
+  }
+  const auto equal = compare_code(*current_key, params, steps, code, ctx.work);
+  std::vector<bool> equal_previous;
+  if (previous != nullptr) {
+    auto previous_key = phone_token_key(*previous, user_id, params, ctx.work);
+    if (!previous_key) {
+      return previous_key.error();
+    }
+    equal_previous = compare_code(*previous_key, params, steps, code, ctx.work);
+  }
   std::optional<code_match> found;
   for (std::size_t i = 0; i < steps.size(); ++i) {
     if (equal[i] && !found) {
@@ -83,27 +60,19 @@ result<std::optional<code_match>> match_authenticator(const verification_context
   if (!record->active_sealed) {
     return std::optional<code_match>{};
   }
-  auto secret = crypto::open_with_ring(ctx.keys, *record->active_sealed, user_id);
-  if (!secret) {
-    return make_error(error_kind::internal, "stored authenticator secret cannot be opened");
-  }
   const auto& params = ctx.config.authenticator.params;
-  auto key = crypto::hmac_key::create(params.algorithm, *secret);
-  crypto::secure_wipe(std::span<std::uint8_t>(*secret));
+  auto key = sealed_secret_key(ctx.keys, *record->active_sealed, user_id, params,
+                               "stored authenticator secret cannot be opened", ctx.work);
   if (!key) {
     return key.error();
   }
-  std::optional<code_match> found;
-  auto steps = candidate_steps(crypto::totp_step(params, now), ctx.config.verify.authenticator_steps_ahead);
-  for (auto step : steps) {
-    auto expected = crypto::totp_code_at_step(*key, params, step);
-    bool equal = crypto::constant_time_equal(std::string_view(expected), code);
-    crypto::secure_wipe(expected);
-    if (equal && !found) {
-      found = code_match{method_authenticator, step, 0};
-    }
+  const auto steps =
+      candidate_steps(crypto::totp_step(params, now), 1, ctx.config.verify.authenticator_steps_ahead);
+  auto step = first_matching_step(*key, params, steps, code, ctx.work);
+  if (!step) {
+    return std::optional<code_match>{};
   }
-  return found;
+  return std::optional<code_match>(code_match{method_authenticator, *step, 0});
 }
 }  // namespace
 
@@ -196,7 +165,11 @@ result<verify_outcome> verify_code(const verification_context& ctx, const verify
   // the same work whether or not the user exists.
   const bool eligible = user && user->phone_support;
   std::string compute_id = out.user.value_or(subject_key);
-  auto match = match_phone_token(ctx, compute_id, request.code, now);
+  auto phone = match_phone_token(ctx, compute_id, request.code, now);
+  if (!phone) {
+    return phone.error();
+  }
+  auto match = *phone;
   if (eligible && !match) {
     auto app = match_authenticator(ctx, user->id, request.code, now);
     if (!app) {
