@@ -2,12 +2,14 @@
 (audited like the email lookup), the paged GET /v1/users listing (250 users in pages of 100,
 each seen exactly once in id order), DELETE /v1/users/{id} (the record, its email and its
 authenticator go; the replay marks and the audit journal stay, so a re-created id cannot replay
-an old code), and the role refusals, which write nothing. Phone tokens use a 3-second period;
-the replay case first waits until just after a step boundary (harness.wait_for_step_start)."""
+an old code, also after a restart), and the role refusals, which write nothing. Phone tokens
+use a 3-second period on the shared server, and the in-process replay case first waits until
+just after a step boundary (harness.wait_for_step_start); the restart case runs its own server
+with a 10-second period, so the code stays inside its window across the restart."""
 import random
 import sys
 
-from harness import bearer, check, check_problem, json_headers, parse_args, wait_for_step_start
+from harness import bearer, check, check_problem, current_step, parse_args, wait_for_step_start
 from verify_api import PERIOD, Api, entries_for, invalid, run_suite, valid
 
 ARGS, _ = parse_args()
@@ -133,6 +135,36 @@ def test_delete_keeps_replay_marks_and_frees_the_email():
           "trail after the delete %r" % actions)
 
 
+def test_replay_refused_after_delete_and_restart():
+    """The marks are durable, not only in memory: delete, restart, re-create, replay refused."""
+    period = 10  # room for a restart inside the acceptance window (current + previous step)
+    config = "[phone_token]\nperiod = %d\n" % period
+    first = Api(ARGS, config)
+    second = None
+    try:
+        first.put_user("dir-restart", "dir-restart@example.com")
+        step = current_step(period)
+        token = first.phone_token("dir-restart")
+        check(first.verify_ok({"user": "dir-restart", "code": token["token"]}) == valid("dir-restart"),
+              "first use refused")
+        status, _, raw = delete_user(first, "dir-restart")
+        check(status == 204, "DELETE: %d %r" % (status, raw))
+        check(first.server.stop() == 0, "callsignd did not exit 0 on SIGTERM")
+        second = Api(ARGS, config, data_dir=first.data_dir)
+        second._tokens = dict(first._tokens)  # the HS256 key survives restarts
+        check(get_user(second, "dir-restart", second.admin)[0] == 404, "the delete did not survive the restart")
+        second.put_user("dir-restart", "dir-restart@example.com", expect=201)
+        again = second.verify_ok({"user": "dir-restart", "code": token["token"]})
+        check(current_step(period) <= step + 1, "restart took too long: the code left the window")
+        check(again == invalid(), "a re-created id replayed an old code after a restart")
+        outcomes = [e["outcome"] for e in entries_for(second, "dir-restart", "verify")]
+        check(outcomes == ["valid", "replayed"], "verify outcomes across the restart %r" % outcomes)
+    finally:
+        if second is not None:
+            second.server.cleanup()
+        first.close()
+
+
 def test_role_refusals_write_nothing():
     api = API
     api.put_user("dir-keep", "dir-keep@example.com")
@@ -153,6 +185,7 @@ CASES = [
     ("get_one_by_id", test_get_one_by_id),
     ("paging_sees_each_user_once_in_id_order", test_paging_sees_each_user_once_in_id_order),
     ("delete_keeps_replay_marks_and_frees_the_email", test_delete_keeps_replay_marks_and_frees_the_email),
+    ("replay_refused_after_delete_and_restart", test_replay_refused_after_delete_and_restart),
     ("role_refusals_write_nothing", test_role_refusals_write_nothing),
 ]
 
