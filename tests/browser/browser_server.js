@@ -1,0 +1,123 @@
+// What a browser test needs around chromium: its arguments, the real callsignd (dev mode, port 0,
+// a temp dir; stopped with SIGTERM) and Debian's chromium through npm playwright-core.
+"use strict";
+
+const { spawn, execFileSync } = require("child_process");
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+
+function arg(name) {
+  const i = process.argv.indexOf(name);
+  if (i < 0 || i + 1 >= process.argv.length) throw new Error("missing " + name);
+  return process.argv[i + 1];
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+function loadChromium() {
+  try {
+    return require("playwright-core").chromium;
+  } catch (e) {
+    console.error("FAIL: npm package 'playwright-core' is missing; run (cd tests/browser && npm ci) or ./tools/test");
+    process.exit(1);
+  }
+}
+
+// Headless chromium with a fresh profile under `profileDir` (playwright refuses --user-data-dir;
+// TMPDIR points its temporary profile at a directory the test owns and removes).
+async function launchChromium(profileDir) {
+  process.env.TMPDIR = profileDir;
+  return loadChromium().launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    timeout: 60000,
+  });
+}
+
+class Server {
+  // options: {callsignd, callsign, webRoot, period}
+  constructor(options) {
+    this.callsign = options.callsign;
+    this.period = options.period;
+    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-browser-"));
+    this.dataDir = path.join(this.tmp, "data");
+    this.portFile = path.join(this.tmp, "port");
+    const configPath = path.join(this.tmp, "callsign.toml");
+    fs.writeFileSync(configPath, `
+[server]
+dev_mode = true
+web_root = ${JSON.stringify(options.webRoot)}
+
+[phone_token]
+period = ${options.period}
+`);
+    this.stderr = "";
+    this.proc = spawn(options.callsignd, ["--data-dir", this.dataDir, "--listen", "127.0.0.1:0", "--port-file",
+                                          this.portFile, "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+    this.proc.stderr.on("data", (d) => { this.stderr += d; });
+    this.exited = new Promise((resolve) => this.proc.on("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  async start() {
+    const deadline = Date.now() + 60000;
+    while (Date.now() < deadline) {
+      const text = fs.existsSync(this.portFile) ? fs.readFileSync(this.portFile, "utf8").trim() : "";
+      if (text) {
+        this.base = `http://127.0.0.1:${Number(text)}`;
+        return this;
+      }
+      if (this.proc.exitCode !== null) throw new Error("callsignd exited early: " + this.stderr);
+      await sleep(50);
+    }
+    throw new Error("callsignd did not write its port file");
+  }
+
+  token(role, sub) {
+    return execFileSync(this.callsign, ["token", "--data-dir", this.dataDir, "--role", role, "--sub", sub],
+                        { encoding: "utf8" }).trim();
+  }
+
+  phoneToken(user, step) {
+    return execFileSync(this.callsign, ["phone-token", "--data-dir", this.dataDir, "--user", user, "--period",
+                                        String(this.period), "--time", String(step * this.period)],
+                        { encoding: "utf8" }).trim();
+  }
+
+  async request(method, urlPath, body, token) {
+    const headers = {};
+    if (token) headers.Authorization = "Bearer " + token;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const res = await fetch(this.base + urlPath,
+                            { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let parsed = null;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch (e) {
+      parsed = text;
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  }
+
+  // SIGTERM, then the exit status (null when it had to be killed after 30 s).
+  async stop() {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
+    const done = await Promise.race([this.exited, sleep(30000).then(() => null)]);
+    if (done === null) this.proc.kill("SIGKILL");
+    return done;
+  }
+
+  cleanup() {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
+    fs.rmSync(this.tmp, { recursive: true, force: true });
+  }
+}
+
+module.exports = { arg, sleep, check, launchChromium, Server };
