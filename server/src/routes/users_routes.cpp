@@ -3,9 +3,9 @@
 #include "routes/route_support.hpp"
 #include "routes/user_json.hpp"
 #include "server/json_body.hpp"
+#include "server/json_writer.hpp"
 #include "server/problem.hpp"
 #include "server/query_string.hpp"
-#include "server/json_writer.hpp"
 #include "server/routes.hpp"
 
 namespace callsign::server {
@@ -78,8 +78,7 @@ handler_result put_user(app_context& app, http_request& request) {
 }
 
 // Agents look a caller up by the email they give on the phone; the lookup is audited.
-handler_result find_user(app_context& app, http_request& request, const principal& who,
-                         const std::string& email_text) {
+handler_result find_user(app_context& app, http_request& request, const principal& who, const std::string& email_text) {
   if (auto known = query_only(request.query, {"email"}); !known) {
     return known.error();
   }
