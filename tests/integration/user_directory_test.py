@@ -31,7 +31,8 @@ def list_all(api, limit):
     while True:
         path = "/v1/users?limit=%d" % limit + ("" if after is None else "&after=" + after)
         status, headers, body = api.server.json("GET", path, headers=bearer(api.admin))
-        check(status == 200 and headers.get("content-type") == "application/json", "GET %s: %d %r" % (path, status, body))
+        check(status == 200 and headers.get("content-type") == "application/json",
+              "GET %s: %d %r" % (path, status, body))
         check(set(body) == {"users", "next_after"}, "page keys %r" % sorted(body))
         pages.append([u["id"] for u in body["users"]])
         if body["next_after"] is None:
@@ -92,6 +93,19 @@ def test_paging_sees_each_user_once_in_id_order():
                               ("email=a@example.com&limit=5", "unknown query parameter 'limit'")):
             check_problem(*api.server.request("GET", "/v1/users?" + query, headers=bearer(api.admin)), 400, detail)
         check(api.count() == before, "rejected listings wrote audit entries")
+        # Percent-encoded ids (as the admin page sends them) name the same user, in the path and
+        # in the cursor.
+        status, _, body = api.server.json("GET", "/v1/users/z%40last%3A1", headers=bearer(api.admin))
+        check(status == 200 and body["id"] == "z@last:1", "encoded GET: %d %r" % (status, body))
+        status, _, body = api.server.json("GET", "/v1/users?after=page-246&limit=5", headers=bearer(api.admin))
+        check(status == 200 and [u["id"] for u in body["users"]] == ["z@last:1"], "after page-246: %r" % body)
+        status, _, raw = delete_user(api, "z%40last%3A1")
+        check(status == 204, "encoded DELETE: %d %r" % (status, raw))
+        status, _, body = api.server.json("GET", "/v1/users?after=page-0%3A9&limit=1", headers=bearer(api.admin))
+        # ':' sorts after '9', so page-0:9 comes after page-099.
+        check(status == 200 and [u["id"] for u in body["users"]] == ["page-100"], "encoded cursor: %r" % body)
+        pages, _ = list_all(api, 1000)
+        check(pages == [sorted(i for i in ids if i != "z@last:1")], "after the encoded DELETE %r" % pages[0][-3:])
     finally:
         api.close()
 
