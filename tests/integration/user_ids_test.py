@@ -72,6 +72,10 @@ def test_bad_escapes_nul_and_slash_are_400_and_write_nothing():
             doc = check_problem(*API.server.request(method, "/v1/users/" + segment, body, json_headers(API.admin)),
                                 400, "path segment 'id'")
             check(detail in doc["detail"], "%s %s: detail %r lacks %r" % (method, segment, doc["detail"], detail))
+    # Decoded once: "%2540" is "%40", which the id rules refuse; decoded twice it would be '@'.
+    check_problem(*API.server.request("PUT", "/v1/users/x%2540y", json.dumps({"email": "y@example.com",
+                                                                            "phone_support": True}),
+                                      json_headers(API.admin)), 400, "user id")
     check(API.count() == before, "a refused path wrote %d audit entries" % (API.count() - before))
     check(user_ids() == ids, "a refused id was stored: %r" % user_ids())
 
