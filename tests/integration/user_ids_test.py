@@ -109,6 +109,8 @@ def test_other_path_parameters_are_decoded_too():
     check(plain[0] == escaped[0] and plain[2] == escaped[2] and b'"open_proxies: ' in escaped[2],
           "reload answers: plain %r, escaped %r" % (plain, escaped))
     check_problem(*API.server.request("POST", "/v1/admin/lists/%zz/reload", headers=admin), 400, "path segment 'name'")
+    # The streamed upload route resolves through the same router, from the header alone.
+    check_problem(*API.server.request("PUT", "/v1/admin/lists/%zz", b"1.2.3.4\n", admin), 400, "path segment 'name'")
 
 
 CASES = [
