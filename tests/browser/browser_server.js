@@ -42,7 +42,7 @@ async function launchChromium(profileDir) {
 }
 
 class Server {
-  // options: {callsignd, callsign, webRoot, period}
+  // options: {callsignd, callsign, webRoot, period, config (more TOML, optional)}
   constructor(options) {
     this.callsign = options.callsign;
     this.period = options.period;
@@ -57,12 +57,13 @@ web_root = ${JSON.stringify(options.webRoot)}
 
 [phone_token]
 period = ${options.period}
-`);
+${options.config || ""}`);
     this.stderr = "";
     this.proc = spawn(options.callsignd, ["--data-dir", this.dataDir, "--listen", "127.0.0.1:0", "--port-file",
                                           this.portFile, "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
     this.proc.stderr.on("data", (d) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => this.proc.on("exit", (code, signal) => resolve({ code, signal })));
+    // "close": stderr has been read to its end, a sanitizer report included.
+    this.exited = new Promise((resolve) => this.proc.on("close", (code, signal) => resolve({ code, signal })));
   }
 
   async start() {
@@ -79,9 +80,10 @@ period = ${options.period}
     throw new Error("callsignd did not write its port file");
   }
 
-  token(role, sub) {
-    return execFileSync(this.callsign, ["token", "--data-dir", this.dataDir, "--role", role, "--sub", sub],
-                        { encoding: "utf8" }).trim();
+  token(role, sub, ttl) {
+    const args = ["token", "--data-dir", this.dataDir, "--role", role, "--sub", sub];
+    if (ttl) args.push("--ttl", String(ttl));
+    return execFileSync(this.callsign, args, { encoding: "utf8" }).trim();
   }
 
   phoneToken(user, step) {

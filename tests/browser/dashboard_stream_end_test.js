@@ -7,112 +7,18 @@
 // Usage: node dashboard_stream_end_test.js --callsignd PATH --callsign PATH --web-root DIR --artifacts DIR
 "use strict";
 
-const { spawn, execFileSync } = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const { arg, sleep, check, launchChromium, Server } = require("./browser_server");
 
-let chromium;
-try {
-  ({ chromium } = require("playwright-core"));
-} catch (e) {
-  console.error("FAIL: npm package 'playwright-core' is missing; run (cd tests/browser && npm ci) or ./tools/test");
-  process.exit(1);
-}
-
-function arg(name) {
-  const i = process.argv.indexOf(name);
-  if (i < 0 || i + 1 >= process.argv.length) throw new Error("missing " + name);
-  return process.argv[i + 1];
-}
-const CALLSIGND = arg("--callsignd");
-const CALLSIGN = arg("--callsign");
-const WEB_ROOT = path.resolve(arg("--web-root"));
 const ARTIFACTS = path.resolve(arg("--artifacts"));
-const CHROMIUM = "/usr/bin/chromium";
 const PERIOD = 2;
 const LEEWAY = 1;
 const TTL = 6;  // long enough for chromium to open the page before the token expires
 // The dashboard's first reconnect would start within 1.25 s of a close (1 s back-off plus up to
 // 250 ms jitter): a page that stays without a new stream for twice that does not reconnect.
 const NO_RECONNECT_MS = 2500;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-class Server {
-  constructor() {
-    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-browser-end-"));
-    this.dataDir = path.join(this.tmp, "data");
-    this.portFile = path.join(this.tmp, "port");
-    const configPath = path.join(this.tmp, "callsign.toml");
-    fs.writeFileSync(configPath, `
-[server]
-dev_mode = true
-web_root = ${JSON.stringify(WEB_ROOT)}
-
-[phone_token]
-period = ${PERIOD}
-
-[auth]
-leeway_seconds = ${LEEWAY}
-`);
-    this.stderr = "";
-    this.proc = spawn(CALLSIGND, ["--data-dir", this.dataDir, "--listen", "127.0.0.1:0", "--port-file",
-                                  this.portFile, "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
-    this.proc.stderr.on("data", (d) => { this.stderr += d; });
-    // "close": stderr has been read to its end, a sanitizer report included.
-    this.exited = new Promise((resolve) => this.proc.on("close", (code, signal) => resolve({ code, signal })));
-  }
-
-  async start() {
-    const deadline = Date.now() + 60000;
-    while (Date.now() < deadline) {
-      if (fs.existsSync(this.portFile)) {
-        const text = fs.readFileSync(this.portFile, "utf8").trim();
-        if (text) {
-          this.port = Number(text);
-          this.base = `http://127.0.0.1:${this.port}`;
-          return this;
-        }
-      }
-      if (this.proc.exitCode !== null) throw new Error("callsignd exited early: " + this.stderr);
-      await sleep(50);
-    }
-    throw new Error("callsignd did not write its port file");
-  }
-
-  token(role, sub, ttl) {
-    const args = ["token", "--data-dir", this.dataDir, "--role", role, "--sub", sub];
-    if (ttl) args.push("--ttl", String(ttl));
-    return execFileSync(CALLSIGN, args, { encoding: "utf8" }).trim();
-  }
-
-  async request(method, urlPath, body, token) {
-    const headers = {};
-    if (token) headers.Authorization = "Bearer " + token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const res = await fetch(this.base + urlPath,
-                            { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, text };
-  }
-
-  // SIGTERM, and the exit ({code, signal}), or null when it outlived 30 s (then it is killed).
-  async stop() {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
-    const done = await Promise.race([this.exited, sleep(30000).then(() => null)]);
-    if (done === null) this.proc.kill("SIGKILL");
-    return done;
-  }
-
-  cleanup() {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
-    fs.rmSync(this.tmp, { recursive: true, force: true });
-  }
-}
 
 // A dashboard page signed in with `token` (stored as the embedding application would), counting
 // the streams it opens.
@@ -146,7 +52,9 @@ async function checkEnded(page, reason, shot) {
 
 async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const S = await new Server().start();
+  const S = await new Server({ callsignd: arg("--callsignd"), callsign: arg("--callsign"),
+                                webRoot: path.resolve(arg("--web-root")), period: PERIOD,
+                                config: `\n[auth]\nleeway_seconds = ${LEEWAY}\n` }).start();
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-chromium-"));
   let browser;
   const errors = [];
@@ -156,14 +64,7 @@ async function main() {
       const put = await S.request("PUT", "/v1/users/" + id, { email: id + "@example.com", phone_support: true }, admin);
       check(put.status === 201 || put.status === 200, "PUT user: " + put.status + " " + put.text);
     }
-    process.env.TMPDIR = profile;  // playwright's temporary profile goes where this test cleans up
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      timeout: 60000,
-    });
+    browser = await launchChromium(profile);  // its temporary profile goes where this test cleans up
 
     // 1. The token expires while the page is open.
     const short = S.token("customer", "u-expiring", TTL);
