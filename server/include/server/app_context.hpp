@@ -13,7 +13,11 @@
 #include "server/metrics.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/blocks.hpp"
+#include "storage/authenticator_directory.hpp"
 #include "storage/authenticator_store.hpp"
+#include "storage/code_attempts.hpp"
+#include "storage/login_attempts.hpp"
+#include "storage/user_directory.hpp"
 #include "storage/rate_counters.hpp"
 #include "storage/replay_marks.hpp"
 #include "storage/user_store.hpp"
@@ -42,6 +46,12 @@ struct app_context {
   const token_verifier* verifier = nullptr;
   storage::user_store* users = nullptr;
   storage::authenticator_store* authenticators = nullptr;
+  // The asynchronous, versioned directories (storage/user_directory.hpp) and the one-operation
+  // attempt backends (storage/code_attempts.hpp, login_attempts.hpp).
+  storage::user_directory* user_directory = nullptr;
+  storage::authenticator_directory* authenticator_directory = nullptr;
+  storage::code_attempts* attempts = nullptr;
+  storage::login_attempts* login_attempts = nullptr;
   storage::replay_marks* marks = nullptr;
   storage::rate_counters* counters = nullptr;
   const storage::audit_journal* journal = nullptr;
