@@ -115,35 +115,92 @@ route_match router::resolve(http_request& request) const {
 }
 
 namespace {
-// Runs the handler; nullopt when it answered would_block and `retry_would_block` is set.
-std::optional<std::variant<http_response, deferred_response>> run_handler(const route& r, http_request& request,
-                                                                         bool retry_would_block) {
+http_response internal_error() { return problem_response(500, "Internal Server Error", "internal error"); }
+
+// Maps what a handler returned; nullopt when it answered would_block and `retry_would_block` is set.
+std::optional<route_outcome> settled(handler_result outcome, bool retry_would_block) {
+  auto& value = outcome.value();
+  if (auto* err = std::get_if<error>(&value)) {
+    if (retry_would_block && err->kind == error_kind::would_block) return std::nullopt;
+    return error_response(*err);
+  }
+  if (auto* deferred = std::get_if<deferred_response>(&value)) return std::move(*deferred);
+  if (auto* pending = std::get_if<async_response>(&value)) {
+    if (!pending->start) return internal_error();  // an empty start could never resume
+    return std::move(*pending);
+  }
+  return std::move(std::get<http_response>(value));
+}
+
+std::optional<route_outcome> run_handler(const route& r, http_request& request, bool retry_would_block) {
   try {
-    auto outcome = r.handler(request);
-    auto& value = outcome.value();
-    if (auto* err = std::get_if<error>(&value)) {
-      if (retry_would_block && err->kind == error_kind::would_block) return std::nullopt;
-      return error_response(*err);
-    }
-    if (auto* deferred = std::get_if<deferred_response>(&value)) {
-      return std::move(*deferred);
-    }
-    return std::move(std::get<http_response>(value));
+    return settled(r.handler(request), retry_would_block);
   } catch (const std::exception&) {
     // Handlers return errors as values; anything thrown is a bug, kept off the wire.
-    return problem_response(500, "Internal Server Error", "internal error");
+    return internal_error();
   }
 }
 }  // namespace
 
-std::variant<http_response, deferred_response> router::invoke(const route& r, http_request& request) {
-  return *run_handler(r, request, false);
-}
+route_outcome router::invoke(const route& r, http_request& request) { return *run_handler(r, request, false); }
 
-std::optional<std::variant<http_response, deferred_response>> router::invoke_without_waiting(const route& r,
-                                                                                            http_request& request) {
+std::optional<route_outcome> router::invoke_without_waiting(const route& r, http_request& request) {
   storage::nonblocking_reads scope;
   return run_handler(r, request, true);
+}
+
+route_outcome router::settle(handler_result next) {
+  try {
+    return *settled(std::move(next), false);
+  } catch (const std::exception&) {
+    return internal_error();
+  }
+}
+
+std::shared_ptr<pending_reply> pending_reply::start(async_response pending) {
+  auto slot = std::make_shared<pending_reply>();
+  try {
+    pending.start([slot](handler_result next) { slot->resume(std::move(next)); });
+  } catch (const std::exception&) {
+    slot->resume(internal_error());  // ignored when start resumed before it threw
+  }
+  return slot;
+}
+
+void pending_reply::resume(handler_result next) {
+  auto outcome = router::settle(std::move(next));  // outside the lock: may destroy captured state
+  std::lock_guard lock(mutex_);
+  if (resumed_ || abandoned_) return;
+  resumed_ = true;
+  value_ = std::move(outcome);
+  if (wake_) {
+    // Under the lock, so abandon() cannot return while a wake (a post to the connection's
+    // executor) is under way.
+    auto wake = std::move(wake_);
+    wake_ = nullptr;
+    wake();
+  }
+}
+
+std::optional<route_outcome> pending_reply::take_or_wake(std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  if (value_) {
+    auto taken = std::move(value_);
+    value_.reset();
+    return taken;
+  }
+  wake_ = std::move(wake);
+  return std::nullopt;
+}
+
+void pending_reply::abandon() {
+  std::function<void()> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    abandoned_ = true;
+    dropped = std::move(wake_);
+    wake_ = nullptr;
+  }
 }
 
 http_response router::finish(deferred_response& deferred, const result<storage::commit_receipt>& committed) {

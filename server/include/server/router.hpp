@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,20 +26,63 @@ struct deferred_response {
   std::function<http_response(const result<storage::commit_receipt>&)> finish;
 };
 
-// What a handler returns: a response, an error (mapped to problem+json), or a deferred response.
+class handler_result;
+
+// A reply that waits for asynchronous work (a state backend call, storage/completion.hpp). The
+// session calls start(resume) once, on the thread that ran the handler; start must make sure
+// resume is called exactly once, from any thread (inline included), with what to continue with:
+// a response, an error, a deferred_response, or another async_response.
+struct async_response {
+  std::function<void(std::function<void(handler_result)>)> start;
+};
+
+// What a handler returns: a response, an error (mapped to problem+json), a deferred response, or
+// an asynchronous one.
 class handler_result {
  public:
+  using value_type = std::variant<http_response, error, deferred_response, async_response>;
+
   handler_result(http_response response) : value_(std::move(response)) {}       // NOLINT
   handler_result(error err) : value_(std::move(err)) {}                          // NOLINT
   handler_result(deferred_response deferred) : value_(std::move(deferred)) {}    // NOLINT
+  handler_result(async_response pending) : value_(std::move(pending)) {}         // NOLINT
   handler_result(result<http_response> outcome)                                  // NOLINT
-      : value_(outcome ? std::variant<http_response, error, deferred_response>(std::move(outcome).value())
-                       : std::variant<http_response, error, deferred_response>(outcome.error())) {}
+      : value_(outcome ? value_type(std::move(outcome).value()) : value_type(outcome.error())) {}
 
-  std::variant<http_response, error, deferred_response>& value() noexcept { return value_; }
+  value_type& value() noexcept { return value_; }
 
  private:
-  std::variant<http_response, error, deferred_response> value_;
+  value_type value_;
+};
+
+// What the router hands the session: errors are already problem responses.
+using route_outcome = std::variant<http_response, deferred_response, async_response>;
+
+// The meeting point of an async_response's resume (any thread, any time, inline included) and
+// the session that waits for it. Asio-free: the session's net layer supplies `wake`, which posts
+// the continuation to the connection's executor. Thread-safe.
+class pending_reply {
+ public:
+  // Calls pending.start with a resume bound to the returned slot. An exception thrown by start
+  // before it resumed fills the slot with a 500 problem; a second resume is ignored.
+  static std::shared_ptr<pending_reply> start(async_response pending);
+
+  // The result once resume has run; otherwise nullopt, and `wake` is called once (under this
+  // slot's lock, on the resuming thread) when it does.
+  std::optional<route_outcome> take_or_wake(std::function<void()> wake);
+
+  // The waiter is gone (its coroutine was destroyed at shutdown): a later resume only drops its
+  // result, and never calls `wake` again.
+  void abandon();
+
+ private:
+  void resume(handler_result next);
+
+  std::mutex mutex_;
+  std::optional<route_outcome> value_;
+  std::function<void()> wake_;
+  bool resumed_ = false;
+  bool abandoned_ = false;
 };
 
 using route_handler = std::function<handler_result(http_request&)>;
@@ -80,11 +125,12 @@ class router {
   route_match resolve(http_request& request) const;
 
   // Runs the handler and maps its error (or any escaping exception) to a problem response.
-  static std::variant<http_response, deferred_response> invoke(const route& r, http_request& request);
+  static route_outcome invoke(const route& r, http_request& request);
   // The same inside a storage::nonblocking_reads scope; nullopt when the handler answered
   // error_kind::would_block, to be run again with invoke where waiting is allowed.
-  static std::optional<std::variant<http_response, deferred_response>> invoke_without_waiting(const route& r,
-                                                                                              http_request& request);
+  static std::optional<route_outcome> invoke_without_waiting(const route& r, http_request& request);
+  // What an async_response resumed with, with its error mapped to a problem response.
+  static route_outcome settle(handler_result next);
   // Turns a commit outcome into the deferred response's final response, never throwing.
   static http_response finish(deferred_response& deferred, const result<storage::commit_receipt>& committed);
 

@@ -7,6 +7,7 @@
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -66,34 +67,71 @@ auto async_commit(server_state& st, storage::change_set changes, Token&& token) 
       token, std::move(changes));
 }
 
+// What run_route continues with: an async_response is started (on the thread that ran its
+// handler) as soon as it is returned, so only its slot travels.
+using route_step = std::variant<http_response, deferred_response, std::shared_ptr<pending_reply>>;
+
+inline route_step started(route_outcome outcome) {
+  if (auto* pending = std::get_if<async_response>(&outcome)) return pending_reply::start(std::move(*pending));
+  if (auto* deferred = std::get_if<deferred_response>(&outcome)) return std::move(*deferred);
+  return std::move(std::get<http_response>(outcome));
+}
+
+// Waits for an async_response's resume without blocking this thread. Resumed inline: no wait and
+// no post. Otherwise resume posts the timer's cancellation to this connection's executor, so the
+// continuation runs here. The timer (shared with that post) is the only pending operation: if
+// resume never comes, shutdown destroys this context's pending operations, and with them this
+// frame, whose guard abandons the slot so a later resume touches nothing freed
+// (docs/architecture.md, "Asynchronous replies").
+inline net::awaitable<route_outcome> await_pending(std::shared_ptr<pending_reply> pending) {
+  const auto executor = co_await net::this_coro::executor;
+  auto wake_up = std::make_shared<net::steady_timer>(executor, net::steady_timer::time_point::max());
+  struct abandon_on_exit {
+    pending_reply& slot;
+    ~abandon_on_exit() { slot.abandon(); }
+  } guard{*pending};
+  for (;;) {
+    auto ready = pending->take_or_wake([executor, wake_up] {
+      net::post(executor, [wake_up] { wake_up->expires_at(net::steady_timer::time_point::min()); });
+    });
+    if (ready) co_return std::move(*ready);
+    // Ends when the posted expiry cancels it (or, if that ran first, at once).
+    co_await wake_up->async_wait(steps_use_tuple);
+  }
+}
+
 inline net::awaitable<http_response> run_route(server_state& st, const route_match& match, http_request& plain) {
   if (match.matched == nullptr) {
     co_return match.failure;
   }
-  std::variant<http_response, deferred_response> outcome;
+  route_step step;
   const route* r = match.matched;
   bool on_workers = r->execution == route_execution::worker;
   if (r->execution == route_execution::io_then_worker) {
     auto answered = router::invoke_without_waiting(*r, plain);
     if (answered) {
-      outcome = std::move(*answered);
+      step = started(std::move(*answered));
     } else {
       // A read would have waited for the disk: this thread serves other connections.
       on_workers = true;
       if (st.app.stats) st.app.stats->io_route_moved_to_workers();
     }
   } else if (!on_workers) {
-    outcome = router::invoke(*r, plain);
+    step = started(router::invoke(*r, plain));
   }
   if (on_workers) {
     // Named, not a temporary inside the co_await: GCC 12 may destroy such temporaries twice.
-    auto on_worker = [r, &plain]() -> net::awaitable<std::variant<http_response, deferred_response>> {
-      co_return router::invoke(*r, plain);
-    };
+    auto on_worker = [r, &plain]() -> net::awaitable<route_step> { co_return started(router::invoke(*r, plain)); };
     auto spawned = net::co_spawn(st.workers, std::move(on_worker), net::use_awaitable);
-    outcome = co_await std::move(spawned);
+    step = co_await std::move(spawned);
   }
-  if (auto* deferred = std::get_if<deferred_response>(&outcome)) {
+  // An async_response may continue with another: a loop, never a recursion.
+  while (auto* pending = std::get_if<std::shared_ptr<pending_reply>>(&step)) {
+    auto waiting = await_pending(std::move(*pending));
+    auto next = co_await std::move(waiting);
+    step = started(std::move(next));
+  }
+  if (auto* deferred = std::get_if<deferred_response>(&step)) {
     if (deferred->changes.empty()) {
       co_return router::finish(*deferred, storage::commit_receipt{});
     }
@@ -104,7 +142,7 @@ inline net::awaitable<http_response> run_route(server_state& st, const route_mat
     auto committed = co_await std::move(commit);
     co_return router::finish(*deferred, committed);
   }
-  co_return std::move(std::get<http_response>(outcome));
+  co_return std::move(std::get<http_response>(step));
 }
 
 // `wire` is the connection's reusable output buffer (server/response_bytes.hpp builds the bytes).
