@@ -1,19 +1,11 @@
 #include "crypto/hex.hpp"
 
 namespace callsign::crypto {
-namespace {
-
-constexpr std::string_view digits = "0123456789abcdef";
-
-}  // namespace
 
 std::string hex_encode(std::span<const std::uint8_t> bytes) {
   std::string out;
   out.reserve(bytes.size() * 2);
-  for (std::uint8_t byte : bytes) {
-    out.push_back(digits[byte >> 4]);
-    out.push_back(digits[byte & 0x0fU]);
-  }
+  for (std::uint8_t byte : bytes) append_hex_byte(out, byte);
   return out;
 }
 

@@ -5,16 +5,13 @@
 namespace callsign::crypto {
 
 void percent_encode_append(std::string& out, std::string_view text, std::string_view also_kept) {
-  constexpr std::string_view hex_digits = "0123456789ABCDEF";
   for (char c : text) {
     if (is_unreserved(c) || also_kept.find(c) != std::string_view::npos) {
       out.push_back(c);
       continue;
     }
-    const auto byte = static_cast<unsigned char>(c);
     out.push_back('%');
-    out.push_back(hex_digits[byte >> 4U]);
-    out.push_back(hex_digits[byte & 0x0fU]);
+    append_hex_byte(out, static_cast<std::uint8_t>(c), hex_case::upper);
   }
 }
 

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "crypto/hex.hpp"
+
 namespace callsign::server {
 
 namespace {
@@ -39,7 +41,6 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 // Control characters are escaped; bytes that are not well-formed UTF-8 (user input echoed in
 // an error, a truncated name) become U+FFFD, so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view text) {
-  static constexpr std::string_view hex = "0123456789abcdef";
   out.push_back('"');
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
@@ -53,8 +54,7 @@ void append_json_string(std::string& out, std::string_view text) {
       default:
         if (u < 0x20 || u == 0x7f) {
           out += "\\u00";
-          out.push_back(hex[u >> 4]);
-          out.push_back(hex[u & 0xf]);
+          crypto::append_hex_byte(out, u);
         } else if (u < 0x80) {
           out.push_back(c);
         } else if (const auto length = utf8_sequence_length(text, i); length > 0) {

@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "crypto/hex.hpp"
+
 namespace callsign::storage {
 namespace {
 
@@ -38,7 +40,6 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
-  constexpr std::string_view hex = "0123456789abcdef";
   out.push_back('"');
   std::size_t i = 0;
   while (i < text.size()) {
@@ -79,8 +80,7 @@ void append_json_string(std::string& out, std::string_view text) {
       default:
         if (c < 0x20) {
           out += "\\u00";
-          out.push_back(hex[c >> 4]);
-          out.push_back(hex[c & 0x0fU]);
+          crypto::append_hex_byte(out, c);
         } else {
           out.push_back(static_cast<char>(c));
         }

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <boost/test/unit_test.hpp>
+#include <string>
 #include <vector>
 
 using namespace callsign::crypto;
@@ -37,6 +38,28 @@ BOOST_AUTO_TEST_CASE(digit_values_in_either_case) {
     BOOST_TEST(hex_digit_value(ch) == expected, "byte " << c);
   }
   static_assert(hex_digit_value('F') == 15 && hex_digit_value('g') == -1);
+}
+
+BOOST_AUTO_TEST_CASE(digit_for_each_nibble_in_either_case) {
+  const std::string lower = "0123456789abcdef";
+  const std::string upper = "0123456789ABCDEF";
+  for (unsigned n = 0; n < 16; ++n) {
+    BOOST_TEST(hex_digit(n) == lower[n], "nibble " << n);
+    BOOST_TEST(hex_digit(n, hex_case::upper) == upper[n], "nibble " << n);
+    BOOST_TEST(hex_digit_value(hex_digit(n)) == static_cast<int>(n));
+    // Only the low four bits count, so a caller may pass a whole byte or counter.
+    BOOST_TEST(hex_digit(n | 0xf0U) == lower[n]);
+    BOOST_TEST(hex_digit(n | 0xfff0U, hex_case::upper) == upper[n]);
+  }
+  static_assert(hex_digit(10) == 'a' && hex_digit(15, hex_case::upper) == 'F' && hex_digit(0x2b) == 'b');
+}
+
+BOOST_AUTO_TEST_CASE(appends_a_byte_high_nibble_first) {
+  std::string out = "%";
+  append_hex_byte(out, 0x0f);
+  append_hex_byte(out, 0xa0, hex_case::upper);
+  append_hex_byte(out, 0xff);
+  BOOST_TEST(out == "%0fA0ff");
 }
 
 BOOST_AUTO_TEST_CASE(rejects_odd_length_and_bad_characters) {

@@ -20,6 +20,22 @@ constexpr int hex_digit_value(char c) noexcept {
   return -1;
 }
 
+enum class hex_case { lower, upper };
+
+// The hex digit for the low four bits of `nibble`. The tree's only hex digit writer: hex
+// encoding, percent escapes, JSON \u00XX escapes and request ids all write digits through it.
+constexpr char hex_digit(unsigned nibble, hex_case letters = hex_case::lower) noexcept {
+  constexpr const char* lower = "0123456789abcdef";
+  constexpr const char* upper = "0123456789ABCDEF";
+  return (letters == hex_case::upper ? upper : lower)[nibble & 0x0fU];
+}
+
+// Appends the two hex digits of `byte`, high nibble first.
+inline void append_hex_byte(std::string& out, std::uint8_t byte, hex_case letters = hex_case::lower) {
+  out.push_back(hex_digit(byte >> 4U, letters));
+  out.push_back(hex_digit(byte, letters));
+}
+
 // Lower case.
 std::string hex_encode(std::span<const std::uint8_t> bytes);
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/hex.hpp"
 #include "net/server_state.hpp"
 #include "server/http_types.hpp"
 
@@ -19,7 +20,7 @@ inline std::string next_request_id(server_state& st) {
   std::string id = st.request_id_prefix;
   id.resize(id.size() + 16);
   for (std::size_t i = id.size(); i-- > id.size() - 16; n >>= 4) {
-    id[i] = "0123456789abcdef"[n & 0xf];
+    id[i] = crypto::hex_digit(static_cast<unsigned>(n & 0xfU));
   }
   return id;
 }
