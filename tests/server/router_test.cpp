@@ -2,6 +2,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -9,6 +10,12 @@ using namespace callsign;
 using namespace callsign::server;
 
 namespace {
+http_response text_response(std::string body) {
+  http_response r;
+  r.body = std::move(body);
+  return r;
+}
+
 http_request request(http_method method, std::string path) {
   http_request r;
   r.method = method;
@@ -180,6 +187,74 @@ BOOST_AUTO_TEST_CASE(deferred_responses_finish_after_commit) {
   auto failed = router::finish(*deferred, make_error(error_kind::unavailable, "disk full"));
   BOOST_TEST(failed.status == 503U);
   BOOST_TEST(failed.content_type == "application/problem+json");
+}
+
+// pending_reply: the Asio-free half of an async_response (the session's half is
+// tests/server/async_route_test.cpp).
+namespace {
+std::function<void(handler_result)> stashed;
+async_response resumes_later() {
+  return async_response{[](std::function<void(handler_result)> resume) { stashed = std::move(resume); }};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_inline_resume_is_ready_without_a_wake) {
+  auto slot = pending_reply::start(async_response{[](auto resume) { resume(make_error(error_kind::conflict, "x")); }});
+  bool woken = false;
+  auto ready = slot->take_or_wake([&] { woken = true; });
+  BOOST_REQUIRE(ready.has_value());
+  BOOST_TEST(std::get<http_response>(*ready).status == 409U);  // an error becomes its problem
+  BOOST_TEST(!woken);
+}
+
+BOOST_AUTO_TEST_CASE(a_later_resume_wakes_once_and_a_second_is_ignored) {
+  auto slot = pending_reply::start(resumes_later());
+  int wakes = 0;
+  BOOST_TEST(!slot->take_or_wake([&] { ++wakes; }).has_value());
+  std::thread other([resume = std::move(stashed)] {
+    resume(text_response("one"));
+    resume(text_response("two"));
+  });
+  other.join();
+  BOOST_TEST(wakes == 1);
+  auto ready = slot->take_or_wake([&] { ++wakes; });
+  BOOST_REQUIRE(ready.has_value());
+  BOOST_TEST(std::get<http_response>(*ready).body == "one");
+  BOOST_TEST(wakes == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_throwing_start_is_a_500_unless_it_had_resumed) {
+  auto thrown = pending_reply::start(async_response{[](auto) { throw std::runtime_error("secret"); }});
+  auto failed = thrown->take_or_wake([] {});
+  BOOST_REQUIRE(failed.has_value());
+  BOOST_TEST(std::get<http_response>(*failed).status == 500U);
+  BOOST_TEST(std::get<http_response>(*failed).body.find("secret") == std::string::npos);
+  auto late = pending_reply::start(async_response{[](auto resume) {
+    resume(text_response("kept"));
+    throw std::runtime_error("after");
+  }});
+  BOOST_TEST(std::get<http_response>(*late->take_or_wake([] {})).body == "kept");
+  // An empty start could never resume: refused at once.
+  auto empty = router::settle(async_response{});
+  BOOST_TEST(std::get<http_response>(empty).status == 500U);
+}
+
+BOOST_AUTO_TEST_CASE(an_abandoned_slot_never_wakes) {
+  auto slot = pending_reply::start(resumes_later());
+  bool woken = false;
+  BOOST_TEST(!slot->take_or_wake([&] { woken = true; }).has_value());
+  slot->abandon();
+  stashed(text_response("late"));
+  stashed = nullptr;
+  BOOST_TEST(!woken);
+}
+
+BOOST_AUTO_TEST_CASE(a_resume_may_continue_with_another_async_response) {
+  auto slot = pending_reply::start(resumes_later());
+  stashed(resumes_later());
+  auto next = slot->take_or_wake([] {});
+  BOOST_REQUIRE(next.has_value());
+  BOOST_TEST(std::holds_alternative<async_response>(*next));  // the session starts it in turn
 }
 
 BOOST_AUTO_TEST_SUITE_END()
