@@ -8,7 +8,7 @@
 #include "big_endian.hpp"
 #include "crypto/hex.hpp"
 #include "crypto/sha256.hpp"
-#include "json_text.hpp"
+#include "storage/json_text.hpp"
 
 namespace callsign::storage {
 namespace {

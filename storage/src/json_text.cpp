@@ -1,4 +1,4 @@
-#include "json_text.hpp"
+#include "storage/json_text.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,5 @@
-// Builds compact JSON text. Parsing is simdjson's job; this only writes.
+// Builds compact JSON text. Parsing is simdjson's job; this only writes. Strings are escaped by
+// storage/json_text.hpp, the tree's one JSON string escaper.
 #pragma once
 
 #include <cstdint>
@@ -6,8 +7,6 @@
 #include <string_view>
 
 namespace callsign::server {
-
-void append_json_string(std::string& out, std::string_view text);
 
 // Not thread-safe; one writer per response.
 class json_writer {

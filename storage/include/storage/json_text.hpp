@@ -1,5 +1,7 @@
-// Minimal JSON text writing for storage's own records (audit entries and checkpoints). The
-// output is canonical: one escaping for each string, so equal values give equal bytes.
+// JSON string escaping, written once for the tree: storage's own records (audit entries and
+// checkpoints) and the server's json_writer (every response, problem and log line) use it. The
+// output is canonical: one escaping for each string, so equal values give equal bytes, which the
+// audit chain's hashes rely on (docs/audit.md).
 #pragma once
 
 #include <string>
