@@ -38,7 +38,8 @@ result<reseal_counts> stage_reseal_authenticators(database& db, const crypto::ke
   const authenticator_store store(db);
   auto scanned = db.scan(column_family::authenticators, database::scan_direction::forward, {},
                          [&](std::string_view user_id, std::string_view value) {
-                           auto record = decode_authenticator(value);
+                           std::uint64_t version = 1;  // kept: a reseal is not a change of the enrollment
+                           auto record = decode_authenticator(value, &version);
                            if (!record) {
                              failure = record.error();
                              return false;
@@ -54,7 +55,7 @@ result<reseal_counts> stage_reseal_authenticators(database& db, const crypto::ke
                              return false;
                            }
                            if (*active || *pending) {
-                             store.stage_put(user_id, *record, changes);
+                             store.stage_put(user_id, *record, changes, version);
                              ++counts.records;
                              counts.active += *active ? 1U : 0U;
                              counts.pending += *pending ? 1U : 0U;

@@ -6,7 +6,8 @@
 namespace callsign::storage {
 
 namespace {
-constexpr std::string_view format_v1 = "u1";
+constexpr std::string_view format_v1 = "u1";  // email, phone, created, updated
+constexpr std::string_view format_v2 = "u2";  // version, then the same
 
 std::vector<std::string_view> split_lines(std::string_view text) {
   std::vector<std::string_view> parts;
@@ -69,15 +70,27 @@ result<std::string> normalize_email(std::string_view email) {
   return out;
 }
 
-std::string encode_user(const user_record& user) {
-  std::string out(format_v1);
-  out += "\n" + user.email + "\n" + (user.phone_support ? "1" : "0") + "\n" + std::to_string(user.created_at) + "\n" +
-         std::to_string(user.updated_at);
+std::string encode_user(const user_record& user, std::uint64_t version) {
+  std::string out(format_v2);
+  for (const std::string& part : {std::to_string(version), user.email, std::string(user.phone_support ? "1" : "0"),
+                                  std::to_string(user.created_at), std::to_string(user.updated_at)}) {
+    out += '\n';
+    out += part;
+  }
   return out;
 }
 
-result<user_record> decode_user(std::string_view id, std::string_view bytes) {
+result<user_record> decode_user(std::string_view id, std::string_view bytes, std::uint64_t* version) {
   auto parts = split_lines(bytes);
+  std::uint64_t stored_version = 1;
+  if (parts.size() == 6 && parts[0] == format_v2) {
+    auto [end, ec] = std::from_chars(parts[1].data(), parts[1].data() + parts[1].size(), stored_version);
+    if (ec != std::errc() || end != parts[1].data() + parts[1].size() || stored_version == 0) {
+      return make_error(error_kind::internal, "stored user record is corrupt");
+    }
+    parts.erase(parts.begin() + 1);
+    parts[0] = format_v1;
+  }
   user_record user;
   user.id = std::string(id);
   if (parts.size() != 5 || parts[0] != format_v1 || (parts[2] != "0" && parts[2] != "1") ||
@@ -86,6 +99,9 @@ result<user_record> decode_user(std::string_view id, std::string_view bytes) {
   }
   user.email = std::string(parts[1]);
   user.phone_support = parts[2] == "1";
+  if (version != nullptr) {
+    *version = stored_version;
+  }
   return user;
 }
 
@@ -116,7 +132,7 @@ result<std::optional<user_record>> user_store::find_by_email(std::string_view no
 }
 
 result<void> user_store::stage_upsert(const user_record& user, const std::optional<user_record>& previous,
-                                      change_set& changes) const {
+                                      change_set& changes, std::uint64_t version) const {
   auto owner = db_.get(column_family::user_emails, user.email);
   if (!owner) {
     return owner.error();
@@ -128,7 +144,7 @@ result<void> user_store::stage_upsert(const user_record& user, const std::option
     changes.remove(column_family::user_emails, previous->email);
   }
   changes.put(column_family::user_emails, user.email, user.id);
-  changes.put(column_family::users, user.id, encode_user(user));
+  changes.put(column_family::users, user.id, encode_user(user, version));
   return {};
 }
 

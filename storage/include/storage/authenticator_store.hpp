@@ -22,16 +22,21 @@ struct authenticator_record {
   bool empty() const noexcept { return !active_sealed && !pending_sealed; }
 };
 
-std::string encode_authenticator(const authenticator_record& record);
-result<authenticator_record> decode_authenticator(std::string_view bytes);
+// Format "a2" carries the record's version (authenticator_directory.hpp); records written before
+// versions ("a1") still decode, as version 1.
+std::string encode_authenticator(const authenticator_record& record, std::uint64_t version = 1);
+result<authenticator_record> decode_authenticator(std::string_view bytes, std::uint64_t* version = nullptr);
 
+// Synchronous reads and staging for tools and tests (key rotation); the server goes through
+// storage::authenticator_directory (embedded_authenticator_directory.hpp).
 // Thread-safety: reads may run concurrently; callers serialize changes per user.
 class authenticator_store {
  public:
   explicit authenticator_store(database& db) : db_(db) {}
 
   result<authenticator_record> find(std::string_view user_id) const;  // empty record when none
-  void stage_put(std::string_view user_id, const authenticator_record& record, change_set& changes) const;
+  void stage_put(std::string_view user_id, const authenticator_record& record, change_set& changes,
+                 std::uint64_t version = 1) const;
   // Drops the user's enrollment, active and pending (deprovisioning, DELETE /v1/users/{id}).
   void stage_remove(std::string_view user_id, change_set& changes) const;
 

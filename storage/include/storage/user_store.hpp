@@ -26,8 +26,10 @@ bool valid_user_id(std::string_view id) noexcept;
 // Lower-cases and trims; fails unless it looks like local@domain (<= 254 bytes, no spaces or controls).
 result<std::string> normalize_email(std::string_view email);
 
-std::string encode_user(const user_record& user);
-result<user_record> decode_user(std::string_view id, std::string_view bytes);
+// Format "u2" carries the record's version (user_directory.hpp); records written before
+// versions ("u1") still decode, as version 1.
+std::string encode_user(const user_record& user, std::uint64_t version = 1);
+result<user_record> decode_user(std::string_view id, std::string_view bytes, std::uint64_t* version = nullptr);
 
 // One page of the directory, in id order.
 struct user_page {
@@ -35,7 +37,9 @@ struct user_page {
   std::optional<std::string> next_after;  // the last id of this page when more users follow
 };
 
-// Thread-safety: reads may run concurrently; callers serialize upserts and removals (see users_routes).
+// Synchronous reads and staging, for tools and tests; the server reads and writes users through
+// storage::user_directory (embedded_user_directory.hpp), which versions and serializes writes.
+// Thread-safety: reads may run concurrently; callers serialize upserts and removals.
 class user_store {
  public:
   explicit user_store(database& db) : db_(db) {}
@@ -46,7 +50,7 @@ class user_store {
   // Stages the record and its email index; drops the old index entry when the email changed.
   // Fails with conflict when the email belongs to another user.
   result<void> stage_upsert(const user_record& user, const std::optional<user_record>& previous,
-                            change_set& changes) const;
+                            change_set& changes, std::uint64_t version = 1) const;
 
   // Stages the removal of the record and of its email index entry (only while that entry still
   // names this user). Nothing else: replay marks stay, so a re-created id cannot replay an old code.

@@ -1,0 +1,53 @@
+// The embedded (RocksDB) user directory. Writes are conditional on the version, serialized per
+// key without a process-wide lock, and durable through the commit sink (the group-commit writer)
+// before they answer; no thread waits for a commit. Reads answer inline from a bounded cache or
+// RocksDB's memory, and go to the blocking executor only when they would wait for the disk.
+// docs/architecture.md ("Users and authenticators") has the design.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "storage/blocking_pool.hpp"
+#include "storage/change_set.hpp"
+#include "storage/database.hpp"
+#include "storage/user_directory.hpp"
+
+namespace callsign::storage {
+
+// `blocking` runs the reads that would wait for the disk (callsignd: a blocking_pool; tools and
+// tests may run them inline).
+// Thread-safety: every call from any thread. Completions run inline, on the blocking executor or
+// on the commit sink's thread; they must be quick. `db` and `sink` must outlive the directory,
+// and the directory must outlive every call still in flight (stop the sink and the executor
+// first).
+class embedded_user_directory final : public user_directory {
+ public:
+  embedded_user_directory(database& db, commit_sink& sink, blocking_executor blocking,
+                          std::size_t cache_entries = 65536);
+  ~embedded_user_directory() override;
+  embedded_user_directory(const embedded_user_directory&) = delete;
+  embedded_user_directory& operator=(const embedded_user_directory&) = delete;
+
+  void find(std::string_view id, completion<std::optional<stored_user>> done) override;
+  void find_by_email(std::string_view normalized_email, completion<std::optional<stored_user>> done) override;
+  void list(std::string_view after, std::size_t limit, completion<user_page> done) override;
+  void put(user_record user, std::uint64_t expected_version, change_set extra,
+           completion<std::uint64_t> done) override;
+  void remove(std::string_view id, std::uint64_t expected_version, change_set extra,
+              completion<void> done) override;
+
+  // Per-key write serialization, shared with embedded_authenticator_directory ("u:" id,
+  // "e:" email, "a:" id): true when `key` was free and is now held by the caller.
+  bool try_reserve(std::string_view key);
+  void release(std::string_view key);
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace callsign::storage

@@ -1,0 +1,82 @@
+#include "storage/embedded_authenticator_directory.hpp"
+
+#include <string>
+
+#include "directory_reads.hpp"
+
+namespace callsign::storage {
+
+embedded_authenticator_directory::embedded_authenticator_directory(database& db, commit_sink& sink,
+                                                                   blocking_executor blocking,
+                                                                   embedded_user_directory& users)
+    : db_(db), sink_(sink), blocking_(std::move(blocking)), users_(users) {}
+
+void embedded_authenticator_directory::find(std::string_view user_id, completion<stored_authenticator> done) {
+  read_without_waiting(db_, blocking_, column_family::authenticators, std::string(user_id),
+                       [done = std::move(done)](result<std::optional<std::string>> bytes) {
+                         if (!bytes) {
+                           done(bytes.error());
+                           return;
+                         }
+                         stored_authenticator found;
+                         if (bytes->has_value()) {
+                           auto record = decode_authenticator(**bytes, &found.version);
+                           if (!record) {
+                             done(record.error());
+                             return;
+                           }
+                           found.record = std::move(record).value();
+                         }
+                         done(std::move(found));
+                       });
+}
+
+void embedded_authenticator_directory::put(std::string user_id, authenticator_record record,
+                                           std::uint64_t expected_version, change_set extra,
+                                           completion<std::uint64_t> done) {
+  std::string key = "a:" + user_id;
+  if (!users_.try_reserve(key)) {
+    done(make_error(error_kind::conflict, "the authenticator is being changed by another request; read it again"));
+    return;
+  }
+  // Every answer from here on releases the key first, so the caller's next call finds it free.
+  auto finish = [this, key](const completion<std::uint64_t>& reply, result<std::uint64_t> outcome) {
+    users_.release(key);
+    reply(std::move(outcome));
+  };
+  const bool removal = record.empty();
+  auto write = [this, user_id, record = std::move(record), extra = std::move(extra), finish,
+                done](std::uint64_t stored_version) mutable {
+    const std::uint64_t next = record.empty() ? 0 : stored_version + 1;
+    change_set changes = std::move(extra);
+    authenticator_store(db_).stage_put(user_id, record, changes, next);
+    sink_.submit(std::move(changes), [next, finish, done](result<commit_receipt> committed) {
+      finish(done, committed ? result<std::uint64_t>(next) : result<std::uint64_t>(committed.error()));
+    });
+  };
+  find(user_id, [this, user_id, expected_version, removal, finish, done, write = std::move(write)](
+                    result<stored_authenticator> current) mutable {
+    if (!current) {
+      return finish(done, current.error());
+    }
+    if (current->version != expected_version) {
+      return finish(done, make_error(error_kind::conflict, "the authenticator changed since it was read; read it again"));
+    }
+    if (removal) {
+      return write(current->version);
+    }
+    // Held "a:" keeps a user delete out until this write is durable; the user must exist now.
+    users_.find(user_id, [finish, done, version = current->version, write = std::move(write)](
+                             result<std::optional<stored_user>> user) mutable {
+      if (!user) {
+        return finish(done, user.error());
+      }
+      if (!*user) {
+        return finish(done, make_error(error_kind::not_found, "no user has that id"));
+      }
+      write(version);
+    });
+  });
+}
+
+}  // namespace callsign::storage
