@@ -80,16 +80,20 @@ ${options.config || ""}`);
     throw new Error("callsignd did not write its port file");
   }
 
+  // The callsign CLI's trimmed output; `input` goes to its standard input.
+  cli(args, input) {
+    return execFileSync(this.callsign, args, { encoding: "utf8", input }).trim();
+  }
+
   token(role, sub, ttl) {
     const args = ["token", "--data-dir", this.dataDir, "--role", role, "--sub", sub];
     if (ttl) args.push("--ttl", String(ttl));
-    return execFileSync(this.callsign, args, { encoding: "utf8" }).trim();
+    return this.cli(args);
   }
 
   phoneToken(user, step) {
-    return execFileSync(this.callsign, ["phone-token", "--data-dir", this.dataDir, "--user", user, "--period",
-                                        String(this.period), "--time", String(step * this.period)],
-                        { encoding: "utf8" }).trim();
+    return this.cli(["phone-token", "--data-dir", this.dataDir, "--user", user, "--period", String(this.period),
+                     "--time", String(step * this.period)]);
   }
 
   async request(method, urlPath, body, token) {

@@ -6,112 +6,13 @@
 // Usage: node dashboard_test.js --callsignd PATH --callsign PATH --web-root DIR --artifacts DIR
 "use strict";
 
-const { spawn, execFileSync } = require("child_process");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const { arg, sleep, check, launchChromium, Server } = require("./browser_server");
 
-let chromium;
-try {
-  ({ chromium } = require("playwright-core"));
-} catch (e) {
-  console.error("FAIL: npm package 'playwright-core' is missing; run (cd tests/browser && npm ci) or ./tools/test");
-  process.exit(1);
-}
-
-function arg(name) {
-  const i = process.argv.indexOf(name);
-  if (i < 0 || i + 1 >= process.argv.length) throw new Error("missing " + name);
-  return process.argv[i + 1];
-}
-const CALLSIGND = arg("--callsignd");
-const CALLSIGN = arg("--callsign");
-const WEB_ROOT = path.resolve(arg("--web-root"));
 const ARTIFACTS = path.resolve(arg("--artifacts"));
-const CHROMIUM = "/usr/bin/chromium";
 const PERIOD = 3;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-class Server {
-  constructor() {
-    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-browser-"));
-    this.dataDir = path.join(this.tmp, "data");
-    this.portFile = path.join(this.tmp, "port");
-    const configPath = path.join(this.tmp, "callsign.toml");
-    fs.writeFileSync(configPath, `
-[server]
-dev_mode = true
-web_root = ${JSON.stringify(WEB_ROOT)}
-
-[phone_token]
-period = ${PERIOD}
-`);
-    this.stderr = "";
-    this.proc = spawn(CALLSIGND, ["--data-dir", this.dataDir, "--listen", "127.0.0.1:0", "--port-file",
-                                  this.portFile, "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
-    this.proc.stderr.on("data", (d) => { this.stderr += d; });
-    this.exited = new Promise((resolve) => this.proc.on("exit", (code, signal) => resolve({ code, signal })));
-  }
-
-  async start() {
-    const deadline = Date.now() + 60000;
-    while (Date.now() < deadline) {
-      if (fs.existsSync(this.portFile)) {
-        const text = fs.readFileSync(this.portFile, "utf8").trim();
-        if (text) {
-          this.port = Number(text);
-          this.base = `http://127.0.0.1:${this.port}`;
-          return this;
-        }
-      }
-      if (this.proc.exitCode !== null) throw new Error("callsignd exited early: " + this.stderr);
-      await sleep(50);
-    }
-    throw new Error("callsignd did not write its port file");
-  }
-
-  token(role, sub) {
-    return execFileSync(CALLSIGN, ["token", "--data-dir", this.dataDir, "--role", role, "--sub", sub],
-                        { encoding: "utf8" }).trim();
-  }
-
-  phoneToken(user, step) {
-    return execFileSync(CALLSIGN, ["phone-token", "--data-dir", this.dataDir, "--user", user, "--period",
-                                   String(PERIOD), "--time", String(step * PERIOD)], { encoding: "utf8" }).trim();
-  }
-
-  async request(method, urlPath, body, token) {
-    const headers = {};
-    if (token) headers.Authorization = "Bearer " + token;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const res = await fetch(this.base + urlPath,
-                            { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    let parsed = null;
-    try {
-      parsed = text ? JSON.parse(text) : null;
-    } catch (e) {
-      parsed = text;
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text };
-  }
-
-  async stop() {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGTERM");
-    const done = await Promise.race([this.exited, sleep(30000).then(() => null)]);
-    if (done === null) this.proc.kill("SIGKILL");
-    return done;
-  }
-
-  cleanup() {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
-    fs.rmSync(this.tmp, { recursive: true, force: true });
-  }
-}
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
@@ -139,7 +40,8 @@ async function checkHeaders(S) {
 
 async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const S = await new Server().start();
+  const S = await new Server({ callsignd: arg("--callsignd"), callsign: arg("--callsign"),
+                                webRoot: path.resolve(arg("--web-root")), period: PERIOD }).start();
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-chromium-"));
   let browser;
   const cspViolations = [];
@@ -152,16 +54,7 @@ async function main() {
     check(put.status === 201 || put.status === 200, "PUT user: " + put.status + " " + put.text);
     const customer = S.token("customer", "u-browser");
 
-    // playwright's launch() always uses a fresh temporary profile (it refuses --user-data-dir);
-    // TMPDIR points it at a directory this test owns and removes.
-    process.env.TMPDIR = profile;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      timeout: 60000,
-    });
+    browser = await launchChromium(profile);  // its temporary profile goes where this test cleans up
     const watch = (page, name) => {
       page.on("console", (m) => {
         if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(name + ": " + m.text());
@@ -259,7 +152,7 @@ async function main() {
     await dash.waitForFunction(() => document.getElementById("auth-qr").naturalWidth > 0, null, { timeout: 5000 });
     const secret = (await dash.textContent("#auth-secret")).trim();
     check(/^[A-Z2-7]{16,}$/.test(secret), "secret " + secret);
-    const appCode = execFileSync(CALLSIGN, ["code", "--secret", "-"], { input: secret + "\n", encoding: "utf8" }).trim();
+    const appCode = S.cli(["code", "--secret", "-"], secret + "\n");
     await dash.fill("#auth-code", appCode);
     await dash.click("#auth-confirm button");
     await dash.waitForFunction(() => /is active/.test(document.getElementById("auth-status").textContent), null,
