@@ -6,107 +6,74 @@
 // Usage: node admin_user_ids_test.js --callsignd PATH --callsign PATH --web-root DIR --artifacts DIR
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
 const path = require("path");
-const { arg, check, launchChromium, Server } = require("./browser_server");
+const { check, browserTest } = require("./browser_server");
 
-const ARTIFACTS = path.resolve(arg("--artifacts"));
 const PERIOD = 3;
 const USER = "desk@corp:7";
 const EMAIL = "desk7@example.com";
 
-async function main() {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const S = await new Server({ callsignd: arg("--callsignd"), callsign: arg("--callsign"),
-                               webRoot: path.resolve(arg("--web-root")), period: PERIOD }).start();
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-chromium-"));
-  const problems = [];
-  let browser;
-  try {
-    browser = await launchChromium(profile);
-    const watch = (page, name) => {
-      page.on("console", (m) => {
-        if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(name + ": " + m.text());
-      });
-      page.on("pageerror", (e) => problems.push(name + " script error: " + e.message));
-    };
+browserTest({ period: PERIOD }, async ({ S, browser, artifacts, watch }) => {
+  // 1. The admin console creates the user through its form.
+  const admin = await (await browser.newContext()).newPage();
+  watch(admin, "admin");
+  await admin.goto(S.base + "/admin");
+  await admin.waitForSelector("#dev-form:not([hidden])", { timeout: 15000 });
+  await admin.click("#dev-go");
+  await admin.waitForFunction(() => /^admin /.test(document.getElementById("whoami").textContent), null,
+                              { timeout: 10000 });
+  await admin.fill("#user-id", USER);
+  await admin.fill("#user-email", EMAIL);
+  await admin.click("#user-form button[type=submit]");
+  await admin.waitForFunction(() => /^(Created|Updated|Failed)/.test(document.getElementById("user-result").textContent),
+                              null, { timeout: 10000 });
+  const created = await admin.textContent("#user-result");
+  await admin.screenshot({ path: path.join(artifacts, "1-admin-created.png"), fullPage: true });
+  check(created.startsWith("Created: "), "the admin page says: " + created);
+  check(JSON.parse(created.slice("Created: ".length)).id === USER, "created id: " + created);
+  console.log("PASS the admin page creates " + USER);
 
-    // 1. The admin console creates the user through its form.
-    const admin = await (await browser.newContext()).newPage();
-    watch(admin, "admin");
-    await admin.goto(S.base + "/admin");
-    await admin.waitForSelector("#dev-form:not([hidden])", { timeout: 15000 });
-    await admin.click("#dev-go");
-    await admin.waitForFunction(() => /^admin /.test(document.getElementById("whoami").textContent), null,
-                                { timeout: 10000 });
-    await admin.fill("#user-id", USER);
-    await admin.fill("#user-email", EMAIL);
-    await admin.click("#user-form button[type=submit]");
-    await admin.waitForFunction(() => /^(Created|Updated|Failed)/.test(document.getElementById("user-result").textContent),
-                                null, { timeout: 10000 });
-    const created = await admin.textContent("#user-result");
-    await admin.screenshot({ path: path.join(ARTIFACTS, "1-admin-created.png"), fullPage: true });
-    check(created.startsWith("Created: "), "the admin page says: " + created);
-    check(JSON.parse(created.slice("Created: ".length)).id === USER, "created id: " + created);
-    console.log("PASS the admin page creates " + USER);
+  // 2. The page's email lookup shows the id as it was typed; so does GET /v1/users/{id}.
+  await admin.fill("#lookup-email", EMAIL);
+  await admin.click("#lookup-form button[type=submit]");
+  await admin.waitForFunction(() => /^(\{|Not found)/.test(document.getElementById("user-result").textContent),
+                              null, { timeout: 10000 });
+  const lookup = await admin.textContent("#user-result");
+  check(lookup.startsWith("{"), "the lookup says: " + lookup);
+  const found = JSON.parse(lookup);
+  check(found.id === USER, "lookup shows id " + found.id);
+  const read = await S.request("GET", "/v1/users/" + encodeURIComponent(USER), undefined, S.token("admin", "ops-1"));
+  check(read.status === 200 && read.body.id === USER, `GET /v1/users/{id}: ${read.status} ${read.text}`);
+  console.log("PASS the lookup and GET /v1/users/{id} give back " + USER);
 
-    // 2. The page's email lookup shows the id as it was typed; so does GET /v1/users/{id}.
-    await admin.fill("#lookup-email", EMAIL);
-    await admin.click("#lookup-form button[type=submit]");
-    await admin.waitForFunction(() => /^(\{|Not found)/.test(document.getElementById("user-result").textContent),
-                                null, { timeout: 10000 });
-    const lookup = await admin.textContent("#user-result");
-    check(lookup.startsWith("{"), "the lookup says: " + lookup);
-    const found = JSON.parse(lookup);
-    check(found.id === USER, "lookup shows id " + found.id);
-    const read = await S.request("GET", "/v1/users/" + encodeURIComponent(USER), undefined, S.token("admin", "ops-1"));
-    check(read.status === 200 && read.body.id === USER, `GET /v1/users/{id}: ${read.status} ${read.text}`);
-    console.log("PASS the lookup and GET /v1/users/{id} give back " + USER);
+  // 3. The agent page verifies the user's current phone code by id.
+  const agent = await (await browser.newContext()).newPage();
+  watch(agent, "agent");
+  await agent.goto(S.base + "/agent");
+  await agent.waitForSelector("#dev-form:not([hidden])", { timeout: 15000 });
+  await agent.click("#dev-go");
+  await agent.waitForFunction(() => /^agent /.test(document.getElementById("whoami").textContent), null,
+                              { timeout: 10000 });
+  await agent.fill("#target", USER);
+  await agent.selectOption("#by", "user");
+  // The previous step is accepted too, so a boundary between here and the click is harmless.
+  await agent.fill("#code", S.phoneToken(USER, Math.floor(Date.now() / 1000 / PERIOD)));
+  await agent.click("#verify");
+  await agent.waitForSelector("#result[data-outcome='valid']", { timeout: 10000 });
+  const shown = await agent.textContent("#result");
+  check(shown.includes("user " + USER), "agent page shows: " + shown);
+  await agent.screenshot({ path: path.join(artifacts, "2-agent-valid.png"), fullPage: true });
+  console.log("PASS the agent page verifies " + USER);
 
-    // 3. The agent page verifies the user's current phone code by id.
-    const agent = await (await browser.newContext()).newPage();
-    watch(agent, "agent");
-    await agent.goto(S.base + "/agent");
-    await agent.waitForSelector("#dev-form:not([hidden])", { timeout: 15000 });
-    await agent.click("#dev-go");
-    await agent.waitForFunction(() => /^agent /.test(document.getElementById("whoami").textContent), null,
-                                { timeout: 10000 });
-    await agent.fill("#target", USER);
-    await agent.selectOption("#by", "user");
-    // The previous step is accepted too, so a boundary between here and the click is harmless.
-    await agent.fill("#code", S.phoneToken(USER, Math.floor(Date.now() / 1000 / PERIOD)));
-    await agent.click("#verify");
-    await agent.waitForSelector("#result[data-outcome='valid']", { timeout: 10000 });
-    const shown = await agent.textContent("#result");
-    check(shown.includes("user " + USER), "agent page shows: " + shown);
-    await agent.screenshot({ path: path.join(ARTIFACTS, "2-agent-valid.png"), fullPage: true });
-    console.log("PASS the agent page verifies " + USER);
-
-    // 4. The admin page's audit filter lists the user's entries.
-    await admin.fill("#audit-user", USER);
-    await admin.click("#audit-form button[type=submit]");
-    await admin.waitForFunction(() => {
-      const cells = [...document.querySelectorAll("#audit-rows td")].map((td) => td.textContent);
-      return cells.includes("user.create") && cells.includes("verify");
-    }, null, { timeout: 10000 });
-    const subjects = await admin.$$eval("#audit-rows tr", (rows) => rows.map((r) => r.children[4].textContent));
-    check(subjects.length > 0 && subjects.every((s) => s === USER), "audit subjects: " + subjects.join(", "));
-    await admin.screenshot({ path: path.join(ARTIFACTS, "3-admin-audit.png"), fullPage: true });
-    console.log("PASS the admin audit filter lists " + USER + "'s entries");
-
-    check(problems.length === 0, "CSP violations or script errors: " + problems.join(" | "));
-    const done = await S.stop();
-    check(done && done.code === 0, "callsignd exit: " + JSON.stringify(done) + " " + S.stderr.slice(-2000));
-    console.log("all admin user-id checks passed; screenshots in " + ARTIFACTS);
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    S.cleanup();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
-}
-
-main().then(() => process.exit(0), (err) => {
-  console.error("FAIL " + (err && err.stack ? err.stack : err));
-  process.exit(1);
+  // 4. The admin page's audit filter lists the user's entries.
+  await admin.fill("#audit-user", USER);
+  await admin.click("#audit-form button[type=submit]");
+  await admin.waitForFunction(() => {
+    const cells = [...document.querySelectorAll("#audit-rows td")].map((td) => td.textContent);
+    return cells.includes("user.create") && cells.includes("verify");
+  }, null, { timeout: 10000 });
+  const subjects = await admin.$$eval("#audit-rows tr", (rows) => rows.map((r) => r.children[4].textContent));
+  check(subjects.length > 0 && subjects.every((s) => s === USER), "audit subjects: " + subjects.join(", "));
+  await admin.screenshot({ path: path.join(artifacts, "3-admin-audit.png"), fullPage: true });
+  console.log("PASS the admin audit filter lists " + USER + "'s entries");
 });

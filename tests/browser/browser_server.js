@@ -126,4 +126,47 @@ ${options.config || ""}`);
   }
 }
 
-module.exports = { arg, sleep, check, launchChromium, Server };
+// Runs one browser test: parses --callsignd, --callsign, --web-root and --artifacts, starts the
+// real callsignd (`options`: period, config) and chromium, and awaits
+// body({S, browser, artifacts, watch}); watch(page, name) records the page's CSP violations and
+// script errors. Then it requires none were recorded, closes chromium, stops callsignd with
+// SIGTERM and requires exit status 0. It always removes its temporary directories, and exits the
+// process: 0, or 1 after printing FAIL and the error.
+function browserTest(options, body) {
+  const run = async () => {
+    const artifacts = path.resolve(arg("--artifacts"));
+    fs.mkdirSync(artifacts, { recursive: true });
+    const S = await new Server({ callsignd: arg("--callsignd"), callsign: arg("--callsign"),
+                                 webRoot: path.resolve(arg("--web-root")), ...options }).start();
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-chromium-"));
+    let browser;
+    try {
+      browser = await launchChromium(profile);  // its temporary profile goes where this cleans up
+      const problems = [];
+      const watch = (page, name) => {
+        page.on("console", (m) => {
+          if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(name + ": " + m.text());
+        });
+        page.on("pageerror", (e) => problems.push(name + " script error: " + e.message));
+      };
+      await body({ S, browser, artifacts, watch });
+      check(problems.length === 0, "CSP violations or script errors: " + problems.join(" | "));
+      console.log("PASS no CSP violations or script errors");
+      await browser.close();
+      browser = null;
+      const done = await S.stop();
+      check(done && done.code === 0, "callsignd exit after SIGTERM: " + JSON.stringify(done) + " " + S.stderr.slice(-2000));
+      console.log("PASS callsignd exits 0 after SIGTERM; screenshots in " + artifacts);
+    } finally {
+      if (browser) await browser.close().catch(() => {});
+      S.cleanup();
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  };
+  run().then(() => process.exit(0), (err) => {
+    console.error("FAIL " + (err && err.stack ? err.stack : err));
+    process.exit(1);
+  });
+}
+
+module.exports = { arg, sleep, check, launchChromium, Server, browserTest };

@@ -7,12 +7,9 @@
 // Usage: node dashboard_stream_end_test.js --callsignd PATH --callsign PATH --web-root DIR --artifacts DIR
 "use strict";
 
-const fs = require("fs");
-const os = require("os");
 const path = require("path");
-const { arg, sleep, check, launchChromium, Server } = require("./browser_server");
+const { sleep, check, browserTest } = require("./browser_server");
 
-const ARTIFACTS = path.resolve(arg("--artifacts"));
 const PERIOD = 2;
 const LEEWAY = 1;
 const TTL = 6;  // long enough for chromium to open the page before the token expires
@@ -22,14 +19,13 @@ const NO_RECONNECT_MS = 2500;
 
 // A dashboard page signed in with `token` (stored as the embedding application would), counting
 // the streams it opens.
-async function openDashboard(browser, S, token, errors, name) {
+async function openDashboard(browser, S, token, watch, name) {
   const ctx = await browser.newContext();
   await ctx.addInitScript((t) => sessionStorage.setItem("callsign.token", t), token);
   const page = await ctx.newPage();
   page.streams = 0;
   page.on("websocket", (ws) => { if (ws.url().endsWith("/v1/stream")) page.streams += 1; });
-  page.on("console", (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(name + ": " + m.text()); });
-  page.on("pageerror", (e) => errors.push(name + " script error: " + e.message));
+  watch(page, name);
   await page.goto(S.base + "/");
   await page.waitForFunction(() => document.getElementById("stream-status").textContent === "live", null,
                              { timeout: 20000 });
@@ -37,9 +33,9 @@ async function openDashboard(browser, S, token, errors, name) {
   return page;
 }
 
-// The ended state: status "ended", no code, no countdown, and the reason.
+// The ended state: status "ended", no code, no countdown, and the reason; a screenshot to `shot`.
 async function checkEnded(page, reason, shot) {
-  await page.screenshot({ path: path.join(ARTIFACTS, shot), fullPage: true });
+  await page.screenshot({ path: shot, fullPage: true });
   check((await page.textContent("#code")) === "------", "code still shown: " + (await page.textContent("#code")));
   check((await page.textContent("#countdown")) === "–", "countdown: " + (await page.textContent("#countdown")));
   const why = await page.textContent("#code-error");
@@ -50,56 +46,31 @@ async function checkEnded(page, reason, shot) {
   check((await page.textContent("#stream-status")) === "ended", "status: " + (await page.textContent("#stream-status")));
 }
 
-async function main() {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const S = await new Server({ callsignd: arg("--callsignd"), callsign: arg("--callsign"),
-                                webRoot: path.resolve(arg("--web-root")), period: PERIOD,
-                                config: `\n[auth]\nleeway_seconds = ${LEEWAY}\n` }).start();
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-chromium-"));
-  let browser;
-  const errors = [];
-  try {
-    const admin = S.token("admin", "ops-1");
-    for (const id of ["u-expiring", "u-revoked"]) {
-      const put = await S.request("PUT", "/v1/users/" + id, { email: id + "@example.com", phone_support: true }, admin);
-      check(put.status === 201 || put.status === 200, "PUT user: " + put.status + " " + put.text);
-    }
-    browser = await launchChromium(profile);  // its temporary profile goes where this test cleans up
-
-    // 1. The token expires while the page is open.
-    const short = S.token("customer", "u-expiring", TTL);
-    const exp = JSON.parse(Buffer.from(short.split(".")[1], "base64url").toString("utf8")).exp;
-    const expiring = await openDashboard(browser, S, short, errors, "expiring");
-    check(Date.now() < (exp + LEEWAY) * 1000, "the page went live only after the token expired; raise TTL");
-    await expiring.waitForFunction(() => document.getElementById("stream-status").textContent === "ended", null,
-                                   { timeout: Math.max((exp + LEEWAY) * 1000 - Date.now(), 0) + 5000 });
-    await checkEnded(expiring, /sign-in has expired/, "end-1-expired.png");
-    console.log("PASS an expired token: the page says so, shows no code and does not reconnect");
-
-    // 2. Phone support turned off while the page is open.
-    const revoked = await openDashboard(browser, S, S.token("customer", "u-revoked"), errors, "revoked");
-    const off = await S.request("PUT", "/v1/users/u-revoked", { email: "u-revoked@example.com", phone_support: false }, admin);
-    check(off.status === 200, "PUT phone_support false: " + off.status + " " + off.text);
-    await revoked.waitForFunction(() => document.getElementById("stream-status").textContent === "ended", null,
-                                  { timeout: 2 * PERIOD * 1000 + 5000 });
-    await checkEnded(revoked, /^Phone codes are off: phone support is not enabled for your account\.$/, "end-2-phone-support-off.png");
-    console.log("PASS phone support turned off: the page says so, shows no code and does not reconnect");
-
-    check(errors.length === 0, "CSP violations or script errors: " + errors.join(" | "));
-    console.log("PASS no CSP violations or script errors");
-    await browser.close();
-    browser = null;
-    const done = await S.stop();
-    check(done && done.code === 0, "callsignd exit after SIGTERM: " + JSON.stringify(done) + " " + S.stderr.slice(-2000));
-    console.log("PASS callsignd exits 0 after SIGTERM");
-  } finally {
-    if (browser) await browser.close().catch(() => {});
-    S.cleanup();
-    fs.rmSync(profile, { recursive: true, force: true });
+browserTest({ period: PERIOD, config: `\n[auth]\nleeway_seconds = ${LEEWAY}\n` },
+            async ({ S, browser, artifacts, watch }) => {
+  const admin = S.token("admin", "ops-1");
+  for (const id of ["u-expiring", "u-revoked"]) {
+    const put = await S.request("PUT", "/v1/users/" + id, { email: id + "@example.com", phone_support: true }, admin);
+    check(put.status === 201 || put.status === 200, "PUT user: " + put.status + " " + put.text);
   }
-}
 
-main().then(() => process.exit(0), (err) => {
-  console.error("FAIL " + (err && err.stack ? err.stack : err));
-  process.exit(1);
+  // 1. The token expires while the page is open.
+  const short = S.token("customer", "u-expiring", TTL);
+  const exp = JSON.parse(Buffer.from(short.split(".")[1], "base64url").toString("utf8")).exp;
+  const expiring = await openDashboard(browser, S, short, watch, "expiring");
+  check(Date.now() < (exp + LEEWAY) * 1000, "the page went live only after the token expired; raise TTL");
+  await expiring.waitForFunction(() => document.getElementById("stream-status").textContent === "ended", null,
+                                 { timeout: Math.max((exp + LEEWAY) * 1000 - Date.now(), 0) + 5000 });
+  await checkEnded(expiring, /sign-in has expired/, path.join(artifacts, "end-1-expired.png"));
+  console.log("PASS an expired token: the page says so, shows no code and does not reconnect");
+
+  // 2. Phone support turned off while the page is open.
+  const revoked = await openDashboard(browser, S, S.token("customer", "u-revoked"), watch, "revoked");
+  const off = await S.request("PUT", "/v1/users/u-revoked", { email: "u-revoked@example.com", phone_support: false }, admin);
+  check(off.status === 200, "PUT phone_support false: " + off.status + " " + off.text);
+  await revoked.waitForFunction(() => document.getElementById("stream-status").textContent === "ended", null,
+                                { timeout: 2 * PERIOD * 1000 + 5000 });
+  await checkEnded(revoked, /^Phone codes are off: phone support is not enabled for your account\.$/,
+                   path.join(artifacts, "end-2-phone-support-off.png"));
+  console.log("PASS phone support turned off: the page says so, shows no code and does not reconnect");
 });
