@@ -14,6 +14,15 @@
 
 namespace callsign::storage {
 
+// Without an executor (a tool, a fuzzer), the work waits on the calling thread.
+inline void run_blocking(const blocking_executor& blocking, std::function<void()> work) {
+  if (blocking) {
+    blocking(std::move(work));
+  } else {
+    work();
+  }
+}
+
 inline void read_without_waiting(database& db, const blocking_executor& blocking, column_family cf, std::string key,
                                  completion<std::optional<std::string>> done) {
   std::optional<result<std::optional<std::string>>> value;
@@ -25,7 +34,7 @@ inline void read_without_waiting(database& db, const blocking_executor& blocking
     done(std::move(*value));
     return;
   }
-  blocking([&db, cf, key = std::move(key), done = std::move(done)]() mutable {
+  run_blocking(blocking, [&db, cf, key = std::move(key), done = std::move(done)]() mutable {
     blocking_reads_allowed may_wait;
     auto read = db.get(cf, key);
     done(std::move(read));

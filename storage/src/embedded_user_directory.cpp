@@ -193,7 +193,7 @@ void embedded_user_directory::find_by_email(std::string_view normalized_email,
 }
 
 void embedded_user_directory::list(std::string_view after, std::size_t limit, completion<user_page> done) {
-  impl_->blocking([this, after = std::string(after), limit, done = std::move(done)] {
+  run_blocking(impl_->blocking, [this, after = std::string(after), limit, done = std::move(done)] {
     blocking_reads_allowed may_wait;
     done(user_store(impl_->db).list(after, limit));
   });

@@ -31,16 +31,33 @@ struct app {
   }
 };
 
+// Writes a decision as the routes do: the record through the directory, conditional on the
+// version it was decided from, with the staged changes (their audit drafts are checked by the
+// tests, not journaled here).
+template <typename F>
+void apply(F& f, const std::string& user, const server::enrollment_write& write, const storage::change_set& changes) {
+  storage::change_set extra;
+  extra.ops = changes.ops;
+  auto put = test::wait_for<std::uint64_t>([&](auto done) {
+    f.backend.authenticators().put(user, write.record, write.expected_version, std::move(extra), std::move(done));
+  });
+  BOOST_REQUIRE_MESSAGE(put, (put ? std::string() : put.error().message));
+}
+
 template <typename F>
 std::pair<app, server::enrollment_started> start(F& f, const std::string& user = "alice") {
-  auto found = f.users.find(user);
+  auto found = test::wait_for<std::optional<storage::stored_user>>(
+      [&](auto done) { f.backend.users().find(user, std::move(done)); });
   BOOST_REQUIRE(found && *found);
   storage::change_set changes;
-  auto started = server::start_enrollment(f.enrollment_context(), **found, draft("authenticator.enroll"), changes);
+  auto started = test::wait_for<server::enrollment_started>([&](auto done) {
+    server::start_enrollment(f.enrollment_context(), (*found)->record, draft("authenticator.enroll"), changes,
+                             std::move(done));
+  });
   BOOST_REQUIRE(started);
   BOOST_REQUIRE_EQUAL(changes.audit.size(), 1U);
   BOOST_TEST(changes.audit.front().outcome == "pending");
-  f.commit(changes);
+  apply(f, user, started->write, changes);
   auto parsed = crypto::parse_otpauth_uri(started->otpauth_uri);
   BOOST_REQUIRE(parsed);
   BOOST_TEST((crypto::base32_decode(started->secret_base32).value() == parsed->secret));
@@ -53,23 +70,32 @@ std::pair<app, server::enrollment_started> start(F& f, const std::string& user =
   return {app{std::move(key).value(), params}, std::move(started).value()};
 }
 
-// One confirm, committed when it staged anything; the audit outcome or "" when none.
+// One confirm, written as the routes do; the audit outcome or "" when none.
 template <typename F>
-std::pair<result<server::confirm_outcome>, std::string> confirm(F& f, const std::string& code) {
+std::pair<result<server::confirm_outcome>, std::string> confirm(F& f, const std::string& code,
+                                                                 const std::string& user = "alice") {
   storage::change_set changes;
-  auto out = server::confirm_enrollment(f.enrollment_context(), "alice", code, draft("authenticator.confirm"), changes);
+  auto out = test::wait_for<server::confirm_outcome>([&](auto done) {
+    server::confirm_enrollment(f.enrollment_context(), user, code, draft("authenticator.confirm"), changes,
+                               std::move(done));
+  });
   if (out && out->status == server::confirm_status::throttled) {
     BOOST_TEST(changes.empty());
   }
-  f.commit(changes);
+  if (out && out->write) {
+    apply(f, user, *out->write, changes);
+  } else {
+    f.commit(changes);
+  }
   return {std::move(out), changes.audit.empty() ? std::string() : changes.audit.front().outcome};
 }
 
 template <typename F>
 storage::authenticator_record record_of(F& f, const std::string& user = "alice") {
-  auto found = f.authenticators.find(user);
+  auto found = test::wait_for<storage::stored_authenticator>(
+      [&](auto done) { f.backend.authenticators().find(user, std::move(done)); });
   BOOST_REQUIRE(found);
-  return *found;
+  return found->record;
 }
 
 }  // namespace
@@ -86,8 +112,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(start_stages_a_pending_secret_that_does_not_verify
   BOOST_TEST(record.pending_since == f.now());
   BOOST_TEST(f.verify("alice", phone.code_at(f.now(), 0)).second.outcome == "invalid");
   // No enrollment for bob: confirm has nothing to activate.
-  storage::change_set changes;
-  auto none = server::confirm_enrollment(f.enrollment_context(), "bob", "123456", draft("x"), changes);
+  auto none = confirm(f, "123456", "bob").first;
   BOOST_REQUIRE(!none);
   BOOST_TEST(static_cast<int>(none.error().kind) == static_cast<int>(error_kind::conflict));
 }
@@ -100,7 +125,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(the_right_code_activates_and_is_used_up, backend, 
   BOOST_REQUIRE(out);
   BOOST_TEST(static_cast<int>(out->status) == static_cast<int>(server::confirm_status::active));
   BOOST_TEST(audit == "active");
-  BOOST_TEST(out->record.activated_at == f.now());
+  BOOST_TEST(out->write->record.activated_at == f.now());
   const auto record = record_of(f);
   BOOST_TEST(record.active_sealed.has_value());
   BOOST_TEST(!record.pending_sealed.has_value());
@@ -175,19 +200,53 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(remove_drops_the_secrets_but_not_the_marks, backen
   BOOST_TEST(confirm(f, phone.code_at(f.now(), 0)).second == "active");
   const auto used = f.step();
   storage::change_set changes;
-  BOOST_REQUIRE(server::remove_enrollment(f.enrollment_context(), "alice", draft("authenticator.remove"), changes));
+  auto removed = test::wait_for<server::enrollment_write>([&](auto done) {
+    server::remove_enrollment(f.enrollment_context(), "alice", draft("authenticator.remove"), changes, std::move(done));
+  });
+  BOOST_REQUIRE(removed);
+  BOOST_TEST(removed->record.empty());
   BOOST_REQUIRE_EQUAL(changes.audit.size(), 1U);
   BOOST_TEST(changes.audit.front().outcome == "removed");
-  f.commit(changes);
+  apply(f, "alice", *removed, changes);
   BOOST_TEST(record_of(f).empty());
   f.advance(30s);
   BOOST_TEST(f.verify("alice", phone.code_at(f.now(), 0)).second.outcome == "invalid");
   BOOST_TEST((f.backend.marks.last_step("alice", "authenticator").value() == std::optional<std::uint64_t>(used)));
   storage::change_set again;
-  auto none = server::remove_enrollment(f.enrollment_context(), "alice", draft("authenticator.remove"), again);
+  auto none = test::wait_for<server::enrollment_write>([&](auto done) {
+    server::remove_enrollment(f.enrollment_context(), "alice", draft("authenticator.remove"), again, std::move(done));
+  });
   BOOST_REQUIRE(!none);
   BOOST_TEST(static_cast<int>(none.error().kind) == static_cast<int>(error_kind::not_found));
   BOOST_TEST(again.empty());
+}
+
+// Two enrollments started from one read (two tabs): the first write wins, the second is a
+// conflict and leaves the first's pending secret in place (no lost update, no lock).
+BOOST_AUTO_TEST_CASE_TEMPLATE(two_starts_from_one_read_let_one_write_through, backend, test::state_backends) {
+  test::verification_fixture<backend> f;
+  auto user = test::wait_for<std::optional<storage::stored_user>>(
+      [&](auto done) { f.backend.users().find("alice", std::move(done)); });
+  BOOST_REQUIRE(user && *user);
+  std::vector<server::enrollment_started> decided;
+  for (int i = 0; i < 2; ++i) {
+    storage::change_set changes;
+    auto started = test::wait_for<server::enrollment_started>([&](auto done) {
+      server::start_enrollment(f.enrollment_context(), (*user)->record, draft("authenticator.enroll"), changes,
+                               std::move(done));
+    });
+    BOOST_REQUIRE(started);
+    decided.push_back(std::move(started).value());
+  }
+  BOOST_TEST(decided[0].write.expected_version == decided[1].write.expected_version);
+  apply(f, "alice", decided[0].write, {});
+  auto second = test::wait_for<std::uint64_t>([&](auto done) {
+    f.backend.authenticators().put("alice", decided[1].write.record, decided[1].write.expected_version, {},
+                                   std::move(done));
+  });
+  BOOST_REQUIRE(!second);
+  BOOST_TEST(static_cast<int>(second.error().kind) == static_cast<int>(error_kind::conflict));
+  BOOST_TEST(*record_of(f).pending_sealed == *decided[0].write.record.pending_sealed);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

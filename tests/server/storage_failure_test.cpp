@@ -16,6 +16,7 @@
 #include "server/routes.hpp"
 #include "storage/group_commit_writer.hpp"
 #include "support/temp_directory.hpp"
+#include "support/route_outcome_wait.hpp"
 #include "support/wal_probe_file_system.hpp"
 
 using namespace callsign;
@@ -70,10 +71,8 @@ struct full_disk_app {
     request.path = path;
     auto match = routes.resolve(request);
     BOOST_TEST_REQUIRE(match.matched != nullptr);
-    auto outcome = router::invoke(*match.matched, request);
-    auto* response = std::get_if<http_response>(&outcome);
-    BOOST_TEST_REQUIRE(response != nullptr);
-    return *response;
+    // /readyz's write probe answers asynchronously.
+    return test::final_response(router::invoke(*match.matched, request), writer.get());
   }
 
   result<storage::commit_receipt> write_something(const std::string& key) {

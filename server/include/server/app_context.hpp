@@ -63,8 +63,6 @@ struct app_context {
   open_proxy_lookup open_proxies;
   list_registry* lists = nullptr;  // account-takeover lists (docs/lists.md); null when not loaded
 
-  // Serializes read-check-write changes to users and authenticators (rare, admin/customer).
-  std::mutex account_mutex;
   std::unique_ptr<server::metrics> stats;  // set once the router is complete
   std::atomic<bool> draining{false};
 };

@@ -3,8 +3,12 @@
 //   POST /v1/me/authenticator          start (or restart) enrollment: otpauth URI, secret, QR
 //   POST /v1/me/authenticator/confirm  {"code"} activates the pending secret
 //   DELETE /v1/me/authenticator        removes it
+#include <memory>
+#include <stdexcept>
+
 #include "crypto/constant_time.hpp"
 #include "routes/route_support.hpp"
+#include "routes/user_directory_calls.hpp"
 #include "routes/user_json.hpp"
 #include "server/json_body.hpp"
 #include "server/json_writer.hpp"
@@ -26,8 +30,47 @@ void announce(app_context& app, std::string_view user, const storage::authentica
   }
 }
 
-enrollment_context enrollment(const app_context& app) {
-  return {app.keys, app.config, app.clock, *app.authenticators, *app.marks, *app.counters};
+// What these routes use, complete at construction.
+struct enrollment_services {
+  app_context& app;
+  enrollment_context ctx;
+};
+
+http_response no_content() {
+  http_response response;
+  response.status = 204;
+  response.content_type.clear();
+  return response;
+}
+
+// Everything an asynchronous enrollment step reads lives here until the reply is built.
+struct enrollment_run {
+  storage::change_set changes;
+  enrollment_started started;
+
+  ~enrollment_run() {
+    crypto::secure_wipe(started.otpauth_uri);
+    crypto::secure_wipe(started.secret_base32);
+  }
+};
+
+// Writes the decided record conditional on the version it was decided from, with the change set;
+// then announces the new state and replies with `reply`.
+void write_enrollment(const enrollment_services& services, const std::string& user, enrollment_write write,
+                      const std::shared_ptr<enrollment_run>& run, std::function<handler_result()> reply,
+                      std::function<void(handler_result)> resume) {
+  auto record = write.record;
+  services.ctx.authenticators.put(
+      user, std::move(write.record), write.expected_version, std::move(run->changes),
+      [&services, user, record = std::move(record), run, reply = std::move(reply),
+       resume = std::move(resume)](result<std::uint64_t> written) {
+        if (!written) {
+          resume(written.error());
+          return;
+        }
+        announce(services.app, user, record);
+        resume(reply());
+      });
 }
 
 // The body of these routes is optional; when present it must be a JSON object with `known` fields.
@@ -46,7 +89,8 @@ result<std::optional<json_body>> optional_body(const http_request& request,
   return std::optional<json_body>(std::move(body).value());
 }
 
-handler_result start_route(app_context& app, http_request& request) {
+handler_result start_route(const enrollment_services& services, http_request& request) {
+  auto& app = services.app;
   auto who = caller(app, request, {role::customer});
   if (!who) {
     return who.error();
@@ -54,42 +98,49 @@ handler_result start_route(app_context& app, http_request& request) {
   if (auto body = optional_body(request, {}); !body) {
     return body.error();
   }
-  auto user = eligible_customer(app, *who);
-  if (!user) {
-    return user.error();
-  }
-  std::lock_guard lock(app.account_mutex);
-  storage::change_set changes;
-  auto started =
-      start_enrollment(enrollment(app), *user, audit_for(app, *who, request, "authenticator.enroll", user->id), changes);
-  if (!started) {
-    return started.error();
-  }
-  auto qr = qr_svg(started->otpauth_uri);
-  if (!qr) {
-    crypto::secure_wipe(started->otpauth_uri);
-    crypto::secure_wipe(started->secret_base32);
-    return qr.error();
-  }
-  if (auto committed = commit_and_wait(app, std::move(changes)); !committed) {
-    crypto::secure_wipe(started->otpauth_uri);
-    crypto::secure_wipe(started->secret_base32);
-    return committed.error();
-  }
-  announce(app, user->id, started->record);
-  json_writer json;
-  json.begin_object()
-      .field("otpauth_uri", started->otpauth_uri)
-      .field("secret", started->secret_base32)
-      .field("qr_svg", *qr)
-      .field("state", "pending")
-      .end_object();
-  crypto::secure_wipe(started->otpauth_uri);
-  crypto::secure_wipe(started->secret_base32);
-  return json_response(201, std::move(json).str());
+  auto audit = audit_for(app, *who, request, "authenticator.enroll", who->subject);
+  return async_response{[&services, subject = who->subject, audit = std::move(audit)](
+                            std::function<void(handler_result)> resume) mutable {
+    find_eligible_customer(*services.app.user_directory, subject, [&services, audit = std::move(audit), resume](
+                                                                      result<storage::stored_user> user) mutable {
+      if (!user) {
+        resume(user.error());
+        return;
+      }
+      auto run = std::make_shared<enrollment_run>();
+      start_enrollment(services.ctx, user->record, std::move(audit), run->changes,
+                       [&services, run, id = user->record.id, resume](result<enrollment_started> started) {
+                         if (!started) {
+                           resume(started.error());
+                           return;
+                         }
+                         run->started = std::move(*started);
+                         auto qr = qr_svg(run->started.otpauth_uri);
+                         if (!qr) {
+                           resume(qr.error());
+                           return;
+                         }
+                         auto write = std::move(run->started.write);
+                         write_enrollment(
+                             services, id, std::move(write), run,
+                             [run, qr = std::move(*qr)]() -> handler_result {
+                               json_writer json;
+                               json.begin_object()
+                                   .field("otpauth_uri", run->started.otpauth_uri)
+                                   .field("secret", run->started.secret_base32)
+                                   .field("qr_svg", qr)
+                                   .field("state", "pending")
+                                   .end_object();
+                               return json_response(201, std::move(json).str());
+                             },
+                             resume);
+                       });
+    });
+  }};
 }
 
-handler_result confirm_route(app_context& app, http_request& request) {
+handler_result confirm_route(const enrollment_services& services, http_request& request) {
+  auto& app = services.app;
   auto who = caller(app, request, {role::customer});
   if (!who) {
     return who.error();
@@ -106,65 +157,99 @@ handler_result confirm_route(app_context& app, http_request& request) {
     return code.error();
   }
   if (auto format = check_code_format(*code, app.config.authenticator.params.digits); !format) {
+    crypto::secure_wipe(*code);
     return format.error();
   }
-  auto user = eligible_customer(app, *who);
-  if (!user) {
-    return user.error();
-  }
-  std::lock_guard lock(app.account_mutex);
-  storage::change_set changes;
-  auto confirmed = confirm_enrollment(enrollment(app), user->id, *code,
-                                      audit_for(app, *who, request, "authenticator.confirm", user->id), changes);
-  if (!confirmed) {
-    return confirmed.error();
-  }
-  if (confirmed->status == confirm_status::throttled) {
-    return error_response(make_error(error_kind::rate_limited, "too many wrong codes; try again later"))
-        .with_header("Retry-After", std::to_string(confirmed->retry_after_seconds));
-  }
-  if (auto committed = commit_and_wait(app, std::move(changes)); !committed) {
-    return committed.error();
-  }
-  if (confirmed->status == confirm_status::invalid) {
-    return make_error(error_kind::rejected, "the code does not match the pending authenticator");
-  }
-  announce(app, user->id, confirmed->record);
-  json_writer json;
-  json.begin_object().field("state", "active").field("activated_at", confirmed->record.activated_at).end_object();
-  return json_response(200, std::move(json).str());
+  auto audit = audit_for(app, *who, request, "authenticator.confirm", who->subject);
+  return async_response{[&services, subject = who->subject, code = std::move(*code), audit = std::move(audit)](
+                            std::function<void(handler_result)> resume) mutable {
+    find_eligible_customer(
+        *services.app.user_directory, subject,
+        [&services, code = std::move(code), audit = std::move(audit), resume](result<storage::stored_user> user) mutable {
+          if (!user) {
+            crypto::secure_wipe(code);
+            resume(user.error());
+            return;
+          }
+          auto run = std::make_shared<enrollment_run>();
+          const std::string id = user->record.id;
+          confirm_enrollment(services.ctx, id, code, std::move(audit), run->changes,
+                             [&services, run, id, resume](result<confirm_outcome> confirmed) {
+                               if (!confirmed) {
+                                 resume(confirmed.error());
+                                 return;
+                               }
+                               if (confirmed->status == confirm_status::throttled) {
+                                 resume(error_response(make_error(error_kind::rate_limited,
+                                                                  "too many wrong codes; try again later"))
+                                            .with_header("Retry-After",
+                                                         std::to_string(confirmed->retry_after_seconds)));
+                                 return;
+                               }
+                               if (confirmed->status == confirm_status::invalid) {
+                                 // The failure count and the audit entry are durable before the 422.
+                                 deferred_response deferred;
+                                 deferred.changes = std::move(run->changes);
+                                 deferred.finish = [](const result<storage::commit_receipt>&) {
+                                   return error_response(make_error(
+                                       error_kind::rejected, "the code does not match the pending authenticator"));
+                                 };
+                                 resume(std::move(deferred));
+                                 return;
+                               }
+                               const auto activated_at = confirmed->write->record.activated_at;
+                               write_enrollment(
+                                   services, id, std::move(*confirmed->write), run,
+                                   [activated_at]() -> handler_result {
+                                     json_writer json;
+                                     json.begin_object()
+                                         .field("state", "active")
+                                         .field("activated_at", activated_at)
+                                         .end_object();
+                                     return json_response(200, std::move(json).str());
+                                   },
+                                   resume);
+                             });
+          crypto::secure_wipe(code);
+        });
+  }};
 }
 
-handler_result remove_route(app_context& app, http_request& request) {
-  auto who = caller(app, request, {role::customer});
+handler_result remove_route(const enrollment_services& services, http_request& request) {
+  auto who = caller(services.app, request, {role::customer});
   if (!who) {
     return who.error();
   }
-  std::lock_guard lock(app.account_mutex);
-  storage::change_set changes;
-  auto removed = remove_enrollment(enrollment(app), who->subject,
-                                   audit_for(app, *who, request, "authenticator.remove", who->subject), changes);
-  if (!removed) {
-    return removed.error();
-  }
-  if (auto committed = commit_and_wait(app, std::move(changes)); !committed) {
-    return committed.error();
-  }
-  announce(app, who->subject, storage::authenticator_record{});
-  http_response response;
-  response.status = 204;
-  response.content_type.clear();
-  return response;
+  auto audit = audit_for(services.app, *who, request, "authenticator.remove", who->subject);
+  return async_response{[&services, subject = who->subject, audit = std::move(audit)](
+                            std::function<void(handler_result)> resume) mutable {
+    auto run = std::make_shared<enrollment_run>();
+    remove_enrollment(services.ctx, subject, std::move(audit), run->changes,
+                      [&services, run, subject, resume](result<enrollment_write> write) {
+                        if (!write) {
+                          resume(write.error());
+                          return;
+                        }
+                        write_enrollment(services, subject, std::move(*write), run,
+                                         []() -> handler_result { return no_content(); }, resume);
+                      });
+  }};
 }
 }  // namespace
 
 void add_authenticator_routes(router& routes, app_context& app) {
+  if (app.user_directory == nullptr || app.authenticator_directory == nullptr || app.attempts == nullptr) {
+    throw std::logic_error("authenticator routes need the directories and the attempt backend");
+  }
+  auto services = std::make_shared<enrollment_services>(enrollment_services{
+      app, {app.keys, app.config, app.clock, *app.authenticator_directory, *app.attempts}});
+  // On the I/O thread: the backends answer inline or call back; no thread waits.
   routes.add(http_method::post, "/v1/me/authenticator",
-             [&app](http_request& r) { return start_route(app, r); }, route_execution::worker);
+             [services](http_request& r) { return start_route(*services, r); });
   routes.add(http_method::post, "/v1/me/authenticator/confirm",
-             [&app](http_request& r) { return confirm_route(app, r); }, route_execution::worker);
+             [services](http_request& r) { return confirm_route(*services, r); });
   routes.add(http_method::delete_, "/v1/me/authenticator",
-             [&app](http_request& r) { return remove_route(app, r); }, route_execution::worker);
+             [services](http_request& r) { return remove_route(*services, r); });
 }
 
 }  // namespace callsign::server

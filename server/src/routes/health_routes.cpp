@@ -14,25 +14,29 @@ void add_health_routes(router& routes, app_context& app) {
   });
 
   // Readiness: storage answers, its writes succeed, and we are not draining.
-  routes.add(http_method::get, "/readyz", [&app](http_request&) -> result<http_response> {
+  routes.add(http_method::get, "/readyz", [&app](http_request&) -> handler_result {
     if (app.draining.load()) {
       return make_error(error_kind::unavailable, "shutting down");
     }
     if (!app.db.healthy()) {
       return make_error(error_kind::unavailable, "storage is not answering");
     }
-    if (app.writer != nullptr && app.writer->stats().writes_failing) {
-      // Writes failed (a full disk): ready again once one succeeds. A small synced write of our
-      // own tells, so a node the balancer took out of rotation is not left there for lack of traffic.
+    http_response ready;
+    ready.body = R"({"status":"ready"})";
+    if (app.writer == nullptr || !app.writer->stats().writes_failing) {
+      return ready;
+    }
+    // Writes failed (a full disk): ready again once one succeeds. A small synced write of our
+    // own tells, so a node the balancer took out of rotation is not left there for lack of traffic.
+    return async_response{[&app, ready](std::function<void(handler_result)> resume) {
       storage::change_set probe;
       probe.put(storage::column_family::meta, "readyz_probe", std::to_string(app.clock.unix_seconds()));
-      if (!commit_and_wait(app, std::move(probe))) {
-        return make_error(error_kind::unavailable, "storage writes are failing; the server log has the cause");
-      }
-    }
-    http_response response;
-    response.body = R"({"status":"ready"})";
-    return response;
+      app.writer->submit(std::move(probe), [ready, resume](result<storage::commit_receipt> written) {
+        resume(written ? handler_result(ready)
+                       : handler_result(make_error(error_kind::unavailable,
+                                                   "storage writes are failing; the server log has the cause")));
+      });
+    }};
   }, route_execution::worker);
 
   routes.add(http_method::get, "/metrics", [&app](http_request&) -> result<http_response> {

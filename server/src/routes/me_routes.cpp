@@ -1,15 +1,20 @@
 // Customer routes: GET /v1/me/phone-token and GET /v1/me/audit. The authenticator enrollment
 // routes are in authenticator_routes.cpp.
+#include <stdexcept>
+
 #include "crypto/constant_time.hpp"
 #include "crypto/key_derivation.hpp"
 #include "crypto/totp.hpp"
 #include "routes/route_support.hpp"
+#include "routes/user_directory_calls.hpp"
 #include "server/json_writer.hpp"
 #include "server/query_string.hpp"
 #include "server/routes.hpp"
 
 namespace callsign::server {
 
+// Synchronous, over the RocksDB store: for the stream's token table (stream_routes.cpp), built on
+// the worker pool. Routes use find_eligible_customer (user_directory_calls.hpp).
 result<storage::user_record> eligible_customer(const app_context& app, const principal& who) {
   auto user = app.users->find(who.subject);
   if (!user) {
@@ -50,11 +55,15 @@ handler_result get_phone_token(app_context& app, http_request& request) {
   if (!who) {
     return who.error();
   }
-  auto user = eligible_customer(app, *who);
-  if (!user) {
-    return user.error();
-  }
-  return json_response(200, phone_token_json(app, user->id));
+  return async_response{[&app, subject = who->subject](std::function<void(handler_result)> resume) {
+    find_eligible_customer(*app.user_directory, subject, [&app, resume](result<storage::stored_user> user) {
+      if (!user) {
+        resume(user.error());
+        return;
+      }
+      resume(json_response(200, phone_token_json(app, user->record.id)));
+    });
+  }};
 }
 
 std::string entries_json(const std::vector<storage::audit_entry>& entries, std::string_view cursor_name,
@@ -109,8 +118,11 @@ std::string audit_page_json(const std::vector<storage::audit_entry>& entries, st
 }
 
 void add_me_routes(router& routes, app_context& app) {
-  routes.add(http_method::get, "/v1/me/phone-token", [&app](http_request& r) { return get_phone_token(app, r); },
-             route_execution::worker);
+  if (app.user_directory == nullptr) {
+    throw std::logic_error("the me routes need the user directory");
+  }
+  // On the I/O thread: the directory answers inline from memory or calls back.
+  routes.add(http_method::get, "/v1/me/phone-token", [&app](http_request& r) { return get_phone_token(app, r); });
   routes.add(http_method::get, "/v1/me/audit", [&app](http_request& r) { return get_my_audit(app, r); },
              route_execution::worker);
 }

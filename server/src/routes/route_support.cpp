@@ -1,7 +1,5 @@
 #include "routes/route_support.hpp"
 
-#include <future>
-
 #include "server/auth/token_verifier.hpp"
 
 namespace callsign::server {
@@ -38,17 +36,6 @@ storage::audit_draft audit_for(const app_context& app, const principal& who, con
   draft.source_ip = request.remote_address;
   draft.request_id = request.request_id;
   return draft;
-}
-
-result<storage::commit_receipt> commit_and_wait(app_context& app, storage::change_set changes) {
-  if (app.writer == nullptr) {
-    return make_error(error_kind::unavailable, "storage writer is not running");
-  }
-  std::promise<result<storage::commit_receipt>> promise;
-  auto future = promise.get_future();
-  app.writer->submit(std::move(changes),
-                     [&promise](result<storage::commit_receipt> done) { promise.set_value(std::move(done)); });
-  return future.get();
 }
 
 }  // namespace callsign::server

@@ -33,10 +33,8 @@ http_response json_response(unsigned status, std::string body);
 storage::audit_draft audit_for(const app_context& app, const principal& who, const http_request& request,
                                std::string action, std::string subject);
 
-// Commits and waits on this (worker) thread; for rare changes that must be serialized.
-result<storage::commit_receipt> commit_and_wait(app_context& app, storage::change_set changes);
-
-// The caller's user record when it exists and has phone support (404 / 403 otherwise).
+// The caller's user record when it exists and has phone support (404 / 403 otherwise), read
+// synchronously (the stream's token table); routes use find_eligible_customer.
 result<storage::user_record> eligible_customer(const app_context& app, const principal& who);
 
 // {"token","step","expires_at","period"} for the user's current phone token.

@@ -17,8 +17,8 @@
 
 namespace callsign::storage {
 
-// `blocking` runs the reads that would wait for the disk (callsignd: a blocking_pool; tools and
-// tests may run them inline).
+// `blocking` runs the reads that would wait for the disk (callsignd: a blocking_pool); empty, they
+// wait on the calling thread (tools, fuzzers).
 // Thread-safety: every call from any thread. Completions run inline, on the blocking executor or
 // on the commit sink's thread; they must be quick. `db` and `sink` must outlive the directory,
 // and the directory must outlive every call still in flight (stop the sink and the executor
