@@ -15,6 +15,10 @@
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/database.hpp"
+#include "storage/blocking_pool.hpp"
+#include "storage/embedded_attempts.hpp"
+#include "storage/embedded_authenticator_directory.hpp"
+#include "storage/embedded_user_directory.hpp"
 #include "storage/embedded_blocks.hpp"
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/embedded_replay_marks.hpp"
@@ -97,6 +101,19 @@ int main(int argc, char** argv) {
   app.counters = &counters;
   app.journal = &journal;
   app.blocks = blocks->get();
+  // Cold reads of the embedded backends (a key only on disk since a restart) wait here, never on
+  // an I/O thread (storage/blocking_pool.hpp).
+  storage::blocking_pool disk_pool(2, "callsign-disk");
+  app.disk_pool = &disk_pool;
+  storage::embedded_code_attempts code_attempts(marks, counters, disk_pool.executor());
+  storage::embedded_login_attempts login_attempts(counters, **blocks, disk_pool.executor());
+  app.attempts = &code_attempts;
+  app.login_attempts = &login_attempts;
+  storage::embedded_user_directory user_directory(**db, **writer, disk_pool.executor());
+  storage::embedded_authenticator_directory authenticator_directory(**db, **writer, disk_pool.executor(),
+                                                                    user_directory);
+  app.user_directory = &user_directory;
+  app.authenticator_directory = &authenticator_directory;
   server::login_limiter login(app.config.login, app.keys, counters, **blocks);
   app.login = &login;
 

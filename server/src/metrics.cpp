@@ -123,4 +123,13 @@ std::string commit_metrics_text(const storage::group_commit_stats& stats) {
   return out;
 }
 
+std::string disk_wait_metrics_text(std::uint64_t tasks_run) {
+  std::string out;
+  append_counter(out, "callsign_storage_disk_waits_total",
+                 "Storage calls moved off the I/O threads to the callsign-disk pool because they had to read "
+                 "the disk.",
+                 tasks_run);
+  return out;
+}
+
 }  // namespace callsign::server

@@ -25,6 +25,7 @@ void blocking_pool::post(std::function<void()> task) {
     }
   }
   // Stopped: run it here rather than drop it (a completion must be called exactly once).
+  tasks_run_.fetch_add(1, std::memory_order_relaxed);
   task();
 }
 
@@ -48,6 +49,7 @@ void blocking_pool::stop() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
+    tasks_run_.fetch_add(1, std::memory_order_relaxed);
     task();
   }
 }
@@ -63,6 +65,7 @@ void blocking_pool::run() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
+    tasks_run_.fetch_add(1, std::memory_order_relaxed);
     task();
   }
 }

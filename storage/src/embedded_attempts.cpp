@@ -1,6 +1,10 @@
 #include "storage/embedded_attempts.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <functional>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -8,27 +12,72 @@
 
 namespace callsign::storage {
 
-class embedded_attempts::key_locks {
+namespace detail {
+
+// What both embedded attempt backends share: the key stripes that make an attempt atomic, and
+// the move of an attempt that would wait for the disk to the blocking pool.
+class attempt_runner {
  public:
-  key_locks(std::array<std::mutex, lock_stripes>& stripes, const std::vector<std::string_view>& keys) {
-    indices_.reserve(keys.size());
-    for (auto key : keys) indices_.push_back(std::hash<std::string_view>{}(key) % lock_stripes);
-    std::sort(indices_.begin(), indices_.end());
-    indices_.erase(std::unique(indices_.begin(), indices_.end()), indices_.end());
-    // One global order (ascending stripe index), so two attempts never wait on each other in a cycle.
-    for (auto index : indices_) stripes[index].lock();
-    stripes_ = &stripes;
+  static constexpr std::size_t stripes = 4096;
+
+  explicit attempt_runner(blocking_executor blocking_work) : blocking_work_(std::move(blocking_work)) {}
+
+  // Holds the stripes of `keys` (deduplicated, ascending) until destroyed.
+  class key_locks {
+   public:
+    key_locks(attempt_runner& runner, const std::vector<std::string_view>& keys) : runner_(runner) {
+      indices_.reserve(keys.size());
+      for (auto key : keys) indices_.push_back(std::hash<std::string_view>{}(key) % stripes);
+      std::sort(indices_.begin(), indices_.end());
+      indices_.erase(std::unique(indices_.begin(), indices_.end()), indices_.end());
+      // One global order (ascending stripe index): two attempts never wait on each other in a cycle.
+      for (auto index : indices_) runner_.stripes_[index].lock();
+    }
+    ~key_locks() {
+      for (auto it = indices_.rbegin(); it != indices_.rend(); ++it) runner_.stripes_[*it].unlock();
+    }
+    key_locks(const key_locks&) = delete;
+    key_locks& operator=(const key_locks&) = delete;
+
+   private:
+    attempt_runner& runner_;
+    std::vector<std::size_t> indices_;
+  };
+
+  // Runs `run_locked` from memory only; if it answers would_block (having changed nothing),
+  // runs it again on the blocking pool (or here, waiting, without one). Calls done once.
+  template <class Result, class Run>
+  void run(Run run_locked, completion<Result> done) {
+    result<Result> first = make_error(error_kind::would_block, "");
+    {
+      nonblocking_reads memory_only;
+      first = run_locked();
+    }
+    if (first || first.error().kind != error_kind::would_block) {
+      done(std::move(first));
+      return;
+    }
+    moved_.fetch_add(1, std::memory_order_relaxed);
+    if (!blocking_work_) {
+      blocking_reads_allowed may_wait;
+      done(run_locked());
+      return;
+    }
+    blocking_work_([run_locked = std::move(run_locked), done = std::move(done)]() mutable {
+      blocking_reads_allowed may_wait;
+      done(run_locked());
+    });
   }
-  ~key_locks() {
-    for (auto it = indices_.rbegin(); it != indices_.rend(); ++it) (*stripes_)[*it].unlock();
-  }
-  key_locks(const key_locks&) = delete;
-  key_locks& operator=(const key_locks&) = delete;
+
+  std::size_t moved() const noexcept { return moved_.load(std::memory_order_relaxed); }
 
  private:
-  std::vector<std::size_t> indices_;
-  std::array<std::mutex, lock_stripes>* stripes_ = nullptr;
+  blocking_executor blocking_work_;
+  std::array<std::mutex, stripes> stripes_;
+  std::atomic<std::size_t> moved_{0};
 };
+
+}  // namespace detail
 
 namespace {
 // The replay mark's lock key, apart from every counter key (state_key never starts with NUL).
@@ -38,53 +87,39 @@ std::string claim_lock_key(const step_claim& claim) {
   key.append(claim.method);
   return key;
 }
-
-bool would_block(const error& e) noexcept { return e.kind == error_kind::would_block; }
 }  // namespace
 
-embedded_attempts::embedded_attempts(replay_marks& marks, rate_counters& counters, blocks& blocks,
-                                     blocking_executor blocking_work)
-    : marks_(marks), counters_(counters), blocks_(blocks), blocking_work_(std::move(blocking_work)) {}
+embedded_code_attempts::embedded_code_attempts(replay_marks& marks, rate_counters& counters,
+                                               blocking_executor blocking_work)
+    : marks_(marks), counters_(counters), runner_(std::make_unique<detail::attempt_runner>(std::move(blocking_work))) {}
 
-std::size_t embedded_attempts::moved_to_blocking_work() const noexcept {
-  return moved_.load(std::memory_order_relaxed);
+embedded_code_attempts::~embedded_code_attempts() = default;
+
+std::size_t embedded_code_attempts::moved_to_blocking_work() const noexcept { return runner_->moved(); }
+
+void embedded_code_attempts::settle(const code_attempt& attempt, change_set& changes,
+                                    completion<code_attempt_result> done) {
+  runner_->run<code_attempt_result>([this, &attempt, &changes] { return settle_locked(attempt, changes); },
+                                    std::move(done));
 }
 
-template <class Result, class Run>
-void embedded_attempts::run(Run run_locked, completion<Result> done) {
-  result<Result> first = make_error(error_kind::would_block, "");
-  {
-    nonblocking_reads memory_only;
-    first = run_locked();
-  }
-  if (first || !would_block(first.error()) || !blocking_work_) {
-    if (!first && would_block(first.error())) {
-      // No pool to move to: wait for the disk here.
-      blocking_reads_allowed may_wait;
-      first = run_locked();
-    }
-    done(std::move(first));
-    return;
-  }
-  // Nothing was changed: the same attempt runs again where the disk may be read.
-  moved_.fetch_add(1, std::memory_order_relaxed);
-  blocking_work_([run_locked = std::move(run_locked), done = std::move(done)]() mutable {
-    blocking_reads_allowed may_wait;
-    done(run_locked());
-  });
+embedded_login_attempts::embedded_login_attempts(rate_counters& counters, blocks& blocks,
+                                                 blocking_executor blocking_work)
+    : counters_(counters),
+      blocks_(blocks),
+      runner_(std::make_unique<detail::attempt_runner>(std::move(blocking_work))) {}
+
+embedded_login_attempts::~embedded_login_attempts() = default;
+
+std::size_t embedded_login_attempts::moved_to_blocking_work() const noexcept { return runner_->moved(); }
+
+void embedded_login_attempts::record(const login_attempt& attempt, change_set& changes,
+                                     completion<login_attempt_result> done) {
+  runner_->run<login_attempt_result>([this, &attempt, &changes] { return record_locked(attempt, changes); },
+                                     std::move(done));
 }
 
-void embedded_attempts::settle(const code_attempt& attempt, change_set& changes,
-                               completion<code_attempt_result> done) {
-  run<code_attempt_result>([this, &attempt, &changes] { return settle_locked(attempt, changes); }, std::move(done));
-}
-
-void embedded_attempts::record(const login_attempt& attempt, change_set& changes,
-                               completion<login_attempt_result> done) {
-  run<login_attempt_result>([this, &attempt, &changes] { return record_locked(attempt, changes); }, std::move(done));
-}
-
-result<code_attempt_result> embedded_attempts::settle_locked(const code_attempt& attempt, change_set& changes) {
+result<code_attempt_result> embedded_code_attempts::settle_locked(const code_attempt& attempt, change_set& changes) {
   std::vector<std::string_view> keys;
   for (const auto& failure : attempt.failures) keys.push_back(failure.key);
   std::string claim_key;
@@ -92,7 +127,7 @@ result<code_attempt_result> embedded_attempts::settle_locked(const code_attempt&
     claim_key = claim_lock_key(*attempt.claim);
     keys.push_back(claim_key);
   }
-  key_locks held(stripes_, keys);
+  detail::attempt_runner::key_locks held(*runner_, keys);
 
   code_attempt_result out;
   for (const auto& failure : attempt.failures) {
@@ -122,7 +157,7 @@ result<code_attempt_result> embedded_attempts::settle_locked(const code_attempt&
   return out;
 }
 
-result<login_attempt_result> embedded_attempts::record_locked(const login_attempt& attempt, change_set& changes) {
+result<login_attempt_result> embedded_login_attempts::record_locked(const login_attempt& attempt, change_set& changes) {
   std::vector<std::string_view> keys;
   if (attempt.failure) {
     for (const auto& rule : attempt.rules) {
@@ -132,7 +167,7 @@ result<login_attempt_result> embedded_attempts::record_locked(const login_attemp
       if (rule.previous_block_key) keys.push_back(*rule.previous_block_key);
     }
   }
-  key_locks held(stripes_, keys);
+  detail::attempt_runner::key_locks held(*runner_, keys);
 
   login_attempt_result out;
   if (attempt.failure) {

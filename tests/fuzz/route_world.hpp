@@ -29,6 +29,9 @@
 #include "storage/embedded_replay_marks.hpp"
 #include "server/lists/list_registry.hpp"
 #include "server/login_limits.hpp"
+#include "storage/embedded_attempts.hpp"
+#include "storage/embedded_authenticator_directory.hpp"
+#include "storage/embedded_user_directory.hpp"
 #include "storage/embedded_blocks.hpp"
 #include "storage/group_commit_writer.hpp"
 #include "storage/key_ring_file.hpp"
@@ -68,6 +71,10 @@ struct route_world {
   std::unique_ptr<storage::embedded_rate_counters> counters;
   std::unique_ptr<storage::audit_journal> journal;
   std::unique_ptr<storage::embedded_blocks> blocks;
+  std::unique_ptr<storage::embedded_code_attempts> code_attempts;
+  std::unique_ptr<storage::embedded_login_attempts> login_attempts;
+  std::unique_ptr<storage::embedded_user_directory> user_directory;
+  std::unique_ptr<storage::embedded_authenticator_directory> authenticator_directory;
   std::unique_ptr<server::app_context> app;
   std::unique_ptr<server::login_limiter> login;
   std::unique_ptr<server::list_registry> lists;
@@ -105,6 +112,17 @@ struct route_world {
     app->journal = journal.get();
     blocks = must(storage::embedded_blocks::open(*db, world_time * 1000));
     app->blocks = blocks.get();
+    // No blocking pool: a cold read waits on the fuzzing thread.
+    code_attempts = std::make_unique<storage::embedded_code_attempts>(*marks, *counters);
+    login_attempts = std::make_unique<storage::embedded_login_attempts>(*counters, *blocks);
+    app->attempts = code_attempts.get();
+    app->login_attempts = login_attempts.get();
+    const storage::blocking_executor here = [](std::function<void()> work) { work(); };
+    user_directory = std::make_unique<storage::embedded_user_directory>(*db, *writer, here);
+    authenticator_directory =
+        std::make_unique<storage::embedded_authenticator_directory>(*db, *writer, here, *user_directory);
+    app->user_directory = user_directory.get();
+    app->authenticator_directory = authenticator_directory.get();
     login = std::make_unique<server::login_limiter>(config.login, app->keys, *counters, *blocks);
     app->login = login.get();
     lists = std::make_unique<server::list_registry>(config.lists, dir, app->keys, clock);

@@ -10,6 +10,7 @@
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/lists/device_set.hpp"
 #include "storage/lists/ip_set_parser.hpp"
+#include "support/login_recording.hpp"
 #include "support/temp_directory.hpp"
 
 using namespace callsign;
@@ -104,7 +105,7 @@ BOOST_AUTO_TEST_CASE(blocks_from_failed_logins_with_retry_after) {
   world w;
   for (int i = 0; i < 5; ++i) {
     storage::change_set changes;
-    auto out = record_login_result(w.limiter, *parse_ip_address("192.0.2.50"), "alice", false, t0 + i, changes);
+    auto out = test::record_inline(w.limiter, *parse_ip_address("192.0.2.50"), "alice", false, t0 + i, changes);
     BOOST_REQUIRE(out);
     if (!changes.ops.empty()) BOOST_REQUIRE(w.db->write(changes.ops));
   }

@@ -7,6 +7,7 @@
 #include "storage/database.hpp"
 #include "storage/embedded_blocks.hpp"
 #include "storage/embedded_rate_counters.hpp"
+#include "support/login_recording.hpp"
 #include "support/temp_directory.hpp"
 
 using namespace callsign;
@@ -117,7 +118,7 @@ BOOST_AUTO_TEST_CASE(verdicts_follow_blocks_and_open_proxy_policy) {
   // A blocked address gets blocked with Retry-After, before the open-proxy check.
   storage::change_set changes;
   for (int i = 0; i < 5; ++i) {
-    BOOST_REQUIRE(record_login_result(limiter, listed, "someone", false, now + i, changes));
+    BOOST_REQUIRE(test::record_inline(limiter, listed, "someone", false, now + i, changes));
   }
   d = decide_gate(limiter, listed, lookup, now + 10);
   BOOST_REQUIRE(d);

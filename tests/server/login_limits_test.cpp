@@ -12,6 +12,7 @@
 #include "storage/database.hpp"
 #include "storage/embedded_blocks.hpp"
 #include "storage/embedded_rate_counters.hpp"
+#include "support/login_recording.hpp"
 #include "support/temp_directory.hpp"
 
 using namespace callsign;
@@ -60,7 +61,7 @@ struct node {
   // Records and commits one outcome, as the route does.
   login_result_outcome report(std::string_view ip, std::string_view user, bool success, std::int64_t now) {
     storage::change_set changes;
-    auto out = record_login_result(limiter, addr(ip), user, success, now, changes);
+    auto out = test::record_inline(limiter, addr(ip), user, success, now, changes);
     BOOST_REQUIRE(out);
     if (!changes.ops.empty()) BOOST_REQUIRE(db->write(changes.ops));
     return std::move(out).value();
@@ -297,7 +298,7 @@ struct shared_store {
 
   login_result_outcome report(const login_limiter& limiter, std::string_view user, std::int64_t now) {
     storage::change_set changes;
-    auto out = record_login_result(limiter, addr("203.0.113.9"), user, false, now, changes);
+    auto out = test::record_inline(limiter, addr("203.0.113.9"), user, false, now, changes);
     BOOST_REQUIRE(out);
     if (!changes.ops.empty()) BOOST_REQUIRE(db->write(changes.ops));
     return std::move(out).value();

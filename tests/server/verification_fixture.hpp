@@ -8,6 +8,8 @@
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <functional>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -16,23 +18,51 @@
 #include "server/verification.hpp"
 #include "server/verification/authenticator_enrollment.hpp"
 #include "storage/clock.hpp"
+#include "storage/embedded_attempts.hpp"
+#include "storage/embedded_authenticator_directory.hpp"
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/embedded_replay_marks.hpp"
+#include "storage/embedded_user_directory.hpp"
+#include "storage/group_commit_writer.hpp"
 #include "support/memory_state_backend.hpp"
+#include "support/memory_user_directory.hpp"
 #include "support/temp_directory.hpp"
 
 namespace callsign::test {
 
+// Waits for a completion that may come from any thread (a directory's write answers from the
+// group-commit writer's thread).
+template <class T, class Call>
+result<T> wait_for(Call call) {
+  auto promise = std::make_shared<std::promise<result<T>>>();
+  auto future = promise->get_future();
+  call([promise](result<T> outcome) { promise->set_value(std::move(outcome)); });
+  return future.get();
+}
+
 struct memory_backend {
-  explicit memory_backend(storage::database&) {}
+  static constexpr bool in_memory = true;
+  memory_backend(storage::database&, storage::commit_sink&) {}
   memory_replay_marks marks;
   memory_rate_counters counters;
+  memory_user_directory directory;
+  storage::embedded_code_attempts attempts{marks, counters};
+  storage::user_directory& users() { return directory; }
+  storage::authenticator_directory& authenticators() { return directory; }
 };
 
 struct embedded_backend {
-  explicit embedded_backend(storage::database& db) : marks(db), counters(db) {}
+  static constexpr bool in_memory = false;
+  embedded_backend(storage::database& db, storage::commit_sink& sink)
+      : marks(db), counters(db), user_dir(db, sink, inline_work), authenticator_dir(db, sink, inline_work, user_dir) {}
+  static void inline_work(std::function<void()> work) { work(); }
   storage::embedded_replay_marks marks;
   storage::embedded_rate_counters counters;
+  storage::embedded_user_directory user_dir;
+  storage::embedded_authenticator_directory authenticator_dir;
+  storage::embedded_code_attempts attempts{marks, counters};
+  storage::user_directory& users() { return user_dir; }
+  storage::authenticator_directory& authenticators() { return authenticator_dir; }
 };
 
 using state_backends = boost::mpl::list<memory_backend, embedded_backend>;
@@ -58,10 +88,18 @@ struct verification_fixture {
   server::server_config config;
   // 15 s into a 30 s step, so "the previous step" and "the next step" are whole steps away.
   storage::manual_clock clock{std::chrono::system_clock::time_point(std::chrono::seconds(rotated_at + 600 + 15))};
+  std::unique_ptr<storage::group_commit_writer> writer = [this] {
+    auto started = storage::group_commit_writer::start(*db, ring, clock, {});
+    BOOST_REQUIRE(started);
+    return std::move(started).value();
+  }();
+  // The RocksDB stores, read and written directly by the enrollment tests.
   storage::user_store users{*db};
   storage::authenticator_store authenticators{*db};
-  Backend backend{*db};
+  Backend backend{*db, *writer};
   server::match_work work;
+
+  ~verification_fixture() { writer->stop(); }
 
   verification_fixture() {
     config.keys.rotation_overlap_seconds = 3600;
@@ -75,9 +113,26 @@ struct verification_fixture {
     user.id = id;
     user.email = id + "@example.com";
     user.phone_support = phone_support;
-    storage::change_set change;
-    BOOST_REQUIRE(users.stage_upsert(user, std::nullopt, change));
-    commit(change);
+    auto put = wait_for<std::uint64_t>(
+        [&](auto done) { backend.users().put(user, 0, storage::change_set{}, std::move(done)); });
+    BOOST_REQUIRE_MESSAGE(put, (put ? std::string() : put.error().message));
+    if constexpr (Backend::in_memory) {
+      // The enrollment tests read users from the RocksDB store.
+      storage::change_set change;
+      BOOST_REQUIRE(users.stage_upsert(user, std::nullopt, change));
+      commit(change);
+    }
+  }
+
+  // Gives `user` `record` in the backend's authenticator directory.
+  void put_authenticator(const std::string& user, const storage::authenticator_record& record) {
+    auto current = wait_for<storage::stored_authenticator>(
+        [&](auto done) { backend.authenticators().find(user, std::move(done)); });
+    BOOST_REQUIRE(current);
+    auto put = wait_for<std::uint64_t>([&](auto done) {
+      backend.authenticators().put(user, record, current->version, storage::change_set{}, std::move(done));
+    });
+    BOOST_REQUIRE_MESSAGE(put, (put ? std::string() : put.error().message));
   }
 
   void commit(const storage::change_set& changes) { BOOST_REQUIRE(db->write(changes.ops)); }
@@ -96,10 +151,10 @@ struct verification_fixture {
   }
 
   server::verification_context verify_context() {
-    return {ring, config, users, authenticators, backend.marks, backend.counters, &work};
+    return {ring, config, backend.users(), backend.authenticators(), backend.attempts, &work};
   }
   server::enrollment_context enrollment_context() {
-    return {ring, config, clock, authenticators, backend.marks, backend.counters, &work};
+    return {ring, config, clock, backend.authenticators(), backend.attempts, &work};
   }
 
   // One verify call, committed like the server does; returns the outcome and its audit draft.
@@ -112,7 +167,9 @@ struct verification_fixture {
     request.agent_id = agent;
     request.source_ip = ip;
     storage::change_set changes;
-    auto out = server::verify_code(verify_context(), request, now_ms(), changes);
+    const auto ctx = verify_context();
+    auto out = wait_for<server::verify_outcome>(
+        [&](auto done) { server::verify_code(ctx, request, now_ms(), changes, std::move(done)); });
     BOOST_REQUIRE_MESSAGE(out, (out ? std::string() : out.error().message));
     commit(changes);
     BOOST_REQUIRE_EQUAL(changes.audit.size(), 1U);

@@ -20,9 +20,7 @@ crypto::hmac_key enroll_known_secret(F& f, const std::string& user) {
   storage::authenticator_record record;
   record.active_sealed = *sealed;
   record.activated_at = f.now();
-  storage::change_set changes;
-  f.authenticators.stage_put(user, record, changes);
-  f.commit(changes);
+  f.put_authenticator(user, record);
   auto key = crypto::hmac_key::create(f.config.authenticator.params.algorithm, secret);
   BOOST_REQUIRE(key);
   return std::move(key).value();

@@ -8,15 +8,14 @@
 #include "crypto/key_derivation.hpp"
 #include "server/verification.hpp"
 #include "storage/clock.hpp"
-#include "storage/embedded_rate_counters.hpp"
-#include "storage/embedded_replay_marks.hpp"
-#include "support/temp_directory.hpp"
+#include "verification_fixture.hpp"
 
 using namespace callsign;
 
 namespace {
 
-constexpr std::int64_t rotated_at = 1'800'000'000;  // version 2's creation time
+using backend = test::embedded_backend;
+using test::rotated_at;  // version 2's creation time
 
 crypto::key_ring rotated_ring(std::int64_t created_at = rotated_at) {
   auto ring = crypto::key_ring::parse(
@@ -37,10 +36,14 @@ struct overlap_fixture {
   crypto::key_ring ring = rotated_ring();
   server::server_config config;
   storage::manual_clock clock{std::chrono::system_clock::time_point(std::chrono::seconds(rotated_at + 10))};
-  storage::user_store users{*db};
-  storage::authenticator_store authenticators{*db};
-  storage::embedded_replay_marks marks{*db};
-  storage::embedded_rate_counters counters{*db};
+  std::unique_ptr<storage::group_commit_writer> writer = [this] {
+    auto started = storage::group_commit_writer::start(*db, ring, clock, {});
+    BOOST_REQUIRE(started);
+    return std::move(started).value();
+  }();
+  backend state{*db, *writer};
+
+  ~overlap_fixture() { writer->stop(); }
 
   overlap_fixture() {
     config.keys.rotation_overlap_seconds = 3600;
@@ -50,9 +53,9 @@ struct overlap_fixture {
       user.id = id;
       user.email = std::string(id) + "@example.com";
       user.phone_support = true;
-      storage::change_set change;
-      BOOST_REQUIRE(users.stage_upsert(user, std::nullopt, change));
-      BOOST_REQUIRE(db->write(change.ops));
+      auto put = test::wait_for<std::uint64_t>(
+          [&](auto done) { state.users().put(user, 0, storage::change_set{}, std::move(done)); });
+      BOOST_REQUIRE(put);
     }
   }
 
@@ -64,14 +67,15 @@ struct overlap_fixture {
 
   // One verify call, committed like the server does (the audit draft is returned, not chained).
   std::pair<server::verify_outcome, storage::audit_draft> verify(const std::string& user, const std::string& code) {
-    const server::verification_context ctx{ring, config, users, authenticators, marks, counters};
+    const server::verification_context ctx{ring, config, state.users(), state.authenticators(), state.attempts};
     server::verify_request request;
     request.user_id = user;
     request.code = code;
     request.agent_id = "agent-1";
     request.source_ip = "192.0.2.1";
     storage::change_set changes;
-    auto out = server::verify_code(ctx, request, now() * 1000, changes);
+    auto out = test::wait_for<server::verify_outcome>(
+        [&](auto done) { server::verify_code(ctx, request, now() * 1000, changes, std::move(done)); });
     BOOST_REQUIRE_MESSAGE(out, (out ? std::string() : out.error().message));
     BOOST_REQUIRE(db->write(changes.ops));
     BOOST_REQUIRE(changes.audit.size() == 1U);

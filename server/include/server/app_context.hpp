@@ -12,6 +12,7 @@
 #include "server/login_limits.hpp"
 #include "server/metrics.hpp"
 #include "storage/audit_journal.hpp"
+#include "storage/blocking_pool.hpp"
 #include "storage/blocks.hpp"
 #include "storage/authenticator_directory.hpp"
 #include "storage/authenticator_store.hpp"
@@ -52,6 +53,8 @@ struct app_context {
   storage::authenticator_directory* authenticator_directory = nullptr;
   storage::code_attempts* attempts = nullptr;
   storage::login_attempts* login_attempts = nullptr;
+  // Where the embedded backends wait for the disk (GET /metrics counts its tasks).
+  const storage::blocking_pool* disk_pool = nullptr;
   storage::replay_marks* marks = nullptr;
   storage::rate_counters* counters = nullptr;
   const storage::audit_journal* journal = nullptr;

@@ -17,6 +17,8 @@
 #include "server/login_config.hpp"
 #include "storage/blocks.hpp"
 #include "storage/change_set.hpp"
+#include "storage/completion.hpp"
+#include "storage/login_attempts.hpp"
 #include "storage/rate_counters.hpp"
 
 namespace callsign::server {
@@ -118,12 +120,26 @@ struct login_result_outcome {
   std::string user_key;                             // username_key() of the username
 };
 
-// Records one login outcome. Only failures count: each rule adds one to its key's counter
-// and, when the estimate reaches the rule's limit, blocks the key for block_seconds (unless
-// it is already blocked, or the rule is shadow-only). Counter and block changes go to
-// `changes`; the caller commits them with its audit entries before replying.
-result<login_result_outcome> record_login_result(const login_limiter& limiter, const ip_address& address,
-                                                 std::string_view normalized_username, bool success,
-                                                 std::int64_t now_ms, storage::change_set& changes);
+// One login outcome as the backend operation it becomes (storage/login_attempts.hpp): the
+// rules' counter and block keys for this attempt, and the keys read back afterwards.
+struct login_result_plan {
+  storage::login_attempt attempt;
+  std::string user_key;  // username_key() of the username
+};
+result<login_result_plan> plan_login_result(const login_limiter& limiter, const ip_address& address,
+                                           std::string_view normalized_username, bool success, std::int64_t now_ms);
+
+// What the backend's answer means for the reply and the audit; counts metrics.
+login_result_outcome read_login_result(const login_limiter& limiter, const login_result_plan& plan,
+                                       const storage::login_attempt_result& settled);
+
+// Records one login outcome through ONE backend operation. Only failures count: each rule adds
+// one to its key's counter and, when the count reaches the rule's limit, blocks the key for
+// block_seconds (unless it is already blocked, or the rule is shadow-only). Counter and block
+// changes go to `changes` (kept alive by the caller until `done`); the caller commits them with
+// its audit entries before replying. `done` may run inline or on the backend's thread.
+void record_login_result(const login_limiter& limiter, storage::login_attempts& attempts, const ip_address& address,
+                         std::string_view normalized_username, bool success, std::int64_t now_ms,
+                         storage::change_set& changes, storage::completion<login_result_outcome> done);
 
 }  // namespace callsign::server

@@ -65,4 +65,8 @@ void append_counter(std::string& out, std::string_view name, std::string_view he
 // Prometheus counters.
 std::string commit_metrics_text(const storage::group_commit_stats& stats);
 
+// callsign_storage_disk_waits_total: storage calls moved off the I/O threads to the
+// callsign-disk pool because they had to read the disk (storage/blocking_pool.hpp).
+std::string disk_wait_metrics_text(std::uint64_t tasks_run);
+
 }  // namespace callsign::server

@@ -11,11 +11,11 @@
 #include "crypto/result.hpp"
 #include "server/config.hpp"
 #include "server/verification/code_matcher.hpp"
-#include "storage/authenticator_store.hpp"
+#include "storage/authenticator_directory.hpp"
 #include "storage/change_set.hpp"
-#include "storage/rate_counters.hpp"
-#include "storage/replay_marks.hpp"
-#include "storage/user_store.hpp"
+#include "storage/code_attempts.hpp"
+#include "storage/completion.hpp"
+#include "storage/user_directory.hpp"
 
 namespace callsign::server {
 
@@ -41,14 +41,13 @@ struct verify_outcome {
   std::int64_t retry_after_seconds = 0;
 };
 
-// Thread-safety: holds references to thread-safe stores; usable from any thread.
+// Thread-safety: holds references to thread-safe backends; usable from any thread.
 struct verification_context {
   const crypto::key_ring& keys;
   const server_config& config;
-  const storage::user_store& users;
-  const storage::authenticator_store& authenticators;
-  storage::replay_marks& marks;
-  storage::rate_counters& counters;
+  storage::user_directory& users;
+  storage::authenticator_directory& authenticators;
+  storage::code_attempts& attempts;
   match_work* work = nullptr;  // tests count the matcher's work; null in the server
 };
 
@@ -62,10 +61,13 @@ bool previous_phone_token_key_accepted(const crypto::key_ring& ring, std::int64_
 // A code is 6-8 ASCII digits of the configured length; anything else is invalid input.
 result<void> check_code_format(std::string_view code, int digits);
 
-// Inside a storage::nonblocking_reads scope it may answer error_kind::would_block; it does so
-// only before it has changed anything (memory or `changes`), so the request can run again.
-result<verify_outcome> verify_code(const verification_context& ctx, const verify_request& request,
-                                   std::int64_t now_ms, storage::change_set& changes);
+// Looks the user up, matches the code against every candidate step (plain C++, code_matcher),
+// then settles the attempt with ONE backend operation (storage/code_attempts.hpp: throttles,
+// the replay mark and the failure counts, atomically), and stages its audit entry into
+// `changes`. `done` is called exactly once, inline or on a backend's thread; the caller keeps
+// `request` and `changes` alive until then.
+void verify_code(const verification_context& ctx, const verify_request& request, std::int64_t now_ms,
+                 storage::change_set& changes, storage::completion<verify_outcome> done);
 
 // Failure-count keys used by verify (and confirm): per user, per agent, per source IP.
 std::string verify_user_key(std::string_view user);

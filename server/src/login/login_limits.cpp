@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
 #include "crypto/constant_time.hpp"
 #include "crypto/credential_hash.hpp"
@@ -53,22 +54,32 @@ std::int64_t username_state_horizon_seconds(const login_config& config) {
   return horizon;
 }
 
-result<login_check> check_keys(const login_limiter& limiter, const std::vector<std::string>& keys,
-                               std::int64_t now_ms) {
+login_check check_from_blocks(const std::vector<std::string>& keys,
+                              const std::vector<std::optional<storage::block_entry>>& active, std::int64_t now_ms) {
   login_check out;
   std::int64_t latest_until = 0;
-  for (const auto& key : keys) {
-    auto found = limiter.blocks().find(key, now_ms);
-    if (!found) return found.error();
-    if (found->has_value() && (*found)->until_ms > latest_until) {
-      latest_until = (*found)->until_ms;
+  for (std::size_t i = 0; i < keys.size() && i < active.size(); ++i) {
+    const auto& found = active[i];
+    if (found && found->until_ms > latest_until) {
+      latest_until = found->until_ms;
       out.blocked = true;
-      out.retry_after_seconds = (*found)->retry_after_seconds(now_ms);
-      out.matched_key = key;
-      out.rule = (*found)->rule;
+      out.retry_after_seconds = found->retry_after_seconds(now_ms);
+      out.matched_key = keys[i];
+      out.rule = found->rule;
     }
   }
   return out;
+}
+
+result<login_check> check_keys(const login_limiter& limiter, const std::vector<std::string>& keys,
+                               std::int64_t now_ms) {
+  std::vector<std::optional<storage::block_entry>> active;
+  for (const auto& key : keys) {
+    auto found = limiter.blocks().find(key, now_ms);
+    if (!found) return found.error();
+    active.push_back(std::move(*found));
+  }
+  return check_from_blocks(keys, active, now_ms);
 }
 }  // namespace
 
@@ -177,60 +188,73 @@ result<login_check> check_login(const login_limiter& limiter, const ip_address& 
   return check_keys(limiter, attempt_keys(address, user_key, previous_user_key), now_ms);
 }
 
-result<login_result_outcome> record_login_result(const login_limiter& limiter, const ip_address& address,
-                                                 std::string_view normalized_username, bool success,
-                                                 std::int64_t now_ms, storage::change_set& changes) {
+result<login_result_plan> plan_login_result(const login_limiter& limiter, const ip_address& address,
+                                           std::string_view normalized_username, bool success, std::int64_t now_ms) {
   auto hashed = limiter.username_key(normalized_username);
   if (!hashed) return hashed.error();
-  const std::optional<std::string> user_key = std::move(*hashed);
   auto previous = limiter.previous_username_key(normalized_username, now_ms);
   if (!previous) return previous.error();
-  const std::optional<std::string> previous_user_key = std::move(*previous);
+  login_result_plan plan;
+  plan.user_key = std::move(*hashed);
+  plan.attempt.now_ms = now_ms;
+  plan.attempt.failure = !success;
+  plan.attempt.check_keys = attempt_keys(address, plan.user_key, *previous);
+  if (success) return plan;
+  for (const auto& rule : limiter.config().rules) {
+    storage::login_rule_step step;
+    step.rule = rule.name;
+    step.block_key = login_block_key(rule.kind, address, plan.user_key);
+    step.counter_key = counter_key(rule, step.block_key);
+    step.limit = {rule.limit, rule.window_seconds * 1000};
+    step.block_until_ms = now_ms + rule.block_seconds * 1000;
+    step.shadow = rule.shadow;
+    // Across a rotation, the same username's failures counted under the previous key.
+    if (*previous && rule.kind != login_key_kind::ip) {
+      step.previous_block_key = login_block_key(rule.kind, address, **previous);
+      step.previous_counter_key = counter_key(rule, *step.previous_block_key);
+    }
+    plan.attempt.rules.push_back(std::move(step));
+  }
+  return plan;
+}
+
+login_result_outcome read_login_result(const login_limiter& limiter, const login_result_plan& plan,
+                                       const storage::login_attempt_result& settled) {
   login_result_outcome out;
-  out.user_key = *user_key;
-  if (success) {
-    limiter.metrics().successes.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    limiter.metrics().failures.fetch_add(1, std::memory_order_relaxed);
-    for (const auto& rule : limiter.config().rules) {
-      const auto key = login_block_key(rule.kind, address, *user_key);
-      const storage::rate_limit counted{rule.limit, rule.window_seconds * 1000};
-      auto added = limiter.counters().add(counter_key(rule, key), 1, now_ms, counted, changes);
-      if (!added) return added.error();
-      // Across a rotation, the same username's failures counted under the previous key.
-      std::optional<std::string> previous_key;
-      if (previous_user_key && rule.kind != login_key_kind::ip) {
-        previous_key = login_block_key(rule.kind, address, *previous_user_key);
-        auto before = limiter.counters().estimate(counter_key(rule, *previous_key), now_ms, counted);
-        if (!before) return before.error();
-        added->value += before->value;
-      }
-      const auto limit = static_cast<double>(rule.limit);
-      if (!storage::over_limit(*added, limit)) continue;
-      if (rule.shadow) {
-        limiter.metrics().shadow_trips.fetch_add(1, std::memory_order_relaxed);
-        out.shadow_trips.push_back({rule.name, key, added->value});
-        continue;
-      }
-      auto existing = limiter.blocks().find(key, now_ms);
-      if (!existing) return existing.error();
-      if (existing->has_value()) continue;  // already blocked: the block is not extended
-      if (previous_key) {
-        auto earlier = limiter.blocks().find(*previous_key, now_ms);
-        if (!earlier) return earlier.error();
-        if (earlier->has_value()) continue;  // blocked under the previous key: not extended either
-      }
-      auto set = limiter.blocks().block(key, now_ms + rule.block_seconds * 1000, rule.name, now_ms, changes);
-      if (!set) return set.error();
-      if (!set->started) continue;  // another request tripped it a moment ago
-      limiter.metrics().blocks_created.fetch_add(1, std::memory_order_relaxed);
-      out.newly_blocked.push_back(std::move(set->entry));
+  out.user_key = plan.user_key;
+  auto& metrics = limiter.metrics();
+  (plan.attempt.failure ? metrics.failures : metrics.successes).fetch_add(1, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < settled.counts.size() && i < plan.attempt.rules.size(); ++i) {
+    const auto& rule = plan.attempt.rules[i];
+    if (settled.counts[i].tripped && rule.shadow) {
+      metrics.shadow_trips.fetch_add(1, std::memory_order_relaxed);
+      out.shadow_trips.push_back({rule.rule, rule.block_key, settled.counts[i].failures});
     }
   }
-  auto state = check_keys(limiter, attempt_keys(address, user_key, previous_user_key), now_ms);
-  if (!state) return state.error();
-  out.state = std::move(*state);
+  metrics.blocks_created.fetch_add(settled.started.size(), std::memory_order_relaxed);
+  out.newly_blocked = settled.started;
+  out.state = check_from_blocks(plan.attempt.check_keys, settled.active, plan.attempt.now_ms);
   return out;
+}
+
+void record_login_result(const login_limiter& limiter, storage::login_attempts& attempts, const ip_address& address,
+                         std::string_view normalized_username, bool success, std::int64_t now_ms,
+                         storage::change_set& changes, storage::completion<login_result_outcome> done) {
+  auto planned = plan_login_result(limiter, address, normalized_username, success, now_ms);
+  if (!planned) {
+    done(planned.error());
+    return;
+  }
+  // The backend reads the attempt until it answers, which may be later and on another thread.
+  auto plan = std::make_shared<login_result_plan>(std::move(*planned));
+  attempts.record(plan->attempt, changes,
+                  [&limiter, plan, done = std::move(done)](result<storage::login_attempt_result> settled) {
+                    if (!settled) {
+                      done(settled.error());
+                      return;
+                    }
+                    done(read_login_result(limiter, *plan, *settled));
+                  });
 }
 
 }  // namespace callsign::server

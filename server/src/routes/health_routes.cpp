@@ -45,25 +45,9 @@ void add_health_routes(router& routes, app_context& app) {
     response.body = app.stats ? app.stats->prometheus_text() : std::string();
     if (app.writer != nullptr) response.body += commit_metrics_text(app.writer->stats());
     if (app.login != nullptr) response.body += app.login->metrics().prometheus_text();
+    if (app.disk_pool != nullptr) response.body += disk_wait_metrics_text(app.disk_pool->tasks_run());
     return response;
   });
-}
-
-router build_router(app_context& app) {
-  router routes;
-  add_health_routes(routes, app);
-  add_user_routes(routes, app);
-  add_me_routes(routes, app);
-  add_authenticator_routes(routes, app);
-  add_verify_routes(routes, app);
-  add_audit_routes(routes, app);
-  add_stream_routes(routes, app);
-  add_login_check_routes(routes, app);
-  add_login_routes(routes, app);
-  add_admin_block_routes(routes, app);
-  add_lists_routes(routes, app);
-  add_page_routes(routes, app);
-  return routes;
 }
 
 }  // namespace callsign::server

@@ -2,6 +2,9 @@
 // toward the login rules, and a reply is sent only once the counters, any new block and the
 // audit entries are synced (deferred response). GET /v1/login/gate: nginx auth_request.
 // Usernames appear nowhere but as their keyed hash; passwords are never sent here.
+#include <memory>
+#include <stdexcept>
+
 #include "crypto/constant_time.hpp"
 #include "routes/route_support.hpp"
 #include "server/json_body.hpp"
@@ -44,61 +47,80 @@ std::string group_text(const ip_address& address) {
   return login_block_key(login_key_kind::ip, address, {});
 }
 
-handler_result login_result(app_context& app, http_request& request) {
-  auto who = caller(app, request, {role::service});
-  if (!who) return who.error();
-  if (app.login == nullptr) return make_error(error_kind::unavailable, "login limits are not set up");
-  auto decoded = decode_login_result(request);
-  crypto::secure_wipe(request.body);
-  if (!decoded) return decoded.error();
-  const auto now = now_ms(app);
-  deferred_response deferred;
-  auto outcome = record_login_result(*app.login, decoded->address, decoded->normalized_username, decoded->success, now,
-                                     deferred.changes);
-  crypto::secure_wipe(decoded->normalized_username);
-  if (!outcome) return outcome.error();
-
-  auto audit = audit_for(app, *who, request, "login.result", "");
-  audit.outcome = decoded->success ? "success" : "failure";
-  audit.details.emplace_back("ip", group_text(decoded->address));
-  audit.details.emplace_back("user_key", outcome->user_key);
-  if (outcome->state.blocked) audit.details.emplace_back("blocked_by", outcome->state.matched_key);
-  if (!outcome->shadow_trips.empty()) {
+void audit_login_result(app_context& app, const principal& who, const http_request& request,
+                        const login_result_request& decoded, const login_result_outcome& outcome,
+                        storage::change_set& changes) {
+  auto audit = audit_for(app, who, request, "login.result", "");
+  audit.outcome = decoded.success ? "success" : "failure";
+  audit.details.emplace_back("ip", group_text(decoded.address));
+  audit.details.emplace_back("user_key", outcome.user_key);
+  if (outcome.state.blocked) audit.details.emplace_back("blocked_by", outcome.state.matched_key);
+  if (!outcome.shadow_trips.empty()) {
     // One detail (keys must be unique): "rule key; rule key", within the 1024-byte limit.
     std::string trips;
-    for (const auto& trip : outcome->shadow_trips) {
+    for (const auto& trip : outcome.shadow_trips) {
       const auto item = trip.rule + " " + trip.key;
       if (trips.size() + item.size() + 2 > 1024) break;
       trips += (trips.empty() ? "" : "; ") + item;
     }
     audit.details.emplace_back("shadow_trips", std::move(trips));
   }
-  deferred.changes.add_audit(std::move(audit));
-  for (const auto& block : outcome->newly_blocked) {
-    auto entry = audit_for(app, *who, request, "login.block", "");
+  changes.add_audit(std::move(audit));
+  for (const auto& block : outcome.newly_blocked) {
+    auto entry = audit_for(app, who, request, "login.block", "");
     entry.outcome = "blocked";
     entry.details.emplace_back("key", block.key);
     entry.details.emplace_back("rule", block.rule);
     entry.details.emplace_back("until", std::to_string(block.until_ms / 1000));
-    deferred.changes.add_audit(std::move(entry));
+    changes.add_audit(std::move(entry));
   }
-  deferred.finish = [&app, decided = std::move(*outcome)](const result<storage::commit_receipt>&) {
-    for (const auto& trip : decided.shadow_trips) {
-      app.log.info("login shadow rule tripped", {{"rule", trip.rule}, {"key", trip.key}, {"failures", trip.failures}});
-    }
-    for (const auto& block : decided.newly_blocked) {
-      app.log.warn(
-          "login block set",
-          {{"rule", block.rule}, {"key", block.key}, {"until", static_cast<std::int64_t>(block.until_ms / 1000)}});
-    }
-    json_writer json;
-    json.begin_object()
-        .field("blocked", decided.state.blocked)
-        .field("retry_after", decided.state.retry_after_seconds)
-        .end_object();
-    return json_response(200, std::move(json).str());
+}
+
+handler_result login_result(app_context& app, http_request& request) {
+  auto who = caller(app, request, {role::service});
+  if (!who) return who.error();
+  auto decoded = decode_login_result(request);
+  crypto::secure_wipe(request.body);
+  if (!decoded) return decoded.error();
+  struct in_flight {
+    login_result_request decoded;
+    principal who;
+    http_request request;  // its header fields for the audit entries (the body is wiped)
+    deferred_response deferred;
   };
-  return deferred;
+  auto run = std::make_shared<in_flight>(in_flight{std::move(*decoded), *who, request, {}});
+  const auto now = now_ms(app);
+  return async_response{[&app, run, now](std::function<void(handler_result)> resume) {
+    record_login_result(
+        *app.login, *app.login_attempts, run->decoded.address, run->decoded.normalized_username, run->decoded.success,
+        now, run->deferred.changes,
+        [&app, run, resume = std::move(resume)](result<login_result_outcome> outcome) {
+          crypto::secure_wipe(run->decoded.normalized_username);
+          if (!outcome) {
+            resume(outcome.error());
+            return;
+          }
+          audit_login_result(app, run->who, run->request, run->decoded, *outcome, run->deferred.changes);
+          run->deferred.finish = [&app, decided = std::move(*outcome)](const result<storage::commit_receipt>&) {
+            for (const auto& trip : decided.shadow_trips) {
+              app.log.info("login shadow rule tripped",
+                           {{"rule", trip.rule}, {"key", trip.key}, {"failures", trip.failures}});
+            }
+            for (const auto& block : decided.newly_blocked) {
+              app.log.warn("login block set", {{"rule", block.rule},
+                                               {"key", block.key},
+                                               {"until", static_cast<std::int64_t>(block.until_ms / 1000)}});
+            }
+            json_writer json;
+            json.begin_object()
+                .field("blocked", decided.state.blocked)
+                .field("retry_after", decided.state.retry_after_seconds)
+                .end_object();
+            return json_response(200, std::move(json).str());
+          };
+          resume(std::move(run->deferred));
+        });
+  }};
 }
 
 handler_result login_gate(app_context& app, http_request& request) {
@@ -126,9 +148,11 @@ handler_result login_gate(app_context& app, http_request& request) {
 }  // namespace
 
 void add_login_routes(router& routes, app_context& app) {
-  routes.add(
-      http_method::post, "/v1/login/result", [&app](http_request& r) { return login_result(app, r); },
-      route_execution::worker);
+  if (app.login == nullptr || app.login_attempts == nullptr) {
+    throw std::logic_error("login routes need the login limiter and the attempt backend");
+  }
+  // On the I/O thread: the one backend operation answers inline or calls back; no thread waits.
+  routes.add(http_method::post, "/v1/login/result", [&app](http_request& r) { return login_result(app, r); });
   // Memory only in the embedded backend: answered on the I/O thread.
   routes.add(http_method::get, "/v1/login/gate", [&app](http_request& r) { return login_gate(app, r); });
 }

@@ -1,5 +1,8 @@
 // POST /v1/verify (agent): checks the code a caller reads out. The reply is sent only after
 // the replay mark, failure counts and audit entry are synced (deferred response).
+#include <memory>
+#include <stdexcept>
+
 #include "crypto/constant_time.hpp"
 #include "routes/route_support.hpp"
 #include "server/json_body.hpp"
@@ -88,42 +91,61 @@ http_response verify_reply(const verify_outcome& outcome) {
   return json_response(200, std::move(json).str());
 }
 
-handler_result verify(app_context& app, http_request& request) {
+// What the verify route uses, complete at construction.
+struct verify_services {
+  app_context& app;
+  verification_context verification;
+};
+
+handler_result verify(const verify_services& services, http_request& request) {
+  auto& app = services.app;
   auto who = caller(app, request, {role::agent});
   if (!who) {
     return who.error();
   }
   auto decoded = decode_verify_request(app, request, *who);
+  crypto::secure_wipe(request.body);
   if (!decoded) {
     return decoded.error();
   }
-  verification_context ctx{app.keys, app.config, *app.users, *app.authenticators, *app.marks, *app.counters};
-  deferred_response deferred;
-  auto outcome = verify_code(ctx, *decoded, now_ms(app), deferred.changes);
-  crypto::secure_wipe(decoded->code);
-  if (!outcome && outcome.error().kind == error_kind::would_block) {
-    // Nothing was changed: the server runs the request again on its worker pool, so the body
-    // (and its code) must still be there; the retry wipes it.
-    return outcome.error();
-  }
-  crypto::secure_wipe(request.body);
-  if (!outcome) {
-    return outcome.error();
-  }
-  deferred.finish = [&app, decided = *outcome, agent = who->subject](const result<storage::commit_receipt>& done) {
-    // Live dashboards hear about a verification only once it is durable. Non-blocking.
-    if (done && decided.valid && decided.user && decided.method && app.streams != nullptr) {
-      app.streams->publish_verified(*decided.user, agent, *decided.method, app.clock.unix_seconds());
-    }
-    return verify_reply(decided);
+  // Everything the asynchronous steps read lives here until the reply is built.
+  struct in_flight {
+    verify_request request;
+    deferred_response deferred;
   };
-  return deferred;
+  auto run = std::make_shared<in_flight>(in_flight{std::move(*decoded), {}});
+  const auto now = now_ms(app);
+  return async_response{[&services, run, now, agent = who->subject](std::function<void(handler_result)> resume) {
+    verify_code(services.verification, run->request, now, run->deferred.changes,
+                [&services, run, agent, resume = std::move(resume)](result<verify_outcome> outcome) {
+                  crypto::secure_wipe(run->request.code);
+                  if (!outcome) {
+                    resume(outcome.error());
+                    return;
+                  }
+                  run->deferred.finish = [&app = services.app, decided = std::move(*outcome),
+                                          agent](const result<storage::commit_receipt>& done) {
+                    // Live dashboards hear about a verification only once it is durable. Non-blocking.
+                    if (done && decided.valid && decided.user && decided.method && app.streams != nullptr) {
+                      app.streams->publish_verified(*decided.user, agent, *decided.method, app.clock.unix_seconds());
+                    }
+                    return verify_reply(decided);
+                  };
+                  resume(std::move(run->deferred));
+                });
+  }};
 }
 }  // namespace
 
 void add_verify_routes(router& routes, app_context& app) {
-  routes.add(http_method::post, "/v1/verify", [&app](http_request& r) { return verify(app, r); },
-             route_execution::io_then_worker);
+  if (app.user_directory == nullptr || app.authenticator_directory == nullptr || app.attempts == nullptr) {
+    throw std::logic_error("verify routes need the user and authenticator directories and the attempt backend");
+  }
+  auto services = std::make_shared<verify_services>(verify_services{
+      app, {app.keys, app.config, *app.user_directory, *app.authenticator_directory, *app.attempts}});
+  // Runs on the I/O thread: the backends answer inline from memory, or call back when a
+  // networked call (or a cold disk read on their own pool) is done; no thread waits.
+  routes.add(http_method::post, "/v1/verify", [services](http_request& r) { return verify(*services, r); });
 }
 
 }  // namespace callsign::server

@@ -1,10 +1,9 @@
 #include <algorithm>
-#include <array>
+#include <memory>
 #include <vector>
 
 #include "crypto/totp.hpp"
 #include "server/verification.hpp"
-#include "storage/read_policy.hpp"
 #include "storage/state_key.hpp"
 
 namespace callsign::server {
@@ -51,17 +50,14 @@ result<std::optional<code_match>> match_phone_token(const verification_context& 
   return found;
 }
 
-result<std::optional<code_match>> match_authenticator(const verification_context& ctx, std::string_view user_id,
-                                                      std::string_view code, std::int64_t now) {
-  auto record = ctx.authenticators.find(user_id);
-  if (!record) {
-    return record.error();
-  }
-  if (!record->active_sealed) {
+result<std::optional<code_match>> match_authenticator(const verification_context& ctx,
+                                                      const storage::authenticator_record& record,
+                                                      std::string_view user_id, std::string_view code, std::int64_t now) {
+  if (!record.active_sealed) {
     return std::optional<code_match>{};
   }
   const auto& params = ctx.config.authenticator.params;
-  auto key = sealed_secret_key(ctx.keys, *record->active_sealed, user_id, params,
+  auto key = sealed_secret_key(ctx.keys, *record.active_sealed, user_id, params,
                                "stored authenticator secret cannot be opened", ctx.work);
   if (!key) {
     return key.error();
@@ -73,6 +69,122 @@ result<std::optional<code_match>> match_authenticator(const verification_context
     return std::optional<code_match>{};
   }
   return std::optional<code_match>(code_match{method_authenticator, *step, 0});
+}
+
+// One verify in flight: what each asynchronous step hands the next. Shared by the steps'
+// completions, which may run on other threads; only one step runs at a time.
+struct verify_run {
+  verification_context ctx;
+  const verify_request& request;
+  std::int64_t now_ms = 0;
+  storage::change_set& changes;
+  storage::completion<verify_outcome> done;
+  std::optional<storage::user_record> user;
+  verify_outcome out;
+  std::string subject_key;
+  std::optional<code_match> match;
+  storage::code_attempt attempt;
+
+  void fail(const error& e) { done(e); }
+};
+
+void settle(const std::shared_ptr<verify_run>& run);
+
+// The user is known (or known to be absent): every candidate is computed, then the one backend
+// operation settles the attempt.
+void match_and_settle(const std::shared_ptr<verify_run>& run) {
+  const auto now = run->now_ms / 1000;
+  const auto& request = run->request;
+  // Failures against unknown users are still counted, under the identifier the agent gave.
+  run->subject_key = run->out.user ? *run->out.user : "email:" + request.email.value_or("");
+  // The phone token is computed even for unknown or ineligible users, so the answer takes
+  // the same work whether or not the user exists.
+  auto phone = match_phone_token(run->ctx, run->out.user.value_or(run->subject_key), request.code, now);
+  if (!phone) {
+    run->fail(phone.error());
+    return;
+  }
+  run->match = *phone;
+  const bool eligible = run->user && run->user->phone_support;
+  if (!eligible || run->match) {
+    settle(run);
+    return;
+  }
+  run->ctx.authenticators.find(run->user->id, [run](result<storage::stored_authenticator> found) {
+    if (!found) {
+      run->fail(found.error());
+      return;
+    }
+    auto app = match_authenticator(run->ctx, found->record, run->user->id, run->request.code, run->now_ms / 1000);
+    if (!app) {
+      run->fail(app.error());
+      return;
+    }
+    run->match = *app;
+    settle(run);
+  });
+}
+
+void settle(const std::shared_ptr<verify_run>& run) {
+  const auto& cfg = run->ctx.config.verify;
+  const auto window_ms = cfg.window_seconds * 1000;
+  auto& attempt = run->attempt;
+  attempt.now_ms = run->now_ms;
+  attempt.failures = {
+      {verify_user_key(run->subject_key), {cfg.user_failures, window_ms}},
+      {verify_agent_key(run->request.agent_id), {cfg.agent_failures, window_ms}},
+      {verify_ip_key(run->request.source_ip), {cfg.ip_failures, window_ms}},
+  };
+  const bool eligible = run->user && run->user->phone_support;
+  if (eligible && run->match) {
+    attempt.claim = storage::step_claim{run->user->id, std::string(run->match->method), run->match->step};
+  }
+  run->ctx.attempts.settle(attempt, run->changes, [run](result<storage::code_attempt_result> settled) {
+    if (!settled) {
+      run->fail(settled.error());
+      return;
+    }
+    const auto& request = run->request;
+    auto& out = run->out;
+    storage::audit_draft audit;
+    audit.time = run->now_ms / 1000;
+    audit.actor_type = "agent";
+    audit.actor_id = request.agent_id;
+    audit.action = "verify";
+    audit.subject = out.user.value_or("");
+    audit.source_ip = request.source_ip;
+    audit.request_id = request.request_id;
+    audit.details.emplace_back("lookup", request.user_id ? "id" : "email");
+    if (request.ticket) {
+      audit.details.emplace_back("ticket", *request.ticket);
+    }
+    if (request.reason) {
+      audit.details.emplace_back("reason", *request.reason);
+    }
+    const bool user_eligible = run->user && run->user->phone_support;
+    if (settled->throttled) {
+      out.throttled = true;
+      out.retry_after_seconds = settled->retry_after_seconds;
+      audit.outcome = "throttled";
+    } else if (settled->accepted) {
+      const auto& match = *run->match;
+      out.valid = true;
+      out.method = std::string(match.method);
+      audit.outcome = "valid";
+      audit.details.emplace_back("method", std::string(match.method));
+      if (match.method == method_phone_token && match.key_version != run->ctx.keys.current().version) {
+        // Accepted during a rotation's overlap: operators can see when the old key is unused.
+        audit.details.emplace_back("key_version", std::to_string(match.key_version));
+      }
+    } else if (settled->replayed) {
+      audit.outcome = "replayed";
+    } else {
+      audit.outcome = !run->user ? "unknown_user" : !user_eligible ? "not_eligible" : "invalid";
+    }
+    run->changes.add_audit(std::move(audit));
+    auto done = std::move(run->done);
+    done(std::move(out));
+  });
 }
 }  // namespace
 
@@ -96,122 +208,28 @@ result<void> check_code_format(std::string_view code, int digits) {
   return {};
 }
 
-result<verify_outcome> verify_code(const verification_context& ctx, const verify_request& request,
-                                   std::int64_t now_ms, storage::change_set& changes) {
-  const auto now = now_ms / 1000;
-  const auto window_ms = ctx.config.verify.window_seconds * 1000;
-  verify_outcome out;
-
-  std::optional<storage::user_record> user;
+void verify_code(const verification_context& ctx, const verify_request& request, std::int64_t now_ms,
+                 storage::change_set& changes, storage::completion<verify_outcome> done) {
+  auto run = std::make_shared<verify_run>(
+      verify_run{ctx, request, now_ms, changes, std::move(done), std::nullopt, {}, {}, std::nullopt, {}});
+  auto found = [run](result<std::optional<storage::stored_user>> user) {
+    if (!user) {
+      run->fail(user.error());
+      return;
+    }
+    if (*user) {
+      run->user = std::move((*user)->record);
+      run->out.user = run->user->id;
+    } else if (run->request.user_id) {
+      run->out.user = *run->request.user_id;  // named by id: counted and audited under it
+    }
+    match_and_settle(run);
+  };
   if (request.user_id) {
-    auto found = ctx.users.find(*request.user_id);
-    if (!found) {
-      return found.error();
-    }
-    user = std::move(*found);
-    out.user = *request.user_id;
+    ctx.users.find(*request.user_id, std::move(found));
   } else {
-    auto found = ctx.users.find_by_email(request.email.value_or(""));
-    if (!found) {
-      return found.error();
-    }
-    user = std::move(*found);
-    if (user) {
-      out.user = user->id;
-    }
+    ctx.users.find_by_email(request.email.value_or(""), std::move(found));
   }
-  // Failures against unknown users are still counted, under the identifier the agent gave.
-  const std::string subject_key = out.user ? *out.user : "email:" + request.email.value_or("");
-
-  const std::array<std::pair<std::string, std::int64_t>, 3> limits = {{
-      {verify_user_key(subject_key), ctx.config.verify.user_failures},
-      {verify_agent_key(request.agent_id), ctx.config.verify.agent_failures},
-      {verify_ip_key(request.source_ip), ctx.config.verify.ip_failures},
-  }};
-
-  storage::audit_draft audit;
-  audit.time = now;
-  audit.actor_type = "agent";
-  audit.actor_id = request.agent_id;
-  audit.action = "verify";
-  audit.subject = out.user.value_or("");
-  audit.source_ip = request.source_ip;
-  audit.request_id = request.request_id;
-  audit.details.emplace_back("lookup", request.user_id ? "id" : "email");
-  if (request.ticket) {
-    audit.details.emplace_back("ticket", *request.ticket);
-  }
-  if (request.reason) {
-    audit.details.emplace_back("reason", *request.reason);
-  }
-
-  for (const auto& [key, limit] : limits) {
-    auto estimate = ctx.counters.estimate(key, now_ms, {limit, window_ms});
-    if (!estimate) {
-      return estimate.error();
-    }
-    if (storage::over_limit(*estimate)) {
-      out.throttled = true;
-      out.retry_after_seconds = std::max(out.retry_after_seconds, storage::retry_after_seconds(*estimate));
-    }
-  }
-  if (out.throttled) {
-    audit.outcome = "throttled";
-    changes.add_audit(std::move(audit));
-    return out;
-  }
-
-  // The phone token is computed even for unknown or ineligible users, so the answer takes
-  // the same work whether or not the user exists.
-  const bool eligible = user && user->phone_support;
-  std::string compute_id = out.user.value_or(subject_key);
-  auto phone = match_phone_token(ctx, compute_id, request.code, now);
-  if (!phone) {
-    return phone.error();
-  }
-  auto match = *phone;
-  if (eligible && !match) {
-    auto app = match_authenticator(ctx, user->id, request.code, now);
-    if (!app) {
-      return app.error();
-    }
-    match = *app;
-  }
-
-  std::string outcome = !user ? "unknown_user" : !eligible ? "not_eligible" : "invalid";
-  if (eligible && match) {
-    auto claimed = ctx.marks.claim(user->id, match->method, match->step, changes);
-    if (!claimed) {
-      return claimed.error();
-    }
-    if (*claimed) {
-      out.valid = true;
-      out.method = std::string(match->method);
-      outcome = "valid";
-      audit.details.emplace_back("method", std::string(match->method));
-      if (match->method == method_phone_token && match->key_version != ctx.keys.current().version) {
-        // Accepted during a rotation's overlap: operators can see when the old key is unused.
-        audit.details.emplace_back("key_version", std::to_string(match->key_version));
-      }
-    } else {
-      outcome = "replayed";
-    }
-  }
-  if (!out.valid) {
-    // The first add changes memory and the change set, so from here the request may not be
-    // run again (storage/read_policy.hpp): its keys were loaded by the estimates above, and if
-    // one was swept meanwhile, its reload may wait for the disk.
-    storage::blocking_reads_allowed may_wait;
-    for (const auto& [key, limit] : limits) {
-      auto added = ctx.counters.add(key, 1, now_ms, {limit, window_ms}, changes);
-      if (!added) {
-        return added.error();
-      }
-    }
-  }
-  audit.outcome = outcome;
-  changes.add_audit(std::move(audit));
-  return out;
 }
 
 }  // namespace callsign::server

@@ -3,7 +3,9 @@
 // blocking_executor. Plain std::thread: storage/ stays free of Asio.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -33,6 +35,9 @@ class blocking_pool {
   }
   void stop();
 
+  // Tasks run so far (GET /metrics: callsign_storage_disk_waits_total).
+  std::uint64_t tasks_run() const noexcept { return tasks_run_.load(std::memory_order_relaxed); }
+
  private:
   void run();
 
@@ -42,6 +47,7 @@ class blocking_pool {
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::string name_;
+  std::atomic<std::uint64_t> tasks_run_{0};
 };
 
 }  // namespace callsign::storage
