@@ -72,11 +72,32 @@ result<void> decode_params(const route& r, std::vector<std::pair<std::string, st
 }
 }  // namespace
 
-void router::add(http_method method, std::string pattern, route_handler handler, route_execution execution,
-                 path_slashes slashes) {
+route& router::add_route(http_method method, std::string pattern, route_handler handler, route_execution execution,
+                         path_slashes slashes) {
   labels_.push_back(std::string(http_method_name(method)) + " " + pattern);
   auto segments = split_path(pattern);
-  routes_.push_back(route{method, std::move(pattern), std::move(handler), execution, std::move(segments), slashes});
+  route added{method, std::move(pattern), std::move(handler), execution, std::move(segments), slashes,
+              body_reading::buffered, {}, {}};
+  routes_.push_back(std::move(added));
+  return routes_.back();
+}
+
+void router::add(http_method method, std::string pattern, route_handler handler, route_execution execution,
+                 path_slashes slashes) {
+  add_route(method, std::move(pattern), std::move(handler), execution, slashes);
+}
+
+void router::add_streamed(http_method method, std::string pattern, route_handler handler, stream_steps steps,
+                          route_execution execution) {
+  auto& added = add_route(method, std::move(pattern), std::move(handler), execution, path_slashes::refused);
+  added.body = body_reading::streamed;
+  added.streamed = std::move(steps);
+}
+
+void router::add_upgrade(http_method method, std::string pattern, route_handler handler, upgrade_check check) {
+  auto& added = add_route(method, std::move(pattern), std::move(handler), route_execution::io, path_slashes::refused);
+  added.body = body_reading::upgrade;
+  added.before_upgrade = std::move(check);
 }
 
 route_match router::resolve(http_request& request) const {
@@ -93,9 +114,9 @@ route_match router::resolve(http_request& request) const {
       matches(r, parts, &request.path_params);
       if (auto decoded = decode_params(r, request.path_params); !decoded) {
         request.path_params.clear();
-        return route_match{nullptr, i + 1, error_response(decoded.error())};
+        return route_match{nullptr, i + 1, error_response(decoded.error()), r.body};
       }
-      return route_match{&r, i + 1, {}};
+      return route_match{&r, i + 1, {}, r.body};
     }
     if (!allowed.empty()) {
       allowed += ", ";
@@ -152,6 +173,38 @@ std::optional<route_outcome> router::invoke_without_waiting(const route& r, http
 route_outcome router::settle(handler_result next) {
   try {
     return *settled(std::move(next), false);
+  } catch (const std::exception&) {
+    return internal_error();
+  }
+}
+
+route_outcome router::run_step(const std::function<handler_result()>& step) {
+  try {
+    return *settled(step(), false);
+  } catch (const std::exception&) {
+    return internal_error();
+  }
+}
+
+std::variant<std::unique_ptr<body_stream>, route_outcome> router::admit(const route& r, http_request& request,
+                                                                       body_framing framing) {
+  try {
+    if (!r.streamed.admit) return route_outcome(internal_error());
+    auto admitted = r.streamed.admit(request, framing);
+    if (auto* body = std::get_if<std::unique_ptr<body_stream>>(&admitted)) {
+      if (*body == nullptr) return route_outcome(internal_error());
+      return std::move(*body);
+    }
+    return route_outcome(*settled(std::move(std::get<handler_result>(admitted)), false));
+  } catch (const std::exception&) {
+    return route_outcome(internal_error());
+  }
+}
+
+std::optional<http_response> router::check_upgrade(const route& r, const http_request& request) {
+  try {
+    if (!r.before_upgrade) return std::nullopt;
+    return r.before_upgrade(request);
   } catch (const std::exception&) {
     return internal_error();
   }

@@ -7,16 +7,13 @@
 #include <chrono>
 
 #include "net/http_session_steps.hpp"
-#include "net/list_upload_body.hpp"
 #include "net/plain_request.hpp"
 #include "net/request_header_read.hpp"
 #include "net/server_state.hpp"
+#include "net/streamed_body.hpp"
 #include "net/tls_stream.hpp"
-#include "server/background_audit.hpp"
-#include "server/lists/list_upload.hpp"
 #include "server/problem.hpp"
 #include "server/response_bytes.hpp"
-#include "server/stream_auth.hpp"
 #include "storage/change_set.hpp"
 
 namespace callsign::server::net_detail {
@@ -24,120 +21,87 @@ namespace callsign::server::net_detail {
 namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
-// [streamed list upload] PUT /v1/admin/lists/{name} (server/lists/list_upload.hpp): decided
-// from the header alone, so a refused caller (401/403/404/413) never has its body read or
-// stored and `Expect: 100-continue` is answered only once admitted; then the body streams into
-// the upload file (net/list_upload_body.hpp) and is installed on the worker pool. Returns
-// whether the connection may carry another request.
+// [streamed route] (body_reading::streamed, server/router.hpp): the route admits the request
+// from the header alone, so a refused caller never has its body read or stored and
+// `Expect: 100-continue` is answered only once admitted; then the body streams into the route's
+// body_stream (net/streamed_body.hpp) and the route finishes it on the worker pool. A body that
+// ends short is the route's to answer (cut) before the connection closes. Returns whether the
+// connection may carry another request.
 template <class Stream>
-net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::flat_buffer& buffer,
-                                       http::request_parser<http::empty_body>& header, const std::string& remote,
-                                       std::chrono::steady_clock::time_point started, std::string& wire) {
+net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, beast::flat_buffer& buffer,
+                                    http::request_parser<http::empty_body>& header, http_request& plain,
+                                    const route_match& match, std::chrono::steady_clock::time_point started,
+                                    std::string& wire) {
   const auto& cfg = st.app.config;
   const unsigned version = header.get().version();
   const bool keep_alive = header.get().keep_alive();
   const bool expects_continue = beast::iequals(header.get()[http::field::expect], "100-continue");
-  http_request plain = to_plain_header(header.get(), remote, st);
-  auto match = st.routes.resolve(plain);
 
-  std::optional<http_response> refusal;
-  std::optional<upload_refusal> refused_as;  // an admitted upload's end: audited before `refusal`
-  std::uint64_t stored = 0;  // bytes in the upload file when the body ended
-  std::variant<list_upload_ticket, http_response> admitted = http_response{};
-  std::optional<upload_file> file;
+  std::optional<route_step> refusal;  // answered with the body (or its rest) unread
+  std::unique_ptr<body_stream> body;
   if (match.matched == nullptr) {
-    refusal = std::move(match.failure);
+    refusal = match.failure;
   } else {
-    std::optional<std::uint64_t> declared;
-    if (const auto length = header.content_length()) {
-      declared = *length;
-    }
-    admitted = admit_list_upload(st.app, plain, declared, header.chunked());
-    if (auto* refused = std::get_if<http_response>(&admitted)) {
-      refusal = std::move(*refused);
-    } else if (const auto& ticket = std::get<list_upload_ticket>(admitted); ticket.declared_too_large) {
-      refused_as = upload_refusal::too_large;
-      refusal = upload_too_large_response(ticket.limit);
-    } else if (auto created = upload_file::create(ticket.path, ticket.limit); !created) {
-      refused_as = upload_refusal::store_failed;
-      refusal = error_response(created.error());
+    body_framing framing;
+    if (const auto length = header.content_length()) framing.declared_length = *length;
+    framing.chunked = header.chunked();
+    auto admitted = router::admit(*match.matched, plain, framing);
+    if (auto* admitted_body = std::get_if<std::unique_ptr<body_stream>>(&admitted)) {
+      body = std::move(*admitted_body);
     } else {
-      file.emplace(std::move(created).value());
+      refusal = step_of(std::move(std::get<route_outcome>(admitted)));
     }
   }
 
-  if (!refusal) {
+  if (body) {
     if (expects_continue && !header.is_done()) {
       http::response<http::empty_body> cont{http::status::continue_, version};
       stream.expires_after(cfg.request_timeout);
       auto [ec, bytes] = co_await http::async_write(stream, cont, use_tuple);
       if (ec) {
-        co_return false;  // `file` removes itself
+        co_return false;  // nothing was read: the body_stream drops its (empty) store when destroyed
       }
     }
-    http::request_parser<http::buffer_body> body{std::move(header)};
-    body.body_limit(boost::none);  // the file enforces lists.max_upload_bytes on what it stores
-    auto streaming = stream_upload_body(stream, buffer, body, *file, st.workers, cfg.request_timeout,
-                                        cfg.lists.upload_min_bytes_per_second);
+    http::request_parser<http::buffer_body> reading{std::move(header)};
+    reading.body_limit(boost::none);  // the body_stream enforces its own limit on what it stores
+    auto streaming = stream_body(stream, buffer, reading, *body, st.workers, cfg.request_timeout,
+                                 match.matched->streamed.min_bytes_per_second);
     auto streamed = co_await std::move(streaming);
-    stored = file->bytes();
-    const auto abandon = [&](const std::string& reason) {
-      st.app.log.warn("list upload abandoned", {{"request_id", plain.request_id},
-                                                {"list", list_name(std::get<list_upload_ticket>(admitted).id)},
-                                                {"bytes_stored", file->bytes()},
-                                                {"reason", reason}});
-      file->abort();
-    };
+    std::optional<body_cut> cut;
     switch (streamed.end) {
-      case upload_body_end::complete:
+      case body_end::complete:
         break;
-      case upload_body_end::too_large:
-        refused_as = upload_refusal::too_large;
-        refusal = upload_too_large_response(file->limit());
+      case body_end::too_large:
+        cut = body_cut{body_cut_reason::too_large, {}, {}, {}};
         break;
-      case upload_body_end::store_failed:
-        refused_as = upload_refusal::store_failed;
-        refusal = error_response(*streamed.store_error);
+      case body_end::store_failed:
+        cut = body_cut{body_cut_reason::store_failed, {}, streamed.store_error, {}};
         break;
-      case upload_body_end::too_slow:
-        abandon("slower than lists.upload_min_bytes_per_second");
-        refused_as = upload_refusal::too_slow;
-        refusal = upload_too_slow_response(cfg.lists.upload_min_bytes_per_second);
+      case body_end::too_slow:
+        cut = body_cut{body_cut_reason::too_slow, {}, {}, {}};
         break;
-      case upload_body_end::read_failed: {
-        abandon(streamed.read_error.message());
-        refused_as = upload_refusal::aborted;
-        refusal = response_for_read_error(streamed.read_error);
-        if (!refusal) {
-          // Disconnect or timeout: nobody to answer, so nothing waits for the entry.
-          submit_background_audit(st.app.writer, st.app.log,
-                                  refused_upload_audit(st.app, plain, std::get<list_upload_ticket>(admitted),
-                                                       upload_refusal::aborted, stored));
+      case body_end::read_failed: {
+        auto reply = response_for_read_error(streamed.read_error);
+        if (!reply) {
+          // Disconnect or timeout: nobody to answer, so nothing waits for the route's record.
+          body->abandoned(plain, streamed.read_error.message());
           co_return false;
         }
+        cut = body_cut{body_cut_reason::aborted, streamed.read_error.message(), {}, std::move(reply)};
         break;
       }
     }
-  }
-
-  if (refusal && refused_as) {
-    // An admin's upload to a known list that ends here is an admin action: its entry is durable
-    // before the refusal is sent, through the route path every audited reply takes.
-    const route refusing_route{http_method::put, match.matched->pattern,
-                               [&st, &ticket = std::get<list_upload_ticket>(admitted), reason = *refused_as, stored,
-                                reply = *refusal](http_request& request) {
-                                 return refused_list_upload(st.app, request, ticket, reason, stored, reply);
-                               },
-                               route_execution::io, {}};
-    const route_match refusing{&refusing_route, match.metrics_index, {}};
-    auto audited = run_route(st, refusing, plain);
-    refusal = co_await std::move(audited);
+    if (cut) {
+      refusal = step_of(router::run_step([&] { return body->cut(plain, std::move(*cut)); }));
+    }
   }
 
   if (refusal) {
     // Refused with the body (or its rest) unread: the connection cannot carry another request.
-    record(st, plain, match.metrics_index, refusal->status, started);
-    auto written = write_response(st, stream, *refusal, {version, false, false, plain.request_id}, wire);
+    auto settling = settle(st, std::move(*refusal));
+    http_response response = co_await std::move(settling);
+    record(st, plain, match.metrics_index, response.status, started);
+    auto written = write_response(st, stream, response, {version, false, false, plain.request_id}, wire);
     co_await std::move(written);
     auto closing = close_transport(st, stream);
     co_await std::move(closing);
@@ -146,23 +110,18 @@ net::awaitable<bool> serve_list_upload(server_state& st, Stream& stream, beast::
     co_return false;
   }
 
-  // Finishing (fsync) and validating read the whole upload: on the worker pool, as a route.
-  const auto& ticket = std::get<list_upload_ticket>(admitted);
-  const route install{http_method::put, match.matched->pattern,
-                      [&st, &ticket, &file](http_request& request) {
-                        return install_list_upload(st.app, request, ticket, *file);
-                      },
-                      route_execution::worker, {}};
-  const route_match installing{&install, match.metrics_index, {}};
-  auto running = run_route(st, installing, plain);
-  http_response response = co_await std::move(running);
+  // Finishing (fsync, validation) reads the whole body: on the worker pool.
+  auto finishing = on_workers(st, [&body, &plain] { return router::run_step([&] { return body->finish(plain); }); });
+  auto finished = co_await std::move(finishing);
+  auto settling = settle(st, std::move(finished));
+  http_response response = co_await std::move(settling);
   const bool keep = keep_alive && !st.app.draining.load();
   record(st, plain, match.metrics_index, response.status, started);
   auto written = write_response(st, stream, response, {version, keep, false, plain.request_id}, wire);
   co_await std::move(written);
   co_return keep;
 }
-// [/streamed list upload]
+// [/streamed route]
 
 // The HTTP/1.1 loop, the same over beast::tcp_stream and over tls_stream.
 template <class Stream>
@@ -199,11 +158,17 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
       break;
     }
     std::size_t bytes = 0;
-    if (!ec && is_list_upload(std::string_view(header.get().method_string().data(), header.get().method_string().size()),
-                              std::string_view(header.get().target().data(), header.get().target().size()))) {
+    // The router decides from the header how the body is read (body_reading, server/router.hpp).
+    http_request plain;
+    route_match match;
+    if (!ec) {
+      plain = to_plain_header(header.get(), remote, st);
+      match = st.routes.resolve(plain);
+    }
+    if (!ec && match.body == body_reading::streamed) {
       conn->idle.store(false);
       auto upload_started = std::chrono::steady_clock::now();
-      auto serving = serve_list_upload(st, stream, buffer, header, remote, upload_started, wire);
+      auto serving = serve_streamed(st, stream, buffer, header, plain, match, upload_started, wire);
       const bool again = co_await std::move(serving);
       if (!again) {
         break;
@@ -233,40 +198,32 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
     }
     if (ec) {
       if (auto failure = response_for_read_error(ec)) {
-        http_request plain;
-        plain.request_id = next_request_id(st);
-        plain.remote_address = remote;
-        plain.method = http_method::other;
-        record(st, plain, 0, failure->status, started);
-        co_await write_response(st, stream, *failure, {11, false, false, plain.request_id}, wire);
+        http_request failed;
+        failed.request_id = next_request_id(st);
+        failed.remote_address = remote;
+        failed.method = http_method::other;
+        record(st, failed, 0, failure->status, started);
+        co_await write_response(st, stream, *failure, {11, false, false, failed.request_id}, wire);
       }
       break;
     }
 
-    if (beast::websocket::is_upgrade(parser.get()) && st.app.streams != nullptr) {
-      auto target = parser.get().target();
-      if (target.substr(0, target.find('?')) == "/v1/stream") {
-        auto req = parser.release();
-        auto copy = req;  // headers only: an upgrade has no body
-        http_request plain = to_plain(std::move(copy), remote, st);
-        auto match = st.routes.resolve(plain);
-        if (!stream_origin_allowed(cfg.stream, plain.header("origin"), plain.header("host"))) {
-          // Refused before the upgrade: a foreign page must not open a customer's stream.
-          auto refused = problem_response(403, "Forbidden", "this Origin may not open the stream");
-          record(st, plain, match.metrics_index, refused.status, started);
-          co_await write_response(st, stream, refused, {req.version(), false, false, plain.request_id}, wire);
-          break;
-        }
-        record(st, plain, match.metrics_index, 101, started);
-        start_stream_session(st, std::move(conn), std::move(req));  // outlives this coroutine
-        co_return;
+    if (match.body == body_reading::upgrade && match.matched != nullptr && beast::websocket::is_upgrade(parser.get()) &&
+        st.app.streams != nullptr) {
+      // The route checks the request (the stream's Origin rule) before the handover.
+      if (auto refused = router::check_upgrade(*match.matched, plain)) {
+        record(st, plain, match.metrics_index, refused->status, started);
+        co_await write_response(st, stream, *refused, {parser.get().version(), false, false, plain.request_id}, wire);
+        break;
       }
+      record(st, plain, match.metrics_index, 101, started);
+      start_stream_session(st, std::move(conn), parser.release());  // outlives this coroutine
+      co_return;
     }
 
     auto version = parser.get().version();
     bool keep_alive = parser.get().keep_alive();
-    http_request plain = to_plain(parser.release(), remote, st);
-    auto match = st.routes.resolve(plain);
+    plain.body = std::move(parser.get().body());
     http_response response = co_await run_route(st, match, plain);
     keep_alive = keep_alive && !st.app.draining.load();
     // Recorded before the write, so a client that reads /metrics right after its response

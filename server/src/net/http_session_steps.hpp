@@ -1,12 +1,14 @@
-// The request path's steps shared by http_session.cpp's HTTP/1.1 loop and its streamed list
-// upload: running a route (on the I/O thread or the worker pool, then the group commit of its
-// deferred changes), writing a response, ending a transport, and the access record. Included
+// The request path's steps shared by http_session.cpp's HTTP/1.1 loop and its streamed routes:
+// running a route (on the I/O thread or the worker pool, then awaiting its async_response and
+// the group commit of its deferred changes), writing a response, ending a transport, and the
+// access record. Included
 // by http_session.cpp only, so Beast stays in that one translation unit.
 #pragma once
 
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,7 +73,7 @@ auto async_commit(server_state& st, storage::change_set changes, Token&& token) 
 // handler) as soon as it is returned, so only its slot travels.
 using route_step = std::variant<http_response, deferred_response, std::shared_ptr<pending_reply>>;
 
-inline route_step started(route_outcome outcome) {
+inline route_step step_of(route_outcome outcome) {
   if (auto* pending = std::get_if<async_response>(&outcome)) return pending_reply::start(std::move(*pending));
   if (auto* deferred = std::get_if<deferred_response>(&outcome)) return std::move(*deferred);
   return std::move(std::get<http_response>(outcome));
@@ -100,36 +102,21 @@ inline net::awaitable<route_outcome> await_pending(std::shared_ptr<pending_reply
   }
 }
 
-inline net::awaitable<http_response> run_route(server_state& st, const route_match& match, http_request& plain) {
-  if (match.matched == nullptr) {
-    co_return match.failure;
-  }
-  route_step step;
-  const route* r = match.matched;
-  bool on_workers = r->execution == route_execution::worker;
-  if (r->execution == route_execution::io_then_worker) {
-    auto answered = router::invoke_without_waiting(*r, plain);
-    if (answered) {
-      step = started(std::move(*answered));
-    } else {
-      // A read would have waited for the disk: this thread serves other connections.
-      on_workers = true;
-      if (st.app.stats) st.app.stats->io_route_moved_to_workers();
-    }
-  } else if (!on_workers) {
-    step = started(router::invoke(*r, plain));
-  }
-  if (on_workers) {
-    // Named, not a temporary inside the co_await: GCC 12 may destroy such temporaries twice.
-    auto on_worker = [r, &plain]() -> net::awaitable<route_step> { co_return started(router::invoke(*r, plain)); };
-    auto spawned = net::co_spawn(st.workers, std::move(on_worker), net::use_awaitable);
-    step = co_await std::move(spawned);
-  }
-  // An async_response may continue with another: a loop, never a recursion.
+// Runs `step` (a route's own step: a streamed body's finish) on the worker pool.
+inline net::awaitable<route_step> on_workers(server_state& st, std::function<route_outcome()> step) {
+  // Named, not a temporary inside the co_await: GCC 12 may destroy such temporaries twice.
+  auto on_worker = [step = std::move(step)]() -> net::awaitable<route_step> { co_return step_of(step()); };
+  auto spawned = net::co_spawn(st.workers, std::move(on_worker), net::use_awaitable);
+  co_return co_await std::move(spawned);
+}
+
+// Carries a handler's outcome to its response: an async_response is awaited (and may continue
+// with another: a loop, never a recursion), a deferred response's changes are committed.
+inline net::awaitable<http_response> settle(server_state& st, route_step step) {
   while (auto* pending = std::get_if<std::shared_ptr<pending_reply>>(&step)) {
     auto waiting = await_pending(std::move(*pending));
     auto next = co_await std::move(waiting);
-    step = started(std::move(next));
+    step = step_of(std::move(next));
   }
   if (auto* deferred = std::get_if<deferred_response>(&step)) {
     if (deferred->changes.empty()) {
@@ -143,6 +130,33 @@ inline net::awaitable<http_response> run_route(server_state& st, const route_mat
     co_return router::finish(*deferred, committed);
   }
   co_return std::move(std::get<http_response>(step));
+}
+
+inline net::awaitable<http_response> run_route(server_state& st, const route_match& match, http_request& plain) {
+  if (match.matched == nullptr) {
+    co_return match.failure;
+  }
+  route_step step;
+  const route* r = match.matched;
+  bool on_worker_pool = r->execution == route_execution::worker;
+  if (r->execution == route_execution::io_then_worker) {
+    auto answered = router::invoke_without_waiting(*r, plain);
+    if (answered) {
+      step = step_of(std::move(*answered));
+    } else {
+      // A read would have waited for the disk: this thread serves other connections.
+      on_worker_pool = true;
+      if (st.app.stats) st.app.stats->io_route_moved_to_workers();
+    }
+  } else if (!on_worker_pool) {
+    step = step_of(router::invoke(*r, plain));
+  }
+  if (on_worker_pool) {
+    auto spawned = on_workers(st, [r, &plain] { return router::invoke(*r, plain); });
+    step = co_await std::move(spawned);
+  }
+  auto settling = settle(st, std::move(step));
+  co_return co_await std::move(settling);
 }
 
 // `wire` is the connection's reusable output buffer (server/response_bytes.hpp builds the bytes).

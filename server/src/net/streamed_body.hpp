@@ -1,7 +1,7 @@
-// Private to the net layer: the body of an admitted PUT /v1/admin/lists/{name}, streamed into
-// its upload_file one chunk at a time (docs/lists.md, "Upload size and streaming"). Templated
-// on the stream (plain TCP or TLS over a beast::tcp_stream) so it does not care which listener
-// accepted the connection.
+// Private to the net layer: the body of an admitted streamed route (body_reading::streamed,
+// server/router.hpp; the list upload, docs/lists.md "Upload size and streaming"), handed to its
+// body_stream one chunk at a time. Templated on the stream (plain TCP or TLS over a
+// beast::tcp_stream) so it does not care which listener accepted the connection.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -16,39 +16,40 @@
 #include <vector>
 
 #include "crypto/result.hpp"
-#include "server/lists/list_upload.hpp"
-#include "server/lists/upload_file.hpp"
+#include "server/lists/list_upload.hpp"  // upload_rate_deadline: the one rate-floor formula
+#include "server/router.hpp"
 
 namespace callsign::server::net_detail {
 
-// What one upload may hold in memory besides the connection's read buffer.
-inline constexpr std::size_t upload_chunk_bytes = 64 * 1024;
+// What one streamed body may hold in memory besides the connection's read buffer.
+inline constexpr std::size_t body_chunk_bytes = 64 * 1024;
 
-enum class upload_body_end {
-  complete,     // every body byte is in the file (not yet synced: upload_file::finish)
-  too_large,    // past the file's limit: the file is removed; answer 413
-  store_failed, // the disk refused a write (ENOSPC, EIO): the file is removed; store_error says why
-  read_failed,  // disconnect, timeout or malformed chunking: read_error; the caller aborts the file
-  too_slow,     // behind lists.upload_min_bytes_per_second: the caller aborts the file and answers 408
+enum class body_end {
+  complete,     // every body byte is in the sink (not yet finished: body_stream::finish)
+  too_large,    // past the sink's limit: it dropped what it had; the route answers (413)
+  store_failed, // the sink refused a write (ENOSPC, EIO): store_error says why
+  read_failed,  // disconnect, timeout or malformed chunking: read_error
+  too_slow,     // behind the route's min_bytes_per_second on average (408)
 };
 
-struct upload_body_outcome {
-  upload_body_end end = upload_body_end::complete;
+struct body_outcome {
+  body_end end = body_end::complete;
   boost::beast::error_code read_error;
   std::optional<error> store_error;
 };
 
-// Reads the rest of the message into `file`. The timeout is re-armed before every read, so a
-// large upload lives as long as it keeps making progress while a stalled one is cut off after
+// Reads the rest of the message into `sink`. The timeout is re-armed before every read, so a
+// large body lives as long as it keeps making progress while a stalled one is cut off after
 // `read_timeout`; and once `read_timeout` has passed, the bytes received must keep up with
 // min_bytes_per_second x (elapsed - read_timeout) (0 = no floor, upload_rate_deadline), so a
-// trickle that keeps every read inside the timeout is cut off too. Each full chunk is written on `workers`: disk writes
-// may block, and the connection's I/O thread serves other connections meanwhile. `parser` must
-// be past the header with its body limit off (the file counts and enforces the limit).
+// trickle that keeps every read inside the timeout is cut off too. Each full chunk is written
+// on `workers`: disk writes may block, and the connection's I/O thread serves other connections
+// meanwhile. `parser` must be past the header with its body limit off (the sink counts and
+// enforces its limit).
 template <class Stream>
-boost::asio::awaitable<upload_body_outcome> stream_upload_body(
+boost::asio::awaitable<body_outcome> stream_body(
     Stream& stream, boost::beast::flat_buffer& buffer,
-    boost::beast::http::request_parser<boost::beast::http::buffer_body>& parser, upload_file& file,
+    boost::beast::http::request_parser<boost::beast::http::buffer_body>& parser, body_stream& sink,
     boost::asio::thread_pool& workers, std::chrono::steady_clock::duration read_timeout,
     std::uint64_t min_bytes_per_second) {
   namespace asio = boost::asio;
@@ -58,7 +59,7 @@ boost::asio::awaitable<upload_body_outcome> stream_upload_body(
   using steady = std::chrono::steady_clock;
   const steady::time_point started = steady::now();
   std::uint64_t received = 0;  // bytes the parser took, framing included
-  std::vector<std::uint8_t> chunk(upload_chunk_bytes);
+  std::vector<std::uint8_t> chunk(body_chunk_bytes);
   while (!parser.is_done()) {
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
@@ -67,13 +68,13 @@ boost::asio::awaitable<upload_body_outcome> stream_upload_body(
       auto [ec, bytes] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
       received += bytes;
       if (ec && ec != http::error::need_buffer) {
-        co_return upload_body_outcome{upload_body_end::read_failed, ec, std::nullopt};
+        co_return body_outcome{body_end::read_failed, ec, std::nullopt};
       }
       // Checked when a read completes, not by the timer: a timer that fires closes the socket,
       // and this client is still there to be told why (408).
       if (!parser.is_done() &&
           steady::now() >= upload_rate_deadline(started, read_timeout, received, min_bytes_per_second)) {
-        co_return upload_body_outcome{upload_body_end::too_slow, {}, std::nullopt};
+        co_return body_outcome{body_end::too_slow, {}, std::nullopt};
       }
       if (ec == http::error::need_buffer) break;
     }
@@ -81,19 +82,19 @@ boost::asio::awaitable<upload_body_outcome> stream_upload_body(
     if (filled == 0) continue;
     // Named locals, not temporaries inside co_await (GCC 12, docs/architecture.md).
     const std::span<const std::uint8_t> piece(chunk.data(), filled);
-    auto write_piece = [&file, piece]() -> asio::awaitable<std::optional<error>> {
-      auto written = file.write(piece);
+    auto write_piece = [&sink, piece]() -> asio::awaitable<std::optional<error>> {
+      auto written = sink.write(piece);
       if (!written) co_return written.error();
       co_return std::nullopt;
     };
     auto spawned = asio::co_spawn(workers, std::move(write_piece), asio::use_awaitable);
     std::optional<error> failed = co_await std::move(spawned);
     if (failed) {
-      const auto end = file.exceeded_limit() ? upload_body_end::too_large : upload_body_end::store_failed;
-      co_return upload_body_outcome{end, {}, std::move(failed)};
+      const auto end = sink.over_limit() ? body_end::too_large : body_end::store_failed;
+      co_return body_outcome{end, {}, std::move(failed)};
     }
   }
-  co_return upload_body_outcome{};
+  co_return body_outcome{};
 }
 
 // After refusing a request whose body was not read: the reply is written and the sending side

@@ -1,8 +1,9 @@
 // Admin control of the account-takeover lists (docs/lists.md), all admin role:
 //   GET  /v1/admin/lists                 status of the four lists
 //   POST /v1/admin/lists/{name}/reload   re-read the configured source (audited)
-//   PUT  /v1/admin/lists/{name}          replace the source with the body (audited); callsignd
-//                                        streams the body to disk (server/lists/list_upload.hpp)
+//   PUT  /v1/admin/lists/{name}          replace the source with the body (audited); a streamed
+//                                        route: callsignd admits it from the header and streams
+//                                        the body to disk (server/lists/list_upload.hpp)
 // Reloads and uploads run on the worker pool; the audit entry is durable before the reply, and
 // entries are journaled in the order of the versions they record.
 #include <functional>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "routes/route_support.hpp"
+#include "server/background_audit.hpp"
 #include "server/json_writer.hpp"
 #include "server/lists/list_registry.hpp"
 #include "server/lists/list_upload.hpp"
@@ -142,6 +144,83 @@ handler_result put_list(app_context& app, http_request& request) {
   return install_list_upload(app, request, ticket, *file);
 }
 
+// The streamed upload's body: the admitted ticket and its upload file. The file removes itself
+// unless installed, so a body dropped at any point leaves nothing behind.
+class list_upload_body final : public body_stream {
+ public:
+  list_upload_body(app_context& app, list_upload_ticket ticket, upload_file file)
+      : app_(app), ticket_(std::move(ticket)), file_(std::move(file)) {}
+
+  result<void> write(std::span<const std::uint8_t> chunk) override { return file_.write(chunk); }
+  bool over_limit() const noexcept override { return file_.exceeded_limit(); }
+
+  // An admin's upload to a known list that ends here is an admin action: its entry is durable
+  // before the refusal is sent, like every audited reply.
+  handler_result cut(http_request& request, body_cut cut) override {
+    const std::uint64_t stored = file_.bytes();
+    switch (cut.why) {
+      case body_cut_reason::too_large:
+        return refused(request, upload_refusal::too_large, stored, upload_too_large_response(file_.limit()));
+      case body_cut_reason::store_failed:
+        return refused(request, upload_refusal::store_failed, stored,
+                       error_response(cut.store_error.value_or(make_error(error_kind::unavailable, "store failed"))));
+      case body_cut_reason::too_slow:
+        abandon(request, "slower than lists.upload_min_bytes_per_second");
+        return refused(request, upload_refusal::too_slow, stored,
+                       upload_too_slow_response(app_.config.lists.upload_min_bytes_per_second));
+      case body_cut_reason::aborted:
+        break;
+    }
+    abandon(request, cut.detail);
+    return refused(request, upload_refusal::aborted, stored,
+                   cut.reply.value_or(problem_response(400, "Bad Request", "malformed HTTP request")));
+  }
+
+  void abandoned(http_request& request, std::string_view detail) override {
+    const std::uint64_t stored = file_.bytes();
+    abandon(request, detail);
+    // Nobody to answer, so nothing waits for the entry.
+    submit_background_audit(app_.writer, app_.log,
+                            refused_upload_audit(app_, request, ticket_, upload_refusal::aborted, stored));
+  }
+
+  handler_result finish(http_request& request) override { return install_list_upload(app_, request, ticket_, file_); }
+
+ private:
+  handler_result refused(const http_request& request, upload_refusal reason, std::uint64_t stored, http_response reply) {
+    return refused_list_upload(app_, request, ticket_, reason, stored, std::move(reply));
+  }
+  void abandon(const http_request& request, std::string_view reason) {
+    app_.log.warn("list upload abandoned", {{"request_id", request.request_id},
+                                            {"list", list_name(ticket_.id)},
+                                            {"bytes_stored", file_.bytes()},
+                                            {"reason", std::string(reason)}});
+    file_.abort();
+  }
+
+  app_context& app_;
+  list_upload_ticket ticket_;
+  upload_file file_;
+};
+
+// Decided from the header alone: a refused caller (401, 403, 404, 411, 503) never has its body
+// read; an admin's upload declared over the limit, or whose file cannot be made, is refused
+// with its audit entry.
+std::variant<std::unique_ptr<body_stream>, handler_result> admit_upload(app_context& app, http_request& request,
+                                                                        body_framing framing) {
+  auto admitted = admit_list_upload(app, request, framing.declared_length, framing.chunked);
+  if (auto* refused = std::get_if<http_response>(&admitted)) return handler_result(std::move(*refused));
+  auto& ticket = std::get<list_upload_ticket>(admitted);
+  if (ticket.declared_too_large) {
+    return refused_list_upload(app, request, ticket, upload_refusal::too_large, 0, upload_too_large_response(ticket.limit));
+  }
+  auto created = upload_file::create(ticket.path, ticket.limit);
+  if (!created) {
+    return refused_list_upload(app, request, ticket, upload_refusal::store_failed, 0, error_response(created.error()));
+  }
+  return std::make_unique<list_upload_body>(app, std::move(ticket), std::move(created).value());
+}
+
 }  // namespace
 
 handler_result install_list_upload(app_context& app, const http_request& request, const list_upload_ticket& ticket,
@@ -161,8 +240,12 @@ void add_lists_routes(router& routes, app_context& app) {
   routes.add(http_method::get, "/v1/admin/lists", [&app](http_request& r) { return get_lists(app, r); });
   routes.add(http_method::post, "/v1/admin/lists/{name}/reload",
              [&app](http_request& r) { return reload_list(app, r); }, route_execution::worker);
-  routes.add(http_method::put, "/v1/admin/lists/{name}", [&app](http_request& r) { return put_list(app, r); },
-             route_execution::worker);
+  // callsignd streams the body (stream_steps); put_list serves it from memory (tests, fuzzing).
+  routes.add_streamed(
+      http_method::put, "/v1/admin/lists/{name}", [&app](http_request& r) { return put_list(app, r); },
+      stream_steps{[&app](http_request& r, body_framing framing) { return admit_upload(app, r, framing); },
+                   app.config.lists.upload_min_bytes_per_second},
+      route_execution::worker);
 }
 
 }  // namespace callsign::server

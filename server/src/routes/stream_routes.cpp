@@ -1,5 +1,6 @@
-// GET /v1/stream without an Upgrade (426), and the socket-free parts of the stream protocol.
-// The WebSocket session itself is in server/src/net/stream_session.cpp.
+// GET /v1/stream: an upgrading route (its Origin check runs before the handover; without an
+// Upgrade it answers 426), and the socket-free parts of the stream protocol. The WebSocket
+// session itself is in server/src/net/stream_session.cpp.
 #include <algorithm>
 
 #include "crypto/totp.hpp"
@@ -111,12 +112,19 @@ std::shared_ptr<const stream_token_table> build_stream_token_table(const app_con
   return std::make_shared<const stream_token_table>(std::move(entries), boundary);
 }
 
-void add_stream_routes(router& routes, app_context& /*app*/) {
-  // Upgrades are taken over by the session layer before routing; a plain GET lands here.
-  routes.add(http_method::get, "/v1/stream", [](http_request&) -> handler_result {
-    return problem_response(426, "Upgrade Required", "GET /v1/stream is a WebSocket endpoint")
-        .with_header("Upgrade", "websocket");
-  });
+void add_stream_routes(router& routes, app_context& app) {
+  const stream_config& config = app.config.stream;
+  routes.add_upgrade(
+      http_method::get, "/v1/stream",
+      [](http_request&) -> handler_result {
+        return problem_response(426, "Upgrade Required", "GET /v1/stream is a WebSocket endpoint")
+            .with_header("Upgrade", "websocket");
+      },
+      [&config](const http_request& request) -> std::optional<http_response> {
+        if (stream_origin_allowed(config, request.header("origin"), request.header("host"))) return std::nullopt;
+        // Refused before the upgrade: a foreign page must not open a customer's stream.
+        return problem_response(403, "Forbidden", "this Origin may not open the stream");
+      });
 }
 
 }  // namespace callsign::server
