@@ -44,6 +44,30 @@ result<std::vector<audit_entry>> audit_journal::for_subject(std::string_view sub
   return out;
 }
 
+result<std::vector<audit_entry>> audit_journal::for_subject_after(std::string_view subject, std::uint64_t after,
+                                                                  std::size_t limit) const {
+  std::vector<audit_entry> out;
+  if (subject.empty() || limit == 0 || after == std::numeric_limits<std::uint64_t>::max()) return out;
+  const std::string prefix = audit_subject_prefix(subject);
+  std::optional<error> failure;
+  auto scanned = db_->scan(column_family::audit_by_user, database::scan_direction::forward,
+                           audit_subject_key(subject, after + 1), [&](std::string_view key, std::string_view) {
+                             if (key.size() != prefix.size() + 8 || key.substr(0, prefix.size()) != prefix) {
+                               return false;  // left this subject's key range
+                             }
+                             auto entry = at(*parse_audit_key(key.substr(prefix.size())));
+                             if (!entry) {
+                               failure = entry.error();
+                               return false;
+                             }
+                             if (entry->has_value()) out.push_back(std::move(**entry));  // as in for_subject
+                             return out.size() < limit;
+                           });
+  if (!scanned) return scanned.error();
+  if (failure) return *failure;
+  return out;
+}
+
 result<std::vector<audit_entry>> audit_journal::after(std::uint64_t after, std::size_t limit) const {
   std::vector<audit_entry> out;
   if (limit == 0 || after == std::numeric_limits<std::uint64_t>::max()) return out;

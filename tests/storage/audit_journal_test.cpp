@@ -142,6 +142,20 @@ BOOST_FIXTURE_TEST_CASE(queries, test::journal_fixture) {
   BOOST_REQUIRE(al);
   BOOST_TEST(al->empty());
 
+  // Forward from a sequence number (GET /v1/audit?user=&after=).
+  auto forward = journal.for_subject_after("alice", 0, 10);
+  BOOST_REQUIRE(forward);
+  BOOST_TEST((seqs(*forward) == std::vector<std::uint64_t>{1, 3, 5, 7, 9}));  // not alice2's 10
+  auto next = journal.for_subject_after("alice", 3, 2);
+  BOOST_REQUIRE(next);
+  BOOST_TEST((seqs(*next) == std::vector<std::uint64_t>{5, 7}));
+  auto bob_after = journal.for_subject_after("bob", 8, 10);
+  BOOST_REQUIRE(bob_after);
+  BOOST_TEST(bob_after->empty());
+  auto al_after = journal.for_subject_after("al", 0, 10);
+  BOOST_REQUIRE(al_after);
+  BOOST_TEST(al_after->empty());
+
   auto page = journal.after(3, 4);
   BOOST_REQUIRE(page);
   BOOST_TEST((seqs(*page) == std::vector<std::uint64_t>{4, 5, 6, 7}));

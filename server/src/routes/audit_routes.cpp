@@ -4,46 +4,22 @@
 #include "server/query_string.hpp"
 #include "server/routes.hpp"
 #include "storage/audit_entry.hpp"
+#include "storage/audit_journal.hpp"
 
 namespace callsign::server {
 
 namespace {
 constexpr std::size_t max_page = 500;
 
-// A subject's entries with seq > after, ascending: walks the per-user index forward.
-result<std::vector<storage::audit_entry>> subject_after(const app_context& app, const std::string& subject,
-                                                        std::uint64_t after, std::size_t limit) {
-  std::vector<std::uint64_t> seqs;
-  auto prefix = storage::audit_subject_prefix(subject);
-  auto scanned = app.db.scan(storage::column_family::audit_by_user, storage::database::scan_direction::forward,
-                             storage::audit_subject_key(subject, after + 1),
-                             [&](std::string_view key, std::string_view) {
-                               if (key.substr(0, prefix.size()) != prefix || seqs.size() >= limit) {
-                                 return false;
-                               }
-                               if (auto seq = storage::parse_audit_key(key.substr(prefix.size()))) {
-                                 seqs.push_back(*seq);
-                               }
-                               return true;
-                             });
-  if (!scanned) {
-    return scanned.error();
-  }
-  std::vector<storage::audit_entry> entries;
-  for (auto seq : seqs) {
-    auto entry = app.journal->at(seq);
-    if (!entry) {
-      return entry.error();
-    }
-    if (*entry) {
-      entries.push_back(std::move(**entry));
-    }
-  }
-  return entries;
-}
+// What GET /v1/audit uses, complete at construction: the caller check reads the app's
+// verifier and config; entries come from the journal alone, never from a column family.
+struct audit_services {
+  const app_context& app;
+  const storage::audit_journal& journal;
+};
 
-handler_result list_audit(app_context& app, http_request& request) {
-  auto who = caller(app, request, {role::admin});
+handler_result list_audit(const audit_services& services, http_request& request) {
+  auto who = caller(services.app, request, {role::admin});
   if (!who) {
     return who.error();
   }
@@ -67,7 +43,7 @@ handler_result list_audit(app_context& app, http_request& request) {
   }
   auto count = static_cast<std::size_t>(limit->value_or(100));
   auto start = after->value_or(0);
-  auto entries = *user ? subject_after(app, **user, start, count) : app.journal->after(start, count);
+  auto entries = *user ? services.journal.for_subject_after(**user, start, count) : services.journal.after(start, count);
   if (!entries) {
     return entries.error();
   }
@@ -80,7 +56,9 @@ handler_result list_audit(app_context& app, http_request& request) {
 }  // namespace
 
 void add_audit_routes(router& routes, app_context& app) {
-  routes.add(http_method::get, "/v1/audit", [&app](http_request& r) { return list_audit(app, r); },
+  if (app.journal == nullptr) return;  // no journal to read: the path answers 404
+  routes.add(http_method::get, "/v1/audit",
+             [services = audit_services{app, *app.journal}](http_request& r) { return list_audit(services, r); },
              route_execution::worker);
 }
 

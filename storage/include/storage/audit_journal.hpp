@@ -45,6 +45,9 @@ class audit_journal {
   // `subject`'s entries, newest first: at most `limit`, only seqs below `before` when given.
   result<std::vector<audit_entry>> for_subject(std::string_view subject, std::size_t limit,
                                                std::optional<std::uint64_t> before = std::nullopt) const;
+  // `subject`'s entries with seq > `after`, oldest first, at most `limit` (GET /v1/audit?user=).
+  result<std::vector<audit_entry>> for_subject_after(std::string_view subject, std::uint64_t after,
+                                                     std::size_t limit) const;
   // Entries with seq > `after`, ascending, at most `limit`.
   result<std::vector<audit_entry>> after(std::uint64_t after, std::size_t limit) const;
   // nullopt when absent.
