@@ -5,7 +5,7 @@
 namespace callsign::cli {
 namespace {
 
-constexpr std::array<command, 8> table{{
+constexpr std::array<command, 9> table{{
     {"audit", "verify the audit journal's hash chain and checkpoints, or export it as JSON lines", run_audit_command},
     {"backup", "write a consistent backup of a data directory, also while callsignd runs", run_backup_command},
     {"breach", "build the exposed-credentials or exposed-passwords set file (build, import-hibp)",
@@ -15,6 +15,7 @@ constexpr std::array<command, 8> table{{
     {"phone-token", "print a user's phone token from the data directory's master key", run_phone_token_command},
     {"restore", "restore a backup into a new data directory", run_restore_command},
     {"token", "print a bearer token (JWT) callsignd accepts, signed with its HS256 key", run_token_command},
+    {"users", "import users from an NDJSON file into a stopped server's data directory", run_users_command},
 }};
 
 }  // namespace

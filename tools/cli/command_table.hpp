@@ -27,5 +27,6 @@ int run_breach_command(std::span<const std::string_view> args);
 int run_code_command(std::span<const std::string_view> args);
 int run_phone_token_command(std::span<const std::string_view> args);
 int run_token_command(std::span<const std::string_view> args);
+int run_users_command(std::span<const std::string_view> args);
 
 }  // namespace callsign::cli

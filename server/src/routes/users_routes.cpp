@@ -1,9 +1,11 @@
-// The user directory: PUT, GET and DELETE /v1/users/{id}, GET /v1/users?email= (agent, admin) and
-// the paged GET /v1/users?after=&limit= (admin). docs/users.md has the rules.
+// The user directory: PUT, GET and DELETE /v1/users/{id}, GET /v1/users?email= (agent, admin),
+// the paged GET /v1/users?after=&limit= (admin) and, from user_import_routes.cpp, the bulk
+// import POST /v1/admin/users/import (admin). docs/users.md has the rules.
 #include <stdexcept>
 
 #include "routes/route_support.hpp"
 #include "routes/user_directory_calls.hpp"
+#include "routes/user_import_routes.hpp"
 #include "routes/user_json.hpp"
 #include "server/users/user_fields.hpp"
 #include "server/json_body.hpp"
@@ -270,6 +272,7 @@ void add_user_routes(router& routes, app_context& app) {
   routes.add(http_method::get, "/v1/users/{id}", [&app](http_request& r) { return get_user(app, r); });
   routes.add(http_method::delete_, "/v1/users/{id}", [&app](http_request& r) { return delete_user(app, r); });
   routes.add(http_method::get, "/v1/users", [&app](http_request& r) { return get_users(app, r); });
+  add_user_import_route(routes, app);
 }
 
 }  // namespace callsign::server
