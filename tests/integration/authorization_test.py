@@ -66,6 +66,9 @@ MATRIX = [
     row("GET", "/v1/users/authz-user", None, self=403, other=403, agent=200, service=403, admin=200),
     row("GET", "/v1/users?limit=2", None, self=403, other=403, agent=403, service=403, admin=200),
     row("DELETE", "/v1/users/authz-put", None, self=403, other=403, agent=403, service=403, admin=204),
+    row("POST", "/v1/admin/users/import",
+        ("application/x-ndjson", b'{"id":"authz-imp","email":"authz-imp@example.com","phone_support":true}\n'),
+        self=403, other=403, agent=403, service=403, admin=200),
     row("GET", "/v1/me/phone-token", None, self=200, other=200, agent=403, service=403, admin=403),
     row("GET", "/v1/me/audit", None, self=200, other=200, agent=403, service=403, admin=403),
     row("POST", "/v1/me/authenticator", None, self=201, other=201, agent=403, service=403, admin=403),
@@ -123,7 +126,9 @@ def bad_headers(kind, key, role):
 def send(server, method, path, body, headers):
     headers = dict(headers)
     payload = None
-    if isinstance(body, bytes):  # raw content, e.g. a list upload
+    if isinstance(body, tuple):  # (content type, raw content), e.g. an NDJSON import
+        headers["Content-Type"], payload = body
+    elif isinstance(body, bytes):  # raw content, e.g. a list upload
         headers["Content-Type"] = "application/octet-stream"
         payload = body
     elif body is not None:
