@@ -92,10 +92,6 @@ std::string metrics::prometheus_text() const {
   out += "# HELP callsign_stream_slow_consumer_closes_total Streams closed for not keeping up.\n";
   out += "# TYPE callsign_stream_slow_consumer_closes_total counter\n";
   out += "callsign_stream_slow_consumer_closes_total " + std::to_string(stream_slow_consumer_closes()) + "\n";
-  append_counter(out, "callsign_io_route_retries_on_workers_total",
-                 "Requests of POST /v1/verify run again on the worker pool because a read on the I/O thread "
-                 "would have waited for the disk.",
-                 io_routes_moved());
   return out;
 }
 

@@ -16,7 +16,7 @@ unsigned http_status_for(error_kind kind) noexcept {
     case error_kind::rate_limited: return 429;
     case error_kind::unavailable: return 503;
     case error_kind::storage_failed: return 503;
-    case error_kind::would_block: return 503;  // handled by a retry on the worker pool; 503 if one escapes
+    case error_kind::would_block: return 503;  // storage moves such reads to its disk pool; 503 if one escapes
     case error_kind::internal: return 500;
   }
   return 500;

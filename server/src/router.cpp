@@ -4,7 +4,6 @@
 
 #include "crypto/percent_coding.hpp"
 #include "server/problem.hpp"
-#include "storage/read_policy.hpp"
 
 namespace callsign::server {
 
@@ -138,11 +137,10 @@ route_match router::resolve(http_request& request) const {
 namespace {
 http_response internal_error() { return problem_response(500, "Internal Server Error", "internal error"); }
 
-// Maps what a handler returned; nullopt when it answered would_block and `retry_would_block` is set.
-std::optional<route_outcome> settled(handler_result outcome, bool retry_would_block) {
+// Maps what a handler returned.
+route_outcome settled(handler_result outcome) {
   auto& value = outcome.value();
   if (auto* err = std::get_if<error>(&value)) {
-    if (retry_would_block && err->kind == error_kind::would_block) return std::nullopt;
     return error_response(*err);
   }
   if (auto* deferred = std::get_if<deferred_response>(&value)) return std::move(*deferred);
@@ -153,9 +151,9 @@ std::optional<route_outcome> settled(handler_result outcome, bool retry_would_bl
   return std::move(std::get<http_response>(value));
 }
 
-std::optional<route_outcome> run_handler(const route& r, http_request& request, bool retry_would_block) {
+route_outcome run_handler(const route& r, http_request& request) {
   try {
-    return settled(r.handler(request), retry_would_block);
+    return settled(r.handler(request));
   } catch (const std::exception&) {
     // Handlers return errors as values; anything thrown is a bug, kept off the wire.
     return internal_error();
@@ -163,16 +161,11 @@ std::optional<route_outcome> run_handler(const route& r, http_request& request, 
 }
 }  // namespace
 
-route_outcome router::invoke(const route& r, http_request& request) { return *run_handler(r, request, false); }
-
-std::optional<route_outcome> router::invoke_without_waiting(const route& r, http_request& request) {
-  storage::nonblocking_reads scope;
-  return run_handler(r, request, true);
-}
+route_outcome router::invoke(const route& r, http_request& request) { return run_handler(r, request); }
 
 route_outcome router::settle(handler_result next) {
   try {
-    return *settled(std::move(next), false);
+    return settled(std::move(next));
   } catch (const std::exception&) {
     return internal_error();
   }
@@ -180,7 +173,7 @@ route_outcome router::settle(handler_result next) {
 
 route_outcome router::run_step(const std::function<handler_result()>& step) {
   try {
-    return *settled(step(), false);
+    return settled(step());
   } catch (const std::exception&) {
     return internal_error();
   }
@@ -195,7 +188,7 @@ std::variant<std::unique_ptr<body_stream>, route_outcome> router::admit(const ro
       if (*body == nullptr) return route_outcome(internal_error());
       return std::move(*body);
     }
-    return route_outcome(*settled(std::move(std::get<handler_result>(admitted)), false));
+    return settled(std::move(std::get<handler_result>(admitted)));
   } catch (const std::exception&) {
     return route_outcome(internal_error());
   }

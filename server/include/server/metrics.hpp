@@ -36,9 +36,6 @@ class metrics {
     return stream_slow_consumer_closes_.load(std::memory_order_relaxed);
   }
 
-  // A request of an io_then_worker route (router.hpp) ran again on the worker pool.
-  void io_route_moved_to_workers() noexcept { io_routes_moved_.fetch_add(1, std::memory_order_relaxed); }
-  std::uint64_t io_routes_moved() const noexcept { return io_routes_moved_.load(std::memory_order_relaxed); }
 
   std::string prometheus_text() const;
 
@@ -55,7 +52,6 @@ class metrics {
   std::map<std::tuple<std::size_t, http_method, unsigned>, std::uint64_t> counters_;
   std::atomic<std::int64_t> open_connections_{0};
   std::atomic<std::uint64_t> stream_slow_consumer_closes_{0};
-  std::atomic<std::uint64_t> io_routes_moved_{0};
 };
 
 // Appends one Prometheus counter (HELP, TYPE and value lines) to `out`.

@@ -90,11 +90,9 @@ class pending_reply {
 using route_handler = std::function<handler_result(http_request&)>;
 
 // Where the session layer runs a handler: on the connection's I/O thread (cheap, non-blocking
-// handlers), on the worker pool (anything that may block on disk), or io_then_worker: on the I/O
-// thread inside a storage::nonblocking_reads scope, and once more on the worker pool when the
-// handler answers error_kind::would_block (a read would have waited for the disk). Such a handler
-// must answer would_block only before it has changed anything, and keep the request intact then.
-enum class route_execution { io, worker, io_then_worker };
+// handlers, and those that wait for state through an async_response), or on the worker pool
+// (anything that may block on disk: file uploads, pages, audit reads).
+enum class route_execution { io, worker };
 
 // Whether a path parameter may decode to '/' (sent as %2F). Refused by default: an id holding
 // '/' would read as two segments wherever it goes back into a path or key. A CIDR block key
@@ -196,9 +194,6 @@ class router {
 
   // Runs the handler and maps its error (or any escaping exception) to a problem response.
   static route_outcome invoke(const route& r, http_request& request);
-  // The same inside a storage::nonblocking_reads scope; nullopt when the handler answered
-  // error_kind::would_block, to be run again with invoke where waiting is allowed.
-  static std::optional<route_outcome> invoke_without_waiting(const route& r, http_request& request);
   // What an async_response resumed with, with its error mapped to a problem response.
   static route_outcome settle(handler_result next);
   // Runs one of a route's own steps (a streamed route's admit, cut or finish, an upgrade check)

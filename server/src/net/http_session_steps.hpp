@@ -138,22 +138,11 @@ inline net::awaitable<http_response> run_route(server_state& st, const route_mat
   }
   route_step step;
   const route* r = match.matched;
-  bool on_worker_pool = r->execution == route_execution::worker;
-  if (r->execution == route_execution::io_then_worker) {
-    auto answered = router::invoke_without_waiting(*r, plain);
-    if (answered) {
-      step = step_of(std::move(*answered));
-    } else {
-      // A read would have waited for the disk: this thread serves other connections.
-      on_worker_pool = true;
-      if (st.app.stats) st.app.stats->io_route_moved_to_workers();
-    }
-  } else if (!on_worker_pool) {
-    step = step_of(router::invoke(*r, plain));
-  }
-  if (on_worker_pool) {
+  if (r->execution == route_execution::worker) {
     auto spawned = on_workers(st, [r, &plain] { return router::invoke(*r, plain); });
     step = co_await std::move(spawned);
+  } else {
+    step = step_of(router::invoke(*r, plain));
   }
   auto settling = settle(st, std::move(step));
   co_return co_await std::move(settling);
