@@ -302,7 +302,8 @@ BOOST_AUTO_TEST_CASE(replies_resumed_on_another_thread_answer_their_own_connecti
       for (int i = 0; i < requests; ++i) {
         const std::string n = std::to_string(c * 1000 + i);
         auto [status, body] = conn.request("GET", "/async/" + n);
-        if (status == 200 && body == n + " same same") right.fetch_add(1);
+        if (status != 200 || body != n + " same same") return;  // the rest would wait as long
+        right.fetch_add(1);
       }
     });
   }
