@@ -260,9 +260,14 @@ class import_run : public std::enable_shared_from_this<import_run> {
 
 void run_user_import(storage::user_directory& users, import_source source, import_options options,
                      std::function<void(result<import_report>)> done, std::function<void(std::uint64_t)> progress) {
+  auto resume_on = options.resume_on;
   auto run = std::make_shared<import_run>(users, std::move(source), std::move(options), std::move(done),
                                           std::move(progress));
-  run->pump();
+  if (resume_on) {
+    resume_on([run] { run->pump(); });  // the whole import on its own thread, not the caller's
+  } else {
+    run->pump();
+  }
 }
 
 std::string import_report_json(const import_report& report) {

@@ -45,15 +45,14 @@ struct import_options {
   // source and request id filled in; written through `sink` when set.
   storage::audit_draft summary;
   storage::commit_sink* sink = nullptr;
-  // Where the import goes on after a completion (reading and parsing lines): a thread of its own
-  // (callsign: a one-thread storage::blocking_pool), never the writer's. Empty: on the
-  // completing thread.
+  // Where the import runs (reading and parsing lines), from the start and after every
+  // completion: a thread of its own (a one-thread storage::blocking_pool), never the writer's
+  // nor an I/O thread. Empty: on the caller's thread, then on the completing one.
   std::function<void(std::function<void()>)> resume_on;
 };
 
 // Gives the next line without its line ending; false at the end of the input. The view stays
-// valid until the next call. Called from one thread at a time (the first call's, then
-// resume_on's), never concurrently.
+// valid until the next call. Called from one thread at a time, never concurrently.
 using import_source = std::function<bool(std::string_view& line)>;
 
 // Runs one import: `done` is called once, from any thread, with the report, or with an error
