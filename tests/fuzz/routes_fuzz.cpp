@@ -61,6 +61,7 @@ constexpr route_case route_table[] = {
     // Appended, so the selector bytes of existing seeds keep naming the same routes.
     {http_method::get, "/v1/users/{}"},
     {http_method::delete_, "/v1/users/{}"},
+    {http_method::post, "/v1/admin/users/import"},
 };
 constexpr std::size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
 
