@@ -7,37 +7,52 @@
 #include "storage/json_text.hpp"
 
 namespace callsign::server {
+namespace {
+
+// Shortest round-trip text of an integer or a finite double (32 bytes hold either).
+template <class Number>
+std::string_view number_text(std::array<char, 32>& buf, Number number) {
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), number);
+  return {buf.data(), static_cast<std::size_t>(end - buf.data())};
+}
+
+}  // namespace
 
 void json_writer::separate() {
-  if (need_comma_) {
-    out_.push_back(',');
-  }
+  if (need_comma_) out_.push_back(',');
+}
+
+json_writer& json_writer::open(char bracket) {
+  separate();
+  out_.push_back(bracket);
+  need_comma_ = false;
+  return *this;
+}
+
+json_writer& json_writer::close(char bracket) {
+  out_.push_back(bracket);
+  need_comma_ = true;
+  return *this;
+}
+
+json_writer& json_writer::scalar(std::string_view json) {
+  separate();
+  out_ += json;
+  need_comma_ = true;
+  return *this;
 }
 
 json_writer& json_writer::begin_object() {
-  separate();
-  out_.push_back('{');
-  need_comma_ = false;
-  return *this;
+  return open('{');
 }
-
 json_writer& json_writer::end_object() {
-  out_.push_back('}');
-  need_comma_ = true;
-  return *this;
+  return close('}');
 }
-
 json_writer& json_writer::begin_array() {
-  separate();
-  out_.push_back('[');
-  need_comma_ = false;
-  return *this;
+  return open('[');
 }
-
 json_writer& json_writer::end_array() {
-  out_.push_back(']');
-  need_comma_ = true;
-  return *this;
+  return close(']');
 }
 
 json_writer& json_writer::key(std::string_view name) {
@@ -56,54 +71,29 @@ json_writer& json_writer::value(std::string_view text) {
 }
 
 json_writer& json_writer::value(std::int64_t number) {
-  separate();
-  std::array<char, 24> buf{};
-  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), number);
-  out_.append(buf.data(), end);
-  need_comma_ = true;
-  return *this;
+  std::array<char, 32> buf{};
+  return scalar(number_text(buf, number));
 }
 
 json_writer& json_writer::value(std::uint64_t number) {
-  separate();
-  std::array<char, 24> buf{};
-  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), number);
-  out_.append(buf.data(), end);
-  need_comma_ = true;
-  return *this;
+  std::array<char, 32> buf{};
+  return scalar(number_text(buf, number));
 }
 
 json_writer& json_writer::value(double number) {
-  if (!std::isfinite(number)) {
-    return null();
-  }
-  separate();
+  if (!std::isfinite(number)) return null();
   std::array<char, 32> buf{};
-  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), number);
-  out_.append(buf.data(), end);
-  need_comma_ = true;
-  return *this;
+  return scalar(number_text(buf, number));
 }
 
 json_writer& json_writer::value(bool flag) {
-  separate();
-  out_ += flag ? "true" : "false";
-  need_comma_ = true;
-  return *this;
+  return scalar(flag ? "true" : "false");
 }
-
 json_writer& json_writer::null() {
-  separate();
-  out_ += "null";
-  need_comma_ = true;
-  return *this;
+  return scalar("null");
 }
-
 json_writer& json_writer::raw(std::string_view json) {
-  separate();
-  out_ += json;
-  need_comma_ = true;
-  return *this;
+  return scalar(json);
 }
 
 }  // namespace callsign::server

@@ -1,6 +1,7 @@
 #include "server/json_writer.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <limits>
 
 #include "server/problem.hpp"
 #include "server/query_string.hpp"
@@ -24,6 +25,26 @@ BOOST_AUTO_TEST_CASE(writes_nested_values) {
       .null()
       .end_object();
   BOOST_TEST(w.str() == R"({"s":"a\"b\\c\n\u0001","n":-5,"b":true,"list":[1,2],"none":null})");
+}
+
+BOOST_AUTO_TEST_CASE(writes_numbers_and_non_finite_as_null) {
+  json_writer w;
+  w.begin_array()
+      .value(std::numeric_limits<std::int64_t>::min())
+      .value(std::numeric_limits<std::uint64_t>::max())
+      .value(0.5)
+      .value(std::numeric_limits<double>::quiet_NaN())
+      .value(-std::numeric_limits<double>::infinity())
+      .value(false)
+      .raw(R"({"a":[]})")
+      .begin_object()
+      .end_object()
+      .begin_array()
+      .end_array()
+      .value(1)
+      .end_array();
+  // An empty object or array is a value too: a comma follows it.
+  BOOST_TEST(w.str() == R"([-9223372036854775808,18446744073709551615,0.5,null,null,false,{"a":[]},{},[],1])");
 }
 
 // String escaping itself is storage::append_json_string's (tests/storage/json_text_test.cpp);

@@ -38,7 +38,10 @@ class json_writer {
   std::string str() && { return std::move(out_); }
 
  private:
-  void separate();
+  void separate();                             // a comma when a value came before
+  json_writer& open(char bracket);             // '{' or '[' after a comma if one is due
+  json_writer& close(char bracket);            // '}' or ']'
+  json_writer& scalar(std::string_view json);  // an encoded value after a comma if one is due
   std::string out_;
   bool need_comma_ = false;
 };
