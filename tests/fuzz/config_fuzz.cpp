@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/hex.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "server/config.hpp"
 
@@ -79,10 +80,8 @@ std::string toml_string(FuzzedDataProvider& in) {
       out += '\\';
       out += c;
     } else if (u < 0x20 || u == 0x7f) {
-      static constexpr std::string_view hex = "0123456789abcdef";
       out += "\\u00";
-      out += hex[u >> 4U];
-      out += hex[u & 0xfU];
+      crypto::append_hex_byte(out, u);
     } else {
       out += u < 0x80 ? c : '?';
     }

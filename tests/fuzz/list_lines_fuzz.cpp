@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/hex.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "storage/lists/breach_input.hpp"
 #include "storage/lists/device_set.hpp"
@@ -45,13 +46,6 @@ bool echoes(const error& e, std::string_view input) {
   }
   return true;
 }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -82,8 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (hibp) {
     FUZZ_CHECK(line.size() > 41 && line[40] == ':');
     for (std::size_t i = 0; i < hibp->size(); ++i) {
-      const int hi = hex_value(line[2 * i]);
-      const int lo = hex_value(line[2 * i + 1]);
+      const int hi = crypto::hex_digit_value(line[2 * i]);
+      const int lo = crypto::hex_digit_value(line[2 * i + 1]);
       FUZZ_CHECK(hi >= 0 && lo >= 0 && (*hibp)[i] == static_cast<std::uint8_t>(hi * 16 + lo));
     }
   } else {

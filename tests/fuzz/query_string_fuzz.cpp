@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/hex.hpp"
 #include "fuzz/fuzz_check.hpp"
 #include "server/query_string.hpp"
 
@@ -23,9 +24,7 @@ constexpr std::string_view names[] = {"email", "user", "after", "limit", "x"};
 
 // Encodes every byte outside [A-Za-z0-9] as %XX, sometimes a space as '+', lower or upper hex.
 std::string encode(std::string_view value, FuzzedDataProvider& in) {
-  static constexpr std::string_view upper = "0123456789ABCDEF";
-  static constexpr std::string_view lower = "0123456789abcdef";
-  const bool use_lower = in.ConsumeBool();
+  const auto letters = in.ConsumeBool() ? crypto::hex_case::lower : crypto::hex_case::upper;
   std::string out;
   for (char c : value) {
     const auto u = static_cast<unsigned char>(c);
@@ -34,10 +33,8 @@ std::string encode(std::string_view value, FuzzedDataProvider& in) {
     } else if (c == ' ' && in.ConsumeBool()) {
       out.push_back('+');
     } else {
-      const auto hex = use_lower ? lower : upper;
       out += '%';
-      out += hex[u >> 4U];
-      out += hex[u & 0xfU];
+      crypto::append_hex_byte(out, u, letters);
     }
   }
   return out;
