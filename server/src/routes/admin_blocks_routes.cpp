@@ -1,5 +1,7 @@
 // GET /v1/admin/blocks and DELETE /v1/admin/blocks/{key} (admin): list the blocks in force
 // and lift one (audited; the reply waits for the lift and its audit entry to be synced).
+#include <stdexcept>
+
 #include "routes/route_support.hpp"
 #include "server/json_writer.hpp"
 #include "server/login_limits.hpp"
@@ -21,12 +23,19 @@ void write_block(json_writer& json, const storage::block_entry& block, std::int6
       .end_object();
 }
 
-handler_result list_blocks(app_context& app, http_request& request) {
+// What the routes use, complete at construction.
+struct block_services {
+  app_context& app;  // authentication, clock, log
+  storage::blocks& blocks;
+  const login_limiter& login;
+};
+
+handler_result list_blocks(const block_services& services, http_request& request) {
+  auto& app = services.app;
   auto who = caller(app, request, {role::admin});
   if (!who) return who.error();
-  if (app.blocks == nullptr) return make_error(error_kind::unavailable, "blocks are not set up");
   const auto now = now_ms(app);
-  auto listed = app.blocks->list(now);
+  auto listed = services.blocks.list(now);
   if (!listed) return listed.error();
   json_writer json;
   json.begin_object().key("blocks").begin_array();
@@ -35,10 +44,10 @@ handler_result list_blocks(app_context& app, http_request& request) {
   return json_response(200, std::move(json).str());
 }
 
-handler_result lift_block(app_context& app, http_request& request) {
+handler_result lift_block(const block_services& services, http_request& request) {
+  auto& app = services.app;
   auto who = caller(app, request, {role::admin});
   if (!who) return who.error();
-  if (app.blocks == nullptr) return make_error(error_kind::unavailable, "blocks are not set up");
   // The router has decoded the segment ("2001:db8::%2F64" -> "2001:db8::/64").
   const auto key = login_block_key_from_admin_input(request.path_param("key").value_or(""));
   if (key.empty() || key.size() > storage::max_block_key) {
@@ -47,7 +56,7 @@ handler_result lift_block(app_context& app, http_request& request) {
   }
   const auto now = now_ms(app);
   deferred_response deferred;
-  auto lifted = app.blocks->lift(key, now, deferred.changes);
+  auto lifted = services.blocks.lift(key, now, deferred.changes);
   if (!lifted) return lifted.error();
   if (!lifted->has_value()) return make_error(error_kind::not_found, "no block in force for that key");
   auto audit = audit_for(app, *who, request, "login.unblock", "");
@@ -55,8 +64,9 @@ handler_result lift_block(app_context& app, http_request& request) {
   audit.details.emplace_back("key", (*lifted)->key);
   audit.details.emplace_back("rule", (*lifted)->rule);
   deferred.changes.add_audit(std::move(audit));
-  deferred.finish = [&app, block = std::move(**lifted), now](const result<storage::commit_receipt>&) {
-    if (app.login != nullptr) app.login->metrics().blocks_lifted.fetch_add(1, std::memory_order_relaxed);
+  deferred.finish = [&app, &login = services.login, block = std::move(**lifted),
+                     now](const result<storage::commit_receipt>&) {
+    login.metrics().blocks_lifted.fetch_add(1, std::memory_order_relaxed);
     app.log.info("login block lifted", {{"key", block.key}, {"rule", block.rule}});
     json_writer json;
     json.begin_object().key("lifted");
@@ -70,9 +80,13 @@ handler_result lift_block(app_context& app, http_request& request) {
 }  // namespace
 
 void add_admin_block_routes(router& routes, app_context& app) {
-  routes.add(http_method::get, "/v1/admin/blocks", [&app](http_request& r) { return list_blocks(app, r); });
+  if (app.blocks == nullptr || app.login == nullptr) {
+    throw std::logic_error("the block routes need the blocks and the login limiter");
+  }
+  const block_services services{app, *app.blocks, *app.login};
+  routes.add(http_method::get, "/v1/admin/blocks", [services](http_request& r) { return list_blocks(services, r); });
   routes.add(
-      http_method::delete_, "/v1/admin/blocks/{key}", [&app](http_request& r) { return lift_block(app, r); },
+      http_method::delete_, "/v1/admin/blocks/{key}", [services](http_request& r) { return lift_block(services, r); },
       route_execution::worker, path_slashes::allowed);  // a CIDR key holds '/'
 }
 

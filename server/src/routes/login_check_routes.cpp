@@ -2,6 +2,8 @@
 // attempt through. Answered from memory: the lists' snapshot (mmap'd set files included) and
 // the failed-login blocks. The username and password are hashed where they lie and wiped; they
 // are never stored, logged, audited or echoed (docs/login-check.md).
+#include <stdexcept>
+
 #include "crypto/constant_time.hpp"
 #include "routes/route_support.hpp"
 #include "server/json_body.hpp"
@@ -54,10 +56,17 @@ result<login_check_request> decode_login_check(const http_request& request) {
   return out;
 }
 
-handler_result login_check_route(app_context& app, http_request& request) {
+// What the route uses, complete at construction.
+struct login_check_services {
+  app_context& app;  // authentication, clock
+  const login_limiter& login;
+  list_registry& lists;
+};
+
+handler_result login_check_route(const login_check_services& services, http_request& request) {
+  auto& app = services.app;
   auto who = caller(app, request, {role::service});
   if (!who) return who.error();
-  if (app.login == nullptr) return make_error(error_kind::unavailable, "login limits are not set up");
   auto decoded = decode_login_check(request);
   crypto::secure_wipe(request.body);  // held the password
   if (!decoded) return decoded.error();
@@ -76,8 +85,8 @@ handler_result login_check_route(app_context& app, http_request& request) {
   if (normalized) input.normalized_username = *normalized;
   if (decoded->password) input.password = *decoded->password;
   if (decoded->device_serial) input.device_serial = *decoded->device_serial;
-  const auto snapshot = app.lists != nullptr ? app.lists->snapshot() : nullptr;
-  auto signals = evaluate_login_check(snapshot.get(), *app.login, input, now_ms(app));
+  const auto snapshot = services.lists.snapshot();
+  auto signals = evaluate_login_check(snapshot.get(), services.login, input, now_ms(app));
   if (normalized) crypto::secure_wipe(*normalized);
   if (!signals) return signals.error();
 
@@ -97,8 +106,14 @@ handler_result login_check_route(app_context& app, http_request& request) {
 }  // namespace
 
 void add_login_check_routes(router& routes, app_context& app) {
+  if (app.login == nullptr || app.lists == nullptr) {
+    throw std::logic_error("the login check route needs the login limiter and the lists");
+  }
   // Memory and mmap'd sets only: answered on the I/O thread, like the gate.
-  routes.add(http_method::post, "/v1/login/check", [&app](http_request& r) { return login_check_route(app, r); });
+  routes.add(http_method::post, "/v1/login/check",
+             [services = login_check_services{app, *app.login, *app.lists}](http_request& r) {
+               return login_check_route(services, r);
+             });
 }
 
 }  // namespace callsign::server

@@ -76,7 +76,15 @@ void audit_login_result(app_context& app, const principal& who, const http_reque
   }
 }
 
-handler_result login_result(app_context& app, http_request& request) {
+// What the routes use, complete at construction.
+struct login_services {
+  app_context& app;  // authentication, clock, log, config, the gate's open-proxy lookup
+  const login_limiter& login;
+  storage::login_attempts& attempts;
+};
+
+handler_result login_result(const login_services& services, http_request& request) {
+  auto& app = services.app;
   auto who = caller(app, request, {role::service});
   if (!who) return who.error();
   auto decoded = decode_login_result(request);
@@ -90,9 +98,9 @@ handler_result login_result(app_context& app, http_request& request) {
   };
   auto run = std::make_shared<in_flight>(in_flight{std::move(*decoded), *who, request, {}});
   const auto now = now_ms(app);
-  return async_response{[&app, run, now](std::function<void(handler_result)> resume) {
+  return async_response{[&services, &app, run, now](std::function<void(handler_result)> resume) {
     record_login_result(
-        *app.login, *app.login_attempts, run->decoded.address, run->decoded.normalized_username, run->decoded.success,
+        services.login, services.attempts, run->decoded.address, run->decoded.normalized_username, run->decoded.success,
         now, run->deferred.changes,
         [&app, run, resume = std::move(resume)](result<login_result_outcome> outcome) {
           crypto::secure_wipe(run->decoded.normalized_username);
@@ -123,12 +131,12 @@ handler_result login_result(app_context& app, http_request& request) {
   }};
 }
 
-handler_result login_gate(app_context& app, http_request& request) {
-  if (app.login == nullptr) return make_error(error_kind::unavailable, "login limits are not set up");
+handler_result login_gate(const login_services& services, http_request& request) {
+  auto& app = services.app;
   auto client = gate_client_address(request.remote_address, request.header("x-forwarded-for"),
                                     request.header("x-real-ip"), app.config.login.trusted_proxies);
   if (!client) return client.error();
-  auto decision = decide_gate(*app.login, *client, app.open_proxies, now_ms(app));
+  auto decision = decide_gate(services.login, *client, app.open_proxies, now_ms(app));
   if (!decision) return decision.error();
   switch (decision->verdict) {
     case gate_verdict::blocked:
@@ -151,10 +159,11 @@ void add_login_routes(router& routes, app_context& app) {
   if (app.login == nullptr || app.login_attempts == nullptr) {
     throw std::logic_error("login routes need the login limiter and the attempt backend");
   }
+  auto services = std::make_shared<login_services>(login_services{app, *app.login, *app.login_attempts});
   // On the I/O thread: the one backend operation answers inline or calls back; no thread waits.
-  routes.add(http_method::post, "/v1/login/result", [&app](http_request& r) { return login_result(app, r); });
+  routes.add(http_method::post, "/v1/login/result", [services](http_request& r) { return login_result(*services, r); });
   // Memory only in the embedded backend: answered on the I/O thread.
-  routes.add(http_method::get, "/v1/login/gate", [&app](http_request& r) { return login_gate(app, r); });
+  routes.add(http_method::get, "/v1/login/gate", [services](http_request& r) { return login_gate(*services, r); });
 }
 
 }  // namespace callsign::server
