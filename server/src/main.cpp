@@ -117,6 +117,9 @@ int main(int argc, char** argv) {
   server::login_limiter login(app.config.login, app.keys, counters, **blocks);
   app.login = &login;
 
+  // The list registry exists before the routes that read it; its files load after start-up checks.
+  server::list_registry lists(cfg->lists, cfg->data_dir, app.keys, clock);
+  app.lists = &lists;
   auto routes = server::build_router(app);
   if (cli->list_routes) {
     for (std::size_t i = 1; i < routes.route_labels().size(); ++i) {
@@ -138,7 +141,6 @@ int main(int argc, char** argv) {
                         {"dev_mode", cfg->dev_mode}});
 
   // Lists: a missing or bad file leaves that list empty with last_error set (docs/lists.md).
-  server::list_registry lists(cfg->lists, cfg->data_dir, app.keys, clock);
   lists.load_all();
   for (const auto& status : lists.statuses()) {
     log.info("list loaded", {{"list", server::list_name(status.id)},
@@ -146,7 +148,6 @@ int main(int argc, char** argv) {
                              {"entries", status.entries},
                              {"error", status.last_error}});
   }
-  app.lists = &lists;
   // The gate's open-proxy check reads the same snapshot as POST /v1/login/check.
   app.open_proxies = [&lists](const server::ip_address& address) {
     const auto snapshot = lists.snapshot();
