@@ -34,11 +34,17 @@ void embedded_authenticator_directory::find(std::string_view user_id, completion
 void embedded_authenticator_directory::put(std::string user_id, authenticator_record record,
                                            std::uint64_t expected_version, change_set extra,
                                            completion<std::uint64_t> done) {
-  std::string key = "a:" + user_id;
-  if (!users_.try_reserve(key)) {
-    done(make_error(error_kind::conflict, "the authenticator is being changed by another request; read it again"));
-    return;
-  }
+  std::vector<std::string> key{"a:" + user_id};
+  // A write while another to this enrollment is in flight waits for it, then checks its version.
+  users_.acquire(key, [this, user_id = std::move(user_id), record = std::move(record), expected_version,
+                       extra = std::move(extra), done = std::move(done), key]() mutable {
+    put_held(std::move(user_id), std::move(record), expected_version, std::move(extra), std::move(done), key);
+  });
+}
+
+void embedded_authenticator_directory::put_held(std::string user_id, authenticator_record record,
+                                                std::uint64_t expected_version, change_set extra,
+                                                completion<std::uint64_t> done, std::vector<std::string> key) {
   // Every answer from here on releases the key first, so the caller's next call finds it free.
   auto finish = [this, key](const completion<std::uint64_t>& reply, result<std::uint64_t> outcome) {
     users_.release(key);

@@ -3,10 +3,10 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "directory_reads.hpp"
+#include "key_reservations.hpp"
 
 namespace callsign::storage {
 
@@ -15,7 +15,7 @@ std::string user_key(std::string_view id) { return "u:" + std::string(id); }
 std::string email_key(std::string_view email) { return "e:" + std::string(email); }
 std::string authenticator_key(std::string_view id) { return "a:" + std::string(id); }
 
-error busy() { return make_error(error_kind::conflict, "the user is being changed by another request; read it again"); }
+error busy() { return make_error(error_kind::conflict, "the user's email is being changed by another request; read it again"); }
 error moved_on() { return make_error(error_kind::conflict, "the user changed since it was read; read it again"); }
 }  // namespace
 
@@ -25,8 +25,9 @@ struct embedded_user_directory::impl {
   blocking_executor blocking;
   std::size_t cache_entries;
 
+  key_reservations keys;
+
   std::mutex mutex;  // guards everything below; never held across a read or a callback
-  std::unordered_set<std::string> reserved;
   // The cache: only what this process read or committed. `generation` moves on with every
   // committed write, so a read that raced a write never caches what it read.
   std::unordered_map<std::string, stored_user> by_id;
@@ -65,25 +66,7 @@ struct embedded_user_directory::impl {
     }
   }
 
-  bool try_reserve(std::initializer_list<std::string> keys) {
-    std::lock_guard lock(mutex);
-    for (const auto& key : keys) {
-      if (reserved.count(key) != 0) {
-        return false;
-      }
-    }
-    for (const auto& key : keys) {
-      reserved.insert(key);
-    }
-    return true;
-  }
-
-  void release(const std::vector<std::string>& keys) {
-    std::lock_guard lock(mutex);
-    for (const auto& key : keys) {
-      reserved.erase(key);
-    }
-  }
+  void release(const std::vector<std::string>& held) { keys.release(held); }
 
   // The stored user: the cache, else RocksDB (without waiting for the disk on this thread).
   void load(std::string id, completion<std::optional<stored_user>> done) {
@@ -122,20 +105,17 @@ struct embedded_user_directory::impl {
                          });
   }
 
-  void commit(std::vector<std::string> keys, change_set changes, std::function<void()> on_durable,
+  void commit(std::vector<std::string> held, change_set changes, std::function<void()> on_durable,
               std::function<void(result<void>)> done) {
-    sink.submit(std::move(changes), [this, keys = std::move(keys), on_durable = std::move(on_durable),
+    sink.submit(std::move(changes), [this, keys = std::move(held), on_durable = std::move(on_durable),
                                      done = std::move(done)](result<commit_receipt> committed) {
-      {
+      if (committed) {
         std::lock_guard lock(mutex);
-        if (committed) {
-          ++generation;
-          on_durable();
-        }
-        for (const auto& key : keys) {
-          reserved.erase(key);
-        }
+        ++generation;
+        on_durable();
       }
+      // Freed before the answer: the writes that waited for these keys read the new record.
+      release(keys);
       done(committed ? result<void>{} : result<void>(committed.error()));
     });
   }
@@ -147,9 +127,11 @@ embedded_user_directory::embedded_user_directory(database& db, commit_sink& sink
 
 embedded_user_directory::~embedded_user_directory() = default;
 
-bool embedded_user_directory::try_reserve(std::string_view key) { return impl_->try_reserve({std::string(key)}); }
+void embedded_user_directory::acquire(std::vector<std::string> keys, std::function<void()> then) {
+  impl_->keys.acquire(std::move(keys), std::move(then));
+}
 
-void embedded_user_directory::release(std::string_view key) { impl_->release({std::string(key)}); }
+void embedded_user_directory::release(const std::vector<std::string>& keys) { impl_->release(keys); }
 
 void embedded_user_directory::find(std::string_view id, completion<std::optional<stored_user>> done) {
   impl_->load(std::string(id), std::move(done));
@@ -206,10 +188,15 @@ void embedded_user_directory::put(user_record user, std::uint64_t expected_versi
     return;
   }
   std::vector<std::string> keys{user_key(user.id), email_key(user.email)};
-  if (!impl_->try_reserve({keys[0], keys[1]})) {
-    done(busy());
-    return;
-  }
+  // A write to a held id or email waits for it, then reads the record that write left.
+  impl_->keys.acquire(keys, [this, user = std::move(user), expected_version, extra = std::move(extra),
+                             done = std::move(done), keys]() mutable {
+    put_held(std::move(user), expected_version, std::move(extra), std::move(done), std::move(keys));
+  });
+}
+
+void embedded_user_directory::put_held(user_record user, std::uint64_t expected_version, change_set extra,
+                                       completion<std::uint64_t> done, std::vector<std::string> keys) {
   std::string id = user.id;
   impl_->load(id, [this, user = std::move(user), expected_version, extra = std::move(extra), done = std::move(done),
                    keys](result<std::optional<stored_user>> current) mutable {
@@ -227,7 +214,8 @@ void embedded_user_directory::put(user_record user, std::uint64_t expected_versi
     std::optional<std::string> old_email;
     if (*current && (*current)->record.email != user.email) {
       old_email = (*current)->record.email;
-      if (!impl_->try_reserve({email_key(*old_email)})) {
+      // Not waited for: this write holds keys already (two users swapping emails would deadlock).
+      if (!impl_->keys.try_acquire({email_key(*old_email)})) {
         return fail(busy());
       }
       keys.push_back(email_key(*old_email));
@@ -269,10 +257,12 @@ void embedded_user_directory::remove(std::string_view id_view, std::uint64_t exp
   std::string id(id_view);
   // The enrollment goes with the user: held too, so an enrollment cannot land after the delete.
   std::vector<std::string> keys{user_key(id), authenticator_key(id)};
-  if (!impl_->try_reserve({keys[0], keys[1]})) {
-    done(busy());
-    return;
-  }
+  impl_->keys.acquire(keys, [this, id, expected_version, extra = std::move(extra), done = std::move(done),
+                             keys]() mutable { remove_held(id, expected_version, std::move(extra), std::move(done), keys); });
+}
+
+void embedded_user_directory::remove_held(const std::string& id, std::uint64_t expected_version, change_set extra,
+                                          completion<void> done, std::vector<std::string> keys) {
   impl_->load(id, [this, id, expected_version, extra = std::move(extra), done = std::move(done),
                    keys](result<std::optional<stored_user>> current) mutable {
     auto fail = [&](error why) {
@@ -289,7 +279,7 @@ void embedded_user_directory::remove(std::string_view id_view, std::uint64_t exp
       return fail(moved_on());
     }
     std::string email = (*current)->record.email;
-    if (!impl_->try_reserve({email_key(email)})) {
+    if (!impl_->keys.try_acquire({email_key(email)})) {
       return fail(busy());
     }
     keys.push_back(email_key(email));

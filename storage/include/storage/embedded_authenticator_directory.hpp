@@ -6,6 +6,9 @@
 #include "storage/authenticator_directory.hpp"
 #include "storage/embedded_user_directory.hpp"
 
+#include <string>
+#include <vector>
+
 namespace callsign::storage {
 
 // Thread-safety and lifetimes as embedded_user_directory (which must outlive this one).
@@ -21,6 +24,9 @@ class embedded_authenticator_directory final : public authenticator_directory {
            completion<std::uint64_t> done) override;
 
  private:
+  void put_held(std::string user_id, authenticator_record record, std::uint64_t expected_version, change_set extra,
+                completion<std::uint64_t> done, std::vector<std::string> key);
+
   database& db_;
   commit_sink& sink_;
   blocking_executor blocking_;

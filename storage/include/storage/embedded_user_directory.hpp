@@ -1,5 +1,6 @@
 // The embedded (RocksDB) user directory. Writes are conditional on the version, serialized per
-// key without a process-wide lock, and durable through the commit sink (the group-commit writer)
+// key without a process-wide lock (a second write to an id or email waits for the first, then
+// checks its version against what the first left), and durable through the commit sink (the group-commit writer)
 // before they answer; no thread waits for a commit. Reads answer inline from a bounded cache or
 // RocksDB's memory, and go to the blocking executor only when they would wait for the disk.
 // docs/architecture.md ("Users and authenticators") has the design.
@@ -8,7 +9,9 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/blocking_pool.hpp"
 #include "storage/change_set.hpp"
@@ -40,13 +43,19 @@ class embedded_user_directory final : public user_directory {
               completion<void> done) override;
 
   // Per-key write serialization, shared with embedded_authenticator_directory ("u:" id,
-  // "e:" email, "a:" id): true when `key` was free and is now held by the caller.
-  bool try_reserve(std::string_view key);
-  void release(std::string_view key);
+  // "e:" email, "a:" id; storage/src/key_reservations.hpp): runs `then` once every key is held
+  // by the caller, inline or when the write holding one releases it.
+  void acquire(std::vector<std::string> keys, std::function<void()> then);
+  void release(const std::vector<std::string>& keys);
 
   struct impl;
 
  private:
+  void put_held(user_record user, std::uint64_t expected_version, change_set extra, completion<std::uint64_t> done,
+                std::vector<std::string> keys);
+  void remove_held(const std::string& id, std::uint64_t expected_version, change_set extra, completion<void> done,
+                   std::vector<std::string> keys);
+
   std::unique_ptr<impl> impl_;
 };
 
