@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <concepts>
+#include <utility>
+#include <vector>
 
 #include "big_endian.hpp"
 #include "crypto/hex.hpp"
@@ -32,13 +36,34 @@ void append_member(std::string& out, std::string_view name, std::string_view val
   append_json_string(out, value);
 }
 
-// Everything but "hash", without the closing brace.
-std::string open_canonical_json(const audit_entry& e) {
-  std::string out;
-  out.reserve(256);
-  out += "{\"v\":" + std::to_string(format_version);
-  out += ",\"seq\":" + std::to_string(e.seq);
-  out += ",\"time\":" + std::to_string(e.time);
+void append_number(std::string& out, std::string_view prefix, std::integral auto value) {
+  out += prefix;
+  std::array<char, 24> digits{};
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+  out.append(digits.data(), end);
+}
+
+using audit_detail = std::pair<std::string, std::string>;
+const audit_detail& detail_of(const audit_detail& d) { return d; }
+const audit_detail& detail_of(const audit_detail* d) { return *d; }
+
+// The members before "details", as views: an entry and a draft are encoded alike, and the
+// writer encodes a draft without copying it into an audit_entry first.
+struct entry_members {
+  std::uint64_t seq = 0;
+  std::int64_t time = 0;
+  std::string_view actor_type, actor_id, action, subject, outcome, source_ip, request_id;
+};
+
+// Everything but "prev_hash" and "hash", without the closing brace. `details` is sorted by key
+// (audit_detail or pointers to them).
+template <class Details>
+void open_canonical_json(std::string& out, const entry_members& e, const Details& details) {
+  static_assert(format_version >= 0 && format_version <= 9);
+  out += "{\"v\":";
+  out.push_back(static_cast<char>('0' + format_version));
+  append_number(out, ",\"seq\":", e.seq);
+  append_number(out, ",\"time\":", e.time);
   append_member(out, "actor_type", e.actor_type);
   append_member(out, "actor_id", e.actor_id);
   append_member(out, "action", e.action);
@@ -48,7 +73,8 @@ std::string open_canonical_json(const audit_entry& e) {
   append_member(out, "request_id", e.request_id);
   out += ",\"details\":{";
   bool first = true;
-  for (const auto& [key, value] : e.details) {
+  for (const auto& item : details) {
+    const auto& [key, value] = detail_of(item);
     if (!first) out.push_back(',');
     first = false;
     append_json_string(out, key);
@@ -56,8 +82,6 @@ std::string open_canonical_json(const audit_entry& e) {
     append_json_string(out, value);
   }
   out.push_back('}');
-  append_member(out, "prev_hash", e.prev_hash);
-  return out;
 }
 
 bool is_lower_hex_hash(std::string_view text) {
@@ -96,21 +120,29 @@ result<void> validate_audit_draft(const audit_draft& draft) {
 }
 
 std::string encode_audit_entry(std::uint64_t seq, const audit_hash& prev_hash, const audit_draft& draft) {
-  audit_entry e;
-  e.seq = seq;
-  e.time = draft.time;
-  e.actor_type = draft.actor_type;
-  e.actor_id = draft.actor_id;
-  e.action = draft.action;
-  e.subject = draft.subject;
-  e.outcome = draft.outcome;
-  e.source_ip = draft.source_ip;
-  e.request_id = draft.request_id;
-  e.details = draft.details;
-  std::stable_sort(e.details.begin(), e.details.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  e.prev_hash = crypto::hex_encode(prev_hash);
-  std::string out = open_canonical_json(e);
-  out.push_back('}');
+  // Details sorted by key through pointers (stable: validated drafts have unique keys anyway).
+  std::vector<const audit_detail*> details;
+  details.reserve(draft.details.size());
+  std::size_t size = 256;
+  for (const auto& d : draft.details) {
+    details.push_back(&d);
+    size += d.first.size() + d.second.size() + 8;
+  }
+  std::stable_sort(details.begin(), details.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const std::string* field : {&draft.actor_type, &draft.actor_id, &draft.action, &draft.subject, &draft.outcome,
+                                   &draft.source_ip, &draft.request_id}) {
+    size += field->size();
+  }
+  std::string out;
+  out.reserve(size);
+  open_canonical_json(out,
+                      {seq, draft.time, draft.actor_type, draft.actor_id, draft.action, draft.subject, draft.outcome,
+                       draft.source_ip, draft.request_id},
+                      details);
+  // The hex digits need no JSON escaping: the same bytes append_member would write.
+  out += ",\"prev_hash\":\"";
+  for (const std::uint8_t byte : prev_hash) crypto::append_hex_byte(out, byte);
+  out += "\"}";
   return out;
 }
 
@@ -165,7 +197,13 @@ result<audit_entry> decode_audit_entry(std::string_view stored) {
 }
 
 std::string audit_entry_json(const audit_entry& entry) {
-  std::string out = open_canonical_json(entry);
+  std::string out;
+  out.reserve(384);
+  open_canonical_json(out,
+                      {entry.seq, entry.time, entry.actor_type, entry.actor_id, entry.action, entry.subject,
+                       entry.outcome, entry.source_ip, entry.request_id},
+                      entry.details);
+  append_member(out, "prev_hash", entry.prev_hash);
   append_member(out, "hash", entry.hash);
   out.push_back('}');
   return out;
