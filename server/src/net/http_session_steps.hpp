@@ -114,9 +114,14 @@ inline net::awaitable<route_step> on_workers(server_state& st, std::function<rou
 // with another: a loop, never a recursion), a deferred response's changes are committed.
 inline net::awaitable<http_response> settle(server_state& st, route_step step) {
   while (auto* pending = std::get_if<std::shared_ptr<pending_reply>>(&step)) {
-    auto waiting = await_pending(std::move(*pending));
-    auto next = co_await std::move(waiting);
-    step = step_of(std::move(next));
+    // Most replies resumed inline (backends answering from memory): taken at once, with no
+    // timer, wake-up function or coroutine frame. An empty wake is replaced by await_pending's.
+    auto next = (*pending)->take_or_wake({});
+    if (!next) {
+      auto waiting = await_pending(std::move(*pending));
+      next = co_await std::move(waiting);
+    }
+    step = step_of(std::move(*next));
   }
   if (auto* deferred = std::get_if<deferred_response>(&step)) {
     if (deferred->changes.empty()) {
