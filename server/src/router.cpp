@@ -8,8 +8,9 @@
 namespace callsign::server {
 
 namespace {
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> parts;
+// Views into `path` (or the pattern): resolving a request allocates no string per segment.
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
   std::size_t start = 0;
   if (!path.empty() && path.front() == '/') {
     start = 1;
@@ -17,10 +18,10 @@ std::vector<std::string> split_path(std::string_view path) {
   while (start <= path.size()) {
     auto slash = path.find('/', start);
     if (slash == std::string_view::npos) {
-      parts.emplace_back(path.substr(start));
+      parts.push_back(path.substr(start));
       break;
     }
-    parts.emplace_back(path.substr(start, slash - start));
+    parts.push_back(path.substr(start, slash - start));
     start = slash + 1;
   }
   return parts;
@@ -30,7 +31,7 @@ bool is_param(const std::string& segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-bool matches(const route& r, const std::vector<std::string>& parts,
+bool matches(const route& r, const std::vector<std::string_view>& parts,
              std::vector<std::pair<std::string, std::string>>* params) {
   if (r.segments.size() != parts.size()) {
     return false;
@@ -42,7 +43,7 @@ bool matches(const route& r, const std::vector<std::string>& parts,
         return false;
       }
       if (params != nullptr) {
-        params->emplace_back(seg.substr(1, seg.size() - 2), parts[i]);
+        params->emplace_back(seg.substr(1, seg.size() - 2), std::string(parts[i]));
       }
     } else if (seg != parts[i]) {
       return false;
@@ -74,7 +75,8 @@ result<void> decode_params(const route& r, std::vector<std::pair<std::string, st
 route& router::add_route(http_method method, std::string pattern, route_handler handler, route_execution execution,
                          path_slashes slashes) {
   labels_.push_back(std::string(http_method_name(method)) + " " + pattern);
-  auto segments = split_path(pattern);
+  std::vector<std::string> segments;
+  for (auto part : split_path(pattern)) segments.emplace_back(part);
   route added{method, std::move(pattern), std::move(handler), execution, std::move(segments), slashes,
               body_reading::buffered, {}, {}};
   routes_.push_back(std::move(added));
