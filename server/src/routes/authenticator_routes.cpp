@@ -56,14 +56,20 @@ struct enrollment_run {
 
 // Writes the decided record conditional on the version it was decided from, with the change set;
 // then announces the new state and replies with `reply`.
+// `on_conflict`, when set, runs instead of a 409 when another write came first (a start or a
+// removal decides again from what that write left).
 void write_enrollment(const enrollment_services& services, const std::string& user, enrollment_write write,
                       const std::shared_ptr<enrollment_run>& run, std::function<handler_result()> reply,
-                      std::function<void(handler_result)> resume) {
+                      std::function<void(handler_result)> resume, std::function<void()> on_conflict = {}) {
   auto record = write.record;
   services.ctx.authenticators.put(
       user, std::move(write.record), write.expected_version, std::move(run->changes),
-      [&services, user, record = std::move(record), run, reply = std::move(reply),
-       resume = std::move(resume)](result<std::uint64_t> written) {
+      [&services, user, record = std::move(record), run, reply = std::move(reply), resume = std::move(resume),
+       on_conflict = std::move(on_conflict)](result<std::uint64_t> written) {
+        if (!written && written.error().kind == error_kind::conflict && on_conflict) {
+          on_conflict();
+          return;
+        }
         if (!written) {
           resume(written.error());
           return;
@@ -89,6 +95,65 @@ result<std::optional<json_body>> optional_body(const http_request& request,
   return std::optional<json_body>(std::move(body).value());
 }
 
+// One try of a start or a removal; a try that lost a race tries again from a fresh read (the
+// mutex these routes used to take serialized them the same way), at most max_tries times.
+constexpr int max_tries = 16;
+
+struct enrollment_try {
+  const enrollment_services& services;
+  std::string subject;
+  storage::audit_draft audit;
+  std::function<void(handler_result)> resume;
+  int tries_left = max_tries;
+
+  std::function<void()> again(void (*next)(const std::shared_ptr<enrollment_try>&),
+                              const std::shared_ptr<enrollment_try>& self) const {
+    if (tries_left <= 1) return {};
+    return [self, next] {
+      --self->tries_left;
+      next(self);
+    };
+  }
+};
+
+void try_start(const std::shared_ptr<enrollment_try>& attempt) {
+  find_eligible_customer(*attempt->services.app.user_directory, attempt->subject, [attempt](
+                                                                                       result<storage::stored_user> user) {
+    if (!user) {
+      attempt->resume(user.error());
+      return;
+    }
+    auto run = std::make_shared<enrollment_run>();
+    start_enrollment(attempt->services.ctx, user->record, attempt->audit, run->changes,
+                     [attempt, run, id = user->record.id](result<enrollment_started> started) {
+                       if (!started) {
+                         attempt->resume(started.error());
+                         return;
+                       }
+                       run->started = std::move(*started);
+                       auto qr = qr_svg(run->started.otpauth_uri);
+                       if (!qr) {
+                         attempt->resume(qr.error());
+                         return;
+                       }
+                       auto write = std::move(run->started.write);
+                       write_enrollment(
+                           attempt->services, id, std::move(write), run,
+                           [run, qr = std::move(*qr)]() -> handler_result {
+                             json_writer json;
+                             json.begin_object()
+                                 .field("otpauth_uri", run->started.otpauth_uri)
+                                 .field("secret", run->started.secret_base32)
+                                 .field("qr_svg", qr)
+                                 .field("state", "pending")
+                                 .end_object();
+                             return json_response(201, std::move(json).str());
+                           },
+                           attempt->resume, attempt->again(try_start, attempt));
+                     });
+  });
+}
+
 handler_result start_route(const enrollment_services& services, http_request& request) {
   auto& app = services.app;
   auto who = caller(app, request, {role::customer});
@@ -101,41 +166,7 @@ handler_result start_route(const enrollment_services& services, http_request& re
   auto audit = audit_for(app, *who, request, "authenticator.enroll", who->subject);
   return async_response{[&services, subject = who->subject, audit = std::move(audit)](
                             std::function<void(handler_result)> resume) mutable {
-    find_eligible_customer(*services.app.user_directory, subject, [&services, audit = std::move(audit), resume](
-                                                                      result<storage::stored_user> user) mutable {
-      if (!user) {
-        resume(user.error());
-        return;
-      }
-      auto run = std::make_shared<enrollment_run>();
-      start_enrollment(services.ctx, user->record, std::move(audit), run->changes,
-                       [&services, run, id = user->record.id, resume](result<enrollment_started> started) {
-                         if (!started) {
-                           resume(started.error());
-                           return;
-                         }
-                         run->started = std::move(*started);
-                         auto qr = qr_svg(run->started.otpauth_uri);
-                         if (!qr) {
-                           resume(qr.error());
-                           return;
-                         }
-                         auto write = std::move(run->started.write);
-                         write_enrollment(
-                             services, id, std::move(write), run,
-                             [run, qr = std::move(*qr)]() -> handler_result {
-                               json_writer json;
-                               json.begin_object()
-                                   .field("otpauth_uri", run->started.otpauth_uri)
-                                   .field("secret", run->started.secret_base32)
-                                   .field("qr_svg", qr)
-                                   .field("state", "pending")
-                                   .end_object();
-                               return json_response(201, std::move(json).str());
-                             },
-                             resume);
-                       });
-    });
+    try_start(std::make_shared<enrollment_try>(enrollment_try{services, subject, std::move(audit), std::move(resume)}));
   }};
 }
 
@@ -215,6 +246,20 @@ handler_result confirm_route(const enrollment_services& services, http_request& 
   }};
 }
 
+void try_remove(const std::shared_ptr<enrollment_try>& attempt) {
+  auto run = std::make_shared<enrollment_run>();
+  remove_enrollment(attempt->services.ctx, attempt->subject, attempt->audit, run->changes,
+                    [attempt, run](result<enrollment_write> write) {
+                      if (!write) {
+                        attempt->resume(write.error());
+                        return;
+                      }
+                      write_enrollment(attempt->services, attempt->subject, std::move(*write), run,
+                                       []() -> handler_result { return no_content(); }, attempt->resume,
+                                       attempt->again(try_remove, attempt));
+                    });
+}
+
 handler_result remove_route(const enrollment_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::customer});
   if (!who) {
@@ -223,16 +268,7 @@ handler_result remove_route(const enrollment_services& services, http_request& r
   auto audit = audit_for(services.app, *who, request, "authenticator.remove", who->subject);
   return async_response{[&services, subject = who->subject, audit = std::move(audit)](
                             std::function<void(handler_result)> resume) mutable {
-    auto run = std::make_shared<enrollment_run>();
-    remove_enrollment(services.ctx, subject, std::move(audit), run->changes,
-                      [&services, run, subject, resume](result<enrollment_write> write) {
-                        if (!write) {
-                          resume(write.error());
-                          return;
-                        }
-                        write_enrollment(services, subject, std::move(*write), run,
-                                         []() -> handler_result { return no_content(); }, resume);
-                      });
+    try_remove(std::make_shared<enrollment_try>(enrollment_try{services, subject, std::move(audit), std::move(resume)}));
   }};
 }
 }  // namespace
