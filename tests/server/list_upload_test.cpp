@@ -8,9 +8,11 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "crypto/hex.hpp"
 #include "crypto/sha256.hpp"
@@ -165,6 +167,18 @@ BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
 
+// Keeps the audit entries submitted and completes each at once, as a writer that never fails.
+class recording_sink final : public storage::commit_sink {
+ public:
+  void submit(storage::change_set changes, std::function<void(result<storage::commit_receipt>)> done) override {
+    for (auto& draft : changes.audit) drafts.push_back(std::move(draft));
+    done(storage::commit_receipt{});
+  }
+  storage::group_commit_stats stats() const noexcept override { return {}; }
+
+  std::vector<storage::audit_draft> drafts;
+};
+
 struct upload_fixture {
   test::temp_directory dir;
   std::FILE* log_sink = std::tmpfile();
@@ -178,6 +192,7 @@ struct upload_fixture {
   token_verifier verifier = test::make_verifier();
   std::unique_ptr<app_context> app;
   std::unique_ptr<list_registry> lists;
+  recording_sink sink;
 
   upload_fixture() {
     server_config config;
@@ -210,21 +225,23 @@ struct upload_fixture {
   }
 
   fs::path lists_dir() const { return dir.path() / "data" / "lists"; }
+  list_services services() { return {*app, *lists, sink}; }
+
+  // The reply of install_list_upload, given once its one audit entry reached the sink.
+  http_response installed_reply(handler_result outcome) {
+    auto& value = outcome.value();
+    auto* reply = std::get_if<http_response>(&value);
+    BOOST_TEST_REQUIRE(reply != nullptr);
+    BOOST_TEST_REQUIRE(!sink.drafts.empty());  // the audit entry
+    BOOST_TEST(sink.drafts.back().action == "lists.upload");
+    return *reply;
+  }
 };
 
 // The refusal's status: 0 for an admitted upload, 413 for one admitted as declared too large.
 unsigned status_of(const std::variant<list_upload_ticket, http_response>& admitted) {
   if (const auto* ticket = std::get_if<list_upload_ticket>(&admitted)) return ticket->declared_too_large ? 413U : 0U;
   return std::get<http_response>(admitted).status;
-}
-
-// The reply install_list_upload's deferred response gives once its audit entry is committed.
-http_response installed_reply(handler_result outcome) {
-  auto& value = outcome.value();
-  auto* deferred = std::get_if<deferred_response>(&value);
-  BOOST_TEST_REQUIRE(deferred != nullptr);
-  BOOST_TEST(!deferred->changes.empty());  // the audit entry
-  return deferred->finish(storage::commit_receipt{});
 }
 
 }  // namespace
@@ -257,28 +274,28 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(list_upload_admission)
 
 BOOST_FIXTURE_TEST_CASE(refusals_are_decided_from_the_header_alone, upload_fixture) {
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("open_proxies", std::nullopt), 10)) == 401U);
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("open_proxies", role::agent), 10)) == 403U);
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("open_proxies", role::customer), 10)) == 403U);
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("no_such_list", role::admin), 10)) == 404U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("open_proxies", std::nullopt), 10)) == 401U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("open_proxies", role::agent), 10)) == 403U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("open_proxies", role::customer), 10)) == 403U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("no_such_list", role::admin), 10)) == 404U);
   // Unauthenticated callers learn nothing about list names or limits.
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("no_such_list", std::nullopt), 1 << 30)) == 401U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("no_such_list", std::nullopt), 1 << 30)) == 401U);
   // Declared sizes: text lists are capped by max_text_bytes too, set files by max_upload_bytes.
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("open_proxies", role::admin), 1025)) == 413U);
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("exposed_passwords", role::admin), 4097)) == 413U);
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("exposed_passwords", role::admin), 4096)) == 0U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("open_proxies", role::admin), 1025)) == 413U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("exposed_passwords", role::admin), 4097)) == 413U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("exposed_passwords", role::admin), 4096)) == 0U);
   // Neither a length nor chunked coding: the body's end is unknowable (an empty list from a body
   // that never arrived, issue 16). A chunked body of unknown length is admitted.
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("open_proxies", role::admin), std::nullopt)) == 411U);
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("open_proxies", role::admin), std::nullopt, true)) == 0U);
-  BOOST_TEST(status_of(admit_list_upload(*app, request_for("open_proxies", std::nullopt), std::nullopt)) == 401U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("open_proxies", role::admin), std::nullopt)) == 411U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("open_proxies", role::admin), std::nullopt, true)) == 0U);
+  BOOST_TEST(status_of(admit_list_upload(services(), request_for("open_proxies", std::nullopt), std::nullopt)) == 401U);
   // No files are made for refused callers (the lists directory may not even exist yet).
   BOOST_TEST((!fs::exists(lists_dir()) || files_in(lists_dir()) == 0U));
 }
 
 BOOST_FIXTURE_TEST_CASE(an_admins_refused_upload_is_audited_before_its_reply, upload_fixture) {
   const auto request = request_for("exposed_passwords", role::admin);
-  auto admitted = admit_list_upload(*app, request, 4097);
+  auto admitted = admit_list_upload(services(), request, 4097);
   BOOST_TEST_REQUIRE(status_of(admitted) == 413U);
   const auto& ticket = std::get<list_upload_ticket>(admitted);
   BOOST_TEST(ticket.who.subject == "list-admin");
@@ -311,7 +328,7 @@ BOOST_FIXTURE_TEST_CASE(an_admins_refused_upload_is_audited_before_its_reply, up
 
 BOOST_FIXTURE_TEST_CASE(an_admitted_upload_streams_then_installs_or_is_rejected_whole, upload_fixture) {
   // Chunked (no declared length): admitted, with the list's own limit.
-  auto admitted = admit_list_upload(*app, request_for("open_proxies", role::admin), std::nullopt, true);
+  auto admitted = admit_list_upload(services(), request_for("open_proxies", role::admin), std::nullopt, true);
   BOOST_TEST_REQUIRE(status_of(admitted) == 0U);
   const auto ticket = std::get<list_upload_ticket>(admitted);
   BOOST_TEST((ticket.id == list_id::open_proxies));
@@ -325,20 +342,24 @@ BOOST_FIXTURE_TEST_CASE(an_admitted_upload_streams_then_installs_or_is_rejected_
   BOOST_TEST_REQUIRE(file->write("# first\n192.0.2.1\n").has_value());
   BOOST_TEST_REQUIRE(file->write("198.51.100.0/24\n").has_value());
   const auto request = request_for("open_proxies", role::admin);
-  const auto reply = installed_reply(install_list_upload(*app, request, ticket, *file));
+  const auto reply = installed_reply(install_list_upload(services(), request, ticket, *file));
   BOOST_TEST(reply.status == 200U, reply.body);
+  BOOST_TEST_REQUIRE(sink.drafts.size() == 1U);
+  BOOST_TEST(sink.drafts.back().outcome == "reloaded");
   BOOST_TEST(lists->snapshot()->is_open_proxy("198.51.100.7"));
   BOOST_TEST(lists->status(list_id::open_proxies).version == 1U);
   BOOST_TEST(files_in(lists_dir()) == 1U);  // the source only
 
   // A bad line: 422 naming the line, the file removed, version 1 still serving.
-  auto second = admit_list_upload(*app, request, std::nullopt, true);
+  auto second = admit_list_upload(services(), request, std::nullopt, true);
   const auto bad_ticket = std::get<list_upload_ticket>(second);
   auto bad = upload_file::create(bad_ticket.path, bad_ticket.limit);
   BOOST_TEST_REQUIRE(bad.has_value());
   BOOST_TEST_REQUIRE(bad->write("203.0.113.1\nnot-an-address\n").has_value());
-  const auto refused = installed_reply(install_list_upload(*app, request, bad_ticket, *bad));
+  const auto refused = installed_reply(install_list_upload(services(), request, bad_ticket, *bad));
   BOOST_TEST(refused.status == 422U);
+  BOOST_TEST_REQUIRE(sink.drafts.size() == 2U);
+  BOOST_TEST(sink.drafts.back().outcome == "rejected");
   BOOST_TEST(refused.body.find("line 2") != std::string::npos, refused.body);
   BOOST_TEST(!fs::exists(bad_ticket.path));
   BOOST_TEST(lists->status(list_id::open_proxies).version == 1U);

@@ -14,12 +14,12 @@ bool is_list_upload(std::string_view method, std::string_view target) noexcept {
   return !name.empty() && name.find('/') == std::string_view::npos;
 }
 
-std::variant<list_upload_ticket, http_response> admit_list_upload(const app_context& app, const http_request& request,
+std::variant<list_upload_ticket, http_response> admit_list_upload(const list_services& services,
+                                                                  const http_request& request,
                                                                   std::optional<std::uint64_t> declared_length,
                                                                   bool chunked) {
-  auto who = caller(app, request, {role::admin});
+  auto who = caller(services.app, request, {role::admin});
   if (!who) return error_response(who.error());
-  if (app.lists == nullptr) return error_response(make_error(error_kind::unavailable, "lists are not loaded"));
   auto id = parse_list_name(request.path_param("name").value_or(""));
   if (!id) {
     return error_response(make_error(
@@ -29,11 +29,11 @@ std::variant<list_upload_ticket, http_response> admit_list_upload(const app_cont
     // A body whose length nobody declared would install an empty list from bytes that never came.
     return problem_response(411, "Length Required", "a list upload needs Content-Length or chunked transfer coding");
   }
-  const std::uint64_t limit = app.lists->upload_limit(*id);
+  const std::uint64_t limit = services.lists.upload_limit(*id);
   if (declared_length && *declared_length > limit) {
     return list_upload_ticket{std::move(who).value(), *id, {}, limit, true};
   }
-  auto path = app.lists->upload_path(*id);
+  auto path = services.lists.upload_path(*id);
   if (!path) return error_response(path.error());
   return list_upload_ticket{std::move(who).value(), *id, std::move(path).value(), limit};
 }

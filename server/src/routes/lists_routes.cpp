@@ -10,6 +10,7 @@
 #include <future>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <variant>
 #include <vector>
 
@@ -42,8 +43,7 @@ void write_status(json_writer& w, const list_status& s) {
   w.end_object();
 }
 
-result<list_id> list_from_path(const app_context& app, const http_request& request) {
-  if (app.lists == nullptr) return make_error(error_kind::unavailable, "lists are not loaded");
+result<list_id> list_from_path(const http_request& request) {
   auto id = parse_list_name(request.path_param("name").value_or(""));
   if (!id) {
     return make_error(error_kind::not_found,
@@ -54,7 +54,7 @@ result<list_id> list_from_path(const app_context& app, const http_request& reque
 
 // The audited reply of a reload or upload: 200 with the status, or the error (content errors
 // become 422) once the audit entry is committed.
-deferred_response audited(app_context& app, const principal& who, const http_request& request, std::string action,
+deferred_response audited(const app_context& app, const principal& who, const http_request& request, std::string action,
                           list_id id, const result<reload_outcome>& outcome,
                           const std::vector<std::pair<std::string, std::string>>& extra) {
   auto audit = audit_for(app, who, request, std::move(action), "");
@@ -89,67 +89,64 @@ deferred_response audited(app_context& app, const principal& who, const http_req
 // Runs `load` (a reload or an install) and journals its outcome in version order: the entry is
 // submitted to the first-in, first-out writer from the registry's ordered_report, while no other
 // reload can take the next version, and the reply waits (on this worker) until it is durable.
-handler_result journaled(app_context& app, const principal& who, const http_request& request, std::string_view action,
+handler_result journaled(const list_services& services, const principal& who, const http_request& request, std::string_view action,
                          list_id id, const std::vector<std::pair<std::string, std::string>>& extra,
                          const std::function<result<reload_outcome>(const ordered_report&)>& load) {
   std::optional<deferred_response> reply;
   auto committed = std::make_shared<std::promise<result<storage::commit_receipt>>>();
   auto durable = committed->get_future();
   (void)load([&](list_id, const result<reload_outcome>& outcome) {
-    reply = audited(app, who, request, std::string(action), id, outcome, extra);
-    if (app.writer != nullptr) {
-      app.writer->submit(std::move(reply->changes),
-                         [committed](result<storage::commit_receipt> done) { committed->set_value(std::move(done)); });
-      reply->changes = storage::change_set{};
-    }
+    reply = audited(services.app, who, request, std::string(action), id, outcome, extra);
+    services.writer.submit(std::move(reply->changes),
+                           [committed](result<storage::commit_receipt> done) { committed->set_value(std::move(done)); });
+    reply->changes = storage::change_set{};
   });
   if (!reply) return make_error(error_kind::internal, "the list registry reported no outcome");
-  if (app.writer == nullptr) return std::move(*reply);  // the session answers that nothing can be stored
   return router::finish(*reply, durable.get());
 }
 
-handler_result get_lists(app_context& app, http_request& request) {
-  auto who = caller(app, request, {role::admin});
+handler_result get_lists(const list_services& services, http_request& request) {
+  auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
   if (auto known = query_only(request.query, {}); !known) return known.error();
-  if (app.lists == nullptr) return make_error(error_kind::unavailable, "lists are not loaded");
   json_writer w;
   w.begin_object().key("lists").begin_array();
-  for (const auto& s : app.lists->statuses()) write_status(w, s);
+  for (const auto& s : services.lists.statuses()) write_status(w, s);
   w.end_array().end_object();
   return json_response(200, std::move(w).str());
 }
 
-handler_result reload_list(app_context& app, http_request& request) {
-  auto who = caller(app, request, {role::admin});
+handler_result reload_list(const list_services& services, http_request& request) {
+  auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
-  auto id = list_from_path(app, request);
+  auto id = list_from_path(request);
   if (!id) return id.error();
-  return journaled(app, *who, request, "lists.reload", *id, {},
-                   [&](const ordered_report& report) { return app.lists->reload(*id, report); });
+  return journaled(services, *who, request, "lists.reload", *id, {},
+                   [&](const ordered_report& report) { return services.lists.reload(*id, report); });
 }
 
-handler_result put_list(app_context& app, http_request& request) {
-  auto admitted = admit_list_upload(app, request, request.body.size());
+handler_result put_list(const list_services& services, http_request& request) {
+  auto admitted = admit_list_upload(services, request, request.body.size());
   if (auto* refused = std::get_if<http_response>(&admitted)) return std::move(*refused);
   const auto& ticket = std::get<list_upload_ticket>(admitted);
   if (ticket.declared_too_large) {
-    return refused_list_upload(app, request, ticket, upload_refusal::too_large, 0, upload_too_large_response(ticket.limit));
+    return refused_list_upload(services.app, request, ticket, upload_refusal::too_large, 0,
+                               upload_too_large_response(ticket.limit));
   }
   auto file = upload_file::create(ticket.path, ticket.limit);
   if (!file) return file.error();
   if (auto stored = file->write(request.body); !stored) return stored.error();
   request.body.clear();
   request.body.shrink_to_fit();
-  return install_list_upload(app, request, ticket, *file);
+  return install_list_upload(services, request, ticket, *file);
 }
 
 // The streamed upload's body: the admitted ticket and its upload file. The file removes itself
 // unless installed, so a body dropped at any point leaves nothing behind.
 class list_upload_body final : public body_stream {
  public:
-  list_upload_body(app_context& app, list_upload_ticket ticket, upload_file file)
-      : app_(app), ticket_(std::move(ticket)), file_(std::move(file)) {}
+  list_upload_body(const list_services& services, list_upload_ticket ticket, upload_file file)
+      : services_(services), ticket_(std::move(ticket)), file_(std::move(file)) {}
 
   result<void> write(std::span<const std::uint8_t> chunk) override { return file_.write(chunk); }
   bool over_limit() const noexcept override { return file_.exceeded_limit(); }
@@ -167,7 +164,7 @@ class list_upload_body final : public body_stream {
       case body_cut_reason::too_slow:
         abandon(request, "slower than lists.upload_min_bytes_per_second");
         return refused(request, upload_refusal::too_slow, stored,
-                       upload_too_slow_response(app_.config.lists.upload_min_bytes_per_second));
+                       upload_too_slow_response(services_.app.config.lists.upload_min_bytes_per_second));
       case body_cut_reason::aborted:
         break;
     }
@@ -180,70 +177,76 @@ class list_upload_body final : public body_stream {
     const std::uint64_t stored = file_.bytes();
     abandon(request, detail);
     // Nobody to answer, so nothing waits for the entry.
-    submit_background_audit(app_.writer, app_.log,
-                            refused_upload_audit(app_, request, ticket_, upload_refusal::aborted, stored));
+    submit_background_audit(&services_.writer, services_.app.log,
+                            refused_upload_audit(services_.app, request, ticket_, upload_refusal::aborted, stored));
   }
 
-  handler_result finish(http_request& request) override { return install_list_upload(app_, request, ticket_, file_); }
+  handler_result finish(http_request& request) override {
+    return install_list_upload(services_, request, ticket_, file_);
+  }
 
  private:
   handler_result refused(const http_request& request, upload_refusal reason, std::uint64_t stored, http_response reply) {
-    return refused_list_upload(app_, request, ticket_, reason, stored, std::move(reply));
+    return refused_list_upload(services_.app, request, ticket_, reason, stored, std::move(reply));
   }
   void abandon(const http_request& request, std::string_view reason) {
-    app_.log.warn("list upload abandoned", {{"request_id", request.request_id},
+    services_.app.log.warn("list upload abandoned", {{"request_id", request.request_id},
                                             {"list", list_name(ticket_.id)},
                                             {"bytes_stored", file_.bytes()},
                                             {"reason", std::string(reason)}});
     file_.abort();
   }
 
-  app_context& app_;
+  list_services services_;
   list_upload_ticket ticket_;
   upload_file file_;
 };
 
-// Decided from the header alone: a refused caller (401, 403, 404, 411, 503) never has its body
+// Decided from the header alone: a refused caller (401, 403, 404, 411) never has its body
 // read; an admin's upload declared over the limit, or whose file cannot be made, is refused
 // with its audit entry.
-std::variant<std::unique_ptr<body_stream>, handler_result> admit_upload(app_context& app, http_request& request,
-                                                                        body_framing framing) {
-  auto admitted = admit_list_upload(app, request, framing.declared_length, framing.chunked);
+std::variant<std::unique_ptr<body_stream>, handler_result> admit_upload(const list_services& services,
+                                                                        http_request& request, body_framing framing) {
+  auto admitted = admit_list_upload(services, request, framing.declared_length, framing.chunked);
   if (auto* refused = std::get_if<http_response>(&admitted)) return handler_result(std::move(*refused));
   auto& ticket = std::get<list_upload_ticket>(admitted);
   if (ticket.declared_too_large) {
-    return refused_list_upload(app, request, ticket, upload_refusal::too_large, 0, upload_too_large_response(ticket.limit));
+    return refused_list_upload(services.app, request, ticket, upload_refusal::too_large, 0,
+                               upload_too_large_response(ticket.limit));
   }
   auto created = upload_file::create(ticket.path, ticket.limit);
   if (!created) {
-    return refused_list_upload(app, request, ticket, upload_refusal::store_failed, 0, error_response(created.error()));
+    return refused_list_upload(services.app, request, ticket, upload_refusal::store_failed, 0,
+                               error_response(created.error()));
   }
-  return std::make_unique<list_upload_body>(app, std::move(ticket), std::move(created).value());
+  return std::make_unique<list_upload_body>(services, std::move(ticket), std::move(created).value());
 }
 
 }  // namespace
 
-handler_result install_list_upload(app_context& app, const http_request& request, const list_upload_ticket& ticket,
-                                   upload_file& file) {
-  if (app.lists == nullptr) {
-    file.abort();
-    return make_error(error_kind::unavailable, "lists are not loaded");
-  }
+handler_result install_list_upload(const list_services& services, const http_request& request,
+                                   const list_upload_ticket& ticket, upload_file& file) {
   auto stored = file.finish();
   if (!stored) return stored.error();
-  return journaled(app, ticket.who, request, "lists.upload", ticket.id,
+  return journaled(services, ticket.who, request, "lists.upload", ticket.id,
                    {{"bytes", std::to_string(stored->bytes)}, {"upload_sha256", stored->sha256}},
-                   [&](const ordered_report& report) { return app.lists->install_upload(ticket.id, stored->path, report); });
+                   [&](const ordered_report& report) {
+                     return services.lists.install_upload(ticket.id, stored->path, report);
+                   });
 }
 
 void add_lists_routes(router& routes, app_context& app) {
-  routes.add(http_method::get, "/v1/admin/lists", [&app](http_request& r) { return get_lists(app, r); });
+  if (app.lists == nullptr || app.writer == nullptr) {
+    throw std::logic_error("the list routes need the list registry and the commit sink");
+  }
+  const list_services services{app, *app.lists, *app.writer};
+  routes.add(http_method::get, "/v1/admin/lists", [services](http_request& r) { return get_lists(services, r); });
   routes.add(http_method::post, "/v1/admin/lists/{name}/reload",
-             [&app](http_request& r) { return reload_list(app, r); }, route_execution::worker);
+             [services](http_request& r) { return reload_list(services, r); }, route_execution::worker);
   // callsignd streams the body (stream_steps); put_list serves it from memory (tests, fuzzing).
   routes.add_streamed(
-      http_method::put, "/v1/admin/lists/{name}", [&app](http_request& r) { return put_list(app, r); },
-      stream_steps{[&app](http_request& r, body_framing framing) { return admit_upload(app, r, framing); },
+      http_method::put, "/v1/admin/lists/{name}", [services](http_request& r) { return put_list(services, r); },
+      stream_steps{[services](http_request& r, body_framing framing) { return admit_upload(services, r, framing); },
                    app.config.lists.upload_min_bytes_per_second},
       route_execution::worker);
 }

@@ -26,6 +26,14 @@ namespace callsign::server {
 // layer streams to disk instead of reading it into memory.
 bool is_list_upload(std::string_view method, std::string_view target) noexcept;
 
+// What the list routes and both upload halves use, complete at construction: add_lists_routes
+// refuses to register without the registry or the commit sink, so no request checks for them.
+struct list_services {
+  app_context& app;              // authentication, config, clock, log
+  list_registry& lists;
+  storage::commit_sink& writer;  // audit entries, durable before each reply
+};
+
 // An admitted upload: who sends it, to which list, where to write it, and its byte limit.
 struct list_upload_ticket {
   principal who;
@@ -62,15 +70,16 @@ handler_result refused_list_upload(const app_context& app, const http_request& r
 // With neither, the body's end is unknowable: 411, so bytes that never arrived cannot install
 // an empty list. Either a ticket (check declared_too_large), or the response to send instead
 // of reading the body (401, 403, 404, 411, 503: not audited, as no admin acted on a list).
-std::variant<list_upload_ticket, http_response> admit_list_upload(const app_context& app, const http_request& request,
+std::variant<list_upload_ticket, http_response> admit_list_upload(const list_services& services,
+                                                                  const http_request& request,
                                                                   std::optional<std::uint64_t> declared_length,
                                                                   bool chunked = false);
 
 // Finishes `file` (fsync), installs it as the ticket's list and returns the audited reply
-// (200, or 422 for rejected content). The file never outlives a failure. Runs on the worker
-// pool: it reads the whole upload.
-handler_result install_list_upload(app_context& app, const http_request& request, const list_upload_ticket& ticket,
-                                   upload_file& file);
+// (200, or 422 for rejected content) once its audit entry is durable in services.writer. The
+// file never outlives a failure. Runs on the worker pool: it reads the whole upload and waits.
+handler_result install_list_upload(const list_services& services, const http_request& request,
+                                   const list_upload_ticket& ticket, upload_file& file);
 
 // 413 for a body over `limit` bytes.
 http_response upload_too_large_response(std::uint64_t limit);
