@@ -11,7 +11,6 @@
 #include "crypto/credential_hash.hpp"
 #include "server/config.hpp"
 #include "server/lists/list_registry.hpp"
-#include "server/lists/list_upload.hpp"
 #include "storage/lists/breach_input.hpp"
 #include "storage/lists/hash_set_builder.hpp"
 #include "support/temp_directory.hpp"
@@ -304,15 +303,6 @@ BOOST_FIXTURE_TEST_CASE(devices_and_passwords, fixture) {
 }
 
 BOOST_AUTO_TEST_CASE(upload_route_limit_and_config) {
-  // The requests whose body the session layer streams to disk.
-  BOOST_TEST(is_list_upload("PUT", "/v1/admin/lists/open_proxies"));
-  BOOST_TEST(is_list_upload("PUT", "/v1/admin/lists/open_proxies?x=1"));
-  BOOST_TEST(is_list_upload("PUT", "/v1/admin/lists/no_such_list"));  // admitted or refused (404) from the header
-  BOOST_TEST(!is_list_upload("POST", "/v1/admin/lists/open_proxies"));
-  BOOST_TEST(!is_list_upload("PUT", "/v1/admin/lists/a/b"));
-  BOOST_TEST(!is_list_upload("PUT", "/v1/admin/lists/"));
-  BOOST_TEST(!is_list_upload("PUT", "/v1/users/x"));
-
   const server_config defaults;
   BOOST_TEST(defaults.lists.max_upload_bytes == std::size_t{16} << 30);  // a 1e9-entry HIBP set fits
   BOOST_TEST(defaults.lists.max_text_bytes == std::size_t{256} << 20);

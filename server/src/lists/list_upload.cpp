@@ -6,14 +6,6 @@
 
 namespace callsign::server {
 
-bool is_list_upload(std::string_view method, std::string_view target) noexcept {
-  constexpr std::string_view prefix = "/v1/admin/lists/";
-  const std::string_view path = target.substr(0, target.find('?'));
-  if (method != "PUT" || !path.starts_with(prefix)) return false;
-  const std::string_view name = path.substr(prefix.size());
-  return !name.empty() && name.find('/') == std::string_view::npos;
-}
-
 std::variant<list_upload_ticket, http_response> admit_list_upload(const list_services& services,
                                                                   const http_request& request,
                                                                   std::optional<std::uint64_t> declared_length,

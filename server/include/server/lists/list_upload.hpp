@@ -22,10 +22,6 @@
 
 namespace callsign::server {
 
-// True for PUT /v1/admin/lists/{one segment}[?query]: the requests whose body the session
-// layer streams to disk instead of reading it into memory.
-bool is_list_upload(std::string_view method, std::string_view target) noexcept;
-
 // What the list routes and both upload halves use, complete at construction: add_lists_routes
 // refuses to register without the registry or the commit sink, so no request checks for them.
 struct list_services {
