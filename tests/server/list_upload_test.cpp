@@ -248,19 +248,6 @@ unsigned status_of(const std::variant<list_upload_ticket, http_response>& admitt
 
 BOOST_AUTO_TEST_SUITE(upload_rate_floor)
 
-BOOST_AUTO_TEST_CASE(the_deadline_is_start_plus_grace_plus_what_the_bytes_buy) {
-  using namespace std::chrono_literals;
-  using steady = std::chrono::steady_clock;
-  const steady::time_point start{std::chrono::seconds(1000)};
-  BOOST_TEST((upload_rate_deadline(start, 3s, 0, 16384) == start + 3s));
-  BOOST_TEST((upload_rate_deadline(start, 3s, 16384, 16384) == start + 4s));
-  BOOST_TEST((upload_rate_deadline(start, 3s, 8192, 16384) == start + 3500ms));
-  // 16 GiB at 1 byte per second: no overflow, about 544 years later.
-  BOOST_TEST((upload_rate_deadline(start, 3s, std::uint64_t{16} << 30, 1) == start + 3s + std::chrono::seconds(std::uint64_t{16} << 30)));
-  BOOST_TEST((upload_rate_deadline(start, 3s, 123, 0) == steady::time_point::max()));  // no floor
-  BOOST_TEST((upload_rate_deadline(steady::time_point::max() - 1s, 3s, 5, 1) == steady::time_point::max()));
-}
-
 BOOST_AUTO_TEST_CASE(a_slow_upload_gets_a_408_naming_the_setting) {
   const http_response response = upload_too_slow_response(16384);
   BOOST_TEST(response.status == 408U);

@@ -69,19 +69,6 @@ http_response upload_too_large_response(std::uint64_t limit) {
                               " bytes (lists.max_upload_bytes; text lists also lists.max_text_bytes)");
 }
 
-std::chrono::steady_clock::time_point upload_rate_deadline(std::chrono::steady_clock::time_point start,
-                                                           std::chrono::steady_clock::duration grace,
-                                                           std::uint64_t received, std::uint64_t min_bytes_per_second) {
-  using clock = std::chrono::steady_clock;
-  if (min_bytes_per_second == 0) return clock::time_point::max();
-  // Whole seconds and the remainder apart: received * 1e9 would overflow for large uploads.
-  const auto seconds = std::chrono::seconds(received / min_bytes_per_second);
-  const auto rest = std::chrono::nanoseconds((received % min_bytes_per_second) * 1'000'000'000ULL / min_bytes_per_second);
-  const auto allowed = std::chrono::duration_cast<clock::duration>(seconds + rest);
-  if (clock::time_point::max() - start - grace < allowed) return clock::time_point::max();
-  return start + grace + allowed;
-}
-
 http_response upload_too_slow_response(std::uint64_t min_bytes_per_second) {
   return problem_response(408, "Request Timeout",
                           "the upload was slower than " + std::to_string(min_bytes_per_second) +

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "crypto/result.hpp"
-#include "server/lists/list_upload.hpp"  // upload_rate_deadline: the one rate-floor formula
+#include "server/body_rate.hpp"
 #include "server/router.hpp"
 
 namespace callsign::server::net_detail {
@@ -41,7 +41,7 @@ struct body_outcome {
 // Reads the rest of the message into `sink`. The timeout is re-armed before every read, so a
 // large body lives as long as it keeps making progress while a stalled one is cut off after
 // `read_timeout`; and once `read_timeout` has passed, the bytes received must keep up with
-// min_bytes_per_second x (elapsed - read_timeout) (0 = no floor, upload_rate_deadline), so a
+// min_bytes_per_second x (elapsed - read_timeout) (0 = no floor, body_rate_deadline), so a
 // trickle that keeps every read inside the timeout is cut off too. Each full chunk is written
 // on `workers`: disk writes may block, and the connection's I/O thread serves other connections
 // meanwhile. `parser` must be past the header with its body limit off (the sink counts and
@@ -73,7 +73,7 @@ boost::asio::awaitable<body_outcome> stream_body(
       // Checked when a read completes, not by the timer: a timer that fires closes the socket,
       // and this client is still there to be told why (408).
       if (!parser.is_done() &&
-          steady::now() >= upload_rate_deadline(started, read_timeout, received, min_bytes_per_second)) {
+          steady::now() >= body_rate_deadline(started, read_timeout, received, min_bytes_per_second)) {
         co_return body_outcome{body_end::too_slow, {}, std::nullopt};
       }
       if (ec == http::error::need_buffer) break;

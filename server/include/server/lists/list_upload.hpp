@@ -6,7 +6,6 @@
 // install_list_upload lives in routes/lists_routes.cpp: it shares the audited reply with reload.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -80,16 +79,8 @@ handler_result install_list_upload(const list_services& services, const http_req
 // 413 for a body over `limit` bytes.
 http_response upload_too_large_response(std::uint64_t limit);
 
-// The moment an upload that began at `start` and has `received` body bytes so far falls below
-// `min_bytes_per_second` averaged since `start`, after a first `grace` (the request timeout):
-// start + grace + received / rate. time_point::max() when the floor is off (0). A trickle of a
-// byte now and then keeps every single read inside the request timeout; this bounds the whole
-// upload instead (lists.upload_min_bytes_per_second).
-std::chrono::steady_clock::time_point upload_rate_deadline(std::chrono::steady_clock::time_point start,
-                                                           std::chrono::steady_clock::duration grace,
-                                                           std::uint64_t received, std::uint64_t min_bytes_per_second);
-
-// 408 for an upload slower than `min_bytes_per_second` on average.
+// 408 for an upload slower than `min_bytes_per_second` on average (the floor the session checks
+// with body_rate_deadline, server/body_rate.hpp: lists.upload_min_bytes_per_second).
 http_response upload_too_slow_response(std::uint64_t min_bytes_per_second);
 
 }  // namespace callsign::server
