@@ -227,7 +227,9 @@ std::string audit_subject_prefix(std::string_view subject) {
 }
 
 std::string audit_subject_key(std::string_view subject, std::uint64_t seq) {
-  std::string key = audit_subject_prefix(subject);
+  std::string key;
+  key.reserve(subject.size() + 9);
+  key.append(subject).push_back('\0');
   append_be64(key, seq);
   return key;
 }

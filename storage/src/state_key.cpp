@@ -21,6 +21,9 @@ bool kept_as_is(unsigned char c) noexcept {
 template <class Parts>
 std::string join(const Parts& parts) {
   std::string out;
+  std::size_t size = 0;
+  for (std::string_view part : parts) size += part.size() + 1;
+  out.reserve(size);  // exact unless a byte needs escaping
   bool first = true;
   for (std::string_view part : parts) {
     if (!first) {
