@@ -1,5 +1,6 @@
 #include "server/metrics.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace callsign::server {
@@ -37,10 +38,12 @@ void metrics::record_request(std::size_t route_index, http_method method, unsign
     route_index = 0;
   }
   auto& h = *histograms_[route_index];
-  for (std::size_t i = 0; i < latency_buckets_seconds.size(); ++i) {
-    if (seconds <= latency_buckets_seconds[i]) {
-      h.buckets[i].fetch_add(1, std::memory_order_relaxed);
-    }
+  // One bucket per request (the first bound it is within; none beyond the last): the I/O threads
+  // share these cache lines, so each atomic counts. prometheus_text() sums them into Prometheus's
+  // cumulative buckets.
+  const auto bound = std::lower_bound(latency_buckets_seconds.begin(), latency_buckets_seconds.end(), seconds);
+  if (bound != latency_buckets_seconds.end()) {
+    h.buckets[static_cast<std::size_t>(bound - latency_buckets_seconds.begin())].fetch_add(1, std::memory_order_relaxed);
   }
   h.count.fetch_add(1, std::memory_order_relaxed);
   auto nanos = seconds <= 0 ? 0.0 : seconds * 1e9;
@@ -76,10 +79,11 @@ std::string metrics::prometheus_text() const {
     std::string label = "route=\"";
     append_label_value(label, route_labels_[r]);
     label += "\"";
+    std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < latency_buckets_seconds.size(); ++i) {
+      cumulative += h.buckets[i].load(std::memory_order_relaxed);
       out += "callsign_http_request_duration_seconds_bucket{" + label + ",le=\"" +
-             format_double(latency_buckets_seconds[i]) + "\"} " +
-             std::to_string(h.buckets[i].load(std::memory_order_relaxed)) + "\n";
+             format_double(latency_buckets_seconds[i]) + "\"} " + std::to_string(cumulative) + "\n";
     }
     out += "callsign_http_request_duration_seconds_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(count) + "\n";
     out += "callsign_http_request_duration_seconds_sum{" + label + "} " +
