@@ -192,6 +192,19 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
         std::tie(ec, bytes) = co_await http::async_write(stream, cont, use_tuple);
       }
       if (!ec) {
+        // A body that came with its header (the usual small POST) is parsed here, as
+        // async_read would first do, without a round through the scheduler.
+        parser.eager(true);
+        while (!ec && !parser.is_done() && buffer.size() > 0) {
+          const auto used = parser.put(buffer.data(), ec);
+          buffer.consume(used);
+          if (ec == http::error::need_more) {
+            ec = {};
+            break;
+          }
+        }
+      }
+      if (!ec && !parser.is_done()) {
         stream.expires_after(cfg.request_timeout);
         std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, use_tuple);
       }

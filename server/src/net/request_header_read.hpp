@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +60,7 @@ net::awaitable<header_read> read_request_header(Stream& stream, beast::flat_buff
   }
   const auto& fields = header.get();
   std::vector<header_view> views;
+  views.reserve(static_cast<std::size_t>(std::distance(fields.begin(), fields.end())));
   for (const auto& field : fields) {
     views.push_back({std::string_view(field.name_string().data(), field.name_string().size()),
                      std::string_view(field.value().data(), field.value().size())});
