@@ -27,7 +27,8 @@ class authenticator_directory {
 
   // Stores `record` (an empty record removes the enrollment) if the stored version still
   // equals expected_version, with `extra`, as one atomic durable write; answers the new version
-  // (0 after a removal). conflict when the version moved on; nothing is written then.
+  // (0 after a removal). conflict when the version moved on, not_found when a non-empty record
+  // is for a user that does not exist; nothing is written then.
   virtual void put(std::string user_id, authenticator_record record, std::uint64_t expected_version,
                    change_set extra, completion<std::uint64_t> done) = 0;
 

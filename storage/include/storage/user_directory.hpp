@@ -38,14 +38,16 @@ class user_directory {
   // Writes `user` if its id's stored version still equals expected_version (0: no such user
   // yet), together with `extra` (the audit entries of the change) as one atomic, durable write,
   // and answers the new version once it is durable. conflict when the version moved on, or
-  // when the email belongs to another user; nothing is written then.
+  // when the email belongs to another user; nothing is written then. A write racing another
+  // one for the same id or email is decided after it, against what it left.
   virtual void put(user_record user, std::uint64_t expected_version, change_set extra,
                    completion<std::uint64_t> done) = 0;
 
-  // Removes the user and its email index entry if the stored version still equals
-  // expected_version, with `extra`, durably. not_found when there is no such user, conflict
-  // when the version moved on. Replay marks are not touched: a re-created id cannot replay an
-  // old code.
+  // Removes the user, its email index entry and its authenticator enrollment (deprovisioning)
+  // if the stored version still equals expected_version, with `extra`, durably. not_found when
+  // there is no such user, conflict when the version moved on. Replay marks are not touched: a
+  // re-created id cannot replay an old code. No enrollment can be written for the user after
+  // this (authenticator_directory::put needs the user).
   virtual void remove(std::string_view id, std::uint64_t expected_version, change_set extra,
                       completion<void> done) = 0;
 
