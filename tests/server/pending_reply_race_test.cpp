@@ -12,20 +12,16 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "router_test_support.hpp"
 #include "server/router.hpp"
 
 using namespace callsign::server;
+using callsign::server::test_support::text_response;
 
 namespace {
 
 constexpr int resumers = 4;
 constexpr int rounds = 200;
-
-http_response text_response(std::string body) {
-  http_response r;
-  r.body = std::move(body);
-  return r;
-}
 
 // A slot whose resume the test holds, as a backend would.
 struct held_slot {
