@@ -166,6 +166,9 @@ int main(int argc, char** argv) {
   app.stats = std::make_unique<server::metrics>(routes.route_labels());
   auto control = server::start_control_socket(app);  // `callsign backup` while running
   int code = server::serve_http(app, routes);
+  // Storage calls still queued for the disk finish now, while the stores they read are alive
+  // (the pool is declared before them, so its destructor would run after theirs).
+  disk_pool.stop();
   control.reset();
   (*writer)->stop();
   return code;
