@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <variant>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "server/lists/list_registry.hpp"
 #include "server/lists/list_upload.hpp"
 #include "server/lists/upload_file.hpp"
+#include "server/routes.hpp"
 #include "storage/database.hpp"
 #include "support/temp_directory.hpp"
 
@@ -384,6 +386,24 @@ BOOST_FIXTURE_TEST_CASE(text_lists_keep_the_in_memory_cap_on_reload_too, upload_
   BOOST_TEST_REQUIRE(!reloaded.has_value());
   BOOST_TEST(reloaded.error().message.find("max_text_bytes") != std::string::npos, reloaded.error().message);
   BOOST_TEST(lists->status(list_id::open_proxies).version == 0U);
+}
+
+// The group takes the registry and the commit sink at registration, so no request finds them
+// missing: registering without either is a start-up error, not a 503 at run time.
+BOOST_FIXTURE_TEST_CASE(the_routes_refuse_to_register_without_the_registry_or_the_sink, upload_fixture) {
+  router without_sink;
+  BOOST_CHECK_THROW(add_lists_routes(without_sink, *app), std::logic_error);  // app->writer unset
+  app->writer = &sink;
+  app->lists = nullptr;
+  router without_lists;
+  BOOST_CHECK_THROW(add_lists_routes(without_lists, *app), std::logic_error);
+  app->lists = lists.get();
+  router complete;
+  add_lists_routes(complete, *app);
+  auto get = request_for("open_proxies", role::admin);
+  get.method = http_method::get;
+  get.path = "/v1/admin/lists";
+  BOOST_TEST(complete.resolve(get).matched != nullptr);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
