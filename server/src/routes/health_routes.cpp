@@ -10,12 +10,12 @@ namespace callsign::server {
 namespace {
 
 // What the probes use, complete at construction. app.stats stays a per-request read: main sets
-// it after the router exists (the metrics need its route labels); app.disk_pool is absent from
-// test worlds that run the backends inline, and only adds a metrics section.
+// it after the router exists (the metrics need its route labels); app.login and app.disk_pool
+// each only add a metrics section, and test worlds (storage_failure_test, the fuzz world) run
+// without one of them.
 struct health_services {
-  app_context& app;  // draining, db, clock, stats, disk_pool
+  app_context& app;  // draining, db, clock, stats, login, disk_pool
   storage::commit_sink& writer;
-  const login_limiter& login;
 };
 
 handler_result readiness(const health_services& services) {
@@ -50,7 +50,7 @@ http_response metrics_text(const health_services& services) {
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
   response.body = app.stats ? app.stats->prometheus_text() : std::string();
   response.body += commit_metrics_text(services.writer.stats());
-  response.body += services.login.metrics().prometheus_text();
+  if (app.login != nullptr) response.body += app.login->metrics().prometheus_text();
   if (app.disk_pool != nullptr) response.body += disk_wait_metrics_text(app.disk_pool->tasks_run());
   return response;
 }
@@ -58,10 +58,8 @@ http_response metrics_text(const health_services& services) {
 }  // namespace
 
 void add_health_routes(router& routes, app_context& app) {
-  if (app.writer == nullptr || app.login == nullptr) {
-    throw std::logic_error("the health routes need the commit sink and the login limiter");
-  }
-  const health_services services{app, *app.writer, *app.login};
+  if (app.writer == nullptr) throw std::logic_error("the health routes need the commit sink");
+  const health_services services{app, *app.writer};
   // Liveness: the process answers.
   routes.add(http_method::get, "/healthz", [](http_request&) -> result<http_response> {
     http_response response;
