@@ -117,8 +117,14 @@ json_body::~json_body() { release_state(std::move(state_)); }
 result<void> json_body::only(std::initializer_list<std::string_view> known) const {
   for (auto field : state_->object) {
     if (std::find(known.begin(), known.end(), field.key) == known.end()) {
-      std::string name(field.key.substr(0, 64));
-      return bad("unknown field '" + name + "'");
+      // Named only when it looks like one of our field names (lower-case letters and '_', no
+      // digits): a member name is the client's own bytes, and one that holds a code or a
+      // password (a mistaken client) must not be echoed.
+      const auto key = field.key;
+      const bool nameable = !key.empty() && key.size() <= 32 && key[0] >= 'a' && key[0] <= 'z' &&
+                            std::all_of(key.begin(), key.end(),
+                                        [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+      return bad(nameable ? "unknown field '" + std::string(key) + "'" : std::string("unknown field"));
     }
   }
   return {};
