@@ -31,4 +31,18 @@ forbid "crypto uses no Asio/Beast/RocksDB/storage/server" '#include *[<"](boost/
 forbid "storage uses no Asio/Beast/server" '#include *[<"](boost/(asio|beast)|server/)' storage
 forbid "server core uses no Asio/Beast" '#include *[<"]boost/(asio|beast)' server/include $(find server/src -path server/src/net -prune -o -type f -print)
 forbid "server headers never include Beast" '#include *[<"]boost/beast' server/include
+# Issue 17: the folders show the architecture.
+# Sources sit in concern folders (docs/architecture.md, "The folders of server/"); only these
+# may stay at the top.
+loose() {  # loose <folder> <allowed names...>
+  local folder="$1" name found; shift
+  found="$(find "$folder" -maxdepth 1 -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.h' \) -printf '%f\n' | sort)"
+  for name in $found; do
+    case " $* " in *" $name "*) ;; *) echo "FAIL: $folder/$name sits loose; give it a concern folder"; fail=1 ;; esac
+  done
+}
+loose server/src main.cpp
+loose server/include/server app_context.hpp
+loose tests/server main_test.cpp tsan_main_test.cpp storage_failure_test.cpp
+[ "$fail" -eq 0 ] && echo "ok: no source loose at the top of server/src, server/include/server, tests/server"
 exit $fail

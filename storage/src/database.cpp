@@ -54,7 +54,7 @@ constexpr std::string_view schema_version = "1";
 
 error storage_error(const char* what, const rocksdb::Status& status) {
   // RocksDB status text names files and conditions, never values: fit for the log and the CLI,
-  // not for HTTP clients (storage_failed keeps it out of responses, server/problem.cpp).
+  // not for HTTP clients (storage_failed keeps it out of responses, server/src/http/problem.cpp).
   return make_error(error_kind::storage_failed, std::string(what) + ": " + status.ToString());
 }
 

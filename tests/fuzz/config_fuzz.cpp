@@ -16,7 +16,7 @@
 
 #include "crypto/hex.hpp"
 #include "fuzz/fuzz_check.hpp"
-#include "server/config.hpp"
+#include "server/config/config.hpp"
 
 using namespace callsign;
 using namespace callsign::server;

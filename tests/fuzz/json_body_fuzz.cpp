@@ -15,9 +15,9 @@
 
 #include "fuzz/fuzz_check.hpp"
 #include "fuzz/response_check.hpp"
-#include "server/json_body.hpp"
-#include "server/json_writer.hpp"
-#include "server/problem.hpp"
+#include "server/http/json_body.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
 
 using namespace callsign;
 using namespace callsign::server;

@@ -20,7 +20,7 @@
 #include "fuzz/fuzz_check.hpp"
 #include "fuzz/jwt_signing.hpp"
 #include "server/auth/token_verifier.hpp"
-#include "server/json_writer.hpp"
+#include "server/http/json_writer.hpp"
 
 using namespace callsign;
 using namespace callsign::server;

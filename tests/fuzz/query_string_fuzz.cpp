@@ -14,7 +14,7 @@
 
 #include "crypto/hex.hpp"
 #include "fuzz/fuzz_check.hpp"
-#include "server/query_string.hpp"
+#include "server/http/query_string.hpp"
 
 using namespace callsign;
 using namespace callsign::server;

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_check.hpp"
-#include "server/http_types.hpp"
+#include "server/http/http_types.hpp"
 
 namespace callsign::fuzz {
 

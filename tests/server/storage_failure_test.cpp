@@ -3,7 +3,6 @@
 // one succeeds. The disk is "full" through a RocksDB FileSystem that fails WAL appends with ENOSPC
 // (support/wal_probe_file_system.hpp); tests/integration/disk_full_test.py fills a real one.
 #include <boost/test/unit_test.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -11,12 +10,12 @@
 #include <thread>
 
 #include "server/app_context.hpp"
-#include "server/problem.hpp"
-#include "server/router.hpp"
-#include "server/routes.hpp"
+#include "server/http/problem.hpp"
+#include "server/http/router.hpp"
+#include "server/routes/routes.hpp"
 #include "storage/group_commit_writer.hpp"
-#include "support/temp_directory.hpp"
 #include "support/route_outcome_wait.hpp"
+#include "support/temp_directory.hpp"
 #include "support/wal_probe_file_system.hpp"
 
 using namespace callsign;

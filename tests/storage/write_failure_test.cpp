@@ -74,7 +74,7 @@ BOOST_FIXTURE_TEST_CASE(a_full_disk_fails_writes_as_storage_failed_reports_once_
   BOOST_TEST_REQUIRE(!failed.has_value());
   BOOST_TEST(fs->failed_appends() >= 1U);
   // The error value keeps RocksDB's text, path included: it is what the log needs. Keeping it
-  // out of HTTP bodies is server/problem.cpp's job (tests/server/storage_failure_test.cpp).
+  // out of HTTP bodies is server/src/http/problem.cpp's job (tests/server/storage_failure_test.cpp).
   BOOST_TEST((failed.error().kind == error_kind::storage_failed));
   BOOST_TEST(failed.error().message.find("No space left on device") != std::string::npos, failed.error().message);
   BOOST_TEST(failed.error().message.find((dir.path() / "db").string()) != std::string::npos, failed.error().message);

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-#include "server/login_limits.hpp"
+#include "server/login/login_limits.hpp"
 #include "storage/embedded_attempts.hpp"
 
 namespace callsign::test {

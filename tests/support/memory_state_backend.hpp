@@ -1,7 +1,7 @@
 // An in-memory storage::replay_marks and storage::rate_counters for unit tests: the smallest
 // backend that keeps the interfaces' contracts (storage/replay_marks.hpp, rate_counters.hpp),
 // with the shared rate_window arithmetic and nothing persisted. Test suites run once over this
-// fake and once over the embedded RocksDB backend (tests/server/verify_code_test.cpp), so the
+// fake and once over the embedded RocksDB backend (tests/server/verification/verify_code_test.cpp), so the
 // same suite can become the contract test a Redis/Valkey backend must pass (issue 17).
 #pragma once
 

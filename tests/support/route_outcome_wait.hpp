@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <variant>
 
-#include "server/router.hpp"
+#include "server/http/router.hpp"
 
 namespace callsign::test {
 

@@ -11,8 +11,8 @@
 
 #include "argument_parser.hpp"
 #include "command_table.hpp"
-#include "server/control_commands.hpp"
-#include "server/control_socket.hpp"
+#include "server/control/control_commands.hpp"
+#include "server/control/control_socket.hpp"
 #include "storage/clock.hpp"
 #include "storage/data_dir_backup.hpp"
 #include "storage/database.hpp"

@@ -12,7 +12,7 @@
 #include "crypto/constant_time.hpp"
 #include "server/auth/token_minting.hpp"
 #include "server/auth/verification_keys.hpp"
-#include "server/config.hpp"
+#include "server/config/config.hpp"
 
 namespace callsign::cli {
 namespace {

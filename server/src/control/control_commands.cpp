@@ -1,4 +1,4 @@
-#include "server/control_commands.hpp"
+#include "server/control/control_commands.hpp"
 
 #include <future>
 

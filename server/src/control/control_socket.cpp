@@ -1,4 +1,4 @@
-#include "server/control_socket.hpp"
+#include "server/control/control_socket.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -1,8 +1,9 @@
+#include "server/lists/list_upload.hpp"
+
 #include <utility>
 
 #include "routes/route_support.hpp"
-#include "server/lists/list_upload.hpp"
-#include "server/problem.hpp"
+#include "server/http/problem.hpp"
 
 namespace callsign::server {
 

@@ -1,4 +1,4 @@
-#include "server/login_check.hpp"
+#include "server/login/login_check.hpp"
 
 namespace callsign::server {
 

@@ -1,4 +1,4 @@
-#include "server/login_gate.hpp"
+#include "server/login/login_gate.hpp"
 
 namespace callsign::server {
 

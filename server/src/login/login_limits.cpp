@@ -1,4 +1,4 @@
-#include "server/login_limits.hpp"
+#include "server/login/login_limits.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -9,7 +9,7 @@
 #include "crypto/hex.hpp"
 #include "crypto/hmac_key.hpp"
 #include "crypto/key_derivation.hpp"
-#include "server/metrics.hpp"
+#include "server/observability/metrics.hpp"
 #include "storage/state_key.hpp"
 
 namespace callsign::server {

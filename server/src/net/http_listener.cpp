@@ -4,22 +4,19 @@
 // no shared scheduler lock between the I/O threads. The first context also runs the acceptor,
 // the signals and the timers. Handlers that may block on disk run on a separate worker pool and
 // their result is posted back to the connection's context.
-#include "server/http_server.hpp"
-
 #include <pthread.h>
 #include <sys/resource.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -27,10 +24,11 @@
 
 #include "net/server_state.hpp"
 #include "net/tls_context.hpp"
-#include "server/background_audit.hpp"
+#include "server/http/problem.hpp"
 #include "server/lists/list_refresher.hpp"  // report_list_outcome (SIGHUP)
-#include "server/problem.hpp"
-#include "server/stream_hub.hpp"
+#include "server/net/http_server.hpp"
+#include "server/observability/background_audit.hpp"
+#include "server/stream/stream_hub.hpp"
 
 namespace callsign::server {
 

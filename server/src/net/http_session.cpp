@@ -3,7 +3,6 @@
 // timeout, cancellation) arrive as values through as_tuple.
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-
 #include <chrono>
 
 #include "net/http_session_steps.hpp"
@@ -12,8 +11,8 @@
 #include "net/server_state.hpp"
 #include "net/streamed_body.hpp"
 #include "net/tls_stream.hpp"
-#include "server/problem.hpp"
-#include "server/response_bytes.hpp"
+#include "server/http/problem.hpp"
+#include "server/http/response_bytes.hpp"
 #include "storage/change_set.hpp"
 
 namespace callsign::server::net_detail {
@@ -21,7 +20,7 @@ namespace callsign::server::net_detail {
 namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
-// [streamed route] (body_reading::streamed, server/router.hpp): the route admits the request
+// [streamed route] (body_reading::streamed, server/http/router.hpp): the route admits the request
 // from the header alone, so a refused caller never has its body read or stored and
 // `Expect: 100-continue` is answered only once admitted; then the body streams into the route's
 // body_stream (net/streamed_body.hpp) and the route finishes it on the worker pool. A body that
@@ -158,7 +157,7 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
       break;
     }
     std::size_t bytes = 0;
-    // The router decides from the header how the body is read (body_reading, server/router.hpp).
+    // The router decides from the header how the body is read (body_reading, server/http/router.hpp).
     http_request plain;
     route_match match;
     if (!ec) {

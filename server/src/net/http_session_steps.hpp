@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -16,8 +15,8 @@
 
 #include "net/server_state.hpp"
 #include "net/tls_stream.hpp"
-#include "server/problem.hpp"
-#include "server/response_bytes.hpp"
+#include "server/http/problem.hpp"
+#include "server/http/response_bytes.hpp"
 #include "storage/change_set.hpp"
 
 namespace callsign::server::net_detail {
@@ -153,7 +152,7 @@ inline net::awaitable<http_response> run_route(server_state& st, const route_mat
   co_return co_await std::move(settling);
 }
 
-// `wire` is the connection's reusable output buffer (server/response_bytes.hpp builds the bytes).
+// `wire` is the connection's reusable output buffer (server/http/response_bytes.hpp builds the bytes).
 template <class Stream>
 net::awaitable<void> write_response(server_state& st, Stream& stream, const http_response& res,
                                     response_framing framing, std::string& wire) {

@@ -1,16 +1,15 @@
 // Private to the net layer: a Beast request as the Asio-free http_request the router and
-// handlers take (server/http_types.hpp), and the request id every response carries.
+// handlers take (server/http/http_types.hpp), and the request id every response carries.
 #pragma once
 
 #include <boost/beast/http.hpp>
-
 #include <iterator>
 #include <string>
 #include <string_view>
 
 #include "crypto/hex.hpp"
 #include "net/server_state.hpp"
-#include "server/http_types.hpp"
+#include "server/http/http_types.hpp"
 
 namespace callsign::server::net_detail {
 

@@ -1,12 +1,11 @@
 // Reads one request header as http::async_read_header does, under the one timeout the caller
 // armed (so a trickle of bytes never extends it), but sees the raw header block before Beast's
-// parser unfolds it, and checks the framing rules of server/request_framing.hpp. Included by
+// parser unfolds it, and checks the framing rules of server/http/request_framing.hpp. Included by
 // http_session.cpp only, so Beast stays in that one translation unit.
 #pragma once
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <iterator>
 #include <optional>
 #include <string>
@@ -15,7 +14,7 @@
 #include <vector>
 
 #include "net/server_state.hpp"
-#include "server/request_framing.hpp"
+#include "server/http/request_framing.hpp"
 
 namespace callsign::server::net_detail {
 

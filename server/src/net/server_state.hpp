@@ -1,11 +1,10 @@
 // Private to the net layer: one connection and the state every session shares.
 #pragma once
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,8 +13,8 @@
 #include "net/connection_registry.hpp"
 #include "net/tls_context.hpp"
 #include "server/app_context.hpp"
-#include "server/router.hpp"
-#include "server/stream_fanout.hpp"
+#include "server/http/router.hpp"
+#include "server/stream/stream_fanout.hpp"
 
 namespace callsign::server::net_detail {
 

@@ -1,6 +1,6 @@
 // GET /v1/stream: one WebSocket connection, as one small callback-driven object on the
 // connection's I/O thread. Beast performs the upgrade handshake; after it the session owns the bare
-// socket and frames with server/websocket_frame.hpp, because a resident Beast websocket::stream
+// socket and frames with server/stream/websocket_frame.hpp, because a resident Beast websocket::stream
 // and two coroutine frames per connection cost several kilobytes each (docs/stream.md, "Memory").
 //
 // Per connection, between events, there is only: this object, the connection (socket + the idle
@@ -14,8 +14,8 @@
 // once is finished when the socket is ready again. The plain path is untouched by it but for
 // one branch per read and write.
 //
-// The protocol and the hub are Asio-free (server/stream_auth.hpp, server/stream_hub.hpp,
-// server/websocket_frame.hpp); see docs/stream.md.
+// The protocol and the hub are Asio-free (server/stream/stream_auth.hpp, server/stream/stream_hub.hpp,
+// server/stream/websocket_frame.hpp); see docs/stream.md.
 #include "net/stream_session.hpp"
 
 namespace callsign::server::net_detail {

@@ -3,10 +3,9 @@
 // deadlines) and stream_session_writes.cpp (the write path, plain and TLS).
 #pragma once
 
-#include <boost/beast/websocket.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <limits>
 #include <span>
@@ -15,10 +14,10 @@
 #include "crypto/totp.hpp"
 #include "net/server_state.hpp"
 #include "net/tls_stream.hpp"
-#include "server/stream_auth.hpp"
-#include "server/stream_fanout.hpp"
-#include "server/stream_hub.hpp"
-#include "server/websocket_frame.hpp"
+#include "server/stream/stream_auth.hpp"
+#include "server/stream/stream_fanout.hpp"
+#include "server/stream/stream_hub.hpp"
+#include "server/stream/websocket_frame.hpp"
 
 namespace callsign::server::net_detail {
 

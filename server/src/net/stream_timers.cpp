@@ -1,5 +1,5 @@
 // The two timers behind every stream: the deadline sweep (one timer for all connections, over
-// server/stream_deadlines.hpp) and the step-boundary token timer. See docs/stream.md.
+// server/stream/stream_deadlines.hpp) and the step-boundary token timer. See docs/stream.md.
 #include "net/stream_session.hpp"
 
 namespace callsign::server::net_detail {

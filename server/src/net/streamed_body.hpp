@@ -1,5 +1,5 @@
 // Private to the net layer: the body of an admitted streamed route (body_reading::streamed,
-// server/router.hpp; the list upload, docs/lists.md "Upload size and streaming"), handed to its
+// server/http/router.hpp; the list upload, docs/lists.md "Upload size and streaming"), handed to its
 // body_stream one chunk at a time. Templated on the stream (plain TCP or TLS over a
 // beast::tcp_stream) so it does not care which listener accepted the connection.
 #pragma once
@@ -7,7 +7,6 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,8 +15,8 @@
 #include <vector>
 
 #include "crypto/result.hpp"
-#include "server/body_rate.hpp"
-#include "server/router.hpp"
+#include "server/http/body_rate.hpp"
+#include "server/http/router.hpp"
 
 namespace callsign::server::net_detail {
 

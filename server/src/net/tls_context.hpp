@@ -7,7 +7,7 @@
 #include <string>
 
 #include "crypto/result.hpp"
-#include "server/config.hpp"
+#include "server/config/config.hpp"
 
 struct ssl_st;  // OpenSSL's SSL
 

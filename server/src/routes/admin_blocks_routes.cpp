@@ -3,10 +3,10 @@
 #include <stdexcept>
 
 #include "routes/route_support.hpp"
-#include "server/json_writer.hpp"
-#include "server/login_limits.hpp"
-#include "server/problem.hpp"
-#include "server/routes.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
+#include "server/login/login_limits.hpp"
+#include "server/routes/routes.hpp"
 
 namespace callsign::server {
 

@@ -1,8 +1,8 @@
 // GET /v1/audit?user=&after=&limit= (admin): the journal in sequence order, paginated with
 // `after` (the last seq of the previous page). With `user`, only that user's entries.
 #include "routes/route_support.hpp"
-#include "server/query_string.hpp"
-#include "server/routes.hpp"
+#include "server/http/query_string.hpp"
+#include "server/routes/routes.hpp"
 #include "storage/audit_entry.hpp"
 #include "storage/audit_journal.hpp"
 

@@ -10,14 +10,14 @@
 #include "routes/route_support.hpp"
 #include "routes/user_directory_calls.hpp"
 #include "routes/user_json.hpp"
-#include "server/json_body.hpp"
-#include "server/json_writer.hpp"
-#include "server/problem.hpp"
-#include "server/qr_svg.hpp"
-#include "server/routes.hpp"
-#include "server/stream_hub.hpp"
-#include "server/verification.hpp"
+#include "server/http/json_body.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
+#include "server/routes/routes.hpp"
+#include "server/stream/stream_hub.hpp"
 #include "server/verification/authenticator_enrollment.hpp"
+#include "server/verification/qr_svg.hpp"
+#include "server/verification/verify_code.hpp"
 
 namespace callsign::server {
 

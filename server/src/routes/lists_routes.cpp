@@ -15,13 +15,13 @@
 #include <vector>
 
 #include "routes/route_support.hpp"
-#include "server/background_audit.hpp"
-#include "server/json_writer.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
+#include "server/http/query_string.hpp"
 #include "server/lists/list_registry.hpp"
 #include "server/lists/list_upload.hpp"
-#include "server/problem.hpp"
-#include "server/query_string.hpp"
-#include "server/routes.hpp"
+#include "server/observability/background_audit.hpp"
+#include "server/routes/routes.hpp"
 
 namespace callsign::server {
 

@@ -6,13 +6,13 @@
 
 #include "crypto/constant_time.hpp"
 #include "routes/route_support.hpp"
-#include "server/json_body.hpp"
-#include "server/json_writer.hpp"
+#include "server/http/json_body.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
 #include "server/lists/list_registry.hpp"
-#include "server/login_check.hpp"
-#include "server/login_limits.hpp"
-#include "server/problem.hpp"
-#include "server/routes.hpp"
+#include "server/login/login_check.hpp"
+#include "server/login/login_limits.hpp"
+#include "server/routes/routes.hpp"
 
 namespace callsign::server {
 

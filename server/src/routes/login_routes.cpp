@@ -7,11 +7,11 @@
 
 #include "crypto/constant_time.hpp"
 #include "routes/route_support.hpp"
-#include "server/json_body.hpp"
-#include "server/json_writer.hpp"
-#include "server/login_gate.hpp"
-#include "server/problem.hpp"
-#include "server/routes.hpp"
+#include "server/http/json_body.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
+#include "server/login/login_gate.hpp"
+#include "server/routes/routes.hpp"
 
 namespace callsign::server {
 

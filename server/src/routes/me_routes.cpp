@@ -7,9 +7,9 @@
 #include "crypto/totp.hpp"
 #include "routes/route_support.hpp"
 #include "routes/user_directory_calls.hpp"
-#include "server/json_writer.hpp"
-#include "server/query_string.hpp"
-#include "server/routes.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/query_string.hpp"
+#include "server/routes/routes.hpp"
 
 namespace callsign::server {
 

@@ -11,10 +11,10 @@
 #include "routes/route_support.hpp"
 #include "server/auth/token_minting.hpp"
 #include "server/auth/verification_keys.hpp"
-#include "server/json_body.hpp"
-#include "server/json_writer.hpp"
-#include "server/problem.hpp"
-#include "server/routes.hpp"
+#include "server/http/json_body.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
+#include "server/routes/routes.hpp"
 
 namespace callsign::server {
 

@@ -13,7 +13,7 @@
 #include "server/app_context.hpp"
 #include "server/auth/authenticate.hpp"
 #include "server/auth/role.hpp"
-#include "server/http_types.hpp"
+#include "server/http/http_types.hpp"
 #include "storage/audit_entry.hpp"
 #include "storage/change_set.hpp"
 #include "storage/user_store.hpp"

@@ -1,9 +1,9 @@
 // The route table: every endpoint callsignd serves, group by group, in the order they are
 // matched. The session layer names no path: it asks the router, and each route says how its body
-// is read (buffered, streamed, upgrade; server/router.hpp). Adding an endpoint means one route
+// is read (buffered, streamed, upgrade; server/http/router.hpp). Adding an endpoint means one route
 // group file (add_*_routes, registered here once per group) and its entry in docs/openapi.yaml
 // (docs/architecture.md, "Adding an endpoint").
-#include "server/routes.hpp"
+#include "server/routes/routes.hpp"
 
 namespace callsign::server {
 

@@ -5,11 +5,11 @@
 
 #include "crypto/totp.hpp"
 #include "routes/route_support.hpp"
-#include "server/json_body.hpp"
-#include "server/problem.hpp"
-#include "server/routes.hpp"
-#include "server/stream_auth.hpp"
-#include "server/stream_hub.hpp"
+#include "server/http/json_body.hpp"
+#include "server/http/problem.hpp"
+#include "server/routes/routes.hpp"
+#include "server/stream/stream_auth.hpp"
+#include "server/stream/stream_hub.hpp"
 
 namespace callsign::server {
 

@@ -2,12 +2,13 @@
 // (server/users/user_import.hpp, docs/users.md). The session streams the body in chunks into
 // memory up to import_max_bytes (this route's own limit, far above limits.body_bytes), then the
 // import runs asynchronously and answers with its report.
+#include "routes/user_import_routes.hpp"
+
 #include <memory>
 #include <stdexcept>
 
 #include "routes/route_support.hpp"
-#include "routes/user_import_routes.hpp"
-#include "server/problem.hpp"
+#include "server/http/problem.hpp"
 #include "server/users/user_import.hpp"
 #include "storage/blocking_pool.hpp"
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "server/app_context.hpp"
-#include "server/router.hpp"
+#include "server/http/router.hpp"
 
 namespace callsign::server {
 

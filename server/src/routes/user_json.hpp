@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "server/json_writer.hpp"
+#include "server/http/json_writer.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/user_store.hpp"
 

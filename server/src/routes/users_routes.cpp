@@ -7,12 +7,12 @@
 #include "routes/user_directory_calls.hpp"
 #include "routes/user_import_routes.hpp"
 #include "routes/user_json.hpp"
+#include "server/http/json_body.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
+#include "server/http/query_string.hpp"
+#include "server/routes/routes.hpp"
 #include "server/users/user_fields.hpp"
-#include "server/json_body.hpp"
-#include "server/json_writer.hpp"
-#include "server/problem.hpp"
-#include "server/query_string.hpp"
-#include "server/routes.hpp"
 
 namespace callsign::server {
 

@@ -5,12 +5,12 @@
 
 #include "crypto/constant_time.hpp"
 #include "routes/route_support.hpp"
-#include "server/json_body.hpp"
-#include "server/json_writer.hpp"
-#include "server/problem.hpp"
-#include "server/routes.hpp"
-#include "server/stream_hub.hpp"
-#include "server/verification.hpp"
+#include "server/http/json_body.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
+#include "server/routes/routes.hpp"
+#include "server/stream/stream_hub.hpp"
+#include "server/verification/verify_code.hpp"
 
 namespace callsign::server {
 

@@ -1,6 +1,6 @@
 #include "server/users/user_fields.hpp"
 
-#include "server/json_body.hpp"
+#include "server/http/json_body.hpp"
 #include "storage/user_store.hpp"
 
 namespace callsign::server {

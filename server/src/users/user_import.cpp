@@ -4,8 +4,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "server/json_writer.hpp"
-#include "server/problem.hpp"
+#include "server/http/json_writer.hpp"
+#include "server/http/problem.hpp"
 #include "server/users/user_fields.hpp"
 
 namespace callsign::server {

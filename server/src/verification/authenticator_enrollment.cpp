@@ -8,7 +8,7 @@
 #include "crypto/otpauth_uri.hpp"
 #include "crypto/random_bytes.hpp"
 #include "crypto/sealed_box.hpp"
-#include "server/verification.hpp"
+#include "server/verification/verify_code.hpp"
 #include "storage/state_key.hpp"
 
 namespace callsign::server {

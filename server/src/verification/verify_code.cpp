@@ -1,9 +1,10 @@
+#include "server/verification/verify_code.hpp"
+
 #include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "crypto/totp.hpp"
-#include "server/verification.hpp"
 #include "storage/state_key.hpp"
 
 namespace callsign::server {

@@ -32,7 +32,7 @@ struct database_options {
 };
 
 // Errors: a failed RocksDB read or write is error_kind::storage_failed, its message RocksDB's
-// text (file paths included) for the log; server/problem.cpp never sends it to a client.
+// text (file paths included) for the log; server/src/http/problem.cpp never sends it to a client.
 // Thread-safety: all member functions may be called concurrently (RocksDB is thread-safe).
 class database {
  public:

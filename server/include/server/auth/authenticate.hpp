@@ -8,7 +8,7 @@
 #include "crypto/result.hpp"
 #include "server/auth/role.hpp"
 #include "server/auth/token_verifier.hpp"
-#include "server/http_types.hpp"
+#include "server/http/http_types.hpp"
 
 namespace callsign::server {
 

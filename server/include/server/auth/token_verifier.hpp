@@ -11,7 +11,7 @@
 #include "crypto/result.hpp"
 #include "server/auth/role.hpp"
 #include "server/auth/verification_keys.hpp"
-#include "server/config.hpp"
+#include "server/config/config.hpp"
 
 namespace callsign::server {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "crypto/result.hpp"
-#include "server/config.hpp"
+#include "server/config/config.hpp"
 
 namespace callsign::server {
 

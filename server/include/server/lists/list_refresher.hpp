@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "server/background_audit.hpp"
-#include "server/json_log.hpp"
 #include "server/lists/list_registry.hpp"
+#include "server/observability/background_audit.hpp"
+#include "server/observability/json_log.hpp"
 #include "storage/change_set.hpp"
 #include "storage/clock.hpp"
 

@@ -19,7 +19,7 @@
 
 #include "crypto/key_ring.hpp"
 #include "crypto/result.hpp"
-#include "server/config.hpp"
+#include "server/config/config.hpp"
 #include "server/lists/list_snapshot.hpp"
 #include "storage/clock.hpp"
 

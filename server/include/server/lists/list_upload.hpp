@@ -14,10 +14,10 @@
 
 #include "server/app_context.hpp"
 #include "server/auth/role.hpp"
-#include "server/http_types.hpp"
+#include "server/http/http_types.hpp"
+#include "server/http/router.hpp"
 #include "server/lists/list_registry.hpp"
 #include "server/lists/upload_file.hpp"
-#include "server/router.hpp"
 
 namespace callsign::server {
 
@@ -80,7 +80,7 @@ handler_result install_list_upload(const list_services& services, const http_req
 http_response upload_too_large_response(std::uint64_t limit);
 
 // 408 for an upload slower than `min_bytes_per_second` on average (the floor the session checks
-// with body_rate_deadline, server/body_rate.hpp: lists.upload_min_bytes_per_second).
+// with body_rate_deadline, server/http/body_rate.hpp: lists.upload_min_bytes_per_second).
 http_response upload_too_slow_response(std::uint64_t min_bytes_per_second);
 
 }  // namespace callsign::server

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "crypto/result.hpp"
-#include "server/http_types.hpp"
+#include "server/http/http_types.hpp"
 
 namespace callsign::server {
 

@@ -15,7 +15,7 @@
 
 #include "crypto/key_ring.hpp"
 #include "crypto/result.hpp"
-#include "server/config.hpp"
+#include "server/config/config.hpp"
 #include "server/verification/code_matcher.hpp"
 #include "storage/audit_entry.hpp"
 #include "storage/authenticator_directory.hpp"

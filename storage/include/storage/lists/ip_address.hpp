@@ -3,7 +3,7 @@
 // entries and IPv4 limits.
 //
 // Two forms of one parse: the bytes (ip_bytes; the server's ip_address, with networks and text
-// in server/ip_address.hpp) and, for the open-proxy set, integers (ip_address).
+// in server/login/ip_address.hpp) and, for the open-proxy set, integers (ip_address).
 #pragma once
 
 #include <array>

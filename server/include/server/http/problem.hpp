@@ -1,0 +1,24 @@
+// RFC 9457 problem details. The single place where errors become HTTP statuses.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "crypto/result.hpp"
+#include "server/http/http_types.hpp"
+
+namespace callsign::server {
+
+unsigned http_status_for(error_kind kind) noexcept;
+
+// `detail` is shown to clients: it must never contain codes, passwords, secrets or keys.
+http_response problem_response(unsigned status, std::string_view title, std::string_view detail);
+http_response error_response(const error& err);
+// What error_response shows a client: the message, except for internal and storage failures,
+// whose messages are for the log (paths, RocksDB's text) and get a fixed text instead.
+std::string_view client_detail(const error& err) noexcept;
+inline constexpr std::string_view storage_failure_detail = "storage is unavailable; try again later";
+
+std::string_view reason_phrase(unsigned status) noexcept;
+
+}  // namespace callsign::server

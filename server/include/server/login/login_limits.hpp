@@ -1,0 +1,145 @@
+// Failed-login rate limits as plain functions over rate_counters and blocks: a front-end
+// reports each login outcome (record_login_result), and asks before a login whether the
+// address or username is blocked (check_login). docs/login-limits.md.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/key_ring.hpp"
+#include "crypto/result.hpp"
+#include "server/login/ip_address.hpp"
+#include "server/login/login_config.hpp"
+#include "storage/blocks.hpp"
+#include "storage/change_set.hpp"
+#include "storage/completion.hpp"
+#include "storage/login_attempts.hpp"
+#include "storage/rate_counters.hpp"
+
+namespace callsign::server {
+
+// Usernames longer than this (after trimming) are refused.
+inline constexpr std::size_t max_login_username = 256;
+
+// Trims ASCII whitespace and lower-cases ASCII letters (other bytes are kept as they are);
+// invalid_input when the result is empty or too long. The same normalization as the
+// exposed-credential hashes (issue 5).
+result<std::string> normalize_login_username(std::string_view username);
+
+// Counts for /metrics. Thread-safety: atomics, relaxed.
+struct login_metrics {
+  std::atomic<std::uint64_t> failures{0};
+  std::atomic<std::uint64_t> successes{0};
+  std::atomic<std::uint64_t> blocks_created{0};
+  std::atomic<std::uint64_t> shadow_trips{0};
+  std::atomic<std::uint64_t> gate_allowed{0};
+  std::atomic<std::uint64_t> gate_blocked{0};
+  std::atomic<std::uint64_t> gate_open_proxy{0};
+  std::atomic<std::uint64_t> blocks_lifted{0};
+
+  std::string prometheus_text() const;
+};
+
+// Thread-safety: immutable after construction; the stores it points to are thread-safe.
+class login_limiter {
+ public:
+  // The username key is derived from `master` (the ring's current key): usernames are never
+  // stored in clear, only as HMAC-SHA256(k, normalized username) truncated to 16 bytes.
+  login_limiter(const login_config& config, const crypto::master_key& master, storage::rate_counters& counters,
+                storage::blocks& blocks);
+  // As above from the ring's current key, and across a key rotation: while username counters
+  // or blocks made under the previous version can still be live (until the current version's
+  // creation time plus the longest username rule window or block; always, when that time is
+  // unknown), they keep counting and blocking. New state goes under the current key only.
+  login_limiter(const login_config& config, const crypto::key_ring& keys, storage::rate_counters& counters,
+                storage::blocks& blocks);
+  ~login_limiter();
+  login_limiter(const login_limiter&) = delete;
+  login_limiter& operator=(const login_limiter&) = delete;
+
+  const login_config& config() const noexcept { return config_; }
+  storage::rate_counters& counters() const noexcept { return counters_; }
+  storage::blocks& blocks() const noexcept { return blocks_; }
+  login_metrics& metrics() const noexcept { return metrics_; }
+
+  // "user:" + 32 hex digits of the keyed hash of an already normalized username. Fails only
+  // when OpenSSL cannot set up the HMAC.
+  result<std::string> username_key(std::string_view normalized) const;
+  // The same under the previous key version, while its state can still be live at now_ms;
+  // nullopt otherwise (no previous version, or its horizon has passed).
+  result<std::optional<std::string>> previous_username_key(std::string_view normalized, std::int64_t now_ms) const;
+
+ private:
+  const login_config& config_;
+  std::array<std::uint8_t, 32> username_hash_key_{};
+  std::optional<std::array<std::uint8_t, 32>> previous_hash_key_;
+  std::int64_t previous_until_ms_ = 0;  // previous_hash_key_ is consulted before this time
+  storage::rate_counters& counters_;
+  storage::blocks& blocks_;
+  mutable login_metrics metrics_;
+};
+
+// The block key a rule kind uses for one attempt: "203.0.113.7", "2001:db8:1:2::/64",
+// "user:<hex>", or "<address group>+user:<hex>". `user_key` comes from username_key().
+std::string login_block_key(login_key_kind kind, const ip_address& address, std::string_view user_key);
+
+// "ip", "username" or "ip+username", from the shape of a block key.
+std::string_view login_block_kind(std::string_view key) noexcept;
+
+// Maps what an admin types to a block key: a bare IPv4 address, an IPv6 address (its /64),
+// an IPv6 /64 in CIDR form, or any other key as it is.
+std::string login_block_key_from_admin_input(std::string_view input);
+
+struct login_check {
+  bool blocked = false;
+  std::int64_t retry_after_seconds = 0;  // when blocked: whole seconds, >= 1
+  std::string matched_key;               // the block key with the latest end, when blocked
+  std::string rule;
+};
+
+// Whether an attempt from `address` (and, when given, for the normalized `username`) is
+// blocked at now_ms. Without a username only address blocks apply.
+result<login_check> check_login(const login_limiter& limiter, const ip_address& address,
+                                std::optional<std::string_view> normalized_username, std::int64_t now_ms);
+
+struct login_rule_trip {
+  std::string rule;
+  std::string key;
+  double failures = 0;  // the estimate that reached the limit
+};
+
+struct login_result_outcome {
+  std::vector<storage::block_entry> newly_blocked;  // blocks this failure set
+  std::vector<login_rule_trip> shadow_trips;        // shadow rules at or over their limit
+  login_check state;                                // the attempt's keys after recording
+  std::string user_key;                             // username_key() of the username
+};
+
+// One login outcome as the backend operation it becomes (storage/login_attempts.hpp): the
+// rules' counter and block keys for this attempt, and the keys read back afterwards.
+struct login_result_plan {
+  storage::login_attempt attempt;
+  std::string user_key;  // username_key() of the username
+};
+result<login_result_plan> plan_login_result(const login_limiter& limiter, const ip_address& address,
+                                           std::string_view normalized_username, bool success, std::int64_t now_ms);
+
+// What the backend's answer means for the reply and the audit; counts metrics.
+login_result_outcome read_login_result(const login_limiter& limiter, const login_result_plan& plan,
+                                       const storage::login_attempt_result& settled);
+
+// Records one login outcome through ONE backend operation. Only failures count: each rule adds
+// one to its key's counter and, when the count reaches the rule's limit, blocks the key for
+// block_seconds (unless it is already blocked, or the rule is shadow-only). Counter and block
+// changes go to `changes` (kept alive by the caller until `done`); the caller commits them with
+// its audit entries before replying. `done` may run inline or on the backend's thread.
+void record_login_result(const login_limiter& limiter, storage::login_attempts& attempts, const ip_address& address,
+                         std::string_view normalized_username, bool success, std::int64_t now_ms,
+                         storage::change_set& changes, storage::completion<login_result_outcome> done);
+
+}  // namespace callsign::server

@@ -1,0 +1,63 @@
+#include "server/http/http_types.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace callsign::server {
+
+bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+namespace {
+
+constexpr std::array<std::pair<http_method, std::string_view>, 7> method_names = {{
+    {http_method::get, "GET"},
+    {http_method::head, "HEAD"},
+    {http_method::post, "POST"},
+    {http_method::put, "PUT"},
+    {http_method::patch, "PATCH"},
+    {http_method::delete_, "DELETE"},
+    {http_method::options, "OPTIONS"},
+}};
+}  // namespace
+
+http_method parse_http_method(std::string_view text) noexcept {
+  for (const auto& [method, name] : method_names) {
+    if (name == text) {
+      return method;
+    }
+  }
+  return http_method::other;
+}
+
+std::string_view http_method_name(http_method method) noexcept {
+  for (const auto& [m, name] : method_names) {
+    if (m == method) {
+      return name;
+    }
+  }
+  return "OTHER";
+}
+
+std::optional<std::string_view> http_request::header(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (ascii_iequals(h.name, name)) {
+      return std::string_view(h.value);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> http_request::path_param(std::string_view name) const {
+  for (const auto& [key, value] : path_params) {
+    if (key == name) {
+      return std::string_view(value);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace callsign::server

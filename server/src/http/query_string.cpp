@@ -1,0 +1,94 @@
+#include "server/http/query_string.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <initializer_list>
+
+#include "crypto/percent_coding.hpp"
+
+namespace callsign::server {
+
+namespace {
+template <class Fn>
+void for_each_pair(std::string_view query, Fn&& fn) {
+  std::size_t start = 0;
+  while (start <= query.size()) {
+    auto amp = query.find('&', start);
+    auto part = query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    if (!part.empty()) {
+      auto eq = part.find('=');
+      if (!fn(part.substr(0, eq), eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1))) {
+        return;
+      }
+    }
+    if (amp == std::string_view::npos) {
+      return;
+    }
+    start = amp + 1;
+  }
+}
+}  // namespace
+
+result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
+  std::optional<std::string_view> raw;
+  bool repeated = false;
+  for_each_pair(query, [&](std::string_view key, std::string_view value) {
+    if (key == name) {
+      repeated = raw.has_value();
+      raw = value;
+      return !repeated;
+    }
+    return true;
+  });
+  if (repeated) {
+    // A proxy in front may read the first copy and callsignd another: refuse instead.
+    return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' appears more than once");
+  }
+  if (!raw) {
+    return std::optional<std::string>{};
+  }
+  auto decoded = crypto::percent_decode(*raw, crypto::plus_sign::space);
+  if (!decoded) {
+    return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' is badly encoded");
+  }
+  if (decoded->find('\0') != std::string::npos) {
+    return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' must not contain NUL");
+  }
+  return std::optional<std::string>(std::move(*decoded));
+}
+
+result<std::optional<std::uint64_t>> query_uint(std::string_view query, std::string_view name, std::uint64_t lo,
+                                                std::uint64_t hi) {
+  auto text = query_param(query, name);
+  if (!text) {
+    return text.error();
+  }
+  if (!text->has_value()) {
+    return std::optional<std::uint64_t>{};
+  }
+  const auto& s = **text;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || value < lo || value > hi) {
+    return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' must be a number from " +
+                                                     std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return std::optional<std::uint64_t>(value);
+}
+
+result<void> query_only(std::string_view query, std::initializer_list<std::string_view> known) {
+  std::optional<std::string> unknown;
+  for_each_pair(query, [&](std::string_view key, std::string_view) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      unknown = std::string(key.substr(0, 64));
+      return false;
+    }
+    return true;
+  });
+  if (unknown) {
+    return make_error(error_kind::invalid_input, "unknown query parameter '" + *unknown + "'");
+  }
+  return {};
+}
+
+}  // namespace callsign::server

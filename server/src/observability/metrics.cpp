@@ -1,0 +1,135 @@
+#include "server/observability/metrics.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace callsign::server {
+
+namespace {
+void append_label_value(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+    }
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out.push_back(c);
+  }
+}
+
+std::string format_double(double v) {
+  std::array<char, 32> buf{};
+  auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed);
+  return std::string(buf.data(), end);
+}
+}  // namespace
+
+metrics::metrics(std::vector<std::string> route_labels) : route_labels_(std::move(route_labels)) {
+  histograms_.reserve(route_labels_.size());
+  for (std::size_t i = 0; i < route_labels_.size(); ++i) {
+    histograms_.push_back(std::make_unique<histogram>());
+  }
+}
+
+void metrics::record_request(std::size_t route_index, http_method method, unsigned status, double seconds) {
+  if (route_index >= histograms_.size()) {
+    route_index = 0;
+  }
+  auto& h = *histograms_[route_index];
+  // One bucket per request (the first bound it is within; none beyond the last): the I/O threads
+  // share these cache lines, so each atomic counts. prometheus_text() sums them into Prometheus's
+  // cumulative buckets.
+  const auto bound = std::lower_bound(latency_buckets_seconds.begin(), latency_buckets_seconds.end(), seconds);
+  if (bound != latency_buckets_seconds.end()) {
+    h.buckets[static_cast<std::size_t>(bound - latency_buckets_seconds.begin())].fetch_add(1, std::memory_order_relaxed);
+  }
+  h.count.fetch_add(1, std::memory_order_relaxed);
+  auto nanos = seconds <= 0 ? 0.0 : seconds * 1e9;
+  h.sum_nanos.fetch_add(static_cast<std::uint64_t>(nanos), std::memory_order_relaxed);
+
+  std::lock_guard lock(counters_mutex_);
+  ++counters_[{route_index, method, status}];
+}
+
+std::string metrics::prometheus_text() const {
+  std::string out;
+  out += "# HELP callsign_http_requests_total HTTP requests by route, method and status.\n";
+  out += "# TYPE callsign_http_requests_total counter\n";
+  {
+    std::lock_guard lock(counters_mutex_);
+    for (const auto& [key, count] : counters_) {
+      const auto& [route_index, method, status] = key;
+      out += "callsign_http_requests_total{route=\"";
+      append_label_value(out, route_labels_[route_index]);
+      out += "\",method=\"";
+      out += http_method_name(method);
+      out += "\",status=\"" + std::to_string(status) + "\"} " + std::to_string(count) + "\n";
+    }
+  }
+  out += "# HELP callsign_http_request_duration_seconds Time from request header to response ready.\n";
+  out += "# TYPE callsign_http_request_duration_seconds histogram\n";
+  for (std::size_t r = 0; r < route_labels_.size(); ++r) {
+    const auto& h = *histograms_[r];
+    auto count = h.count.load(std::memory_order_relaxed);
+    if (count == 0) {
+      continue;
+    }
+    std::string label = "route=\"";
+    append_label_value(label, route_labels_[r]);
+    label += "\"";
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < latency_buckets_seconds.size(); ++i) {
+      cumulative += h.buckets[i].load(std::memory_order_relaxed);
+      out += "callsign_http_request_duration_seconds_bucket{" + label + ",le=\"" +
+             format_double(latency_buckets_seconds[i]) + "\"} " + std::to_string(cumulative) + "\n";
+    }
+    out += "callsign_http_request_duration_seconds_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(count) + "\n";
+    out += "callsign_http_request_duration_seconds_sum{" + label + "} " +
+           format_double(static_cast<double>(h.sum_nanos.load(std::memory_order_relaxed)) / 1e9) + "\n";
+    out += "callsign_http_request_duration_seconds_count{" + label + "} " + std::to_string(count) + "\n";
+  }
+  out += "# HELP callsign_open_connections Connections currently open.\n";
+  out += "# TYPE callsign_open_connections gauge\n";
+  out += "callsign_open_connections " + std::to_string(open_connections()) + "\n";
+  out += "# HELP callsign_stream_slow_consumer_closes_total Streams closed for not keeping up.\n";
+  out += "# TYPE callsign_stream_slow_consumer_closes_total counter\n";
+  out += "callsign_stream_slow_consumer_closes_total " + std::to_string(stream_slow_consumer_closes()) + "\n";
+  return out;
+}
+
+void append_counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
+  out.append(name).append(" ").append(std::to_string(value)).append("\n");
+}
+
+std::string commit_metrics_text(const storage::group_commit_stats& stats) {
+  std::string out;
+  auto counter = [&out](std::string_view name, std::string_view help, std::uint64_t value) {
+    append_counter(out, name, help, value);
+  };
+  counter("callsign_commit_groups_total", "Synced WriteBatches holding requests' changes (one fsync each).",
+          stats.groups_written);
+  counter("callsign_commit_changes_total", "Requests' changes committed (groups_total of them share an fsync).",
+          stats.items_written);
+  counter("callsign_commit_groups_failed_total", "Groups whose write failed; their requests got an error.",
+          stats.groups_failed);
+  counter("callsign_audit_entries_total", "Audit journal entries committed.", stats.entries_written);
+  counter("callsign_audit_checkpoints_total", "Signed audit checkpoints written.", stats.checkpoints_written);
+  counter("callsign_state_folds_total", "State-log folds into the keyed families.", stats.state_folds);
+  counter("callsign_state_folds_failed_total", "State-log folds that failed (retried; the log keeps the changes).",
+          stats.state_folds_failed);
+  return out;
+}
+
+std::string disk_wait_metrics_text(std::uint64_t tasks_run) {
+  std::string out;
+  append_counter(out, "callsign_storage_disk_waits_total",
+                 "Storage calls moved off the I/O threads to the callsign-disk pool because they had to read "
+                 "the disk.",
+                 tasks_run);
+  return out;
+}
+
+}  // namespace callsign::server
