@@ -5,8 +5,6 @@
 // (JSON bodies valid JSON) or a 4xx problem+json with type, title, status and detail;
 // deferred answers are committed and finished the way the session layer does it; refusals
 // never quote the caller's bearer token or the phone code sent in the body.
-#include <condition_variable>
-#include <mutex>
 #include <simdjson.h>
 
 #include <cstddef>
@@ -18,6 +16,7 @@
 
 #include "fuzz/fuzz_check.hpp"
 #include "fuzz/response_check.hpp"
+#include "support/route_outcome_wait.hpp"
 #include "fuzz/route_world.hpp"
 
 using namespace callsign;
@@ -88,26 +87,7 @@ http_response run(fuzz::route_world& world, http_request& request) {
     return match.failure;
   }
   auto outcome = router::invoke(*match.matched, request);
-  // An asynchronous answer is awaited here, as the session awaits it on its executor.
-  while (auto* pending = std::get_if<async_response>(&outcome)) {
-    std::mutex mutex;
-    std::condition_variable woken;
-    bool ready = false;
-    auto slot = pending_reply::start(std::move(*pending));
-    auto taken = slot->take_or_wake([&] {
-      std::lock_guard lock(mutex);
-      ready = true;
-      woken.notify_one();
-    });
-    if (!taken) {
-      std::unique_lock lock(mutex);
-      woken.wait(lock, [&] { return ready; });
-      lock.unlock();
-      taken = slot->take_or_wake([] {});
-    }
-    FUZZ_CHECK(taken.has_value());
-    outcome = std::move(*taken);
-  }
+  outcome = test::awaited(std::move(outcome));  // as the session awaits it on its executor
   http_response response;
   if (auto* deferred = std::get_if<deferred_response>(&outcome)) {
     const auto committed = world.writer->commit(std::move(deferred->changes));

@@ -13,17 +13,9 @@
 #include "audit_test_support.hpp"
 #include "storage/embedded_authenticator_directory.hpp"
 #include "storage/embedded_user_directory.hpp"
+#include "support/completion_wait.hpp"
 
 namespace callsign::test {
-
-// Calls call(done) and waits for done's result (it may come from any thread).
-template <class T, class Call>
-result<T> wait_for(Call call) {
-  auto promise = std::make_shared<std::promise<result<T>>>();
-  auto future = promise->get_future();
-  call([promise](result<T> outcome) { promise->set_value(std::move(outcome)); });
-  return future.get();
-}
 
 inline result<std::uint64_t> put_user(storage::user_directory& users, storage::user_record user,
                                       std::uint64_t expected, storage::change_set extra = {}) {

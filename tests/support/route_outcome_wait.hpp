@@ -13,7 +13,9 @@
 
 namespace callsign::test {
 
-inline server::http_response final_response(server::route_outcome outcome, storage::commit_sink* sink = nullptr) {
+// Awaits every async_response in turn, as the session does, and returns what the last one
+// resumed with: a response or a deferred response.
+inline server::route_outcome awaited(server::route_outcome outcome) {
   while (auto* pending = std::get_if<server::async_response>(&outcome)) {
     std::mutex mutex;
     std::condition_variable woken;
@@ -32,6 +34,11 @@ inline server::http_response final_response(server::route_outcome outcome, stora
     }
     outcome = std::move(*taken);
   }
+  return outcome;
+}
+
+inline server::http_response final_response(server::route_outcome outcome, storage::commit_sink* sink = nullptr) {
+  outcome = awaited(std::move(outcome));
   if (auto* deferred = std::get_if<server::deferred_response>(&outcome)) {
     if (sink == nullptr) {
       throw std::logic_error("a deferred response needs a commit sink");

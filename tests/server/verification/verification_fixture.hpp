@@ -24,21 +24,12 @@
 #include "storage/embedded_replay_marks.hpp"
 #include "storage/embedded_user_directory.hpp"
 #include "storage/group_commit_writer.hpp"
+#include "support/completion_wait.hpp"
 #include "support/memory_state_backend.hpp"
 #include "support/memory_user_directory.hpp"
 #include "support/temp_directory.hpp"
 
 namespace callsign::test {
-
-// Waits for a completion that may come from any thread (a directory's write answers from the
-// group-commit writer's thread).
-template <class T, class Call>
-result<T> wait_for(Call call) {
-  auto promise = std::make_shared<std::promise<result<T>>>();
-  auto future = promise->get_future();
-  call([promise](result<T> outcome) { promise->set_value(std::move(outcome)); });
-  return future.get();
-}
 
 struct memory_backend {
   static constexpr bool in_memory = true;
