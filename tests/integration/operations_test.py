@@ -181,7 +181,15 @@ def test_request_id():
         check(status == 200 and made_for_verify and ID_SYNTAX.fullmatch(made_for_verify), "verify: %d %r" % (status, hdrs))
         ids = [e["request_id"] for e in audit_entries(server, admin) if e["action"] == "verify"]
         check(ids == ["ticket-42.a", made_for_verify], "verify audit request_ids %r" % ids)
-        logged = [r.get("request_id") for r in server.log_records() if r.get("msg") == "request" and r.get("path") == "/v1/verify"]
+        # The server writes the line before the reply, but the harness reads its stdout on
+        # another thread: wait (bounded) until that thread has caught up.
+        deadline = time.monotonic() + 10
+        while True:
+            logged = [r.get("request_id") for r in server.log_records()
+                      if r.get("msg") == "request" and r.get("path") == "/v1/verify"]
+            if logged[-2:] == ["ticket-42.a", made_for_verify] or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         check(logged[-2:] == ["ticket-42.a", made_for_verify], "request log ids %r" % logged)
     finally:
         stop_cleanly(server)
