@@ -13,6 +13,7 @@
 
 #include "crypto/result.hpp"
 #include "crypto/totp.hpp"
+#include "server/config/shared_state_config.hpp"
 #include "server/login/login_config.hpp"
 #include "server/observability/json_log.hpp"
 
@@ -138,6 +139,7 @@ struct server_config {
   keys_config keys;
   lists_config lists;
   tls_config tls;
+  shared_state_config shared_state;  // [shared_state]: embedded (default) or redis
 };
 
 // Parses TOML text over the defaults. `source` names the file in error messages.
