@@ -1,0 +1,106 @@
+#include "storage/block_cache.hpp"
+
+namespace callsign::storage {
+namespace {
+
+result<void> check_key(std::string_view key) {
+  if (key.empty() || key.size() > max_block_key) {
+    return make_error(error_kind::invalid_input, "block key must be 1 to 512 bytes");
+  }
+  return {};
+}
+
+}  // namespace
+
+result<block_outcome> block_cache::block(std::string_view key, std::int64_t until_ms, std::string_view rule,
+                                         std::int64_t now_ms, change_set& /*changes*/) {
+  if (auto ok = check_key(key); !ok) {
+    return ok.error();
+  }
+  if (rule.empty() || rule.size() > max_block_rule || until_ms <= now_ms) {
+    return make_error(error_kind::invalid_input, "a block needs a rule of 1 to 64 bytes and an end after now");
+  }
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it != entries_.end() && it->second.until_ms > now_ms) {
+    if (it->second.until_ms < until_ms) {
+      it->second.until_ms = until_ms;
+      it->second.rule = std::string(rule);
+    }
+    return block_outcome{it->second, false};
+  }
+  block_entry entry{std::string(key), until_ms, now_ms, std::string(rule)};
+  entries_.insert_or_assign(std::string(key), entry);
+  return block_outcome{std::move(entry), true};
+}
+
+result<std::optional<block_entry>> block_cache::find(std::string_view key, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.until_ms <= now_ms) {
+    return std::optional<block_entry>{};
+  }
+  return std::optional<block_entry>{it->second};
+}
+
+result<std::vector<block_entry>> block_cache::list(std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  std::vector<block_entry> active;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->second.until_ms <= now_ms) {
+      it = entries_.erase(it);  // expired: the authority has dropped it too
+      continue;
+    }
+    active.push_back(it->second);
+    ++it;
+  }
+  return active;
+}
+
+result<std::optional<block_entry>> block_cache::lift(std::string_view key, std::int64_t now_ms,
+                                                     change_set& /*changes*/) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    return std::optional<block_entry>{};
+  }
+  auto entry = std::move(it->second);
+  entries_.erase(it);
+  if (entry.until_ms <= now_ms) {
+    return std::optional<block_entry>{};
+  }
+  return std::optional<block_entry>{std::move(entry)};
+}
+
+void block_cache::apply(const block_entry& entry) {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(entry.key);
+  if (it != entries_.end() && it->second.until_ms >= entry.until_ms) {
+    return;  // events can arrive after a reload that already held a later end
+  }
+  entries_.insert_or_assign(entry.key, entry);
+}
+
+void block_cache::remove(std::string_view key) {
+  std::lock_guard lock(mutex_);
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    entries_.erase(it);
+  }
+}
+
+void block_cache::replace_all(std::vector<block_entry> entries) {
+  std::map<std::string, block_entry, std::less<>> fresh;
+  for (auto& e : entries) {
+    auto key = e.key;
+    fresh.insert_or_assign(std::move(key), std::move(e));
+  }
+  std::lock_guard lock(mutex_);
+  entries_.swap(fresh);
+}
+
+std::size_t block_cache::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+}  // namespace callsign::storage

@@ -1,0 +1,56 @@
+// The node's copy of shared blocks: events in any order keep the latest end, a lift or an
+// unblock event removes, a reload replaces everything, and nothing is ever persisted.
+#include <boost/test/unit_test.hpp>
+
+#include "storage/block_cache.hpp"
+
+using namespace callsign;
+using namespace callsign::storage;
+
+BOOST_AUTO_TEST_SUITE(block_cache_suite)
+
+BOOST_AUTO_TEST_CASE(blocks_extend_and_are_started_once) {
+  block_cache cache;
+  change_set changes;
+  auto first = cache.block("login/ip/192.0.2.1", 10'000, "ip", 1'000, changes);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->started);
+  auto again = cache.block("login/ip/192.0.2.1", 20'000, "ip-long", 2'000, changes);
+  BOOST_REQUIRE(again);
+  BOOST_TEST(!again->started);
+  BOOST_TEST(again->entry.until_ms == 20'000);
+  BOOST_TEST(again->entry.created_ms == 1'000);
+  BOOST_TEST(changes.ops.empty());
+  auto found = cache.find("login/ip/192.0.2.1", 19'999);
+  BOOST_REQUIRE(found);
+  BOOST_TEST(found->has_value());
+  BOOST_TEST(!cache.find("login/ip/192.0.2.1", 20'000)->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(events_keep_the_latest_end_and_unblock_removes) {
+  block_cache cache;
+  cache.apply(block_entry{"k", 30'000, 1'000, "r"});
+  cache.apply(block_entry{"k", 20'000, 1'000, "r"});  // an older event arriving late
+  BOOST_TEST(cache.find("k", 25'000)->value().until_ms == 30'000);
+  cache.remove("k");
+  BOOST_TEST(!cache.find("k", 25'000)->has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_reload_replaces_everything_and_lists_only_active) {
+  block_cache cache;
+  change_set changes;
+  BOOST_REQUIRE(cache.block("old", 50'000, "r", 0, changes));
+  cache.replace_all({block_entry{"a", 10'000, 0, "r"}, block_entry{"b", 40'000, 0, "r"}});
+  BOOST_TEST(!cache.find("old", 1)->has_value());
+  auto listed = cache.list(20'000);
+  BOOST_REQUIRE(listed);
+  BOOST_REQUIRE(listed->size() == 1U);
+  BOOST_TEST(listed->front().key == "b");
+  auto lifted = cache.lift("b", 20'000, changes);
+  BOOST_REQUIRE(lifted);
+  BOOST_TEST(lifted->has_value());
+  BOOST_TEST(!cache.lift("b", 20'000, changes)->has_value());
+  BOOST_TEST(changes.ops.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
