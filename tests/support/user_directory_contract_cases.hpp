@@ -190,6 +190,28 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(updates_from_one_read_let_exactly_one_through, Bac
   }
 }
 
+// Two admins create one id at once with different emails: exactly one wins, the record holds the
+// winner's email, the index names it, and the loser's email is indexed to nobody.
+BOOST_AUTO_TEST_CASE_TEMPLATE(two_creators_of_one_id_leave_one_record_and_one_email, Backend,
+                              user_directory_contract_backends) {
+  Backend b;
+  for (int round = 0; round < 25; ++round) {
+    const std::string id = "new" + std::to_string(round);
+    const std::string emails[2] = {id + "-x@example.com", id + "-y@example.com"};
+    std::vector<result<std::uint64_t>> outcomes(2, make_error(error_kind::internal, "unset"));
+    race(2, [&](int i) {
+      auto slot = static_cast<std::size_t>(i);
+      outcomes[slot] = test::put_user(b.users, user(id, emails[slot]), 0);
+    });
+    BOOST_REQUIRE_MESSAGE((outcomes[0].has_value() != outcomes[1].has_value()), "round " << round << ": one wins");
+    const std::size_t winner = outcomes[0] ? 0 : 1;
+    BOOST_TEST(static_cast<int>(outcomes[1 - winner].error().kind) == static_cast<int>(error_kind::conflict));
+    BOOST_TEST(email_of(b, id) == emails[winner]);
+    BOOST_TEST(owner_of(b, emails[winner]) == id);
+    BOOST_TEST(owner_of(b, emails[1 - winner]) == "(nobody)");
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(list_pages_in_id_order, Backend, user_directory_contract_backends) {
   Backend b;
   for (const char* id : {"m", "b", "z", "a"}) {
