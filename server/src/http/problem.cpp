@@ -1,8 +1,18 @@
 #include "server/http/problem.hpp"
 
+#include <atomic>
+#include <string>
+
 #include "server/http/json_writer.hpp"
 
 namespace callsign::server {
+namespace {
+std::atomic<std::int64_t> unavailable_retry_after{1};
+}  // namespace
+
+void set_unavailable_retry_after(std::int64_t seconds) noexcept {
+  unavailable_retry_after.store(seconds < 1 ? 1 : seconds, std::memory_order_relaxed);
+}
 
 unsigned http_status_for(error_kind kind) noexcept {
   switch (kind) {
@@ -102,6 +112,9 @@ http_response error_response(const error& err) {
   if (status == 401) {
     // RFC 6750: tell the client which scheme to use, without echoing what it sent.
     response.with_header("WWW-Authenticate", "Bearer realm=\"callsign\"");
+  } else if (status == 503) {
+    // A dependency (Redis, the disk) is away for now: tell clients when to come back.
+    response.with_header("Retry-After", std::to_string(unavailable_retry_after.load(std::memory_order_relaxed)));
   }
   return response;
 }

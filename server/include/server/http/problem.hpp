@@ -1,6 +1,7 @@
 // RFC 9457 problem details. The single place where errors become HTTP statuses.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,5 +21,9 @@ std::string_view client_detail(const error& err) noexcept;
 inline constexpr std::string_view storage_failure_detail = "storage is unavailable; try again later";
 
 std::string_view reason_phrase(unsigned status) noexcept;
+
+// Every 503 from error_response carries Retry-After with this many seconds (default 1; set once
+// at start-up from [shared_state] retry_after_seconds, before serving).
+void set_unavailable_retry_after(std::int64_t seconds) noexcept;
 
 }  // namespace callsign::server

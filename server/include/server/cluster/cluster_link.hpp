@@ -1,0 +1,69 @@
+// One node's end of the cluster's event channel (docs/cluster.md, "Events"): announces what this
+// node did that other nodes' clients must see, and applies what other nodes announce: verify
+// and authenticator notices to local dashboards, blocks to the local block cache, list reloads.
+// Asio-free: sending is a function (a Redis PUBLISH in callsignd, a recorder in tests).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "server/cluster/cluster_event.hpp"
+#include "server/observability/json_log.hpp"
+#include "storage/block_cache.hpp"
+
+namespace callsign::server {
+
+class stream_hub;
+
+struct cluster_link_counts {
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> applied{0};
+  std::atomic<std::uint64_t> malformed{0};
+};
+
+// Thread-safety: every member may be called from any thread. on_message is called from the
+// Redis client's thread and never blocks: a list reload is handed to `reload_list`, which must
+// run it elsewhere.
+class cluster_link {
+ public:
+  using publisher = std::function<void(std::string channel, std::string message)>;
+
+  cluster_link(std::string node_id, publisher publish, storage::block_cache& blocks, json_log& log);
+
+  const std::string& node_id() const noexcept { return node_id_; }
+
+  // Local dashboards (set while serving; null before and after).
+  // Detaching waits for a notice being handed to the hub, so the hub may be destroyed after.
+  void attach_hub(stream_hub* hub) {
+    std::lock_guard lock(hub_mutex_);
+    hub_ = hub;
+  }
+  // Runs a reload of the named list on another thread (set before events can arrive).
+  void on_list_reload(std::function<void(std::string list)> reload) { reload_list_ = std::move(reload); }
+
+  void announce_verified(std::string_view user, std::string_view agent, std::string_view method, std::int64_t at);
+  void announce_authenticator(std::string_view user, std::string_view state, std::int64_t at);
+  void announce_lists_reload(std::string_view list);
+
+  void on_message(std::string_view channel, std::string_view message);
+
+  const cluster_link_counts& counts() const noexcept { return counts_; }
+
+ private:
+  void announce(const cluster_event& event);
+
+  std::string node_id_;
+  publisher publish_;
+  storage::block_cache& blocks_;
+  json_log& log_;
+  std::mutex hub_mutex_;
+  stream_hub* hub_ = nullptr;  // guarded by hub_mutex_
+  std::function<void(std::string)> reload_list_;
+  cluster_link_counts counts_;
+};
+
+}  // namespace callsign::server
