@@ -1,0 +1,89 @@
+// redis::client: the thread that runs the io_context, and the calls other threads make.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "client_core.hpp"
+#include "resp_encoding.hpp"
+
+namespace callsign::redis {
+
+namespace {
+
+// Thread-safety: every public member may be called from any thread; `lifecycle_` orders
+// posts against stop(), so nothing is posted after the thread may have left run().
+class client_impl final : public client {
+ public:
+  client_impl(client_options options, client_callbacks callbacks, std::vector<std::string> channels)
+      : core_(std::move(options), std::move(callbacks), std::move(channels)), work_(core_.io.get_executor()) {
+    auto rethrow = [](const std::exception_ptr& failure) {
+      if (failure) std::rethrow_exception(failure);  // a bug: let it end the process loudly
+    };
+    asio::co_spawn(core_.io, run_primary_link(core_), rethrow);
+    if (!core_.options.sentinels.empty()) asio::co_spawn(core_.io, run_sentinel_watch(core_), rethrow);
+    if (!core_.channels.empty()) asio::co_spawn(core_.io, run_subscriber(core_), rethrow);
+    thread_ = std::thread([this] { core_.io.run(); });
+  }
+  ~client_impl() override { stop(); }
+
+  void exec(std::vector<command> commands, storage::completion<std::vector<reply>> done) override {
+    std::string encoded;
+    for (const auto& cmd : commands) append_command(encoded, cmd);
+    post_submit(std::move(encoded), commands.size(), std::move(done));
+  }
+
+  void send(command cmd) override {
+    std::string encoded;
+    append_command(encoded, cmd);
+    post_submit(std::move(encoded), 1, {});
+  }
+
+  client_status status() const override { return core_.status(); }
+  std::uint64_t round_trips() const override { return core_.round_trips.load(std::memory_order_relaxed); }
+
+  void stop() override {
+    {
+      std::lock_guard lock(lifecycle_);
+      if (stopped_) return;
+      stopped_ = true;
+      asio::post(core_.io, [this] { core_.shut_down(); });
+      work_.reset();
+    }
+    // run() returns once every coroutine has ended and every posted call ran.
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void post_submit(std::string encoded, std::size_t count, storage::completion<std::vector<reply>> done) {
+    {
+      std::lock_guard lock(lifecycle_);
+      if (!stopped_) {
+        asio::post(core_.io, [this, encoded = std::move(encoded), count, done = std::move(done)]() mutable {
+          core_.submit(std::move(encoded), count, std::move(done));
+        });
+        return;
+      }
+    }
+    // Stopped: no thread to answer on, so the caller's thread answers.
+    if (done) done(make_error(error_kind::unavailable, "redis: client stopped"));
+  }
+
+  client_core core_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::mutex lifecycle_;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<client> client::start(client_options options, client_callbacks callbacks,
+                                      std::vector<std::string> channels) {
+  return std::make_unique<client_impl>(std::move(options), std::move(callbacks), std::move(channels));
+}
+
+}  // namespace callsign::redis

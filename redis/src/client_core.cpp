@@ -1,0 +1,114 @@
+#include "client_core.hpp"
+
+#include "resp_encoding.hpp"
+
+#include <random>
+
+namespace callsign::redis {
+
+client_core::client_core(client_options options_in, client_callbacks callbacks_in, std::vector<std::string> channels_in)
+    : options(std::move(options_in)), callbacks(std::move(callbacks_in)), channels(std::move(channels_in)) {
+  if (!options.tls.enabled) return;
+  boost::system::error_code ec;
+  tls_context.set_verify_mode(asio::ssl::verify_peer, ec);
+  if (options.tls.ca_file.empty()) {
+    tls_context.set_default_verify_paths(ec);
+  } else {
+    tls_context.load_verify_file(options.tls.ca_file, ec);
+  }
+  if (ec) {
+    tls_setup_error = "redis: TLS CA file cannot be used: " + ec.message();
+    return;
+  }
+  if (!options.tls.cert_file.empty()) {
+    tls_context.use_certificate_chain_file(options.tls.cert_file, ec);
+    if (!ec) tls_context.use_private_key_file(options.tls.key_file, asio::ssl::context::pem, ec);
+    if (ec) tls_setup_error = "redis: TLS client certificate or key cannot be used: " + ec.message();
+  }
+}
+
+std::shared_ptr<connection> client_core::make_connection(bool tls, const std::string& server_name) {
+  std::erase_if(connections, [](const auto& weak) { return weak.expired(); });
+  auto made = std::make_shared<connection>(io.get_executor(), tls_context, tls, server_name);
+  connections.push_back(made);
+  return made;
+}
+
+void client_core::submit(std::string encoded, std::size_t count, storage::completion<std::vector<reply>> done) {
+  if (!primary || !primary->is_open() || stopping) {
+    if (done) done(make_error(error_kind::unavailable, "redis: not connected"));
+    return;
+  }
+  if (count == 0) {
+    if (done) done(std::vector<reply>{});
+    return;
+  }
+  if (write_buffer.empty()) writer_wake.cancel();
+  write_buffer += encoded;
+  pending.push_back({count, {}, std::move(done), std::chrono::steady_clock::now() + options.command_timeout});
+  if (pending.size() == 1) watchdog.cancel();  // the watchdog waits for this exec's deadline now
+}
+
+void client_core::reset_primary() {
+  if (primary) primary->close();
+  writer_wake.cancel();
+  watchdog.cancel();
+  primary_backoff.cancel();  // a waiting link tries again at once
+}
+
+void client_core::fail_pending(const std::string& why) {
+  write_buffer.clear();
+  std::deque<pending_exec> failed;
+  failed.swap(pending);
+  for (auto& entry : failed) {
+    if (entry.done) entry.done(make_error(error_kind::unavailable, why));
+  }
+}
+
+void client_core::shut_down() {
+  stopping = true;
+  for (const auto& weak : connections) {
+    if (auto conn = weak.lock()) conn->close();
+  }
+  for (auto* timer : {&writer_wake, &watchdog, &primary_backoff, &sentinel_backoff, &subscriber_wake}) timer->cancel();
+  fail_pending("redis: client stopped");
+}
+
+client_status client_core::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+void client_core::update_status(const std::function<void(client_status&)>& change) {
+  client_status copy;
+  {
+    std::lock_guard lock(status_mutex_);
+    change(status_);
+    copy = status_;
+  }
+  if (callbacks.status_changed) callbacks.status_changed(copy);
+}
+
+std::vector<command> auth_commands(const std::string& username, const std::string& password) {
+  if (password.empty()) return {};
+  if (username.empty()) return {{"AUTH", password}};
+  return {{"AUTH", username, password}};
+}
+
+std::string refused(std::string_view what, const reply& answer) {
+  return std::string(what) + " refused (" + error_code(answer) + ")";
+}
+
+asio::awaitable<void> back_off(asio::steady_timer& timer, std::chrono::milliseconds delay) {
+  // Up to a quarter more, so that many nodes do not retry in step.
+  thread_local std::minstd_rand jitter(std::random_device{}());
+  const auto extra = std::uniform_int_distribution<long>(0, std::max<long>(0, static_cast<long>(delay.count() / 4)))(jitter);
+  timer.expires_after(delay + std::chrono::milliseconds(extra));
+  co_await timer.async_wait(use_tuple);
+}
+
+std::chrono::milliseconds next_backoff(const client_options& options, std::chrono::milliseconds delay) {
+  return std::min(delay * 2, options.reconnect_max);
+}
+
+}  // namespace callsign::redis

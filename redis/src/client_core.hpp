@@ -1,0 +1,110 @@
+// The state behind redis::client, shared by the coroutines that run on the client's thread:
+// the primary link (primary_link.cpp), sentinel discovery and watching (sentinel_discovery.cpp)
+// and the subscriber (subscriber.cpp). client.cpp owns it and the thread.
+// Thread-safety: `status_mutex` guards `status_`; `stopping` and `round_trips` are atomic;
+// everything else is touched only on the client's thread.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connection.hpp"
+#include "redis/client.hpp"
+
+namespace callsign::redis {
+
+// One exec (or send) in flight on the primary connection, answered when `expected` replies came.
+struct pending_exec {
+  std::size_t expected = 0;
+  std::vector<reply> replies;
+  storage::completion<std::vector<reply>> done;  // empty for send()
+  std::chrono::steady_clock::time_point deadline;
+};
+
+struct client_core {
+  client_core(client_options options_in, client_callbacks callbacks_in, std::vector<std::string> channels_in);
+
+  client_options options;
+  client_callbacks callbacks;
+  std::vector<std::string> channels;
+
+  asio::io_context io{1};
+  asio::ssl::context tls_context{asio::ssl::context::tls_client};
+  std::string tls_setup_error;  // set when the CA or client certificate cannot be loaded
+
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> round_trips{0};
+
+  // The primary link (client thread only).
+  std::shared_ptr<connection> primary;  // set while the link is up and past its setup
+  std::deque<pending_exec> pending;
+  std::string write_buffer;
+  asio::steady_timer writer_wake{io};
+  asio::steady_timer watchdog{io};
+  asio::steady_timer primary_backoff{io};
+  std::string last_run_id;
+  std::uint64_t epoch = 0;
+
+  // Sentinel mode (client thread only): the sentinel to ask first, and the subscriber to
+  // +switch-master.
+  std::size_t sentinel_first = 0;
+  std::shared_ptr<connection> sentinel_watch;
+  asio::steady_timer sentinel_backoff{io};
+
+  // Pub/sub (client thread only).
+  std::shared_ptr<connection> subscriber;
+  asio::steady_timer subscriber_wake{io};
+
+  // Every connection made, so that shut_down can close one still being set up.
+  std::vector<std::weak_ptr<connection>> connections;
+  std::shared_ptr<connection> make_connection(bool tls, const std::string& server_name);
+
+  // Queues encoded commands on the primary link, or answers `unavailable` when it is down.
+  void submit(std::string encoded, std::size_t count, storage::completion<std::vector<reply>> done);
+  // Closes the primary link (a switch, a stale primary): its loop then discovers again.
+  void reset_primary();
+  // Answers every pending exec with `unavailable` and drops unsent bytes.
+  void fail_pending(const std::string& why);
+  // Ends every connection and wait; the coroutines then return.
+  void shut_down();
+
+  client_status status() const;
+  // Changes the status under the lock, then tells callbacks.status_changed (client thread).
+  void update_status(const std::function<void(client_status&)>& change);
+
+ private:
+  mutable std::mutex status_mutex_;
+  client_status status_;
+};
+
+// The coroutines, each a loop until `stopping`.
+asio::awaitable<void> run_primary_link(client_core& core);
+asio::awaitable<void> run_sentinel_watch(client_core& core);
+asio::awaitable<void> run_subscriber(client_core& core);
+
+// Where the primary is: `options.address`, or what the sentinels say (sentinel mode).
+asio::awaitable<result<endpoint>> discover_primary(client_core& core);
+
+// AUTH for the data connections (empty when no password is configured).
+std::vector<command> auth_commands(const std::string& username, const std::string& password);
+// Why an error reply to a handshake command failed the attempt, with only its error code.
+std::string refused(std::string_view what, const reply& answer);
+
+// Sleeps `delay` (cancelled by shut_down or a reset); the caller then checks `stopping`.
+asio::awaitable<void> back_off(asio::steady_timer& timer, std::chrono::milliseconds delay);
+std::chrono::milliseconds next_backoff(const client_options& options, std::chrono::milliseconds delay);
+
+}  // namespace callsign::redis

@@ -1,0 +1,187 @@
+// The primary link: find the primary, connect, AUTH, check ROLE, read the run_id, run the
+// setup commands, then pipeline every exec on one connection until it breaks, times out or
+// turns out not to be a primary any more; then back off and start over.
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include "client_core.hpp"
+#include "resp_encoding.hpp"
+
+namespace callsign::redis {
+
+namespace {
+using namespace asio::experimental::awaitable_operators;
+
+// Replies that say this server cannot serve as the primary any more.
+bool primary_lost(const reply& answer) {
+  if (!answer.is_error()) return false;
+  const std::string code = error_code(answer);
+  return code == "READONLY" || code == "LOADING" || code == "MASTERDOWN";
+}
+
+std::string run_id_of(const reply& info) {
+  const auto at = info.text.find("run_id:");
+  if (at == std::string::npos) return {};
+  const auto end = info.text.find_first_of("\r\n", at);
+  return info.text.substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
+}
+
+// Why the link ended, shared by its three coroutines (which live in run_link's frame).
+struct link {
+  std::shared_ptr<connection> conn;
+  std::string why;
+  void end(client_core& core, std::string reason) {
+    if (why.empty()) why = std::move(reason);
+    conn->close();
+    core.writer_wake.cancel();
+    core.watchdog.cancel();
+  }
+};
+
+asio::awaitable<void> write_loop(client_core& core, link& state) {
+  co_await asio::this_coro::throw_if_cancelled(false);  // the group's cancel ends us via is_open()
+  while (state.conn->is_open()) {
+    if (core.write_buffer.empty()) {
+      core.writer_wake.expires_at(asio::steady_timer::time_point::max());
+      co_await core.writer_wake.async_wait(use_tuple);
+      continue;
+    }
+    std::string out;
+    out.swap(core.write_buffer);
+    if (auto sent = co_await state.conn->write(out); !sent) state.end(core, sent.error().message);
+  }
+  state.end(core, "closed");
+}
+
+// Hands each reply to the oldest pending exec; answers it once complete.
+asio::awaitable<void> read_loop(client_core& core, link& state) {
+  co_await asio::this_coro::throw_if_cancelled(false);  // the group's cancel ends us via is_open()
+  while (state.conn->is_open()) {
+    auto next = state.conn->replies().next();
+    if (!next) {
+      state.end(core, next.error().message);
+      break;
+    }
+    if (!*next) {
+      if (auto more = co_await state.conn->read_more(); !more) state.end(core, more.error().message);
+      continue;
+    }
+    if (core.pending.empty()) {
+      state.end(core, "redis " + to_string(state.conn->peer()) + ": a reply nobody asked for");
+      break;
+    }
+    const bool lost = primary_lost(**next);
+    const std::string code = lost ? error_code(**next) : std::string();
+    pending_exec& front = core.pending.front();
+    front.replies.push_back(std::move(**next));
+    if (front.replies.size() == front.expected) {
+      pending_exec answered = std::move(front);
+      core.pending.pop_front();
+      if (answered.done) {
+        core.round_trips.fetch_add(1, std::memory_order_relaxed);
+        answered.done(std::move(answered.replies));
+      }
+    }
+    if (lost) state.end(core, "redis " + to_string(state.conn->peer()) + ": no longer a usable primary (" + code + ")");
+  }
+  state.end(core, "closed");
+}
+
+// Ends the link when the oldest pending exec has had no complete answer for command_timeout.
+asio::awaitable<void> watch_loop(client_core& core, link& state) {
+  co_await asio::this_coro::throw_if_cancelled(false);  // the group's cancel ends us via is_open()
+  while (state.conn->is_open()) {
+    if (core.pending.empty()) {
+      core.watchdog.expires_after(core.options.command_timeout);
+    } else if (core.pending.front().deadline <= std::chrono::steady_clock::now()) {
+      state.end(core, "redis " + to_string(state.conn->peer()) + ": no reply within the command timeout");
+      break;
+    } else {
+      core.watchdog.expires_at(core.pending.front().deadline);
+    }
+    co_await core.watchdog.async_wait(use_tuple);
+  }
+  state.end(core, "closed");
+}
+
+// Connects and runs the handshake; the connection is ready for the pipeline when it returns one.
+asio::awaitable<result<std::shared_ptr<connection>>> establish(client_core& core, endpoint at) {
+  const auto& options = core.options;
+  if (!core.tls_setup_error.empty()) co_return make_error(error_kind::unavailable, core.tls_setup_error);
+  auto conn = core.make_connection(options.tls.enabled, options.tls.server_name);
+  if (auto opened = co_await conn->open(at, options.connect_timeout); !opened) co_return opened.error();
+  auto hello = auth_commands(options.username, options.password);
+  const bool authenticates = !hello.empty();
+  hello.push_back({"ROLE"});
+  hello.push_back({"INFO", "server"});
+  auto answers = co_await conn->request(hello, options.command_timeout);
+  if (!answers) co_return answers.error();
+  const std::string where = "redis " + to_string(at) + ": ";
+  if (authenticates && (*answers)[0].is_error()) co_return make_error(error_kind::unavailable, where + refused("AUTH", (*answers)[0]));
+  const reply& role = (*answers)[hello.size() - 2];
+  if (role.is_error()) co_return make_error(error_kind::unavailable, where + refused("ROLE", role));
+  if (role.elements.empty() || role.elements[0].text != "master") {
+    co_return make_error(error_kind::unavailable, where + "not a primary (ROLE says " +
+                                                      (role.elements.empty() ? std::string("nothing") : role.elements[0].text) + ")");
+  }
+  const std::string run_id = run_id_of(answers->back());
+  if (run_id != core.last_run_id || core.epoch == 0) {
+    core.last_run_id = run_id;
+    ++core.epoch;
+  }
+  const primary_info info{at, run_id, core.epoch};
+  std::vector<command> setup = core.callbacks.setup_commands ? core.callbacks.setup_commands(info) : std::vector<command>{};
+  std::vector<reply> setup_replies;
+  if (!setup.empty()) {
+    auto done = co_await conn->request(setup, options.command_timeout);
+    if (!done) co_return done.error();
+    for (std::size_t i = 0; i < done->size(); ++i) {
+      if ((*done)[i].is_error()) {
+        co_return make_error(error_kind::unavailable, where + refused("setup command " + std::to_string(i + 1) + " of " +
+                                                                           std::to_string(setup.size()), (*done)[i]));
+      }
+    }
+    setup_replies = std::move(done).value();
+  }
+  core.update_status([&](client_status& status) {
+    if (status.primary.epoch != 0) ++status.reconnects;
+    status.connected = true;
+    status.primary = info;
+    status.last_error.clear();
+  });
+  if (core.callbacks.connected) core.callbacks.connected(info, setup_replies);
+  co_return conn;
+}
+}  // namespace
+
+asio::awaitable<void> run_primary_link(client_core& core) {
+  auto delay = core.options.reconnect_min;
+  while (!core.stopping) {
+    std::string why;
+    auto at = co_await discover_primary(core);
+    if (at && !core.stopping) {
+      auto ready = co_await establish(core, *at);
+      if (ready && !core.stopping) {
+        link state{*ready, {}};
+        core.primary = state.conn;
+        co_await (write_loop(core, state) || read_loop(core, state) || watch_loop(core, state));
+        core.primary.reset();
+        why = state.why;
+        delay = core.options.reconnect_min;
+      } else if (!ready) {
+        why = ready.error().message;
+      }
+    } else if (!at) {
+      why = at.error().message;
+    }
+    core.fail_pending(why.empty() ? "redis: connection lost" : why);
+    if (core.stopping) break;
+    core.update_status([&](client_status& status) {
+      status.connected = false;
+      status.last_error = why;
+    });
+    co_await back_off(core.primary_backoff, delay);
+    delay = next_backoff(core.options, delay);
+  }
+}
+
+}  // namespace callsign::redis
