@@ -19,11 +19,13 @@ namespace {
 
 constexpr int format_version = 1;
 
-// The stored member order; decode refuses any other, so each entry has one encoding.
+// The stored member order; decode refuses any other, so each entry has one encoding. The
+// optional "node" sits between "seq" and "time" (node_member_index).
 constexpr std::array<std::string_view, 12> member_order = {
     "v",       "seq",     "time",      "actor_type", "actor_id", "action",
     "subject", "outcome", "source_ip", "request_id", "details",  "prev_hash",
 };
+constexpr std::size_t node_member_index = 2;
 
 error invalid(std::string message) {
   return make_error(error_kind::invalid_input, std::move(message));
@@ -51,6 +53,7 @@ const audit_detail& detail_of(const audit_detail* d) { return *d; }
 // writer encodes a draft without copying it into an audit_entry first.
 struct entry_members {
   std::uint64_t seq = 0;
+  std::string_view node;
   std::int64_t time = 0;
   std::string_view actor_type, actor_id, action, subject, outcome, source_ip, request_id;
 };
@@ -63,6 +66,7 @@ void open_canonical_json(std::string& out, const entry_members& e, const Details
   out += "{\"v\":";
   out.push_back(static_cast<char>('0' + format_version));
   append_number(out, ",\"seq\":", e.seq);
+  if (!e.node.empty()) append_member(out, "node", e.node);
   append_number(out, ",\"time\":", e.time);
   append_member(out, "actor_type", e.actor_type);
   append_member(out, "actor_id", e.actor_id);
@@ -98,6 +102,12 @@ result<std::string> read_string(simdjson::dom::element value, std::string_view n
 
 }  // namespace
 
+bool valid_audit_node_id(std::string_view node) {
+  return !node.empty() && node.size() <= 64 && std::all_of(node.begin(), node.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+  });
+}
+
 result<void> validate_audit_draft(const audit_draft& draft) {
   if (draft.actor_type.empty()) return invalid("audit entry needs an actor_type");
   if (draft.action.empty()) return invalid("audit entry needs an action");
@@ -119,7 +129,8 @@ result<void> validate_audit_draft(const audit_draft& draft) {
   return {};
 }
 
-std::string encode_audit_entry(std::uint64_t seq, const audit_hash& prev_hash, const audit_draft& draft) {
+std::string encode_audit_entry(std::uint64_t seq, const audit_hash& prev_hash, const audit_draft& draft,
+                               std::string_view node) {
   // Details sorted by key through pointers (stable: validated drafts have unique keys anyway).
   std::vector<const audit_detail*> details;
   details.reserve(draft.details.size());
@@ -134,9 +145,9 @@ std::string encode_audit_entry(std::uint64_t seq, const audit_hash& prev_hash, c
     size += field->size();
   }
   std::string out;
-  out.reserve(size);
+  out.reserve(size + node.size());
   open_canonical_json(out,
-                      {seq, draft.time, draft.actor_type, draft.actor_id, draft.action, draft.subject, draft.outcome,
+                      {seq, node, draft.time, draft.actor_type, draft.actor_id, draft.action, draft.subject, draft.outcome,
                        draft.source_ip, draft.request_id},
                       details);
   // The hex digits need no JSON escaping: the same bytes append_member would write.
@@ -157,11 +168,18 @@ result<audit_entry> decode_audit_entry(std::string_view stored) {
   audit_entry e;
   std::size_t index = 0;
   for (const auto field : object) {
-    if (index >= member_order.size() || field.key != member_order[index]) {
-      return invalid("audit entry members are not in the canonical order");
-    }
     const std::string_view name = field.key;
     const auto value = field.value;
+    if (index == node_member_index && name == "node" && e.node.empty()) {
+      auto text = read_string(value, name);
+      if (!text) return text.error();
+      if (!valid_audit_node_id(*text)) return invalid("member 'node' is not a node id");
+      e.node = std::move(*text);
+      continue;  // optional: does not advance the member order
+    }
+    if (index >= member_order.size() || name != member_order[index]) {
+      return invalid("audit entry members are not in the canonical order");
+    }
     if (name == "v") {
       std::uint64_t version = 0;
       if (value.get_uint64().get(version) != simdjson::SUCCESS || version != format_version) {
@@ -200,7 +218,7 @@ std::string audit_entry_json(const audit_entry& entry) {
   std::string out;
   out.reserve(384);
   open_canonical_json(out,
-                      {entry.seq, entry.time, entry.actor_type, entry.actor_id, entry.action, entry.subject,
+                      {entry.seq, entry.node, entry.time, entry.actor_type, entry.actor_id, entry.action, entry.subject,
                        entry.outcome, entry.source_ip, entry.request_id},
                       entry.details);
   append_member(out, "prev_hash", entry.prev_hash);
@@ -235,8 +253,8 @@ std::string audit_subject_key(std::string_view subject, std::uint64_t seq) {
 }
 
 audit_hash append_audit_records(std::uint64_t seq, const audit_hash& prev_hash, const audit_draft& draft,
-                                std::vector<write_op>& ops) {
-  std::string value = encode_audit_entry(seq, prev_hash, draft);
+                                std::vector<write_op>& ops, std::string_view node) {
+  std::string value = encode_audit_entry(seq, prev_hash, draft, node);
   const audit_hash hash = crypto::sha256(value);
   ops.push_back({write_op::kind::put, column_family::audit, audit_key(seq), std::move(value)});
   if (!draft.subject.empty()) {

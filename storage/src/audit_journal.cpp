@@ -89,6 +89,17 @@ result<std::vector<audit_entry>> audit_journal::after(std::uint64_t after, std::
   return out;
 }
 
+result<void> audit_journal::for_each_after(
+    std::uint64_t after, const std::function<bool(std::uint64_t, result<audit_entry>)>& visit) const {
+  if (after == std::numeric_limits<std::uint64_t>::max()) return {};
+  return db_->scan(column_family::audit, database::scan_direction::forward, audit_key(after + 1),
+                   [&](std::string_view key, std::string_view value) {
+                     const auto seq = parse_audit_key(key);
+                     if (!seq) return visit(0, make_error(error_kind::invalid_input, "an entry key is malformed"));
+                     return visit(*seq, decode_audit_entry(value));
+                   });
+}
+
 result<std::optional<audit_entry>> audit_journal::at(std::uint64_t seq) const {
   auto stored = db_->get(column_family::audit, audit_key(seq));
   if (!stored) return stored.error();

@@ -80,6 +80,9 @@ void complete(const group_commit_writer::completion& done, result<commit_receipt
 result<std::unique_ptr<group_commit_writer>> group_commit_writer::start(database& db, const crypto::key_ring& ring,
                                                                         const clock& clk,
                                                                         group_commit_options options) {
+  if (!options.node_id.empty() && !valid_audit_node_id(options.node_id)) {
+    return make_error(error_kind::invalid_input, "audit node id must be 1 to 64 characters from a-z 0-9 . _ -");
+  }
   auto head = audit_journal(db).chain_head();
   if (!head) return head.error();
   if (head->checkpoint_seq > head->last_seq) {
@@ -225,7 +228,7 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
     for (write_op& op : change.ops) (is_logged_state_family(op.family) ? logged : ops).push_back(std::move(op));
     for (const audit_draft& draft : change.audit) {
       const std::uint64_t seq = next.last_seq + 1;
-      next.last_hash = append_audit_records(seq, next.last_hash, draft, ops);
+      next.last_hash = append_audit_records(seq, next.last_hash, draft, ops, options_.node_id);
       next.last_seq = seq;
       receipts[i].audit_sequences.push_back(seq);
       ++entries;

@@ -1,14 +1,19 @@
 // callsign audit verify|export: read the audit journal from a data directory, also while
 // callsignd runs (the database is opened as a RocksDB secondary, never written).
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "argument_parser.hpp"
 #include "command_table.hpp"
 #include "storage/audit_journal.hpp"
+#include "storage/audit_links.hpp"
 #include "storage/database.hpp"
 #include "storage/key_ring_file.hpp"
 
@@ -16,55 +21,134 @@ namespace callsign::cli {
 namespace {
 
 constexpr std::string_view usage =
-    "usage: callsign audit verify --data-dir DIR\n"
+    "usage: callsign audit verify --data-dir DIR [--data-dir DIR ...]\n"
     "       callsign audit export --data-dir DIR [--after SEQ]\n"
     "\n"
     "verify  walks the hash chain from entry 1 and checks every signed checkpoint\n"
     "        (keys derived from DIR/master.key). Prints one line; exits 0 when the\n"
     "        journal is intact, 1 naming the first bad sequence number otherwise.\n"
+    "        With several --data-dir (one per node), checks each journal, then every\n"
+    "        audit.link entry against the journal of the node it links: one line per\n"
+    "        node, one per broken link, a summary; exits 1 on any break.\n"
     "export  prints the entries as JSON lines in ascending sequence order.\n"
     "\n"
     "Both read DIR/db without writing to it, so they work while callsignd runs.\n"
     "\n"
-    "  --data-dir DIR       callsignd's data directory\n"
+    "  --data-dir DIR       callsignd's data directory (verify: repeatable)\n"
     "  --after SEQ          export only entries with a sequence number above SEQ\n";
 
-constexpr std::array<option_spec, 1> verify_specs{{{"data-dir"}}};
 constexpr std::array<option_spec, 2> export_specs{{{"data-dir"}, {"after"}}};
 constexpr std::size_t export_page = 1000;
+constexpr std::string_view data_dir_option = "--data-dir";
 
 result<std::unique_ptr<storage::database>> open_journal_database(std::string_view data_dir) {
   return storage::database::open_read_only(std::filesystem::path(data_dir) / "db");
 }
 
-int run_verify(const parsed_options& options) {
-  const auto data_dir = options.value("data-dir");
-  if (!data_dir || data_dir->empty()) return usage_error("audit verify needs --data-dir");
-  const std::filesystem::path key_path = std::filesystem::path(*data_dir) / storage::key_ring_file_name;
-  const auto ring = storage::load_key_ring(key_path);
+// One data directory opened for verification: its key ring, database and journal.
+struct opened_journal {
+  std::string dir;
+  crypto::key_ring ring;
+  std::unique_ptr<storage::database> db;
+  std::unique_ptr<storage::audit_journal> journal;
+};
+
+result<opened_journal> open_journal(std::string_view data_dir) {
+  const std::filesystem::path key_path = std::filesystem::path(data_dir) / storage::key_ring_file_name;
+  auto ring = storage::load_key_ring(key_path);
   if (!ring) {
-    if (ring.error().kind == error_kind::not_found) return runtime_error("no master key at " + key_path.string());
-    return runtime_error(ring.error().message);
+    if (ring.error().kind == error_kind::not_found) {
+      return make_error(error_kind::not_found, "no master key at " + key_path.string());
+    }
+    return ring.error();
   }
-  const auto db = open_journal_database(*data_dir);
-  if (!db) return runtime_error(db.error().message);
-  const auto report = storage::audit_journal(**db).verify(*ring);
+  auto db = open_journal_database(data_dir);
+  if (!db) return db.error();
+  auto journal = std::make_unique<storage::audit_journal>(**db);
+  return opened_journal{std::string(data_dir), std::move(ring).value(), std::move(db).value(), std::move(journal)};
+}
+
+// "audit journal intact: ..." or "audit journal broken at seq N: ...".
+std::string verification_line(const storage::audit_verification& report) {
+  if (!report.intact) {
+    return "audit journal broken at seq " + std::to_string(report.first_bad_seq) + ": " + report.reason;
+  }
+  std::string line = "audit journal intact: " + std::to_string(report.entries) + " entries";
+  if (report.entries > 0) line += " (seq 1.." + std::to_string(report.last_seq) + ")";
+  line += ", " + std::to_string(report.checkpoints) + " signed checkpoints";
+  if (report.checkpoints > 0) line += " (last at seq " + std::to_string(report.last_checkpoint_seq) + ")";
+  if (report.last_seq > report.last_checkpoint_seq) {
+    line += ", " + std::to_string(report.last_seq - report.last_checkpoint_seq) + " entries after the last checkpoint";
+  }
+  return line;
+}
+
+int run_verify_one(std::string_view data_dir) {
+  const auto opened = open_journal(data_dir);
+  if (!opened) return runtime_error(opened.error().message);
+  const auto report = opened->journal->verify(opened->ring);
   if (!report) return runtime_error(report.error().message);
-  if (!report->intact) {
-    std::printf("audit journal broken at seq %llu: %s\n", static_cast<unsigned long long>(report->first_bad_seq),
-                report->reason.c_str());
-    return exit_failure;
+  std::printf("%s\n", verification_line(*report).c_str());
+  return report->intact ? exit_ok : exit_failure;
+}
+
+// Several nodes' journals: each one alone, then the links between them (docs/audit.md).
+int run_verify_several(std::span<const std::string_view> data_dirs) {
+  std::vector<opened_journal> opened;
+  std::vector<storage::audit_journal_source> sources;
+  for (const auto dir : data_dirs) {
+    auto journal = open_journal(dir);
+    if (!journal) return runtime_error(std::string(dir) + ": " + journal.error().message);
+    opened.push_back(std::move(journal).value());
   }
-  std::string line = "audit journal intact: " + std::to_string(report->entries) + " entries";
-  if (report->entries > 0) line += " (seq 1.." + std::to_string(report->last_seq) + ")";
-  line += ", " + std::to_string(report->checkpoints) + " signed checkpoints";
-  if (report->checkpoints > 0) line += " (last at seq " + std::to_string(report->last_checkpoint_seq) + ")";
-  if (report->last_seq > report->last_checkpoint_seq) {
-    line +=
-        ", " + std::to_string(report->last_seq - report->last_checkpoint_seq) + " entries after the last checkpoint";
+  for (const auto& journal : opened) sources.push_back({journal.dir, journal.journal.get()});
+  const auto links = storage::verify_audit_links(sources);
+  if (!links) return runtime_error(links.error().message);
+  bool intact = links->intact();
+  for (std::size_t i = 0; i < opened.size(); ++i) {
+    const auto report = opened[i].journal->verify(opened[i].ring);
+    if (!report) return runtime_error(opened[i].dir + ": " + report.error().message);
+    const auto& held = links->journals[i];
+    const std::string name = held.node.empty() ? "journal without a node id" : "node " + held.node;
+    std::string line = name + " (" + opened[i].dir + "): " + (report->intact ? "ok: " : "BROKEN: ") +
+                       verification_line(*report) + "; holds " + std::to_string(held.links_held) + " links (" +
+                       std::to_string(held.links_checked) + " checked here)";
+    std::printf("%s\n", line.c_str());
+    intact = intact && report->intact;
   }
-  std::printf("%s\n", line.c_str());
-  return exit_ok;
+  for (const auto& broken : links->broken) {
+    std::printf("broken link: journal %s (node %s) entry %llu links node %s seq %llu: %s\n", broken.journal.c_str(),
+                broken.holder_node.empty() ? "-" : broken.holder_node.c_str(),
+                static_cast<unsigned long long>(broken.entry_seq),
+                broken.linked_node.empty() ? "-" : broken.linked_node.c_str(),
+                static_cast<unsigned long long>(broken.linked_seq), broken.reason.c_str());
+  }
+  for (const auto& problem : links->problems) std::printf("problem: %s\n", problem.c_str());
+  std::printf("cross-links: %llu checked, %zu broken, %llu naming a node whose journal was not given\n",
+              static_cast<unsigned long long>(links->links_checked), links->broken.size(),
+              static_cast<unsigned long long>(links->links_unchecked));
+  return intact ? exit_ok : exit_failure;
+}
+
+// --data-dir may repeat for verify, which parse_options does not allow: take them out first.
+int run_verify(std::span<const std::string_view> args) {
+  std::vector<std::string_view> data_dirs;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == data_dir_option) {
+      if (i + 1 >= args.size()) return usage_error("--data-dir needs a value");
+      data_dirs.push_back(args[++i]);
+    } else if (args[i].starts_with("--data-dir=")) {
+      data_dirs.push_back(args[i].substr(data_dir_option.size() + 1));
+    } else {
+      return usage_error(args[i].starts_with("--") ? "unknown option " + std::string(args[i].substr(0, args[i].find('=')))
+                                                   : "unexpected argument in position " + std::to_string(i + 1) +
+                                                         " (options start with --)");
+    }
+  }
+  if (data_dirs.empty() || std::any_of(data_dirs.begin(), data_dirs.end(), [](auto d) { return d.empty(); })) {
+    return usage_error("audit verify needs --data-dir");
+  }
+  return data_dirs.size() == 1 ? run_verify_one(data_dirs[0]) : run_verify_several(data_dirs);
 }
 
 int run_export(const parsed_options& options) {
@@ -102,15 +186,15 @@ int run_audit_command(std::span<const std::string_view> args) {
   if (args.empty()) return usage_error("audit needs a subcommand: verify or export (see 'callsign audit --help')");
   const std::string_view sub = args[0];
   if (sub == "--help" || sub == "-h") return print_help(usage);
-  const bool verify = sub == "verify";
-  if (!verify && sub != "export") {
-    return usage_error("unknown audit subcommand '" + std::string(sub) + "' (verify or export)");
+  const auto rest = args.subspan(1);
+  if (std::any_of(rest.begin(), rest.end(), [](std::string_view a) { return a == "--help" || a == "-h"; })) {
+    return print_help(usage);
   }
-  const auto options =
-      verify ? parse_options(args.subspan(1), verify_specs) : parse_options(args.subspan(1), export_specs);
+  if (sub == "verify") return run_verify(rest);
+  if (sub != "export") return usage_error("unknown audit subcommand '" + std::string(sub) + "' (verify or export)");
+  const auto options = parse_options(rest, export_specs);
   if (!options) return usage_error(options.error().message);
-  if (options->help_requested()) return print_help(usage);
-  return verify ? run_verify(*options) : run_export(*options);
+  return run_export(*options);
 }
 
 }  // namespace callsign::cli

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +56,10 @@ class audit_journal {
   // 0 when the journal is empty.
   result<std::uint64_t> last_sequence() const;
   result<audit_chain_head> chain_head() const;
+  // Every entry with seq > `after`, ascending, decoded: `visit(seq, entry)` gets a damaged
+  // entry as an error value and returns false to stop. An error result only for read failures.
+  result<void> for_each_after(std::uint64_t after,
+                              const std::function<bool(std::uint64_t, result<audit_entry>)>& visit) const;
 
   // Walks the chain from seq 1: contiguous seqs, each prev_hash equal to the SHA-256 of the
   // previous entry's stored bytes, every checkpoint's signature (public key derived from the

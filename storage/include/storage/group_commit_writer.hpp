@@ -47,6 +47,9 @@ struct group_commit_options {
   // (storage/state_log_folder.hpp), so a fold never holds up the groups behind it.
   std::size_t fold_max_keys = 2048;
   std::int64_t fold_interval_ms = 1000;
+  // Shared mode (issue 18): every entry carries this node id ("node", covered by the hash chain;
+  // valid_audit_node_id). Empty: no "node" member, the single-node format.
+  std::string node_id;
   // Test seam: runs before each group's write; an error fails the group exactly as a failed
   // RocksDB write would. Empty in production.
   std::function<result<void>()> fault_injector;
@@ -62,7 +65,8 @@ class group_commit_writer final : public commit_sink {
 
   // Recovers the chain head from `db`, derives the checkpoint key of ring.current(), and
   // starts the writer thread. Refuses a journal whose latest checkpoint is beyond its last
-  // entry (a truncated tail), so new entries never overwrite that evidence. `db` and `clk`
+  // entry (a truncated tail), so new entries never overwrite that evidence, and a node_id that
+  // is not a node id (invalid_input). `db` and `clk`
   // must outlive the writer.
   static result<std::unique_ptr<group_commit_writer>> start(database& db, const crypto::key_ring& ring,
                                                             const clock& clk, group_commit_options options);
