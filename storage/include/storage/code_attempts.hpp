@@ -28,6 +28,10 @@ struct step_claim {
   std::string user;    // 1..max_replay_mark_part bytes
   std::string method;  // 1..max_replay_mark_part bytes
   std::uint64_t step = 0;
+  // When the step began (ms). A shared backend refuses a step that began at or before its
+  // fence, the time of the last primary switch (docs/shared-state-redis.md); the embedded
+  // backend has no fence and ignores it.
+  std::optional<std::int64_t> step_start_ms{};
 };
 
 struct code_attempt {

@@ -1,0 +1,76 @@
+#include "redis_attempts_calls.hpp"
+
+#include <charconv>
+#include <utility>
+
+namespace callsign::shared_state::detail {
+
+namespace {
+error unavailable(std::string message) { return make_error(error_kind::unavailable, std::move(message)); }
+}  // namespace
+
+error unexpected_reply() { return make_error(error_kind::internal, "shared state: unexpected reply from Redis"); }
+
+void call_function(redis::client& client, redis::command call, const redis_write_options& options,
+                   std::function<void(result<redis::reply>)> done) {
+  std::vector<redis::command> commands;
+  commands.push_back(std::move(call));
+  const bool wait = options.wait_replicas > 0;
+  if (wait) {
+    commands.push_back({"WAIT", std::to_string(options.wait_replicas), std::to_string(options.wait_timeout_ms)});
+  }
+  client.exec(std::move(commands), [done = std::move(done), wait, replicas = options.wait_replicas](
+                                       result<std::vector<redis::reply>> replies) {
+    if (!replies) {
+      done(unavailable("shared state unavailable"));
+      return;
+    }
+    if (replies->size() != (wait ? 2U : 1U)) {
+      done(unexpected_reply());
+      return;
+    }
+    auto& reply = replies->front();
+    if (reply.is_error()) {
+      // Only our own functions' message names a corrupt record; everything else (no function
+      // loaded, out of memory, a read-only replica, ...) is the server being unfit right now.
+      if (reply.text.find("callsign: corrupt state") != std::string::npos) {
+        done(make_error(error_kind::internal, "shared state: corrupt record in Redis"));
+      } else {
+        done(unavailable("shared state unavailable"));
+      }
+      return;
+    }
+    if (wait) {
+      const auto& acks = replies->back();
+      if (acks.type != redis::reply::kind::integer || acks.integer < replicas) {
+        done(unavailable("shared state: not acknowledged by a replica"));
+        return;
+      }
+    }
+    done(std::move(reply));
+  });
+}
+
+std::optional<std::int64_t> read_integer(const redis::reply& r) {
+  if (r.type == redis::reply::kind::integer) return r.integer;
+  if (r.type != redis::reply::kind::string) return std::nullopt;
+  std::int64_t value = 0;
+  const auto* end = r.text.data() + r.text.size();
+  auto [ptr, ec] = std::from_chars(r.text.data(), end, value);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+std::optional<storage::block_entry> read_block_entry(const redis::reply& r) {
+  if (r.type != redis::reply::kind::array || r.elements.size() != 4U) return std::nullopt;
+  const auto& key = r.elements[0];
+  const auto& rule = r.elements[3];
+  auto until_ms = read_integer(r.elements[1]);
+  auto created_ms = read_integer(r.elements[2]);
+  if (key.type != redis::reply::kind::string || rule.type != redis::reply::kind::string || !until_ms || !created_ms) {
+    return std::nullopt;
+  }
+  return storage::block_entry{key.text, *until_ms, *created_ms, rule.text};
+}
+
+}  // namespace callsign::shared_state::detail
