@@ -118,7 +118,9 @@ int main(int argc, char** argv) {
   app.login = &login;
 
   // The list registry exists before the routes that read it; its files load after start-up checks.
-  server::list_registry lists(cfg->lists, cfg->data_dir, app.keys, clock);
+  // URL sources are fetched with callsign_net's Beast client (docs/lists.md, "URL sources").
+  const auto list_downloads = server::make_list_downloader();
+  server::list_registry lists(cfg->lists, cfg->data_dir, app.keys, clock, list_downloads.get());
   app.lists = &lists;
   auto routes = server::build_router(app);
   if (cli->list_routes) {

@@ -11,6 +11,7 @@
 
 #include "crypto/hex.hpp"
 #include "crypto/sha256.hpp"
+#include "lists/list_registry_slot.hpp"
 #include "storage/lists/ip_set_parser.hpp"
 
 namespace callsign::server {
@@ -36,14 +37,6 @@ const list_source_config& source_config(const lists_config& config, list_id id) 
   }
   return config.exposed_passwords;
 }
-
-// Size and modification time: a cheap "did the set file change" test before a full pass.
-struct file_fingerprint {
-  std::uint64_t size = 0;
-  std::int64_t mtime_ns = 0;
-  std::uint64_t inode = 0;
-  bool operator==(const file_fingerprint&) const = default;
-};
 
 file_fingerprint fingerprint_of(const std::filesystem::path& path) {
   struct stat st {};
@@ -112,17 +105,12 @@ std::optional<list_id> parse_list_name(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-struct list_registry::slot {
-  list_status status;
-  std::filesystem::path source;
-  std::chrono::seconds interval{0};
-  std::int64_t last_check = 0;  // unix seconds of the last attempt (any outcome)
-  file_fingerprint fingerprint;  // set files: of the serving file when it was loaded
-};
-
 list_registry::list_registry(const lists_config& config, const std::filesystem::path& data_dir,
-                             const crypto::key_ring& keys, const storage::clock& clock)
-    : clock_(clock), max_upload_bytes_(config.max_upload_bytes), max_text_bytes_(config.max_text_bytes) {
+                             const crypto::key_ring& keys, const storage::clock& clock, list_downloader* downloader)
+    : clock_(clock),
+      downloader_(downloader),
+      max_upload_bytes_(config.max_upload_bytes),
+      max_text_bytes_(config.max_text_bytes) {
   for (const list_id id : all_lists) {
     auto s = std::make_unique<slot>();
     const auto& source = source_config(config, id);
@@ -132,6 +120,11 @@ list_registry::list_registry(const lists_config& config, const std::filesystem::
     s->status.source = s->source;
     s->status.refresh_interval = source.refresh_interval;
     slots_[index_of(id)] = std::move(s);
+  }
+  for (const list_id id : all_lists) {  // after the loop above: upload_limit is known
+    slot& s = *slots_[index_of(id)];
+    s.url = make_list_source_url(source_config(config, id), upload_limit(id));
+    if (s.url) s.status.url = s.url->url.redacted();
   }
   for (const std::uint32_t version : keys.versions()) {
     hashers_.push_back(std::make_shared<const crypto::credential_hasher>(*keys.find(version)));
@@ -148,11 +141,16 @@ std::size_t list_registry::upload_limit(list_id id) const noexcept {
 void list_registry::load_all() {
   for (const list_id id : all_lists) {
     remove_stale_uploads(slots_[index_of(id)]->source);
-    (void)reload(id);  // failures are kept as last_error
+    if (slots_[index_of(id)]->url) {
+      load_download_copy(id);
+    } else {
+      (void)reload(id);  // failures are kept as last_error
+    }
   }
 }
 
 result<reload_outcome> list_registry::reload(list_id id, const ordered_report& report) {
+  if (slots_[index_of(id)]->url) return fetch(id, report);
   const std::lock_guard lock(reload_mutex_);
   auto outcome = load(id, slots_[index_of(id)]->source, false);
   if (report) report(id, outcome);
@@ -191,7 +189,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
   auto fail = [&](const error& err) -> result<reload_outcome> {
     const error named = prefixed(id, err);
     const std::lock_guard status_lock(status_mutex_);
-    s.last_check = now;
+    s.status.last_checked = now;
     s.status.last_error = named.message;
     return named;
   };
@@ -221,7 +219,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
     fingerprint = fingerprint_of(from);
     if (!installing && s.status.version != 0 && fingerprint == s.fingerprint) {
       const std::lock_guard status_lock(status_mutex_);
-      s.last_check = now;
+      s.status.last_checked = now;
       s.status.last_error.clear();
       return reload_outcome{false, s.status};
     }
@@ -261,7 +259,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
     if (is_set_file(id)) fingerprint = fingerprint_of(s.source);
   }
   const std::lock_guard status_lock(status_mutex_);
-  s.last_check = now;
+  s.status.last_checked = now;
   s.status.last_error.clear();
   if (sha256 == s.status.sha256 && s.status.version != 0) {
     s.fingerprint = fingerprint;
@@ -287,7 +285,10 @@ std::vector<std::pair<list_id, result<reload_outcome>>> list_registry::refresh_d
     {
       const std::lock_guard status_lock(status_mutex_);
       const slot& s = *slots_[index_of(id)];
-      due = s.interval.count() > 0 && clock_.unix_seconds() - s.last_check >= s.interval.count();
+      // A URL list is fetched once soon after start-up whatever its interval (load_all only
+      // loaded its last good download).
+      due = (s.interval.count() > 0 && clock_.unix_seconds() - s.status.last_checked >= s.interval.count()) ||
+            (s.url && !s.url->attempted);
     }
     if (due) outcomes.emplace_back(id, reload(id, report));
   }

@@ -1,5 +1,6 @@
 #include "server/lists/list_upload.hpp"
 
+#include <string>
 #include <utility>
 
 #include "routes/route_support.hpp"
@@ -17,6 +18,13 @@ std::variant<list_upload_ticket, http_response> admit_list_upload(const list_ser
   if (!id) {
     return error_response(make_error(
         error_kind::not_found, "no such list (open_proxies, managed_devices, exposed_credentials, exposed_passwords)"));
+  }
+  if (services.lists.has_url_source(*id)) {
+    // The copy on disk is the URL's last good download; an upload would be replaced at the next
+    // fetch, or serve until then as if it came from the URL.
+    return problem_response(409, "Conflict",
+                            "this list is loaded from its URL; change the source, not the copy "
+                            "([lists." + std::string(list_name(*id)) + "] url)");
   }
   if (!declared_length && !chunked) {
     // A body whose length nobody declared would install an empty list from bytes that never came.

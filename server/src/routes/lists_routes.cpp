@@ -3,7 +3,8 @@
 //   POST /v1/admin/lists/{name}/reload   re-read the configured source (audited)
 //   PUT  /v1/admin/lists/{name}          replace the source with the body (audited); a streamed
 //                                        route: callsignd admits it from the header and streams
-//                                        the body to disk (server/lists/list_upload.hpp)
+//                                        the body to disk (server/lists/list_upload.hpp); 409
+//                                        for a list loaded from a URL
 // Reloads and uploads run on the worker pool; the audit entry is durable before the reply, and
 // entries are journaled in the order of the versions they record.
 #include <functional>
@@ -36,10 +37,17 @@ void write_status(json_writer& w, const list_status& s) {
   if (s.sha256.empty()) w.null(); else w.value(s.sha256);
   w.key("loaded_at");
   if (s.loaded_at == 0) w.null(); else w.value(s.loaded_at);
-  w.field("source", s.source.string());
+  // A URL list's source is its URL, without userinfo or query (docs/lists.md, "URL sources").
+  w.field("source", s.url.empty() ? s.source.string() : s.url);
   w.key("last_error");
   if (s.last_error.empty()) w.null(); else w.value(s.last_error);
   w.field("refresh_seconds", static_cast<std::int64_t>(s.refresh_interval.count()));
+  w.key("last_checked");
+  if (s.last_checked == 0) w.null(); else w.value(s.last_checked);
+  w.key("etag");
+  if (s.etag.empty()) w.null(); else w.value(s.etag);
+  w.key("last_modified");
+  if (s.last_modified.empty()) w.null(); else w.value(s.last_modified);
   w.end_object();
 }
 

@@ -80,6 +80,13 @@ struct keys_config {
 struct list_source_config {
   std::optional<std::filesystem::path> path;
   std::chrono::seconds refresh_interval{3600};  // 0 = only on reload/SIGHUP/upload
+  // An http(s) source instead of `path` (docs/lists.md, "URL sources"): fetched into the
+  // default path, which then only holds the last good download.
+  std::optional<std::string> url;               // validated by parse_list_url; may hold userinfo
+  std::optional<std::string> sha256;            // lower-case hex the download must match
+  std::optional<std::uint64_t> max_bytes;       // none: the list's upload limit
+  std::optional<std::filesystem::path> ca_file;  // none: the system's CAs
+  std::chrono::seconds fetch_timeout{300};      // the whole fetch
 };
 
 struct lists_config {

@@ -20,6 +20,7 @@
 #include "crypto/key_ring.hpp"
 #include "crypto/result.hpp"
 #include "server/config/config.hpp"
+#include "server/lists/list_download.hpp"
 #include "server/lists/list_snapshot.hpp"
 #include "storage/clock.hpp"
 
@@ -38,9 +39,15 @@ struct list_status {
   std::uint64_t entries = 0;
   std::string sha256;             // hex; text lists: the file; set files: their entries
   std::int64_t loaded_at = 0;     // unix seconds of the last swap, 0 if none
-  std::filesystem::path source;
+  std::filesystem::path source;   // a URL list: where its last good download is kept
   std::string last_error;         // of the last attempt; empty after a success
   std::chrono::seconds refresh_interval{0};
+  std::int64_t last_checked = 0;  // unix seconds of the last attempt (any outcome), 0 if none
+  // URL sources only (docs/lists.md, "URL sources"): the URL without userinfo or query, and the
+  // validators of the serving download, sent back in the next conditional GET.
+  std::string url;
+  std::string etag;
+  std::string last_modified;
 };
 
 struct reload_outcome {
@@ -59,18 +66,22 @@ class list_registry {
  public:
   // Paths default to <data_dir>/lists/<name>.<ipset|txt|set>. Holds a credential hasher for
   // every master key version, so sets built with an older key keep working after rotation.
+  // `downloader` fetches the lists whose source is a URL; without one, fetching them fails.
   list_registry(const lists_config& config, const std::filesystem::path& data_dir, const crypto::key_ring& keys,
-                const storage::clock& clock);
+                const storage::clock& clock, list_downloader* downloader = nullptr);
   ~list_registry();
   list_registry(const list_registry&) = delete;
   list_registry& operator=(const list_registry&) = delete;
 
   // Start-up: removes upload files a crash left behind (`<source>.upload-*`), then loads every
   // list. A missing or bad file leaves that list empty with last_error set; the server still
-  // starts (docs/lists.md).
+  // starts (docs/lists.md). A URL list loads its last good download here; the refresh thread
+  // fetches it at its first poll, so a slow list server never delays the start.
   void load_all();
 
-  // Re-reads the list's source. Unchanged content (same sha256) swaps nothing.
+  // Re-reads the list's source. Unchanged content (same sha256) swaps nothing. A URL source is
+  // fetched with a conditional GET: 304 keeps the serving version (a successful check), a 200's
+  // body is installed as an upload would be.
   result<reload_outcome> reload(list_id id, const ordered_report& report = {});
 
   // Validates `upload` (a file in the source's directory, see upload_path) completely, then
@@ -104,13 +115,21 @@ class list_registry {
   // in memory) also lists.max_text_bytes.
   std::size_t upload_limit(list_id id) const noexcept;
 
+  // True when the list is loaded from a URL: uploads to it are refused (409).
+  bool has_url_source(list_id id) const noexcept;
+
  private:
   struct slot;
   result<reload_outcome> load(list_id id, const std::filesystem::path& from, bool installing);
+  // URL sources (list_registry_url.cpp).
+  result<reload_outcome> fetch(list_id id, const ordered_report& report);
+  void load_download_copy(list_id id);
+  error record_failure(list_id id, const error& err);
 
   std::array<std::unique_ptr<slot>, 4> slots_;
   std::vector<std::shared_ptr<const crypto::credential_hasher>> hashers_;
   const storage::clock& clock_;
+  list_downloader* downloader_;
   std::size_t max_upload_bytes_;
   std::size_t max_text_bytes_;
   std::mutex reload_mutex_;  // one reload at a time; guards slots_' loaded state

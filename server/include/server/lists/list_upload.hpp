@@ -1,6 +1,6 @@
 // PUT /v1/admin/lists/{name} in two halves around the body, so the session layer can stream
 // the body to disk instead of holding it: admit_list_upload decides from the header alone
-// (401, 403, 404, 411, 413, 503) before any body byte is read; install_list_upload finishes the
+// (401, 403, 404, 409, 411, 413, 503) before any body byte is read; install_list_upload finishes the
 // stored file, validates it, swaps it in and audits. The router's handler for the route runs
 // both halves around an in-memory body (tests, fuzzing); callsignd streams (docs/lists.md).
 // install_list_upload lives in routes/lists_routes.cpp: it shares the audited reply with reload.
@@ -64,7 +64,8 @@ handler_result refused_list_upload(const app_context& app, const http_request& r
 // is the Content-Length when there is one; `chunked` says the body comes in chunks instead.
 // With neither, the body's end is unknowable: 411, so bytes that never arrived cannot install
 // an empty list. Either a ticket (check declared_too_large), or the response to send instead
-// of reading the body (401, 403, 404, 411, 503: not audited, as no admin acted on a list).
+// of reading the body (401, 403, 404, 409 for a list loaded from its URL, 411, 503: not audited,
+// as no admin acted on a list).
 std::variant<list_upload_ticket, http_response> admit_list_upload(const list_services& services,
                                                                   const http_request& request,
                                                                   std::optional<std::uint64_t> declared_length,
