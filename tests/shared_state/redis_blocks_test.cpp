@@ -1,5 +1,5 @@
 // Blocks on Redis: the admin directory (list, lift, find), the events every node's block cache
-// learns from (cs:events), and the login rules' rotation and shadow cases.
+// learns from (cs:events).
 #include <boost/test/unit_test.hpp>
 #include <poll.h>
 
@@ -142,49 +142,6 @@ BOOST_AUTO_TEST_CASE(blocks_are_listed_found_and_lifted) {
   BOOST_REQUIRE(again.started.size() == 1U);
   BOOST_TEST(again.started[0].created_ms == t0 + 4'000);
   BOOST_TEST(b.counts.block_admin.load() == 7U);
-}
-
-BOOST_AUTO_TEST_CASE(a_previous_key_adds_its_count_and_its_block_counts) {
-  test::redis_backend b;
-  auto old_key = failure_at(t0, 3);
-  old_key.rules[0].counter_key = "login/user/old";
-  old_key.rules[0].block_key = "user-old";
-  old_key.check_keys = {"user-old"};
-  b.record(old_key);
-  b.record(old_key);  // two failures under the previous key
-  auto rotated = failure_at(t0 + 1, 3);
-  rotated.rules[0].counter_key = "login/user/new";
-  rotated.rules[0].block_key = "user-new";
-  rotated.rules[0].previous_counter_key = "login/user/old";
-  rotated.rules[0].previous_block_key = "user-old";
-  rotated.check_keys = {"user-new", "user-old"};
-  auto out = b.record(rotated);
-  BOOST_REQUIRE(out.counts.size() == 1U);
-  BOOST_TEST(out.counts[0].failures == 3.0);  // 1 new + 2 previous
-  BOOST_TEST(out.counts[0].tripped);
-  BOOST_REQUIRE(out.started.size() == 1U);
-  BOOST_TEST(out.started[0].key == "user-new");
-  // A block under the previous key counts as blocked: no new block starts.
-  b.record(old_key);  // the third old failure blocks user-old
-  rotated.rules[0].counter_key = "login/user/new2";
-  rotated.rules[0].block_key = "user-new2";
-  rotated.check_keys = {"user-new2", "user-old"};
-  auto blocked = b.record(rotated);
-  BOOST_TEST(blocked.counts[0].tripped);
-  BOOST_TEST(blocked.started.empty());
-  BOOST_TEST(!blocked.active[0].has_value());
-  BOOST_TEST(blocked.active[1].has_value());
-}
-
-BOOST_AUTO_TEST_CASE(a_shadow_rule_counts_and_never_blocks) {
-  test::redis_backend b;
-  auto a = failure_at(t0, 1);
-  a.rules[0].shadow = true;
-  auto out = b.record(a);
-  BOOST_TEST(out.counts[0].tripped);
-  BOOST_TEST(out.started.empty());
-  BOOST_TEST(!out.active[0].has_value());
-  BOOST_TEST(b.server.command({"ZCARD", "cs:blocks"}) == ":0\r\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -172,4 +172,51 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(racing_login_failures_start_one_block, B, attempt_
   BOOST_TEST(started.load() == 1);
 }
 
+// Across a key rotation the previous key's count adds to the new one, and a block under the
+// previous key counts as blocked.
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_previous_key_adds_its_count_and_its_block_counts, B, attempt_backends) {
+  B b;
+  auto old_key = failure_at(t0, 3);
+  old_key.rules[0].counter_key = "login/user/old";
+  old_key.rules[0].block_key = "user-old";
+  old_key.check_keys = {"user-old"};
+  b.record(old_key);
+  b.record(old_key);  // two failures under the previous key
+  auto rotated = failure_at(t0 + 1, 3);
+  rotated.rules[0].counter_key = "login/user/new";
+  rotated.rules[0].block_key = "user-new";
+  rotated.rules[0].previous_counter_key = "login/user/old";
+  rotated.rules[0].previous_block_key = "user-old";
+  rotated.check_keys = {"user-new", "user-old"};
+  auto out = b.record(rotated);
+  BOOST_REQUIRE(out.counts.size() == 1U);
+  BOOST_TEST(out.counts[0].failures == 3.0);  // 1 new + 2 previous
+  BOOST_TEST(out.counts[0].tripped);
+  BOOST_REQUIRE(out.started.size() == 1U);
+  BOOST_TEST(out.started[0].key == "user-new");
+  // A block under the previous key counts as blocked: no new block starts.
+  b.record(old_key);  // the third old failure blocks user-old
+  rotated.rules[0].counter_key = "login/user/new2";
+  rotated.rules[0].block_key = "user-new2";
+  rotated.check_keys = {"user-new2", "user-old"};
+  auto blocked = b.record(rotated);
+  BOOST_TEST(blocked.counts[0].tripped);
+  BOOST_TEST(blocked.started.empty());
+  BOOST_TEST(!blocked.active[0].has_value());
+  BOOST_TEST(blocked.active[1].has_value());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_shadow_rule_counts_and_never_blocks, B, attempt_backends) {
+  B b;
+  auto a = failure_at(t0, 1);
+  a.rules[0].shadow = true;
+  auto out = b.record(a);
+  BOOST_TEST(out.counts[0].tripped);
+  BOOST_TEST(out.started.empty());
+  BOOST_TEST(!out.active[0].has_value());
+  auto read = failure_at(t0 + 1, 1);
+  read.failure = false;  // a success only reads the blocks back
+  BOOST_TEST(!b.record(read).active[0].has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
