@@ -2,6 +2,7 @@
 // primary check that sets it, WAIT for a replica, Redis going away, one round trip per attempt,
 // defensive reading of replies, racing threads on one Redis, and the counters' arithmetic
 // against the embedded one's (the same rate_window math, ported to Lua).
+#include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <atomic>
 #include <random>
@@ -90,6 +91,20 @@ BOOST_AUTO_TEST_CASE(an_unacknowledged_write_is_unavailable_and_the_step_stays_b
   BOOST_TEST(again->replayed);
 }
 
+BOOST_AUTO_TEST_CASE(the_production_client_pipelines_the_wait_as_well) {
+  test::production_redis_backend waiting({.wait_replicas = 1, .wait_timeout_ms = 50});
+  auto out = waiting.try_settle(attempt_at(t0, 100));
+  BOOST_REQUIRE(!out);
+  BOOST_TEST(static_cast<int>(out.error().kind) == static_cast<int>(error_kind::unavailable));
+  BOOST_TEST(out.error().message.find("replica") != std::string::npos);
+  shared_state::redis_code_attempts plain(waiting.client);
+  storage::change_set changes;
+  auto again = test::wait_for<storage::code_attempt_result>(
+      [&](auto done) { plain.settle(attempt_at(t0 + 1, 100), changes, done); });
+  BOOST_REQUIRE(again);
+  BOOST_TEST(again->replayed);
+}
+
 BOOST_AUTO_TEST_CASE(a_stopped_redis_answers_unavailable) {
   test::temp_directory dir;
   test::redis_process lone(dir.path(), {.name = "lone"});
@@ -160,8 +175,10 @@ BOOST_AUTO_TEST_CASE(each_attempt_is_one_round_trip) {
 }
 
 // The race on one Redis: 20 threads claim one step, 200 times; exactly one accepted.
-BOOST_AUTO_TEST_CASE(twenty_threads_racing_one_step_accept_it_once) {
-  test::redis_backend b;
+using both_clients = boost::mpl::list<test::redis_backend, test::production_redis_backend>;
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(twenty_threads_racing_one_step_accept_it_once, B, both_clients) {
+  B b;
   for (std::uint64_t step = 5000; step < 5200; ++step) {
     std::atomic<int> accepted{0};
     std::atomic<int> replayed{0};
