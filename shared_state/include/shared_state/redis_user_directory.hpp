@@ -1,0 +1,53 @@
+// storage::user_directory on Redis/Valkey: every call is ONE client::exec of a function of the
+// callsign_directory library (directory_functions.hpp), plus a pipelined WAIT when replicas are
+// asked for. Records are stored in storage's encoding (encode_user), compared and swapped on
+// their version inside the function, with the email index and the id list in the same atomic
+// call. No Asio: it talks only through redis::client.
+//
+// Durability: a write is made on the Redis primary first (and acknowledged by the replicas when
+// asked for), then its `extra` (the audit entries) is committed to this node's local journal
+// through the commit sink, and `done` runs once that is durable. If the local commit fails, the
+// call answers that error, but the Redis write stands: the change is made and published, only
+// its audit entry is missing. The same holds for an unavailable answer from a missed WAIT.
+//
+// No cache yet: every find is a round trip (events on directory_events_channel are published
+// for one).
+#pragma once
+
+#include <memory>
+
+#include "redis/client.hpp"
+#include "shared_state/directory_functions.hpp"
+#include "storage/change_set.hpp"
+#include "storage/user_directory.hpp"
+
+namespace callsign::shared_state {
+
+// Thread-safety: every call from any thread, concurrently (the client and the sink are
+// thread-safe; the directory keeps only atomics). Completions run on the client's thread, or
+// on the sink's thread after a commit. The client and the sink must outlive the directory, and
+// the client must be stopped (its pending calls answered) before the sink and the directory go.
+// `round_trips` (shared with the authenticator directory, exported once) must outlive it too.
+class redis_user_directory final : public storage::user_directory {
+ public:
+  redis_user_directory(redis::client& client, storage::commit_sink& sink, directory_round_trips& round_trips,
+                       directory_options options = {});
+
+  void find(std::string_view id, storage::completion<std::optional<storage::stored_user>> done) override;
+  void find_by_email(std::string_view normalized_email,
+                     storage::completion<std::optional<storage::stored_user>> done) override;
+  // At most 10000 users per page whatever `limit` says (next_after then tells the rest).
+  void list(std::string_view after, std::size_t limit, storage::completion<storage::user_page> done) override;
+  void put(storage::user_record user, std::uint64_t expected_version, storage::change_set extra,
+           storage::completion<std::uint64_t> done) override;
+  void remove(std::string_view id, std::uint64_t expected_version, storage::change_set extra,
+              storage::completion<void> done) override;
+
+ private:
+  redis::client& client_;
+  storage::commit_sink& sink_;
+  const directory_options options_;
+  directory_round_trips& round_trips_;
+};
+
+}  // namespace callsign::shared_state
