@@ -163,8 +163,10 @@ asio::awaitable<void> run_primary_link(client_core& core) {
       if (ready && !core.stopping) {
         link state{*ready, {}};
         core.primary = state.conn;
+        core.subscriber_wake.cancel();  // the subscriber follows this connection
         co_await (write_loop(core, state) || read_loop(core, state) || watch_loop(core, state));
         core.primary.reset();
+        if (core.subscriber) core.subscriber->close();
         why = state.why;
         delay = core.options.reconnect_min;
       } else if (!ready) {

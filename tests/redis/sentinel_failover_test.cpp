@@ -1,6 +1,7 @@
 // Sentinel mode against real processes: a primary, a replica and three redis-sentinels on
 // loopback. The client finds the primary through the sentinels (skipping one that is down),
-// follows a failover after SIGKILL of the primary within 10 s, and authenticates to sentinels.
+// follows a failover after SIGKILL of the primary within 10 s (its subscriber too), and
+// authenticates to sentinels.
 #include <boost/test/unit_test.hpp>
 
 #include <memory>
@@ -153,7 +154,7 @@ BOOST_AUTO_TEST_CASE(an_idle_client_follows_a_manual_failover_through_switch_mas
   redis::client_options options;
   options.master_name = master_name;
   options.sentinels = {{"127.0.0.1", sentinel.port()}};
-  auto client = redis::client::start(options, {}, {});
+  auto client = redis::client::start(options, {}, {"cs:notices"});
   BOOST_REQUIRE(test::wait_connected(*client));
   BOOST_TEST(client->status().primary.address.port == primary.port());
   // Refused (NOGOODSLAVE) until the sentinel has read the replica's own INFO.
@@ -167,6 +168,11 @@ BOOST_AUTO_TEST_CASE(an_idle_client_follows_a_manual_failover_through_switch_mas
   auto written = test::exec_wait(*client, {{"SET", "cs:after", "1"}});
   BOOST_REQUIRE(written);
   BOOST_TEST(written->at(0).is_status("OK"));
+  // The subscriber followed too: it is subscribed on the new primary itself.
+  BOOST_REQUIRE(test::wait_until([&] {
+    return client->status().subscribed &&
+           replica.command({"PUBSUB", "NUMSUB", "cs:notices"}).find(":1\r\n") != std::string::npos;
+  }));
   client->stop();
   BOOST_TEST(sentinel.stop() == 0);
   BOOST_TEST(replica.stop() == 0);
