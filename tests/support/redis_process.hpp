@@ -132,6 +132,9 @@ class redis_process {
     return exchange(port_, commands, timeout);
   }
 
+  // A loopback port free right now (e.g. for a second listener such as tls-port).
+  static std::uint16_t free_port() { return pick_free_port(); }
+
   // One RESP exchange with any loopback port: every command sent, the last reply returned.
   static std::string exchange(std::uint16_t port, const std::vector<std::vector<std::string>>& commands,
                               std::chrono::milliseconds timeout) {
