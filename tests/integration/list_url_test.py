@@ -143,6 +143,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record["status"] = status
         with srv.lock:
             srv.requests.append(record)
+        if mode == "stall":
+            RELEASE.wait(120)  # holds the response until the suite ends
+            return
         self.send_response(status)
         self.send_header("ETag", etag or '"none"')
         self.send_header("Last-Modified", "Sun, 06 Dec 2026 10:00:00 GMT")
@@ -171,6 +174,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+RELEASE = threading.Event()
 LISTS = ListServer()
 threading.Thread(target=LISTS.serve_forever, daemon=True).start()
 PORT = LISTS.server_address[1]
@@ -351,7 +355,10 @@ def test_tls_refusals_keep_the_old_list():
         count = len(LISTS.seen())
         status, headers, raw = STATE["server"].request("POST", "/v1/admin/lists/open_proxies/reload",
                                                        headers=bearer(admin()))
-        problem = check_problem(status, headers, raw, 503, "certificate was refused")
+        try:
+            problem = check_problem(status, headers, raw, 503, "certificate was refused")
+        except AssertionError as exc:
+            raise AssertionError("the %s certificate: %s" % (name, exc)) from None
         check(fragment in problem["detail"], "%s: %r" % (name, problem["detail"]))
         check(len(LISTS.seen()) == count, "%s: a request was sent over an unverified connection" % name)
         item = lists()["open_proxies"]
@@ -412,6 +419,19 @@ def test_config_refusals():
     check("64 hex digits" in text, text)
 
 
+def test_sigterm_does_not_wait_for_a_stalled_fetch():
+    """A list server that never answers: the refresh thread's fetch (timeout_seconds = 300) must
+    not hold up SIGTERM; callsignd exits 0 well within its 10 s shutdown timeout."""
+    serve("/stall.txt", b"x\n", '"s"', "stall")
+    server = Server(ARGS.callsignd, '[lists.managed_devices]\nurl = "%s/stall.txt"\nca_file = "%s"\n'
+                    'timeout_seconds = 300\n' % (BASE, path("ca.pem")))
+    wait_for("the fetch to reach the list server", lambda: requests_for("/stall.txt"))
+    started = time.time()
+    server.cleanup()  # SIGTERM; fails unless callsignd exits 0
+    elapsed = time.time() - started
+    check(elapsed < 8, "callsignd took %.1f s to stop while a fetch was stalled" % elapsed)
+
+
 def main():
     try:
         code = run_cases([
@@ -426,8 +446,10 @@ def main():
             ("an upload to a URL list gets 409", test_upload_to_a_url_list_is_409),
             ("no URL secret in audit, log or status; exits 0", test_no_secret_anywhere),
             ("config refusals", test_config_refusals),
+            ("SIGTERM does not wait for a stalled fetch", test_sigterm_does_not_wait_for_a_stalled_fetch),
         ])
     finally:
+        RELEASE.set()
         LISTS.shutdown()
         shutil.rmtree(WORK, ignore_errors=True)
     sys.exit(code)

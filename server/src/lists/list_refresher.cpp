@@ -59,6 +59,7 @@ list_refresher::list_refresher(list_registry& registry, json_log& log, storage::
     : registry_(registry), log_(log), writer_(writer), clock_(clock), poll_(poll), thread_([this] { run(); }) {}
 
 list_refresher::~list_refresher() {
+  registry_.stop_fetches();  // a fetch in flight must not hold up the join
   {
     const std::lock_guard lock(mutex_);
     stopping_ = true;

@@ -16,6 +16,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <optional>
 #include <vector>
 
@@ -174,6 +176,8 @@ net::awaitable<result<list_download>> fetch_once(const list_download_request& re
 
 class beast_list_downloader final : public list_downloader {
  public:
+  void stop() noexcept override { stopping_ = true; }
+
   result<list_download> fetch(const list_download_request& request) override {
     const auto deadline = clock_type::now() + request.timeout;
     std::optional<result<list_download>> outcome;
@@ -184,14 +188,21 @@ class beast_list_downloader final : public list_downloader {
         [&outcome](std::exception_ptr thrown) {
           if (thrown && !outcome) outcome = make_error(error_kind::internal, "the download failed unexpectedly");
         });
-    // The stream's deadline ends every step but name resolution; this bounds that too.
-    io.run_until(deadline + std::chrono::seconds(1));
+    // The stream's deadline ends every step but name resolution; this bounds that too. Run in
+    // slices so that stop() is seen.
+    const auto give_up = deadline + std::chrono::seconds(1);
+    while (!outcome && !stopping_ && clock_type::now() < give_up && !io.stopped()) {
+      io.run_for(std::min<clock_type::duration>(std::chrono::milliseconds(100), give_up - clock_type::now()));
+    }
     if (!outcome) {
-      io.stop();
-      return make_error(error_kind::unavailable, "timed out (resolving the host)");
+      io.stop();  // the coroutine's frame, its stream and upload file go with `io`
+      return make_error(error_kind::unavailable, stopping_ ? "callsignd is stopping" : "timed out (resolving the host)");
     }
     return std::move(*outcome);
   }
+
+ private:
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace

@@ -48,6 +48,7 @@ class scripted_downloader final : public list_downloader {
     out.stored = *stored;
     return out;
   }
+  void stop() noexcept override {}
   std::deque<answer> answers;
   std::vector<list_download_request> requests;
 };

@@ -40,6 +40,9 @@ class list_downloader {
   // message names no URL part: the caller adds the redacted URL. The upload file never
   // outlives a failure.
   virtual result<list_download> fetch(const list_download_request& request) = 0;
+  // Shutdown: fetches in flight end within about 100 ms with an error, and later ones fail at
+  // once, so SIGTERM never waits for a slow list server.
+  virtual void stop() noexcept = 0;
 };
 
 // HTTP/1.1 over TLS 1.2+ (peer verified against ca_file or the system CAs, and against the

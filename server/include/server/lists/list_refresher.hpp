@@ -55,7 +55,7 @@ class list_refresher {
  public:
   list_refresher(list_registry& registry, json_log& log, storage::commit_sink* writer, const storage::clock& clock,
                  std::chrono::milliseconds poll);
-  ~list_refresher();  // stops and joins
+  ~list_refresher();  // stops the registry's downloads in flight (a slow list server), then joins
   list_refresher(const list_refresher&) = delete;
   list_refresher& operator=(const list_refresher&) = delete;
 

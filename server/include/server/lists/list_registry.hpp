@@ -118,6 +118,11 @@ class list_registry {
   // True when the list is loaded from a URL: uploads to it are refused (409).
   bool has_url_source(list_id id) const noexcept;
 
+  // Shutdown: ends downloads in flight and refuses new ones (list_downloader::stop).
+  void stop_fetches() noexcept {
+    if (downloader_ != nullptr) downloader_->stop();
+  }
+
  private:
   struct slot;
   result<reload_outcome> load(list_id id, const std::filesystem::path& from, bool installing);
