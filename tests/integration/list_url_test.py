@@ -91,9 +91,9 @@ class ListServer(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self):
+    def __init__(self, tls=True):
         super().__init__(("127.0.0.1", 0), Handler)
-        self.context = CONTEXTS["good"]
+        self.context = CONTEXTS["good"] if tls else None
         self.resources = {}
         self.modes = {}
         self.requests = []
@@ -102,6 +102,8 @@ class ListServer(http.server.ThreadingHTTPServer):
 
     def get_request(self):
         sock, address = self.socket.accept()
+        if self.context is None:
+            return sock, address
         return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
 
     def handle_error(self, request, client_address):
@@ -117,7 +119,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def setup(self):
-        self.request.do_handshake()
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
         super().setup()
 
     def log_message(self, *args):
@@ -134,8 +137,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             status = 404
         elif mode == "oversized":
             status = 200
-        elif mode == "oversized-undeclared":
+        elif mode in ("oversized-undeclared", "chunked"):
             status = 200
+        elif mode == "redirect":
+            status = 302
         elif headers.get("if-none-match") == etag:
             status = 304
         else:
@@ -143,6 +148,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         record["status"] = status
         with srv.lock:
             srv.requests.append(record)
+        if mode == "redirect":
+            self.send_response(302)
+            self.send_header("Location", "https://elsewhere.example/x?token=" + QUERY_SECRET)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if mode == "stall":
             RELEASE.wait(120)  # holds the response until the suite ends
             return
@@ -158,6 +169,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
+            return
+        if mode == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            half = len(body) // 2
+            for part in (body[:half], body[half:]):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
             return
         if mode == "oversized-undeclared":
             self.send_header("Connection", "close")
@@ -331,6 +350,43 @@ def test_invalid_content_keeps_the_old_list_and_is_fetched_again():
     check(last["headers"].get("if-none-match") == '"p2"' and last["status"] == 200, "%r" % last)
 
 
+def test_redirect_is_refused():
+    expect_refusal((PROXIES_V2, '"p2"', "redirect"), "redirects are not followed", 503)
+    check("elsewhere" not in lists()["open_proxies"]["last_error"], "the Location was echoed")
+
+
+def test_chunked_body():
+    serve("/open_proxies.ipset", PROXIES_V2, '"p2"', "chunked")
+    status, _, body = reload("open_proxies")
+    check(status == 200 and body["changed"] is False and body["list"]["last_error"] is None, "%r" % body)
+    check(body["list"]["sha256"] == hashlib.sha256(PROXIES_V2).hexdigest(), "%r" % body)
+    check(requests_for("/open_proxies.ipset")[-1]["status"] == 200, "not a full download")
+    serve("/open_proxies.ipset", PROXIES_V2, '"p2"')
+
+
+def test_plain_http_when_allowed():
+    plain = ListServer(tls=False)
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    try:
+        plain.resources["/devices.txt"] = (DEVICES_GOOD, '"h1"')
+        server = Server(ARGS.callsignd, '[lists.managed_devices]\nurl = "http://127.0.0.1:%d/devices.txt"\n'
+                        'allow_plain_http = true\nrefresh_seconds = 0\n' % plain.server_address[1])
+        try:
+            token = mint_token(ARGS.callsign, server.data_dir, "admin", "list-admin")
+
+            def loaded():
+                status, _, body = server.json("GET", "/v1/admin/lists", headers=bearer(token))
+                item = {i["name"]: i for i in body["lists"]}["managed_devices"]
+                return item if item["version"] == 1 else None
+            item = wait_for("the plain-HTTP fetch", loaded)
+            check(item["entries"] == 2 and item["etag"] == '"h1"', "%r" % item)
+            check(item["source"] == "http://127.0.0.1:%d/devices.txt" % plain.server_address[1], "%r" % item)
+        finally:
+            server.cleanup()  # SIGTERM; fails unless callsignd exits 0
+    finally:
+        plain.shutdown()
+
+
 def test_sha256_pin():
     serve("/devices.txt", DEVICES_GOOD, '"d1"')
     status, _, body = reload("managed_devices")
@@ -441,12 +497,15 @@ def main():
             ("declared oversized body: refused, old list serves", test_oversized_declared_keeps_the_old_list),
             ("streamed oversized body: refused, old list serves", test_oversized_streamed_keeps_the_old_list),
             ("invalid content: refused and not cached", test_invalid_content_keeps_the_old_list_and_is_fetched_again),
+            ("a redirect is refused, not followed", test_redirect_is_refused),
+            ("a chunked body", test_chunked_body),
             ("sha256 pin: a mismatch is refused", test_sha256_pin),
             ("another CA, self-signed, another name: TLS refused", test_tls_refusals_keep_the_old_list),
             ("an upload to a URL list gets 409", test_upload_to_a_url_list_is_409),
             ("no URL secret in audit, log or status; exits 0", test_no_secret_anywhere),
             ("config refusals", test_config_refusals),
             ("SIGTERM does not wait for a stalled fetch", test_sigterm_does_not_wait_for_a_stalled_fetch),
+            ("plain http:// with allow_plain_http", test_plain_http_when_allowed),
         ])
     finally:
         RELEASE.set()
