@@ -87,15 +87,27 @@ asio::awaitable<void> read_loop(client_core& core, link& state) {
 }
 
 // Ends the link when the oldest pending exec has had no complete answer for command_timeout.
+// After a quiet command_timeout it sends a PING, so an idle link to a dead or frozen server is
+// noticed too (and status().connected turns false) within about twice the timeout.
 asio::awaitable<void> watch_loop(client_core& core, link& state) {
   co_await asio::this_coro::throw_if_cancelled(false);  // the group's cancel ends us via is_open()
+  std::string ping;
+  append_command(ping, {"PING"});
+  bool quiet = false;  // the last wait began with nothing pending
   while (state.conn->is_open()) {
     if (core.pending.empty()) {
+      if (quiet) {
+        quiet = false;
+        core.submit(ping, 1, {});
+        continue;
+      }
+      quiet = true;
       core.watchdog.expires_after(core.options.command_timeout);
     } else if (core.pending.front().deadline <= std::chrono::steady_clock::now()) {
       state.end(core, "redis " + to_string(state.conn->peer()) + ": no reply within the command timeout");
       break;
     } else {
+      quiet = false;
       core.watchdog.expires_at(core.pending.front().deadline);
     }
     co_await core.watchdog.async_wait(use_tuple);

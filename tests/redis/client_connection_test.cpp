@@ -124,6 +124,26 @@ BOOST_AUTO_TEST_CASE(a_paused_server_times_out_then_recovers_in_the_same_epoch) 
   BOOST_TEST(server.stop() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(an_idle_connection_notices_a_paused_server) {
+  test::temp_directory dir;
+  test::redis_process server(dir.path());
+  auto options = test::options_for(server);
+  options.command_timeout = 300ms;
+  auto client = redis::client::start(options, {}, {});
+  BOOST_REQUIRE(test::wait_connected(*client));
+  server.pause();
+  // No exec: only the idle PING can find out (within about two command timeouts).
+  const auto paused = std::chrono::steady_clock::now();
+  BOOST_REQUIRE(test::wait_until([&] { return !client->status().connected; }, 3000ms));
+  BOOST_TEST((std::chrono::steady_clock::now() - paused < 1500ms));
+  const auto why = client->status().last_error;  // the timeout, or already a reconnect's timeout
+  BOOST_TEST((why.find("command timeout") != std::string::npos || why.find("timed out") != std::string::npos), why);
+  server.resume();
+  BOOST_REQUIRE(test::wait_connected(*client));
+  client->stop();
+  BOOST_TEST(server.stop() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(setup_commands_run_first_on_every_new_connection) {
   test::temp_directory dir;
   test::redis_process server(dir.path());
