@@ -92,33 +92,37 @@ void run_write(redis::client& client, storage::commit_sink& sink, const director
         {"WAIT", std::to_string(replicas), std::to_string(std::max<std::int64_t>(options.wait_timeout_ms, 1))});
   }
   counter.fetch_add(1, std::memory_order_relaxed);
-  client.exec(std::move(commands), [&sink, replicas, extra = std::move(write.extra),
-                                    done = std::move(done)](result<std::vector<redis::reply>> replies) mutable {
-    if (!replies || replies->size() != (replicas > 0 ? 2U : 1U)) {
-      done(unavailable());
-      return;
-    }
-    auto version = read_write_reply((*replies)[0]);
-    if (!version) {
-      done(version.error());  // nothing was written, whatever WAIT said
-      return;
-    }
-    if (replicas > 0) {
-      const redis::reply& acks = (*replies)[1];
-      if (acks.type != redis::reply::kind::integer || acks.integer < replicas) {
-        done(make_error(error_kind::unavailable, "shared state: not acknowledged by a replica"));
-        return;
-      }
-    }
-    if (extra.empty()) {
-      done(*version);
-      return;
-    }
-    sink.submit(std::move(extra),
-                [version = *version, done = std::move(done)](result<storage::commit_receipt> committed) {
-                  done(committed ? result<std::uint64_t>(version) : result<std::uint64_t>(committed.error()));
-                });
-  });
+  client.exec(
+      std::move(commands), [&sink, replicas, extra = std::move(write.extra), on_reply = std::move(write.on_reply),
+                            done = std::move(done)](result<std::vector<redis::reply>> replies) mutable {
+        if (on_reply) {
+          on_reply();
+        }
+        if (!replies || replies->size() != (replicas > 0 ? 2U : 1U)) {
+          done(unavailable());
+          return;
+        }
+        auto version = read_write_reply((*replies)[0]);
+        if (!version) {
+          done(version.error());  // nothing was written, whatever WAIT said
+          return;
+        }
+        if (replicas > 0) {
+          const redis::reply& acks = (*replies)[1];
+          if (acks.type != redis::reply::kind::integer || acks.integer < replicas) {
+            done(make_error(error_kind::unavailable, "shared state: not acknowledged by a replica"));
+            return;
+          }
+        }
+        if (extra.empty()) {
+          done(*version);
+          return;
+        }
+        sink.submit(std::move(extra),
+                    [version = *version, done = std::move(done)](result<storage::commit_receipt> committed) {
+                      done(committed ? result<std::uint64_t>(version) : result<std::uint64_t>(committed.error()));
+                    });
+      });
 }
 
 }  // namespace directory_detail

@@ -40,6 +40,7 @@ bool read_version(const redis::reply& reply, std::uint64_t& version);
 struct directory_write {
   redis::command fcall;
   storage::change_set extra;
+  std::function<void()> on_reply;  // optional: runs first when the exec answers, whatever it says
 };
 
 // Sends write.fcall (with WAIT when options ask for replicas) in one exec, counted in

@@ -20,35 +20,36 @@ void redis_authenticator_directory::find(std::string_view user_id,
     return;
   }
   round_trips_.authenticator_find.fetch_add(1, std::memory_order_relaxed);
-  client_.exec({{"FCALL_RO", "cs_auth_find", "1", directory_detail::authenticator_key(user_id)}},
-               [done = std::move(done)](result<std::vector<redis::reply>> replies) {
-                 if (!replies || replies->size() != 1) {
-                   done(directory_detail::unavailable());
-                   return;
-                 }
-                 const redis::reply& found = (*replies)[0];
-                 storage::stored_authenticator stored;
-                 if (found.is_nil()) {
-                   done(std::move(stored));
-                   return;
-                 }
-                 std::uint64_t field_version = 0;
-                 if (found.type != redis::reply::kind::array || found.elements.size() != 2) {
-                   done(directory_detail::unavailable());
-                   return;
-                 }
-                 auto record = storage::decode_authenticator(found.elements[1].text, &stored.version);
-                 if (!record) {
-                   done(record.error());
-                   return;
-                 }
-                 if (!directory_detail::read_version(found.elements[0], field_version) || field_version != stored.version) {
-                   done(make_error(error_kind::internal, "stored authenticator record is corrupt"));
-                   return;
-                 }
-                 stored.record = std::move(record).value();
-                 done(std::move(stored));
-               });
+  client_.exec(
+      {{"FCALL_RO", "cs_auth_find", "1", directory_detail::authenticator_key(user_id)}},
+      [done = std::move(done)](result<std::vector<redis::reply>> replies) {
+        if (!replies || replies->size() != 1) {
+          done(directory_detail::unavailable());
+          return;
+        }
+        const redis::reply& found = (*replies)[0];
+        storage::stored_authenticator stored;
+        if (found.is_nil()) {
+          done(std::move(stored));
+          return;
+        }
+        std::uint64_t field_version = 0;
+        if (found.type != redis::reply::kind::array || found.elements.size() != 2) {
+          done(directory_detail::unavailable());
+          return;
+        }
+        auto record = storage::decode_authenticator(found.elements[1].text, &stored.version);
+        if (!record) {
+          done(record.error());
+          return;
+        }
+        if (!directory_detail::read_version(found.elements[0], field_version) || field_version != stored.version) {
+          done(make_error(error_kind::internal, "stored authenticator record is corrupt"));
+          return;
+        }
+        stored.record = std::move(record).value();
+        done(std::move(stored));
+      });
 }
 
 void redis_authenticator_directory::put(std::string user_id, storage::authenticator_record record,
@@ -61,10 +62,11 @@ void redis_authenticator_directory::put(std::string user_id, storage::authentica
   // Sealed bytes only; an empty argument asks the function to remove the enrollment.
   std::string bytes = record.empty() ? std::string() : storage::encode_authenticator(record, expected_version + 1);
   directory_detail::directory_write write{
-      {"FCALL", "cs_auth_put", "2", directory_detail::authenticator_key(user_id), directory_detail::user_key(user_id), user_id,
-       std::to_string(expected_version), std::move(bytes)},
-      std::move(extra)};
-  directory_detail::run_write(client_, sink_, options_, round_trips_.authenticator_put, std::move(write), std::move(done));
+      {"FCALL", "cs_auth_put", "2", directory_detail::authenticator_key(user_id), directory_detail::user_key(user_id),
+       user_id, std::to_string(expected_version), std::move(bytes)},
+      std::move(extra), {}};
+  directory_detail::run_write(client_, sink_, options_, round_trips_.authenticator_put, std::move(write),
+                              std::move(done));
 }
 
 }  // namespace callsign::shared_state

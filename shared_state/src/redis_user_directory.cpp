@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "directory_functions_detail.hpp"
+#include "redis_user_directory_cache.hpp"
 
 namespace callsign::shared_state {
 
@@ -42,18 +43,44 @@ result<std::optional<storage::stored_user>> read_user(const result<std::vector<r
 }  // namespace
 
 redis_user_directory::redis_user_directory(redis::client& client, storage::commit_sink& sink,
-                                           directory_round_trips& round_trips, directory_options options)
-    : client_(client), sink_(sink), options_(options), round_trips_(round_trips) {}
+                                           directory_round_trips& round_trips, directory_options options,
+                                           std::size_t cache_entries)
+    : client_(client),
+      sink_(sink),
+      options_(options),
+      round_trips_(round_trips),
+      cache_(std::make_unique<user_record_cache>(cache_entries)) {}
+
+redis_user_directory::~redis_user_directory() = default;
+
+void redis_user_directory::user_changed(std::string_view id) {
+  cache_->drop(id);
+}
+
+void redis_user_directory::events_connected(bool connected) {
+  cache_->set_events_connected(connected);
+}
 
 void redis_user_directory::find(std::string_view id, storage::completion<std::optional<storage::stored_user>> done) {
   if (!storage::valid_user_id(id)) {
     done(std::optional<storage::stored_user>{});  // no such key can exist
     return;
   }
+  std::uint64_t generation = 0;
+  if (auto hit = cache_->find(id, generation)) {
+    round_trips_.user_find_cache_hits.fetch_add(1, std::memory_order_relaxed);
+    done(std::move(hit));
+    return;
+  }
   round_trips_.user_find.fetch_add(1, std::memory_order_relaxed);
   client_.exec({{"FCALL_RO", "cs_user_find", "1", directory_detail::user_key(id)}},
-               [id = std::string(id), done = std::move(done)](result<std::vector<redis::reply>> replies) {
-                 done(read_user(replies, id, 0));
+               [cache = cache_.get(), generation, id = std::string(id),
+                done = std::move(done)](result<std::vector<redis::reply>> replies) {
+                 auto user = read_user(replies, id, 0);
+                 if (user && *user) {
+                   cache->keep(**user, generation);
+                 }
+                 done(std::move(user));
                });
 }
 
@@ -65,7 +92,8 @@ void redis_user_directory::find_by_email(std::string_view normalized_email,
   }
   round_trips_.user_find_by_email.fetch_add(1, std::memory_order_relaxed);
   client_.exec(
-      {{"FCALL_RO", "cs_user_find_by_email", "1", directory_detail::email_key(normalized_email), std::string(normalized_email)}},
+      {{"FCALL_RO", "cs_user_find_by_email", "1", directory_detail::email_key(normalized_email),
+        std::string(normalized_email)}},
       [done = std::move(done)](result<std::vector<redis::reply>> replies) { done(read_user(replies, {}, 1)); });
 }
 
@@ -105,10 +133,13 @@ void redis_user_directory::put(storage::user_record user, std::uint64_t expected
     return;
   }
   // The new version goes into the record; the function stores it only if expected_version holds.
-  directory_detail::directory_write write{{"FCALL", "cs_user_put", "3", directory_detail::user_key(user.id), std::string(directory_detail::users_key),
-                                 directory_detail::email_key(user.email), user.id, std::to_string(expected_version),
-                                 storage::encode_user(user, expected_version + 1), user.email},
-                                std::move(extra)};
+  directory_detail::directory_write write{
+      {"FCALL", "cs_user_put", "3", directory_detail::user_key(user.id), std::string(directory_detail::users_key),
+       directory_detail::email_key(user.email), user.id, std::to_string(expected_version),
+       storage::encode_user(user, expected_version + 1), user.email},
+      std::move(extra),
+      // Whatever the reply says: a broken connection may have written.
+      [cache = cache_.get(), id = user.id] { cache->drop(id); }};
   directory_detail::run_write(client_, sink_, options_, round_trips_.user_put, std::move(write), std::move(done));
 }
 
@@ -118,13 +149,15 @@ void redis_user_directory::remove(std::string_view id, std::uint64_t expected_ve
     done(make_error(error_kind::not_found, "no user has that id"));
     return;
   }
-  directory_detail::directory_write write{{"FCALL", "cs_user_remove", "3", directory_detail::user_key(id), std::string(directory_detail::users_key),
-                                 directory_detail::authenticator_key(id), std::string(id), std::to_string(expected_version)},
-                                std::move(extra)};
+  directory_detail::directory_write write{
+      {"FCALL", "cs_user_remove", "3", directory_detail::user_key(id), std::string(directory_detail::users_key),
+       directory_detail::authenticator_key(id), std::string(id), std::to_string(expected_version)},
+      std::move(extra),
+      [cache = cache_.get(), id = std::string(id)] { cache->drop(id); }};
   directory_detail::run_write(client_, sink_, options_, round_trips_.user_remove, std::move(write),
-                    [done = std::move(done)](result<std::uint64_t> removed) {
-                      done(removed ? result<void>{} : result<void>(removed.error()));
-                    });
+                              [done = std::move(done)](result<std::uint64_t> removed) {
+                                done(removed ? result<void>{} : result<void>(removed.error()));
+                              });
 }
 
 }  // namespace callsign::shared_state

@@ -14,6 +14,7 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,7 +74,11 @@ class recording_sink final : public storage::commit_sink {
 // Thread-safety: one mutex; the client's thread adds, the test waits.
 class message_log {
  public:
+  // Runs on every message before it is logged (a node's event handling); set before any arrives.
+  std::function<void(const std::string&)> on_message;
+
   void add(std::string message) {
+    if (on_message) on_message(message);
     {
       std::lock_guard lock(mutex_);
       messages_.push_back(std::move(message));
@@ -171,11 +176,12 @@ bool eventually(Condition ready, std::chrono::milliseconds bound = std::chrono::
 
 // One node's Redis directories over a fresh redis-server.
 struct redis_directories {
-  explicit redis_directories(shared_state::directory_options options = {}, std::vector<std::string> extra_config = {})
+  explicit redis_directories(shared_state::directory_options options = {}, std::vector<std::string> extra_config = {},
+                             std::size_t cache_entries = 0)
       : server(dir.path(), redis_process_options{.config_lines = std::move(extra_config)}),
         listener(server.port(), std::string(shared_state::directory_events_channel), events),
         client(connect(server.port())),
-        user_dir(*client, sink, round_trips, options),
+        user_dir(*client, sink, round_trips, options, cache_entries),
         authenticator_dir(*client, sink, round_trips, options) {}
   redis_directories(const redis_directories&) = delete;
   redis_directories& operator=(const redis_directories&) = delete;

@@ -10,11 +10,16 @@
 // call answers that error, but the Redis write stands: the change is made and published, only
 // its audit entry is missing. The same holds for an unavailable answer from a missed WAIT.
 //
-// No cache yet: every find is a round trip (events on directory_events_channel are published
-// for one).
+// Optional cache of records by id (cache_entries > 0): a find answers from it with no round
+// trip. It holds records only while the owner reports the client's subscriber up
+// (events_connected), and drops an id on each user event (user_changed) and on each own write.
+// A record can therefore be stale for as long as an event takes to arrive; every write still
+// compares versions in Redis, so a stale read can cause a conflict, never a lost update.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <optional>
 
 #include "redis/client.hpp"
 #include "shared_state/directory_functions.hpp"
@@ -22,6 +27,8 @@
 #include "storage/user_directory.hpp"
 
 namespace callsign::shared_state {
+
+class user_record_cache;
 
 // Thread-safety: every call from any thread, concurrently (the client and the sink are
 // thread-safe; the directory keeps only atomics). Completions run on the client's thread, or
@@ -31,7 +38,17 @@ namespace callsign::shared_state {
 class redis_user_directory final : public storage::user_directory {
  public:
   redis_user_directory(redis::client& client, storage::commit_sink& sink, directory_round_trips& round_trips,
-                       directory_options options = {});
+                       directory_options options = {}, std::size_t cache_entries = 0);
+  ~redis_user_directory() override;
+  redis_user_directory(const redis_user_directory&) = delete;
+  redis_user_directory& operator=(const redis_user_directory&) = delete;
+
+  // Call for every {"type":"user","id":...} event on directory_events_channel, whatever its
+  // version (e.g. from the client's message callback).
+  void user_changed(std::string_view id);
+  // Call when the client's subscriber comes up (true) or goes down (false), e.g. from
+  // status_changed with client_status::subscribed. The cache is empty and unused until true.
+  void events_connected(bool connected);
 
   void find(std::string_view id, storage::completion<std::optional<storage::stored_user>> done) override;
   void find_by_email(std::string_view normalized_email,
@@ -48,6 +65,7 @@ class redis_user_directory final : public storage::user_directory {
   storage::commit_sink& sink_;
   const directory_options options_;
   directory_round_trips& round_trips_;
+  std::unique_ptr<user_record_cache> cache_;
 };
 
 }  // namespace callsign::shared_state

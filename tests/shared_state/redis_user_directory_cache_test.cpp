@@ -1,0 +1,177 @@
+// redis_user_directory's cache of records by id: hits cost no round trip, and a record is
+// dropped by an event, by an own write, by the subscriber going away, and never kept from a
+// read that raced a drop.
+#include <boost/test/unit_test.hpp>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "directory_test_support.hpp"
+#include "storage/user_directory_test_support.hpp"
+
+using namespace callsign;
+
+namespace {
+
+storage::user_record user(const std::string& id, const std::string& email) {
+  return {id, email, true, 10, 20};
+}
+
+// A redis::client that holds every exec until the test answers it, for orderings a real
+// server cannot be made to show on demand. Thread-safety: one mutex; any thread.
+class held_client final : public redis::client {
+ public:
+  void exec(std::vector<redis::command> commands, storage::completion<std::vector<redis::reply>> done) override {
+    std::lock_guard lock(mutex_);
+    held_.push_back({std::move(commands), std::move(done)});
+  }
+  void send(redis::command) override {}
+  redis::client_status status() const override { return {}; }
+  std::uint64_t round_trips() const override {
+    std::lock_guard lock(mutex_);
+    return execs_ + held_.size();
+  }
+  void stop() override {}
+
+  std::size_t held() const {
+    std::lock_guard lock(mutex_);
+    return held_.size();
+  }
+  // Answers the oldest held exec with one reply.
+  void answer(redis::reply reply) {
+    storage::completion<std::vector<redis::reply>> done;
+    {
+      std::lock_guard lock(mutex_);
+      BOOST_REQUIRE(!held_.empty());
+      done = std::move(held_.front().second);
+      held_.pop_front();
+      ++execs_;
+    }
+    done(std::vector<redis::reply>{std::move(reply)});
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::deque<std::pair<std::vector<redis::command>, storage::completion<std::vector<redis::reply>>>> held_;
+  std::uint64_t execs_ = 0;
+};
+
+// cs_user_find's reply for `record` at `version`.
+redis::reply found(const storage::user_record& record, std::uint64_t version) {
+  redis::reply reply{redis::reply::kind::array, 0, {}, {}};
+  reply.elements.push_back({redis::reply::kind::string, 0, std::to_string(version), {}});
+  reply.elements.push_back({redis::reply::kind::string, 0, storage::encode_user(record, version), {}});
+  return reply;
+}
+
+// The id of a {"type":"user","id":"..."} event, or "".
+std::string user_event_id(const std::string& event) {
+  if (event.find(R"("type":"user")") == std::string::npos) return {};
+  const auto start = event.find(R"("id":")");
+  if (start == std::string::npos) return {};
+  return event.substr(start + 6, event.find('"', start + 6) - start - 6);
+}
+
+// A find on a held client: the call, then (unless `hit`) its answer.
+std::optional<storage::stored_user> held_find(held_client& client, shared_state::redis_user_directory& users,
+                                              const std::string& id, std::optional<redis::reply> reply) {
+  std::optional<result<std::optional<storage::stored_user>>> outcome;
+  users.find(id, [&](result<std::optional<storage::stored_user>> r) { outcome = std::move(r); });
+  if (reply) client.answer(std::move(*reply));
+  BOOST_REQUIRE(outcome && *outcome);
+  return **outcome;
+}
+
+struct held_world {
+  held_client client;
+  test::recording_sink sink;
+  shared_state::directory_round_trips round_trips;
+  shared_state::redis_user_directory users{client, sink, round_trips, {}, 16};
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(redis_user_directory_cache_suite)
+
+BOOST_AUTO_TEST_CASE(a_read_that_raced_a_drop_is_answered_but_not_kept) {
+  held_world w;
+  w.users.events_connected(true);
+  // Control: a read with nothing in between is kept, and the next find is a hit.
+  BOOST_TEST(held_find(w.client, w.users, "ann", found(user("ann", "a@example.com"), 1))->version == 1U);
+  BOOST_TEST(held_find(w.client, w.users, "ann", std::nullopt)->version == 1U);
+  BOOST_TEST(w.round_trips.user_find_cache_hits.load() == 1U);
+
+  // An event while a read of bob is in flight: the (older) reply is answered, not kept.
+  std::optional<result<std::optional<storage::stored_user>>> outcome;
+  w.users.find("bob", [&](result<std::optional<storage::stored_user>> r) { outcome = std::move(r); });
+  w.users.user_changed("bob");
+  w.client.answer(found(user("bob", "b@example.com"), 1));
+  BOOST_TEST((*outcome)->value().version == 1U);
+  w.users.find("bob", [](result<std::optional<storage::stored_user>>) {});
+  BOOST_TEST(w.client.held() == 1U);  // asked Redis again
+  w.client.answer(found(user("bob", "b@example.com"), 2));
+}
+
+BOOST_AUTO_TEST_CASE(nothing_is_cached_while_the_subscriber_is_not_known_up) {
+  held_world w;
+  (void)held_find(w.client, w.users, "ann", found(user("ann", "a@example.com"), 1));
+  w.users.find("ann", [](result<std::optional<storage::stored_user>>) {});
+  BOOST_TEST(w.client.held() == 1U);  // no hit before events_connected(true)
+  w.client.answer(found(user("ann", "a@example.com"), 1));
+
+  w.users.events_connected(true);
+  (void)held_find(w.client, w.users, "ann", found(user("ann", "a@example.com"), 1));
+  BOOST_TEST(held_find(w.client, w.users, "ann", std::nullopt)->version == 1U);  // a hit
+  w.users.events_connected(false);  // events may be lost from now on: everything goes
+  w.users.find("ann", [](result<std::optional<storage::stored_user>>) {});
+  BOOST_TEST(w.client.held() == 1U);
+  w.client.answer(found(user("ann", "a@example.com"), 1));
+}
+
+// Two nodes on one Redis: node A caches, node B writes, B's event drops A's record.
+BOOST_AUTO_TEST_CASE(another_nodes_write_reaches_the_cache_through_its_event) {
+  test::redis_directories a({}, {}, 16);
+  std::atomic<int> user_events{0};
+  a.events.on_message = [&](const std::string& event) {
+    if (auto id = user_event_id(event); !id.empty()) {
+      a.user_dir.user_changed(id);
+      ++user_events;
+    }
+  };
+  a.user_dir.events_connected(true);
+  auto b_client = a.connect(a.server.port());
+  test::recording_sink b_sink;
+  shared_state::directory_round_trips b_trips;
+  shared_state::redis_user_directory b(*b_client, b_sink, b_trips);
+
+  BOOST_REQUIRE(test::put_user(b, user("ann", "ann@example.com"), 0));
+  BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 1; }));
+  BOOST_TEST(test::find_user(a.users, "ann")->version == 1U);
+  BOOST_TEST(test::find_user(a.users, "ann")->version == 1U);
+  BOOST_TEST(a.round_trips.user_find.load() == 1U);  // the second find was a hit
+  BOOST_TEST(a.round_trips.user_find_cache_hits.load() == 1U);
+
+  BOOST_REQUIRE(test::put_user(b, user("ann", "ann2@example.com"), 1));
+  BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 2; }));
+  auto now = test::find_user(a.users, "ann");
+  BOOST_TEST(now->version == 2U);
+  BOOST_TEST(now->record.email == "ann2@example.com");
+  BOOST_REQUIRE(test::remove_user(b, "ann", 2));
+  BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 3; }));
+  BOOST_TEST(!test::find_user(a.users, "ann"));
+  b_client->stop();
+}
+
+BOOST_AUTO_TEST_CASE(an_own_write_drops_the_record_before_its_event_arrives) {
+  test::redis_directories a({}, {}, 16);  // no event handler: only the write itself drops
+  a.user_dir.events_connected(true);
+  BOOST_REQUIRE(test::put_user(a.users, user("ann", "ann@example.com"), 0));
+  BOOST_TEST(test::find_user(a.users, "ann")->version == 1U);
+  BOOST_REQUIRE(test::put_user(a.users, user("ann", "ann2@example.com"), 1));
+  BOOST_TEST(test::find_user(a.users, "ann")->version == 2U);
+  BOOST_REQUIRE(test::remove_user(a.users, "ann", 2));
+  BOOST_TEST(!test::find_user(a.users, "ann"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
