@@ -6,6 +6,8 @@
 
 #include "server/app_context.hpp"
 #include "server/auth/token_verifier.hpp"
+#include "server/cluster/shared_state_node.hpp"
+#include "server/http/problem.hpp"
 #include "server/config/config.hpp"
 #include "server/control/control_commands.hpp"
 #include "server/lists/list_refresher.hpp"
@@ -14,6 +16,7 @@
 #include "server/routes/routes.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_store.hpp"
+#include "storage/block_directory.hpp"
 #include "storage/blocking_pool.hpp"
 #include "storage/database.hpp"
 #include "storage/embedded_attempts.hpp"
@@ -63,7 +66,10 @@ int main(int argc, char** argv) {
     log.error("cannot open database", {{"error", db.error().message}});
     return 1;
   }
+  const bool shared_mode = cfg->shared_state.backend == server::shared_state_backend::redis;
   storage::group_commit_options commit_options;
+  // Several nodes: every journal entry names its node (docs/audit.md, "Several nodes").
+  if (shared_mode) commit_options.node_id = cfg->shared_state.node_id;
   commit_options.checkpoint_every = static_cast<std::uint64_t>(cfg->audit.checkpoint_every);
   commit_options.checkpoint_interval_seconds = cfg->audit.checkpoint_interval_seconds;
   // RocksDB's text (file paths) goes to the log only; clients get a generic 503 (problem.cpp).
@@ -79,8 +85,6 @@ int main(int argc, char** argv) {
     log.error("cannot start the audit writer", {{"error", writer.error().message}});
     return 1;
   }
-  storage::user_store users(**db);
-  storage::authenticator_store authenticators(**db);
   storage::embedded_replay_marks marks(**db);
   storage::embedded_rate_counters counters(**db);
   storage::audit_journal journal(**db);
@@ -95,10 +99,6 @@ int main(int argc, char** argv) {
   server::app_context app(*cfg, log, clock, **db, std::move(keys).value());
   app.writer = writer->get();
   app.verifier = &*verifier;
-  app.users = &users;
-  app.authenticators = &authenticators;
-  app.marks = &marks;
-  app.counters = &counters;
   app.journal = &journal;
   app.blocks = blocks->get();
   // Cold reads of the embedded backends (a key only on disk since a restart) wait here, never on
@@ -107,14 +107,38 @@ int main(int argc, char** argv) {
   app.disk_pool = &disk_pool;
   storage::embedded_code_attempts code_attempts(marks, counters, disk_pool.executor());
   storage::embedded_login_attempts login_attempts(counters, **blocks, disk_pool.executor());
-  app.attempts = &code_attempts;
-  app.login_attempts = &login_attempts;
   storage::embedded_user_directory user_directory(**db, **writer, disk_pool.executor());
   storage::embedded_authenticator_directory authenticator_directory(**db, **writer, disk_pool.executor(),
                                                                     user_directory);
+  storage::embedded_block_directory block_admin(**blocks);
+  app.attempts = &code_attempts;
+  app.login_attempts = &login_attempts;
   app.user_directory = &user_directory;
   app.authenticator_directory = &authenticator_directory;
-  server::login_limiter login(app.config.login, app.keys, counters, **blocks);
+  app.block_admin = &block_admin;
+  // Several nodes (docs/cluster.md): the same interfaces on Redis/Valkey instead.
+  std::unique_ptr<server::shared_state_node> shared;
+  if (shared_mode) {
+    auto started = server::shared_state_node::start(*cfg, app.keys, **writer, journal, clock, log);
+    if (!started) {
+      log.error("cannot start shared state", {{"error", started.error().message}});
+      disk_pool.stop();
+      (*writer)->stop();
+      return 1;
+    }
+    shared = std::move(*started);
+    app.attempts = &shared->code_attempts();
+    app.login_attempts = &shared->login_attempts();
+    app.user_directory = &shared->users();
+    app.authenticator_directory = &shared->authenticators();
+    app.block_admin = &shared->block_admin();
+    app.blocks = &shared->login_blocks();
+    app.cluster = &shared->link();
+    app.shared_state_unready = [&shared] { return shared->unready_reason(); };
+    app.shared_state_metrics = [&shared] { return shared->metrics_text(); };
+    server::set_unavailable_retry_after(cfg->shared_state.retry_after.count());
+  }
+  server::login_limiter login(app.config.login, app.keys, counters, *app.blocks);
   app.login = &login;
 
   // The list registry exists before the routes that read it; its files load after start-up checks.
@@ -171,6 +195,7 @@ int main(int argc, char** argv) {
   // Storage calls still queued for the disk finish now, while the stores they read are alive
   // (the pool is declared before them, so its destructor would run after theirs).
   disk_pool.stop();
+  if (shared) shared->stop();  // after serving: no request waits on Redis any more
   control.reset();
   (*writer)->stop();
   return code;

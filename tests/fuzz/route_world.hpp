@@ -29,6 +29,7 @@
 #include "storage/database.hpp"
 #include "storage/embedded_attempts.hpp"
 #include "storage/embedded_authenticator_directory.hpp"
+#include "storage/block_directory.hpp"
 #include "storage/embedded_blocks.hpp"
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/embedded_replay_marks.hpp"
@@ -71,6 +72,7 @@ struct route_world {
   std::unique_ptr<storage::embedded_rate_counters> counters;
   std::unique_ptr<storage::audit_journal> journal;
   std::unique_ptr<storage::embedded_blocks> blocks;
+  std::unique_ptr<storage::embedded_block_directory> block_admin;
   std::unique_ptr<storage::embedded_code_attempts> code_attempts;
   std::unique_ptr<storage::embedded_login_attempts> login_attempts;
   std::unique_ptr<storage::embedded_user_directory> user_directory;
@@ -105,13 +107,11 @@ struct route_world {
     app = std::make_unique<server::app_context>(config, log, clock, *db, std::move(ring));
     app->writer = writer.get();
     app->verifier = &*verifier;
-    app->users = users.get();
-    app->authenticators = authenticators.get();
-    app->marks = marks.get();
-    app->counters = counters.get();
     app->journal = journal.get();
     blocks = must(storage::embedded_blocks::open(*db, world_time * 1000));
     app->blocks = blocks.get();
+    block_admin = std::make_unique<storage::embedded_block_directory>(*blocks);
+    app->block_admin = block_admin.get();
     // No blocking pool: a cold read waits on the fuzzing thread.
     code_attempts = std::make_unique<storage::embedded_code_attempts>(*marks, *counters);
     login_attempts = std::make_unique<storage::embedded_login_attempts>(*counters, *blocks);

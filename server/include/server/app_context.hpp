@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <string>
 #include <memory>
 #include <mutex>
 
@@ -13,24 +15,22 @@
 #include "server/observability/metrics.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_directory.hpp"
-#include "storage/authenticator_store.hpp"
 #include "storage/blocking_pool.hpp"
+#include "storage/block_directory.hpp"
 #include "storage/blocks.hpp"
 #include "storage/change_set.hpp"
 #include "storage/clock.hpp"
 #include "storage/code_attempts.hpp"
 #include "storage/database.hpp"
 #include "storage/login_attempts.hpp"
-#include "storage/rate_counters.hpp"
-#include "storage/replay_marks.hpp"
 #include "storage/user_directory.hpp"
-#include "storage/user_store.hpp"
 
 namespace callsign::server {
 
 class token_verifier;
 class stream_hub;
 class list_registry;
+class cluster_link;
 
 // Thread-safety: members are either immutable after start-up or thread-safe themselves.
 struct app_context {
@@ -45,8 +45,6 @@ struct app_context {
   crypto::key_ring keys;
   storage::commit_sink* writer = nullptr;  // durable change sets (audit + state)
   const token_verifier* verifier = nullptr;
-  storage::user_store* users = nullptr;
-  storage::authenticator_store* authenticators = nullptr;
   // The asynchronous, versioned directories (storage/user_directory.hpp) and the one-operation
   // attempt backends (storage/code_attempts.hpp, login_attempts.hpp).
   storage::user_directory* user_directory = nullptr;
@@ -55,16 +53,22 @@ struct app_context {
   storage::login_attempts* login_attempts = nullptr;
   // Where the embedded backends wait for the disk (GET /metrics counts its tasks).
   const storage::blocking_pool* disk_pool = nullptr;
-  storage::replay_marks* marks = nullptr;
-  storage::rate_counters* counters = nullptr;
   const storage::audit_journal* journal = nullptr;
   stream_hub* streams = nullptr;  // GET /v1/stream subscribers; null when not serving
   // Failed-login limits and blocks (issue 5); null when not set up.
   storage::blocks* blocks = nullptr;
+  // The admin's list and lift (embedded: over `blocks`; shared: in Redis).
+  storage::block_directory* block_admin = nullptr;
   const login_limiter* login = nullptr;
   // The open_proxies list for the gate; empty = no list loaded (see login_gate.hpp).
   open_proxy_lookup open_proxies;
   list_registry* lists = nullptr;  // account-takeover lists (docs/lists.md); null when not loaded
+
+  // Several nodes (docs/cluster.md): the event link, why the shared state is not ready (empty
+  // when it is) and its metrics text. Unset with the embedded backend.
+  cluster_link* cluster = nullptr;
+  std::function<std::string()> shared_state_unready;
+  std::function<std::string()> shared_state_metrics;
 
   std::unique_ptr<server::metrics> stats;  // set once the router is complete
   std::atomic<bool> draining{false};

@@ -28,6 +28,7 @@
 #include "server/lists/list_refresher.hpp"  // report_list_outcome (SIGHUP)
 #include "server/net/http_server.hpp"
 #include "server/observability/background_audit.hpp"
+#include "server/cluster/cluster_link.hpp"
 #include "server/stream/stream_hub.hpp"
 
 namespace callsign::server {
@@ -336,6 +337,7 @@ int serve_http(app_context& app, const router& routes) {
                            {"worker_threads", cfg.worker_threads}});
 
   app.streams = &streams;
+  if (app.cluster != nullptr) app.cluster->attach_hub(&streams);  // notices from other nodes
   for (auto* acceptor : acceptors) {
     const tls_context_slot* context = acceptor == &tls_acceptor ? tls.get() : nullptr;
     net::co_spawn(ioc, accept_loop(st, *acceptor, context), net::detached);
@@ -379,6 +381,7 @@ int serve_http(app_context& app, const router& routes) {
     app.writer->submit(storage::change_set{}, [passed](const result<storage::commit_receipt>&) { passed->set_value(); });
     barrier.wait();
   }
+  if (app.cluster != nullptr) app.cluster->attach_hub(nullptr);
   app.streams = nullptr;
   return 0;
 }

@@ -26,7 +26,7 @@ void write_block(json_writer& json, const storage::block_entry& block, std::int6
 // What the routes use, complete at construction.
 struct block_services {
   app_context& app;  // authentication, clock, log
-  storage::blocks& blocks;
+  storage::block_directory& blocks;
   const login_limiter& login;
 };
 
@@ -34,14 +34,20 @@ handler_result list_blocks(const block_services& services, http_request& request
   auto& app = services.app;
   auto who = caller(app, request, {role::admin});
   if (!who) return who.error();
-  const auto now = now_ms(app);
-  auto listed = services.blocks.list(now);
-  if (!listed) return listed.error();
-  json_writer json;
-  json.begin_object().key("blocks").begin_array();
-  for (const auto& block : *listed) write_block(json, block, now);
-  json.end_array().end_object();
-  return json_response(200, std::move(json).str());
+  return async_response{[services](std::function<void(handler_result)> resume) {
+    const auto now = now_ms(services.app);
+    services.blocks.list(now, [now, resume](result<std::vector<storage::block_entry>> listed) {
+      if (!listed) {
+        resume(listed.error());
+        return;
+      }
+      json_writer json;
+      json.begin_object().key("blocks").begin_array();
+      for (const auto& block : *listed) write_block(json, block, now);
+      json.end_array().end_object();
+      resume(json_response(200, std::move(json).str()));
+    });
+  }};
 }
 
 handler_result lift_block(const block_services& services, http_request& request) {
@@ -49,45 +55,61 @@ handler_result lift_block(const block_services& services, http_request& request)
   auto who = caller(app, request, {role::admin});
   if (!who) return who.error();
   // The router has decoded the segment ("2001:db8::%2F64" -> "2001:db8::/64").
-  const auto key = login_block_key_from_admin_input(request.path_param("key").value_or(""));
+  auto key = login_block_key_from_admin_input(request.path_param("key").value_or(""));
   if (key.empty() || key.size() > storage::max_block_key) {
     return make_error(error_kind::invalid_input,
                       "path segment 'key' must be 1 to " + std::to_string(storage::max_block_key) + " bytes");
   }
-  const auto now = now_ms(app);
-  deferred_response deferred;
-  auto lifted = services.blocks.lift(key, now, deferred.changes);
-  if (!lifted) return lifted.error();
-  if (!lifted->has_value()) return make_error(error_kind::not_found, "no block in force for that key");
   auto audit = audit_for(app, *who, request, "login.unblock", "");
-  audit.outcome = "ok";
-  audit.details.emplace_back("key", (*lifted)->key);
-  audit.details.emplace_back("rule", (*lifted)->rule);
-  deferred.changes.add_audit(std::move(audit));
-  deferred.finish = [&app, &login = services.login, block = std::move(**lifted),
-                     now](const result<storage::commit_receipt>&) {
-    login.metrics().blocks_lifted.fetch_add(1, std::memory_order_relaxed);
-    app.log.info("login block lifted", {{"key", block.key}, {"rule", block.rule}});
-    json_writer json;
-    json.begin_object().key("lifted");
-    write_block(json, block, now);
-    json.end_object();
-    return json_response(200, std::move(json).str());
-  };
-  return deferred;
+  return async_response{[services, key = std::move(key), audit = std::move(audit)](
+                            std::function<void(handler_result)> resume) mutable {
+    const auto now = now_ms(services.app);
+    // The lift's persisted changes (embedded backend) go into the reply's commit with the audit entry.
+    auto deferred = std::make_shared<deferred_response>();
+    // The key stays alive until the completion ran (the completion owns `held`).
+    auto held = std::make_shared<const std::string>(std::move(key));
+    services.blocks.lift(*held, now, deferred->changes,
+                         [services, deferred, audit = std::move(audit), now, resume,
+                          held](result<std::optional<storage::block_entry>> lifted) mutable {
+                           if (!lifted) {
+                             resume(lifted.error());
+                             return;
+                           }
+                           if (!lifted->has_value()) {
+                             resume(make_error(error_kind::not_found, "no block in force for that key"));
+                             return;
+                           }
+                           audit.outcome = "ok";
+                           audit.details.emplace_back("key", (*lifted)->key);
+                           audit.details.emplace_back("rule", (*lifted)->rule);
+                           deferred->changes.add_audit(std::move(audit));
+                           deferred->finish = [&app = services.app, &login = services.login,
+                                               block = std::move(**lifted),
+                                               now](const result<storage::commit_receipt>&) {
+                             login.metrics().blocks_lifted.fetch_add(1, std::memory_order_relaxed);
+                             app.log.info("login block lifted", {{"key", block.key}, {"rule", block.rule}});
+                             json_writer json;
+                             json.begin_object().key("lifted");
+                             write_block(json, block, now);
+                             json.end_object();
+                             return json_response(200, std::move(json).str());
+                           };
+                           resume(std::move(*deferred));
+                         });
+  }};
 }
 
 }  // namespace
 
 void add_admin_block_routes(router& routes, app_context& app) {
-  if (app.blocks == nullptr || app.login == nullptr) {
-    throw std::logic_error("the block routes need the blocks and the login limiter");
+  if (app.block_admin == nullptr || app.login == nullptr) {
+    throw std::logic_error("the block routes need the block directory and the login limiter");
   }
-  const block_services services{app, *app.blocks, *app.login};
+  const block_services services{app, *app.block_admin, *app.login};
   routes.add(http_method::get, "/v1/admin/blocks", [services](http_request& r) { return list_blocks(services, r); });
   routes.add(
       http_method::delete_, "/v1/admin/blocks/{key}", [services](http_request& r) { return lift_block(services, r); },
-      route_execution::worker, path_slashes::allowed);  // a CIDR key holds '/'
+      route_execution::io, path_slashes::allowed);  // a CIDR key holds '/'
 }
 
 }  // namespace callsign::server

@@ -12,6 +12,7 @@
 #include "routes/user_json.hpp"
 #include "server/http/json_body.hpp"
 #include "server/http/json_writer.hpp"
+#include "server/cluster/cluster_link.hpp"
 #include "server/http/problem.hpp"
 #include "server/routes/routes.hpp"
 #include "server/stream/stream_hub.hpp"
@@ -25,8 +26,12 @@ namespace {
 // Tells the user's open dashboards the new enrollment state. Called only after the change and
 // its audit entry are committed (durable), like the `verified` notice. Never a secret or code.
 void announce(app_context& app, std::string_view user, const storage::authenticator_record& record) {
+  const auto at = app.clock.unix_seconds();
   if (app.streams != nullptr) {
-    app.streams->publish_authenticator(user, authenticator_state(record), app.clock.unix_seconds());
+    app.streams->publish_authenticator(user, authenticator_state(record), at);
+  }
+  if (app.cluster != nullptr) {
+    app.cluster->announce_authenticator(user, authenticator_state(record), at);
   }
 }
 

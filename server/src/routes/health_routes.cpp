@@ -26,6 +26,11 @@ handler_result readiness(const health_services& services) {
   if (!app.db.healthy()) {
     return make_error(error_kind::unavailable, "storage is not answering");
   }
+  if (app.shared_state_unready) {
+    if (auto reason = app.shared_state_unready(); !reason.empty()) {
+      return make_error(error_kind::unavailable, reason);
+    }
+  }
   http_response ready;
   ready.body = R"({"status":"ready"})";
   if (!services.writer.stats().writes_failing) {
@@ -52,6 +57,7 @@ http_response metrics_text(const health_services& services) {
   response.body += commit_metrics_text(services.writer.stats());
   if (app.login != nullptr) response.body += app.login->metrics().prometheus_text();
   if (app.disk_pool != nullptr) response.body += disk_wait_metrics_text(app.disk_pool->tasks_run());
+  if (app.shared_state_metrics) response.body += app.shared_state_metrics();
   return response;
 }
 

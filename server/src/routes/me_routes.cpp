@@ -10,23 +10,29 @@
 #include "server/http/json_writer.hpp"
 #include "server/http/query_string.hpp"
 #include "server/routes/routes.hpp"
+#include "server/users/waiting_user_lookup.hpp"
 
 namespace callsign::server {
 
-// Synchronous, over the RocksDB store: for the stream's token table (stream_routes.cpp), built on
-// the worker pool. Routes use find_eligible_customer (user_directory_calls.hpp).
-result<storage::user_record> eligible_customer(const app_context& app, const principal& who) {
-  auto user = app.users->find(who.subject);
+// Waits for the user directory: for the stream's authentication and token table
+// (stream_routes.cpp), on the worker pool. Routes use find_eligible_customer
+// (user_directory_calls.hpp).
+result<storage::user_record> customer_eligibility(result<std::optional<storage::stored_user>> user) {
   if (!user) {
     return user.error();
   }
   if (!*user) {
     return make_error(error_kind::not_found, "your account is not registered with callsign");
   }
-  if (!(*user)->phone_support) {
+  if (!(*user)->record.phone_support) {
     return make_error(error_kind::forbidden, "phone support is not enabled for your account");
   }
-  return std::move(**user);
+  return std::move((*user)->record);
+}
+
+result<storage::user_record> eligible_customer(const app_context& app, const principal& who) {
+  auto found = find_users_waiting(*app.user_directory, {who.subject});
+  return customer_eligibility(std::move(found.front()));
 }
 
 std::string phone_token_json(const app_context& app, std::string_view user_id) {

@@ -16,6 +16,7 @@
 #include "server/http/http_types.hpp"
 #include "storage/audit_entry.hpp"
 #include "storage/change_set.hpp"
+#include "storage/user_directory.hpp"
 #include "storage/user_store.hpp"
 
 namespace callsign::server {
@@ -34,8 +35,11 @@ storage::audit_draft audit_for(const app_context& app, const principal& who, con
                                std::string action, std::string subject);
 
 // The caller's user record when it exists and has phone support (404 / 403 otherwise), read
-// synchronously (the stream's token table); routes use find_eligible_customer.
+// waiting for the user directory (worker pool: the stream's token table); routes use
+// find_eligible_customer.
 result<storage::user_record> eligible_customer(const app_context& app, const principal& who);
+// The same decision over an answer of the user directory.
+result<storage::user_record> customer_eligibility(result<std::optional<storage::stored_user>> user);
 
 // {"token","step","expires_at","period"} for the user's current phone token.
 std::string phone_token_json(const app_context& app, std::string_view user_id);

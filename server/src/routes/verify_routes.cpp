@@ -5,6 +5,7 @@
 
 #include "crypto/constant_time.hpp"
 #include "routes/route_support.hpp"
+#include "server/cluster/cluster_link.hpp"
 #include "server/http/json_body.hpp"
 #include "server/http/json_writer.hpp"
 #include "server/http/problem.hpp"
@@ -126,8 +127,11 @@ handler_result verify(const verify_services& services, http_request& request) {
                   run->deferred.finish = [&app = services.app, decided = std::move(*outcome),
                                           agent](const result<storage::commit_receipt>& done) {
                     // Live dashboards hear about a verification only once it is durable. Non-blocking.
-                    if (done && decided.valid && decided.user && decided.method && app.streams != nullptr) {
-                      app.streams->publish_verified(*decided.user, agent, *decided.method, app.clock.unix_seconds());
+                    if (done && decided.valid && decided.user && decided.method) {
+                      const auto at = app.clock.unix_seconds();
+                      if (app.streams != nullptr) app.streams->publish_verified(*decided.user, agent, *decided.method, at);
+                      // Dashboards connected to other nodes (docs/cluster.md, "Events").
+                      if (app.cluster != nullptr) app.cluster->announce_verified(*decided.user, agent, *decided.method, at);
                     }
                     return verify_reply(decided);
                   };

@@ -89,6 +89,8 @@ void settle_confirm(const std::shared_ptr<confirm_run>& run, std::optional<std::
   run->attempt.failures = {{confirm_user_key(run->user_id), {cfg.user_failures, cfg.window_seconds * 1000}}};
   if (step) {
     run->attempt.claim = storage::step_claim{run->user_id, std::string(method_authenticator), *step};
+    const auto& params = run->ctx.config.authenticator.params;
+    run->attempt.claim->step_start_ms = (params.t0 + static_cast<std::int64_t>(*step) * params.period) * 1000;
   }
   run->ctx.attempts.settle(run->attempt, run->changes, [run, matched = step.has_value()](
                                                           result<storage::code_attempt_result> settled) {

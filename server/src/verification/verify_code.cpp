@@ -139,6 +139,10 @@ void settle(const std::shared_ptr<verify_run>& run) {
   const bool eligible = run->user && run->user->phone_support;
   if (eligible && run->match) {
     attempt.claim = storage::step_claim{run->user->id, std::string(run->match->method), run->match->step};
+    // When the step began: a shared backend refuses steps at or before a failover's fence.
+    const auto& params = run->match->method == method_phone_token ? run->ctx.config.phone_token
+                                                                  : run->ctx.config.authenticator.params;
+    attempt.claim->step_start_ms = (params.t0 + static_cast<std::int64_t>(run->match->step) * params.period) * 1000;
   }
   run->ctx.attempts.settle(attempt, run->changes, [run](result<storage::code_attempt_result> settled) {
     if (!settled) {

@@ -11,6 +11,7 @@
 #include "crypto/totp.hpp"
 #include "server/stream/stream_auth.hpp"
 #include "storage/authenticator_store.hpp"
+#include "support/memory_user_directory.hpp"
 #include "support/temp_directory.hpp"
 
 using namespace callsign::server;
@@ -304,28 +305,30 @@ struct table_fixture {
     BOOST_REQUIRE(opened);
     return std::move(opened).value();
   }();
-  storage::user_store users{*db};
-  storage::authenticator_store authenticators{*db};
+  callsign::test::memory_user_directory users;
   std::unique_ptr<app_context> app;
 
   table_fixture() {
     auto ring = callsign::crypto::key_ring::generate();
     BOOST_REQUIRE(ring);
     app = std::make_unique<app_context>(server_config{}, log, clock, *db, std::move(ring).value());
-    app->users = &users;
-    app->authenticators = &authenticators;
+    app->user_directory = &users;
     put_user("alice", true);
     put_user("bob", false);
   }
   ~table_fixture() { std::fclose(log_sink); }
 
   void put_user(const std::string& id, bool phone_support) {
-    auto previous = users.find(id);
-    BOOST_REQUIRE(previous);
+    std::uint64_t version = 0;
+    users.find(id, [&](callsign::result<std::optional<storage::stored_user>> found) {
+      BOOST_REQUIRE(found);
+      if (*found) version = (*found)->version;
+    });
     storage::user_record user{id, id + "@example.com", phone_support, 1, 2};
-    storage::change_set change;
-    BOOST_REQUIRE(users.stage_upsert(user, *previous, change));
-    BOOST_REQUIRE(db->write(change.ops));
+    std::optional<callsign::result<std::uint64_t>> written;
+    users.put(user, version, {}, [&](callsign::result<std::uint64_t> answer) { written.emplace(std::move(answer)); });
+    BOOST_REQUIRE(written.has_value());
+    BOOST_REQUIRE(written->has_value());
   }
 };
 
@@ -366,9 +369,11 @@ BOOST_FIXTURE_TEST_CASE(an_authenticator_does_not_change_a_users_access_to_codes
   storage::authenticator_record record;
   record.active_sealed = std::string("sealed-bytes-not-opened-here");
   record.activated_at = 1;
-  storage::change_set change;
-  authenticators.stage_put("alice", record, change);
-  BOOST_REQUIRE(db->write(change.ops));
+  std::optional<callsign::result<std::uint64_t>> written;
+  static_cast<storage::authenticator_directory&>(users).put(
+      "alice", record, 0, {}, [&](callsign::result<std::uint64_t> answer) { written.emplace(std::move(answer)); });
+  BOOST_REQUIRE(written.has_value());
+  BOOST_REQUIRE(written->has_value());
   BOOST_TEST((stream_user_access(*app, "alice") == stream_access::allowed));
   auto table = build_stream_token_table(*app, {"alice"}, 1'800'000'010);
   BOOST_TEST((table->find("alice")->access == stream_access::allowed));

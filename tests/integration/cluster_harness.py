@@ -1,0 +1,108 @@
+"""Several callsignd nodes on one Redis/Sentinel topology (tools/cluster_topology.py), all on
+loopback: node A starts first and makes the master key ring and the development JWT key; the
+other nodes start from copies of both, as docs/cluster.md says every node must. Each process is
+stopped by its own pid; cleanup() requires every exit status to be clean."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+import cluster_topology  # noqa: E402
+
+from harness import Server, bearer, check, json_headers, mint_token  # noqa: E402
+
+NODE_NAMES = ["node-a", "node-b", "node-c", "node-d", "node-e"]
+SHARED_FILES = ("master.key", "jwt-hs256.key")
+
+
+class ClusterNode:
+    def __init__(self, cluster, name, server):
+        self.cluster, self.name, self.server = cluster, name, server
+        self.data_dir = server.data_dir
+
+    def json(self, method, path, body=None, token=None):
+        payload = body if body is None or isinstance(body, (bytes, str)) else json.dumps(body)
+        return self.server.json(method, path, payload, json_headers(token) if token else {})
+
+    def metric(self, name, labels=""):
+        """The value of one /metrics sample (0 when absent)."""
+        _, _, text = self.server.request("GET", "/metrics")
+        want = name + labels + " "
+        for line in text.decode().splitlines():
+            if line.startswith(want):
+                return float(line.split()[-1])
+        return 0.0
+
+
+class Cluster:
+    def __init__(self, args, nodes=3, config="", replicas=2, sentinels=3, wait_replicas=1, topology=None):
+        self.args = args
+        self.root = tempfile.mkdtemp(prefix="callsign-cluster-")
+        self.nodes = []
+        self.config = config
+        self.wait_replicas = wait_replicas
+        self._tokens = {}
+        self.topology = topology or cluster_topology.Topology(os.path.join(self.root, "redis"), replicas=replicas,
+                                                              sentinels=sentinels)
+        try:
+            for i in range(nodes):
+                self.start_node(NODE_NAMES[i])
+        except Exception:
+            self.cleanup(check_exits=False)
+            raise
+
+    def node_config(self, name):
+        return self.topology.shared_state_toml(name, wait_replicas=self.wait_replicas) + "\n" + self.config
+
+    def start_node(self, name, data_dir=None, copy_from=None):
+        """Starts a node; every node after the first gets the first node's key ring and JWT key."""
+        if data_dir is None:
+            data_dir = os.path.join(self.root, name)
+        source = copy_from or (self.nodes[0].data_dir if self.nodes else None)
+        if source is not None and not os.path.exists(os.path.join(data_dir, "master.key")):
+            os.makedirs(data_dir, mode=0o700, exist_ok=True)
+            for f in SHARED_FILES:
+                shutil.copy2(os.path.join(source, f), os.path.join(data_dir, f))
+        node = ClusterNode(self, name, Server(self.args.callsignd, self.node_config(name), data_dir=data_dir))
+        self.nodes.append(node)
+        return node
+
+    def token(self, role, sub):
+        if (role, sub) not in self._tokens:
+            self._tokens[(role, sub)] = mint_token(self.args.callsign, self.nodes[0].data_dir, role, sub)
+        return self._tokens[(role, sub)]
+
+    @property
+    def admin(self):
+        return self.token("admin", "ops-1")
+
+    def put_user(self, node, user_id, phone_support=True):
+        status, _, body = node.json("PUT", "/v1/users/" + user_id,
+                                    {"email": user_id + "@example.com", "phone_support": phone_support}, self.admin)
+        check(status in (200, 201), "PUT user %s on %s: %d %r" % (user_id, node.name, status, body))
+        return body
+
+    def cleanup(self, check_exits=True):
+        problems = []
+        for node in self.nodes:
+            try:
+                node.server.cleanup()
+            except AssertionError as e:
+                problems.append(str(e))
+        problems += self.topology.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+        if check_exits and problems:
+            raise AssertionError("unclean exits: %s" % "; ".join(problems))
+
+
+def wait_for(predicate, timeout, what, interval=0.02):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("%s did not happen within %.1f s" % (what, timeout))

@@ -1,0 +1,150 @@
+"""Integration (issue 18): three callsignd nodes on Redis with a replica and three Sentinels,
+all real processes on loopback. A user created on one node verifies through another with at
+most two round trips; a dashboard on node A hears of a verify done on node B; failed logins
+spread over the nodes block on every node at the fifth, with one Retry-After, and an unblock
+on one node lifts it everywhere; a node whose key ring differs refuses to start."""
+import json
+import os
+import sys
+import time
+
+from cluster_harness import Cluster, wait_for
+from harness import check, current_step, json_headers, parse_args, phone_token_at, run_cases, wait_for_step_start
+from ws_client import WebSocket
+
+ARGS, _ = parse_args()
+PERIOD = 3
+CONFIG = """
+[phone_token]
+period = %d
+
+[verify]
+user_failures = 100000
+agent_failures = 100000
+ip_failures = 100000
+
+[login]
+trusted_proxies = ["127.0.0.1"]
+""" % PERIOD
+
+
+def verify(cluster, node, user, code, agent="agent-1"):
+    status, headers, body = node.json("POST", "/v1/verify", {"user": user, "code": code},
+                                      cluster.token("agent", agent))
+    return status, headers, body
+
+
+def round_trips(node):
+    return {op: node.metric("callsign_redis_round_trips_total", '{operation="%s"}' % op)
+            for op in ("user_find", "user_find_by_email", "code_settle")}
+
+
+def test_a_user_made_on_one_node_verifies_on_another_and_dashboards_hear_it():
+    cluster = Cluster(ARGS, nodes=3, config=CONFIG)
+    try:
+        a, b, c = cluster.nodes
+        cluster.put_user(a, "alice")
+        # A dashboard on node A.
+        ws = WebSocket(a.server.port)
+        ws.send_json({"type": "auth", "token": cluster.token("customer", "alice")})
+        first = ws.receive_until(lambda m: m.get("type") == "token", timeout=10)
+        check(len(first.get("token", "")) == 6, "a code on node A's dashboard: %r" % first)
+
+        step = wait_for_step_start(PERIOD)
+        code = phone_token_at(a.data_dir, "alice", step)
+        before = round_trips(c)
+        status, _, body = verify(cluster, c, "alice", code)
+        check(status == 200 and body.get("valid") is True, "verify through node C: %d %r" % (status, body))
+        after = round_trips(c)
+        used = sum(after[k] - before[k] for k in after)
+        check(used <= 2, "a verify cost %d round trips on node C: %r -> %r" % (used, before, after))
+        # The same code through node B is a replay, whoever asks.
+        status, _, body = verify(cluster, b, "alice", code, agent="agent-2")
+        check(status == 200 and body.get("valid") is False, "replay through node B: %d %r" % (status, body))
+
+        # Node A's dashboard hears of node C's verify.
+        notice = ws.receive_until(lambda m: m.get("type") == "verified", timeout=5)
+        check(notice.get("agent") == "agent-1", "notice on node A: %r" % notice)
+        # ... and of node B's, for the next code.
+        step = wait_for_step_start(PERIOD)
+        status, _, body = verify(cluster, b, "alice", phone_token_at(a.data_dir, "alice", step), agent="agent-3")
+        check(status == 200 and body.get("valid") is True, "verify through node B: %d %r" % (status, body))
+        notice = ws.receive_until(lambda m: m.get("type") == "verified", timeout=5)
+        check(notice.get("agent") == "agent-3", "second notice on node A: %r" % notice)
+        ws.close()
+    finally:
+        cluster.cleanup()
+
+
+def test_failed_logins_over_three_nodes_block_everywhere_and_an_unblock_lifts_everywhere():
+    cluster = Cluster(ARGS, nodes=3, config=CONFIG)
+    try:
+        service = cluster.token("service", "login-frontend")
+        ip = "203.0.113.44"
+        for attempt in range(4):
+            node = cluster.nodes[attempt % 3]
+            status, _, body = node.json("POST", "/v1/login/result", {"ip": ip, "username": "bob@example.com", "success": False}, service)
+            check(status == 200 and body == {"blocked": False, "retry_after": 0},
+                  "failure %d on %s: %d %r" % (attempt + 1, node.name, status, body))
+        status, _, body = cluster.nodes[1].json("POST", "/v1/login/result", {"ip": ip, "username": "bob@example.com", "success": False}, service)
+        check(status == 200 and body["blocked"], "the fifth failure blocks: %d %r" % (status, body))
+
+        def gate_all():
+            answers = []
+            for node in cluster.nodes:
+                status, headers, _ = node.server.request("GET", "/v1/login/gate", headers={"X-Forwarded-For": ip})
+                answers.append((status, headers.get("retry-after")))
+            return answers if all(s == 429 for s, _ in answers) else None
+
+        answers = wait_for(gate_all, 2, "the block on every node")
+        retry = {int(r) for _, r in answers}
+        check(max(retry) - min(retry) <= 1 and min(retry) >= 3590, "one Retry-After everywhere: %r" % answers)
+
+        status, _, body = cluster.nodes[2].json("DELETE", "/v1/admin/blocks/" + ip, token=cluster.admin)
+        check(status == 200 and body["lifted"]["key"].endswith(ip), "unblock on node C: %d %r" % (status, body))
+
+        def open_everywhere():
+            return all(node.server.request("GET", "/v1/login/gate", headers={"X-Forwarded-For": ip})[0] == 204
+                       for node in cluster.nodes)
+
+        wait_for(open_everywhere, 2, "the unblock on every node")
+        status, _, listed = cluster.nodes[0].json("GET", "/v1/admin/blocks", token=cluster.admin)
+        kinds = sorted(b["kind"] for b in listed["blocks"])
+        check(status == 200 and kinds == ["username"], "only the username's block is left on node A: %r" % listed)
+    finally:
+        cluster.cleanup()
+
+
+def test_a_node_with_another_key_ring_refuses_to_start():
+    cluster = Cluster(ARGS, nodes=1, config=CONFIG)
+    try:
+        stranger = os.path.join(cluster.root, "stranger")
+        os.makedirs(stranger, mode=0o700)
+        with open(os.path.join(stranger, "master.key"), "w") as f:
+            f.write("1 %s\n" % os.urandom(32).hex())
+        os.chmod(os.path.join(stranger, "master.key"), 0o600)
+        try:
+            cluster.start_node("node-x", data_dir=stranger)
+        except RuntimeError as e:
+            text = str(e)
+            check("exited early: 1" in text, "exit status 1: %s" % text[:300])
+            check("differs from the one the cluster registered" in text, "a clear reason: %s" % text[-600:])
+        else:
+            raise AssertionError("a node with another key ring started")
+        # The refused node left the registry as it was: node A still serves.
+        status, _, _ = cluster.nodes[0].json("GET", "/readyz")
+        check(status == 200, "node A still ready: %d" % status)
+    finally:
+        cluster.cleanup()
+
+
+CASES = [
+    ("user_made_on_one_node_verifies_on_another_and_dashboards_hear_it",
+     test_a_user_made_on_one_node_verifies_on_another_and_dashboards_hear_it),
+    ("failed_logins_over_three_nodes_block_everywhere_and_unblock_lifts_everywhere",
+     test_failed_logins_over_three_nodes_block_everywhere_and_an_unblock_lifts_everywhere),
+    ("a_node_with_another_key_ring_refuses_to_start", test_a_node_with_another_key_ring_refuses_to_start),
+]
+
+if __name__ == "__main__":
+    sys.exit(run_cases(CASES))
