@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fails when a folder includes a layer it must not see: crypto -> storage -> server, and
-# Asio/Beast only in server/src/net/. A folder that is missing or holds no source fails too:
+# Fails when a folder includes a layer it must not see: crypto -> storage -> redis ->
+# shared_state -> server, Asio only in redis/src/ and server/src/net/, Beast only in server/src/net/. A folder that is missing or holds no source fails too:
 # a check over nothing would pass whatever the code does.
 set -uo pipefail
 root="${1:?source dir}"
@@ -24,11 +24,16 @@ forbid() {  # forbid <description> <regex> <paths...>
     echo "FAIL: $what: grep failed ($status)"; fail=1
   fi
 }
-for folder in crypto storage server/include server/src server/src/net; do
+for folder in crypto storage redis shared_state server/include server/src server/src/net; do
   [ -d "$folder" ] || { echo "FAIL: $folder does not exist"; fail=1; }
 done
 forbid "crypto uses no Asio/Beast/RocksDB/storage/server" '#include *[<"](boost/(asio|beast)|rocksdb/|storage/|server/)' crypto
-forbid "storage uses no Asio/Beast/server" '#include *[<"](boost/(asio|beast)|server/)' storage
+forbid "storage uses no Asio/Beast/redis/shared_state/server" '#include *[<"](boost/(asio|beast)|redis/|shared_state/|server/)' storage
+# Issue 18: the Redis client may use Asio (never Beast) and sees only crypto and storage; its
+# public headers stay Asio-free, so the server's core can hold a client.
+forbid "redis uses no Beast/shared_state/server" '#include *[<"](boost/beast|shared_state/|server/)' redis
+forbid "redis's public headers include no Asio" '#include *[<"]boost/asio' redis/include
+forbid "shared_state uses no Asio/Beast/server" '#include *[<"](boost/(asio|beast)|server/)' shared_state
 forbid "server core uses no Asio/Beast" '#include *[<"]boost/(asio|beast)' server/include $(find server/src -path server/src/net -prune -o -type f -print)
 forbid "server headers never include Beast" '#include *[<"]boost/beast' server/include
 # Issue 17: the folders show the architecture.
