@@ -119,9 +119,20 @@ class Process:
             f.write("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\nsave \"\"\n" %
                     (self.port, directory, os.path.join(directory, "log")))
             f.write("\n".join(lines) + "\n")
-        self.proc = subprocess.Popen([binary, self.config], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.binary = binary
+        self._spawn()
+
+    def _spawn(self):
+        self.proc = subprocess.Popen([self.binary, self.config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.planned_kill = False
-        wait_until(lambda: self.ping(), 10, "%s answering PING" % name)
+        wait_until(lambda: self.ping(), 10, "%s answering PING" % self.name)
+
+    def restart(self):
+        """Starts the process again on the same port, config and directory (AOF included)."""
+        problem = self.stop()
+        if problem:
+            raise RuntimeError(problem)
+        self._spawn()
 
     def ping(self):
         if self.proc.poll() is not None:

@@ -38,11 +38,13 @@ class ClusterNode:
 
 
 class Cluster:
-    def __init__(self, args, nodes=3, config="", replicas=2, sentinels=3, wait_replicas=1, topology=None):
+    def __init__(self, args, nodes=3, config="", replicas=2, sentinels=3, wait_replicas=1, topology=None,
+                 node_configs=None):
         self.args = args
         self.root = tempfile.mkdtemp(prefix="callsign-cluster-")
         self.nodes = []
         self.config = config
+        self.node_configs = node_configs or {}  # name -> extra config text for that node only
         self.wait_replicas = wait_replicas
         self._tokens = {}
         self.topology = topology or cluster_topology.Topology(os.path.join(self.root, "redis"), replicas=replicas,
@@ -55,7 +57,8 @@ class Cluster:
             raise
 
     def node_config(self, name):
-        return self.topology.shared_state_toml(name, wait_replicas=self.wait_replicas) + "\n" + self.config
+        return (self.topology.shared_state_toml(name, wait_replicas=self.wait_replicas, extra=self.node_configs.get(name, ""))
+                + "\n" + self.config)
 
     def start_node(self, name, data_dir=None, copy_from=None):
         """Starts a node; every node after the first gets the first node's key ring and JWT key."""

@@ -1,0 +1,87 @@
+"""Integration (issue 18): Redis stopped under two callsignd nodes. Verify, user writes and
+/readyz answer 503 problem+json with Retry-After, nothing is half-written; the gate keeps
+answering from the node's block copy on the node that fails open (the default) and refuses on
+the node configured to fail closed; when Redis returns, both nodes recover by themselves (a
+restarted Redis is a new primary: the step it came back in is fenced, the next one verifies)."""
+import json
+import sys
+import time
+
+from cluster_harness import Cluster, wait_for
+from harness import check, parse_args, phone_token_at, run_cases, wait_for_step_start
+
+ARGS, _ = parse_args()
+PERIOD = 5
+CONFIG = """
+[phone_token]
+period = %d
+
+[login]
+trusted_proxies = ["127.0.0.1"]
+""" % PERIOD
+
+
+def gate(node, ip):
+    return node.server.request("GET", "/v1/login/gate", headers={"X-Forwarded-For": ip})
+
+
+def test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers():
+    cluster = Cluster(ARGS, nodes=2, config=CONFIG, node_configs={"node-b": 'login_signals_when_unavailable = "closed"\n'})
+    try:
+        a, b = cluster.nodes
+        cluster.put_user(a, "carol")
+        service = cluster.token("service", "login-frontend")
+        blocked_ip = "203.0.113.60"
+        for _ in range(5):
+            status, _, body = a.json("POST", "/v1/login/result",
+                                     {"ip": blocked_ip, "username": "x@example.com", "success": False}, service)
+            check(status == 200, "failure report: %d %r" % (status, body))
+        wait_for(lambda: gate(b, blocked_ip)[0] == 429, 2, "the block on node B")
+
+        for server in cluster.topology.servers:
+            check(server.stop() == "", "%s stops cleanly" % server.name)
+
+        def unready(node):
+            return node.json("GET", "/readyz")[0] == 503
+
+        wait_for(lambda: unready(a) and unready(b), 10, "both nodes unready")
+        status, headers, body = a.json("POST", "/v1/verify", {"user": "carol", "code": "123456"},
+                                       cluster.token("agent", "agent-1"))
+        check(status == 503 and headers.get("content-type") == "application/problem+json",
+              "verify while Redis is away: %d %r" % (status, body))
+        check(headers.get("retry-after") == "2", "Retry-After from [shared_state]: %r" % headers.get("retry-after"))
+        check("carol" not in json.dumps(body), "the problem names no user: %r" % body)
+        status, headers, body = b.json("PUT", "/v1/users/dave", {"email": "dave@example.com", "phone_support": True},
+                                       cluster.admin)
+        check(status == 503 and headers.get("retry-after") == "2", "user write: %d %r" % (status, body))
+
+        # Fail open (node A): the block copy still answers; nothing new is refused.
+        check(gate(a, blocked_ip)[0] == 429, "node A keeps its known block")
+        check(gate(a, "198.51.100.7")[0] == 204, "node A lets an unknown address through")
+        # Fail closed (node B): the gate refuses while it cannot know.
+        status, headers, _ = gate(b, "198.51.100.7")
+        check(status == 503 and "retry-after" in headers, "node B fails closed: %d" % status)
+
+        for server in cluster.topology.servers:
+            server.restart()
+
+        def ready_again():
+            return all(n.json("GET", "/readyz")[0] == 200 for n in cluster.nodes)
+
+        wait_for(ready_again, 20, "both nodes ready again", interval=0.1)
+        check(gate(b, "198.51.100.7")[0] == 204, "node B answers again")
+        status, _, body = b.json("GET", "/v1/users/dave", token=cluster.admin)
+        check(status == 404, "the refused write left nothing behind: %d %r" % (status, body))
+        step = wait_for_step_start(PERIOD)
+        status, _, body = b.json("POST", "/v1/verify", {"user": "carol", "code": phone_token_at(a.data_dir, "carol", step)},
+                                 cluster.token("agent", "agent-1"))
+        check(status == 200 and body["valid"] is True, "verify after recovery: %d %r" % (status, body))
+    finally:
+        cluster.cleanup()
+
+
+CASES = [("redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers",
+          test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers)]
+
+if __name__ == "__main__":
+    sys.exit(run_cases(CASES))
