@@ -206,20 +206,26 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(twenty_threads_racing_one_step_accept_it_once, B, 
 // The Lua port of rate_window decides exactly like the C++ one: random failures at random times,
 // under limits that a reload changes (window, limit, and across max_exact_limit), settled on
 // Redis and on the embedded composition over the in-memory stores; every answer must agree.
-BOOST_AUTO_TEST_CASE(the_counters_decide_like_the_embedded_arithmetic) {
+// Times step in whole units of `tick_ms` (0 to 4 of them), so events fall exactly on window
+// edges and share milliseconds.
+namespace {
+struct refusals {
+  int exact = 0;
+  int estimated = 0;
+};
+
+refusals settle_alike(const std::vector<storage::rate_limit>& limits, std::int64_t tick_ms, int attempts) {
   test::redis_backend b;
   test::memory_replay_marks marks;
   test::memory_rate_counters counters;
   storage::embedded_code_attempts reference(marks, counters);
-  const std::vector<storage::rate_limit> limits = {{5, 900'000}, {5, 60'000}, {3, 60'000},
-                                                  {8, 120'000}, {1001, 60'000}, {1500, 30'000}};
   std::mt19937_64 random(18);
   std::int64_t now = t0;
   std::size_t limit_index = 0;
-  int throttled = 0;
-  for (int i = 0; i < 3000; ++i) {
+  refusals out;
+  for (int i = 0; i < attempts; ++i) {
     if (random() % 97 == 0) limit_index = random() % limits.size();  // a reload
-    now += static_cast<std::int64_t>(random() % 4000);
+    now += tick_ms * static_cast<std::int64_t>(random() % 5);
     storage::code_attempt a;
     a.now_ms = now;
     a.failures = {{"k1", limits[limit_index]}, {"k2", limits[(limit_index + 1) % limits.size()]}};
@@ -230,9 +236,21 @@ BOOST_AUTO_TEST_CASE(the_counters_decide_like_the_embedded_arithmetic) {
     BOOST_REQUIRE(expected);
     BOOST_TEST_REQUIRE(got.throttled == expected->throttled, "attempt " << i);
     BOOST_TEST_REQUIRE(got.retry_after_seconds == expected->retry_after_seconds, "attempt " << i);
-    throttled += got.throttled ? 1 : 0;
+    if (got.throttled) ++(a.failures[0].limit.exact() ? out.exact : out.estimated);
   }
-  BOOST_TEST(throttled > 100);  // the sequence exercised refusals, not only counting
+  return out;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_counters_decide_like_the_embedded_arithmetic) {
+  // Seconds apart: the shipped limits (5 per 15 min, per minute) and large ones.
+  auto slow = settle_alike({{5, 900'000}, {5, 60'000}, {3, 60'000}, {8, 120'000}, {1001, 60'000}, {40, 30'000}},
+                           1000, 3000);
+  BOOST_TEST(slow.exact > 100);  // the sequence exercised refusals, not only counting
+  // Milliseconds apart, so the large limits (the two-window estimate) refuse as well.
+  auto fast = settle_alike({{1001, 2'000}, {1500, 2'500}, {5, 10}, {3, 7}, {1000, 2'000}, {2000, 5'000}}, 1, 6000);
+  BOOST_TEST(fast.exact > 50);
+  BOOST_TEST(fast.estimated > 50);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
