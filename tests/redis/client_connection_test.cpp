@@ -77,9 +77,9 @@ BOOST_AUTO_TEST_CASE(fails_fast_while_down_and_follows_a_restart_to_a_new_epoch)
   BOOST_TEST(server.stop() == 0);
   BOOST_REQUIRE(test::wait_until([&] { return !client->status().connected; }));
   const auto asked = std::chrono::steady_clock::now();
-  auto down = test::exec_wait(*client, {{"PING"}});
+  auto down = test::exec_wait(*client, {{"INCR", "cs:sent-while-down"}}, 3000ms);
   BOOST_REQUIRE(!down);
-  BOOST_TEST((down.error().kind == error_kind::unavailable));
+  BOOST_TEST((down.error().kind == error_kind::unavailable), down.error().message);
   BOOST_TEST((std::chrono::steady_clock::now() - asked < 1000ms));  // well under command_timeout
   BOOST_TEST(!client->status().last_error.empty());
 
@@ -91,9 +91,10 @@ BOOST_AUTO_TEST_CASE(fails_fast_while_down_and_follows_a_restart_to_a_new_epoch)
   BOOST_TEST(second.reconnects == 1U);
   BOOST_TEST(second.last_error.empty());
   BOOST_TEST(changes.load() >= 3);
-  auto up = test::exec_wait(*client, {{"PING"}});
+  auto up = test::exec_wait(*client, {{"PING"}, {"GET", "cs:sent-while-down"}});
   BOOST_REQUIRE(up);
   BOOST_TEST(up->at(0).is_status("PONG"));
+  BOOST_TEST(up->at(1).is_nil());  // never queued: the restarted (empty) server never got the INCR
   client->stop();
   BOOST_TEST(server.stop() == 0);
 }

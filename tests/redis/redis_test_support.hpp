@@ -6,11 +6,12 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "redis/client.hpp"
-#include "support/completion_wait.hpp"
 #include "support/redis_process.hpp"
 
 namespace callsign::test {
@@ -25,9 +26,18 @@ inline redis::client_options options_for(const redis_process& server) {
   return options;
 }
 
-inline result<std::vector<redis::reply>> exec_wait(redis::client& client, std::vector<redis::command> commands) {
-  return wait_for<std::vector<redis::reply>>(
-      [&](storage::completion<std::vector<redis::reply>> done) { client.exec(std::move(commands), std::move(done)); });
+// Waits (bounded) for the exec's answer; an internal error when none came within `bound`.
+inline result<std::vector<redis::reply>> exec_wait(redis::client& client, std::vector<redis::command> commands,
+                                                   std::chrono::milliseconds bound = std::chrono::milliseconds(30000)) {
+  auto promise = std::make_shared<std::promise<result<std::vector<redis::reply>>>>();
+  auto future = promise->get_future();
+  client.exec(std::move(commands), [promise](result<std::vector<redis::reply>> answer) {
+    promise->set_value(std::move(answer));
+  });
+  if (future.wait_for(bound) != std::future_status::ready) {
+    return make_error(error_kind::internal, "test: no answer within the bound");
+  }
+  return future.get();
 }
 
 // Polls `condition` every 10 ms until it holds or `bound` passed; returns whether it held.
