@@ -117,6 +117,7 @@ result<audit_cross_verification> verify_audit_links(std::span<const audit_journa
     scanned.push_back(std::move(*journal));
   }
 
+  std::set<std::string> unchecked;
   for (std::size_t i = 0; i < journals.size(); ++i) {
     auto& summary = report.journals[i];
     for (const auto& held : scanned[i].links) {
@@ -133,6 +134,7 @@ result<audit_cross_verification> verify_audit_links(std::span<const audit_journa
       const auto target = by_node.find(link.node);
       if (target == by_node.end()) {
         ++report.links_unchecked;
+        unchecked.insert(link.node);
         continue;
       }
       ++summary.links_checked;
@@ -149,6 +151,7 @@ result<audit_cross_verification> verify_audit_links(std::span<const audit_journa
       }
     }
   }
+  report.unchecked_nodes.assign(unchecked.begin(), unchecked.end());
   return report;
 }
 

@@ -67,6 +67,13 @@ BOOST_AUTO_TEST_CASE(verify_checks_links_across_journals_and_fails_on_a_rewritte
   outcome = run_cli("audit verify --data-dir " + dir_of(b));
   BOOST_TEST(outcome.status == 0);
   BOOST_TEST(outcome.out == "audit journal intact: 7 entries (seq 1..7), 2 signed checkpoints (last at seq 7)\n");
+  // A journal given alone among several names the nodes its links reach but cannot check.
+  test::node_journal c("node-c");
+  c.close();
+  outcome = run_cli("audit verify --data-dir " + dir_of(b) + " --data-dir " + dir_of(c));
+  BOOST_TEST(outcome.status == 0);
+  BOOST_TEST(contains(outcome.out, "cross-links: 0 checked, 0 broken, 1 naming a node whose journal was not given "
+                                   "(node-a)\n"));
 
   // Rewrite b's entry 2 and everything after it, re-signed: b alone still verifies ...
   {

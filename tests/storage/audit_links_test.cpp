@@ -160,6 +160,7 @@ BOOST_AUTO_TEST_CASE(links_between_two_journals_verify) {
   BOOST_TEST(alone.intact());
   BOOST_TEST(alone.links_checked == 0U);
   BOOST_TEST(alone.links_unchecked == 1U);
+  BOOST_TEST((alone.unchecked_nodes == std::vector<std::string>{"node-b"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_rewritten_history_breaks_the_link_another_node_holds) {

@@ -124,9 +124,12 @@ int run_verify_several(std::span<const std::string_view> data_dirs) {
                 static_cast<unsigned long long>(broken.linked_seq), broken.reason.c_str());
   }
   for (const auto& problem : links->problems) std::printf("problem: %s\n", problem.c_str());
-  std::printf("cross-links: %llu checked, %zu broken, %llu naming a node whose journal was not given\n",
+  std::string unchecked;
+  for (const auto& node : links->unchecked_nodes) unchecked += (unchecked.empty() ? " (" : ", ") + node;
+  if (!unchecked.empty()) unchecked += ")";
+  std::printf("cross-links: %llu checked, %zu broken, %llu naming a node whose journal was not given%s\n",
               static_cast<unsigned long long>(links->links_checked), links->broken.size(),
-              static_cast<unsigned long long>(links->links_unchecked));
+              static_cast<unsigned long long>(links->links_unchecked), unchecked.c_str());
   return intact ? exit_ok : exit_failure;
 }
 
