@@ -37,8 +37,8 @@ struct directory_options {
 };
 
 // Round trips (client::exec calls) per operation since start, for /metrics: one struct, owned by
-// the caller and shared by both directories. Every operation is
-// one round trip, WAIT included; a call refused before Redis (an invalid id) is not counted.
+// the caller and shared by both directories. Every operation is one round trip, WAIT included;
+// a call refused before Redis (an invalid id) and a cache hit are not counted.
 // Thread-safety: atomics, relaxed; read and written from any thread.
 struct directory_round_trips {
   std::atomic<std::uint64_t> user_find{0};
