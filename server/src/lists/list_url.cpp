@@ -39,7 +39,10 @@ std::string list_url::redacted() const {
 
 std::string list_url::host_header() const {
   std::string out = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  if (port != (https ? 443 : 80)) out += ":" + std::to_string(port);
+  if (port != (https ? 443 : 80)) {
+    out.push_back(':');
+    out += std::to_string(port);
+  }
   return out;
 }
 
@@ -69,7 +72,11 @@ result<list_url> parse_list_url(std::string_view text) {
   const auto authority_end = text.find_first_of("/?");
   std::string_view authority = text.substr(0, authority_end);
   const std::string_view rest = authority_end == std::string_view::npos ? std::string_view() : text.substr(authority_end);
-  url.target = rest.empty() ? "/" : rest.front() == '?' ? "/" + std::string(rest) : std::string(rest);
+  // Built by appending: GCC 12 at -O2 misreads "/" + std::string(rest) as an overlapping copy
+  // (-Werror=restrict, a known false positive).
+  url.target.clear();
+  if (rest.empty() || rest.front() == '?') url.target.push_back('/');
+  url.target.append(rest);
 
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
     const std::string_view userinfo = authority.substr(0, at);
