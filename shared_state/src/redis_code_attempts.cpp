@@ -1,4 +1,5 @@
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "redis_attempts_calls.hpp"
@@ -19,7 +20,7 @@ result<void> check(const storage::code_attempt& attempt) {
   }
   if (auto ok = storage::check_window_arguments(attempt.now_ms, 1); !ok) return ok;
   if (attempt.claim) {
-    for (const auto& part : {attempt.claim->user, attempt.claim->method}) {
+    for (std::string_view part : {std::string_view(attempt.claim->user), std::string_view(attempt.claim->method)}) {
       if (part.empty() || part.size() > storage::max_replay_mark_part) {
         return make_error(error_kind::invalid_input, "replay mark part out of range");
       }
