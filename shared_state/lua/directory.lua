@@ -128,10 +128,10 @@ local function auth_put(keys, args)
 end
 
 local read_only = {'no-writes'}
-redis.register_function{function_name = 'cs_user_find', callback = user_find, flags = read_only}
-redis.register_function{function_name = 'cs_user_find_by_email', callback = user_find_by_email, flags = read_only}
-redis.register_function{function_name = 'cs_user_list', callback = user_list, flags = read_only}
-redis.register_function('cs_user_put', user_put)
-redis.register_function('cs_user_remove', user_remove)
-redis.register_function{function_name = 'cs_auth_find', callback = auth_find, flags = read_only}
-redis.register_function('cs_auth_put', auth_put)
+redis.register_function{function_name = 'callsign_user_find', callback = user_find, flags = read_only}
+redis.register_function{function_name = 'callsign_user_find_by_email', callback = user_find_by_email, flags = read_only}
+redis.register_function{function_name = 'callsign_user_list', callback = user_list, flags = read_only}
+redis.register_function('callsign_user_put', user_put)
+redis.register_function('callsign_user_remove', user_remove)
+redis.register_function{function_name = 'callsign_authenticator_find', callback = auth_find, flags = read_only}
+redis.register_function('callsign_authenticator_put', auth_put)

@@ -21,7 +21,7 @@ void redis_authenticator_directory::find(std::string_view user_id,
   }
   round_trips_.authenticator_find.fetch_add(1, std::memory_order_relaxed);
   client_.exec(
-      {{"FCALL_RO", "cs_auth_find", "1", directory_detail::authenticator_key(user_id)}},
+      {{"FCALL_RO", "callsign_authenticator_find", "1", directory_detail::authenticator_key(user_id)}},
       [done = std::move(done)](result<std::vector<redis::reply>> replies) {
         if (!replies || replies->size() != 1) {
           done(directory_detail::unavailable());
@@ -62,7 +62,7 @@ void redis_authenticator_directory::put(std::string user_id, storage::authentica
   // Sealed bytes only; an empty argument asks the function to remove the enrollment.
   std::string bytes = record.empty() ? std::string() : storage::encode_authenticator(record, expected_version + 1);
   directory_detail::directory_write write{
-      {"FCALL", "cs_auth_put", "2", directory_detail::authenticator_key(user_id), directory_detail::user_key(user_id),
+      {"FCALL", "callsign_authenticator_put", "2", directory_detail::authenticator_key(user_id), directory_detail::user_key(user_id),
        user_id, std::to_string(expected_version), std::move(bytes)},
       std::move(extra), {}};
   directory_detail::run_write(client_, sink_, options_, round_trips_.authenticator_put, std::move(write),

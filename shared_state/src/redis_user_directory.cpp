@@ -73,7 +73,7 @@ void redis_user_directory::find(std::string_view id, storage::completion<std::op
     return;
   }
   round_trips_.user_find.fetch_add(1, std::memory_order_relaxed);
-  client_.exec({{"FCALL_RO", "cs_user_find", "1", directory_detail::user_key(id)}},
+  client_.exec({{"FCALL_RO", "callsign_user_find", "1", directory_detail::user_key(id)}},
                [cache = cache_.get(), generation, id = std::string(id),
                 done = std::move(done)](result<std::vector<redis::reply>> replies) {
                  auto user = read_user(replies, id, 0);
@@ -92,7 +92,7 @@ void redis_user_directory::find_by_email(std::string_view normalized_email,
   }
   round_trips_.user_find_by_email.fetch_add(1, std::memory_order_relaxed);
   client_.exec(
-      {{"FCALL_RO", "cs_user_find_by_email", "1", directory_detail::email_key(normalized_email),
+      {{"FCALL_RO", "callsign_user_find_by_email", "1", directory_detail::email_key(normalized_email),
         std::string(normalized_email)}},
       [done = std::move(done)](result<std::vector<redis::reply>> replies) { done(read_user(replies, {}, 1)); });
 }
@@ -100,7 +100,7 @@ void redis_user_directory::find_by_email(std::string_view normalized_email,
 void redis_user_directory::list(std::string_view after, std::size_t limit,
                                 storage::completion<storage::user_page> done) {
   round_trips_.user_list.fetch_add(1, std::memory_order_relaxed);
-  client_.exec({{"FCALL_RO", "cs_user_list", "1", std::string(directory_detail::users_key), std::string(after),
+  client_.exec({{"FCALL_RO", "callsign_user_list", "1", std::string(directory_detail::users_key), std::string(after),
                  std::to_string(std::min(limit, max_page))}},
                [done = std::move(done)](result<std::vector<redis::reply>> replies) {
                  // {more, id, version, record, ...}
@@ -134,7 +134,7 @@ void redis_user_directory::put(storage::user_record user, std::uint64_t expected
   }
   // The new version goes into the record; the function stores it only if expected_version holds.
   directory_detail::directory_write write{
-      {"FCALL", "cs_user_put", "3", directory_detail::user_key(user.id), std::string(directory_detail::users_key),
+      {"FCALL", "callsign_user_put", "3", directory_detail::user_key(user.id), std::string(directory_detail::users_key),
        directory_detail::email_key(user.email), user.id, std::to_string(expected_version),
        storage::encode_user(user, expected_version + 1), user.email},
       std::move(extra),
@@ -150,7 +150,7 @@ void redis_user_directory::remove(std::string_view id, std::uint64_t expected_ve
     return;
   }
   directory_detail::directory_write write{
-      {"FCALL", "cs_user_remove", "3", directory_detail::user_key(id), std::string(directory_detail::users_key),
+      {"FCALL", "callsign_user_remove", "3", directory_detail::user_key(id), std::string(directory_detail::users_key),
        directory_detail::authenticator_key(id), std::string(id), std::to_string(expected_version)},
       std::move(extra),
       [cache = cache_.get(), id = std::string(id)] { cache->drop(id); }};

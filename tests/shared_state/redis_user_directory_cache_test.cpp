@@ -57,7 +57,7 @@ class held_client final : public redis::client {
   std::uint64_t execs_ = 0;
 };
 
-// cs_user_find's reply for `record` at `version`.
+// callsign_user_find's reply for `record` at `version`.
 redis::reply found(const storage::user_record& record, std::uint64_t version) {
   redis::reply reply{redis::reply::kind::array, 0, {}, {}};
   reply.elements.push_back({redis::reply::kind::string, 0, std::to_string(version), {}});
