@@ -1,7 +1,6 @@
 #include "server/cluster/checkpoint_exchange.hpp"
 
 #include <pthread.h>
-#include <simdjson.h>
 
 #include <condition_variable>
 #include <map>
@@ -12,43 +11,12 @@
 #include <utility>
 #include <vector>
 
+#include "cluster/checkpoint_record.hpp"
 #include "crypto/hex.hpp"
 #include "storage/audit_checkpoint.hpp"
 #include "storage/audit_links.hpp"
 
 namespace callsign::server {
-namespace {
-
-// HSET value: {"node":..,"seq":..,"head":hex,"key_version":..,"sig":hex,"time":..}. A node id
-// needs no JSON escaping (a-z 0-9 . _ -).
-std::string encode_record(std::string_view node, const storage::audit_checkpoint& c) {
-  return "{\"node\":\"" + std::string(node) + "\",\"seq\":" + std::to_string(c.seq) + ",\"head\":\"" +
-         crypto::hex_encode(c.entry_hash) + "\",\"key_version\":" + std::to_string(c.key_version) + ",\"sig\":\"" +
-         crypto::hex_encode(c.signature) + "\",\"time\":" + std::to_string(c.time) + "}";
-}
-
-// The checkpoint a record holds, when it is well-formed and names `node`.
-std::optional<storage::audit_checkpoint> parse_record(std::string_view node, std::string_view text) {
-  thread_local simdjson::dom::parser parser;
-  const simdjson::padded_string padded(text);
-  simdjson::dom::object object;
-  if (parser.parse(padded).get_object().get(object) != simdjson::SUCCESS) return std::nullopt;
-  storage::audit_checkpoint c;
-  std::string_view named, head, sig;
-  std::uint64_t version = 0;
-  if (object["node"].get_string().get(named) != simdjson::SUCCESS || named != node ||
-      object["seq"].get_uint64().get(c.seq) != simdjson::SUCCESS || c.seq == 0 ||
-      object["head"].get_string().get(head) != simdjson::SUCCESS || !crypto::hex_decode_into(head, c.entry_hash) ||
-      object["key_version"].get_uint64().get(version) != simdjson::SUCCESS || version == 0 || version > UINT32_MAX ||
-      object["sig"].get_string().get(sig) != simdjson::SUCCESS || !crypto::hex_decode_into(sig, c.signature) ||
-      object["time"].get_int64().get(c.time) != simdjson::SUCCESS) {
-    return std::nullopt;
-  }
-  c.key_version = static_cast<std::uint32_t>(version);
-  return c;
-}
-
-}  // namespace
 
 // What completions hand over, and the counters. Guarded by `mutex`.
 struct checkpoint_exchange::state {
@@ -169,7 +137,7 @@ void checkpoint_exchange::worker::publish_head(std::vector<redis::command>& comm
                         std::to_string(c.time)});
   }
   // Every round, not only when new: it restores the record after a failover lost it.
-  commands.push_back({"HSET", std::string(audit_latest_checkpoints_key), options.node_id, encode_record(options.node_id, c)});
+  commands.push_back({"HSET", std::string(audit_latest_checkpoints_key), options.node_id, encode_checkpoint_record(options.node_id, c)});
 }
 
 void checkpoint_exchange::worker::round() {
@@ -221,7 +189,7 @@ void checkpoint_exchange::worker::read_latest(const redis::reply& all) {
     if (auto it = seen.find(node); it != seen.end() && it->second == record) continue;
     seen[node] = record;
     const bool named = storage::valid_audit_node_id(node);
-    const auto checkpoint = named ? parse_record(node, record) : std::nullopt;
+    const auto checkpoint = named ? parse_checkpoint_record(node, record) : std::nullopt;
     const char* refused = !checkpoint ? "malformed" : !signature_valid(*checkpoint) ? "bad signature" : nullptr;
     if (refused != nullptr) {
       {
