@@ -63,6 +63,15 @@ BOOST_AUTO_TEST_CASE(the_fence_moves_only_for_a_new_primary_and_never_back) {
   BOOST_TEST(b.server.command(setup[1]) == ":9000\r\n");
 }
 
+// The user's hash tag ends at the first '}', so user and method are escaped: no two pairs share
+// a mark, and a user's marks share one slot.
+BOOST_AUTO_TEST_CASE(mark_keys_are_one_per_user_and_method) {
+  BOOST_TEST(shared_state::mark_key("u-42", "phone_token") == "cs:{u:u-42}:mark:phone_token");
+  BOOST_TEST(shared_state::mark_key("a}:mark:b", "c") == "cs:{u:a%7D:mark:b}:mark:c");
+  BOOST_TEST(shared_state::mark_key("a", "b}:mark:c") == "cs:{u:a}:mark:b%7D:mark:c");
+  BOOST_TEST(shared_state::mark_key("{x}", "m") == "cs:{u:%7Bx%7D}:mark:m");
+}
+
 BOOST_AUTO_TEST_CASE(a_claim_without_its_step_start_is_invalid_input) {
   test::redis_backend b;
   auto a = attempt_at(t0, 100);
