@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "directory_test_support.hpp"
+#include "shared_state/attempt_functions.hpp"
 #include "storage/user_directory_test_support.hpp"
 
 using namespace callsign;
@@ -193,6 +194,17 @@ BOOST_AUTO_TEST_CASE(racing_enrollments_let_exactly_one_through) {
     BOOST_TEST(conflicts == 3);
     BOOST_TEST(test::find_authenticator(r.authenticators, "ann").version == round + 1);
   }
+}
+
+// Function names are global across libraries: the attempts library must load beside this one.
+BOOST_AUTO_TEST_CASE(the_directory_and_attempts_libraries_load_side_by_side) {
+  test::redis_directories r;
+  const auto loaded = r.server.command({"FUNCTION", "LOAD", "REPLACE", std::string(shared_state::attempts_library())});
+  BOOST_TEST(bulk(loaded) == "callsign_attempts");
+  const auto libraries = r.server.command({"FUNCTION", "LIST"});
+  BOOST_TEST(libraries.find("callsign_directory") != std::string::npos);
+  BOOST_TEST(libraries.find("callsign_attempts") != std::string::npos);
+  BOOST_TEST(*test::put_user(r.users, user("ann", "ann@example.com"), 0) == 1U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
