@@ -6,6 +6,7 @@
 
 #include "server/app_context.hpp"
 #include "server/auth/token_verifier.hpp"
+#include "server/cluster/cluster_lists.hpp"
 #include "server/cluster/shared_state_node.hpp"
 #include "server/http/problem.hpp"
 #include "server/config/config.hpp"
@@ -188,6 +189,12 @@ int main(int argc, char** argv) {
              "until one is");
   }
   server::list_refresher refresher(lists, log, app.writer, app.clock, std::chrono::seconds(1));
+  // Several nodes: a reload reaches every node; each node's list statuses are kept in Redis.
+  std::unique_ptr<server::cluster_lists> cluster_lists;
+  if (shared) {
+    cluster_lists = std::make_unique<server::cluster_lists>(lists, shared->link(), shared->client(), log, app.writer,
+                                                            app.clock);
+  }
 
   app.stats = std::make_unique<server::metrics>(routes.route_labels());
   auto control = server::start_control_socket(app);  // `callsign backup` while running

@@ -73,9 +73,11 @@ void cluster_link::on_message(std::string_view channel, std::string_view message
     case cluster_event_kind::unblock:
       blocks_.remove(event->block.key);
       break;
-    case cluster_event_kind::lists_reload:
+    case cluster_event_kind::lists_reload: {
+      std::lock_guard lock(reload_mutex_);
       if (reload_list_) reload_list_(event->list);
       break;
+    }
     case cluster_event_kind::user_changed:
     case cluster_event_kind::authenticator_changed:
       break;  // no node caches user records yet (docs/cluster.md, "Round trips")

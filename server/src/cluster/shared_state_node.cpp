@@ -256,6 +256,7 @@ storage::authenticator_directory& shared_state_node::authenticators() { return *
 storage::block_directory& shared_state_node::block_admin() { return *parts_->block_admin; }
 storage::blocks& shared_state_node::login_blocks() { return *parts_->login_blocks; }
 cluster_link& shared_state_node::link() { return *parts_->link; }
+redis::client& shared_state_node::client() { return *parts_->client; }
 
 std::string shared_state_node::unready_reason() const {
   auto status = parts_->client->status();

@@ -29,6 +29,7 @@
 #include "server/net/http_server.hpp"
 #include "server/observability/background_audit.hpp"
 #include "server/cluster/cluster_link.hpp"
+#include "server/cluster/cluster_lists.hpp"
 #include "server/stream/stream_hub.hpp"
 
 namespace callsign::server {
@@ -289,9 +290,13 @@ int serve_http(app_context& app, const router& routes) {
     if (hup_ec) return;
     if (app.lists != nullptr) {
       net::post(workers, [&app] {
-        (void)app.lists->reload_all([&app](list_id id, const result<reload_outcome>& outcome) {
+        const auto outcomes = app.lists->reload_all([&app](list_id id, const result<reload_outcome>& outcome) {
           report_list_outcome(app.log, app.writer, app.clock, sighup_reload, id, outcome);
         });
+        // Several nodes: every other node reloads them too (docs/cluster.md, "Lists").
+        if (auto* cluster = app.cluster != nullptr ? app.cluster->lists() : nullptr; cluster != nullptr) {
+          for (const auto& [id, outcome] : outcomes) cluster->reloaded_by_admin(id, outcome);
+        }
       });
     }
     if (tls) {

@@ -1,5 +1,6 @@
 // Admin control of the account-takeover lists (docs/lists.md), all admin role:
-//   GET  /v1/admin/lists                 status of the four lists
+//   GET  /v1/admin/lists                 status of the four lists (several nodes: each node's
+//                                        too, read with one HGETALL; docs/cluster.md, "Lists")
 //   POST /v1/admin/lists/{name}/reload   re-read the configured source (audited)
 //   PUT  /v1/admin/lists/{name}          replace the source with the body (audited); a streamed
 //                                        route: callsignd admits it from the header and streams
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "routes/route_support.hpp"
+#include "server/cluster/cluster_lists.hpp"
 #include "server/http/json_writer.hpp"
 #include "server/http/problem.hpp"
 #include "server/http/query_string.hpp"
@@ -28,8 +30,12 @@ namespace callsign::server {
 
 namespace {
 
-void write_status(json_writer& w, const list_status& s) {
-  w.begin_object();
+// This node's part in a cluster; null with the embedded backend.
+cluster_lists* cluster_of(const app_context& app) {
+  return app.cluster != nullptr ? app.cluster->lists() : nullptr;
+}
+
+void write_status_members(json_writer& w, const list_status& s) {
   w.field("name", list_name(s.id));
   w.field("version", s.version);
   w.field("entries", s.entries);
@@ -48,7 +54,43 @@ void write_status(json_writer& w, const list_status& s) {
   if (s.etag.empty()) w.null(); else w.value(s.etag);
   w.key("last_modified");
   if (s.last_modified.empty()) w.null(); else w.value(s.last_modified);
+}
+
+void write_status(json_writer& w, const list_status& s) {
+  w.begin_object();
+  write_status_members(w, s);
   w.end_object();
+}
+
+void write_nodes(json_writer& w, const std::vector<node_list_status>& nodes) {
+  w.key("nodes").begin_array();
+  for (const auto& n : nodes) {
+    w.begin_object().field("node", n.node).field("version", n.version).key("sha256");
+    if (n.sha256.empty()) w.null(); else w.value(n.sha256);
+    w.field("entries", n.entries).key("loaded_at");
+    if (n.loaded_at == 0) w.null(); else w.value(n.loaded_at);
+    w.key("last_error");
+    if (n.last_error.empty()) w.null(); else w.value(n.last_error);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+// This node's statuses; with `nodes` (several nodes), each list also lists every node's status,
+// or, when Redis could not be read, `nodes_error` says why and the local view still answers.
+std::string lists_body(const std::vector<list_status>& local, const result<cluster_list_statuses>* nodes) {
+  json_writer w;
+  w.begin_object().key("lists").begin_array();
+  for (const auto& s : local) {
+    w.begin_object();
+    write_status_members(w, s);
+    if (nodes != nullptr && *nodes) write_nodes(w, (*nodes)->by_list[static_cast<std::size_t>(s.id)]);
+    w.end_object();
+  }
+  w.end_array();
+  if (nodes != nullptr && !*nodes) w.field("nodes_error", nodes->error().message);
+  w.end_object();
+  return std::move(w).str();
 }
 
 result<list_id> list_from_path(const http_request& request) {
@@ -117,11 +159,13 @@ handler_result get_lists(const list_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
   if (auto known = query_only(request.query, {}); !known) return known.error();
-  json_writer w;
-  w.begin_object().key("lists").begin_array();
-  for (const auto& s : services.lists.statuses()) write_status(w, s);
-  w.end_array().end_object();
-  return json_response(200, std::move(w).str());
+  auto* cluster = cluster_of(services.app);
+  if (cluster == nullptr) return json_response(200, lists_body(services.lists.statuses(), nullptr));
+  return async_response{[cluster, local = services.lists.statuses()](std::function<void(handler_result)> resume) {
+    cluster->read([local, resume](result<cluster_list_statuses> nodes) {
+      resume(json_response(200, lists_body(local, &nodes)));
+    });
+  }};
 }
 
 handler_result reload_list(const list_services& services, http_request& request) {
@@ -130,7 +174,12 @@ handler_result reload_list(const list_services& services, http_request& request)
   auto id = list_from_path(request);
   if (!id) return id.error();
   return journaled(services, *who, request, "lists.reload", *id, {},
-                   [&](const ordered_report& report) { return services.lists.reload(*id, report); });
+                   [&](const ordered_report& report) {
+                     auto outcome = services.lists.reload(*id, report);
+                     // Several nodes: every other node reloads it too, from its own source.
+                     if (auto* cluster = cluster_of(services.app)) cluster->reloaded_by_admin(*id, outcome);
+                     return outcome;
+                   });
 }
 
 handler_result put_list(const list_services& services, http_request& request) {
@@ -239,7 +288,10 @@ handler_result install_list_upload(const list_services& services, const http_req
   return journaled(services, ticket.who, request, "lists.upload", ticket.id,
                    {{"bytes", std::to_string(stored->bytes)}, {"upload_sha256", stored->sha256}},
                    [&](const ordered_report& report) {
-                     return services.lists.install_upload(ticket.id, stored->path, report);
+                     auto outcome = services.lists.install_upload(ticket.id, stored->path, report);
+                     // An upload stays on this node (docs/cluster.md, "Lists"); its status is shown.
+                     if (auto* cluster = cluster_of(services.app)) cluster->publish_changes();
+                     return outcome;
                    });
 }
 

@@ -18,6 +18,7 @@
 namespace callsign::server {
 
 class stream_hub;
+class cluster_lists;
 
 struct cluster_link_counts {
   std::atomic<std::uint64_t> sent{0};
@@ -42,8 +43,16 @@ class cluster_link {
     std::lock_guard lock(hub_mutex_);
     hub_ = hub;
   }
-  // Runs a reload of the named list on another thread (set before events can arrive).
-  void on_list_reload(std::function<void(std::string list)> reload) { reload_list_ = std::move(reload); }
+  // Runs a reload of the named list on another thread; clearing it waits for an event being
+  // handed over, so its target may be destroyed after.
+  void on_list_reload(std::function<void(std::string list)> reload) {
+    std::lock_guard lock(reload_mutex_);
+    reload_list_ = std::move(reload);
+  }
+  // This node's lists in the cluster (cluster_lists.hpp), for the list routes; null before and
+  // after serving.
+  void attach_lists(cluster_lists* lists) noexcept { lists_.store(lists, std::memory_order_release); }
+  cluster_lists* lists() const noexcept { return lists_.load(std::memory_order_acquire); }
 
   void announce_verified(std::string_view user, std::string_view agent, std::string_view method, std::int64_t at);
   void announce_authenticator(std::string_view user, std::string_view state, std::int64_t at);
@@ -62,7 +71,9 @@ class cluster_link {
   json_log& log_;
   std::mutex hub_mutex_;
   stream_hub* hub_ = nullptr;  // guarded by hub_mutex_
-  std::function<void(std::string)> reload_list_;
+  std::mutex reload_mutex_;
+  std::function<void(std::string)> reload_list_;  // guarded by reload_mutex_
+  std::atomic<cluster_lists*> lists_{nullptr};
   cluster_link_counts counts_;
 };
 

@@ -23,6 +23,10 @@
 #include "storage/login_attempts.hpp"
 #include "storage/user_directory.hpp"
 
+namespace callsign::redis {
+class client;
+}
+
 namespace callsign::server {
 
 // Thread-safety: the accessors return thread-safe objects; stop() from the owner's thread.
@@ -45,6 +49,8 @@ class shared_state_node {
   // when [shared_state] login_signals_when_unavailable = "closed".
   storage::blocks& login_blocks();
   cluster_link& link();
+  // The Redis client, for what else this node keeps in Redis (cluster_lists.hpp).
+  redis::client& client();
 
   // Empty when Redis is connected (for /readyz), else why not (no secrets).
   std::string unready_reason() const;
