@@ -36,9 +36,9 @@ error unavailable() {
   return make_error(error_kind::unavailable, "shared state unavailable");
 }
 
-error refusal(std::string_view status) {
+error refusal(std::string_view status, std::string_view record) {
   if (status == "conflict_version") {
-    return make_error(error_kind::conflict, "the record changed since it was read; read it again");
+    return make_error(error_kind::conflict, "the " + std::string(record) + " changed since it was read; read it again");
   }
   if (status == "conflict_email") {
     return make_error(error_kind::conflict, "that email belongs to another user");
@@ -67,13 +67,13 @@ bool read_version(const redis::reply& reply, std::uint64_t& version) {
 
 namespace {
 // {"ok", version} into the version; a refusal into its error.
-result<std::uint64_t> read_write_reply(const redis::reply& reply) {
+result<std::uint64_t> read_write_reply(const redis::reply& reply, std::string_view record) {
   if (reply.type != redis::reply::kind::array || reply.elements.empty() ||
       reply.elements[0].type != redis::reply::kind::string) {
     return unavailable();  // an error reply (NOREPLICAS, READONLY, OOM, no function) or a stranger
   }
   if (reply.elements[0].text != "ok") {
-    return refusal(reply.elements[0].text);
+    return refusal(reply.elements[0].text, record);
   }
   std::uint64_t version = 0;
   if (reply.elements.size() != 2 || !read_version(reply.elements[1], version)) {
@@ -92,37 +92,37 @@ void run_write(redis::client& client, storage::commit_sink& sink, const director
         {"WAIT", std::to_string(replicas), std::to_string(std::max<std::int64_t>(options.wait_timeout_ms, 1))});
   }
   counter.fetch_add(1, std::memory_order_relaxed);
-  client.exec(
-      std::move(commands), [&sink, replicas, extra = std::move(write.extra), on_reply = std::move(write.on_reply),
-                            done = std::move(done)](result<std::vector<redis::reply>> replies) mutable {
-        if (on_reply) {
-          on_reply();
-        }
-        if (!replies || replies->size() != (replicas > 0 ? 2U : 1U)) {
-          done(unavailable());
-          return;
-        }
-        auto version = read_write_reply((*replies)[0]);
-        if (!version) {
-          done(version.error());  // nothing was written, whatever WAIT said
-          return;
-        }
-        if (replicas > 0) {
-          const redis::reply& acks = (*replies)[1];
-          if (acks.type != redis::reply::kind::integer || acks.integer < replicas) {
-            done(make_error(error_kind::unavailable, "shared state: not acknowledged by a replica"));
-            return;
-          }
-        }
-        if (extra.empty()) {
-          done(*version);
-          return;
-        }
-        sink.submit(std::move(extra),
-                    [version = *version, done = std::move(done)](result<storage::commit_receipt> committed) {
-                      done(committed ? result<std::uint64_t>(version) : result<std::uint64_t>(committed.error()));
-                    });
-      });
+  client.exec(std::move(commands), [&sink, replicas, record = write.record, extra = std::move(write.extra),
+                                    on_reply = std::move(write.on_reply),
+                                    done = std::move(done)](result<std::vector<redis::reply>> replies) mutable {
+    if (on_reply) {
+      on_reply();
+    }
+    if (!replies || replies->size() != (replicas > 0 ? 2U : 1U)) {
+      done(unavailable());
+      return;
+    }
+    auto version = read_write_reply((*replies)[0], record);
+    if (!version) {
+      done(version.error());  // nothing was written, whatever WAIT said
+      return;
+    }
+    if (replicas > 0) {
+      const redis::reply& acks = (*replies)[1];
+      if (acks.type != redis::reply::kind::integer || acks.integer < replicas) {
+        done(make_error(error_kind::unavailable, "shared state: not acknowledged by a replica"));
+        return;
+      }
+    }
+    if (extra.empty()) {
+      done(*version);
+      return;
+    }
+    sink.submit(std::move(extra),
+                [version = *version, done = std::move(done)](result<storage::commit_receipt> committed) {
+                  done(committed ? result<std::uint64_t>(version) : result<std::uint64_t>(committed.error()));
+                });
+  });
 }
 
 }  // namespace directory_detail

@@ -29,8 +29,9 @@ inline constexpr std::string_view users_key = "cs:users";
 
 // Never names a key, id, email or secret: Redis said no, or could not be asked.
 error unavailable();
-// The version or the email moved on: the function wrote nothing.
-error refusal(std::string_view status);
+// The version or the email moved on, or the user is missing: the function wrote nothing. The
+// messages are the embedded backend's; `record` is "user" or "authenticator".
+error refusal(std::string_view status, std::string_view record);
 
 // A version as FCALL's argument and back: decimal text, and an integer or bulk reply.
 bool read_version(const redis::reply& reply, std::uint64_t& version);
@@ -40,7 +41,8 @@ bool read_version(const redis::reply& reply, std::uint64_t& version);
 struct directory_write {
   redis::command fcall;
   storage::change_set extra;
-  std::function<void()> on_reply;  // optional: runs first when the exec answers, whatever it says
+  std::function<void()> on_reply;    // optional: runs first when the exec answers, whatever it says
+  std::string_view record = "user";  // for the conflict message
 };
 
 // Sends write.fcall (with WAIT when options ask for replicas) in one exec, counted in

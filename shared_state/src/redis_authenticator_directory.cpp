@@ -62,9 +62,11 @@ void redis_authenticator_directory::put(std::string user_id, storage::authentica
   // Sealed bytes only; an empty argument asks the function to remove the enrollment.
   std::string bytes = record.empty() ? std::string() : storage::encode_authenticator(record, expected_version + 1);
   directory_detail::directory_write write{
-      {"FCALL", "callsign_authenticator_put", "2", directory_detail::authenticator_key(user_id), directory_detail::user_key(user_id),
-       user_id, std::to_string(expected_version), std::move(bytes)},
-      std::move(extra), {}};
+      {"FCALL", "callsign_authenticator_put", "2", directory_detail::authenticator_key(user_id),
+       directory_detail::user_key(user_id), user_id, std::to_string(expected_version), std::move(bytes)},
+      std::move(extra),
+      {},
+      "authenticator"};
   directory_detail::run_write(client_, sink_, options_, round_trips_.authenticator_put, std::move(write),
                               std::move(done));
 }

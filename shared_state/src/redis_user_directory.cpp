@@ -139,7 +139,8 @@ void redis_user_directory::put(storage::user_record user, std::uint64_t expected
        storage::encode_user(user, expected_version + 1), user.email},
       std::move(extra),
       // Whatever the reply says: a broken connection may have written.
-      [cache = cache_.get(), id = user.id] { cache->drop(id); }};
+      [cache = cache_.get(), id = user.id] { cache->drop(id); },
+      "user"};
   directory_detail::run_write(client_, sink_, options_, round_trips_.user_put, std::move(write), std::move(done));
 }
 
@@ -153,7 +154,8 @@ void redis_user_directory::remove(std::string_view id, std::uint64_t expected_ve
       {"FCALL", "callsign_user_remove", "3", directory_detail::user_key(id), std::string(directory_detail::users_key),
        directory_detail::authenticator_key(id), std::string(id), std::to_string(expected_version)},
       std::move(extra),
-      [cache = cache_.get(), id = std::string(id)] { cache->drop(id); }};
+      [cache = cache_.get(), id = std::string(id)] { cache->drop(id); },
+      "user"};
   directory_detail::run_write(client_, sink_, options_, round_trips_.user_remove, std::move(write),
                               [done = std::move(done)](result<std::uint64_t> removed) {
                                 done(removed ? result<void>{} : result<void>(removed.error()));

@@ -207,4 +207,20 @@ BOOST_AUTO_TEST_CASE(the_directory_and_attempts_libraries_load_side_by_side) {
   BOOST_TEST(*test::put_user(r.users, user("ann", "ann@example.com"), 0) == 1U);
 }
 
+// The same words as the embedded backend (embedded_user_directory.cpp), never an id or email.
+BOOST_AUTO_TEST_CASE(refusals_say_what_the_embedded_backend_says) {
+  test::redis_directories r;
+  BOOST_REQUIRE(test::put_user(r.users, user("ann", "ann@example.com"), 0));
+  BOOST_TEST(test::put_user(r.users, user("ann", "x@example.com"), 0).error().message ==
+             "the user changed since it was read; read it again");
+  BOOST_TEST(test::put_user(r.users, user("bob", "ann@example.com"), 0).error().message ==
+             "that email belongs to another user");
+  BOOST_TEST(test::remove_user(r.users, "bob", 1).error().message == "no user has that id");
+  BOOST_TEST(test::put_authenticator(r.authenticators, "bob", sealed_enrollment(), 0).error().message ==
+             "no user has that id");
+  BOOST_REQUIRE(test::put_authenticator(r.authenticators, "ann", sealed_enrollment(), 0));
+  BOOST_TEST(test::put_authenticator(r.authenticators, "ann", sealed_enrollment(), 0).error().message ==
+             "the authenticator changed since it was read; read it again");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
