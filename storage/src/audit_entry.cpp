@@ -147,8 +147,8 @@ std::string encode_audit_entry(std::uint64_t seq, const audit_hash& prev_hash, c
   std::string out;
   out.reserve(size + node.size());
   open_canonical_json(out,
-                      {seq, node, draft.time, draft.actor_type, draft.actor_id, draft.action, draft.subject, draft.outcome,
-                       draft.source_ip, draft.request_id},
+                      {seq, node, draft.time, draft.actor_type, draft.actor_id, draft.action, draft.subject,
+                       draft.outcome, draft.source_ip, draft.request_id},
                       details);
   // The hex digits need no JSON escaping: the same bytes append_member would write.
   out += ",\"prev_hash\":\"";

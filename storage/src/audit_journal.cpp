@@ -89,8 +89,8 @@ result<std::vector<audit_entry>> audit_journal::after(std::uint64_t after, std::
   return out;
 }
 
-result<void> audit_journal::for_each_after(
-    std::uint64_t after, const std::function<bool(std::uint64_t, result<audit_entry>)>& visit) const {
+result<void> audit_journal::for_each_after(std::uint64_t after,
+                                           const std::function<bool(std::uint64_t, result<audit_entry>)>& visit) const {
   if (after == std::numeric_limits<std::uint64_t>::max()) return {};
   return db_->scan(column_family::audit, database::scan_direction::forward, audit_key(after + 1),
                    [&](std::string_view key, std::string_view value) {

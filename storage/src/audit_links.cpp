@@ -122,8 +122,8 @@ result<audit_cross_verification> verify_audit_links(std::span<const audit_journa
     auto& summary = report.journals[i];
     for (const auto& held : scanned[i].links) {
       const auto broken = [&](std::string linked_node, std::uint64_t linked_seq, std::string reason) {
-        report.broken.push_back({journals[i].label, summary.node, held.entry_seq, std::move(linked_node), linked_seq,
-                                 std::move(reason)});
+        report.broken.push_back(
+            {journals[i].label, summary.node, held.entry_seq, std::move(linked_node), linked_seq, std::move(reason)});
       };
       if (!held.link) {
         broken({}, 0, "the audit.link entry's details are not links");

@@ -28,7 +28,8 @@ cli_outcome run_cli(const std::string& args) {
   BOOST_REQUIRE(pipe != nullptr);
   cli_outcome outcome;
   std::array<char, 4096> buffer{};
-  for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) outcome.out.append(buffer.data(), n);
+  for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+    outcome.out.append(buffer.data(), n);
   const int status = pclose(pipe);
   BOOST_REQUIRE(WIFEXITED(status));
   outcome.status = WEXITSTATUS(status);
@@ -72,8 +73,9 @@ BOOST_AUTO_TEST_CASE(verify_checks_links_across_journals_and_fails_on_a_rewritte
   c.close();
   outcome = run_cli("audit verify --data-dir " + dir_of(b) + " --data-dir " + dir_of(c));
   BOOST_TEST(outcome.status == 0);
-  BOOST_TEST(contains(outcome.out, "cross-links: 0 checked, 0 broken, 1 naming a node whose journal was not given "
-                                   "(node-a)\n"));
+  BOOST_TEST(contains(outcome.out,
+                      "cross-links: 0 checked, 0 broken, 1 naming a node whose journal was not given "
+                      "(node-a)\n"));
 
   // Rewrite b's entry 2 and everything after it, re-signed: b alone still verifies ...
   {
@@ -87,8 +89,9 @@ BOOST_AUTO_TEST_CASE(verify_checks_links_across_journals_and_fails_on_a_rewritte
   outcome = run_cli(both);
   BOOST_TEST(outcome.status == 1);
   BOOST_TEST(contains(outcome.out, "broken link: journal " + dir_of(a) + " (node node-a) entry " +
-                                       std::to_string(link_seq) + " links node node-b seq 6: entry 6 of node "
-                                                                  "node-b's journal hashes to "));
+                                       std::to_string(link_seq) +
+                                       " links node node-b seq 6: entry 6 of node "
+                                       "node-b's journal hashes to "));
   BOOST_TEST(contains(outcome.out, "cross-links: 2 checked, 1 broken,"));
 }
 

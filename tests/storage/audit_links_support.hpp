@@ -109,8 +109,8 @@ inline void rewrite_history(storage::database& db, const crypto::key_ring& ring,
                         storage::audit_key(seq), [&](std::string_view k, std::string_view) {
                           const auto at = storage::parse_audit_key(k);
                           BOOST_REQUIRE(at && hashes.count(*at) == 1);
-                          auto signed_checkpoint =
-                              storage::sign_audit_checkpoint(*key, ring.current().version, *at, hashes[*at], 1700000000);
+                          auto signed_checkpoint = storage::sign_audit_checkpoint(*key, ring.current().version, *at,
+                                                                                  hashes[*at], 1700000000);
                           BOOST_REQUIRE(signed_checkpoint);
                           ops.push_back({storage::write_op::kind::put, storage::column_family::audit_checkpoints,
                                          std::string(k), storage::encode_audit_checkpoint(*signed_checkpoint)});

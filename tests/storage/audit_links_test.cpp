@@ -51,8 +51,8 @@ BOOST_AUTO_TEST_CASE(node_id_is_stored_after_seq_and_covered_by_the_hash) {
   BOOST_REQUIRE(entry);
   BOOST_TEST(entry->node == "node-a");
   BOOST_TEST(entry->hash == crypto::hex_encode(crypto::sha256(stored)));
-  BOOST_TEST(storage::audit_entry_json(*entry) == stored.substr(0, stored.size() - 1) + ",\"hash\":\"" + entry->hash +
-                                                      "\"}");
+  BOOST_TEST(storage::audit_entry_json(*entry) ==
+             stored.substr(0, stored.size() - 1) + ",\"hash\":\"" + entry->hash + "\"}");
   auto old = storage::decode_audit_entry(plain);
   BOOST_REQUIRE(old);
   BOOST_TEST(old->node.empty());
@@ -122,8 +122,9 @@ BOOST_AUTO_TEST_CASE(link_entries_round_trip_and_refuse_bad_details) {
   BOOST_TEST(((*parsed)[0].head == head));
   BOOST_TEST((*parsed)[1].node == "node-c");
 
-  for (const std::string& bad : std::vector<std::string>{"12", "12:" + std::string(63, 'a'), "x:" + std::string(64, 'a'),
-                                "0:" + std::string(64, 'a'), "12:" + std::string(64, 'A'), "-1:" + std::string(64, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{"12", "12:" + std::string(63, 'a'),
+                                                         "x:" + std::string(64, 'a'), "0:" + std::string(64, 'a'),
+                                                         "12:" + std::string(64, 'A'), "-1:" + std::string(64, 'a')}) {
     storage::audit_entry e = *entry;
     e.details = {{"node-b", bad}};
     BOOST_TEST(!storage::audit_links_of(e), bad);

@@ -143,9 +143,9 @@ int run_verify(std::span<const std::string_view> args) {
     } else if (args[i].starts_with("--data-dir=")) {
       data_dirs.push_back(args[i].substr(data_dir_option.size() + 1));
     } else {
-      return usage_error(args[i].starts_with("--") ? "unknown option " + std::string(args[i].substr(0, args[i].find('=')))
-                                                   : "unexpected argument in position " + std::to_string(i + 1) +
-                                                         " (options start with --)");
+      return usage_error(args[i].starts_with("--")
+                             ? "unknown option " + std::string(args[i].substr(0, args[i].find('=')))
+                             : "unexpected argument in position " + std::to_string(i + 1) + " (options start with --)");
     }
   }
   if (data_dirs.empty() || std::any_of(data_dirs.begin(), data_dirs.end(), [](auto d) { return d.empty(); })) {

@@ -25,7 +25,7 @@ struct checkpoint_exchange::state {
   bool stopping = false;
   bool exec_in_flight = false;
   std::optional<result<std::vector<redis::reply>>> answer;  // the last exec's, not yet read
-  std::uint64_t answer_xadd_seq = 0;  // the seq the exec in flight adds to the stream, 0: none
+  std::uint64_t answer_xadd_seq = 0;                        // the seq the exec in flight adds to the stream, 0: none
   bool link_in_flight = false;
   std::optional<result<storage::commit_receipt>> link_done;  // the last link commit's, not yet read
   checkpoint_exchange_stats stats;
@@ -35,7 +35,14 @@ struct checkpoint_exchange::worker {
   worker(checkpoint_exchange_options o, redis::client& c, storage::commit_sink& s, const storage::audit_journal& j,
          const crypto::key_ring& r, const storage::clock& clk, json_log& l, crypto::ed25519_signing_key k,
          std::uint32_t version)
-      : options(std::move(o)), client(c), sink(s), journal(j), ring(r), clock(clk), log(l), key(std::move(k)),
+      : options(std::move(o)),
+        client(c),
+        sink(s),
+        journal(j),
+        ring(r),
+        clock(clk),
+        log(l),
+        key(std::move(k)),
         key_version(version) {}
 
   checkpoint_exchange_options options;
@@ -51,9 +58,9 @@ struct checkpoint_exchange::worker {
   std::thread thread;
 
   // Exchange thread only.
-  std::optional<storage::audit_checkpoint> current;  // what this node publishes
-  std::set<std::uint64_t> own_links;                 // seqs of this node's audit.link entries
-  std::map<std::string, std::string> seen;           // node -> last record read (linked or refused)
+  std::optional<storage::audit_checkpoint> current;     // what this node publishes
+  std::set<std::uint64_t> own_links;                    // seqs of this node's audit.link entries
+  std::map<std::string, std::string> seen;              // node -> last record read (linked or refused)
   std::map<std::string, storage::audit_link> accepted;  // node -> its latest verified checkpoint
   std::map<std::string, storage::audit_link> linked;    // node -> what the last link entry holds
   std::map<std::string, storage::audit_link> linking;   // the link entry in flight
@@ -137,7 +144,8 @@ void checkpoint_exchange::worker::publish_head(std::vector<redis::command>& comm
                         std::to_string(c.time)});
   }
   // Every round, not only when new: it restores the record after a failover lost it.
-  commands.push_back({"HSET", std::string(audit_latest_checkpoints_key), options.node_id, encode_checkpoint_record(options.node_id, c)});
+  commands.push_back({"HSET", std::string(audit_latest_checkpoints_key), options.node_id,
+                      encode_checkpoint_record(options.node_id, c)});
 }
 
 void checkpoint_exchange::worker::round() {

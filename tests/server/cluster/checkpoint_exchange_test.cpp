@@ -64,9 +64,8 @@ BOOST_AUTO_TEST_CASE(two_nodes_link_each_other_in_one_exec_a_round_and_settle) {
   BOOST_TEST(b_links == 1U);
   const auto a_rounds = a.exchange->stats().rounds;
   const auto b_rounds = b.exchange->stats().rounds;
-  BOOST_REQUIRE(test::wait_until([&] {
-    return a.exchange->stats().rounds >= a_rounds + 10 && b.exchange->stats().rounds >= b_rounds + 10;
-  }));
+  BOOST_REQUIRE(test::wait_until(
+      [&] { return a.exchange->stats().rounds >= a_rounds + 10 && b.exchange->stats().rounds >= b_rounds + 10; }));
   BOOST_TEST(a.exchange->stats().links_written == a_links);
   BOOST_TEST(b.exchange->stats().links_written == b_links);
   BOOST_TEST(a.exchange->stats().published >= 1U);

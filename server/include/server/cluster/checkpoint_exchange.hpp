@@ -26,18 +26,18 @@ inline constexpr std::string_view audit_checkpoint_stream_key = "cs:audit:checkp
 inline constexpr std::string_view audit_latest_checkpoints_key = "cs:audit:latest";
 
 struct checkpoint_exchange_options {
-  std::string node_id;                         // this node ([shared_state] node_id)
-  std::chrono::milliseconds interval{1000};    // one round (one exec) per interval
-  std::uint64_t stream_max_length = 10000;     // XADD MAXLEN ~ this
+  std::string node_id;                       // this node ([shared_state] node_id)
+  std::chrono::milliseconds interval{1000};  // one round (one exec) per interval
+  std::uint64_t stream_max_length = 10000;   // XADD MAXLEN ~ this
 };
 
 // Counters for tests and /metrics. Plain value.
 struct checkpoint_exchange_stats {
-  std::uint64_t rounds = 0;           // execs answered (either way)
-  std::uint64_t rounds_failed = 0;    // execs that failed (Redis unavailable)
-  std::uint64_t published = 0;        // new checkpoints added to the stream
-  std::uint64_t links_written = 0;    // audit.link entries committed
-  std::uint64_t links_failed = 0;     // audit.link commits that failed (retried next round)
+  std::uint64_t rounds = 0;               // execs answered (either way)
+  std::uint64_t rounds_failed = 0;        // execs that failed (Redis unavailable)
+  std::uint64_t published = 0;            // new checkpoints added to the stream
+  std::uint64_t links_written = 0;        // audit.link entries committed
+  std::uint64_t links_failed = 0;         // audit.link commits that failed (retried next round)
   std::uint64_t checkpoints_refused = 0;  // other nodes' checkpoints not linked (signature, format)
 };
 
@@ -50,8 +50,8 @@ class checkpoint_exchange {
   // Derives the signing key of ring.current() and the public keys on demand (every node holds
   // the same ring). invalid_input for an invalid node id. `client`, `sink`, `journal`, `ring`,
   // `clk` and `log` must outlive the exchange (stop() ends every use of them).
-  static result<std::unique_ptr<checkpoint_exchange>> start(checkpoint_exchange_options options,
-                                                            redis::client& client, storage::commit_sink& sink,
+  static result<std::unique_ptr<checkpoint_exchange>> start(checkpoint_exchange_options options, redis::client& client,
+                                                            storage::commit_sink& sink,
                                                             const storage::audit_journal& journal,
                                                             const crypto::key_ring& ring, const storage::clock& clk,
                                                             json_log& log);
