@@ -7,6 +7,7 @@
 #include "server/app_context.hpp"
 #include "server/auth/token_verifier.hpp"
 #include "server/cluster/cluster_lists.hpp"
+#include "server/cluster/audit_view.hpp"
 #include "server/cluster/shared_state_node.hpp"
 #include "server/http/problem.hpp"
 #include "server/config/config.hpp"
@@ -81,6 +82,14 @@ int main(int argc, char** argv) {
       log.info("storage writes work again", {{"failed_groups", report.failures}});
     }
   };
+  // Several nodes: each durable entry about a user is copied to that user's Redis stream, so every
+  // node's GET /v1/me/audit shows all nodes' entries (docs/audit.md, "Several nodes").
+  server::audit_view cluster_audit(cfg->shared_state.node_id);
+  if (shared_mode) {
+    commit_options.on_durable = [&cluster_audit](std::vector<storage::durable_audit_entry> entries) {
+      cluster_audit.publish(std::move(entries));
+    };
+  }
   auto writer = storage::group_commit_writer::start(**db, *keys, clock, commit_options);
   if (!writer) {
     log.error("cannot start the audit writer", {{"error", writer.error().message}});
@@ -135,6 +144,8 @@ int main(int argc, char** argv) {
     app.block_admin = &shared->block_admin();
     app.blocks = &shared->login_blocks();
     app.cluster = &shared->link();
+    cluster_audit.attach(shared->client());
+    app.cluster_audit = &cluster_audit;
     app.shared_state_unready = [&shared] { return shared->unready_reason(); };
     app.shared_state_metrics = [&shared] { return shared->metrics_text(); };
     server::set_unavailable_retry_after(cfg->shared_state.retry_after.count());
@@ -203,6 +214,7 @@ int main(int argc, char** argv) {
   // (the pool is declared before them, so its destructor would run after theirs).
   disk_pool.stop();
   if (shared) shared->stop();  // after serving: no request waits on Redis any more
+  cluster_audit.detach();      // before the client goes (sends to the stopped client are dropped)
   control.reset();
   (*writer)->stop();
   return code;

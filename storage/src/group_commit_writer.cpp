@@ -218,6 +218,7 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
   std::uint64_t entries = 0;
   std::uint64_t checkpoints = 0;
   std::optional<error> failure;
+  std::vector<durable_audit_entry> durable;  // only when options_.on_durable is set
 
   for (std::size_t i = 0; i < group.size() && !failure; ++i) {
     change_set& change = group[i].change;
@@ -228,7 +229,9 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
     for (write_op& op : change.ops) (is_logged_state_family(op.family) ? logged : ops).push_back(std::move(op));
     for (const audit_draft& draft : change.audit) {
       const std::uint64_t seq = next.last_seq + 1;
+      const std::size_t first_op = ops.size();  // the entry's own record comes first
       next.last_hash = append_audit_records(seq, next.last_hash, draft, ops, options_.node_id);
+      if (options_.on_durable) durable.push_back({seq, draft.subject, ops[first_op].value, next.last_hash});
       next.last_seq = seq;
       receipts[i].audit_sequences.push_back(seq);
       ++entries;
@@ -298,6 +301,12 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
       complete(group[i].done, *failure);
     } else {
       complete(group[i].done, std::move(receipts[i]));
+    }
+  }
+  if (!failure && !durable.empty()) {
+    try {
+      options_.on_durable(std::move(durable));
+    } catch (...) {  // NOLINT(bugprone-empty-catch): as complete(): the writer thread must go on
     }
   }
 }

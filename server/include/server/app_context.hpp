@@ -31,6 +31,7 @@ class token_verifier;
 class stream_hub;
 class list_registry;
 class cluster_link;
+class audit_view;
 
 // Thread-safety: members are either immutable after start-up or thread-safe themselves.
 struct app_context {
@@ -67,6 +68,9 @@ struct app_context {
   // Several nodes (docs/cluster.md): the event link, why the shared state is not ready (empty
   // when it is) and its metrics text. Unset with the embedded backend.
   cluster_link* cluster = nullptr;
+  // GET /v1/me/audit and GET /v1/audit?user= read a user's entries of every node here
+  // (server/cluster/audit_view.hpp) instead of this node's journal.
+  const audit_view* cluster_audit = nullptr;
   std::function<std::string()> shared_state_unready;
   std::function<std::string()> shared_state_metrics;
 

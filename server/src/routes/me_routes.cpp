@@ -7,6 +7,7 @@
 #include "crypto/totp.hpp"
 #include "routes/route_support.hpp"
 #include "routes/user_directory_calls.hpp"
+#include "server/cluster/audit_view.hpp"
 #include "server/http/json_writer.hpp"
 #include "server/http/query_string.hpp"
 #include "server/routes/routes.hpp"
@@ -89,10 +90,41 @@ std::string entries_json(const std::vector<storage::audit_entry>& entries, std::
   return std::move(json).str();
 }
 
+// Shared mode: every node's entries from the user's Redis stream, paged by stream id.
+handler_result get_my_audit_across_nodes(const app_context& app, const principal& who, http_request& request) {
+  if (auto known = query_only(request.query, {"limit", "cursor"}); !known) {
+    return make_error(error_kind::invalid_input, known.error().message +
+                                                     " (on several nodes this trail pages with 'cursor', the previous "
+                                                     "page's next_cursor)");
+  }
+  auto limit = query_uint(request.query, "limit", 1, 200);
+  if (!limit) {
+    return limit.error();
+  }
+  auto cursor = audit_cursor_param(request.query);
+  if (!cursor) {
+    return cursor.error();
+  }
+  return async_response{[view = app.cluster_audit, subject = who.subject, cursor = std::move(*cursor),
+                         count = static_cast<std::size_t>(limit->value_or(50))](
+                            std::function<void(handler_result)> resume) {
+    view->read(subject, audit_order::newest_first, cursor, count, [resume](result<audit_view_page> page) {
+      if (!page) {
+        resume(page.error());
+        return;
+      }
+      resume(json_response(200, audit_view_page_json(*page)));
+    });
+  }};
+}
+
 handler_result get_my_audit(app_context& app, http_request& request) {
   auto who = caller(app, request, {role::customer});
   if (!who) {
     return who.error();
+  }
+  if (app.cluster_audit != nullptr) {
+    return get_my_audit_across_nodes(app, *who, request);
   }
   if (auto known = query_only(request.query, {"limit", "before"}); !known) {
     return known.error();
@@ -118,6 +150,17 @@ handler_result get_my_audit(app_context& app, http_request& request) {
 }
 }  // namespace
 
+result<std::optional<std::string>> audit_cursor_param(std::string_view query) {
+  auto cursor = query_param(query, "cursor");
+  if (!cursor) {
+    return cursor.error();
+  }
+  if (*cursor && !valid_audit_cursor(**cursor)) {
+    return make_error(error_kind::invalid_input, "query parameter 'cursor' is not a cursor (a next_cursor value)");
+  }
+  return std::move(*cursor);
+}
+
 std::string audit_page_json(const std::vector<storage::audit_entry>& entries, std::string_view cursor_name,
                             std::optional<std::uint64_t> cursor) {
   return entries_json(entries, cursor_name, cursor);
@@ -129,8 +172,9 @@ void add_me_routes(router& routes, app_context& app) {
   }
   // On the I/O thread: the directory answers inline from memory or calls back.
   routes.add(http_method::get, "/v1/me/phone-token", [&app](http_request& r) { return get_phone_token(app, r); });
+  // Shared mode waits for Redis (an async_response, on the I/O thread); one node reads its journal.
   routes.add(http_method::get, "/v1/me/audit", [&app](http_request& r) { return get_my_audit(app, r); },
-             route_execution::worker);
+             app.cluster_audit != nullptr ? route_execution::io : route_execution::worker);
 }
 
 }  // namespace callsign::server

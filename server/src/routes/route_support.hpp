@@ -49,5 +49,7 @@ std::string phone_token_json(const app_context& app, std::string_view user_id, s
 // {"entries":[...], "<cursor_name>": seq|null}
 std::string audit_page_json(const std::vector<storage::audit_entry>& entries, std::string_view cursor_name,
                             std::optional<std::uint64_t> cursor);
+// Shared mode's `cursor` query parameter (a stream id, valid_audit_cursor), when given.
+result<std::optional<std::string>> audit_cursor_param(std::string_view query);
 
 }  // namespace callsign::server

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "crypto/ed25519.hpp"
 #include "crypto/key_ring.hpp"
@@ -37,6 +38,14 @@ struct write_health_report {
   std::uint64_t failures = 0;  // failed groups since the previous report
 };
 
+// An entry as the writer committed it (group_commit_options::on_durable).
+struct durable_audit_entry {
+  std::uint64_t seq = 0;
+  std::string subject;
+  std::string stored;  // its canonical stored bytes (audit_entry.hpp)
+  audit_hash hash{};   // SHA-256 of `stored`
+};
+
 struct group_commit_options {
   std::uint64_t checkpoint_every = 1000;          // entries between checkpoints; 0 = never by count
   std::int64_t checkpoint_interval_seconds = 60;  // or this long (by the clock); 0 = never by time
@@ -55,6 +64,10 @@ struct group_commit_options {
   std::function<result<void>()> fault_injector;
   // Called on the writer thread, rate-limited as write_health_report says; must be quick.
   std::function<void(const write_health_report&)> report_health;
+  // Called on the writer thread once a group is durable and its completions ran, with the
+  // group's entries in sequence order (shared mode copies them to Redis: docs/audit.md,
+  // "Several nodes"). Must be quick: the next group waits. Unset: nothing is collected.
+  std::function<void(std::vector<durable_audit_entry>)> on_durable;
 };
 
 // Thread-safety: submit(), commit() and stats() may be called from any number of threads at
