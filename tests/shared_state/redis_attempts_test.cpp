@@ -134,6 +134,25 @@ BOOST_AUTO_TEST_CASE(a_stopped_redis_answers_unavailable) {
   BOOST_TEST(changes.ops.empty());
 }
 
+// A primary cut off from its replicas (min-replicas-to-write unmet) refuses the function before
+// it runs: unavailable, and nothing is claimed.
+BOOST_AUTO_TEST_CASE(a_primary_without_its_replicas_refuses_and_claims_nothing) {
+  test::temp_directory dir;
+  test::redis_process cut_off(dir.path(), {.name = "cut-off"});
+  BOOST_REQUIRE(cut_off.command({"FUNCTION", "LOAD", std::string(shared_state::attempts_library())})
+                    .rfind("$17\r\ncallsign_attempts", 0) == 0);
+  BOOST_REQUIRE(cut_off.command({"CONFIG", "SET", "min-replicas-to-write", "1"}) == "+OK\r\n");
+  test::blocking_redis_client client(cut_off.port());
+  shared_state::redis_code_attempts codes(client);
+  storage::change_set changes;
+  auto out = test::wait_for<storage::code_attempt_result>(
+      [&](auto done) { codes.settle(attempt_at(t0, 100), changes, done); });
+  BOOST_REQUIRE(!out);
+  BOOST_TEST(static_cast<int>(out.error().kind) == static_cast<int>(error_kind::unavailable));
+  BOOST_TEST(cut_off.command({"EXISTS", "cs:{u:alice}:mark:phone_token"}) == ":0\r\n");
+  BOOST_TEST(cut_off.stop() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(a_server_without_the_library_is_unavailable) {
   test::redis_backend b;
   BOOST_REQUIRE(b.server.command({"FUNCTION", "DELETE", "callsign_attempts"}) == "+OK\r\n");
