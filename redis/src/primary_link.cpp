@@ -135,7 +135,9 @@ asio::awaitable<result<std::shared_ptr<connection>>> establish(client_core& core
     co_return make_error(error_kind::unavailable, where + "not a primary (ROLE says " +
                                                       (role.elements.empty() ? std::string("nothing") : role.elements[0].text) + ")");
   }
+  if (answers->back().is_error()) co_return make_error(error_kind::unavailable, where + refused("INFO server", answers->back()));
   const std::string run_id = run_id_of(answers->back());
+  if (run_id.empty()) co_return make_error(error_kind::unavailable, where + "INFO server has no run_id");
   if (run_id != core.last_run_id || core.epoch == 0) {
     core.last_run_id = run_id;
     ++core.epoch;

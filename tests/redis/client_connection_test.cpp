@@ -59,6 +59,22 @@ BOOST_AUTO_TEST_CASE(a_wrong_password_fails_clearly_without_showing_it) {
   BOOST_TEST(server.stop() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_user_without_info_is_refused_clearly) {
+  test::temp_directory dir;
+  test::redis_process server(dir.path(), {.config_lines = {"user default off", "user app on >app-pass-7781 ~cs:* +@all -info"},
+                                          .username = "app", .password = "app-pass-7781"});
+  auto options = test::options_for(server);
+  options.username = "app";
+  options.password = "app-pass-7781";
+  auto client = redis::client::start(options, {}, {});
+  BOOST_REQUIRE(test::wait_until([&] { return !client->status().last_error.empty(); }));
+  BOOST_TEST(client->status().last_error.find("INFO server refused (NOPERM)") != std::string::npos,
+             client->status().last_error);
+  BOOST_TEST(!client->status().connected);
+  client->stop();
+  BOOST_TEST(server.stop() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(fails_fast_while_down_and_follows_a_restart_to_a_new_epoch) {
   test::temp_directory dir;
   test::redis_process server(dir.path());
