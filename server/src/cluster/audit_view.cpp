@@ -95,8 +95,12 @@ redis::command audit_stream_read(std::string_view user, audit_order order, const
                                  std::size_t count) {
   const bool newest = order == audit_order::newest_first;
   std::string from = cursor ? "(" + *cursor : std::string(newest ? "+" : "-");
-  return redis::command{newest ? "XREVRANGE" : "XRANGE", audit_stream_key(user), std::move(from),
-                        newest ? "-" : "+", "COUNT", std::to_string(count)};
+  return redis::command{newest ? "XREVRANGE" : "XRANGE",
+                        audit_stream_key(user),
+                        std::move(from),
+                        newest ? "-" : "+",
+                        "COUNT",
+                        std::to_string(count)};
 }
 
 result<audit_view_page> parse_audit_stream(const redis::reply& reply, std::string_view user, std::size_t count) {
@@ -162,18 +166,18 @@ void audit_view::read(std::string_view user, audit_order order, const std::optio
     done(make_error(error_kind::unavailable, "the cross-node audit view needs shared state (Redis)"));
     return;
   }
-  client_->exec({std::move(command)}, [user = std::string(user), count, done = std::move(done)](
-                                          result<std::vector<redis::reply>> replies) {
-    if (!replies) {
-      done(replies.error());
-      return;
-    }
-    if (replies->size() != 1 || replies->front().is_error()) {
-      done(make_error(error_kind::unavailable, "Redis refused the audit stream read"));
-      return;
-    }
-    done(parse_audit_stream(replies->front(), user, count));
-  });
+  client_->exec({std::move(command)},
+                [user = std::string(user), count, done = std::move(done)](result<std::vector<redis::reply>> replies) {
+                  if (!replies) {
+                    done(replies.error());
+                    return;
+                  }
+                  if (replies->size() != 1 || replies->front().is_error()) {
+                    done(make_error(error_kind::unavailable, "Redis refused the audit stream read"));
+                    return;
+                  }
+                  done(parse_audit_stream(replies->front(), user, count));
+                });
 }
 
 }  // namespace callsign::server

@@ -26,7 +26,9 @@ storage::durable_audit_entry durable(std::uint64_t seq, const storage::audit_dra
   return {seq, draft.subject, std::move(stored), hash};
 }
 
-redis::reply text(std::string s) { return {redis::reply::kind::string, 0, std::move(s), {}}; }
+redis::reply text(std::string s) {
+  return {redis::reply::kind::string, 0, std::move(s), {}};
+}
 
 redis::reply item(std::string id, std::vector<std::string> fields) {
   redis::reply pairs{redis::reply::kind::array, 0, {}, {}};
@@ -34,7 +36,9 @@ redis::reply item(std::string id, std::vector<std::string> fields) {
   return {redis::reply::kind::array, 0, {}, {text(std::move(id)), std::move(pairs)}};
 }
 
-redis::reply range(std::vector<redis::reply> items) { return {redis::reply::kind::array, 0, {}, std::move(items)}; }
+redis::reply range(std::vector<redis::reply> items) {
+  return {redis::reply::kind::array, 0, {}, std::move(items)};
+}
 
 // Records sends and execs; answers every exec with `answer`.
 class recording_client final : public redis::client {
@@ -144,8 +148,8 @@ BOOST_AUTO_TEST_CASE(a_cursor_is_a_stream_id_and_nothing_else) {
   for (const char* good : {"0-0", "1700000000123-0", "1700000000123-42"}) {
     BOOST_TEST(server::valid_audit_cursor(good), good);
   }
-  for (const char* bad : {"", "-", "1-", "-1", "12", "1-2-3", "+", "(1-0", "1-0 ", "a-0", "1-0\r\nFLUSHALL",
-                          "123456789012345678901-0"}) {
+  for (const char* bad :
+       {"", "-", "1-", "-1", "12", "1-2-3", "+", "(1-0", "1-0 ", "a-0", "1-0\r\nFLUSHALL", "123456789012345678901-0"}) {
     BOOST_TEST(!server::valid_audit_cursor(bad), bad);
   }
 }
@@ -219,8 +223,8 @@ BOOST_AUTO_TEST_CASE(the_view_sends_only_while_attached_and_reads_through_one_ex
   view.read("alice", server::audit_order::oldest_first, std::string("0-1"), 5,
             [&](result<server::audit_view_page> page) { read = std::move(page).value(); });
   BOOST_REQUIRE(client.execs.size() == 1U);
-  BOOST_TEST((client.execs[0] == std::vector<redis::command>{
-                                     {"XRANGE", "cs:{u:alice}:audit", "(0-1", "+", "COUNT", "5"}}));
+  BOOST_TEST(
+      (client.execs[0] == std::vector<redis::command>{{"XRANGE", "cs:{u:alice}:audit", "(0-1", "+", "COUNT", "5"}}));
   BOOST_REQUIRE(read);
   BOOST_TEST(read->entries.size() == 1U);
 
