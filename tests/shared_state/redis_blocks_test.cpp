@@ -6,6 +6,9 @@
 #include <poll.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <type_traits>
 #include <string>
 #include <vector>
@@ -153,6 +156,42 @@ BOOST_AUTO_TEST_CASE(a_started_block_is_published_once_and_a_lift_too) {
   BOOST_TEST(changes.ops.empty());
   // The next message is the unblock: had the sixth failure published, it would come first.
   BOOST_TEST(events.next_message() == R"({"type":"unblock","key":"192.0.2.9"})");
+}
+
+// Another node learns blocks as the production client delivers them: a subscriber on cs:events
+// receives the block a failure started elsewhere, then its lift.
+BOOST_AUTO_TEST_CASE(a_subscribed_node_receives_the_block_and_the_unblock) {
+  test::redis_backend b;
+  std::mutex mutex;
+  std::condition_variable arrived;
+  std::vector<std::string> messages;
+  redis::client_options options;
+  options.address = {"127.0.0.1", b.server.port()};
+  redis::client_callbacks callbacks;
+  callbacks.message = [&](std::string_view channel, std::string_view message) {
+    std::lock_guard lock(mutex);
+    if (channel == "cs:events") messages.emplace_back(message);
+    arrived.notify_all();
+  };
+  auto other_node = redis::client::start(options, callbacks, {"cs:events"});
+  const auto subscribed_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!other_node->status().subscribed && std::chrono::steady_clock::now() < subscribed_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling an observable state
+  }
+  BOOST_REQUIRE(other_node->status().subscribed);
+  auto started = b.record(failure_for("10.0.0.7", t0, t0 + 60'000));
+  BOOST_REQUIRE(started.started.size() == 1U);
+  storage::change_set changes;
+  BOOST_REQUIRE(awaited<std::optional<storage::block_entry>>(
+      [&](auto done) { b.blocks.lift("10.0.0.7", t0 + 1, changes, done); }));
+  {
+    std::unique_lock lock(mutex);
+    BOOST_REQUIRE(arrived.wait_for(lock, std::chrono::seconds(5), [&] { return messages.size() >= 2U; }));
+    BOOST_TEST(messages[0] ==
+               R"({"type":"block","key":"10.0.0.7","until_ms":1800000060000,"created_ms":1800000000000,"rule":"ip"})");
+    BOOST_TEST(messages[1] == R"({"type":"unblock","key":"10.0.0.7"})");
+  }
+  other_node->stop();
 }
 
 using block_backends = boost::mpl::list<embedded_block_backend, test::redis_backend>;
