@@ -15,7 +15,7 @@ std::string to_string(const endpoint& at) { return at.host + ":" + std::to_strin
 
 connection::connection(asio::any_io_executor executor, asio::ssl::context& tls_context, bool tls,
                        std::string server_name)
-    : stream_(executor, tls_context), deadline_(executor), tls_(tls), server_name_(std::move(server_name)) {}
+    : stream_(executor, tls_context), resolver_(executor), deadline_(executor), tls_(tls), server_name_(std::move(server_name)) {}
 
 error connection::failure(std::string_view what, const boost::system::error_code& ec) const {
   std::string message = "redis " + to_string(peer_) + ": " + std::string(what);
@@ -45,6 +45,7 @@ void connection::disarm() noexcept {
 
 void connection::close() noexcept {
   open_ = false;
+  resolver_.cancel();
   boost::system::error_code ignored;
   stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.next_layer().close(ignored);
@@ -53,8 +54,7 @@ void connection::close() noexcept {
 asio::awaitable<result<void>> connection::open(endpoint to, std::chrono::milliseconds timeout) {
   peer_ = std::move(to);
   arm(timeout);
-  tcp::resolver resolver(stream_.get_executor());
-  auto [resolve_error, found] = co_await resolver.async_resolve(peer_.host, std::to_string(peer_.port), use_tuple);
+  auto [resolve_error, found] = co_await resolver_.async_resolve(peer_.host, std::to_string(peer_.port), use_tuple);
   if (resolve_error) co_return failure("cannot resolve", resolve_error);
   if (timed_out_) co_return failure("connect", {});
   auto [connect_error, ignored] = co_await asio::async_connect(stream_.next_layer(), found, use_tuple);

@@ -62,6 +62,7 @@ class connection {
   error failure(std::string_view what, const boost::system::error_code& ec) const;
 
   asio::ssl::stream<tcp::socket> stream_;
+  tcp::resolver resolver_;  // a member so that close() (and the deadline) can cancel a lookup
   asio::steady_timer deadline_;
   bool tls_;
   std::string server_name_;

@@ -7,18 +7,22 @@
 namespace callsign::redis {
 
 namespace {
+constexpr std::string_view subscriber_prefix = "redis subscriber: ";
+
 // Connects to `at`, authenticates and subscribes to every channel; the connection is then
 // delivering messages.
 asio::awaitable<result<std::shared_ptr<connection>>> subscribe(client_core& core, endpoint at) {
   const auto& options = core.options;
   auto conn = core.make_connection(options.tls.enabled, options.tls.server_name);
-  if (auto opened = co_await conn->open(at, options.connect_timeout); !opened) co_return opened.error();
+  if (auto opened = co_await conn->open(at, options.connect_timeout); !opened) {
+    co_return make_error(error_kind::unavailable, std::string(subscriber_prefix) + opened.error().message);
+  }
   auto commands = auth_commands(options.username, options.password);
   const std::size_t auth = commands.size();
   for (const auto& channel : core.channels) commands.push_back({"SUBSCRIBE", channel});  // one reply each
   auto answers = co_await conn->request(commands, options.command_timeout);
-  if (!answers) co_return answers.error();
-  const std::string where = "redis subscriber " + to_string(at) + ": ";
+  if (!answers) co_return make_error(error_kind::unavailable, std::string(subscriber_prefix) + answers.error().message);
+  const std::string where = std::string(subscriber_prefix) + to_string(at) + ": ";
   for (std::size_t i = 0; i < answers->size(); ++i) {
     const reply& answer = (*answers)[i];
     if (answer.is_error()) co_return make_error(error_kind::unavailable, where + refused(i < auth ? "AUTH" : "SUBSCRIBE", answer));
@@ -56,9 +60,16 @@ asio::awaitable<void> run_subscriber(client_core& core) {
       continue;
     }
     auto subscribed = co_await subscribe(core, core.primary->peer());
+    if (!subscribed && !core.stopping) {
+      // Reported while the primary link is fine, e.g. an ACL user without the channels.
+      core.update_status([&](client_status& status) { status.last_error = subscribed.error().message; });
+    }
     if (subscribed && !core.stopping) {
       core.subscriber = *subscribed;
-      core.update_status([](client_status& status) { status.subscribed = true; });
+      core.update_status([](client_status& status) {
+        status.subscribed = true;
+        if (status.last_error.rfind(subscriber_prefix, 0) == 0) status.last_error.clear();
+      });
       delay = core.options.reconnect_min;
       co_await deliver(core, **subscribed);
       (*subscribed)->close();

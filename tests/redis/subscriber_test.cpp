@@ -101,4 +101,26 @@ BOOST_AUTO_TEST_CASE(the_subscriber_authenticates_as_the_acl_user) {
   BOOST_TEST(server.stop() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_user_without_the_channels_is_reported) {
+  test::temp_directory dir;
+  // No &pattern: Redis 7's acl-pubsub-default is resetchannels, so SUBSCRIBE is refused.
+  test::redis_process server(dir.path(), {.config_lines = {"user default off", "user app on >app-pass-3310 ~cs:* +@all"},
+                                          .username = "app", .password = "app-pass-3310"});
+  inbox received;
+  auto options = test::options_for(server);
+  options.username = "app";
+  options.password = "app-pass-3310";
+  auto client = redis::client::start(options, received.callbacks(), {"cs:notices"});
+  BOOST_REQUIRE(test::wait_until([&] {
+    return client->status().last_error.find("SUBSCRIBE refused (NOPERM)") != std::string::npos;
+  }));
+  const auto status = client->status();
+  BOOST_TEST(status.connected);
+  BOOST_TEST(!status.subscribed);
+  BOOST_TEST(status.last_error.rfind("redis subscriber: 127.0.0.1:", 0) == 0, status.last_error);
+  BOOST_TEST(status.last_error.find("app-pass") == std::string::npos);
+  client->stop();
+  BOOST_TEST(server.stop() == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
