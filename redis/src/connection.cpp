@@ -60,7 +60,8 @@ asio::awaitable<result<void>> connection::open(endpoint to, std::chrono::millise
   auto [connect_error, ignored] = co_await asio::async_connect(stream_.next_layer(), found, use_tuple);
   if (connect_error || timed_out_) co_return failure("connect", connect_error);
   open_ = true;
-  stream_.next_layer().set_option(tcp::no_delay(true));
+  boost::system::error_code no_delay_error;  // an optimisation: its failure is harmless
+  stream_.next_layer().set_option(tcp::no_delay(true), no_delay_error);
   if (tls_) {
     const std::string& name = server_name_.empty() ? peer_.host : server_name_;
     SSL* ssl = stream_.native_handle();
