@@ -79,8 +79,10 @@ void cluster_link::on_message(std::string_view channel, std::string_view message
       break;
     }
     case cluster_event_kind::user_changed:
+      if (user_changed_) user_changed_(event->user);
+      break;
     case cluster_event_kind::authenticator_changed:
-      break;  // no node caches user records yet (docs/cluster.md, "Round trips")
+      break;  // enrollments are not cached
   }
   counts_.applied.fetch_add(1, std::memory_order_relaxed);
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -109,6 +110,8 @@ struct shared_state_node::parts {
   std::unique_ptr<checkpoint_exchange> checkpoints;
   std::atomic<bool> was_connected{false};
   std::atomic<bool> wired{false};  // every part exists: callbacks may use them
+  // Orders the user cache's subscriber state: the cache serves only while events arrive.
+  std::mutex subscribed_mutex;
 
   parts(const server_config& c, json_log& l, const storage::clock& k) : config(c), log(l), clock(k) {}
 
@@ -177,6 +180,10 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
     if (raw->wired.load(std::memory_order_acquire)) raw->link->on_message(channel, message);
   };
   callbacks.status_changed = [raw](const redis::client_status& status) {
+    if (raw->wired.load(std::memory_order_acquire)) {
+      std::lock_guard lock(raw->subscribed_mutex);
+      raw->users->events_connected(status.subscribed);
+    }
     const bool was = raw->was_connected.exchange(status.connected);
     if (was && !status.connected) {
       raw->log.warn("lost the Redis primary; shared-state requests answer 503 until it is back",
@@ -196,12 +203,18 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
   p->code_attempts = std::make_unique<shared_state::redis_code_attempts>(client, writes, &p->attempt_counts);
   p->login_attempts = std::make_unique<shared_state::redis_login_attempts>(client, writes, &p->attempt_counts);
   p->block_admin = std::make_unique<shared_state::redis_block_directory>(client, writes, &p->attempt_counts);
-  p->users = std::make_unique<shared_state::redis_user_directory>(client, sink, p->directory_counts, directory);
+  p->users = std::make_unique<shared_state::redis_user_directory>(client, sink, p->directory_counts, directory,
+                                                                 static_cast<std::size_t>(cfg.user_cache_entries));
+  p->link->on_user_changed([users = p->users.get()](std::string_view id) { users->user_changed(id); });
   p->authenticators =
       std::make_unique<shared_state::redis_authenticator_directory>(client, sink, p->directory_counts, directory);
   p->login_blocks = std::make_unique<guarded_blocks>(p->cache, client,
                                                      cfg.login_signals == unavailable_policy::fail_closed);
   p->wired.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(p->subscribed_mutex);
+    p->users->events_connected(client.status().subscribed);
+  }
   auto node = std::unique_ptr<shared_state_node>(new shared_state_node(std::move(p)));
 
   // 1. Redis answers.
@@ -284,6 +297,9 @@ std::string shared_state_node::metrics_text() const {
   line("block_admin", p.attempt_counts.block_admin.load());
   for (const auto& [op, n] : p.directory_counts.snapshot()) line(op, n);
   line("all", p.client->round_trips());
+  out += "# HELP callsign_user_cache_hits_total User lookups answered from this node's cache (no round trip).\n"
+         "# TYPE callsign_user_cache_hits_total counter\ncallsign_user_cache_hits_total " +
+         std::to_string(p.directory_counts.user_find_cache_hits.load()) + "\n";
   const auto& events = p.link->counts();
   out += "# HELP callsign_cluster_events_total Events on cs:events sent and applied by this node.\n"
          "# TYPE callsign_cluster_events_total counter\n"

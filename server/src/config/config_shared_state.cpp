@@ -65,7 +65,7 @@ result<void> parse_shared_state_section(const toml::table& t, server_config& cfg
                                "sentinel_username", "sentinel_password_file", "tls", "tls_ca_file", "tls_cert_file",
                                "tls_key_file", "tls_server_name", "wait_replicas", "wait_timeout_ms",
                                "connect_timeout_ms", "command_timeout_ms", "retry_after_seconds",
-                               "login_signals_when_unavailable"},
+                               "login_signals_when_unavailable", "user_cache_entries"},
                               src));
   auto& out = cfg.shared_state;
   std::optional<std::string> text;
@@ -127,6 +127,7 @@ result<void> parse_shared_state_section(const toml::table& t, server_config& cfg
   CALLSIGN_TRY(read_milliseconds(t, "wait_timeout_ms", 1, 60'000, out.wait_timeout, src));
   CALLSIGN_TRY(read_milliseconds(t, "connect_timeout_ms", 10, 60'000, out.connect_timeout, src));
   CALLSIGN_TRY(read_milliseconds(t, "command_timeout_ms", 10, 60'000, out.command_timeout, src));
+  CALLSIGN_TRY(read_integer(t, section, "user_cache_entries", 0, 10'000'000, out.user_cache_entries, src));
   std::int64_t retry = out.retry_after.count();
   CALLSIGN_TRY(read_integer(t, section, "retry_after_seconds", 1, 3600, retry, src));
   out.retry_after = std::chrono::seconds(retry);

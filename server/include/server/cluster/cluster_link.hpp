@@ -49,6 +49,8 @@ class cluster_link {
     std::lock_guard lock(reload_mutex_);
     reload_list_ = std::move(reload);
   }
+  // Called with the id of every changed user, so a cached record goes (set before events arrive).
+  void on_user_changed(std::function<void(std::string_view id)> changed) { user_changed_ = std::move(changed); }
   // This node's lists in the cluster (cluster_lists.hpp), for the list routes; null before and
   // after serving.
   void attach_lists(cluster_lists* lists) noexcept { lists_.store(lists, std::memory_order_release); }
@@ -73,6 +75,7 @@ class cluster_link {
   stream_hub* hub_ = nullptr;  // guarded by hub_mutex_
   std::mutex reload_mutex_;
   std::function<void(std::string)> reload_list_;  // guarded by reload_mutex_
+  std::function<void(std::string_view)> user_changed_;  // set before events arrive, then only read
   std::atomic<cluster_lists*> lists_{nullptr};
   cluster_link_counts counts_;
 };
