@@ -37,7 +37,8 @@ class Node:
             if self.proc.poll() is not None:
                 raise RuntimeError("%s exited with %s: %s" % (name, self.proc.returncode, self.log_tail()))
             time.sleep(0.05)
-        raise RuntimeError("%s wrote no port file within 60 s" % name)
+        problem = self.stop()  # not left running behind the error
+        raise RuntimeError("%s wrote no port file within 60 s %s" % (name, problem))
 
     def log_tail(self, lines=5):
         with open(self.log_path) as f:
