@@ -123,7 +123,10 @@ class Process:
         self._spawn()
 
     def _spawn(self):
-        self.proc = subprocess.Popen([self.binary, self.config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own session: a Ctrl-C meant for the script that started it does not stop it behind
+        # the script's back; the script stops it by its pid.
+        self.proc = subprocess.Popen([self.binary, self.config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
         self.planned_kill = False
         wait_until(lambda: self.ping(), 10, "%s answering PING" % self.name)
 
