@@ -2,7 +2,8 @@
 and three Sentinels, each loading open_proxies from its own file (different paths). An admin
 reload on node A reloads every node from its own source, and GET /v1/admin/lists on any node
 shows all three nodes' version and SHA-256 within 2 s; a SIGHUP on node A does the same; a node
-whose file differs shows as drift. With the embedded backend the response has no `nodes`."""
+whose file differs shows as drift. With Redis away the node still answers its own statuses, with
+`nodes_error`; with the embedded backend the response has no `nodes`."""
 import hashlib
 import os
 import shutil
@@ -126,6 +127,28 @@ def test_an_admin_reload_on_one_node_reloads_every_node_and_drift_shows():
         shutil.rmtree(files_root, ignore_errors=True)
 
 
+def test_with_redis_away_the_local_view_still_answers():
+    cluster = Cluster(ARGS, nodes=1, replicas=1)
+    try:
+        (a,) = cluster.nodes
+        wait_for(lambda: "nodes" in list_of(lists_on(cluster, a)), 10, "the cluster view")
+        for server in cluster.topology.servers:
+            check(server.stop() == "", "%s stops cleanly" % server.name)
+        wait_for(lambda: a.json("GET", "/readyz")[0] == 503, 10, "node A unready")
+        body = lists_on(cluster, a)
+        check(len(body["lists"]) == 4 and all("nodes" not in item for item in body["lists"]),
+              "the local statuses without nodes: %r" % body)
+        reason = body.get("nodes_error")
+        check(isinstance(reason, str) and reason.startswith("cannot read the nodes' list statuses from Redis: "),
+              "nodes_error says why: %r" % reason)
+        for server in cluster.topology.servers:
+            server.restart()
+        wait_for(lambda: a.json("GET", "/readyz")[0] == 200, 20, "node A ready again", interval=0.1)
+        wait_for(lambda: "node-a" in cluster_view(cluster, a), 5, "node A's status in the view again")
+    finally:
+        cluster.cleanup()
+
+
 def test_the_embedded_backend_answers_as_before():
     server = Server(ARGS.callsignd, "")
     try:
@@ -141,6 +164,7 @@ def test_the_embedded_backend_answers_as_before():
 CASES = [
     ("an_admin_reload_on_one_node_reloads_every_node_and_drift_shows",
      test_an_admin_reload_on_one_node_reloads_every_node_and_drift_shows),
+    ("with_redis_away_the_local_view_still_answers", test_with_redis_away_the_local_view_still_answers),
     ("the_embedded_backend_answers_as_before", test_the_embedded_backend_answers_as_before),
 ]
 

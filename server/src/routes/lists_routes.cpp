@@ -88,7 +88,9 @@ std::string lists_body(const std::vector<list_status>& local, const result<clust
     w.end_object();
   }
   w.end_array();
-  if (nodes != nullptr && !*nodes) w.field("nodes_error", nodes->error().message);
+  if (nodes != nullptr && !*nodes) {
+    w.field("nodes_error", "cannot read the nodes' list statuses from Redis: " + nodes->error().message);
+  }
   w.end_object();
   return std::move(w).str();
 }
