@@ -72,6 +72,10 @@ void client_core::shut_down() {
   }
   for (auto* timer : {&writer_wake, &watchdog, &primary_backoff, &sentinel_backoff, &subscriber_wake}) timer->cancel();
   fail_pending("redis: client stopped");
+  // Not through update_status: the owner is shutting down and needs no status_changed now.
+  std::lock_guard lock(status_mutex_);
+  status_.connected = false;
+  status_.subscribed = false;
 }
 
 client_status client_core::status() const {

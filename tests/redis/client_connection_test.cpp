@@ -243,6 +243,7 @@ BOOST_AUTO_TEST_CASE(stop_answers_what_is_pending_and_later_calls) {
   const auto asked = std::chrono::steady_clock::now();
   client->stop();
   client->stop();  // idempotent
+  BOOST_TEST(!client->status().connected);
   auto answer = pending.get_future().get();
   BOOST_TEST((std::chrono::steady_clock::now() - asked < 5000ms));  // not the 10 s timeout
   BOOST_REQUIRE(!answer);
