@@ -4,7 +4,9 @@
 // authenticates to sentinels.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <memory>
+#include <thread>
 
 #include "redis_test_support.hpp"
 #include "support/temp_directory.hpp"
@@ -77,12 +79,29 @@ BOOST_AUTO_TEST_CASE(follows_the_promoted_replica_after_the_primary_is_killed) {
   BOOST_REQUIRE(written);
   BOOST_TEST(written->at(1).integer == 1);
 
+  // A burst of execs across the failover: each is answered (a value or unavailable), none hangs.
+  std::atomic<bool> bursting{true};
+  std::atomic<int> answered{0};
+  std::atomic<int> unanswered{0};
+  std::thread burst([&] {
+    while (bursting) {
+      auto answer = test::exec_wait(*client, {{"INCR", "cs:burst"}}, 5000ms);
+      if (!answer && answer.error().kind != error_kind::unavailable) ++unanswered;
+      ++answered;
+    }
+  });
+  BOOST_REQUIRE(test::wait_until([&] { return answered.load() > 20; }));
   primary.kill();
   const auto killed = std::chrono::steady_clock::now();
   const bool followed = test::wait_until([&] {
     const auto status = client->status();
     return status.connected && status.primary.address.port == replica.port();
   }, 10000ms);
+  const int at_follow = answered.load();
+  BOOST_TEST(test::wait_until([&] { return answered.load() > at_follow + 20; }));  // and it goes on
+  bursting = false;
+  burst.join();
+  BOOST_TEST(unanswered.load() == 0);
   BOOST_TEST_MESSAGE("followed the failover in "
                      << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed).count()
                      << " ms");
