@@ -6,6 +6,7 @@ is accepted; every acknowledged verify is in some node's journal; `callsign audi
 the three journals (chains, checkpoints, cross-node links) passes."""
 import http.client
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -142,6 +143,11 @@ def test_a_killed_primary_is_followed_without_a_double_acceptance():
                              [a for n in nodes for a in ("--data-dir", n.data_dir)],
                              capture_output=True, text=True, timeout=120)
         check(out.returncode == 0, "cross-node audit verify: %s %s" % (out.stdout[-800:], out.stderr[-400:]))
+        # ... and it checked real links (a cluster that never linked would pass vacuously).
+        links = re.search(r"cross-links: (\d+) checked", out.stdout)
+        check(links and int(links.group(1)) > 0, "links were checked: %s" % out.stdout[-400:])
+        check("0 naming a node whose journal was not given" in out.stdout or "not given" not in out.stdout,
+              "every linked node's journal was given: %s" % out.stdout[-400:])
         print("     followed in %.1f s; %d requests, %d accepted, %d answered 503 during the switch" %
               (followed_after, len(results), len(acknowledged), refused_503))
     finally:

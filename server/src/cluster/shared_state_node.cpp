@@ -112,6 +112,7 @@ struct shared_state_node::parts {
   std::atomic<bool> wired{false};  // every part exists: callbacks may use them
   // Orders the user cache's subscriber state: the cache serves only while events arrive.
   std::mutex subscribed_mutex;
+  bool was_subscribed = false;  // guarded by subscribed_mutex
 
   parts(const server_config& c, json_log& l, const storage::clock& k) : config(c), log(l), clock(k) {}
 
@@ -183,6 +184,10 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
     if (raw->wired.load(std::memory_order_acquire)) {
       std::lock_guard lock(raw->subscribed_mutex);
       raw->users->events_connected(status.subscribed);
+      // Events published while the subscriber was away are lost: read the blocks again once it
+      // is back (the `connected` reload can come before the subscription).
+      if (status.subscribed && !raw->was_subscribed) raw->reload_blocks();
+      raw->was_subscribed = status.subscribed;
     }
     const bool was = raw->was_connected.exchange(status.connected);
     if (was && !status.connected) {
@@ -213,7 +218,8 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
   p->wired.store(true, std::memory_order_release);
   {
     std::lock_guard lock(p->subscribed_mutex);
-    p->users->events_connected(client.status().subscribed);
+    p->was_subscribed = client.status().subscribed;
+    p->users->events_connected(p->was_subscribed);
   }
   auto node = std::unique_ptr<shared_state_node>(new shared_state_node(std::move(p)));
 
