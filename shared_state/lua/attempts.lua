@@ -35,14 +35,23 @@ end
 -- The stored state of a counter key: nil when corrupt, else the state (empty when absent).
 local function load(key, limit, window, now)
   local raw = redis.call('GET', key)
-  if not raw then return rate_empty(limit, window, now) end
-  return decode(raw)
+  if raw then return decode(raw) end
+  if limit <= max_exact_limit then return packed_of(window, limit, '') end
+  return rate_empty(limit, window, now)
+end
+
+-- A packed log measured under this window as it is: fits() without the copy (a cap other
+-- than the limit measures alike, as in the table form).
+local function packed_fits(st, limit, window)
+  return st.kind == 'p' and limit <= max_exact_limit and st.window == window
 end
 
 -- rate_counters::estimate: a changed limit is applied to a copy only.
 local function check(st, limit, window, now)
+  if packed_fits(st, limit, window) then return packed_measure(st, limit, now) end
   local m = st
-  if not fits(st, limit, window) then m = adapt(copy(st), limit, window, now) end
+  if st.kind == 'p' then m = packed_to_log(st) end
+  if not fits(m, limit, window) then m = adapt(copy(m), limit, window, now) end
   return measure(m, limit, now)
 end
 
@@ -50,15 +59,21 @@ end
 local function add_one(key, limit, window, now)
   local st = load(key, limit, window, now)
   if not st then return nil end
-  st = adapt(st, limit, window, now)
-  if st.kind == 'l' then log_add(st, now) else counter_add(st, 1, now) end
+  if packed_fits(st, limit, window) and st.cap == limit then
+    st = packed_add(st, now)  -- nothing to adapt: the common case, O(log n)
+  else
+    if st.kind == 'p' then st = packed_to_log(st) end
+    st = adapt(st, limit, window, now)
+    if st.kind == 'l' then log_add(st, now) else counter_add(st, 1, now) end
+    if st.kind == 'l' then st = log_to_packed(st) end
+  end
   local ttl = ttl_ms(st, now)
   if ttl > 0 then
     redis.call('SET', key, encode(st), 'PX', string.format('%d', ttl))
   else
     redis.call('DEL', key)
   end
-  return (measure(st, limit, now))
+  return (check(st, limit, window, now))
 end
 
 -- ---- blocks: hash cs:b:<key> {until, created, rule, revision}; zset cs:blocks by until ------

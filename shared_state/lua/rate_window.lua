@@ -183,11 +183,87 @@ local function retry_after_seconds(value, limit, retry_ms)
   return math.max(math.floor((retry_ms + 999) / 1000), 1)
 end
 
+-- ---- the packed log: the stored form of an exact log, used in place ----------------------
+-- "l2,<window_ms>,<capacity>," then each time as an 8-byte big-endian double, ascending.
+-- A check reads only the times its binary search touches, and an add splices the string,
+-- so a call costs O(log n) Lua steps, not O(n). A packed state is
+-- {kind = 'p', window, cap, raw (the stored value), base (offset of t1), n}.
+
+local function packed_header(window, cap)
+  return string.format('l2,%d,%d,', window, cap)
+end
+
+local function packed_time(st, i)
+  return (struct.unpack('>d', st.raw, st.base + 8 * (i - 1)))
+end
+
+local function packed_upper_bound(st, bound)
+  local lo, hi = 1, st.n + 1
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if packed_time(st, mid) > bound then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+
+local function packed_of(window, cap, body)
+  local header = packed_header(window, cap)
+  return {kind = 'p', window = window, cap = cap, raw = header .. body, base = #header + 1, n = #body / 8}
+end
+
+-- log_count and log_retry_after_ms of the packed log.
+local function packed_measure(st, limit, now)
+  local count = st.n - packed_upper_bound(st, now - st.window) + 1
+  if count < limit then return count, 0 end
+  return count, packed_time(st, st.n - limit + 1) + st.window - now
+end
+
+-- log_add with cap == the limit: drop what no longer counts, insert now in order, keep the
+-- newest cap. Lua strings are immutable; this copies the body once.
+local function packed_add(st, now)
+  local drop = packed_upper_bound(st, now - st.window) - 1
+  local at = packed_upper_bound(st, now)
+  local raw, base = st.raw, st.base
+  local body = string.sub(raw, base + 8 * drop, base + 8 * (at - 1) - 1) .. struct.pack('>d', now)
+    .. string.sub(raw, base + 8 * (at - 1))
+  if #body > 8 * st.cap then body = string.sub(body, -8 * st.cap) end
+  return packed_of(st.window, st.cap, body)
+end
+
+local function packed_to_log(st)
+  local times = {}
+  if st.n > 0 then
+    times = {struct.unpack('>' .. string.rep('d', st.n), st.raw, st.base)}
+    times[#times] = nil  -- unpack's next position
+  end
+  return {kind = 'l', window = st.window, cap = st.cap, times = times}
+end
+
+local function log_to_packed(st)
+  local body = ''
+  if #st.times > 0 then body = struct.pack('>' .. string.rep('d', #st.times), unpack(st.times)) end
+  return packed_of(st.window, st.cap, body)
+end
+
+-- A packed value: nil when its header or length is wrong. The times themselves are not
+-- checked one by one (that would cost the O(n) this form avoids); only the library writes them.
+local function decode_packed(raw)
+  local w, c, base = string.match(raw, '^l2,(%d+),(%d+),()')
+  local window, cap = whole(w), whole(c)
+  if not window or window < 1 or not cap or cap < 1 or cap > max_exact_limit then return nil end
+  local bytes = #raw - base + 1
+  if bytes % 8 ~= 0 or bytes / 8 > cap then return nil end
+  return {kind = 'p', window = window, cap = cap, raw = raw, base = base, n = bytes / 8}
+end
+
 -- ---- stored counter values ---------------------------------------------------------------
--- log:      "l,<window_ms>,<capacity>[,<t1>[,<t2 - t1>[,...]]]"  (times ascending)
+-- log:      the packed log above ("l2,..."); the version 1 text form
+--           "l,<window_ms>,<capacity>[,<t1>[,<t2 - t1>[,...]]]" (times ascending) is still
+--           read, and the next add stores it packed
 -- estimate: "e,<window_ms>,<window_start_ms>,<previous>,<current>"
 
 local function decode(raw)
+  if string.sub(raw, 1, 3) == 'l2,' then return decode_packed(raw) end
   local parts = {}
   for part in string.gmatch(raw, '[^,]+') do parts[#parts + 1] = part end
   local kind = parts[1]
@@ -216,17 +292,16 @@ local function encode(st)
   if st.kind == 'e' then
     return string.format('e,%d,%d,%d,%d', st.window, st.start, st.prev, st.cur)
   end
-  local out = {'l', string.format('%d', st.window), string.format('%d', st.cap)}
-  local last
-  for _, t in ipairs(st.times) do
-    out[#out + 1] = string.format('%d', last and t - last or t)
-    last = t
-  end
-  return table.concat(out, ',')
+  if st.kind == 'l' then st = log_to_packed(st) end
+  return st.raw
 end
 
 -- Milliseconds from now until no stored event counts any more (the key's PEXPIRE).
 local function ttl_ms(st, now)
+  if st.kind == 'p' then
+    if st.n == 0 then return 0 end
+    return packed_time(st, st.n) + st.window - now
+  end
   if st.kind == 'l' then
     local n = #st.times
     if n == 0 then return 0 end
