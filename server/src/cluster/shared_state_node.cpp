@@ -10,6 +10,7 @@
 #include "redis/client.hpp"
 #include "server/cluster/checkpoint_exchange.hpp"
 #include "server/cluster/key_ring_check.hpp"
+#include "cluster/guarded_blocks.hpp"
 #include "shared_state/attempt_functions.hpp"
 #include "shared_state/directory_functions.hpp"
 #include "shared_state/redis_attempts.hpp"
@@ -46,41 +47,6 @@ result<std::string> read_secret_file(const std::optional<std::filesystem::path>&
 }
 
 redis::endpoint endpoint_of(const redis_endpoint_config& e) { return redis::endpoint{e.host, e.port}; }
-
-// The login signals' blocks: the cache, or unavailable while Redis is away under "closed".
-class guarded_blocks final : public storage::blocks {
- public:
-  guarded_blocks(storage::block_cache& cache, const redis::client& client, bool fail_closed)
-      : cache_(cache), client_(client), fail_closed_(fail_closed) {}
-
-  result<storage::block_outcome> block(std::string_view key, std::int64_t until_ms, std::string_view rule,
-                                       std::int64_t now_ms, storage::change_set& changes) override {
-    return cache_.block(key, until_ms, rule, now_ms, changes);
-  }
-  result<std::optional<storage::block_entry>> find(std::string_view key, std::int64_t now_ms) override {
-    if (auto closed = refuse(); !closed) return closed.error();
-    return cache_.find(key, now_ms);
-  }
-  result<std::vector<storage::block_entry>> list(std::int64_t now_ms) override {
-    if (auto closed = refuse(); !closed) return closed.error();
-    return cache_.list(now_ms);
-  }
-  result<std::optional<storage::block_entry>> lift(std::string_view key, std::int64_t now_ms,
-                                                   storage::change_set& changes) override {
-    return cache_.lift(key, now_ms, changes);
-  }
-
- private:
-  result<void> refuse() const {
-    if (fail_closed_ && !client_.status().connected) {
-      return make_error(error_kind::unavailable, "shared state (Redis) is unreachable; login signals fail closed");
-    }
-    return {};
-  }
-  storage::block_cache& cache_;
-  const redis::client& client_;
-  bool fail_closed_;
-};
 
 template <class T>
 result<T> wait_for(std::function<void(storage::completion<T>)> call) {
