@@ -33,8 +33,14 @@ end
 -- ---- counters in Redis: cs:w:<key> holds encode(state) ------------------------------------
 
 -- The stored state of a counter key: nil when corrupt, else the state (empty when absent).
-local function load(key, limit, window, now)
-  local raw = redis.call('GET', key)
+-- seen (key -> stored value, false when absent) spares a second GET of a key in one call;
+-- add_one keeps it current, so a key named twice still adds twice.
+local function load(key, limit, window, now, seen)
+  local raw = seen[key]
+  if raw == nil then
+    raw = redis.call('GET', key) or false
+    seen[key] = raw
+  end
   if raw then return decode(raw) end
   if limit <= max_exact_limit then return packed_of(window, limit, '') end
   return rate_empty(limit, window, now)
@@ -56,8 +62,8 @@ local function check(st, limit, window, now)
 end
 
 -- rate_counters::add of one event: adapt, add, store with its expiry; returns the count.
-local function add_one(key, limit, window, now)
-  local st = load(key, limit, window, now)
+local function add_one(key, limit, window, now, seen)
+  local st = load(key, limit, window, now, seen)
   if not st then return nil end
   if packed_fits(st, limit, window) and st.cap == limit then
     st = packed_add(st, now)  -- nothing to adapt: the common case, O(log n)
@@ -69,8 +75,10 @@ local function add_one(key, limit, window, now)
   end
   local ttl = ttl_ms(st, now)
   if ttl > 0 then
-    redis.call('SET', key, encode(st), 'PX', string.format('%d', ttl))
+    seen[key] = encode(st)
+    redis.call('SET', key, seen[key], 'PX', string.format('%d', ttl))
   else
+    seen[key] = false
     redis.call('DEL', key)
   end
   return (check(st, limit, window, now))
@@ -137,12 +145,12 @@ local function settle(keys, args)
   local first = has_claim and 3 or 2
   local n = #keys - first + 1
   if #args ~= 4 + 2 * n then error('callsign: bad argument') end
-  local limits = {}
+  local limits, seen = {}, {}
   local throttled, retry = false, 0
   for i = 1, n do
     local limit, window = arg_number(args[3 + 2 * i]), arg_number(args[4 + 2 * i])
     limits[i] = {limit, window}
-    local st = load(keys[first + i - 1], limit, window, now)
+    local st = load(keys[first + i - 1], limit, window, now, seen)
     if not st then return corrupt() end
     local value, retry_ms = check(st, limit, window, now)
     if value >= limit then
@@ -165,8 +173,8 @@ local function settle(keys, args)
   end
   if accepted then return {1, 0} end
   for i = 1, n do
-    -- Read again: a key named twice adds twice, as in the embedded backend.
-    if not add_one(keys[first + i - 1], limits[i][1], limits[i][2], now) then return corrupt() end
+    -- seen holds each add: a key named twice adds twice, as in the embedded backend.
+    if not add_one(keys[first + i - 1], limits[i][1], limits[i][2], now, seen) then return corrupt() end
   end
   return {has_claim and 2 or 3, 0}
 end
@@ -195,21 +203,21 @@ local function login_record(keys, args)
     rules[i] = r
   end
   if #args ~= 4 + 7 * nrules or #keys ~= k - 1 + nchecks then error('callsign: bad argument') end
-  local counts, started, active = {}, {}, {}
+  local counts, started, active, seen = {}, {}, {}, {}
   if failure and nrules > 0 then
     -- Every stored value is read and checked before anything changes.
     for _, r in ipairs(rules) do
-      if not load(r.counter, r.limit, r.window, now) then return corrupt() end
-      if r.prev_counter and not load(r.prev_counter, r.limit, r.window, now) then return corrupt() end
+      if not load(r.counter, r.limit, r.window, now, seen) then return corrupt() end
+      if r.prev_counter and not load(r.prev_counter, r.limit, r.window, now, seen) then return corrupt() end
       for _, bk in ipairs({r.block, r.prev_block}) do
         local _, err = block_read(bk, now)
         if err then return corrupt() end
       end
     end
     for _, r in ipairs(rules) do
-      local failures = add_one(r.counter, r.limit, r.window, now)
+      local failures = add_one(r.counter, r.limit, r.window, now, seen)
       if r.prev_counter then
-        local st = load(r.prev_counter, r.limit, r.window, now)
+        local st = load(r.prev_counter, r.limit, r.window, now, seen)
         failures = failures + (check(st, r.limit, r.window, now))
       end
       local tripped = not (failures < r.limit)

@@ -192,6 +192,31 @@ BOOST_AUTO_TEST_CASE(a_corrupt_counter_is_internal_and_changes_nothing) {
   BOOST_TEST(b.server.command({"EXISTS", "cs:{u:alice}:mark:phone_token"}) == ":0\r\n");
 }
 
+// A counter stored by the version 1 library (times as decimal text) still counts, and the next
+// add stores it packed ("l2,<window>,<cap>," + 8 bytes per time; docs/shared-state-redis.md).
+BOOST_AUTO_TEST_CASE(a_version_1_counter_still_counts_and_is_stored_packed) {
+  test::redis_backend b;
+  const std::string key = "cs:w:verify\x1fuser\x1f" "alice";
+  BOOST_REQUIRE(b.server.command({"SET", key, "l,900000,5," + std::to_string(t0 - 4000) + ",1000,1000,1000"}) ==
+                "+OK\r\n");
+  auto counted = b.settle(attempt_at(t0, std::nullopt));
+  BOOST_TEST(!counted.throttled);
+  BOOST_TEST(b.server.command({"STRLEN", key}) == ":52\r\n");  // 12 header bytes, 5 times
+  BOOST_TEST(b.server.command({"GETRANGE", key, "0", "11"}) == "$12\r\nl2,900000,5,\r\n");
+  auto refused = b.settle(attempt_at(t0 + 1, std::nullopt));
+  BOOST_TEST(refused.throttled);  // the four old events and the new one
+  BOOST_TEST(refused.retry_after_seconds == 896);  // the oldest, t0 - 4000, leaves at t0 + 896000
+}
+
+BOOST_AUTO_TEST_CASE(a_packed_counter_of_a_wrong_length_is_corrupt) {
+  test::redis_backend b;
+  BOOST_REQUIRE(b.server.command({"SET", "cs:w:verify\x1fuser\x1f" "alice", "l2,900000,5,1234567"}) == "+OK\r\n");
+  auto out = b.try_settle(attempt_at(t0, 100));
+  BOOST_REQUIRE(!out);
+  BOOST_TEST(static_cast<int>(out.error().kind) == static_cast<int>(error_kind::internal));
+  BOOST_TEST(b.server.command({"EXISTS", "cs:{u:alice}:mark:phone_token"}) == ":0\r\n");
+}
+
 BOOST_AUTO_TEST_CASE(each_attempt_is_one_round_trip) {
   test::redis_backend b;
   b.settle(attempt_at(t0, 100));
