@@ -33,15 +33,22 @@ end
 -- ---- counters in Redis: cs:w:<key> holds encode(state) ------------------------------------
 
 -- The stored state of a counter key: nil when corrupt, else the state (empty when absent).
--- seen (key -> stored value, false when absent) spares a second GET of a key in one call;
--- add_one keeps it current, so a key named twice still adds twice.
+-- seen (key -> its state, false when absent) spares a second GET and decode of a key in one
+-- call; add_one keeps it current, so a key named twice still adds twice. Only add_one
+-- changes a state it loaded (check adapts a copy).
 local function load(key, limit, window, now, seen)
-  local raw = seen[key]
-  if raw == nil then
-    raw = redis.call('GET', key) or false
-    seen[key] = raw
+  local st = seen[key]
+  if st == nil then
+    local raw = redis.call('GET', key)
+    if not raw then
+      st = false
+    else
+      st = decode(raw)
+      if not st then return nil end
+    end
+    seen[key] = st
   end
-  if raw then return decode(raw) end
+  if st then return st end
   if limit <= max_exact_limit then return packed_of(window, limit, '') end
   return rate_empty(limit, window, now)
 end
@@ -75,8 +82,8 @@ local function add_one(key, limit, window, now, seen)
   end
   local ttl = ttl_ms(st, now)
   if ttl > 0 then
-    seen[key] = encode(st)
-    redis.call('SET', key, seen[key], 'PX', string.format('%d', ttl))
+    seen[key] = st
+    redis.call('SET', key, encode(st), 'PX', string.format('%d', ttl))
   else
     seen[key] = false
     redis.call('DEL', key)

@@ -249,8 +249,9 @@ end
 -- checked one by one (that would cost the O(n) this form avoids); only the library writes them.
 local function decode_packed(raw)
   local w, c, base = string.match(raw, '^l2,(%d+),(%d+),()')
-  local window, cap = whole(w), whole(c)
-  if not window or window < 1 or not cap or cap < 1 or cap > max_exact_limit then return nil end
+  if not w or #w > 16 or #c > 16 then return nil end
+  local window, cap = tonumber(w), tonumber(c)
+  if window < 1 or cap < 1 or cap > max_exact_limit then return nil end
   local bytes = #raw - base + 1
   if bytes % 8 ~= 0 or bytes / 8 > cap then return nil end
   return {kind = 'p', window = window, cap = cap, raw = raw, base = base, n = bytes / 8}
@@ -262,8 +263,21 @@ end
 --           read, and the next add stores it packed
 -- estimate: "e,<window_ms>,<window_start_ms>,<previous>,<current>"
 
+-- The usual estimate in one match (decode below reads it alike, with more steps).
+local function decode_estimate(raw)
+  local w, s, p, c = string.match(raw, '^e,(%d+),(%d+),(%d+),(%d+)$')
+  if not w or #w > 16 or #s > 16 or #p > 16 or #c > 16 then return nil end
+  local window, start = tonumber(w), tonumber(s)
+  if window < 1 or start % window ~= 0 then return nil end
+  return {kind = 'e', window = window, start = start, prev = tonumber(p), cur = tonumber(c)}
+end
+
 local function decode(raw)
   if string.sub(raw, 1, 3) == 'l2,' then return decode_packed(raw) end
+  if string.sub(raw, 1, 2) == 'e,' then
+    local st = decode_estimate(raw)
+    if st then return st end
+  end
   local parts = {}
   for part in string.gmatch(raw, '[^,]+') do parts[#parts + 1] = part end
   local kind = parts[1]
