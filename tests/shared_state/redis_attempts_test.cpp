@@ -208,6 +208,30 @@ BOOST_AUTO_TEST_CASE(a_version_1_counter_still_counts_and_is_stored_packed) {
   BOOST_TEST(refused.retry_after_seconds == 896);  // the oldest, t0 - 4000, leaves at t0 + 896000
 }
 
+// An event counts while now - t < window, to the millisecond, through adds and checks of the
+// packed log: the add at t0 + 899,999 must keep the event of t0.
+BOOST_AUTO_TEST_CASE(an_event_counts_until_its_window_has_passed_to_the_millisecond) {
+  test::redis_backend b;
+  BOOST_TEST(!b.settle(attempt_at(t0, std::nullopt, 2)).throttled);
+  BOOST_TEST(!b.settle(attempt_at(t0 + 899'999, std::nullopt, 2)).throttled);
+  auto refused = b.settle(attempt_at(t0 + 899'999, std::nullopt, 2));
+  BOOST_TEST(refused.throttled);
+  BOOST_TEST(refused.retry_after_seconds == 1);
+  BOOST_TEST(!b.settle(attempt_at(t0 + 900'000, std::nullopt, 2)).throttled);  // t0 no longer counts
+}
+
+// A key named twice in one attempt adds twice, as in the embedded backend: the function reads
+// each key once per call, so its second add must start from the first one's result.
+BOOST_AUTO_TEST_CASE(a_counter_named_twice_adds_twice) {
+  test::redis_backend b;
+  for (std::int64_t at : {t0, t0 + 1}) {
+    auto twice = attempt_at(at, std::nullopt, 4);
+    twice.failures = {twice.failures[0], twice.failures[0]};
+    BOOST_TEST(!b.settle(twice).throttled);
+  }
+  BOOST_TEST(b.settle(attempt_at(t0 + 2, std::nullopt, 4)).throttled);  // 4 events of limit 4
+}
+
 BOOST_AUTO_TEST_CASE(a_packed_counter_of_a_wrong_length_is_corrupt) {
   test::redis_backend b;
   BOOST_REQUIRE(b.server.command({"SET", "cs:w:verify\x1fuser\x1f" "alice", "l2,900000,5,1234567"}) == "+OK\r\n");
