@@ -19,6 +19,14 @@ local function arg_number(s)
   return n
 end
 
+-- arg_number of ARGV[from..]: each 1 to 16 characters, then one match over them all.
+local function arg_numbers(args, from)
+  for i = from, #args do
+    if #args[i] == 0 or #args[i] > 16 then error('callsign: bad argument') end
+  end
+  if string.find(table.concat(args, '', from), '%D') then error('callsign: bad argument') end
+end
+
 -- Replay marks are decimal u64 strings; compared as digits, so any step is exact.
 local function step_greater(a, b)
   if #a ~= #b then return #a > #b end
@@ -68,12 +76,14 @@ local function check(st, limit, window, now)
   return measure(m, limit, now)
 end
 
--- rate_counters::add of one event: adapt, add, store with its expiry; returns the count.
+-- rate_counters::add of one event: adapt, add, store with its expiry; returns the new state.
 local function add_one(key, limit, window, now, seen)
   local st = load(key, limit, window, now, seen)
   if not st then return nil end
   if packed_fits(st, limit, window) and st.cap == limit then
     st = packed_add(st, now)  -- nothing to adapt: the common case, O(log n)
+  elseif st.kind == 'e' and limit > max_exact_limit and st.window == window then
+    counter_add(st, 1, now)  -- adapt would return st as it is
   else
     if st.kind == 'p' then st = packed_to_log(st) end
     st = adapt(st, limit, window, now)
@@ -88,7 +98,7 @@ local function add_one(key, limit, window, now, seen)
     seen[key] = false
     redis.call('DEL', key)
   end
-  return (check(st, limit, window, now))
+  return st
 end
 
 -- ---- blocks: hash cs:b:<key> {until, created, rule, revision}; zset cs:blocks by until ------
@@ -152,10 +162,11 @@ local function settle(keys, args)
   local first = has_claim and 3 or 2
   local n = #keys - first + 1
   if #args ~= 4 + 2 * n then error('callsign: bad argument') end
+  arg_numbers(args, 5)
   local limits, seen = {}, {}
   local throttled, retry = false, 0
   for i = 1, n do
-    local limit, window = arg_number(args[3 + 2 * i]), arg_number(args[4 + 2 * i])
+    local limit, window = tonumber(args[3 + 2 * i]), tonumber(args[4 + 2 * i])
     limits[i] = {limit, window}
     local st = load(keys[first + i - 1], limit, window, now, seen)
     if not st then return corrupt() end
@@ -222,7 +233,9 @@ local function login_record(keys, args)
       end
     end
     for _, r in ipairs(rules) do
-      local failures = add_one(r.counter, r.limit, r.window, now, seen)
+      local added = add_one(r.counter, r.limit, r.window, now, seen)
+      if not added then return corrupt() end
+      local failures = (check(added, r.limit, r.window, now))
       if r.prev_counter then
         local st = load(r.prev_counter, r.limit, r.window, now, seen)
         failures = failures + (check(st, r.limit, r.window, now))
