@@ -1,6 +1,7 @@
 """Redis (a primary and its replicas), three redis-sentinel processes and several callsignd nodes
 on loopback, for ./tools/cluster and the cluster tests (docs/cluster.md). Each process runs on a
 free port in its own directory and is stopped by its own pid; stop() requires exit status 0."""
+import ctypes
 import os
 import signal
 import socket
@@ -78,6 +79,12 @@ class RedisError(Exception):
     pass
 
 
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the process that started it dies, so a test or
+    script killed by a timeout leaves no Redis behind (PR_SET_PDEATHSIG)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
 def command(port, *args, password=None, username=None, timeout=5):
     """One command on a fresh connection (AUTH first when given); returns the decoded reply."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
@@ -126,7 +133,7 @@ class Process:
         # Its own session: a Ctrl-C meant for the script that started it does not stop it behind
         # the script's back; the script stops it by its pid.
         self.proc = subprocess.Popen([self.binary, self.config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_die_with_parent)
         self.planned_kill = False
         wait_until(lambda: self.ping(), 10, "%s answering PING" % self.name)
 
