@@ -245,10 +245,14 @@ class Topology:
     def sentinel_addresses(self):
         return ["127.0.0.1:%d" % s.port for s in self.sentinels]
 
-    def shared_state_toml(self, node_id, password_file=None, wait_replicas=1, extra=""):
+    def shared_state_toml(self, node_id, password_file=None, wait_replicas=1, extra="", wait_timeout_ms=1500):
+        # wait_timeout_ms: the tests run several clusters on 2 shared cores, where a starved
+        # replica can take longer than the default second to acknowledge (it stays below the
+        # command timeout, 2 s, as the config requires).
         text = ('[shared_state]\nbackend = "redis"\nnode_id = "%s"\nsentinels = [%s]\nmaster_name = "%s"\n'
-                'wait_replicas = %d\n' % (node_id, ", ".join('"%s"' % a for a in self.sentinel_addresses()),
-                                           MASTER_NAME, wait_replicas))
+                'wait_replicas = %d\nwait_timeout_ms = %d\n' %
+                (node_id, ", ".join('"%s"' % a for a in self.sentinel_addresses()), MASTER_NAME, wait_replicas,
+                 wait_timeout_ms))
         if password_file:
             if self.user:
                 text += 'username = "%s"\n' % self.user

@@ -156,6 +156,10 @@ result<void> parse_shared_state_section(const toml::table& t, server_config& cfg
   if (!out.sentinels.empty() && out.master_name.empty()) {
     return config_error(src, "shared_state.master_name", "is required with sentinels");
   }
+  if (out.wait_replicas > 0 && out.wait_timeout >= out.command_timeout) {
+    // The connection would be reset (failing everything in flight) before WAIT could answer.
+    return config_error(src, "shared_state.wait_timeout_ms", "must be below command_timeout_ms");
+  }
   if ((out.tls_cert_file.has_value()) != (out.tls_key_file.has_value())) {
     return config_error(src, "shared_state.tls_cert_file", "and tls_key_file go together");
   }

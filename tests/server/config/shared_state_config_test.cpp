@@ -77,6 +77,9 @@ BOOST_AUTO_TEST_CASE(refusals_name_their_key) {
   BOOST_TEST(refusal("[shared_state]\nlogin_signals_when_unavailable = \"maybe\"\n")
                  .find("shared_state.login_signals_when_unavailable") != std::string::npos);
   BOOST_TEST(refusal("[shared_state]\npassword = \"hunter2\"\n").find("hunter2") == std::string::npos);
+  BOOST_TEST(refusal("[shared_state]\nbackend = \"redis\"\nnode_id = \"a\"\naddress = \"127.0.0.1:6379\"\n"
+                     "wait_timeout_ms = 2000\ncommand_timeout_ms = 2000\n")
+                 .find("shared_state.wait_timeout_ms") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

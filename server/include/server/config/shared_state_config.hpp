@@ -41,7 +41,7 @@ struct shared_state_config {
   std::optional<std::filesystem::path> tls_key_file;
   std::string tls_server_name;
   std::int64_t wait_replicas = 1;  // WAIT for this many replicas before acknowledging a change
-  std::chrono::milliseconds wait_timeout{250};
+  std::chrono::milliseconds wait_timeout{1000};  // a loaded replica can take a few hundred ms; then 503
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{2000};
   std::chrono::seconds retry_after{2};  // Retry-After of a 503 while Redis is unreachable
