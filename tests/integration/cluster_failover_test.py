@@ -4,57 +4,25 @@ accepted twice across the switch (each code is tried on two nodes); a code of th
 the switch happened is refused by the fence even though nobody used it, and the next step's code
 is accepted; every acknowledged verify is in some node's journal; `callsign audit verify` over
 the three journals (chains, checkpoints, cross-node links) passes."""
-import http.client
-import json
 import re
 import subprocess
 import sys
 import threading
 import time
 
-from cluster_harness import Cluster, wait_for
-from harness import check, current_step, hotp, master_key, parse_args, run_cases, wait_for_step_start
-import hashlib
-import hmac
+from cluster_harness import Cluster, burst_config, code_of, journal_entries, post_verify, wait_for
+from harness import check, current_step, master_key, parse_args, run_cases, wait_for_step_start
 
 ARGS, _ = parse_args()
 PERIOD = 10
 USERS = 40
-CONFIG = """
-[phone_token]
-period = %d
-
-[verify]
-user_failures = 100000
-agent_failures = 100000
-ip_failures = 100000
-""" % PERIOD
+CONFIG = burst_config(PERIOD)
 
 
-def code_of(key, user, step):
-    secret = hmac.new(key, b"callsign phone-token\x00" + user.encode(), hashlib.sha256).digest()
-    return hotp(secret, step)
 
 
-def post_verify(port, token, user, code):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    try:
-        conn.request("POST", "/v1/verify", json.dumps({"user": user, "code": code}),
-                     {"Content-Type": "application/json", "Authorization": "Bearer " + token})
-        res = conn.getresponse()
-        raw = res.read()
-        return res.status, res.getheader("x-request-id"), (json.loads(raw) if raw else None)
-    except OSError as e:
-        return 0, None, str(e)
-    finally:
-        conn.close()
 
 
-def journal_entries(callsign, data_dir):
-    out = subprocess.run([callsign, "audit", "export", "--data-dir", data_dir], capture_output=True, text=True,
-                         timeout=120)
-    check(out.returncode == 0, "audit export %s: %s" % (data_dir, out.stderr))
-    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
 def test_a_killed_primary_is_followed_without_a_double_acceptance():

@@ -2,9 +2,13 @@
 loopback: node A starts first and makes the master key ring and the development JWT key; the
 other nodes start from copies of both, as docs/cluster.md says every node must. Each process is
 stopped by its own pid; cleanup() requires every exit status to be clean."""
+import hashlib
+import hmac
+import http.client
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -12,7 +16,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 import cluster_topology  # noqa: E402
 
-from harness import Server, bearer, check, json_headers, mint_token  # noqa: E402
+from harness import Server, bearer, check, hotp, json_headers, mint_token  # noqa: E402
 
 NODE_NAMES = ["node-a", "node-b", "node-c", "node-d", "node-e"]
 SHARED_FILES = ("master.key", "jwt-hs256.key")
@@ -109,3 +113,40 @@ def wait_for(predicate, timeout, what, interval=0.02):
             return value
         time.sleep(interval)
     raise AssertionError("%s did not happen within %.1f s" % (what, timeout))
+
+
+def burst_config(period):
+    """Phone codes every `period` seconds and failure limits no burst reaches, so a test of
+    concurrency is never throttled."""
+    return ("[phone_token]\nperiod = %d\n\n[verify]\nuser_failures = 100000\nagent_failures = 100000\n"
+            "ip_failures = 100000\n" % period)
+
+
+def code_of(key, user, step):
+    """The phone code of `user` at `step` under master key bytes `key` (harness.phone_token_at
+    without re-reading master.key on every call of a burst)."""
+    return hotp(hmac.new(key, b"callsign phone-token\x00" + user.encode(), hashlib.sha256).digest(), step)
+
+
+def post_verify(port, token, user, code):
+    """POST /v1/verify on a fresh connection: (status, X-Request-Id, parsed body); status 0 and
+    the error text when the connection failed."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        conn.request("POST", "/v1/verify", json.dumps({"user": user, "code": code}),
+                     {"Content-Type": "application/json", "Authorization": "Bearer " + token})
+        res = conn.getresponse()
+        raw = res.read()
+        return res.status, res.getheader("x-request-id"), (json.loads(raw) if raw else None)
+    except OSError as e:
+        return 0, None, str(e)
+    finally:
+        conn.close()
+
+
+def journal_entries(callsign, data_dir):
+    """Every entry of a stopped node's journal, through `callsign audit export`."""
+    out = subprocess.run([callsign, "audit", "export", "--data-dir", data_dir], capture_output=True, text=True,
+                         timeout=120)
+    check(out.returncode == 0, "audit export %s: %s" % (data_dir, out.stderr))
+    return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]

@@ -2,57 +2,25 @@
 verifies loses nothing it acknowledged (every verify it answered valid is in its journal after a
 restart on the same data directory), the other nodes carry on serving through the kill, the
 restarted node rejoins, and the cross-node audit check passes over the three journals."""
-import hashlib
-import hmac
-import http.client
-import json
 import signal
 import subprocess
 import sys
 import threading
 import time
 
-from cluster_harness import Cluster
-from harness import check, current_step, hotp, master_key, parse_args, run_cases, wait_for_step_start
+from cluster_harness import Cluster, burst_config, code_of, journal_entries, post_verify
+from harness import check, current_step, master_key, parse_args, run_cases, wait_for_step_start
 
 ARGS, _ = parse_args()
 PERIOD = 5
 USERS = 30
-CONFIG = """
-[phone_token]
-period = %d
-
-[verify]
-user_failures = 100000
-agent_failures = 100000
-ip_failures = 100000
-""" % PERIOD
+CONFIG = burst_config(PERIOD)
 
 
-def code_of(key, user, step):
-    return hotp(hmac.new(key, b"callsign phone-token\x00" + user.encode(), hashlib.sha256).digest(), step)
 
 
-def post_verify(port, token, user, code):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    try:
-        conn.request("POST", "/v1/verify", json.dumps({"user": user, "code": code}),
-                     {"Content-Type": "application/json", "Authorization": "Bearer " + token})
-        res = conn.getresponse()
-        raw = res.read()
-        return res.status, res.getheader("x-request-id"), (json.loads(raw) if raw else None)
-    except OSError as e:
-        return 0, None, str(e)
-    finally:
-        conn.close()
 
 
-def journaled_valid(data_dir):
-    out = subprocess.run([ARGS.callsign, "audit", "export", "--data-dir", data_dir], capture_output=True, text=True,
-                         timeout=120)
-    check(out.returncode == 0, "audit export: %s" % out.stderr)
-    entries = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
-    return {e.get("request_id") for e in entries if e.get("action") == "verify" and e.get("outcome") == "valid"}
 
 
 def test_a_killed_node_loses_nothing_it_acknowledged_and_the_others_carry_on():
@@ -106,7 +74,9 @@ def test_a_killed_node_loses_nothing_it_acknowledged_and_the_others_carry_on():
         for n in cluster.nodes:
             if n.server.proc.poll() is None:
                 n.server.stop()
-        missing = acknowledged_by_b - journaled_valid(b.data_dir)
+        journaled = {e.get("request_id") for e in journal_entries(ARGS.callsign, b.data_dir)
+                     if e.get("action") == "verify" and e.get("outcome") == "valid"}
+        missing = acknowledged_by_b - journaled
         check(not missing, "%d of %d verifies node B acknowledged are missing from its journal" %
               (len(missing), len(acknowledged_by_b)))
         out = subprocess.run([ARGS.callsign, "audit", "verify", "--data-dir", a.data_dir, "--data-dir", b.data_dir,

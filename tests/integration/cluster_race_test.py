@@ -6,22 +6,14 @@ import json
 import sys
 import threading
 
-from cluster_harness import Cluster
+from cluster_harness import Cluster, burst_config
 from harness import check, current_step, parse_args, phone_token_at, run_cases, wait_for_step_start
 
 ARGS, _ = parse_args()
 ROUNDS = 200
 AGENTS = 20
 PERIOD = 10
-CONFIG = """
-[phone_token]
-period = %d
-
-[verify]
-user_failures = 100000
-agent_failures = 100000
-ip_failures = 100000
-""" % PERIOD
+CONFIG = burst_config(PERIOD)
 
 
 def test_twenty_agents_over_three_nodes_accept_each_code_once():
