@@ -106,6 +106,15 @@ std::string login_metrics::prometheus_text() const {
   counter("callsign_login_gate_allowed_total", "Gate answers 204.", gate_allowed.load());
   counter("callsign_login_gate_blocked_total", "Gate answers 429.", gate_blocked.load());
   counter("callsign_login_gate_open_proxy_total", "Gate answers 403 for open proxies.", gate_open_proxy.load());
+  counter("callsign_login_checks_allowed_total", "Login checks answered without a block or challenge.",
+          checks_allowed.load());
+  counter("callsign_login_checks_blocked_total", "Login checks answered blocked.", checks_blocked.load());
+  counter("callsign_login_checks_challenged_total", "Login checks answered with a challenge.",
+          checks_challenged.load());
+  counter("callsign_login_open_proxy_matches_total", "Login checks from an address on open_proxies.",
+          open_proxy_matches.load());
+  counter("callsign_login_exposed_credential_matches_total",
+          "Login checks whose credential pair or password is exposed.", exposed_credential_matches.load());
   return out;
 }
 

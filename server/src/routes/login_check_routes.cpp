@@ -89,6 +89,12 @@ handler_result login_check_route(const login_check_services& services, http_requ
   auto signals = evaluate_login_check(snapshot.get(), services.login, input, now_ms(app));
   if (normalized) crypto::secure_wipe(*normalized);
   if (!signals) return signals.error();
+  auto& counts = services.login.metrics();
+  if (signals->open_proxy) counts.open_proxy_matches.fetch_add(1, std::memory_order_relaxed);
+  if (signals->exposed_credential || signals->exposed_password) {
+    counts.exposed_credential_matches.fetch_add(1, std::memory_order_relaxed);
+  }
+  (signals->blocked ? counts.checks_blocked : counts.checks_allowed).fetch_add(1, std::memory_order_relaxed);
 
   json_writer json;
   json.begin_object()

@@ -41,6 +41,12 @@ struct login_metrics {
   std::atomic<std::uint64_t> gate_blocked{0};
   std::atomic<std::uint64_t> gate_open_proxy{0};
   std::atomic<std::uint64_t> blocks_lifted{0};
+  // POST /v1/login/check answers (issue 19: by the rules' decision) and the signals they found.
+  std::atomic<std::uint64_t> checks_allowed{0};
+  std::atomic<std::uint64_t> checks_blocked{0};     // a block, a rule's block
+  std::atomic<std::uint64_t> checks_challenged{0};  // a rule's challenge
+  std::atomic<std::uint64_t> open_proxy_matches{0};
+  std::atomic<std::uint64_t> exposed_credential_matches{0};  // the pair or the password alone
 
   std::string prometheus_text() const;
 };
