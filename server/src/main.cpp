@@ -1,6 +1,7 @@
 // callsignd: support-call authentication and account-takeover signals.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "server/cluster/shared_state_node.hpp"
 #include "server/http/problem.hpp"
 #include "server/config/config.hpp"
+#include "server/config/credentials.hpp"
 #include "server/control/control_commands.hpp"
 #include "server/lists/list_refresher.hpp"
 #include "server/lists/list_registry.hpp"
@@ -52,7 +54,14 @@ int main(int argc, char** argv) {
   }
 
   server::json_log log(stdout, cfg->log_min_level);
-  auto keys = storage::load_or_create_key_ring(cfg->data_dir / storage::key_ring_file_name);
+  // A master.key credential (systemd LoadCredential=) is only read; the data dir's is created.
+  auto key_file = server::locate_master_key(*cfg, std::getenv("CREDENTIALS_DIRECTORY"));
+  if (!key_file) {
+    log.error("cannot load master key ring", {{"error", key_file.error().message}});
+    return 1;
+  }
+  auto keys = key_file->from_credentials ? storage::load_key_ring(key_file->path)
+                                         : storage::load_or_create_key_ring(key_file->path);
   if (!keys) {
     log.error("cannot load master key ring", {{"error", keys.error().message}});
     return 1;
@@ -176,7 +185,8 @@ int main(int argc, char** argv) {
   log.info("starting", {{"data_dir", cfg->data_dir.string()},
                         {"key_version", static_cast<std::uint64_t>(app.keys.current().version)},
                         {"token_algorithms", algorithms},
-                        {"dev_mode", cfg->dev_mode}});
+                        {"dev_mode", cfg->dev_mode},
+                        {"master_key", key_file->from_credentials ? "credential" : "data_dir"}});
 
   // Lists: a missing or bad file leaves that list empty with last_error set (docs/lists.md).
   lists.load_all();

@@ -1,6 +1,8 @@
 #include <charconv>
+#include <cstdlib>
 
 #include "server/config/config.hpp"
+#include "server/config/credentials.hpp"
 
 namespace callsign::server {
 
@@ -94,6 +96,10 @@ result<server_config> resolve_config(const command_line& cli) {
   }
   if (cli.dev_mode) {
     cfg.dev_mode = true;
+  }
+  // systemd's LoadCredential= (docs/configuration.md, "Credentials").
+  if (auto resolved = resolve_credential_paths(cfg, std::getenv("CREDENTIALS_DIRECTORY")); !resolved) {
+    return resolved.error();
   }
   return cfg;
 }

@@ -26,6 +26,7 @@
 #include "net/tls_context.hpp"
 #include "server/http/problem.hpp"
 #include "server/lists/list_refresher.hpp"  // report_list_outcome (SIGHUP)
+#include "server/observability/systemd_notify.hpp"
 #include "server/net/http_server.hpp"
 #include "server/observability/background_audit.hpp"
 #include "server/cluster/cluster_link.hpp"
@@ -340,6 +341,7 @@ int serve_http(app_context& app, const router& routes) {
   app.log.info("serving", {{"descriptor_limit", descriptors},
                            {"io_threads", io_threads},
                            {"worker_threads", cfg.worker_threads}});
+  notify_systemd_ready();  // bound, and main loaded the lists before calling us
 
   app.streams = &streams;
   if (app.cluster != nullptr) app.cluster->attach_hub(&streams);  // notices from other nodes
@@ -353,6 +355,7 @@ int serve_http(app_context& app, const router& routes) {
       return;
     }
     app.log.info("shutting down", {{"signal", signo}});
+    notify_systemd_stopping();
     net::co_spawn(ioc, drain_and_stop(st, acceptors), net::detached);
   });
 
