@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fails when a folder includes a layer it must not see: crypto -> storage -> redis ->
+# Fails when a folder includes a layer it must not see: crypto -> storage -> rules -> redis ->
 # shared_state -> server, Asio only in redis/src/ and server/src/net/, Beast only in server/src/net/. A folder that is missing or holds no source fails too:
 # a check over nothing would pass whatever the code does.
 set -uo pipefail
@@ -24,11 +24,14 @@ forbid() {  # forbid <description> <regex> <paths...>
     echo "FAIL: $what: grep failed ($status)"; fail=1
   fi
 }
-for folder in crypto storage redis shared_state server/include server/src server/src/net; do
+for folder in crypto storage rules redis shared_state server/include server/src server/src/net; do
   [ -d "$folder" ] || { echo "FAIL: $folder does not exist"; fail=1; }
 done
-forbid "crypto uses no Asio/Beast/RocksDB/storage/server" '#include *[<"](boost/(asio|beast)|rocksdb/|storage/|server/)' crypto
-forbid "storage uses no Asio/Beast/redis/shared_state/server" '#include *[<"](boost/(asio|beast)|redis/|shared_state/|server/)' storage
+forbid "crypto uses no Asio/Beast/RocksDB/storage/rules/server" '#include *[<"](boost/(asio|beast)|rocksdb/|storage/|rules/|server/)' crypto
+forbid "storage uses no Asio/Beast/rules/redis/shared_state/server" '#include *[<"](boost/(asio|beast)|rules/|redis/|shared_state/|server/)' storage
+# Issue 19: the rules language sees crypto and storage only, and matches with RE2, never std::regex.
+forbid "rules uses no Asio/Beast/RocksDB/redis/shared_state/server" '#include *[<"](boost/(asio|beast)|rocksdb/|redis/|shared_state/|server/)' rules
+forbid "rules uses no std::regex" '#include *<regex>|std::regex' rules
 # Issue 18: the Redis client may use Asio (never Beast) and sees only crypto and storage; its
 # public headers stay Asio-free, so the server's core can hold a client.
 forbid "redis uses no Beast/shared_state/server" '#include *[<"](boost/beast|shared_state/|server/)' redis

@@ -1,0 +1,62 @@
+// The flat evaluator one expression compiles to: boolean ops and value ops in arrays, indices
+// instead of pointers, regexes built and lists bound. Private to rules/src.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ip_literal.hpp"
+#include "rules/rule_set.hpp"
+#include "syntax_tree.hpp"
+
+namespace callsign::rules {
+
+enum class op_code : std::uint8_t {
+  all_of, any_of, parity, negate,  // over children[first, first + count)
+  truth,                           // values[value] is a boolean
+  compare_int, compare_bytes, compare_bool, ip_equal, ip_not_equal,
+  contains, matches, starts_with, ends_with,
+  in_ints, in_strings, in_ips, in_list,
+};
+
+enum class value_code : std::uint8_t { bytes_field, header, lower, int_field, len, bool_field, ip };
+
+struct value_op {
+  value_code code = value_code::bytes_field;
+  field source = field::ip_src;
+  std::uint32_t arg = 0;    // lower, len: the bytes value they read
+  std::uint32_t index = 0;  // header: strings[index] (lower-case name); lower: its scratch buffer
+};
+
+struct bool_op {
+  op_code code = op_code::truth;
+  compare_op cmp = compare_op::eq;
+  std::uint32_t value = 0;  // the left side
+  std::uint32_t first = 0;  // logical: children; others: the literal's index in its table
+  std::uint32_t count = 0;
+  std::int64_t number = 0;
+};
+
+class compiled_expression {
+ public:
+  std::vector<bool_op> ops;
+  std::uint32_t root = 0;
+  std::vector<value_op> values;
+  std::vector<std::uint32_t> children;
+  std::vector<std::string> strings;
+  std::vector<std::unique_ptr<RE2>> regexes;
+  std::vector<std::vector<int_range>> int_sets;  // sorted, merged
+  std::vector<std::vector<std::string>> string_sets;  // sorted, unique
+  std::vector<inline_ip_set> ip_sets;
+  std::vector<storage::ip_address> addresses;
+  std::vector<std::shared_ptr<const storage::ip_set>> lists;
+  std::uint32_t lower_buffers = 0;
+  field_mask reads;
+  std::vector<std::string> list_names;  // bound by in $name, first use first
+};
+
+}  // namespace callsign::rules

@@ -1,0 +1,30 @@
+// Parse tree to compiled_expression: checks which fields the context may read, builds the
+// regexes (bounded memory), binds lists (file-defined first, then the resolver).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "compiled_expression.hpp"
+#include "field_table.hpp"
+#include "parser.hpp"
+
+namespace callsign::rules {
+
+inline constexpr std::int64_t max_regex_memory = 256 * 1024;  // RE2 max_mem per regex
+inline constexpr std::size_t max_regexes_per_file = 128;
+
+struct compile_environment {
+  const list_resolver* resolve = nullptr;  // may be null or empty: managed lists unknown
+  const std::map<std::string, std::shared_ptr<const storage::ip_set>, std::less<>>* file_lists = nullptr;
+  std::size_t regexes_left = max_regexes_per_file;  // shared across a file's expressions
+};
+
+// Parse and compile `text`; nullptr with `err` filled.
+expression_ptr compile_in_context(std::string_view text, expression_context context, compile_environment& env,
+                                  expr_error& err);
+
+}  // namespace callsign::rules

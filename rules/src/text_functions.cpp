@@ -1,0 +1,27 @@
+#include "text_functions.hpp"
+
+namespace callsign::rules {
+namespace {
+constexpr char lower_char(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+}  // namespace
+
+std::string ascii_lower(std::string_view s) {
+  std::string out;
+  ascii_lower_into(out, s);
+  return out;
+}
+
+void ascii_lower_into(std::string& out, std::string_view s) {
+  out.resize(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) out[i] = lower_char(s[i]);
+}
+
+bool equals_ignore_ascii_case(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower_char(a[i]) != lower_char(b[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace callsign::rules
