@@ -18,6 +18,7 @@
 #include "server/lists/list_registry.hpp"
 #include "server/net/http_server.hpp"
 #include "server/routes/routes.hpp"
+#include "server/rules/rule_registry.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/block_directory.hpp"
@@ -167,6 +168,9 @@ int main(int argc, char** argv) {
   const auto list_downloads = server::make_list_downloader();
   server::list_registry lists(cfg->lists, cfg->data_dir, app.keys, clock, list_downloads.get());
   app.lists = &lists;
+  // The login rules (docs/rules.md): compiled against the lists once they are loaded, below.
+  server::rule_registry rules(cfg->rules, app.config.login, cfg->data_dir, clock);
+  app.rules = &rules;
   auto routes = server::build_router(app);
   if (cli->list_routes) {
     for (std::size_t i = 1; i < routes.route_labels().size(); ++i) {
@@ -195,6 +199,20 @@ int main(int argc, char** argv) {
                              {"version", status.version},
                              {"entries", status.entries},
                              {"error", status.last_error}});
+  }
+  // A rule file that does not compile stops the start: there is no older version to keep serving.
+  if (auto loaded = rules.load(*lists.snapshot()); !loaded) {
+    log.error("cannot load the rule file", {{"error", loaded.error().message}});
+    disk_pool.stop();
+    if (shared) shared->stop();
+    cluster_audit.detach();
+    (*writer)->stop();
+    return 1;
+  }
+  if (const auto installed = rules.published(); installed->version != 0) {
+    log.info("rules loaded", {{"version", installed->version},
+                              {"sha256", installed->sha256},
+                              {"rules", static_cast<std::uint64_t>(installed->set->rules().size())}});
   }
   // The gate's open-proxy check reads the same snapshot as POST /v1/login/check.
   app.open_proxies = [&lists](const server::ip_address& address) {

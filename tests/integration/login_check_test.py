@@ -28,6 +28,8 @@ max_upload_bytes = 4194304
 """
 SIGNALS = ["open_proxy", "exposed_credential", "exposed_password", "managed_device", "blocked", "retry_after",
            "exposed_credential_check"]
+# Issue 19: the rules' decision beside the signals (docs/rules.md, "Where rules act").
+DECISION = ["decision", "shadow_rules", "logged_rules"]
 
 
 def read(path):
@@ -70,7 +72,7 @@ class Checker:
         check(status == 200, "login/check %r: %d %r" % ({k: v for k, v in body.items() if k != "password"}, status,
                                                          raw[:200]))
         doc = json.loads(raw)
-        check(sorted(doc) == sorted(SIGNALS), "fields %r" % sorted(doc))
+        check(sorted(doc) == sorted(SIGNALS + DECISION), "fields %r" % sorted(doc))
         return doc
 
 
@@ -161,10 +163,14 @@ def test_every_signal_with_real_data():
             check(status == 200, "login/result: %d %r" % (status, raw))
         doc = checker.check_login(ip="192.0.2.77", username="someone-else", password="x")
         check(doc["blocked"] and 3500 <= doc["retry_after"] <= 3600, "blocked address: %r" % doc)
+        check(doc["decision"] == {"action": "block", "rule_id": "ip"}, "the block's decision: %r" % doc["decision"])
         doc = checker.check_login(ip="192.0.2.78", username="victim", password="x")
         check(doc["blocked"], "blocked username from another address: %r" % doc)
+        check(doc["decision"] == {"action": "block", "rule_id": "username"}, "decision: %r" % doc["decision"])
         doc = checker.check_login(ip="192.0.2.78", username="someone-else", password="x")
         check(not doc["blocked"] and doc["retry_after"] == 0, "unrelated attempt blocked: %r" % doc)
+        check(doc["decision"] == {"action": "allow", "rule_id": None} and doc["shadow_rules"] == [],
+              "no rules, no decision: %r" % doc)
 
         # Bad requests: precise 400s that never echo the password; other roles refused.
         secret = "hunter2-" + os.urandom(6).hex()

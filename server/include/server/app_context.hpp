@@ -30,6 +30,7 @@ namespace callsign::server {
 class token_verifier;
 class stream_hub;
 class list_registry;
+class rule_registry;
 class cluster_link;
 class audit_view;
 
@@ -64,6 +65,7 @@ struct app_context {
   // The open_proxies list for the gate; empty = no list loaded (see login_gate.hpp).
   open_proxy_lookup open_proxies;
   list_registry* lists = nullptr;  // account-takeover lists (docs/lists.md); null when not loaded
+  rule_registry* rules = nullptr;  // the login rules (docs/rules.md)
 
   // Several nodes (docs/cluster.md): the event link, why the shared state is not ready (empty
   // when it is) and its metrics text. Unset with the embedded backend.

@@ -87,9 +87,9 @@ result<server_config> parse_config(std::string_view toml_text, std::string_view 
   const toml::table& root = parsed.table();
   server_config cfg;
   CALLSIGN_TRY(reject_unknown(root, "", {"server", "limits", "log", "phone_token", "auth", "verify", "audit",
-                                         "authenticator", "stream", "login", "keys", "lists", "tls", "shared_state"}, source));
+                                         "authenticator", "stream", "login", "keys", "lists", "tls", "shared_state", "rules"}, source));
   for (std::string_view name : {"server", "limits", "log", "phone_token", "auth", "verify", "audit",
-                                "authenticator", "stream", "login", "keys", "lists", "tls", "shared_state"}) {
+                                "authenticator", "stream", "login", "keys", "lists", "tls", "shared_state", "rules"}) {
     if (root.get(name) != nullptr && section_table(root, name) == nullptr) {
       return config_error(source, name, "must be a table");
     }
@@ -135,6 +135,9 @@ result<server_config> parse_config(std::string_view toml_text, std::string_view 
   }
   if (const auto* t = section_table(root, "shared_state")) {
     CALLSIGN_TRY(parse_shared_state_section(*t, cfg, source));
+  }
+  if (const auto* t = section_table(root, "rules")) {
+    CALLSIGN_TRY(parse_rules_section(*t, cfg, source));
   }
   return cfg;
 }

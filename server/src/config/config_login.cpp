@@ -91,6 +91,7 @@ result<void> parse_login_section(const toml::table& t, server_config& cfg, std::
       return config_error(src, "login.rules", "must be an array of tables ([[login.rules]])");
     }
     login.rules.clear();
+    login.rules_given = true;
     std::set<std::string, std::less<>> names;
     for (std::size_t i = 0; i < list->size(); ++i) {
       const auto* table = (*list)[i].as_table();

@@ -54,6 +54,7 @@ result<void> parse_login_section(const toml::table& t, server_config& cfg, std::
 result<void> parse_keys_section(const toml::table& t, server_config& cfg, std::string_view src);
 result<void> parse_lists_section(const toml::table& t, server_config& cfg, std::string_view src);
 result<void> parse_shared_state_section(const toml::table& t, server_config& cfg, std::string_view src);
+result<void> parse_rules_section(const toml::table& t, server_config& cfg, std::string_view src);
 result<void> parse_tls_section(const toml::table& t, server_config& cfg, std::string_view src);
 
 }  // namespace callsign::server::config_detail

@@ -79,9 +79,13 @@ result<json_body> json_body::parse(const http_request& request) {
   if (request.body.empty()) {
     return bad("request body must be a JSON object");
   }
+  return parse_text(request.body);
+}
+
+result<json_body> json_body::parse_text(std::string_view text) {
   auto s = acquire_state();
-  s->padded.reserve(request.body.size() + simdjson::SIMDJSON_PADDING);
-  s->padded = request.body;
+  s->padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  s->padded = text;
   simdjson::dom::element root;
   auto err = s->parser.parse(s->padded.data(), s->padded.size(), true).get(root);
   if (err) {
@@ -184,6 +188,67 @@ result<bool> json_body::required_bool(std::string_view name) const {
     return bad("missing field '" + std::string(name) + "'");
   }
   return **value;
+}
+
+result<std::optional<std::int64_t>> json_body::optional_integer(std::string_view name, std::int64_t lo,
+                                                                 std::int64_t hi) const {
+  simdjson::dom::element value;
+  if (state_->object.at_key(name).get(value) || value.is_null()) {
+    return std::optional<std::int64_t>{};
+  }
+  std::int64_t number = 0;
+  if (value.get_int64().get(number) || number < lo || number > hi) {
+    return wrong_type(name, "an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  return std::optional<std::int64_t>(number);
+}
+
+result<std::optional<json_body>> json_body::optional_object(std::string_view name) const {
+  simdjson::dom::element value;
+  if (state_->object.at_key(name).get(value) || value.is_null()) {
+    return std::optional<json_body>{};
+  }
+  if (!value.is_object()) return wrong_type(name, "an object");
+  // Parsed again on its own: simple, and only admin routes nest objects.
+  std::string text = simdjson::minify(value);
+  auto nested = parse_text(text);
+  OPENSSL_cleanse(text.data(), text.size());
+  if (!nested) return bad("field '" + std::string(name) + "': " + nested.error().message);
+  return std::optional<json_body>(std::move(*nested));
+}
+
+result<std::optional<std::vector<std::pair<std::string, std::string>>>> json_body::optional_string_map(
+    std::string_view name, std::size_t max_members, std::size_t max_key_bytes, std::size_t max_value_bytes,
+    bool fold_case) const {
+  using members = std::vector<std::pair<std::string, std::string>>;
+  simdjson::dom::element value;
+  if (state_->object.at_key(name).get(value) || value.is_null()) {
+    return std::optional<members>{};
+  }
+  simdjson::dom::object object;
+  if (value.get_object().get(object)) return wrong_type(name, "an object of strings");
+  members out;
+  for (auto field : object) {
+    if (out.size() == max_members) {
+      return bad("field '" + std::string(name) + "' has more than " + std::to_string(max_members) + " members");
+    }
+    std::string_view text;
+    if (field.value.get_string().get(text)) return wrong_type(name, "an object of strings");
+    if (field.key.empty() || field.key.size() > max_key_bytes || text.size() > max_value_bytes ||
+        field.key.find('\0') != std::string_view::npos || text.find('\0') != std::string_view::npos) {
+      return bad("field '" + std::string(name) + "' has a member name or value that is empty, too long or holds NUL");
+    }
+    std::string key(field.key);
+    if (fold_case) {
+      std::transform(key.begin(), key.end(), key.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    }
+    for (const auto& seen : out) {
+      if (seen.first == key) return bad("field '" + std::string(name) + "' repeats a member");
+    }
+    out.emplace_back(std::move(key), std::string(text));
+  }
+  return std::optional<members>(std::move(out));
 }
 
 }  // namespace callsign::server

@@ -95,6 +95,25 @@ http_response problem_response(unsigned status, std::string_view title, std::str
   return response;
 }
 
+http_response rule_error_response(const rules::rule_error& why) {
+  json_writer json;
+  json.begin_object()
+      .field("type", "about:blank")
+      .field("title", "Unprocessable Content")
+      .field("status", 422)
+      .field("detail", why.message)
+      .field("rule", why.rule)
+      .field("line", static_cast<std::int64_t>(why.line))
+      .field("column", static_cast<std::int64_t>(why.column))
+      .field("expected", why.expected)
+      .end_object();
+  http_response response;
+  response.status = 422;
+  response.content_type = "application/problem+json";
+  response.body = std::move(json).str();
+  return response;
+}
+
 std::string_view client_detail(const error& err) noexcept {
   // Internal and storage failures keep their detail in the log, not in the response: RocksDB's
   // text names data-directory files (the group-commit writer's report goes to the log).

@@ -83,11 +83,10 @@ result<gate_decision> decide_gate(const login_limiter& limiter, const ip_address
     return out;
   }
   if (limiter.config().gate_block_open_proxies && open_proxies && open_proxies(client) == open_proxy_answer::listed) {
+    // Counted by the route: the rules may still decide otherwise (docs/login-gate.md).
     out.verdict = gate_verdict::open_proxy;
-    limiter.metrics().gate_open_proxy.fetch_add(1, std::memory_order_relaxed);
     return out;
   }
-  limiter.metrics().gate_allowed.fetch_add(1, std::memory_order_relaxed);
   return out;
 }
 

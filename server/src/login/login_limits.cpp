@@ -106,6 +106,10 @@ std::string login_metrics::prometheus_text() const {
   counter("callsign_login_gate_allowed_total", "Gate answers 204.", gate_allowed.load());
   counter("callsign_login_gate_blocked_total", "Gate answers 429.", gate_blocked.load());
   counter("callsign_login_gate_open_proxy_total", "Gate answers 403 for open proxies.", gate_open_proxy.load());
+  counter("callsign_login_gate_rule_blocked_total", "Gate answers 403 because a rule blocked.",
+          gate_rule_blocked.load());
+  counter("callsign_login_gate_challenged_total", "Gate answers 401 because a rule challenged.",
+          gate_challenged.load());
   counter("callsign_login_checks_allowed_total", "Login checks answered without a block or challenge.",
           checks_allowed.load());
   counter("callsign_login_checks_blocked_total", "Login checks answered blocked.", checks_blocked.load());
@@ -199,17 +203,55 @@ result<login_check> check_login(const login_limiter& limiter, const ip_address& 
 
 result<login_result_plan> plan_login_result(const login_limiter& limiter, const ip_address& address,
                                            std::string_view normalized_username, bool success, std::int64_t now_ms) {
+  return plan_login_result(limiter, login_rate_rules{&limiter.config().rules, nullptr}, address, normalized_username,
+                           login_outcome{success, 0}, now_ms);
+}
+
+login_rule login_rule_of(const rules::rate_limit_source& source) {
+  login_rule rule;
+  rule.name = source.id;
+  switch (source.by) {
+    case rules::characteristic::ip:
+      rule.kind = login_key_kind::ip;
+      break;
+    case rules::characteristic::username:
+      rule.kind = login_key_kind::username;
+      break;
+    case rules::characteristic::ip_username:
+      rule.kind = login_key_kind::ip_username;
+      break;
+  }
+  rule.limit = source.limit;
+  rule.window_seconds = source.period_seconds;
+  rule.block_seconds = source.mitigation_timeout_seconds;
+  rule.shadow = source.shadow;
+  return rule;
+}
+
+result<login_result_plan> plan_login_result(const login_limiter& limiter, const login_rate_rules& rate_rules,
+                                           const ip_address& address, std::string_view normalized_username,
+                                           const login_outcome& outcome, std::int64_t now_ms) {
   auto hashed = limiter.username_key(normalized_username);
   if (!hashed) return hashed.error();
   auto previous = limiter.previous_username_key(normalized_username, now_ms);
   if (!previous) return previous.error();
   login_result_plan plan;
   plan.user_key = std::move(*hashed);
+  plan.success = outcome.success;
   plan.attempt.now_ms = now_ms;
-  plan.attempt.failure = !success;
   plan.attempt.check_keys = attempt_keys(address, plan.user_key, *previous);
-  if (success) return plan;
-  for (const auto& rule : limiter.config().rules) {
+  rules::request_fields fields;
+  if (rate_rules.counting != nullptr) {
+    fields.ip_src = address;
+    fields.username_present = true;
+    fields.login_success = outcome.success;
+    fields.response_code = outcome.response_code;
+  }
+  const auto& rules = *rate_rules.rules;
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const auto& rule = rules[i];
+    const bool counts = rate_rules.counting != nullptr ? rate_rules.counting->counts(i, fields) : !outcome.success;
+    if (!counts) continue;
     storage::login_rule_step step;
     step.rule = rule.name;
     step.block_key = login_block_key(rule.kind, address, plan.user_key);
@@ -224,7 +266,23 @@ result<login_result_plan> plan_login_result(const login_limiter& limiter, const 
     }
     plan.attempt.rules.push_back(std::move(step));
   }
+  // The backend changes counters only for a counted outcome ("failure" in its terms).
+  plan.attempt.failure = !plan.attempt.rules.empty();
   return plan;
+}
+
+result<std::int64_t> current_login_count(const login_limiter& limiter, const login_rate_rules& rate_rules,
+                                         login_key_kind kind, const ip_address& address,
+                                         std::optional<std::string_view> user_key, std::int64_t now_ms) {
+  if (kind == login_key_kind::username && !user_key) return std::int64_t{0};
+  for (const auto& rule : *rate_rules.rules) {
+    if (rule.kind != kind) continue;
+    const auto key = counter_key(rule, login_block_key(kind, address, user_key.value_or("")));
+    auto estimate = limiter.counters().estimate(key, now_ms, {rule.limit, rule.window_seconds * 1000});
+    if (!estimate) return estimate.error();
+    return static_cast<std::int64_t>(estimate->value);
+  }
+  return std::int64_t{0};
 }
 
 login_result_outcome read_login_result(const login_limiter& limiter, const login_result_plan& plan,
@@ -232,7 +290,7 @@ login_result_outcome read_login_result(const login_limiter& limiter, const login
   login_result_outcome out;
   out.user_key = plan.user_key;
   auto& metrics = limiter.metrics();
-  (plan.attempt.failure ? metrics.failures : metrics.successes).fetch_add(1, std::memory_order_relaxed);
+  (plan.success ? metrics.successes : metrics.failures).fetch_add(1, std::memory_order_relaxed);
   for (std::size_t i = 0; i < settled.counts.size() && i < plan.attempt.rules.size(); ++i) {
     const auto& rule = plan.attempt.rules[i];
     if (settled.counts[i].tripped && rule.shadow) {
@@ -249,7 +307,15 @@ login_result_outcome read_login_result(const login_limiter& limiter, const login
 void record_login_result(const login_limiter& limiter, storage::login_attempts& attempts, const ip_address& address,
                          std::string_view normalized_username, bool success, std::int64_t now_ms,
                          storage::change_set& changes, storage::completion<login_result_outcome> done) {
-  auto planned = plan_login_result(limiter, address, normalized_username, success, now_ms);
+  record_login_result(limiter, login_rate_rules{&limiter.config().rules, nullptr}, attempts, address,
+                      normalized_username, login_outcome{success, 0}, now_ms, changes, std::move(done));
+}
+
+void record_login_result(const login_limiter& limiter, const login_rate_rules& rate_rules,
+                         storage::login_attempts& attempts, const ip_address& address,
+                         std::string_view normalized_username, const login_outcome& outcome, std::int64_t now_ms,
+                         storage::change_set& changes, storage::completion<login_result_outcome> done) {
+  auto planned = plan_login_result(limiter, rate_rules, address, normalized_username, outcome, now_ms);
   if (!planned) {
     done(planned.error());
     return;

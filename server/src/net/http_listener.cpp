@@ -26,6 +26,7 @@
 #include "net/tls_context.hpp"
 #include "server/http/problem.hpp"
 #include "server/lists/list_refresher.hpp"  // report_list_outcome (SIGHUP)
+#include "server/rules/rule_change_audit.hpp"  // reload_rules_in_background (SIGHUP)
 #include "server/observability/systemd_notify.hpp"
 #include "server/net/http_server.hpp"
 #include "server/observability/background_audit.hpp"
@@ -303,6 +304,8 @@ int serve_http(app_context& app, const router& routes) {
     if (tls) {
       net::post(workers, [&app, &cfg, slot = tls.get()] { reload_tls_context(app, cfg.tls, *slot); });
     }
+    // The rule file too (docs/rules.md, "Lifecycle").
+    net::post(workers, [&app] { reload_rules_in_background(app); });
     hangups.async_wait(on_hangup);
   };
   hangups.async_wait(on_hangup);

@@ -4,6 +4,7 @@
 #include "server/http/json_writer.hpp"
 #include "server/http/problem.hpp"
 #include "server/routes/routes.hpp"
+#include "server/rules/rule_registry.hpp"
 
 namespace callsign::server {
 
@@ -56,6 +57,7 @@ http_response metrics_text(const health_services& services) {
   response.body = app.stats ? app.stats->prometheus_text() : std::string();
   response.body += commit_metrics_text(services.writer.stats());
   if (app.login != nullptr) response.body += app.login->metrics().prometheus_text();
+  if (app.rules != nullptr) response.body += app.rules->prometheus_text();
   if (app.disk_pool != nullptr) response.body += disk_wait_metrics_text(app.disk_pool->tasks_run());
   if (app.shared_state_metrics) response.body += app.shared_state_metrics();
   return response;

@@ -13,6 +13,8 @@
 #include "server/login/login_check.hpp"
 #include "server/login/login_limits.hpp"
 #include "server/routes/routes.hpp"
+#include "server/rules/login_decision.hpp"
+#include "server/rules/rule_request.hpp"
 
 namespace callsign::server {
 
@@ -21,6 +23,7 @@ namespace {
 // Wipes every secret it holds when it goes out of scope, on every path.
 struct login_check_request {
   std::string ip;
+  rule_request http;  // what the rules see of the HTTP request (docs/rules.md)
   std::optional<std::string> username;
   std::optional<std::string> password;
   std::optional<std::string> device_serial;
@@ -39,7 +42,11 @@ struct login_check_request {
 result<login_check_request> decode_login_check(const http_request& request) {
   auto body = json_body::parse(request);
   if (!body) return body.error();
-  if (auto known = body->only({"ip", "username", "password", "device_serial"}); !known) return known.error();
+  if (auto known = body->only({"ip", "username", "password", "device_serial", "path", "method", "host", "user_agent",
+                               "headers", "bot_score"});
+      !known) {
+    return known.error();
+  }
   login_check_request out;
   auto ip = body->required_string("ip", 64);
   if (!ip) return ip.error();
@@ -53,6 +60,9 @@ result<login_check_request> decode_login_check(const http_request& request) {
   auto serial = body->optional_string("device_serial", 256);
   if (!serial) return serial.error();
   out.device_serial = std::move(*serial);
+  auto http = decode_rule_request(*body);
+  if (!http) return http.error();
+  out.http = std::move(*http);
   return out;
 }
 
@@ -61,7 +71,27 @@ struct login_check_services {
   app_context& app;  // authentication, clock
   const login_limiter& login;
   list_registry& lists;
+  const rule_registry& rules;
 };
+
+// The rules' view of this attempt: the request's HTTP side plus the signals just computed.
+rules::request_fields attempt_fields(const login_check_request& decoded, const ip_address& address,
+                                     const login_signals& signals) {
+  auto fields = rule_fields_of(decoded.http);
+  fields.ip_src = address;
+  fields.username_present = decoded.username.has_value();
+  fields.exposed_credential = signals.exposed_credential;
+  fields.exposed_password = signals.exposed_password;
+  fields.device_managed = signals.managed_device;
+  fields.device_serial_present = decoded.device_serial.has_value();
+  return fields;
+}
+
+void write_ids(json_writer& json, std::string_view name, const std::vector<std::string_view>& ids) {
+  json.key(name).begin_array();
+  for (auto id : ids) json.value(id);
+  json.end_array();
+}
 
 handler_result login_check_route(const login_check_services& services, http_request& request) {
   auto& app = services.app;
@@ -86,15 +116,56 @@ handler_result login_check_route(const login_check_services& services, http_requ
   if (decoded->password) input.password = *decoded->password;
   if (decoded->device_serial) input.device_serial = *decoded->device_serial;
   const auto snapshot = services.lists.snapshot();
-  auto signals = evaluate_login_check(snapshot.get(), services.login, input, now_ms(app));
+  const auto now = now_ms(app);
+  auto signals = evaluate_login_check(snapshot.get(), services.login, input, now);
+  if (!signals) {
+    if (normalized) crypto::secure_wipe(*normalized);
+    return signals.error();
+  }
+  // Blocks first; then the rules, in order (docs/rules.md, "Where rules act").
+  const auto rules = services.rules.current(*snapshot);
+  login_decision decision;
+  if (signals->blocked) {
+    decision.action = login_action::block;
+    decision.rule = signals->blocked_by_rule;
+  } else {
+    auto fields = attempt_fields(*decoded, *address, *signals);
+    std::optional<std::string> user_key;
+    if (normalized && rules->set->reads().test(static_cast<std::size_t>(rules::field::rate_login_failures_username))) {
+      auto hashed = services.login.username_key(*normalized);
+      if (!hashed) {
+        crypto::secure_wipe(*normalized);
+        return hashed.error();
+      }
+      user_key = std::move(*hashed);
+    }
+    auto rates = fill_rate_fields(*rules, services.login, *address, user_key, now, fields);
+    if (!rates) {
+      if (normalized) crypto::secure_wipe(*normalized);
+      return rates.error();
+    }
+    decision = decide_by_rules(*rules, fields);
+  }
   if (normalized) crypto::secure_wipe(*normalized);
-  if (!signals) return signals.error();
   auto& counts = services.login.metrics();
   if (signals->open_proxy) counts.open_proxy_matches.fetch_add(1, std::memory_order_relaxed);
   if (signals->exposed_credential || signals->exposed_password) {
     counts.exposed_credential_matches.fetch_add(1, std::memory_order_relaxed);
   }
-  (signals->blocked ? counts.checks_blocked : counts.checks_allowed).fetch_add(1, std::memory_order_relaxed);
+  switch (decision.action) {
+    case login_action::block:
+      counts.checks_blocked.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case login_action::challenge:
+      counts.checks_challenged.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case login_action::allow:
+      counts.checks_allowed.fetch_add(1, std::memory_order_relaxed);
+      break;
+  }
+  for (auto id : decision.logged) {
+    app.log.info("login rule matched", {{"request_id", request.request_id}, {"rule", std::string(id)}});
+  }
 
   json_writer json;
   json.begin_object()
@@ -104,20 +175,25 @@ handler_result login_check_route(const login_check_services& services, http_requ
       .field("managed_device", signals->managed_device)
       .field("blocked", signals->blocked)
       .field("retry_after", signals->retry_after_seconds)
-      .field("exposed_credential_check", signals->exposed_credential_check)
-      .end_object();
+      .field("exposed_credential_check", signals->exposed_credential_check);
+  json.key("decision").begin_object().field("action", login_action_name(decision.action)).key("rule_id");
+  if (decision.rule) json.value(*decision.rule); else json.null();
+  json.end_object();
+  write_ids(json, "shadow_rules", decision.shadow);
+  write_ids(json, "logged_rules", decision.logged);
+  json.end_object();
   return json_response(200, std::move(json).str());
 }
 
 }  // namespace
 
 void add_login_check_routes(router& routes, app_context& app) {
-  if (app.login == nullptr || app.lists == nullptr) {
-    throw std::logic_error("the login check route needs the login limiter and the lists");
+  if (app.login == nullptr || app.lists == nullptr || app.rules == nullptr) {
+    throw std::logic_error("the login check route needs the login limiter, the lists and the rules");
   }
   // Memory and mmap'd sets only: answered on the I/O thread, like the gate.
   routes.add(http_method::post, "/v1/login/check",
-             [services = login_check_services{app, *app.login, *app.lists}](http_request& r) {
+             [services = login_check_services{app, *app.login, *app.lists, *app.rules}](http_request& r) {
                return login_check_route(services, r);
              });
 }

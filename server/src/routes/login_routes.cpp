@@ -10,7 +10,10 @@
 #include "server/http/json_body.hpp"
 #include "server/http/json_writer.hpp"
 #include "server/http/problem.hpp"
+#include "server/lists/list_registry.hpp"
 #include "server/login/login_gate.hpp"
+#include "server/rules/login_decision.hpp"
+#include "server/rules/rule_request.hpp"
 #include "server/routes/routes.hpp"
 
 namespace callsign::server {
@@ -21,12 +24,13 @@ struct login_result_request {
   ip_address address;
   std::string normalized_username;
   bool success = false;
+  std::int64_t status = 0;  // the login page's HTTP status, for http.response.code (0: not sent)
 };
 
 result<login_result_request> decode_login_result(const http_request& request) {
   auto body = json_body::parse(request);
   if (!body) return body.error();
-  if (auto known = body->only({"ip", "username", "success"}); !known) return known.error();
+  if (auto known = body->only({"ip", "username", "success", "status"}); !known) return known.error();
   auto ip = body->required_string("ip", 64);
   if (!ip) return ip.error();
   auto address = parse_ip_address(*ip);
@@ -40,7 +44,9 @@ result<login_result_request> decode_login_result(const http_request& request) {
   if (!normalized) return normalized.error();
   auto success = body->required_bool("success");
   if (!success) return success.error();
-  return login_result_request{*address, std::move(*normalized), *success};
+  auto status = body->optional_integer("status", 100, 599);
+  if (!status) return status.error();
+  return login_result_request{*address, std::move(*normalized), *success, status->value_or(0)};
 }
 
 std::string group_text(const ip_address& address) {
@@ -81,6 +87,7 @@ struct login_services {
   app_context& app;  // authentication, clock, log, config, the gate's open-proxy lookup
   const login_limiter& login;
   storage::login_attempts& attempts;
+  rule_registry& rules;
 };
 
 handler_result login_result(const login_services& services, http_request& request) {
@@ -95,13 +102,15 @@ handler_result login_result(const login_services& services, http_request& reques
     principal who;
     http_request request;  // its header fields for the audit entries (the body is wiped)
     deferred_response deferred;
+    std::shared_ptr<const installed_rules> rules;  // its rate-limit rules, alive until the reply
   };
-  auto run = std::make_shared<in_flight>(in_flight{std::move(*decoded), *who, request, {}});
+  auto run = std::make_shared<in_flight>(in_flight{std::move(*decoded), *who, request, {}, services.rules.published()});
   const auto now = now_ms(app);
   return async_response{[&services, &app, run, now](std::function<void(handler_result)> resume) {
     record_login_result(
-        services.login, services.attempts, run->decoded.address, run->decoded.normalized_username, run->decoded.success,
-        now, run->deferred.changes,
+        services.login, run->rules->rate_rules_view(), services.attempts, run->decoded.address,
+        run->decoded.normalized_username, login_outcome{run->decoded.success, run->decoded.status}, now,
+        run->deferred.changes,
         [&app, run, resume = std::move(resume)](result<login_result_outcome> outcome) {
           crypto::secure_wipe(run->decoded.normalized_username);
           if (!outcome) {
@@ -131,35 +140,78 @@ handler_result login_result(const login_services& services, http_request& reques
   }};
 }
 
-handler_result login_gate(const login_services& services, http_request& request) {
-  auto& app = services.app;
-  auto client = gate_client_address(request.remote_address, request.header("x-forwarded-for"),
-                                    request.header("x-real-ip"), app.config.login.trusted_proxies);
-  if (!client) return client.error();
-  auto decision = decide_gate(services.login, *client, app.open_proxies, now_ms(app));
-  if (!decision) return decision.error();
-  switch (decision->verdict) {
-    case gate_verdict::blocked:
-      return error_response(make_error(error_kind::rate_limited, "too many failed logins; try again later"))
-          .with_header("Retry-After", std::to_string(decision->retry_after_seconds));
-    case gate_verdict::open_proxy:
-      return error_response(make_error(error_kind::forbidden, "logins through open proxies are refused"));
-    case gate_verdict::allow:
-      break;
-  }
+http_response gate_allowed() {
   http_response allowed;
   allowed.status = 204;
   allowed.content_type.clear();
   return allowed;
 }
 
+handler_result login_gate(const login_services& services, http_request& request) {
+  auto& app = services.app;
+  auto client = gate_client_address(request.remote_address, request.header("x-forwarded-for"),
+                                    request.header("x-real-ip"), app.config.login.trusted_proxies);
+  if (!client) return client.error();
+  const auto now = now_ms(app);
+  auto decision = decide_gate(services.login, *client, app.open_proxies, now);
+  if (!decision) return decision.error();
+  auto& counts = services.login.metrics();
+  if (decision->verdict == gate_verdict::blocked) {
+    counts.checks_blocked.fetch_add(1, std::memory_order_relaxed);
+    return error_response(make_error(error_kind::rate_limited, "too many failed logins; try again later"))
+        .with_header("Retry-After", std::to_string(decision->retry_after_seconds));
+  }
+  // Then the rules, over what nginx forwards (docs/login-gate.md, "Rules at the gate").
+  const auto snapshot = app.lists->snapshot();
+  const auto rules = services.rules.current(*snapshot);
+  login_decision ruled;
+  if (!rules->set->rules().empty()) {
+    const auto http = gate_rule_request(request, services.rules.config().bot_score_header);
+    auto fields = rule_fields_of(http);
+    fields.ip_src = *client;
+    if (auto rates = fill_rate_fields(*rules, services.login, *client, std::nullopt, now, fields); !rates) {
+      return rates.error();
+    }
+    ruled = decide_by_rules(*rules, fields);
+    for (auto id : ruled.logged) {
+      app.log.info("login rule matched", {{"request_id", request.request_id}, {"rule", std::string(id)}});
+    }
+  }
+  switch (ruled.action) {
+    case login_action::block:
+      counts.checks_blocked.fetch_add(1, std::memory_order_relaxed);
+      counts.gate_rule_blocked.fetch_add(1, std::memory_order_relaxed);
+      return error_response(make_error(error_kind::forbidden, "this login attempt is refused"));
+    case login_action::challenge:
+      counts.checks_challenged.fetch_add(1, std::memory_order_relaxed);
+      counts.gate_challenged.fetch_add(1, std::memory_order_relaxed);
+      // 401 is one of the statuses auth_request passes on; the header tells nginx it is a
+      // challenge (docs/login-gate.md shows the error_page that turns it into one).
+      return problem_response(401, "Unauthorized", "complete a challenge before logging in")
+          .with_header("WWW-Authenticate", "Callsign-Challenge")
+          .with_header("X-Callsign-Action", "challenge");
+    case login_action::allow:
+      break;
+  }
+  // The one-switch rule of issue 5 applies only when no rule decided.
+  if (!ruled.rule && decision->verdict == gate_verdict::open_proxy) {
+    counts.checks_blocked.fetch_add(1, std::memory_order_relaxed);
+    counts.gate_open_proxy.fetch_add(1, std::memory_order_relaxed);
+    return error_response(make_error(error_kind::forbidden, "logins through open proxies are refused"));
+  }
+  counts.checks_allowed.fetch_add(1, std::memory_order_relaxed);
+  counts.gate_allowed.fetch_add(1, std::memory_order_relaxed);
+  return gate_allowed();
+}
+
 }  // namespace
 
 void add_login_routes(router& routes, app_context& app) {
-  if (app.login == nullptr || app.login_attempts == nullptr) {
-    throw std::logic_error("login routes need the login limiter and the attempt backend");
+  if (app.login == nullptr || app.login_attempts == nullptr || app.rules == nullptr || app.lists == nullptr) {
+    throw std::logic_error("login routes need the login limiter, the attempt backend, the rules and the lists");
   }
-  auto services = std::make_shared<login_services>(login_services{app, *app.login, *app.login_attempts});
+  auto services =
+      std::make_shared<login_services>(login_services{app, *app.login, *app.login_attempts, *app.rules});
   // On the I/O thread: the one backend operation answers inline or calls back; no thread waits.
   routes.add(http_method::post, "/v1/login/result", [services](http_request& r) { return login_result(*services, r); });
   // Memory only in the embedded backend: answered on the I/O thread.

@@ -19,6 +19,7 @@ router build_router(app_context& app) {
   add_login_check_routes(routes, app);
   add_login_routes(routes, app);
   add_admin_block_routes(routes, app);
+  add_admin_rules_routes(routes, app);
   add_lists_routes(routes, app);
   add_page_routes(routes, app);
   return routes;

@@ -126,7 +126,8 @@ BOOST_AUTO_TEST_CASE(verdicts_follow_blocks_and_open_proxy_policy) {
   BOOST_TEST(d->retry_after_seconds == 3600);
   BOOST_TEST(d->matched_key == "192.0.2.66");
   BOOST_TEST(limiter.metrics().gate_blocked.load() == 1U);
-  BOOST_TEST(limiter.metrics().gate_open_proxy.load() == 1U);
+  // The route counts the gate's other answers, once the rules have had their say
+  // (login_gate_nginx_test.py checks callsign_login_gate_open_proxy_total).
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,6 +15,7 @@
 #include "crypto/totp.hpp"
 #include "server/config/shared_state_config.hpp"
 #include "server/login/login_config.hpp"
+#include "server/rules/rules_config.hpp"
 #include "server/observability/json_log.hpp"
 
 namespace callsign::server {
@@ -147,6 +148,7 @@ struct server_config {
   lists_config lists;
   tls_config tls;
   shared_state_config shared_state;  // [shared_state]: embedded (default) or redis
+  rules_config rules;                // [rules]: the login rules' file (docs/rules.md)
 };
 
 // Parses TOML text over the defaults. `source` names the file in error messages.

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "crypto/result.hpp"
 #include "server/http/http_types.hpp"
@@ -32,11 +34,22 @@ class json_body {
   result<std::string> required_string(std::string_view name, std::size_t max_bytes) const;
   result<std::optional<bool>> optional_bool(std::string_view name) const;
   result<bool> required_bool(std::string_view name) const;
+  // An integer within [lo, hi]; nullopt when absent or null.
+  result<std::optional<std::int64_t>> optional_integer(std::string_view name, std::int64_t lo, std::int64_t hi) const;
+  // A nested object, read by its own json_body (same rules: no repeated members).
+  result<std::optional<json_body>> optional_object(std::string_view name) const;
+  // An object of string values ({"name": "value", ...}): at most max_members, each key and value
+  // within the limits and free of NUL; nullopt when absent or null. Keys that are equal
+  // ignoring ASCII case are refused when `fold_case` (header names).
+  result<std::optional<std::vector<std::pair<std::string, std::string>>>> optional_string_map(
+      std::string_view name, std::size_t max_members, std::size_t max_key_bytes, std::size_t max_value_bytes,
+      bool fold_case) const;
 
   struct state;
 
  private:
   explicit json_body(std::unique_ptr<state> s);
+  static result<json_body> parse_text(std::string_view text);
   std::unique_ptr<state> state_;
 };
 

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "crypto/result.hpp"
+#include "rules/rule_set.hpp"
 #include "server/http/http_types.hpp"
 
 namespace callsign::server {
@@ -19,6 +20,10 @@ http_response error_response(const error& err);
 // whose messages are for the log (paths, RocksDB's text) and get a fixed text instead.
 std::string_view client_detail(const error& err) noexcept;
 inline constexpr std::string_view storage_failure_detail = "storage is unavailable; try again later";
+
+// A rule file or expression that does not compile: 422 with the members rule, line, column and
+// expected beside the detail (docs/rules.md, "Errors").
+http_response rule_error_response(const rules::rule_error& why);
 
 std::string_view reason_phrase(unsigned status) noexcept;
 

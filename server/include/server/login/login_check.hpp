@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "crypto/result.hpp"
@@ -36,6 +37,7 @@ struct login_signals {
   bool managed_device = false;
   bool blocked = false;
   std::int64_t retry_after_seconds = 0;
+  std::string blocked_by_rule;  // when blocked: the rate-limit rule that set the block
   int exposed_credential_check = exposed_check_none;
 };
 

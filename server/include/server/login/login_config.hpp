@@ -30,6 +30,9 @@ std::vector<login_rule> default_login_rules();
 
 struct login_config {
   std::vector<login_rule> rules = default_login_rules();
+  // [[login.rules]] was written in the config: a rule file's [[rate_limit]] rules then refuse to
+  // load (one place for the limits; docs/rules.md, "Rate-limit rules").
+  bool rules_given = false;
   // Peers whose X-Forwarded-For / X-Real-IP the gate believes (e.g. the nginx in front).
   std::vector<ip_network> trusted_proxies;
   // GET /v1/login/gate answers 403 for an address on the open_proxies list.

@@ -13,6 +13,7 @@
 
 #include "crypto/key_ring.hpp"
 #include "crypto/result.hpp"
+#include "rules/rule_set.hpp"
 #include "server/login/ip_address.hpp"
 #include "server/login/login_config.hpp"
 #include "storage/blocks.hpp"
@@ -47,6 +48,8 @@ struct login_metrics {
   std::atomic<std::uint64_t> checks_challenged{0};  // a rule's challenge
   std::atomic<std::uint64_t> open_proxy_matches{0};
   std::atomic<std::uint64_t> exposed_credential_matches{0};  // the pair or the password alone
+  std::atomic<std::uint64_t> gate_rule_blocked{0};  // the gate's 403s by a rule
+  std::atomic<std::uint64_t> gate_challenged{0};    // the gate's 401 challenges
 
   std::string prometheus_text() const;
 };
@@ -130,10 +133,39 @@ struct login_result_outcome {
 // rules' counter and block keys for this attempt, and the keys read back afterwards.
 struct login_result_plan {
   storage::login_attempt attempt;
+  bool success = false;  // the outcome (attempt.failure says whether any rule counts it)
   std::string user_key;  // username_key() of the username
 };
 result<login_result_plan> plan_login_result(const login_limiter& limiter, const ip_address& address,
                                            std::string_view normalized_username, bool success, std::int64_t now_ms);
+
+// The rate-limit rules in force (docs/rules.md, "Rate-limit rules"): the rule file's
+// [[rate_limit]] tables, each counting the reported outcomes its expression matches, or without
+// any, the config's [[login.rules]], each counting failures.
+struct login_rate_rules {
+  const std::vector<login_rule>* rules = nullptr;  // in order; names are the rule ids
+  const rules::rule_set* counting = nullptr;       // null: every rule counts failures
+};
+// [[rate_limit]] i of `set` as a login_rule (its characteristic, limit, period, timeout).
+login_rule login_rule_of(const rules::rate_limit_source& source);
+
+// A reported outcome as the counting expressions see it.
+struct login_outcome {
+  bool success = false;
+  std::int64_t response_code = 0;  // http.response.code; 0 when not reported
+};
+
+// As above, counting under `rate_rules`: only the rules whose expression matches the outcome
+// count it (all of them count a failure when rate_rules.counting is null).
+result<login_result_plan> plan_login_result(const login_limiter& limiter, const login_rate_rules& rate_rules,
+                                           const ip_address& address, std::string_view normalized_username,
+                                           const login_outcome& outcome, std::int64_t now_ms);
+
+// rate.login_failures.*: the current count of the first rule in `rate_rules` of `kind` (ip, or
+// username with `user_key` set), over that rule's window; 0 when no rule counts that kind.
+result<std::int64_t> current_login_count(const login_limiter& limiter, const login_rate_rules& rate_rules,
+                                         login_key_kind kind, const ip_address& address,
+                                         std::optional<std::string_view> user_key, std::int64_t now_ms);
 
 // What the backend's answer means for the reply and the audit; counts metrics.
 login_result_outcome read_login_result(const login_limiter& limiter, const login_result_plan& plan,
@@ -146,6 +178,12 @@ login_result_outcome read_login_result(const login_limiter& limiter, const login
 // its audit entries before replying. `done` may run inline or on the backend's thread.
 void record_login_result(const login_limiter& limiter, storage::login_attempts& attempts, const ip_address& address,
                          std::string_view normalized_username, bool success, std::int64_t now_ms,
+                         storage::change_set& changes, storage::completion<login_result_outcome> done);
+// The same under the rule file's rate-limit rules (plan_login_result above). `rate_rules` is
+// read only while the call plans the attempt, before it returns.
+void record_login_result(const login_limiter& limiter, const login_rate_rules& rate_rules,
+                         storage::login_attempts& attempts, const ip_address& address,
+                         std::string_view normalized_username, const login_outcome& outcome, std::int64_t now_ms,
                          storage::change_set& changes, storage::completion<login_result_outcome> done);
 
 }  // namespace callsign::server

@@ -18,6 +18,7 @@ void add_page_routes(router& routes, app_context& app);  // web pages, static fi
 void add_login_check_routes(router& routes, app_context& app);  // /v1/login/check
 void add_login_routes(router& routes, app_context& app);        // /v1/login/result, /v1/login/gate
 void add_admin_block_routes(router& routes, app_context& app);  // /v1/admin/blocks
+void add_admin_rules_routes(router& routes, app_context& app);  // /v1/admin/rules (issue 19)
 
 // All groups, in the order they are matched.
 router build_router(app_context& app);

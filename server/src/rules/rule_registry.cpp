@@ -1,0 +1,242 @@
+#include "server/rules/rule_registry.hpp"
+
+#include <fstream>
+#include <system_error>
+
+#include "crypto/hex.hpp"
+#include "crypto/sha256.hpp"
+#include "storage/private_file.hpp"
+
+namespace callsign::server {
+
+namespace {
+
+std::string sha256_text(std::string_view text) {
+  const auto digest = crypto::sha256(text);
+  return crypto::hex_encode(digest);
+}
+
+std::int64_t unix_ms(const storage::clock& clock) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
+}
+
+// The file's bytes; not_found when it does not exist. Messages name the path, never content.
+result<std::string> read_rule_file(const std::filesystem::path& path, std::size_t max_bytes) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return make_error(error_kind::not_found, "rule file " + path.string() + " does not exist");
+  }
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return make_error(error_kind::invalid_input, "rule file " + path.string() + " is not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(error_kind::unavailable, "cannot read rule file " + path.string());
+  std::string text;
+  text.resize(max_bytes + 1);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return make_error(error_kind::unavailable, "cannot read rule file " + path.string());
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > max_bytes) {
+    return make_error(error_kind::invalid_input,
+                      "rule file " + path.string() + " is over rules.max_file_bytes (" + std::to_string(max_bytes) + ")");
+  }
+  return text;
+}
+
+}  // namespace
+
+rules::list_resolver managed_list_resolver(const list_snapshot& lists) {
+  auto open_proxies = lists.open_proxies;
+  return [open_proxies](std::string_view name) -> std::shared_ptr<const storage::ip_set> {
+    if (name != "open_proxies") return nullptr;
+    if (open_proxies) return open_proxies;
+    static const auto empty = std::make_shared<const storage::ip_set>();
+    return empty;
+  };
+}
+
+rule_registry::rule_registry(const rules_config& config, const login_config& login,
+                             const std::filesystem::path& data_dir, const storage::clock& clock)
+    : config_(config),
+      path_(config.file.value_or(data_dir / "rules.toml")),
+      path_configured_(config.file.has_value()),
+      clock_(clock),
+      login_(login) {
+  auto none = std::make_shared<installed_rules>();
+  rules::rule_error ignored;
+  none->set = rules::rule_set::compile("", managed_list_resolver(list_snapshot{}), ignored);
+  none->counters = std::make_shared<rule_hit_counters>(0);
+  none->sha256 = sha256_text("");
+  none->rate_rules = login_.rules;
+  current_ = std::move(none);
+}
+
+std::variant<std::shared_ptr<installed_rules>, rules::rule_error> rule_registry::build(
+    std::string_view text, const list_snapshot& lists) const {
+  if (text.size() > config_.max_file_bytes) {
+    rules::rule_error why;
+    why.expected = "at most " + std::to_string(config_.max_file_bytes) + " bytes";
+    why.message = "the rule file is over rules.max_file_bytes (" + std::to_string(config_.max_file_bytes) + " bytes)";
+    return why;
+  }
+  rules::rule_error why;
+  auto set = rules::rule_set::compile(text, managed_list_resolver(lists), why);
+  if (!set) return why;
+  if (login_.rules_given && !set->rate_limits().empty()) {
+    const auto& first = set->rate_limits().front();
+    rules::rule_error clash;
+    clash.rule = first.id;
+    clash.line = first.line;
+    clash.column = 1;
+    clash.expected = "no [[rate_limit]] while [[login.rules]] is in the config";
+    clash.message = "rule " + first.id + " (line " + std::to_string(first.line) +
+                    "): [[rate_limit]] rules replace [[login.rules]]; move the config's [[login.rules]] into the "
+                    "rule file as [[rate_limit]] tables (docs/rules.md, \"Rate-limit rules\")";
+    return clash;
+  }
+  auto next = std::make_shared<installed_rules>();
+  next->counters = std::make_shared<rule_hit_counters>(set->rules().size());
+  next->set = std::move(set);
+  next->text = std::string(text);
+  next->sha256 = sha256_text(text);
+  next->open_proxies = lists.open_proxies;
+  next->rate_rules_from_file = !next->set->rate_limits().empty();
+  if (next->rate_rules_from_file) {
+    for (const auto& limit : next->set->rate_limits()) next->rate_rules.push_back(login_rule_of(limit));
+  } else {
+    next->rate_rules = login_.rules;
+  }
+  return next;
+}
+
+void rule_registry::publish(std::shared_ptr<installed_rules> next, const installed_rules* carry_from) const {
+  if (carry_from != nullptr && carry_from->set) {
+    const auto& old_rules = carry_from->set->rules();
+    const auto& new_rules = next->set->rules();
+    for (std::size_t i = 0; i < new_rules.size(); ++i) {
+      for (std::size_t j = 0; j < old_rules.size(); ++j) {
+        if (old_rules[j].id != new_rules[i].id) continue;
+        next->counters->hits[i].store(carry_from->counters->hits[j].load(std::memory_order_relaxed),
+                                      std::memory_order_relaxed);
+        next->counters->shadow_hits[i].store(carry_from->counters->shadow_hits[j].load(std::memory_order_relaxed),
+                                             std::memory_order_relaxed);
+        break;
+      }
+    }
+  }
+  std::lock_guard lock(current_mutex_);
+  current_ = std::move(next);
+}
+
+result<void> rule_registry::load(const list_snapshot& lists) {
+  auto text = read_rule_file(path_, config_.max_file_bytes);
+  if (!text) {
+    if (text.error().kind == error_kind::not_found && !path_configured_) return {};  // no rules yet
+    return text.error();
+  }
+  auto outcome = reload(lists);
+  if (auto* why = std::get_if<rules::rule_error>(&outcome)) {
+    return make_error(error_kind::invalid_input, "rule file " + path_.string() + ": " + why->message);
+  }
+  if (auto* failed = std::get_if<error>(&outcome)) return *failed;
+  return {};
+}
+
+std::shared_ptr<const installed_rules> rule_registry::published() const {
+  std::lock_guard lock(current_mutex_);
+  return current_;
+}
+
+std::shared_ptr<const installed_rules> rule_registry::current(const list_snapshot& lists) const {
+  auto now = published();
+  if (now->version == 0 || now->open_proxies == lists.open_proxies) return now;
+  // The open_proxies list changed under this version: bind the same text to the new list.
+  std::lock_guard install(install_mutex_);
+  now = published();
+  if (now->open_proxies == lists.open_proxies) return now;
+  auto rebuilt = build(now->text, lists);
+  if (auto* ready = std::get_if<std::shared_ptr<installed_rules>>(&rebuilt)) {
+    (*ready)->version = now->version;
+    (*ready)->loaded_at_ms = now->loaded_at_ms;
+    auto next = *ready;
+    publish(std::move(*ready), now.get());
+    return next;
+  }
+  // The text compiled a moment ago and binds only managed lists, which always resolve: keep
+  // serving the version as it was bound rather than fail requests.
+  return now;
+}
+
+rules_outcome rule_registry::replace(std::string_view text, const list_snapshot& lists) {
+  std::lock_guard install(install_mutex_);
+  auto before = published();
+  auto built = build(text, lists);
+  if (auto* why = std::get_if<rules::rule_error>(&built)) return *why;
+  auto next = std::get<std::shared_ptr<installed_rules>>(std::move(built));
+  if (before->version != 0 && next->sha256 == before->sha256) return rules_change{false, before, before};
+  // On disk first: a set that is serving is always the one a restart loads.
+  if (auto written = storage::replace_private_file(path_, text); !written) return written.error();
+  next->version = next_version_++;
+  next->loaded_at_ms = unix_ms(clock_);
+  std::shared_ptr<const installed_rules> after = next;
+  publish(std::move(next), before.get());
+  return rules_change{true, before, after};
+}
+
+rules_outcome rule_registry::reload(const list_snapshot& lists) {
+  std::lock_guard install(install_mutex_);
+  auto before = published();
+  auto text = read_rule_file(path_, config_.max_file_bytes);
+  if (!text) {
+    // The file went away: keep serving what is loaded (like a list whose file is missing).
+    return text.error();
+  }
+  auto built = build(*text, lists);
+  if (auto* why = std::get_if<rules::rule_error>(&built)) return *why;
+  auto next = std::get<std::shared_ptr<installed_rules>>(std::move(built));
+  if (before->version != 0 && next->sha256 == before->sha256) return rules_change{false, before, before};
+  next->version = next_version_++;
+  next->loaded_at_ms = unix_ms(clock_);
+  std::shared_ptr<const installed_rules> after = next;
+  publish(std::move(next), before.get());
+  return rules_change{true, before, after};
+}
+
+std::variant<std::shared_ptr<const rules::rule_set>, rules::rule_error> rule_registry::compile(
+    std::string_view text, const list_snapshot& lists) const {
+  auto built = build(text, lists);
+  if (auto* why = std::get_if<rules::rule_error>(&built)) return *why;
+  return std::shared_ptr<const rules::rule_set>(std::get<std::shared_ptr<installed_rules>>(built)->set);
+}
+
+void rule_registry::count(const installed_rules& rules, const rules::decision& d) noexcept {
+  auto& counters = *rules.counters;
+  if (d.rule && *d.rule < counters.hits.size()) counters.hits[*d.rule].fetch_add(1, std::memory_order_relaxed);
+  for (auto i : d.logged) {
+    if (i < counters.hits.size()) counters.hits[i].fetch_add(1, std::memory_order_relaxed);
+  }
+  for (auto i : d.shadow) {
+    if (i < counters.shadow_hits.size()) counters.shadow_hits[i].fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::string rule_registry::prometheus_text() const {
+  const auto now = published();
+  std::string out;
+  out += "# HELP callsign_rules_version The rule set version serving (0: no rule file).\n";
+  out += "# TYPE callsign_rules_version gauge\n";
+  out += "callsign_rules_version " + std::to_string(now->version) + "\n";
+  out += "# HELP callsign_rule_hits_total Requests a login rule matched, by rule id and mode.\n";
+  out += "# TYPE callsign_rule_hits_total counter\n";
+  const auto& rules = now->set->rules();
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    // Ids are [a-z0-9._-]: safe as label values without escaping.
+    out += "callsign_rule_hits_total{rule=\"" + rules[i].id + "\",mode=\"enforce\"} " +
+           std::to_string(now->counters->hits[i].load(std::memory_order_relaxed)) + "\n";
+    out += "callsign_rule_hits_total{rule=\"" + rules[i].id + "\",mode=\"shadow\"} " +
+           std::to_string(now->counters->shadow_hits[i].load(std::memory_order_relaxed)) + "\n";
+  }
+  return out;
+}
+
+}  // namespace callsign::server
