@@ -1,4 +1,8 @@
 // The rule file: a full example, defaults, [lists], rate limits, reads() and list_names().
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
 #include "rules_support.hpp"
 
 using namespace callsign::rules;
@@ -167,3 +171,25 @@ BOOST_AUTO_TEST_CASE(without_a_resolver_managed_lists_are_unknown) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The benchmark file the lead's HTTP benchmark loads into callsignd must stay a valid rule file.
+BOOST_AUTO_TEST_CASE(the_benchmark_rule_file_compiles) {
+  const char* source = std::getenv("CALLSIGN_SOURCE_DIR");
+  BOOST_REQUIRE(source != nullptr);
+  std::ifstream in(std::string(source) + "/tools/bench/rules_100.toml");
+  BOOST_REQUIRE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto s = file_ok(text.str());
+  BOOST_TEST(s->rules().size() == 100U);
+  BOOST_TEST(s->list_names() == (std::vector<std::string>{"open_proxies", "office", "partners", "hosting"}),
+             boost::test_tools::per_element());
+  decision d;
+  auto f = browser_login();
+  f.host = "login.example.com";
+  f.uri_path = "/login";
+  f.bot_score = 12;
+  s->evaluate(f, d);
+  BOOST_TEST((d.act == action::challenge));
+  BOOST_TEST(s->rules()[*d.rule].id == "seed-login-bots");
+}
