@@ -244,7 +244,75 @@ def test_nginx_returns_403_for_an_open_proxy():
         server.cleanup()
 
 
+SEED_RULES = """
+[[rule]]
+id = "seed"
+expression = 'http.request.uri.path contains "/login" and (not ip.src in $open_proxies and bot.score < 30)'
+action = "block"
+
+[[rule]]
+id = "step-up"
+expression = 'http.request.headers["x-step-up"] eq "please" and http.request.method eq "GET"'
+action = "challenge"
+"""
+
+
+def test_the_seeds_rule_through_nginx():
+    """Issue 19: the seed's own rule, as written there (with $open_proxies and bot.score), decides
+    through nginx: a /login request outside the open-proxy list with a bot score under 30 gets
+    403; a higher score, an address on the list or no score at all passes; a challenge rule turns
+    into the documented 303 to /challenge."""
+    work = tempfile.mkdtemp(prefix="callsign-gate-rules-")
+    data_dir = os.path.join(work, "data")
+    os.makedirs(data_dir)
+    with open(os.path.join(data_dir, "rules.toml"), "w") as f:
+        f.write(SEED_RULES)
+    server = Server(ARGS.callsignd, '[login]\ntrusted_proxies = ["127.0.0.1"]\n', data_dir=data_dir)
+    app = http.server.ThreadingHTTPServer(("127.0.0.1", 0), LoginApp)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    nginx = None
+    try:
+        admin = mint_token(ARGS.callsign, server.data_dir, "admin", "ops")
+        status, _, reply = server.json("PUT", "/v1/admin/lists/open_proxies", ("%s\n" % PROXY).encode(),
+                                       bearer(admin, {"Content-Type": "application/octet-stream"}))
+        check(status == 200 and reply["list"]["entries"] == 1, "upload open_proxies: %d %r" % (status, reply))
+        nginx = Nginx(server.port, app.server_address[1])
+
+        def get(source, headers):
+            conn = http.client.HTTPConnection("127.0.0.1", nginx.port, timeout=30, source_address=(source, 0))
+            try:
+                conn.request("GET", "/login?next=/home", headers=headers)
+                res = conn.getresponse()
+                return res.status, dict((k.lower(), v) for k, v in res.getheaders()), res.read()
+            finally:
+                conn.close()
+
+        status, _, body = get(CLIENT, {"X-Bot-Score": "12"})
+        check(status == 403 and b"login page" not in body, "a likely bot: %d %r\n%s" % (status, body, nginx.log()))
+        status, _, body = get(CLIENT, {"X-Bot-Score": "85"})
+        check(status == 200 and body == b"login page\n", "a likely human: %d %r" % (status, body))
+        status, _, body = get(PROXY, {"X-Bot-Score": "12"})
+        check(status == 200, "the seed's rule exempts listed proxies: %d %r" % (status, body))
+        status, _, body = get(CLIENT, {})
+        check(status == 200, "no score: bot.score < 30 is false: %d %r" % (status, body))
+        status, headers, body = get(BYSTANDER, {"X-Bot-Score": "85", "X-Step-Up": "please"})
+        check(status == 303 and headers.get("location", "").endswith("/challenge") and b"login page" not in body,
+              "a challenge: %d %r %r" % (status, headers, body))
+        check(gate_metric(server, "callsign_login_gate_rule_blocked_total") == 1, "rule blocks counted")
+        check(gate_metric(server, "callsign_login_gate_challenged_total") == 1, "challenges counted")
+        _, _, raw = server.request("GET", "/metrics")
+        check(b'callsign_rule_hits_total{rule="seed",mode="enforce"} 1' in raw, "the seed rule's hits")
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        app.shutdown()
+        app.server_close()
+        server.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 CASES = [
+    ("the_seeds_rule_through_nginx", test_the_seeds_rule_through_nginx),
     ("documented_config_is_the_tested_one", test_documented_config_is_the_tested_one),
     ("nginx_returns_429_after_five_failures", test_nginx_returns_429_after_five_failures),
     ("nginx_returns_403_for_an_open_proxy", test_nginx_returns_403_for_an_open_proxy),
