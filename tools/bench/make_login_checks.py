@@ -20,6 +20,25 @@ import json
 import random
 
 
+AGENTS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+          "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+          "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+          "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+          "curl/8.4.0", "python-requests/2.31.0"]
+PATHS = ["/login", "/login", "/account/login", "/api/v2/session", "/sso/callback"]
+
+
+def http_members(rng):
+    """What a login front-end forwards for the rules: mostly browsers, some tools, scores 1..99."""
+    members = {"path": rng.choice(PATHS), "method": "POST" if rng.random() < 0.8 else "GET",
+               "host": "shop.example.com", "user_agent": rng.choice(AGENTS) if rng.random() < 0.9 else AGENTS[0],
+               "headers": {"accept-language": rng.choice(["en-US,en;q=0.9", "de-DE", "fr-FR,fr;q=0.8"]),
+                           "x-request-source": rng.choice(["web", "app"])}}
+    if rng.random() < 0.85:
+        members["bot_score"] = rng.randint(1, 99)
+    return members
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -36,6 +55,8 @@ def main():
     r.add_argument("--threads", type=int, required=True)
     r.add_argument("--hibp-count", type=int, default=100000)
     r.add_argument("--devices", type=int, default=1000)
+    r.add_argument("--http", action="store_true",
+                   help="add the HTTP members the rules read (path, method, user agent, headers, bot score)")
     r.add_argument("--out", required=True)
     args = parser.parse_args()
     rng = random.Random(11)
@@ -67,8 +88,10 @@ def main():
             else:
                 username, password = "user-%d" % rng.randint(0, 10**9), "pw-%016x" % rng.getrandbits(64)
             serial = "SN-BENCH-%06d" % rng.randrange(args.devices * 2)
-            body = json.dumps({"ip": ip, "username": username, "password": password, "device_serial": serial},
-                              separators=(",", ":"))
+            doc = {"ip": ip, "username": username, "password": password, "device_serial": serial}
+            if args.http:
+                doc.update(http_members(rng))
+            body = json.dumps(doc, separators=(",", ":"))
             out.write("%d\t1\t%s\n" % (i % args.threads, body))
 
 
