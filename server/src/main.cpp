@@ -17,6 +17,7 @@
 #include "server/lists/list_refresher.hpp"
 #include "server/lists/list_registry.hpp"
 #include "server/net/http_server.hpp"
+#include "server/observability/console_series.hpp"
 #include "server/routes/routes.hpp"
 #include "server/rules/rule_registry.hpp"
 #include "storage/audit_journal.hpp"
@@ -162,6 +163,10 @@ int main(int argc, char** argv) {
   }
   server::login_limiter login(app.config.login, app.keys, counters, *app.blocks);
   app.login = &login;
+  // The admin console's per-second series, ticked by serve_http once a second (docs/admin-console.md).
+  server::live_series live;
+  server::add_console_series(live, &login.metrics(), app.verify_counts);
+  app.live = &live;
 
   // The list registry exists before the routes that read it; its files load after start-up checks.
   // URL sources are fetched with callsign_net's Beast client (docs/lists.md, "URL sources").

@@ -96,8 +96,9 @@ MATRIX = [
 ]
 # GET /v1/stream authenticates in its first WebSocket message, not with a header: its cells
 # (no token, bad tokens, non-customer roles, another user's) are in
-# tests/integration/stream_auth_limits_test.js.
-NOT_IN_MATRIX = {"GET /v1/stream"}
+# tests/integration/stream_auth_limits_test.js. GET /v1/admin/stream likewise: its refusals
+# (bad token, customer, service and agent roles) are in tests/integration/admin_stream_test.py.
+NOT_IN_MATRIX = {"GET /v1/stream", "GET /v1/admin/stream"}
 
 
 def bad_headers(kind, key, role):

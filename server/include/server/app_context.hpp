@@ -13,6 +13,7 @@
 #include "server/login/login_limits.hpp"
 #include "server/observability/json_log.hpp"
 #include "server/observability/metrics.hpp"
+#include "server/verification/verify_metrics.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_directory.hpp"
 #include "storage/blocking_pool.hpp"
@@ -33,6 +34,7 @@ class list_registry;
 class rule_registry;
 class cluster_link;
 class audit_view;
+class live_series;
 
 // Thread-safety: members are either immutable after start-up or thread-safe themselves.
 struct app_context {
@@ -57,6 +59,11 @@ struct app_context {
   const storage::blocking_pool* disk_pool = nullptr;
   const storage::audit_journal* journal = nullptr;
   stream_hub* streams = nullptr;  // GET /v1/stream subscribers; null when not serving
+  // The admin console (docs/admin-console.md): GET /v1/admin/stream subscribers (null when not
+  // serving), the per-second series they are sent, and the verify outcomes those read.
+  stream_hub* admin_streams = nullptr;
+  live_series* live = nullptr;
+  verify_metrics verify_counts;
   // Failed-login limits and blocks (issue 5); null when not set up.
   storage::blocks* blocks = nullptr;
   // The admin's list and lift (embedded: over `blocks`; shared: in Redis).

@@ -95,10 +95,12 @@ void router::add_streamed(http_method method, std::string pattern, route_handler
   added.streamed = std::move(steps);
 }
 
-void router::add_upgrade(http_method method, std::string pattern, route_handler handler, upgrade_check check) {
+void router::add_upgrade(http_method method, std::string pattern, route_handler handler, upgrade_check check,
+                         upgrade_kind kind) {
   auto& added = add_route(method, std::move(pattern), std::move(handler), route_execution::io, path_slashes::refused);
   added.body = body_reading::upgrade;
   added.before_upgrade = std::move(check);
+  added.upgrades_to = kind;
 }
 
 route_match router::resolve(http_request& request) const {

@@ -267,6 +267,9 @@ int serve_http(app_context& app, const router& routes) {
   }
   stream_hub streams(stream_limits{cfg.stream.max_connections_per_user, cfg.stream.max_connections,
                                    cfg.stream.outbox_messages});
+  // GET /v1/admin/stream (docs/admin-console.md): the same caps and outbox bound.
+  stream_hub admin_streams(stream_limits{cfg.stream.max_connections_per_user, cfg.stream.max_connections,
+                                         cfg.stream.outbox_messages});
 
   // Signals are caught before the port is announced: a supervisor (or test) that sends
   // SIGTERM as soon as it reads the port file gets a graceful drain, not the default action.
@@ -347,12 +350,14 @@ int serve_http(app_context& app, const router& routes) {
   notify_systemd_ready();  // bound, and main loaded the lists before calling us
 
   app.streams = &streams;
+  app.admin_streams = &admin_streams;
   if (app.cluster != nullptr) app.cluster->attach_hub(&streams);  // notices from other nodes
   for (auto* acceptor : acceptors) {
     const tls_context_slot* context = acceptor == &tls_acceptor ? tls.get() : nullptr;
     net::co_spawn(ioc, accept_loop(st, *acceptor, context), net::detached);
   }
   net::co_spawn(ioc, run_token_timer(st), net::detached);
+  if (app.live != nullptr) net::co_spawn(ioc, run_admin_tick_timer(st), net::detached);
   signals.async_wait([&](const beast::error_code& sig_ec, int signo) {
     if (sig_ec) {
       return;
@@ -394,6 +399,7 @@ int serve_http(app_context& app, const router& routes) {
   }
   if (app.cluster != nullptr) app.cluster->attach_hub(nullptr);
   app.streams = nullptr;
+  app.admin_streams = nullptr;
   return 0;
 }
 

@@ -221,7 +221,8 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
     }
 
     if (match.body == body_reading::upgrade && match.matched != nullptr && beast::websocket::is_upgrade(parser.get()) &&
-        st.app.streams != nullptr) {
+        st.app.streams != nullptr &&
+        (match.matched->upgrades_to != upgrade_kind::admin_stream || st.app.admin_streams != nullptr)) {
       // The route checks the request (the stream's Origin rule) before the handover.
       if (auto refused = router::check_upgrade(*match.matched, plain)) {
         record(st, plain, match.metrics_index, refused->status, started);
@@ -229,7 +230,7 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
         break;
       }
       record(st, plain, match.metrics_index, 101, started);
-      start_stream_session(st, std::move(conn), parser.release());  // outlives this coroutine
+      start_stream_session(st, std::move(conn), parser.release(), match.matched->upgrades_to);  // outlives this coroutine
       co_return;
     }
 

@@ -67,11 +67,16 @@ struct server_state {
 // connection (conn->tls set) first completes its handshake under limits.request_timeout_ms.
 net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn);
 
-// Takes over an upgraded GET /v1/stream (Origin already checked) and returns at once: the
+// Takes over an upgraded stream route (Origin already checked) and returns at once: the
 // WebSocket session keeps the connection (and its place in `connections`) until it closes, so
-// the HTTP session's coroutine frame and buffers are freed. See docs/stream.md.
+// the HTTP session's coroutine frame and buffers are freed. `kind` says which protocol it speaks:
+// the customer's codes (docs/stream.md) or the admin console's series (docs/admin-console.md).
 void start_stream_session(server_state& st, std::shared_ptr<connection> conn,
-                          beast::http::request<beast::http::string_body> req);
+                          beast::http::request<beast::http::string_body> req, upgrade_kind kind);
+
+// The admin console's one-second tick: samples app.live for each second that ends and sends the
+// tick to every admin stream. Runs until the server drains.
+net::awaitable<void> run_admin_tick_timer(server_state& st);
 
 // The one step-boundary timer: at every boundary, each subscribed user's token is computed
 // once and handed to all of that user's streams. Runs until the server drains.

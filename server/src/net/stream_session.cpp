@@ -201,7 +201,8 @@ void stream_session::handle(ws_event& ev) {
 void stream_session::authenticate(std::string message) {
   // The JWT check reads the user store: on the worker pool, then back to the connection's I/O thread.
   net::post(st_.workers, [self = shared_from_this(), message = std::move(message)]() mutable {
-    auto who = authenticate_stream(self->st_.app, message);
+    auto who = self->kind_ == upgrade_kind::admin_stream ? authenticate_admin_stream(self->st_.app, message)
+                                                         : authenticate_stream(self->st_.app, message);
     crypto::secure_wipe(message);
     auto executor = self->conn_->stream.get_executor();
     net::post(executor, [self, who = std::move(who)]() mutable { self->on_authenticated(std::move(who)); });
@@ -229,12 +230,21 @@ void stream_session::on_authenticated(result<stream_grant> who) {
       net::post(executor, [self] { self->pump(); });
     }
   };
-  auto subscribed = st_.app.streams->subscribe(std::move(who->user), std::move(wake));
+  auto subscribed = hub().subscribe(std::move(who->user), std::move(wake));
   if (!subscribed) {
     begin_close(ws_close::try_again_later, subscribed.error().message);
     return;
   }
   sub_ = std::move(*subscribed);
+  if (kind_ == upgrade_kind::admin_stream) {
+    // After subscribing: a tick in between may repeat a second of the history (the console
+    // skips ticks it already holds), but none is lost.
+    sub_->push(std::make_shared<const std::string>(admin_stream_history(st_.app)));
+    st_.app.log.info("admin stream subscribed", {{"admin", sub_->user()}});
+    arm_expiry();
+    schedule();
+    return;
+  }
   fanout_ = st_.fanout_of(conn_->stream.get_executor());
   fanout_->add(*this);
   // After subscribing, so a boundary push in between is never older than this one.
@@ -371,15 +381,17 @@ void stream_session::leave_hub() {
   if (!sub_) {
     return;
   }
-  fanout_->remove(*this);
-  st_.app.streams->unsubscribe(sub_);
+  if (fanout_) {
+    fanout_->remove(*this);
+  }
+  hub().unsubscribe(sub_);
   sub_.reset();
 }
 
 void start_stream_session(server_state& st, std::shared_ptr<connection> conn,
-                          http::request<http::string_body> req) {
+                          http::request<http::string_body> req, upgrade_kind kind) {
   conn->stream.expires_never();  // the session's own deadlines apply from here on
-  auto session = std::make_shared<stream_session>(st, std::move(conn));
+  auto session = std::make_shared<stream_session>(st, std::move(conn), kind);
   session->start(std::move(req));
 }
 

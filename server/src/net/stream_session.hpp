@@ -14,6 +14,7 @@
 #include "crypto/totp.hpp"
 #include "net/server_state.hpp"
 #include "net/tls_stream.hpp"
+#include "server/stream/admin_stream.hpp"
 #include "server/stream/stream_auth.hpp"
 #include "server/stream/stream_fanout.hpp"
 #include "server/stream/stream_hub.hpp"
@@ -52,8 +53,9 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
                              public stream_deadline,
                              public stream_fanout_member {
  public:
-  stream_session(server_state& st, std::shared_ptr<connection> conn)
+  stream_session(server_state& st, std::shared_ptr<connection> conn, upgrade_kind kind)
       : st_(st),
+        kind_(kind),
         cfg_(st.app.config.stream),
         conn_(std::move(conn)),
         tls_(conn_->tls.get()),
@@ -108,7 +110,13 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   void finish();
   void leave_hub();
 
+  // The customer's stream or the admin console's: which hub, auth and first message.
+  stream_hub& hub() const {
+    return kind_ == upgrade_kind::admin_stream ? *st_.app.admin_streams : *st_.app.streams;
+  }
+
   server_state& st_;
+  const upgrade_kind kind_;
   const stream_config& cfg_;
   std::shared_ptr<connection> conn_;
   ssl_st* tls_;  // the connection's TLS session (owned by conn_), or null for plain ws://

@@ -1,5 +1,6 @@
-// The two timers behind every stream: the deadline sweep (one timer for all connections, over
-// server/stream/stream_deadlines.hpp) and the step-boundary token timer. See docs/stream.md.
+// The timers behind every stream: the deadline sweep (one timer for all connections, over
+// server/stream/stream_deadlines.hpp), the step-boundary token timer (docs/stream.md) and the
+// admin console's one-second tick (docs/admin-console.md).
 #include "net/stream_session.hpp"
 
 namespace callsign::server::net_detail {
@@ -105,6 +106,20 @@ net::awaitable<void> run_token_timer(server_state& st) {
       net::post(st.workers, [&st, table, boundary_s] { publish_to_latecomers(st.app, *table, boundary_s); });
     }
     previous = std::move(table);
+  }
+}
+
+// Just after each whole second of the injected clock, the second that ended is sampled
+// (admin_stream.hpp): a spike reaches the console within about a second.
+net::awaitable<void> run_admin_tick_timer(server_state& st) {
+  net::steady_timer timer(st.ioc);
+  while (!st.app.draining.load() && st.app.live != nullptr) {
+    const auto now_ms = std::chrono::duration_cast<milliseconds>(st.app.clock.now().time_since_epoch()).count();
+    const auto next_ms = (now_ms / 1000 + 1) * 1000;
+    timer.expires_after(milliseconds(next_ms - now_ms + 5));
+    co_await timer.async_wait(stream_use_tuple);
+    if (st.app.draining.load()) break;
+    publish_admin_tick(st.app, st.app.clock.unix_seconds() - 1);
   }
 }
 

@@ -1,10 +1,14 @@
 // GET /v1/admin/blocks and DELETE /v1/admin/blocks/{key} (admin): list the blocks in force
-// and lift one (audited; the reply waits for the lift and its audit entry to be synced).
+// (searched by address, username or key text) and lift one (audited; the reply waits for the
+// lift and its audit entry to be synced).
+#include <algorithm>
 #include <stdexcept>
 
+#include "crypto/constant_time.hpp"
 #include "routes/route_support.hpp"
 #include "server/http/json_writer.hpp"
 #include "server/http/problem.hpp"
+#include "server/http/query_string.hpp"
 #include "server/login/login_limits.hpp"
 #include "server/routes/routes.hpp"
 
@@ -23,6 +27,65 @@ void write_block(json_writer& json, const storage::block_entry& block, std::int6
       .end_object();
 }
 
+// GET /v1/admin/blocks?ip=&username=&key=: every given part must match. A username is never
+// compared in clear: it is hashed as the limiter hashes it (under the previous key version
+// too, while its blocks can live).
+struct block_search {
+  std::optional<std::string> ip_key;      // the address's block key ("203.0.113.7", "2001:db8::/64")
+  std::vector<std::string> user_keys;     // "user:<hex>" under each live key version
+  std::optional<std::string> key_text;    // a part of the key
+  bool by_username = false;
+
+  bool matches(std::string_view key) const {
+    if (ip_key && key != *ip_key && !(key.starts_with(*ip_key) && key.substr(ip_key->size()).starts_with("+"))) {
+      return false;
+    }
+    if (by_username) {
+      const bool any = std::any_of(user_keys.begin(), user_keys.end(), [key](const std::string& user) {
+        return key == user || (key.size() > user.size() && key.ends_with(user) && key[key.size() - user.size() - 1] == '+');
+      });
+      if (!any) return false;
+    }
+    return !key_text || key.find(*key_text) != std::string_view::npos;
+  }
+};
+
+result<block_search> parse_block_search(const login_limiter& login, const http_request& request, std::int64_t now) {
+  if (auto known = query_only(request.query, {"ip", "username", "key"}); !known) return known.error();
+  block_search out;
+  auto ip = query_param(request.query, "ip");
+  if (!ip) return ip.error();
+  if (*ip && !(*ip)->empty()) {
+    auto address = parse_ip_address(**ip);
+    if (!address) return make_error(error_kind::invalid_input, "query parameter 'ip' is not an IPv4 or IPv6 address");
+    out.ip_key = login_block_key(login_key_kind::ip, *address, {});
+  }
+  auto username = query_param(request.query, "username");
+  if (!username) return username.error();
+  if (*username && !(*username)->empty()) {
+    auto normalized = normalize_login_username(**username);
+    crypto::secure_wipe(**username);
+    if (!normalized) return make_error(error_kind::invalid_input, "query parameter 'username' is empty or too long");
+    auto current = login.username_key(*normalized);
+    auto previous = login.previous_username_key(*normalized, now);
+    crypto::secure_wipe(*normalized);
+    if (!current) return current.error();
+    if (!previous) return previous.error();
+    out.by_username = true;
+    out.user_keys.push_back(std::move(*current));
+    if (*previous) out.user_keys.push_back(std::move(**previous));
+  }
+  auto key = query_param(request.query, "key");
+  if (!key) return key.error();
+  if (*key && !(*key)->empty()) {
+    if ((*key)->size() > storage::max_block_key) {
+      return make_error(error_kind::invalid_input, "query parameter 'key' is longer than a block key");
+    }
+    out.key_text = std::move(**key);
+  }
+  return out;
+}
+
 // What the routes use, complete at construction.
 struct block_services {
   app_context& app;  // authentication, clock, log
@@ -34,16 +97,21 @@ handler_result list_blocks(const block_services& services, http_request& request
   auto& app = services.app;
   auto who = caller(app, request, {role::admin});
   if (!who) return who.error();
-  return async_response{[services](std::function<void(handler_result)> resume) {
+  const auto asked = now_ms(app);
+  auto search = parse_block_search(services.login, request, asked);
+  if (!search) return search.error();
+  return async_response{[services, search = std::move(*search)](std::function<void(handler_result)> resume) {
     const auto now = now_ms(services.app);
-    services.blocks.list(now, [now, resume](result<std::vector<storage::block_entry>> listed) {
+    services.blocks.list(now, [now, resume, search](result<std::vector<storage::block_entry>> listed) {
       if (!listed) {
         resume(listed.error());
         return;
       }
       json_writer json;
       json.begin_object().key("blocks").begin_array();
-      for (const auto& block : *listed) write_block(json, block, now);
+      for (const auto& block : *listed) {
+        if (search.matches(block.key)) write_block(json, block, now);
+      }
       json.end_array().end_object();
       resume(json_response(200, std::move(json).str()));
     });

@@ -58,6 +58,7 @@ http_response metrics_text(const health_services& services) {
   response.body += commit_metrics_text(services.writer.stats());
   if (app.login != nullptr) response.body += app.login->metrics().prometheus_text();
   if (app.rules != nullptr) response.body += app.rules->prometheus_text();
+  response.body += app.verify_counts.prometheus_text();
   if (app.disk_pool != nullptr) response.body += disk_wait_metrics_text(app.disk_pool->tasks_run());
   if (app.shared_state_metrics) response.body += app.shared_state_metrics();
   return response;

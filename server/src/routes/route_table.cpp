@@ -16,6 +16,7 @@ router build_router(app_context& app) {
   add_verify_routes(routes, app);
   add_audit_routes(routes, app);
   add_stream_routes(routes, app);
+  add_admin_stream_routes(routes, app);
   add_login_check_routes(routes, app);
   add_login_routes(routes, app);
   add_admin_block_routes(routes, app);

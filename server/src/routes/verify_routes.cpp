@@ -92,6 +92,15 @@ http_response verify_reply(const verify_outcome& outcome) {
   return json_response(200, std::move(json).str());
 }
 
+// The outcome's counter (GET /metrics, the admin console's verify.* series).
+void count_outcome(verify_metrics& counts, const verify_outcome& outcome) {
+  auto& counter = outcome.throttled  ? counts.throttled
+                  : outcome.valid    ? counts.valid
+                  : outcome.replayed ? counts.replayed
+                                     : counts.invalid;
+  counter.fetch_add(1, std::memory_order_relaxed);
+}
+
 // What the verify route uses, complete at construction.
 struct verify_services {
   app_context& app;
@@ -126,6 +135,7 @@ handler_result verify(const verify_services& services, http_request& request) {
                   }
                   run->deferred.finish = [&app = services.app, decided = std::move(*outcome),
                                           agent](const result<storage::commit_receipt>& done) {
+                    if (done) count_outcome(app.verify_counts, decided);
                     // Live dashboards hear about a verification only once it is durable. Non-blocking.
                     if (done && decided.valid && decided.user && decided.method) {
                       const auto at = app.clock.unix_seconds();

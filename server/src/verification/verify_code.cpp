@@ -182,6 +182,7 @@ void settle(const std::shared_ptr<verify_run>& run) {
         audit.details.emplace_back("key_version", std::to_string(match.key_version));
       }
     } else if (settled->replayed) {
+      out.replayed = true;
       audit.outcome = "replayed";
     } else {
       audit.outcome = !run->user ? "unknown_user" : !user_eligible ? "not_eligible" : "invalid";

@@ -151,6 +151,10 @@ struct stream_steps {
   std::uint64_t min_bytes_per_second = 0;  // the average the body must keep after the request timeout; 0 = none
 };
 
+// Which WebSocket session an upgrading route hands the connection to (docs/stream.md,
+// docs/admin-console.md): the session knows kinds, never paths.
+enum class upgrade_kind : std::uint8_t { customer_stream, admin_stream };
+
 // An upgrading route's check before the handover: the refusal to send instead, or none.
 using upgrade_check = std::function<std::optional<http_response>(const http_request&)>;
 
@@ -164,6 +168,7 @@ struct route {
   body_reading body = body_reading::buffered;
   stream_steps streamed;        // body_reading::streamed
   upgrade_check before_upgrade;  // body_reading::upgrade
+  upgrade_kind upgrades_to = upgrade_kind::customer_stream;  // body_reading::upgrade
 };
 
 struct route_match {
@@ -186,7 +191,8 @@ class router {
                     route_execution execution = route_execution::worker);
   // A route that upgrades the connection (the WebSocket stream) once `check` lets it; `handler`
   // answers a request that does not ask for the upgrade.
-  void add_upgrade(http_method method, std::string pattern, route_handler handler, upgrade_check check);
+  void add_upgrade(http_method method, std::string pattern, route_handler handler, upgrade_check check,
+                   upgrade_kind kind = upgrade_kind::customer_stream);
 
   // Fills request.path_params, percent-decoded, on success. HEAD matches GET routes. A captured
   // segment with a bad escape, or decoding to NUL or (unless allowed) '/', is a 400 problem.

@@ -13,6 +13,7 @@ void add_authenticator_routes(router& routes, app_context& app);
 void add_verify_routes(router& routes, app_context& app);
 void add_audit_routes(router& routes, app_context& app);
 void add_stream_routes(router& routes, app_context& app);
+void add_admin_stream_routes(router& routes, app_context& app);  // /v1/admin/stream (issue 19)
 void add_lists_routes(router& routes, app_context& app);  // /v1/admin/lists (issue 5)
 void add_page_routes(router& routes, app_context& app);  // web pages, static files, dev tokens
 void add_login_check_routes(router& routes, app_context& app);  // /v1/login/check

@@ -38,6 +38,7 @@ struct verify_outcome {
   std::optional<std::string> method;  // phone_token | authenticator when valid
   std::optional<std::string> user;    // resolved or given user id
   bool throttled = false;
+  bool replayed = false;  // a right code whose step was already used (for verify_metrics)
   std::int64_t retry_after_seconds = 0;
 };
 
