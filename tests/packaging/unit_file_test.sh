@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # packaging/callsign.service: systemd-analyze verify finds nothing to say, the hardening the
 # issue asks for is there, and systemd-analyze security scores it OK or better (the score is
-# printed). The maintainer scripts and the packaging shell scripts pass sh -n / bash -n, and
+# printed). The maintainer scripts, tools/package, tools/setup and deploy/'s scripts pass sh -n / bash -n, and
 # shellcheck when Debian's shellcheck is installed.
 # usage: unit_file_test.sh SOURCE_DIR CALLSIGND
 set -uo pipefail
@@ -42,12 +42,17 @@ for s in "${scripts[@]}"; do
   sh -n "$s" || say_fail "sh -n $s"
 done
 bash_scripts=("$src/tools/package" "$src/tools/setup")
+deploy_scripts=("$src/deploy/make-secrets.sh" "$src/deploy/redis/start-redis.sh")
+for s in "${deploy_scripts[@]}"; do
+  sh -n "$s" || say_fail "sh -n $s"
+done
 for s in "${bash_scripts[@]}"; do
   bash -n "$s" || say_fail "bash -n $s"
 done
 if command -v shellcheck >/dev/null; then
   shellcheck -s sh "${scripts[@]}" || say_fail "shellcheck (maintainer scripts)"
   shellcheck "${bash_scripts[@]}" || say_fail "shellcheck (tools/package, tools/setup)"
+  shellcheck -s sh "${deploy_scripts[@]}" || say_fail "shellcheck (deploy scripts)"
   echo "ok: shellcheck"
 else
   echo "SKIPPED: shellcheck is not installed (tools/setup test installs it); only sh -n ran"
