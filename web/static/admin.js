@@ -1,9 +1,12 @@
 // Admin console: create/update users (PUT /v1/users/{id}), look users up by email, and page
-// through the audit journal (GET /v1/audit) with a user filter.
+// through the audit journal (GET /v1/audit) with a user filter. The other panels (admin_live.js,
+// admin_blocks.js, admin_lists.js, admin_rules.js) register in CallsignAdmin.panels and start
+// here once a token is present (docs/admin-console.md).
 "use strict";
 
 (function () {
   const C = window.Callsign;
+  const A = (window.CallsignAdmin = window.CallsignAdmin || { panels: [], tickListeners: [] });
   const $ = (id) => document.getElementById(id);
   let nextAfter = null;
 
@@ -59,5 +62,12 @@
     if (nextAfter !== null) loadAudit(nextAfter);
   });
 
-  C.setupIdentity({ role: "admin", defaultSub: "admin", onToken: () => loadAudit(null) });
+  C.setupIdentity({
+    role: "admin",
+    defaultSub: "admin",
+    onToken: () => {
+      loadAudit(null);
+      A.panels.forEach((start) => start());
+    },
+  });
 })();

@@ -1,0 +1,98 @@
+// Admin console, blocks: GET /v1/admin/blocks searched by address, username (hashed by the
+// server, never shown back) or key text, the time each block has left, and an unblock
+// (DELETE /v1/admin/blocks/{key}, audited) behind a confirmation dialog. docs/admin-console.md.
+"use strict";
+
+(function () {
+  const C = window.Callsign;
+  const A = (window.CallsignAdmin = window.CallsignAdmin || { panels: [], tickListeners: [] });
+  const $ = (id) => document.getElementById(id);
+  let shown = [];  // [{block, fetchedAt}] for the countdown
+  let loading = false;
+  let pendingKey = null;
+
+  function remaining(seconds) {
+    if (seconds <= 0) return "expired";
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    return (h ? h + " h " : "") + (h || m ? m + " min " : "") + s + " s";
+  }
+
+  function tickCountdown() {
+    const now = Date.now();
+    shown.forEach(({ block, fetchedAt, cell }) => {
+      cell.textContent = remaining(block.retry_after - Math.floor((now - fetchedAt) / 1000));
+    });
+  }
+
+  async function load() {
+    if (loading || !C.token()) return;
+    loading = true;
+    try {
+      const params = new URLSearchParams();
+      [["ip", "blocks-ip"], ["username", "blocks-username"], ["key", "blocks-key"]].forEach(([name, id]) => {
+        const v = $(id).value.trim();
+        if (v) params.set(name, v);
+      });
+      const res = await C.api("GET", "/v1/admin/blocks" + (params.toString() ? "?" + params.toString() : ""));
+      if (!res.ok) {
+        $("blocks-status").textContent = "Could not load: " + C.problemText(res);
+        return;
+      }
+      const fetchedAt = Date.now();
+      const blocks = res.data.blocks || [];
+      shown = [];
+      $("blocks-rows").replaceChildren(...blocks.map((block) => {
+        const tr = C.el("tr", { "data-key": block.key });
+        const left = C.el("td", { class: "remaining", text: remaining(block.retry_after) });
+        const button = C.el("button", { type: "button", class: "unblock", text: "Unblock" });
+        button.addEventListener("click", () => confirmUnblock(block.key));
+        const action = C.el("td", {});
+        action.append(button);
+        tr.append(C.el("td", { class: "key", text: block.key }), C.el("td", { text: block.kind }),
+                  C.el("td", { text: block.rule }), C.el("td", { text: C.formatTime(block.created_at) }), left, action);
+        shown.push({ block, fetchedAt, cell: left });
+        return tr;
+      }));
+      $("blocks-status").textContent = blocks.length + (blocks.length === 1 ? " block" : " blocks") +
+        (params.toString() ? " matching the search" : " in force");
+    } finally {
+      loading = false;
+    }
+  }
+
+  function confirmUnblock(key) {
+    pendingKey = key;
+    $("unblock-key").textContent = key;
+    $("unblock-dialog").showModal();
+  }
+
+  $("unblock-dialog").addEventListener("close", async () => {
+    const key = pendingKey;
+    pendingKey = null;
+    if ($("unblock-dialog").returnValue !== "confirm" || key === null) return;
+    const res = await C.api("DELETE", "/v1/admin/blocks/" + encodeURIComponent(key));
+    $("blocks-status").textContent = res.ok ? "Lifted the block on " + key + "."
+                                            : "Could not unblock " + key + ": " + C.problemText(res);
+    if (res.ok) {
+      await load();
+      $("blocks-status").textContent = "Lifted the block on " + key + ".";
+    }
+  });
+
+  $("blocks-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    load();
+  });
+  // New blocks show up at once: the live stream's tick says when one was set.
+  A.onTick((tick) => {
+    if ((tick.values || {})["blocks.new"] > 0) load();
+  });
+  setInterval(() => {
+    if ($("blocks-auto").checked && !$("unblock-dialog").open) load();
+  }, 5000);
+  setInterval(tickCountdown, 1000);
+
+  A.panels.push(load);
+})();
