@@ -97,7 +97,7 @@ result<server_config> resolve_config(const command_line& cli) {
   if (cli.dev_mode) {
     cfg.dev_mode = true;
   }
-  // systemd's LoadCredential= (docs/configuration.md, "Credentials").
+  // systemd's LoadCredential= (docs/operations.md, "Credentials").
   if (auto resolved = resolve_credential_paths(cfg, std::getenv("CREDENTIALS_DIRECTORY")); !resolved) {
     return resolved.error();
   }

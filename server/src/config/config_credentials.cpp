@@ -60,7 +60,7 @@ result<master_key_location> locate_master_key(const server_config& cfg, const ch
   if (std::filesystem::exists(in_data_dir, ec)) {
     return make_error(error_kind::invalid_input,
                       "both the master.key credential and " + in_data_dir.string() +
-                          " exist; keep only one (docs/operations.md, \"Run under systemd\")");
+                          " exist; keep only one (docs/operations.md, \"Credentials\")");
   }
   return master_key_location{std::move(credential), true};
 }

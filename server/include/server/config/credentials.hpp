@@ -1,6 +1,6 @@
 // systemd credentials (LoadCredential=, LoadCredentialEncrypted=): secret files systemd hands the
 // service in $CREDENTIALS_DIRECTORY, so the master key and the TLS key need not sit in the state
-// directory (docs/configuration.md, "Credentials").
+// directory (docs/operations.md, "Credentials").
 #pragma once
 
 #include <filesystem>
