@@ -23,13 +23,16 @@ enum class op_code : std::uint8_t {
   in_ints, in_strings, in_ips, in_list,
 };
 
-enum class value_code : std::uint8_t { bytes_field, header, lower, int_field, len, bool_field, ip };
+// lower_field: lower() of a plain field, lowered once per evaluation pass and shared by every
+// rule that asks (evaluator.hpp).
+enum class value_code : std::uint8_t { bytes_field, header, lower, lower_field, int_field, len, bool_field, ip };
 
 struct value_op {
   value_code code = value_code::bytes_field;
   field source = field::ip_src;
   std::uint32_t arg = 0;    // lower, len: the bytes value they read
   std::uint32_t index = 0;  // header: strings[index] (lower-case name); lower: its scratch buffer
+  std::uint32_t cost = 1;   // a rough price, to try cheap conditions of and/or first
 };
 
 struct bool_op {
@@ -39,6 +42,7 @@ struct bool_op {
   std::uint32_t first = 0;  // logical: children; others: the literal's index in its table
   std::uint32_t count = 0;
   std::int64_t number = 0;
+  std::uint32_t cost = 1;
 };
 
 class compiled_expression {

@@ -5,6 +5,17 @@
 namespace callsign::rules {
 namespace {
 
+std::uint32_t leaf_cost(op_code code) {
+  switch (code) {
+    case op_code::contains: return 4;
+    case op_code::matches: return 12;
+    case op_code::compare_bytes:
+    case op_code::in_strings:
+    case op_code::in_list: return 2;
+    default: return 1;
+  }
+}
+
 class flattener {
  public:
   flattener(expression_context context, compile_environment& env, expr_error& err, compiled_expression& out)
@@ -61,6 +72,7 @@ std::optional<std::uint32_t> flattener::value(const value_node& v) {
       if (v.kind == value_kind::header) {
         op.code = value_code::header;
         op.index = add_string(v.literal);
+        op.cost = 2;
       } else {
         switch (info.type) {
           case value_type::bytes: op.code = value_code::bytes_field; break;
@@ -77,7 +89,14 @@ std::optional<std::uint32_t> flattener::value(const value_node& v) {
       if (!arg) return std::nullopt;
       op.arg = *arg;
       op.code = v.kind == value_kind::lower ? value_code::lower : value_code::len;
-      if (v.kind == value_kind::lower) op.index = out_.lower_buffers++;
+      op.cost = out_.values[*arg].cost + (v.kind == value_kind::lower ? 3 : 0);
+      if (v.kind == value_kind::lower && v.arg->kind == value_kind::field) {
+        op.code = value_code::lower_field;
+        op.source = v.arg->source;
+        op.cost = 2;  // lowered once per pass
+      } else if (v.kind == value_kind::lower) {
+        op.index = out_.lower_buffers++;
+      }
       break;
     }
     case value_kind::starts_with:
@@ -98,6 +117,13 @@ std::optional<std::uint32_t> flattener::logical(const expr_node& n, op_code code
   }
   bool_op op;
   op.code = code;
+  op.cost = 0;
+  for (auto k : kids) op.cost += out_.ops[k].cost;
+  // and/or have no side effects: trying cheap conditions first changes only the time taken.
+  if (code == op_code::all_of || code == op_code::any_of) {
+    std::stable_sort(kids.begin(), kids.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return out_.ops[a].cost < out_.ops[b].cost; });
+  }
   op.first = index(out_.children.size());
   op.count = index(kids.size());
   out_.children.insert(out_.children.end(), kids.begin(), kids.end());
@@ -163,6 +189,7 @@ std::optional<std::uint32_t> flattener::node(const expr_node& n) {
   if (&operand != &lhs) {
     op.code = lhs.kind == value_kind::starts_with ? op_code::starts_with : op_code::ends_with;
     op.first = add_string(lhs.literal);
+    op.cost = out_.values[op.value].cost + 1;
     const std::uint32_t call = push(op);
     if (n.kind == node_kind::truth) return call;
     // `starts_with(...) eq false`: compare the call's result.
@@ -171,6 +198,7 @@ std::optional<std::uint32_t> flattener::node(const expr_node& n) {
                                       : (n.number != 0 ? op_code::negate : op_code::all_of);
     cmp.first = index(out_.children.size());
     cmp.count = 1;
+    cmp.cost = op.cost;
     out_.children.push_back(call);
     return push(cmp);
   }
@@ -228,6 +256,7 @@ std::optional<std::uint32_t> flattener::node(const expr_node& n) {
       break;
     default: return std::nullopt;
   }
+  op.cost = out_.values[op.value].cost + leaf_cost(op.code);
   return push(op);
 }
 

@@ -1,18 +1,42 @@
 // Evaluation of a compiled_expression: no allocation once warm (lower() writes into
 // per-thread buffers that keep their capacity), no failure. An absent bot.score or ip.src
 // makes every comparison on it false.
-#include <algorithm>
+#include "evaluator.hpp"
 
-#include "compiled_expression.hpp"
+#include <algorithm>
+#include <array>
+
 #include "text_functions.hpp"
 
 namespace callsign::rules {
 namespace {
 
+struct pass_state {
+  std::uint64_t pass = 0;
+  std::array<std::uint64_t, field_count> lowered_in{};  // the pass each lowered[f] belongs to
+  std::array<std::string, field_count> lowered;
+  std::vector<std::string> buffers;  // lower() of anything else, one per lower() in an expression
+};
+
+pass_state& state() noexcept {
+  thread_local pass_state s;
+  return s;
+}
+
 struct evaluation {
   const compiled_expression& e;
   const request_fields& f;
-  std::vector<std::string>& buffers;
+  pass_state& st;
+
+  std::string_view field_bytes(field source) const {
+    switch (source) {
+      case field::http_request_uri_path: return f.uri_path;
+      case field::http_request_method: return f.method;
+      case field::http_host: return f.host;
+      case field::http_user_agent: return f.user_agent;
+      default: return {};
+    }
+  }
 
   std::string_view bytes(std::uint32_t i) const {
     const value_op& v = e.values[i];
@@ -25,18 +49,19 @@ struct evaluation {
         return {};
       }
       case value_code::lower: {
-        std::string& out = buffers[v.index];
+        std::string& out = st.buffers[v.index];
         ascii_lower_into(out, bytes(v.arg));
         return out;
       }
-      default: break;
-    }
-    switch (v.source) {
-      case field::http_request_uri_path: return f.uri_path;
-      case field::http_request_method: return f.method;
-      case field::http_host: return f.host;
-      case field::http_user_agent: return f.user_agent;
-      default: return {};
+      case value_code::lower_field: {
+        const auto slot = static_cast<std::size_t>(v.source);
+        if (st.lowered_in[slot] != st.pass) {
+          ascii_lower_into(st.lowered[slot], field_bytes(v.source));
+          st.lowered_in[slot] = st.pass;
+        }
+        return st.lowered[slot];
+      }
+      default: return field_bytes(v.source);
     }
   }
 
@@ -137,10 +162,17 @@ struct evaluation {
 
 }  // namespace
 
+void begin_pass() noexcept { ++state().pass; }
+
+bool evaluate_in_pass(const compiled_expression& e, const request_fields& fields) {
+  pass_state& s = state();
+  if (s.buffers.size() < e.lower_buffers) s.buffers.resize(e.lower_buffers);
+  return evaluation{e, fields, s}.op(e.root);
+}
+
 bool evaluate_expression(const compiled_expression& e, const request_fields& fields) {
-  thread_local std::vector<std::string> buffers;
-  if (buffers.size() < e.lower_buffers) buffers.resize(e.lower_buffers);
-  return evaluation{e, fields, buffers}.op(e.root);
+  begin_pass();
+  return evaluate_in_pass(e, fields);
 }
 
 }  // namespace callsign::rules

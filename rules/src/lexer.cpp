@@ -58,9 +58,14 @@ token raw_string(std::string_view text, std::size_t begin) {
   std::size_t hashes = 0;
   while (i < text.size() && text[i] == '#') ++i, ++hashes;
   if (hashes > 255 || i >= text.size() || text[i] != '"') return error_token(begin, i, "'\"' to open a raw string");
-  const std::string closing = "\"" + std::string(hashes, '#');
+  std::string closing(1, '"');  // appended, not "\"" + string: GCC 12 -O3 -Wrestrict false positive
+  closing.append(hashes, '#');
   const std::size_t close = text.find(closing, i + 1);
-  if (close == std::string_view::npos) return error_token(begin, begin, "a closing '" + closing + "' for this raw string");
+  if (close == std::string_view::npos) {
+    std::string expected = "a closing '";
+    expected.append(closing).append("' for this raw string");
+    return error_token(begin, begin, std::move(expected));
+  }
   token t;
   t.kind = token_kind::string;
   t.begin = begin;

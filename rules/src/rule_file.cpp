@@ -4,6 +4,7 @@
 
 #include "ip_literal.hpp"
 #include "rule_file_reader.hpp"
+#include "text_functions.hpp"
 
 namespace callsign::rules {
 namespace {
@@ -145,12 +146,12 @@ bool read_rule_file(std::string_view text, const list_resolver& resolve, rule_fi
     }
     if (name != "rule" && name != "rate_limit") {
       why = make_rule_error("", position_of(key), "[[rule]], [[rate_limit]] or [lists]",
-                            "unknown key '" + std::string(name.substr(0, 64)) + "' in the rule file");
+                            cat({"unknown key '", name.substr(0, 64), "' in the rule file"}));
       return false;
     }
     const toml::array* tables = node.as_array();
     if (tables == nullptr || !tables->is_array_of_tables()) {
-      why = make_rule_error("", position_of(key), "[[" + std::string(name) + "]] tables",
+      why = make_rule_error("", position_of(key), cat({"[[", name, "]] tables"}),
                             std::string(name) + " must be an array of tables, written [[" + std::string(name) + "]]");
       return false;
     }

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "rule_file_reader.hpp"
+#include "text_functions.hpp"
 
 namespace callsign::rules {
 namespace {
@@ -17,7 +18,7 @@ bool valid_id(std::string_view id) {
 class table_reader {
  public:
   table_reader(const toml::table& t, std::string_view kind, std::size_t number, rule_error& why)
-      : t_(t), kind_(kind), why_(why), name_("#" + std::to_string(number)) {}
+      : t_(t), kind_(kind), why_(why), name_(cat({"#", std::to_string(number)})) {}
 
   bool only(std::initializer_list<std::string_view> known) {
     for (auto&& [key, node] : t_) {
@@ -25,7 +26,7 @@ class table_reader {
         std::string list;
         for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
         return fail(position_of(key), "one of " + list,
-                    "unknown key '" + std::string(key.str().substr(0, 64)) + "' in [[" + std::string(kind_) + "]]");
+                    cat({"unknown key '", key.str().substr(0, 64), "' in [[", kind_, "]]"}));
       }
     }
     return true;
@@ -33,7 +34,7 @@ class table_reader {
 
   bool id(std::string& out) {
     const toml::node* n = t_.get("id");
-    if (n == nullptr) return fail(position_of(t_), "an id", "[[" + std::string(kind_) + "]] " + name_ + " has no id");
+    if (n == nullptr) return fail(position_of(t_), "an id", cat({"[[", kind_, "]] ", name_, " has no id"}));
     const auto* s = n->as_string();
     if (s == nullptr || !valid_id(s->get())) {
       return fail(position_of(*n), "an id of 1-64 characters a-z, 0-9, '.', '_' or '-'", "id is not a valid rule id");
@@ -46,8 +47,7 @@ class table_reader {
   bool string(std::string_view key, bool required, std::size_t max, std::string& out, file_position* at = nullptr) {
     const toml::node* n = t_.get(key);
     if (n == nullptr) {
-      return !required || fail(position_of(t_), std::string(key), "[[" + std::string(kind_) + "]] " + name_ +
-                                                                       " has no " + std::string(key));
+      return !required || fail(position_of(t_), std::string(key), cat({"[[", kind_, "]] ", name_, " has no ", key}));
     }
     const auto* s = n->as_string();
     if (s == nullptr) return fail(position_of(*n), "a string", std::string(key) + " must be a string");
@@ -72,8 +72,7 @@ class table_reader {
   bool integer(std::string_view key, bool required, std::int64_t lo, std::int64_t hi, std::int64_t& out) {
     const toml::node* n = t_.get(key);
     if (n == nullptr) {
-      return !required || fail(position_of(t_), std::string(key), "[[" + std::string(kind_) + "]] " + name_ +
-                                                                       " has no " + std::string(key));
+      return !required || fail(position_of(t_), std::string(key), cat({"[[", kind_, "]] ", name_, " has no ", key}));
     }
     const auto* i = n->as_integer();
     const std::string range = std::to_string(lo) + ".." + std::to_string(hi);

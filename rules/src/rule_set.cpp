@@ -5,6 +5,7 @@
 #include <new>
 
 #include "compiler.hpp"
+#include "evaluator.hpp"
 #include "rule_file.hpp"
 
 namespace callsign::rules {
@@ -86,8 +87,9 @@ void rule_set::evaluate(const request_fields& fields, decision& out) const {
   out.rule.reset();
   out.logged.clear();
   out.shadow.clear();
+  begin_pass();
   for (std::size_t i = 0; i < rules_.size(); ++i) {
-    if (!evaluate_expression(*rule_exprs_[i], fields)) continue;
+    if (!evaluate_in_pass(*rule_exprs_[i], fields)) continue;
     const auto index = static_cast<std::uint32_t>(i);
     const rule_source& r = rules_[i];
     if (r.shadow) {
