@@ -176,6 +176,12 @@ int main(int argc, char** argv) {
   // The login rules (docs/rules.md): compiled against the lists once they are loaded, below.
   server::rule_registry rules(cfg->rules, app.config.login, cfg->data_dir, clock);
   app.rules = &rules;
+  // The console's per-rule series (docs/admin-console.md), read from the version serving.
+  live.add_dynamic([&rules](std::vector<std::pair<std::string, std::uint64_t>>& out) { rules.append_hit_series(out); });
+  if (shared_mode) {
+    rules.refuse_rate_fields("rate.login_failures.* is not available with shared_state.backend = \"redis\" yet: "
+                             "the counts live in Redis (docs/rules.md, \"Several nodes\")");
+  }
   auto routes = server::build_router(app);
   if (cli->list_routes) {
     for (std::size_t i = 1; i < routes.route_labels().size(); ++i) {

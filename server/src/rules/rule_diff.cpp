@@ -23,8 +23,14 @@ std::vector<std::string> line_diff(std::string_view before, std::string_view aft
   const auto a = split_lines(before);
   const auto b = split_lines(after);
   std::vector<std::string> out;
-  auto removed = [&](std::size_t i) { out.push_back("-" + std::to_string(i + 1) + " " + std::string(a[i])); };
-  auto added = [&](std::size_t j) { out.push_back("+" + std::to_string(j + 1) + " " + std::string(b[j])); };
+  // Appended piece by piece: GCC 12's -Wrestrict misfires on chained operator+ at -O2.
+  auto line = [&out](char sign, std::size_t number, std::string_view text) {
+    std::string entry(1, sign);
+    entry.append(std::to_string(number)).append(1, ' ').append(text);
+    out.push_back(std::move(entry));
+  };
+  auto removed = [&](std::size_t i) { line('-', i + 1, a[i]); };
+  auto added = [&](std::size_t j) { line('+', j + 1, b[j]); };
   if (a.size() * b.size() > max_diff_cells) {
     for (std::size_t i = 0; i < a.size(); ++i) removed(i);
     for (std::size_t j = 0; j < b.size(); ++j) added(j);

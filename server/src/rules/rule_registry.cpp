@@ -82,6 +82,14 @@ std::variant<std::shared_ptr<installed_rules>, rules::rule_error> rule_registry:
   rules::rule_error why;
   auto set = rules::rule_set::compile(text, managed_list_resolver(lists), why);
   if (!set) return why;
+  const auto reads = set->reads();
+  if (!rate_fields_refused_.empty() && (reads.test(static_cast<std::size_t>(rules::field::rate_login_failures_ip)) ||
+                                        reads.test(static_cast<std::size_t>(rules::field::rate_login_failures_username)))) {
+    rules::rule_error refused;
+    refused.expected = "no rate.login_failures.* field";
+    refused.message = rate_fields_refused_;
+    return refused;
+  }
   if (login_.rules_given && !set->rate_limits().empty()) {
     const auto& first = set->rate_limits().front();
     rules::rule_error clash;
@@ -217,6 +225,15 @@ void rule_registry::count(const installed_rules& rules, const rules::decision& d
   }
   for (auto i : d.shadow) {
     if (i < counters.shadow_hits.size()) counters.shadow_hits[i].fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void rule_registry::append_hit_series(std::vector<std::pair<std::string, std::uint64_t>>& out) const {
+  const auto now = published();
+  const auto& rules = now->set->rules();
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    out.emplace_back("rule_hits." + rules[i].id, now->counters->hits[i].load(std::memory_order_relaxed));
+    out.emplace_back("rule_shadow_hits." + rules[i].id, now->counters->shadow_hits[i].load(std::memory_order_relaxed));
   }
 }
 

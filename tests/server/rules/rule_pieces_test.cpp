@@ -111,6 +111,14 @@ BOOST_AUTO_TEST_CASE(the_registry_swaps_only_what_compiles_and_writes_it_first) 
   moved.replace(moved.find("\"POST\""), 6, "\"PUT\"");
   BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(moved, lists)));
   BOOST_TEST(registry.published()->counters->hits[1].load() == 1U);
+  // The console's series: one pair per rule and mode, named by id.
+  std::vector<std::pair<std::string, std::uint64_t>> series;
+  registry.append_hit_series(series);
+  BOOST_TEST(series.size() == 4U);
+  BOOST_TEST((std::find(series.begin(), series.end(), std::pair<std::string, std::uint64_t>{"rule_hits.proxies", 1}) !=
+              series.end()));
+  BOOST_TEST((std::find(series.begin(), series.end(),
+                        std::pair<std::string, std::uint64_t>{"rule_shadow_hits.posts", 0}) != series.end()));
 }
 
 BOOST_AUTO_TEST_CASE(a_reloaded_list_is_bound_before_the_next_evaluation) {
@@ -155,6 +163,20 @@ BOOST_AUTO_TEST_CASE(rate_limits_live_in_one_place) {
   BOOST_REQUIRE(std::holds_alternative<rules::rule_error>(refused));
   BOOST_TEST(std::get<rules::rule_error>(refused).message.find("[[login.rules]]") != std::string::npos);
   BOOST_TEST(!registry.published()->rate_rules_from_file);
+}
+
+BOOST_AUTO_TEST_CASE(several_nodes_refuse_rate_fields) {
+  test::temp_directory dir;
+  storage::manual_clock clock(std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)));
+  rules_config config;
+  login_config login;
+  rule_registry registry(config, login, dir.path(), clock);
+  registry.refuse_rate_fields("not with redis");
+  const char* reads_rate = "[[rule]]\nid = \"r\"\nexpression = \"rate.login_failures.ip > 3\"\naction = \"block\"\n";
+  auto refused = registry.replace(reads_rate, list_snapshot{});
+  BOOST_REQUIRE(std::holds_alternative<rules::rule_error>(refused));
+  BOOST_TEST(std::get<rules::rule_error>(refused).message == "not with redis");
+  BOOST_TEST(std::holds_alternative<rules_change>(registry.replace(two_rules, list_snapshot{})));
 }
 
 BOOST_AUTO_TEST_CASE(the_audit_diff_names_ids_and_lines) {

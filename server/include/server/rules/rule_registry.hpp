@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -87,6 +88,11 @@ class rule_registry {
   std::variant<std::shared_ptr<const rules::rule_set>, rules::rule_error> compile(std::string_view text,
                                                                                    const list_snapshot& lists) const;
 
+  // Several nodes: rate.login_failures.* would read this node's counters, not the shared ones,
+  // so a rule set that reads them is refused with `reason` (docs/rules.md, "Several nodes").
+  // Call before load().
+  void refuse_rate_fields(std::string reason) { rate_fields_refused_ = std::move(reason); }
+
   const std::filesystem::path& path() const noexcept { return path_; }
   const rules_config& config() const noexcept { return config_; }
 
@@ -94,6 +100,9 @@ class rule_registry {
   static void count(const installed_rules& rules, const rules::decision& d) noexcept;
   // callsign_rule_hits_total{rule,mode} and the version's gauge.
   std::string prometheus_text() const;
+  // The serving version's counts as the console's series: ("rule_hits.<id>", hits) and
+  // ("rule_shadow_hits.<id>", shadow hits), appended to `out` (live_series::add_dynamic).
+  void append_hit_series(std::vector<std::pair<std::string, std::uint64_t>>& out) const;
 
  private:
   std::variant<std::shared_ptr<installed_rules>, rules::rule_error> build(std::string_view text,
@@ -105,6 +114,7 @@ class rule_registry {
   bool path_configured_ = false;
   const storage::clock& clock_;
   const login_config& login_;
+  std::string rate_fields_refused_;  // empty: rate.login_failures.* may be read
   mutable std::mutex install_mutex_;  // one replace/reload/re-bind at a time; versions in order
   mutable std::mutex current_mutex_;  // guards current_ (copies and the swap only)
   mutable std::shared_ptr<const installed_rules> current_;
