@@ -128,6 +128,8 @@
     await load(false);
   });
 
+  $("rules-refresh").addEventListener("click", () => load(true));
+
   $("rules-reset").addEventListener("click", () => {
     clearError();
     $("rules-text").value = installedText || "";
