@@ -2,9 +2,11 @@
 with the real callsignd. An admin's stream gets the last hour first, then one tick a second; a
 burst of failed logins (POST /v1/login/result) shows up in the next ticks' login.failures and
 blocks.new within two seconds; verify outcomes are counted by kind (and in /metrics); a customer
-token, a foreign Origin and a plain GET are refused; an expired admin token closes with 1008."""
+token, a foreign Origin and a plain GET are refused; an expired admin token closes with 1008;
+SIGTERM closes an open admin stream with 1012 and callsignd still exits 0."""
 import ast
 import json
+import signal
 import struct
 import time
 
@@ -170,10 +172,25 @@ def test_an_expired_admin_token_closes_with_1008():
         node.server.cleanup()
 
 
+def test_sigterm_closes_an_open_admin_stream_with_1012():
+    node = Node(ARGS.callsignd, ARGS.callsign, CONFIG)
+    try:
+        ws = admin_stream(node, node.token("admin", "ops-1"))
+        check(ws.receive()["type"] == "history", "history first")
+        ws.receive(3)  # a tick: the timer runs
+        node.server.proc.send_signal(signal.SIGTERM)
+        error, code = close_code(ws, timeout=15)
+        check(code == 1012 and error == "server restarting", "at SIGTERM: closed %r with %r" % (code, error))
+        check(node.server.stop() == 0, "exit status after SIGTERM: %s" % node.server.exit_problem())
+    finally:
+        node.server.cleanup()
+
+
 if __name__ == "__main__":
     raise SystemExit(run_cases([
         ("history, then a burst of failed logins in the next ticks", test_history_then_a_burst_of_failed_logins_in_the_next_ticks),
         ("verify outcomes by kind, on the stream and in /metrics", test_verify_outcomes_by_kind),
         ("a plain GET, a foreign Origin and non-admin tokens are refused", test_refusals),
         ("an expired admin token closes with 1008", test_an_expired_admin_token_closes_with_1008),
+        ("SIGTERM closes an open admin stream with 1012, exit 0", test_sigterm_closes_an_open_admin_stream_with_1012),
     ]))
