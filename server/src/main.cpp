@@ -8,6 +8,7 @@
 #include "server/app_context.hpp"
 #include "server/auth/token_verifier.hpp"
 #include "server/cluster/cluster_lists.hpp"
+#include "server/cluster/cluster_rules.hpp"
 #include "server/cluster/audit_view.hpp"
 #include "server/cluster/shared_state_node.hpp"
 #include "server/http/problem.hpp"
@@ -244,6 +245,12 @@ int main(int argc, char** argv) {
   if (shared) {
     cluster_lists = std::make_unique<server::cluster_lists>(lists, shared->link(), shared->client(), log, app.writer,
                                                             app.clock);
+  }
+  // Several nodes: the rule file is shared through Redis; a node behind adopts the cluster's now.
+  std::unique_ptr<server::cluster_rules> cluster_rules;
+  if (shared) {
+    cluster_rules = std::make_unique<server::cluster_rules>(rules, lists, shared->link(), shared->client(), log,
+                                                            app.writer, app.clock);
   }
 
   app.stats = std::make_unique<server::metrics>(routes.route_labels());

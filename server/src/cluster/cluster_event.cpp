@@ -18,6 +18,7 @@ std::string_view type_name(cluster_event_kind kind) {
     case cluster_event_kind::lists_reload: return "lists_reload";
     case cluster_event_kind::user_changed: return "user";
     case cluster_event_kind::authenticator_changed: return "authenticator";
+    case cluster_event_kind::rules_installed: return "rules";
   }
   return "unknown";
 }
@@ -75,6 +76,9 @@ std::string encode_cluster_event(const cluster_event& e) {
     case cluster_event_kind::authenticator_changed:
       json.field("user", e.user).field("version", e.version);
       break;
+    case cluster_event_kind::rules_installed:
+      json.field("node", e.node).field("revision", e.version).field("sha256", e.sha256);
+      break;
   }
   json.end_object();
   return std::move(json).str();
@@ -129,6 +133,13 @@ result<cluster_event> decode_cluster_event(std::string_view json) {
     e.kind = cluster_event_kind::authenticator_changed;
     e.user = r.text("user");
     e.version = static_cast<std::uint64_t>(r.integer("version"));
+  } else if (type == "rules") {
+    e.kind = cluster_event_kind::rules_installed;
+    e.node = r.text("node");
+    const auto revision = r.integer("revision");
+    e.version = static_cast<std::uint64_t>(revision);
+    e.sha256 = r.text("sha256");
+    if (revision < 1 || e.sha256.size() != 64) return malformed();
   } else {
     return malformed();
   }

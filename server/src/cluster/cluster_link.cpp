@@ -42,6 +42,15 @@ void cluster_link::announce_lists_reload(std::string_view list) {
   announce(e);
 }
 
+void cluster_link::announce_rules(std::uint64_t revision, std::string_view sha256) {
+  cluster_event e;
+  e.kind = cluster_event_kind::rules_installed;
+  e.node = node_id_;
+  e.version = revision;
+  e.sha256 = sha256;
+  announce(e);
+}
+
 void cluster_link::on_message(std::string_view channel, std::string_view message) {
   if (channel != cluster_event_channel) {
     return;
@@ -83,6 +92,11 @@ void cluster_link::on_message(std::string_view channel, std::string_view message
       break;
     case cluster_event_kind::authenticator_changed:
       break;  // enrollments are not cached
+    case cluster_event_kind::rules_installed: {
+      std::lock_guard lock(rules_mutex_);
+      if (rules_installed_) rules_installed_(event->version);
+      break;
+    }
   }
   counts_.applied.fetch_add(1, std::memory_order_relaxed);
 }

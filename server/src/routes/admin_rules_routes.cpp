@@ -11,6 +11,8 @@
 #include <stdexcept>
 
 #include "routes/route_support.hpp"
+#include "server/cluster/cluster_link.hpp"
+#include "server/cluster/cluster_rules.hpp"
 #include "server/http/json_body.hpp"
 #include "server/http/json_writer.hpp"
 #include "server/http/problem.hpp"
@@ -43,7 +45,24 @@ void write_characteristics(json_writer& w, login_key_kind kind) {
   w.end_array();
 }
 
-std::string rules_body(const installed_rules& now, const std::filesystem::path& source) {
+// Several nodes: every node's rules status, or why Redis could not be read (docs/cluster.md, "Rules").
+void write_nodes(json_writer& w, const result<cluster_rules_statuses>& nodes) {
+  if (!nodes) {
+    w.field("nodes_error", "cannot read the nodes' rules statuses from Redis: " + nodes.error().message);
+    return;
+  }
+  w.field("cluster_revision", nodes->revision);
+  w.key("nodes").begin_array();
+  for (const auto& n : nodes->nodes) {
+    w.begin_object().field("node", n.node).field("version", n.version).field("sha256", n.sha256).key("loaded_at");
+    if (n.loaded_at == 0) w.null(); else w.value(n.loaded_at);
+    w.field("revision", n.revision).end_object();
+  }
+  w.end_array();
+}
+
+std::string rules_body(const installed_rules& now, const std::filesystem::path& source,
+                       const result<cluster_rules_statuses>* nodes = nullptr) {
   json_writer w;
   w.begin_object().field("version", now.version).field("sha256", now.sha256).field("source", source.string());
   w.key("loaded_at");
@@ -80,15 +99,33 @@ std::string rules_body(const installed_rules& now, const std::filesystem::path& 
         .field("shadow", r.shadow)
         .end_object();
   }
-  w.end_array().end_object();
+  w.end_array();
+  if (nodes != nullptr) write_nodes(w, *nodes);
+  w.end_object();
   return std::move(w).str();
+}
+
+// This node's part in a cluster; null with the embedded backend.
+cluster_rules* cluster_of(const app_context& app) { return app.cluster != nullptr ? app.cluster->rules() : nullptr; }
+
+// Several nodes: stored in Redis first, so every node installs it (docs/cluster.md, "Rules").
+rules_outcome install_text(const rules_services& services, std::string_view text) {
+  if (auto* cluster = cluster_of(services.app)) return cluster->install(text);
+  return services.rules.replace(text, *services.lists.snapshot());
 }
 
 handler_result get_rules(const rules_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
   if (auto known = query_only(request.query, {}); !known) return known.error();
-  return json_response(200, rules_body(*services.rules.published(), services.rules.path()));
+  auto* cluster = cluster_of(services.app);
+  if (cluster == nullptr) return json_response(200, rules_body(*services.rules.published(), services.rules.path()));
+  return async_response{[cluster, now = services.rules.published(), source = services.rules.path()](
+                            std::function<void(handler_result)> resume) {
+    cluster->read([now, source, resume](result<cluster_rules_statuses> nodes) {
+      resume(json_response(200, rules_body(*now, source, &nodes)));
+    });
+  }};
 }
 
 void add_change_audit(const rules_services& services, const principal& who, const http_request& request,
@@ -166,7 +203,7 @@ handler_result put_rules(const rules_services& services, http_request& request) 
     return make_error(error_kind::unsupported_media_type, "Content-Type must be application/toml (the rule file)");
   }
   return journaled_change(services, *who, request, "rules.replace", [&] {
-    return services.rules.replace(request.body, *services.lists.snapshot());
+    return install_text(services, request.body);
   });
 }
 
@@ -174,8 +211,10 @@ handler_result reload_rules(const rules_services& services, http_request& reques
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
   if (auto known = query_only(request.query, {}); !known) return known.error();
-  return journaled_change(services, *who, request, "rules.reload",
-                          [&] { return services.rules.reload(*services.lists.snapshot()); });
+  return journaled_change(services, *who, request, "rules.reload", [&]() -> rules_outcome {
+    if (auto* cluster = cluster_of(services.app)) return cluster->reload();
+    return services.rules.reload(*services.lists.snapshot());
+  });
 }
 
 handler_result set_shadow(const rules_services& services, http_request& request) {
@@ -205,7 +244,7 @@ handler_result set_shadow(const rules_services& services, http_request& request)
                   b.shadow == (a.id == id ? *on : a.shadow);
     }
     if (!only_flag) return make_error(error_kind::conflict, "the rule file cannot be edited here; PUT it instead");
-    return services.rules.replace(*edited, *services.lists.snapshot());
+    return install_text(services, *edited);
   });
 }
 

@@ -1,6 +1,8 @@
 #include "server/rules/rule_change_audit.hpp"
 
 #include "server/app_context.hpp"
+#include "server/cluster/cluster_link.hpp"
+#include "server/cluster/cluster_rules.hpp"
 #include "server/lists/list_registry.hpp"
 #include "server/observability/background_audit.hpp"
 #include "server/rules/rule_diff.hpp"
@@ -65,7 +67,9 @@ storage::audit_draft rule_refusal_audit(storage::audit_draft draft, std::string_
 
 void reload_rules_in_background(app_context& app) {
   if (app.rules == nullptr || app.lists == nullptr) return;
-  auto outcome = app.rules->reload(*app.lists->snapshot());
+  // Several nodes: the file is stored in Redis first, so every node installs it (docs/cluster.md).
+  auto* cluster = app.cluster != nullptr ? app.cluster->rules() : nullptr;
+  auto outcome = cluster != nullptr ? cluster->reload() : app.rules->reload(*app.lists->snapshot());
   auto draft = [&app](std::string action) {
     return background_audit(app.clock, sighup_actor, std::move(action), "");
   };

@@ -210,6 +210,8 @@ rules_outcome rule_registry::reload(const list_snapshot& lists) {
   return rules_change{true, before, after};
 }
 
+result<std::string> rule_registry::read_file() const { return read_rule_file(path_, config_.max_file_bytes); }
+
 std::variant<std::shared_ptr<const rules::rule_set>, rules::rule_error> rule_registry::compile(
     std::string_view text, const list_snapshot& lists) const {
   auto built = build(text, lists);

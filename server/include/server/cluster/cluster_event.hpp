@@ -1,6 +1,7 @@
 // What nodes tell each other on the Redis channel cs:events (docs/cluster.md, "Events"): a
 // verify (for dashboards connected elsewhere), an authenticator's new state, a block or its end,
-// a list reload, a changed user or enrollment. Small JSON objects; never a code, secret or key.
+// a list reload, a changed user or enrollment, a new cluster rule file. Small JSON objects; never a
+// code, secret or key (a rules event carries the revision and SHA-256, never the rule text).
 // Block, unblock, user and authenticator events are published by the Redis Functions
 // themselves (shared_state/), the others by the node that acted.
 #pragma once
@@ -22,6 +23,7 @@ enum class cluster_event_kind : std::uint8_t {
   lists_reload,         // {"type":"lists_reload","node","list"}
   user_changed,         // {"type":"user","id","version"}
   authenticator_changed,  // {"type":"authenticator","user","version"}
+  rules_installed,      // {"type":"rules","node","revision","sha256"}: cs:rules holds the text
 };
 
 // A plain value; fields not used by a kind stay empty.
@@ -34,7 +36,8 @@ struct cluster_event {
   std::string state;
   std::string list;
   std::int64_t at = 0;
-  std::uint64_t version = 0;
+  std::uint64_t version = 0;  // user, authenticator: the record's; rules: the cluster revision
+  std::string sha256;         // rules: of the rule file's text
   storage::block_entry block;  // block: all fields; unblock: key
 };
 

@@ -1,6 +1,7 @@
 // One node's end of the cluster's event channel (docs/cluster.md, "Events"): announces what this
 // node did that other nodes' clients must see, and applies what other nodes announce: verify
-// and authenticator notices to local dashboards, blocks to the local block cache, list reloads.
+// and authenticator notices to local dashboards, blocks to the local block cache, list reloads,
+// a new cluster rule file (fetched and installed elsewhere: cluster_rules.hpp).
 // Asio-free: sending is a function (a Redis PUBLISH in callsignd, a recorder in tests).
 #pragma once
 
@@ -19,6 +20,7 @@ namespace callsign::server {
 
 class stream_hub;
 class cluster_lists;
+class cluster_rules;
 
 struct cluster_link_counts {
   std::atomic<std::uint64_t> sent{0};
@@ -49,6 +51,15 @@ class cluster_link {
     std::lock_guard lock(reload_mutex_);
     reload_list_ = std::move(reload);
   }
+  // Fetches and installs the cluster's newest rule file on another thread (cluster_rules);
+  // clearing it waits for an event being handed over, so its target may be destroyed after.
+  void on_rules_installed(std::function<void(std::uint64_t revision)> fetch) {
+    std::lock_guard lock(rules_mutex_);
+    rules_installed_ = std::move(fetch);
+  }
+  // This node's rules in the cluster, for the rules routes and SIGHUP; null before and after.
+  void attach_rules(cluster_rules* rules) noexcept { rules_.store(rules, std::memory_order_release); }
+  cluster_rules* rules() const noexcept { return rules_.load(std::memory_order_acquire); }
   // Called with the id of every changed user, so a cached record goes (set before events arrive).
   void on_user_changed(std::function<void(std::string_view id)> changed) { user_changed_ = std::move(changed); }
   // This node's lists in the cluster (cluster_lists.hpp), for the list routes; null before and
@@ -59,6 +70,7 @@ class cluster_link {
   void announce_verified(std::string_view user, std::string_view agent, std::string_view method, std::int64_t at);
   void announce_authenticator(std::string_view user, std::string_view state, std::int64_t at);
   void announce_lists_reload(std::string_view list);
+  void announce_rules(std::uint64_t revision, std::string_view sha256);
 
   void on_message(std::string_view channel, std::string_view message);
 
@@ -77,6 +89,9 @@ class cluster_link {
   std::function<void(std::string)> reload_list_;  // guarded by reload_mutex_
   std::function<void(std::string_view)> user_changed_;  // set before events arrive, then only read
   std::atomic<cluster_lists*> lists_{nullptr};
+  std::mutex rules_mutex_;
+  std::function<void(std::uint64_t)> rules_installed_;  // guarded by rules_mutex_
+  std::atomic<cluster_rules*> rules_{nullptr};
   cluster_link_counts counts_;
 };
 

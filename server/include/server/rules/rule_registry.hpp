@@ -84,6 +84,9 @@ class rule_registry {
   rules_outcome replace(std::string_view text, const list_snapshot& lists);
   // Reads the file again (POST /v1/admin/rules/reload, SIGHUP, a cluster reload).
   rules_outcome reload(const list_snapshot& lists);
+  // The file's text as reload() would read it, without installing (several nodes: the text is
+  // shared through Redis before it is installed, docs/cluster.md "Rules").
+  result<std::string> read_file() const;
   // Compiles without installing (POST /v1/admin/rules/test).
   std::variant<std::shared_ptr<const rules::rule_set>, rules::rule_error> compile(std::string_view text,
                                                                                    const list_snapshot& lists) const;

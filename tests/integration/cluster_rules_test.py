@@ -1,0 +1,199 @@
+"""Integration (issue 19, docs/cluster.md "Rules"): three callsignd nodes on Redis with two
+replicas and three Sentinels. A PUT /v1/admin/rules on node A decides POST /v1/login/check on
+nodes B and C within 2 s, and GET /v1/admin/rules on every node shows all three at the new
+SHA-256 and cluster revision; a shadow toggle on node B reaches A and C; a rule file that does
+not compile, PUT on node A, changes nothing anywhere; a node stopped during a change and started
+on its old file adopts the cluster's before it serves, journaled with trigger "start". With Redis
+away a PUT is refused with 503 and changes nothing, and succeeds once Redis is back."""
+import hashlib
+import json
+import sys
+import time
+
+from cluster_harness import Cluster, wait_for
+from harness import audit_entries, bearer, check, check_problem, parse_args, run_cases
+
+ARGS, _ = parse_args()
+PROPAGATION_BOUND = 2.0  # seconds from the PUT's reply, the issue's bound
+
+BLOCK_NET = '''[[rule]]
+id = "net-block"
+expression = "ip.src in {198.51.100.0/24}"
+action = "block"
+'''
+CHALLENGE_NET = '''[[rule]]
+id = "net-challenge"
+expression = "ip.src in {198.51.100.0/24}"
+action = "challenge"
+'''
+BAD = '''[[rule]]
+id = "broken"
+expression = "ip.src in {198.51.100.0/24"
+action = "block"
+'''
+PROBE_IP = "198.51.100.4"
+
+
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def put_rules(cluster, node, text):
+    status, headers, raw = node.server.request("PUT", "/v1/admin/rules", text,
+                                               bearer(cluster.admin, {"Content-Type": "application/toml"}))
+    return status, headers, raw
+
+
+def rules_on(cluster, node):
+    status, _, body = node.json("GET", "/v1/admin/rules", token=cluster.admin)
+    check(status == 200, "GET /v1/admin/rules on %s: %d %r" % (node.name, status, body))
+    return body
+
+
+def action_on(cluster, node):
+    status, _, body = node.json("POST", "/v1/login/check", {"ip": PROBE_IP},
+                                token=cluster.token("service", "login-frontend"))
+    check(status == 200, "login/check on %s: %d %r" % (node.name, status, body))
+    return body["decision"]["action"]
+
+
+def view(cluster, node):
+    """{node name: (sha256, revision)} as `node` reports every node."""
+    body = rules_on(cluster, node)
+    check("nodes" in body, "shared mode lists every node on %s: %r" % (node.name, body))
+    return {n["node"]: (n["sha256"], n["revision"]) for n in body["nodes"]}
+
+
+def everywhere(cluster, nodes, want_sha, want_action, since, bound, what):
+    """Waits until every node decides `want_action` and reports every node at `want_sha`;
+    returns the seconds from `since`."""
+    def agreed():
+        for node in nodes:
+            if action_on(cluster, node) != want_action:
+                return False
+            seen = view(cluster, node)
+            if set(seen) != {n.name for n in nodes} or {s for s, _ in seen.values()} != {want_sha}:
+                return False
+            if len({r for _, r in seen.values()}) != 1:
+                return False
+        return True
+
+    wait_for(agreed, bound - (time.time() - since), what, interval=0.05)
+    return time.time() - since
+
+
+def cluster_entries(node, admin):
+    return [e for e in audit_entries(node.server, admin)
+            if e["action"] == "rules.replace" and e["actor_id"] == "cluster"]
+
+
+def detail(entry, key):
+    return (entry.get("details") or {}).get(key)
+
+
+def test_a_change_on_one_node_serves_on_every_node():
+    cluster = Cluster(ARGS, nodes=3)
+    try:
+        a, b, c = cluster.nodes
+        for node in cluster.nodes:
+            check(action_on(cluster, node) == "allow", "no rules yet on %s" % node.name)
+
+        # A PUT on node A decides on B and C within 2 s.
+        status, _, raw = put_rules(cluster, a, BLOCK_NET)
+        replied = time.time()
+        check(status == 200 and json.loads(raw)["changed"] is True, "PUT on node A: %d %r" % (status, raw))
+        took = everywhere(cluster, cluster.nodes, sha(BLOCK_NET), "block", replied, PROPAGATION_BOUND,
+                          "node A's rules serving on every node")
+        print("  PUT on A serving on B and C after %.3f s" % took)
+        first_revision = rules_on(cluster, b)["cluster_revision"]
+        check(first_revision >= 1 and view(cluster, c)["node-a"][1] == first_revision,
+              "the revision is the cluster's: %r" % rules_on(cluster, c))
+        for node in (b, c):
+            entries = cluster_entries(node, cluster.admin)
+            check(len(entries) == 1 and entries[0]["outcome"] == "installed"
+                  and entries[0]["actor_type"] == "admin" and detail(entries[0], "trigger") == "cluster",
+                  "%s journaled node A's change as admin/cluster: %r" % (node.name, entries))
+            with open(node.data_dir + "/rules.toml") as f:
+                check(f.read() == BLOCK_NET, "%s wrote the text to its own file, so a restart loads it" % node.name)
+        check(cluster_entries(a, cluster.admin) == [], "node A journaled its own PUT only as the admin's")
+
+        # A shadow toggle on node B reaches A and C.
+        status, _, body = b.json("POST", "/v1/admin/rules/net-block/shadow", {"shadow": True}, token=cluster.admin)
+        replied = time.time()
+        check(status == 200 and body["changed"] is True, "shadow on node B: %d %r" % (status, body))
+        shadowed = rules_on(cluster, b)
+        check(shadowed["rules"][0]["shadow"] is True, "node B's rule is in shadow mode: %r" % shadowed["rules"])
+        everywhere(cluster, cluster.nodes, shadowed["sha256"], "allow", replied, PROPAGATION_BOUND,
+                   "node B's shadow toggle on every node")
+        for node in (a, c):
+            check(rules_on(cluster, node)["rules"][0]["shadow"] is True, "%s serves the rule in shadow" % node.name)
+        shadow_revision = rules_on(cluster, a)["cluster_revision"]
+        check(shadow_revision == first_revision + 1, "the toggle took the next revision: %d" % shadow_revision)
+
+        # A rule file that does not compile, on node A: 422 there, nothing changes anywhere.
+        status, headers, raw = put_rules(cluster, a, BAD)
+        check_problem(status, headers, raw, 422)
+        # The refusal happens before Redis is asked, so there is no event to wait for.
+        for node in cluster.nodes:
+            body = rules_on(cluster, node)
+            check(body["sha256"] == shadowed["sha256"] and body["cluster_revision"] == shadow_revision,
+                  "a refused file changed nothing on %s: %r" % (node.name, body))
+            check(action_on(cluster, node) == "allow", "and decides as before on %s" % node.name)
+
+        # Node C is down during a change, then starts on its old file: it catches up before serving.
+        check(c.server.stop() == 0, "node C stops cleanly")
+        status, _, raw = put_rules(cluster, a, CHALLENGE_NET)
+        check(status == 200, "PUT on node A while C is down: %d %r" % (status, raw))
+        with open(c.data_dir + "/rules.toml") as f:
+            check(f.read() != CHALLENGE_NET, "node C's file is the old one")
+        restarted = cluster.start_node("node-c", data_dir=c.data_dir)
+        check(action_on(cluster, restarted) == "challenge", "node C serves the cluster's rules from its first request")
+        body = rules_on(cluster, restarted)
+        check(body["sha256"] == sha(CHALLENGE_NET) and body["cluster_revision"] == shadow_revision + 1,
+              "node C adopted the cluster's file: %r" % body)
+        started = [e for e in cluster_entries(restarted, cluster.admin) if detail(e, "trigger") == "start"]
+        check(len(started) == 1 and detail(started[0], "sha256") == sha(CHALLENGE_NET),
+              "node C journaled the adoption at start: %r" % started)
+        nodes_now = [a, b, restarted]
+        everywhere(cluster, nodes_now, sha(CHALLENGE_NET), "challenge", time.time(), 5,
+                   "every node at the last change, node C's status included")
+    finally:
+        cluster.cleanup()
+
+
+def test_with_redis_away_a_put_is_refused_and_changes_nothing():
+    cluster = Cluster(ARGS, nodes=1, replicas=1)
+    try:
+        (a,) = cluster.nodes
+        status, _, raw = put_rules(cluster, a, BLOCK_NET)
+        check(status == 200, "PUT with Redis up: %d %r" % (status, raw))
+        for server in cluster.topology.servers:
+            check(server.stop() == "", "%s stops cleanly" % server.name)
+        wait_for(lambda: a.json("GET", "/readyz")[0] == 503, 10, "node A unready")
+        status, headers, raw = put_rules(cluster, a, CHALLENGE_NET)
+        check_problem(status, headers, raw, 503, "could not be stored in Redis")
+        check(headers.get("retry-after") is not None, "a Retry-After: %r" % headers)
+        body = rules_on(cluster, a)
+        check(body["sha256"] == sha(BLOCK_NET) and "nodes" not in body and
+              body.get("nodes_error", "").startswith("cannot read the nodes' rules statuses from Redis: "),
+              "the old rules serve, the view says why it has no nodes: %r" % body)
+        check(action_on(cluster, a) == "block", "the old rules decide")
+        with open(a.data_dir + "/rules.toml") as f:
+            check(f.read() == BLOCK_NET, "the file is unchanged")
+        for server in cluster.topology.servers:
+            server.restart()
+        wait_for(lambda: a.json("GET", "/readyz")[0] == 200, 20, "node A ready again", interval=0.1)
+        status, _, raw = put_rules(cluster, a, CHALLENGE_NET)
+        check(status == 200, "PUT with Redis back: %d %r" % (status, raw))
+        check(view(cluster, a)["node-a"][0] == sha(CHALLENGE_NET), "the node's status is back in the view")
+    finally:
+        cluster.cleanup()
+
+
+CASES = [
+    ("a_change_on_one_node_serves_on_every_node", test_a_change_on_one_node_serves_on_every_node),
+    ("with_redis_away_a_put_is_refused_and_changes_nothing", test_with_redis_away_a_put_is_refused_and_changes_nothing),
+]
+
+if __name__ == "__main__":
+    sys.exit(run_cases(CASES))
