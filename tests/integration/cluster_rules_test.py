@@ -6,8 +6,11 @@ not compile, PUT on node A, changes nothing anywhere; a node stopped during a ch
 on its old file adopts the cluster's before it serves, journaled with trigger "start". With Redis
 away a PUT is refused with 503 and changes nothing, and succeeds once Redis is back."""
 import hashlib
+import os
 import json
+import signal
 import sys
+import threading
 import time
 
 from cluster_harness import Cluster, wait_for
@@ -82,6 +85,13 @@ def everywhere(cluster, nodes, want_sha, want_action, since, bound, what):
     return time.time() - since
 
 
+def write_file(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.chmod(path + ".tmp", 0o600)
+    os.replace(path + ".tmp", path)
+
+
 def cluster_entries(node, admin):
     return [e for e in audit_entries(node.server, admin)
             if e["action"] == "rules.replace" and e["actor_id"] == "cluster"]
@@ -140,6 +150,15 @@ def test_a_change_on_one_node_serves_on_every_node():
                   "a refused file changed nothing on %s: %r" % (node.name, body))
             check(action_on(cluster, node) == "allow", "and decides as before on %s" % node.name)
 
+        # A SIGHUP on node B after its file changed: the file is stored and reaches A and C.
+        write_file(b.data_dir + "/rules.toml", BLOCK_NET)
+        b.server.proc.send_signal(signal.SIGHUP)
+        signalled = time.time()
+        everywhere(cluster, cluster.nodes, sha(BLOCK_NET), "block", signalled, PROPAGATION_BOUND + 3,
+                   "node B's SIGHUP on every node")
+        shadow_revision += 1
+        check(rules_on(cluster, c)["cluster_revision"] == shadow_revision, "the SIGHUP took the next revision")
+
         # Node C is down during a change, then starts on its old file: it catches up before serving.
         check(c.server.stop() == 0, "node C stops cleanly")
         status, _, raw = put_rules(cluster, a, CHALLENGE_NET)
@@ -157,6 +176,40 @@ def test_a_change_on_one_node_serves_on_every_node():
         nodes_now = [a, b, restarted]
         everywhere(cluster, nodes_now, sha(CHALLENGE_NET), "challenge", time.time(), 5,
                    "every node at the last change, node C's status included")
+    finally:
+        cluster.cleanup()
+
+
+def test_concurrent_changes_on_three_nodes_end_in_one_file():
+    cluster = Cluster(ARGS, nodes=3)
+    try:
+        texts = {}
+        for node in cluster.nodes:
+            texts[node.name] = [BLOCK_NET.replace("net-block", "%s-%d" % (node.name, i)) for i in range(4)]
+        answers = []
+
+        def put_all(node):
+            for text in texts[node.name]:
+                status, _, _ = put_rules(cluster, node, text)
+                answers.append(status)
+
+        workers = [threading.Thread(target=put_all, args=(n,)) for n in cluster.nodes]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        check(answers == [200] * len(answers) and len(answers) == 12, "every PUT answered 200: %r" % answers)
+
+        def converged():
+            views = [rules_on(cluster, n) for n in cluster.nodes]
+            newest = views[0]["cluster_revision"]
+            shas = {v["sha256"] for v in views}
+            states = {(e["sha256"], e["revision"]) for v in views for e in v["nodes"]}
+            return newest == 12 and len(shas) == 1 and states == {(shas.pop(), newest)}
+
+        wait_for(converged, 5, "every node serving the file at the newest revision", interval=0.05)
+        final = rules_on(cluster, cluster.nodes[0])["text"]
+        check(any(final == t for ts in texts.values() for t in ts), "the final file is one of those PUT")
     finally:
         cluster.cleanup()
 
@@ -192,6 +245,7 @@ def test_with_redis_away_a_put_is_refused_and_changes_nothing():
 
 CASES = [
     ("a_change_on_one_node_serves_on_every_node", test_a_change_on_one_node_serves_on_every_node),
+    ("concurrent_changes_on_three_nodes_end_in_one_file", test_concurrent_changes_on_three_nodes_end_in_one_file),
     ("with_redis_away_a_put_is_refused_and_changes_nothing", test_with_redis_away_a_put_is_refused_and_changes_nothing),
 ]
 
