@@ -198,7 +198,9 @@ result<login_check> check_login(const login_limiter& limiter, const ip_address& 
     if (!previous) return previous.error();
     previous_user_key = std::move(*previous);
   }
-  return check_keys(limiter, attempt_keys(address, user_key, previous_user_key), now_ms);
+  auto checked = check_keys(limiter, attempt_keys(address, user_key, previous_user_key), now_ms);
+  if (checked && user_key) checked->user_key = std::move(*user_key);
+  return checked;
 }
 
 result<login_result_plan> plan_login_result(const login_limiter& limiter, const ip_address& address,

@@ -130,15 +130,9 @@ handler_result login_check_route(const login_check_services& services, http_requ
     decision.rule = signals->blocked_by_rule;
   } else {
     auto fields = attempt_fields(*decoded, *address, *signals);
-    std::optional<std::string> user_key;
-    if (normalized && rules->set->reads().test(static_cast<std::size_t>(rules::field::rate_login_failures_username))) {
-      auto hashed = services.login.username_key(*normalized);
-      if (!hashed) {
-        crypto::secure_wipe(*normalized);
-        return hashed.error();
-      }
-      user_key = std::move(*hashed);
-    }
+    // The keyed hash check_login computed for the username's blocks; none without a username.
+    std::optional<std::string_view> user_key;
+    if (!signals->user_key.empty()) user_key = signals->user_key;
     auto rates = fill_rate_fields(*rules, services.login, *address, user_key, now, fields);
     if (!rates) {
       if (normalized) crypto::secure_wipe(*normalized);

@@ -68,7 +68,7 @@ rule_registry::rule_registry(const rules_config& config, const login_config& log
   none->counters = std::make_shared<rule_hit_counters>(0);
   none->sha256 = sha256_text("");
   none->rate_rules = login_.rules;
-  current_ = std::move(none);
+  current_.store(std::move(none), std::memory_order_release);
 }
 
 std::variant<std::shared_ptr<installed_rules>, rules::rule_error> rule_registry::build(
@@ -132,8 +132,7 @@ void rule_registry::publish(std::shared_ptr<installed_rules> next, const install
       }
     }
   }
-  std::lock_guard lock(current_mutex_);
-  current_ = std::move(next);
+  current_.store(std::move(next), std::memory_order_release);
 }
 
 result<void> rule_registry::load(const list_snapshot& lists) {
@@ -151,8 +150,7 @@ result<void> rule_registry::load(const list_snapshot& lists) {
 }
 
 std::shared_ptr<const installed_rules> rule_registry::published() const {
-  std::lock_guard lock(current_mutex_);
-  return current_;
+  return current_.load(std::memory_order_acquire);
 }
 
 std::shared_ptr<const installed_rules> rule_registry::current(const list_snapshot& lists) const {

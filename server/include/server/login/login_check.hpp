@@ -38,6 +38,7 @@ struct login_signals {
   bool blocked = false;
   std::int64_t retry_after_seconds = 0;
   std::string blocked_by_rule;  // when blocked: the rate-limit rule that set the block
+  std::string user_key;         // the username's keyed hash (login_limiter::username_key), when given
   int exposed_credential_check = exposed_check_none;
 };
 

@@ -109,6 +109,7 @@ struct login_check {
   std::int64_t retry_after_seconds = 0;  // when blocked: whole seconds, >= 1
   std::string matched_key;               // the block key with the latest end, when blocked
   std::string rule;
+  std::string user_key;  // username_key() of the username, when one was given (a keyed hash)
 };
 
 // Whether an attempt from `address` (and, when given, for the normalized `username`) is

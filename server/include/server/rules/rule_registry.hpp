@@ -119,8 +119,8 @@ class rule_registry {
   const login_config& login_;
   std::string rate_fields_refused_;  // empty: rate.login_failures.* may be read
   mutable std::mutex install_mutex_;  // one replace/reload/re-bind at a time; versions in order
-  mutable std::mutex current_mutex_;  // guards current_ (copies and the swap only)
-  mutable std::shared_ptr<const installed_rules> current_;
+  // Read by every login check: an atomic load, no lock shared by the I/O threads.
+  mutable std::atomic<std::shared_ptr<const installed_rules>> current_;
   mutable std::uint64_t next_version_ = 1;
 };
 
