@@ -2,8 +2,10 @@
 """Type=notify (issue 20): callsignd started with NOTIFY_SOCKET naming a unix datagram socket this
 test owns sends READY=1 only once it is listening and has loaded its lists, and STOPPING=1 when
 SIGTERM starts the drain; then it exits 0. A NOTIFY_SOCKET that names nothing changes nothing.
-The log goes to a file, not a pipe: what callsignd wrote before sending READY=1 is in the file
-when the notice arrives, so the order is checked, not raced."""
+The order is checked, not raced: the test fills its socket's queue first, so callsignd's
+sd_notify(READY=1) blocks in sendmsg; while a thread of callsignd is seen blocked there
+(/proc/PID/task/*/syscall), its log file (a file, not a pipe) must already hold what READY=1
+stands for. Only then is the queue drained and READY=1 read."""
 import json
 import os
 import shutil
@@ -71,16 +73,60 @@ def receive(sock, timeout):
     return dict(line.split("=", 1) for line in data.splitlines() if "=" in line)
 
 
+SENDMSG = 46  # x86_64 syscall number, as /proc/PID/task/TID/syscall shows it
+
+
+def fill_queue(path):
+    """Queues datagrams until the socket at `path` takes no more (net.unix.max_dgram_qlen); a
+    fresh sender per batch, so no sender's own buffer is what runs out. Returns the count."""
+    fillers, count = [], 0
+    while True:
+        filler = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        filler.setblocking(False)
+        filler.connect(path)
+        fillers.append(filler)
+        sent = 0
+        try:
+            while sent < 64:
+                filler.send(b"FILLER=1")
+                sent += 1
+        except BlockingIOError:
+            if sent == 0:
+                for f in fillers:
+                    f.close()
+                return count + sent
+        count += sent
+
+
+def wait_blocked_in_sendmsg(pid, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                    if f.read().split()[0] == str(SENDMSG):
+                        return True
+            except (OSError, IndexError):
+                continue
+        time.sleep(0.01)
+    return False
+
+
 def ready_then_stopping():
     tmp = tempfile.mkdtemp(prefix="callsign-notify-socket-")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     server = None
     try:
-        sock.bind(os.path.join(tmp, "notify"))
-        server = NotifiedServer(os.path.join(tmp, "notify"))
+        path = os.path.join(tmp, "notify")
+        sock.bind(path)
+        fillers = fill_queue(path)
+        server = NotifiedServer(path)
+        check(wait_blocked_in_sendmsg(server.proc.pid, 60), "callsignd never sent a notice (no thread in sendmsg)")
+        messages = server.messages()  # callsignd is held inside sd_notify(READY=1) now
+        for _ in range(fillers):
+            check(receive(sock, 5) == {"FILLER": "1"}, "a filler datagram went missing")
         first = receive(sock, 60)
         check(first is not None and first.get("READY") == "1", "the first notice is not READY=1: %r" % first)
-        messages = server.messages()  # written before READY=1 was sent
         check(messages.count("list loaded") == 4, "READY=1 came before the 4 lists were loaded: %s" % messages)
         check("serving" in messages, "READY=1 came before the listener was bound: %s" % messages)
         check("shutting down" not in messages, "READY=1 came late: %s" % messages)
