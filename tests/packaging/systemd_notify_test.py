@@ -8,6 +8,7 @@ sd_notify(READY=1) blocks in sendmsg; while a thread of callsignd is seen blocke
 stands for. Only then is the queue drained and READY=1 read."""
 import json
 import os
+import platform
 import shutil
 import signal
 import socket
@@ -73,7 +74,8 @@ def receive(sock, timeout):
     return dict(line.split("=", 1) for line in data.splitlines() if "=" in line)
 
 
-SENDMSG = 46  # x86_64 syscall number, as /proc/PID/task/TID/syscall shows it
+# sendmsg's syscall number, as /proc/PID/task/TID/syscall shows it.
+SENDMSG = {"x86_64": 46, "aarch64": 211}.get(platform.machine())
 
 
 def fill_queue(path):
@@ -113,6 +115,7 @@ def wait_blocked_in_sendmsg(pid, timeout):
 
 
 def ready_then_stopping():
+    check(SENDMSG is not None, "no sendmsg syscall number known for %s: add it to SENDMSG" % platform.machine())
     tmp = tempfile.mkdtemp(prefix="callsign-notify-socket-")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     server = None
