@@ -19,8 +19,8 @@ result<void> resolve_one(std::optional<std::filesystem::path>& value, std::strin
   if (!std::string_view(text).starts_with(credential_prefix)) return {};
   const std::string name = text.substr(credential_prefix.size());
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
-    return make_error(error_kind::invalid_input,
-                      std::string(key) + " = \"" + text + "\": a credential is a plain file name like credential:tls.key");
+    return make_error(error_kind::invalid_input, std::string(key) + " = \"" + text +
+                                                     "\": a credential is a plain file name like credential:tls.key");
   }
   if (!has_directory(credentials_directory)) {
     return make_error(error_kind::invalid_input,
@@ -58,9 +58,8 @@ result<master_key_location> locate_master_key(const server_config& cfg, const ch
   std::error_code ec;
   if (!std::filesystem::exists(credential, ec)) return master_key_location{in_data_dir, false};
   if (std::filesystem::exists(in_data_dir, ec)) {
-    return make_error(error_kind::invalid_input,
-                      "both the master.key credential and " + in_data_dir.string() +
-                          " exist; keep only one (docs/operations.md, \"Credentials\")");
+    return make_error(error_kind::invalid_input, "both the master.key credential and " + in_data_dir.string() +
+                                                     " exist; keep only one (docs/operations.md, \"Credentials\")");
   }
   return master_key_location{std::move(credential), true};
 }
