@@ -86,8 +86,16 @@ browserTest({ period: 30, config: '[login]\ntrusted_proxies = ["127.0.0.1"]\n' }
   await page.waitForSelector("#unblock-dialog[open]", { timeout: 5000 });
   check(await page.textContent("#unblock-key") === IP, "the dialog names the key");
   await page.screenshot({ path: path.join(artifacts, "3-unblock-dialog.png"), fullPage: true });
+  const deletes = [];  // every DELETE the page sends, recorded as it is sent
+  page.on("request", (r) => { if (r.method() === "DELETE") deletes.push(r.url()); });
   await page.click("#unblock-cancel");
   await page.waitForFunction(() => !document.getElementById("unblock-dialog").open, null, { timeout: 5000 });
+  // A search sent after the cancel was handled: a DELETE from the cancel would be recorded first.
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "GET" && r.url().includes("/v1/admin/blocks?"), { timeout: 5000 }),
+    page.click("#blocks-form button[type=submit]"),
+  ]);
+  check(deletes.length === 0, "a cancelled dialog sent " + deletes.join(", "));
   let listed = await S.request("GET", "/v1/admin/blocks?ip=" + IP, undefined, admin);
   check(listed.status === 200 && listed.body.blocks.length === 1, "cancel must lift nothing: " + listed.text);
   await page.click(`#blocks-rows tr[data-key="${IP}"] button.unblock`);
@@ -98,6 +106,7 @@ browserTest({ period: 30, config: '[login]\ntrusted_proxies = ["127.0.0.1"]\n' }
   check(await page.$(`#blocks-rows tr[data-key="${IP}"]`) === null, "the lifted block is still listed");
   listed = await S.request("GET", "/v1/admin/blocks?ip=" + IP, undefined, admin);
   check(listed.status === 200 && listed.body.blocks.length === 0, "after the unblock: " + listed.text);
+  check(deletes.length === 1, "one DELETE for the confirmed unblock: " + deletes.join(", "));
   const audit = await S.request("GET", "/v1/audit?limit=500", undefined, admin);
   const lifts = audit.body.entries.filter((e) => e.action === "login.unblock");
   check(lifts.length === 1 && lifts[0].actor_id === "admin" && lifts[0].details.key === IP,

@@ -108,6 +108,10 @@ browserTest({ period: 30 }, async ({ S, browser, artifacts, watch }) => {
 
   // 4. Its toggle turns shadow off: the next curl login is blocked by it.
   await page.uncheck('#rules-rows tr[data-rule="shadow-curl"] input.shadow-toggle');
+  await page.waitForFunction(() => /^shadow-curl /.test(document.getElementById("rules-status").textContent), null,
+                             { timeout: 10000 });
+  const toggled = await page.textContent("#rules-status");
+  check(toggled === "shadow-curl now acts (version 2).", "after the toggle: " + toggled);
   await page.waitForFunction(() => document.getElementById("rules").dataset.version === "2", null, { timeout: 10000 });
   check(await page.getAttribute('#rules-rows tr[data-rule="shadow-curl"]', "data-shadow") === "false", "toggle off");
   const res = await S.request("POST", "/v1/login/check", { ip: "198.51.100.9", user_agent: "curl/8.5" }, service);

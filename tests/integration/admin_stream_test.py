@@ -7,6 +7,7 @@ SIGTERM closes an open admin stream with 1012 and callsignd still exits 0."""
 import ast
 import json
 import signal
+import socket
 import struct
 import time
 
@@ -33,6 +34,8 @@ def close_code(ws, timeout=10):
     while True:
         try:
             message = ws.receive(max(deadline - time.time(), 0.01))
+        except socket.timeout:
+            return error, None  # still open
         except ConnectionError as exc:
             # ws_client reports a close frame as "stream closed by the server: <repr of its code bytes>".
             text = str(exc)
@@ -52,7 +55,10 @@ def collect_ticks(ws, want, timeout):
     while True:
         left = started + timeout - time.time()
         check(left > 0, "ticks never reached the expected counts: %r after %d ticks" % (totals, len(ticks)))
-        message = ws.receive(left)
+        try:
+            message = ws.receive(left)
+        except socket.timeout:
+            raise AssertionError("ticks never reached the expected counts: %r after %d ticks" % (totals, len(ticks)))
         if message["type"] != "tick":
             continue
         ticks.append(message)
