@@ -1,8 +1,8 @@
 // Browser test (issue 19): the admin console's rules panel. Rules typed into the editor are
 // installed (version 1, in the table); a syntax error is shown at its rule, line and column (the
 // line quoted with a caret under the column, the rule's row marked) and changes nothing (version
-// and SHA-256 as before); a shadow rule counts hits in the table without deciding, and the
-// sample-request test names it as a shadow match; turning shadow off from its toggle makes it
+// and SHA-256 as before); a shadow rule counts hits in the table and on the live rule-hits chart
+// without deciding, and the sample-request test names it as a shadow match; turning shadow off from its toggle makes it
 // block.
 // Usage: node admin_rules_test.js --callsignd PATH --callsign PATH --web-root DIR --artifacts DIR
 "use strict";
@@ -95,6 +95,19 @@ browserTest({ period: 30 }, async ({ S, browser, artifacts, watch }) => {
     document.querySelector('#rules-rows tr[data-rule="shadow-curl"] td.shadow-hits').textContent === "3",
     null, { timeout: 10000 });
   check(await page.textContent('#rules-rows tr[data-rule="shadow-curl"] td.hits') === "0", "no enforced hits");
+  // The live chart of rule hits draws them too, as the rule's shadow series.
+  await page.waitForFunction(() => {
+    const entry = window.CallsignAdmin.live.charts.rules;
+    if (!entry) return false;
+    const i = entry.plot.series.findIndex((s) => s.label === "shadow-curl (shadow)");
+    return i > 0 && entry.plot.data[i].reduce((a, b) => a + (b || 0), 0) === 3;
+  }, null, { timeout: 5000 });
+  const enforced = await page.evaluate(() => {
+    const entry = window.CallsignAdmin.live.charts.rules;
+    const i = entry.plot.series.findIndex((s) => s.label === "shadow-curl");
+    return i > 0 ? entry.plot.data[i].reduce((a, b) => a + (b || 0), 0) : -1;
+  });
+  check(enforced === 0, "the chart's enforced hits of shadow-curl: " + enforced);
   // The sample-request test against the serving set names the shadow match, and decides nothing.
   await page.uncheck("#rt-draft");
   await page.fill("#rt-ip", "198.51.100.9");

@@ -91,6 +91,15 @@
     $("rules").dataset.version = String(set.version);
     $("rules").dataset.sha256 = set.sha256 || "";
     $("rules-rows").replaceChildren(...(set.rules || []).map(ruleRow));
+    $("rate-limits-from").textContent = set.rate_limits_from === "config" ? "(from [[login.rules]] in the configuration)" : "";
+    $("rate-limit-rows").replaceChildren(...(set.rate_limits || []).map((r) => {
+      const tr = C.el("tr", { "data-rate-limit": r.id });
+      tr.append(C.el("td", { text: r.id }), C.el("td", { class: "expression", text: r.expression || "every failure" }),
+                C.el("td", { text: (r.characteristics || []).join(" + ") }), C.el("td", { text: String(r.limit) }),
+                C.el("td", { text: r.period + " s" }), C.el("td", { text: r.mitigation_timeout + " s" }),
+                C.el("td", { text: r.shadow ? "yes" : "no" }));
+      return tr;
+    }));
     const edited = installedText !== null && $("rules-text").value !== installedText;
     installedText = set.text || "";
     if (!keepEdit || !edited) $("rules-text").value = installedText;
@@ -132,6 +141,7 @@
 
   $("rules-reset").addEventListener("click", () => {
     clearError();
+    $("rules-status").textContent = "";
     $("rules-text").value = installedText || "";
   });
 
