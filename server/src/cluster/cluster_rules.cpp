@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <cstdlib>
 #include <future>
 
 #include "crypto/hex.hpp"
@@ -214,8 +215,8 @@ void cluster_rules::sync(bool fetch) {
     if (!head || head->empty() || head->front().elements.size() != 2) return;
     const auto& revision = head->front().elements[0];
     const auto& sha = head->front().elements[1];
-    if (revision.type == redis::reply::kind::string && revision.text == std::to_string(applied_) &&
-        sha.text == local->sha256) {
+    const bool served = revision.text == std::to_string(applied_) && sha.text == local->sha256;
+    if (revision.type == redis::reply::kind::string && (served || revision.text == std::to_string(refused_))) {
       publish_status();
       return;
     }

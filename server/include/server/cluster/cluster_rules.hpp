@@ -89,7 +89,7 @@ class cluster_rules {
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  bool fetch_ = true;      // an event (or the start) asks for the full file; guarded by mutex_
+  bool fetch_ = false;     // an event asks for the full file (the start fetched it); guarded by mutex_
   bool stopping_ = false;  // guarded by mutex_
   std::thread thread_;     // started after the first sync
 };
