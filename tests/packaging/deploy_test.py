@@ -11,6 +11,7 @@ import inspect
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -241,10 +242,71 @@ def node_configs_serve():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def start_redis_script_runs():
+    """deploy/redis/start-redis.sh itself, outside a container (its paths and a port overridden by
+    the CALLSIGN_* variables): a primary and a replica start from the generated configs, replicate,
+    and the ACL user callsignd may write its own keys (cs:*) and nothing else."""
+    tmp = tempfile.mkdtemp(prefix="callsign-deploy-redis-")
+    procs, ports, password = [], {}, None
+    try:
+        secrets = os.path.join(tmp, "secrets")
+        os.makedirs(secrets, mode=0o700)
+        password = os.urandom(16).hex()
+        with open(os.path.join(secrets, "redis.password"), "w") as f:
+            f.write(password + "\n")
+        for role in ("primary", "replica"):
+            data = os.path.join(tmp, role)
+            os.makedirs(data)
+            ports[role] = cluster_topology.free_port()
+            extra = "--port %d --bind 127.0.0.1 --dir %s" % (ports[role], data)
+            if role == "replica":
+                extra += " --replicaof 127.0.0.1 %d" % ports["primary"]
+            env = dict(os.environ, CALLSIGN_SECRETS=secrets, CALLSIGN_DEPLOY=os.path.join(DEPLOY, "redis"),
+                       CALLSIGN_DATA=data, CALLSIGN_REDIS_ARGS=extra)
+            args = [os.path.join(DEPLOY, "redis", "start-redis.sh"), role] + (["redis-0"] if role == "replica" else [])
+            procs.append(subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True, preexec_fn=cluster_topology._die_with_parent))
+            cluster_topology.wait_until(
+                lambda p=ports[role]: cluster_topology.command(p, "PING", password=password, timeout=1) == "PONG",
+                20, "start-redis.sh %s answering PING" % role)
+        cluster_topology.wait_until(
+            lambda: "master_link_status:up" in cluster_topology.command(ports["replica"], "INFO", "replication",
+                                                                         password=password),
+            20, "the replica replicating")
+        primary = ports["primary"]
+        check(cluster_topology.command(primary, "CONFIG", "GET", "appendonly", password=password) == ["appendonly", "yes"],
+              "appendonly is not on")
+        check(cluster_topology.command(primary, "SET", "cs:deploy-test", "1", username=STATE["user"],
+                                       password=password) == "OK", "the ACL user cannot write cs:*")
+        for refused in (("SET", "other", "1"), ("FLUSHALL",)):
+            try:
+                cluster_topology.command(primary, *refused, username=STATE["user"], password=password)
+                check(False, "the ACL user may %s" % " ".join(refused))
+            except cluster_topology.RedisError as e:
+                check("NOPERM" in str(e), "%s: %s" % (refused, e))
+    finally:
+        # Redis ignores SIGTERM while it writes its first AOF (a replica does right after its
+        # sync): wait for that to end first.
+        for port in ports.values():
+            try:
+                cluster_topology.wait_until(lambda p=port: {"aof_rewrite_in_progress:0", "aof_rewrite_scheduled:0"} <= set(
+                    cluster_topology.command(p, "INFO", "persistence", password=password).split()), 20,
+                    "the AOF rewrite ending")
+            except (TimeoutError, OSError, cluster_topology.RedisError):
+                pass  # stopped below all the same; a process that stays is reported by its exit
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        codes = [proc.wait(timeout=20) for proc in reversed(procs)]
+        shutil.rmtree(tmp, ignore_errors=True)
+    check(codes == [0] * len(procs), "start-redis.sh's Redis exited %s on SIGTERM" % codes)
+
+
 STATE = {}
 sys.exit(run_cases([("the same nodes, Redis primary and replicas, Sentinels, one nginx, all from the Dockerfile",
                      same_topology),
                     ("the same Redis settings, ACL user and Sentinel settings", same_redis_settings),
                     ("the same [shared_state] keys and values in each node config", same_node_configs),
                     ("ports agree: Dockerfile, nginx upstream and listen, nginx -t", ports_agree),
-                    ("each node config serves /readyz on a local Sentinel topology", node_configs_serve)]))
+                    ("each node config serves /readyz on a local Sentinel topology", node_configs_serve),
+                    ("start-redis.sh runs a primary and a replica; the ACL user is confined", start_redis_script_runs)]))

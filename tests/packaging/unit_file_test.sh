@@ -5,7 +5,7 @@
 # shellcheck when Debian's shellcheck is installed.
 # usage: unit_file_test.sh SOURCE_DIR CALLSIGND
 set -uo pipefail
-src="${1:?source dir}" callsignd="${2:?callsignd}"
+src="${1:?source dir}" callsignd="$(realpath "${2:?callsignd}")"
 unit="$src/packaging/callsign.service"
 fail=0
 say_fail() { echo "FAIL: $*"; fail=1; }
