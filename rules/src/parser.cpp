@@ -172,7 +172,7 @@ std::unique_ptr<expr_node> expression_parser::parse_primary() {
   if (!inner) return nullptr;
   const token close = peek();
   if (close.kind != token_kind::rparen) {
-    fail_found(close, "')' (to close the '(' at offset " + std::to_string(t.begin) + ")");
+    fail_found(close, "')' to close the '('");
     return nullptr;
   }
   take();

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <set>
 
@@ -9,32 +11,123 @@
 namespace callsign::rules {
 namespace {
 
-// toml++ 3.3.0 (Debian 12) breaks an internal precondition on a table header starting with a
-// character no key can start with ("[&", "[[[a]]]"): an assertion, or undefined behaviour
-// under NDEBUG (marzer/tomlplusplus#294). Never valid TOML, so refused first; the same guard
-// as parse_config's (server/src/config/config.cpp).
-std::optional<int> bad_table_header_line(std::string_view text) {
+// toml++ 3.3.0 (Debian 12) has three bugs that hostile text reaches, each an assertion or, under
+// NDEBUG, undefined behaviour: a table header starting with a character no key can start with
+// ("[&", "[[[a]]]"; marzer/tomlplusplus#294), and a non-ASCII character where it looks for
+// whitespace (is_non_ascii_horizontal_whitespace reaches TOML_UNREACHABLE for U+00A1..U+0499 and more;
+// found by tests/fuzz/rules_fuzz), and a '}' where an array wants a value ("[1, }": parse_value's
+// assertion; rules_fuzz too). None is valid TOML, so all are refused before toml++
+// sees the text. parse_config (server/src/config/config.cpp) guards the first one line by line;
+// this scan also skips strings and comments, where "[^" may start a line of a multi-line
+// expression and non-ASCII is allowed.
+struct toml_hazard {
+  int line = 0;
+  int column = 0;
+  const char* expected = "";
+  std::string problem;
+};
+
+// is_non_ascii_horizontal_whitespace's unreachable ranges: toml++ calls it on characters it
+// reads as part of a bare value, whatever our scan thinks is a string, so these characters are
+// refused everywhere (a basic string can hold them as \uXXXX escapes).
+bool toml_poison(std::uint32_t cp) {
+  // Its child indices 0, 11 and 63 (bits clear in 0x7FFFFFFFFFFFF75E, no case in its switch).
+  return (cp >= 0xA1 && cp <= 0x499) || (cp >= 0x2C5E && cp <= 0x3057 && cp != 0x3000) ||
+         (cp >= 0xFB26 && cp <= 0xFEFE);
+}
+
+std::optional<std::uint32_t> code_point_at(std::string_view text, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(text[k])); };
+  const std::uint32_t lead = b(i);
+  const std::size_t n = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (n == 1 || i + n > text.size()) return std::nullopt;
+  std::uint32_t cp = lead & (0x7FU >> n);
+  for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (b(i + k) & 0x3FU);
+  return cp;
+}
+
+std::optional<toml_hazard> toml_hazard_in(std::string_view text) {
+  const auto starts_key = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '"' || c == '\'' || c == ']';
+  };
+  std::size_t line_begin = 0;
+  const auto column_of = [&](std::size_t at) {
+    int column = 1;
+    for (std::size_t k = line_begin; k < at; ++k) column += (static_cast<unsigned char>(text[k]) & 0xC0U) != 0x80U;
+    return column;
+  };
   int line = 1;
-  const std::size_t first = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
-  for (std::size_t start = first; start < text.size(); ++line) {
-    const std::size_t end = std::min(text.find('\n', start), text.size());
-    std::size_t i = start;
-    const auto skip = [&] {
-      while (i < end && (text[i] == ' ' || text[i] == '\t')) ++i;
-    };
-    skip();
-    if (i < end && text[i] == '[') {
-      ++i;
-      if (i < end && text[i] == '[') ++i;
-      skip();
-      if (i < text.size()) {
-        const char c = text[i];
-        const bool starts_key = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                                c == '_' || c == '-' || c == '"' || c == '\'' || c == ']';
-        if (!starts_key) return line;
+  bool line_start = true;
+  char last = '\0';  // the last character outside strings, comments and blanks
+  std::size_t i = text.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  {
+    int l = 1;
+    for (std::size_t k = 0; k < text.size(); ++k) {
+      if (text[k] == '\n') ++l, line_begin = k + 1;
+      const auto cp = code_point_at(text, k);
+      if (cp && toml_poison(*cp)) {
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "\\u%04X", static_cast<unsigned>(*cp));
+        return toml_hazard{l, column_of(k), "a character toml++ 3.3.0 reads safely",
+                           cat({"toml++ 3.3.0 mishandles this character; in a basic string write it as ", hex})};
       }
     }
-    start = end + 1;
+    line_begin = 0;
+  }
+  const auto skip_to = [&](std::string_view close, bool escapes) {  // past `close`, counting lines
+    while (i < text.size() && text.substr(i, close.size()) != close) {
+      if (text[i] == '\n') ++line, line_begin = i + 1;
+      i += escapes && text[i] == '\\' && i + 1 < text.size() && text[i + 1] != '\n' ? 2U : 1U;
+    }
+    i += close.size();
+  };
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      line_start = true;
+      line_begin = ++i;
+      continue;
+    }
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return toml_hazard{line, column_of(i), "ASCII outside strings and comments",
+                         "a character that is not ASCII stands outside a string or comment"};
+    }
+    if (c == ' ' || c == '\t') {
+      ++i;
+      continue;
+    }
+    if (line_start && c == '[') {
+      std::size_t k = i + 1;
+      if (k < text.size() && text[k] == '[') ++k;
+      while (k < text.size() && (text[k] == ' ' || text[k] == '\t')) ++k;
+      if (k < text.size() && !starts_key(text[k])) {
+        return toml_hazard{line, column_of(i), "a table header starting with a key",
+                           "a table header must start with a key"};
+      }
+    }
+    line_start = false;
+    if (c == '}' && (last == '[' || last == ',')) {
+      return toml_hazard{line, column_of(i), "a value or ']'", "'}' stands where a value or ']' belongs"};
+    }
+    if (c != '#') last = c;
+    if (c == '#') {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (text.substr(i, 3) == "\"\"\"" || text.substr(i, 3) == "'''") {
+      const std::string_view close = text.substr(i, 3);
+      i += 3;
+      skip_to(close, close[0] == '"');
+    } else if (c == '"' || c == '\'') {
+      ++i;
+      // A single-line string ends at its quote or, unterminated, at the line end (toml++'s error).
+      while (i < text.size() && text[i] != c && text[i] != '\n') {
+        i += c == '"' && text[i] == '\\' && i + 1 < text.size() && text[i + 1] != '\n' ? 2U : 1U;
+      }
+      if (i < text.size() && text[i] == c) ++i;
+    } else {
+      ++i;
+    }
   }
   return std::nullopt;
 }
@@ -123,8 +216,8 @@ bool read_rule_file(std::string_view text, const list_resolver& resolve, rule_fi
     why = make_rule_error("", {}, "a rule file of at most 4 MiB", "the rule file is larger than 4 MiB");
     return false;
   }
-  if (auto line = bad_table_header_line(text)) {
-    why = make_rule_error("", {*line, 1}, "a table header starting with a key", "a table header must start with a key");
+  if (auto hazard = toml_hazard_in(text)) {
+    why = make_rule_error("", {hazard->line, hazard->column}, hazard->expected, hazard->problem);
     return false;
   }
   auto parsed = toml::parse(text);

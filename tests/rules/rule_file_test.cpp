@@ -154,6 +154,19 @@ BOOST_AUTO_TEST_CASE(empty_text_is_an_empty_rule_set) {
   }
 }
 
+// A line of a multi-line string may start with "[^": that is no table header (the guard
+// against toml++'s bad-header bug must not refuse it; found by rules_fuzz).
+BOOST_AUTO_TEST_CASE(a_multi_line_expression_line_may_start_with_a_bracket) {
+  auto s = file_ok("[[rule]]\nid = \"r\"\naction = \"block\"\nexpression = \"\"\"\nhttp.user_agent matches \"x|\n"
+                   "[^a-z]curl\"\"\"\"\n[[rule]]\nid = \"q\"\naction = \"log\"\nexpression = '''\nhttp.host eq \"a\n"
+                   "[&b\" or device.managed'''\n");
+  auto f = browser_login();
+  f.user_agent = "a\n-curl";
+  decision d;
+  s->evaluate(f, d);
+  BOOST_TEST((d.act == action::block));
+}
+
 BOOST_AUTO_TEST_CASE(actions_round_trip_their_names) {
   for (auto a : {action::block, action::challenge, action::log, action::allow, action::skip}) {
     BOOST_TEST((parse_action(action_name(a)) == a));
