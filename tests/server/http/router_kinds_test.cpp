@@ -197,6 +197,19 @@ BOOST_AUTO_TEST_CASE(streamed_and_upgrade_routes_say_so_when_resolved) {
   BOOST_TEST(std::get<http_response>(router::invoke(*upgrade.matched, live)).body == "plain");
 }
 
+// Which session an upgrade hands over to is the route's word (the customer's stream by default).
+BOOST_AUTO_TEST_CASE(upgrade_routes_name_their_session_kind) {
+  router routes;
+  auto plain = [](http_request&) -> handler_result { return text_response("plain"); };
+  auto open = [](const http_request&) -> std::optional<http_response> { return std::nullopt; };
+  routes.add_upgrade(http_method::get, "/v1/customer", plain, open);
+  routes.add_upgrade(http_method::get, "/v1/console", plain, open, upgrade_kind::admin_stream);
+  auto customer = request(http_method::get, "/v1/customer");
+  auto console = request(http_method::get, "/v1/console");
+  BOOST_TEST((routes.resolve(customer).matched->upgrades_to == upgrade_kind::customer_stream));
+  BOOST_TEST((routes.resolve(console).matched->upgrades_to == upgrade_kind::admin_stream));
+}
+
 BOOST_AUTO_TEST_CASE(a_throwing_step_is_a_500) {
   auto outcome = router::run_step([]() -> handler_result { throw std::runtime_error("secret"); });
   BOOST_TEST(std::get<http_response>(outcome).status == 500U);
