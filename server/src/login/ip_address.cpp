@@ -21,13 +21,15 @@ std::string to_string(const ip_address& address) {
   if (!address.v6) {
     // Dotted quad by hand: inet_ntop formats IPv4 with sprintf, which was most of a block key's
     // cost on every login check whose rules read a failure count.
-    std::array<char, 16> text{};
-    char* out = text.data();
+    std::string text;
+    text.reserve(15);
     for (std::size_t i = 0; i < 4; ++i) {
-      if (i > 0) *out++ = '.';
-      out = std::to_chars(out, text.data() + text.size(), address.bytes[i]).ptr;
+      if (i > 0) text += '.';
+      std::array<char, 3> digits{};
+      const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), address.bytes[i]).ptr;
+      text.append(digits.data(), end);
     }
-    return std::string(text.data(), out);
+    return text;
   }
   std::array<char, INET6_ADDRSTRLEN> buffer{};
   inet_ntop(address.v6 ? AF_INET6 : AF_INET, address.bytes.data(), buffer.data(), buffer.size());
