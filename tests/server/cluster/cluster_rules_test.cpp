@@ -89,9 +89,15 @@ class rules_redis final : public redis::client {
     const std::lock_guard lock(mutex_);
     return stores_;
   }
+  int reads(const std::string& command) const {
+    const std::lock_guard lock(mutex_);
+    auto found = reads_.find(command);
+    return found == reads_.end() ? 0 : found->second;
+  }
 
  private:
   redis::reply run(const redis::command& c) {
+    if (c.size() > 1 && c[1] == cluster_rules_key) ++reads_[c[0]];
     auto& h = hashes_[c.size() > 1 ? c[1] : ""];
     if (c[0] == "HSET") {
       for (std::size_t i = 2; i + 1 < c.size(); i += 2) h[c[i]] = c[i + 1];
@@ -131,6 +137,7 @@ class rules_redis final : public redis::client {
   bool down_ = false;
   std::uint64_t epoch_ = 1;
   int stores_ = 0;
+  std::map<std::string, int> reads_;  // commands on cs:rules
 };
 
 class recording_sink final : public storage::commit_sink {
@@ -365,6 +372,26 @@ BOOST_FIXTURE_TEST_CASE(a_revision_a_failover_lost_is_put_back_and_the_status_se
   BOOST_TEST(redis.hash(std::string(cluster_rules_key)).at("text") == second_text);
   BOOST_TEST(serving_sha() == sha(second_text));
   BOOST_TEST_REQUIRE(wait_until([&] { return status() && status()->revision == 2U; }));
+}
+
+BOOST_FIXTURE_TEST_CASE(the_tick_reads_the_revision_only_and_a_refused_text_is_not_fetched_again, node_fixture) {
+  start(std::chrono::milliseconds(10));
+  BOOST_REQUIRE(std::holds_alternative<rules_change>(rules->install(first_text)));
+  const int fetched = redis.reads("HGETALL");
+  BOOST_TEST_REQUIRE(wait_until([&] { return redis.reads("HMGET") >= 5; }));
+  BOOST_TEST(redis.reads("HGETALL") == fetched);  // nothing moved: no text read
+
+  const std::string bad = "[[rule]]\nid = \"x\"\nexpression = 'nonsense.field eq 1'\naction = \"block\"\n";
+  redis.set_hash(std::string(cluster_rules_key),
+                 {{"revision", "2"}, {"text", bad}, {"sha256", sha(bad)}, {"node", "node-b"}, {"at", "2"}});
+  BOOST_TEST_REQUIRE(wait_until([&] { return !sink.drafts().empty(); }));  // refused (found by the tick)
+  BOOST_TEST(sink.drafts().back().outcome == "rejected");
+  const int after_refusal = redis.reads("HGETALL");
+  const int ticks = redis.reads("HMGET");
+  BOOST_TEST_REQUIRE(wait_until([&] { return redis.reads("HMGET") >= ticks + 5; }));
+  BOOST_TEST(redis.reads("HGETALL") == after_refusal);
+  BOOST_TEST(sink.drafts().size() == 1U);  // journaled once
+  BOOST_TEST(serving_sha() == sha(first_text));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
