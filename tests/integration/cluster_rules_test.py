@@ -3,7 +3,9 @@ replicas and three Sentinels. A PUT /v1/admin/rules on node A decides POST /v1/l
 nodes B and C within 2 s, and GET /v1/admin/rules on every node shows all three at the new
 SHA-256 and cluster revision; a shadow toggle on node B reaches A and C; a rule file that does
 not compile, PUT on node A, changes nothing anywhere; a node stopped during a change and started
-on its old file adopts the cluster's before it serves, journaled with trigger "start". With Redis
+on its old file adopts the cluster's before it serves, journaled with trigger "start"; twelve racing
+PUTs on three nodes end with every node at revision 12, which the nodes store again when Redis
+is found holding an older one (as a failover can leave it). With Redis
 away a PUT is refused with 503 and changes nothing, and succeeds once Redis is back."""
 import hashlib
 import os
@@ -210,6 +212,18 @@ def test_concurrent_changes_on_three_nodes_end_in_one_file():
         wait_for(converged, 5, "every node serving the file at the newest revision", interval=0.05)
         final = rules_on(cluster, cluster.nodes[0])["text"]
         check(any(final == t for ts in texts.values() for t in ts), "the final file is one of those PUT")
+
+        # What a failover that lost the last store leaves: an older revision in Redis. The nodes
+        # serving revision 12 store it again (the script's restore mode); none goes back.
+        topology = cluster.topology
+        primary = topology.server_on(topology.primary_port())
+        older = texts["node-a"][0] if final != texts["node-a"][0] else texts["node-b"][0]
+        topology.cmd(primary, "HSET", "cs:rules", "revision", "11", "text", older, "sha256", sha(older))
+        wait_for(lambda: topology.cmd(primary, "HGET", "cs:rules", "revision") == "12", 5,
+                 "revision 12 stored again")
+        check(topology.cmd(primary, "HGET", "cs:rules", "text") == final, "with the newest file")
+        wait_for(converged, 5, "every node still at revision 12", interval=0.05)
+        check(all(rules_on(cluster, n)["sha256"] == sha(final) for n in cluster.nodes), "no node went back")
     finally:
         cluster.cleanup()
 
