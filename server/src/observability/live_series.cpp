@@ -33,7 +33,8 @@ void live_series::store(series& s, std::int64_t t, std::uint64_t cumulative) {
   // it holds now is new.
   const std::uint64_t delta = cumulative >= s.last_cumulative ? cumulative - s.last_cumulative : cumulative;
   s.last_cumulative = cumulative;
-  s.ring[slot_of(t)] = static_cast<std::uint32_t>(std::min<std::uint64_t>(delta, std::numeric_limits<std::uint32_t>::max()));
+  s.ring[slot_of(t)] =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(delta, std::numeric_limits<std::uint32_t>::max()));
   last_tick_.values.emplace_back(std::string(), delta);
 }
 

@@ -31,9 +31,9 @@ void write_block(json_writer& json, const storage::block_entry& block, std::int6
 // compared in clear: it is hashed as the limiter hashes it (under the previous key version
 // too, while its blocks can live).
 struct block_search {
-  std::optional<std::string> ip_key;      // the address's block key ("203.0.113.7", "2001:db8::/64")
-  std::vector<std::string> user_keys;     // "user:<hex>" under each live key version
-  std::optional<std::string> key_text;    // a part of the key
+  std::optional<std::string> ip_key;    // the address's block key ("203.0.113.7", "2001:db8::/64")
+  std::vector<std::string> user_keys;   // "user:<hex>" under each live key version
+  std::optional<std::string> key_text;  // a part of the key
   bool by_username = false;
 
   bool matches(std::string_view key) const {
@@ -42,7 +42,8 @@ struct block_search {
     }
     if (by_username) {
       const bool any = std::any_of(user_keys.begin(), user_keys.end(), [key](const std::string& user) {
-        return key == user || (key.size() > user.size() && key.ends_with(user) && key[key.size() - user.size() - 1] == '+');
+        return key == user ||
+               (key.size() > user.size() && key.ends_with(user) && key[key.size() - user.size() - 1] == '+');
       });
       if (!any) return false;
     }

@@ -45,7 +45,8 @@ BOOST_AUTO_TEST_CASE(a_tick_stores_the_delta_since_the_last_tick) {
   auto history = live.snapshot();
   BOOST_TEST(history.start == 1000);
   BOOST_TEST(history.seconds == 3u);
-  BOOST_TEST(history.series.at("login.failures") == (std::vector<std::uint32_t>{3, 7, 0}), boost::test_tools::per_element());
+  BOOST_TEST(history.series.at("login.failures") == (std::vector<std::uint32_t>{3, 7, 0}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(skipped_seconds_are_zeros_and_the_delta_goes_to_the_tick) {
@@ -58,7 +59,8 @@ BOOST_AUTO_TEST_CASE(skipped_seconds_are_zeros_and_the_delta_goes_to_the_tick) {
   live.tick(502);  // 501 never ticked
   auto history = live.snapshot();
   BOOST_TEST(history.start == 500);
-  BOOST_TEST(history.series.at("blocks.new") == (std::vector<std::uint32_t>{1, 0, 4}), boost::test_tools::per_element());
+  BOOST_TEST(history.series.at("blocks.new") == (std::vector<std::uint32_t>{1, 0, 4}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_gap_longer_than_the_ring_clears_it) {
@@ -117,7 +119,8 @@ BOOST_AUTO_TEST_CASE(a_counter_going_backwards_is_a_reset) {
   rules = {{"rule_hits.a", 3}};  // a new rule set counts from zero
   live.tick(3);
   auto history = live.snapshot();
-  BOOST_TEST(history.series.at("rule_hits.a") == (std::vector<std::uint32_t>{50, 2, 3}), boost::test_tools::per_element());
+  BOOST_TEST(history.series.at("rule_hits.a") == (std::vector<std::uint32_t>{50, 2, 3}),
+             boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(dynamic_series_come_and_go) {

@@ -56,7 +56,7 @@ class live_series {
   struct series {
     std::vector<std::uint32_t> ring = std::vector<std::uint32_t>(live_series_seconds, 0);
     std::uint64_t last_cumulative = 0;
-    bool sampled = false;           // last_cumulative holds a reading
+    bool sampled = false;            // last_cumulative holds a reading
     std::int64_t last_reported = 0;  // dynamic: the last tick that reported it
     bool dynamic = false;
   };
