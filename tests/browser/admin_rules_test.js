@@ -105,7 +105,7 @@ browserTest({ period: 30 }, async ({ S, browser, artifacts, watch }) => {
   const enforced = await page.evaluate(() => {
     const entry = window.CallsignAdmin.live.charts.rules;
     const i = entry.plot.series.findIndex((s) => s.label === "shadow-curl");
-    return i > 0 ? entry.plot.data[i].reduce((a, b) => a + (b || 0), 0) : -1;
+    return i > 0 ? entry.plot.data[i].reduce((a, b) => a + (b || 0), 0) : 0;  // drawn once it has hits
   });
   check(enforced === 0, "the chart's enforced hits of shadow-curl: " + enforced);
   // The sample-request test against the serving set names the shadow match, and decides nothing.

@@ -108,9 +108,10 @@
     charts[key] = { plot, names: defs.map((d) => d[0]) };
   }
 
-  // Per-rule hits come and go with the rule set: the chart is rebuilt when its series change.
+  // Per-rule hits come and go with the rule set: the chart is rebuilt when its series change. Only
+  // series with a hit in the hour held are drawn (a set of 100 rules has 200 series).
   function ruleDefs() {
-    const names = [...counts.keys()].filter(isRuleSeries).sort((a, b) => {
+    const names = [...counts.keys()].filter((n) => isRuleSeries(n) && sum(n, HOUR) > 0).sort((a, b) => {
       const ida = a.slice(a.indexOf(".") + 1);
       const idb = b.slice(b.indexOf(".") + 1);
       return ida === idb ? a.localeCompare(b) : ida.localeCompare(idb);
