@@ -117,6 +117,11 @@ def test_the_file_decides_login_check():
         # A log rule is reported and logged, and decides nothing.
         doc = front.check_login(ip="198.51.100.9", user_agent="curl/8.0")
         check(doc["decision"]["action"] == "allow" and doc["logged_rules"] == ["watch-admin"], "log rule: %r" % doc)
+        # The line is written before the reply; the test's reader thread may not have read it yet.
+        deadline = time.time() + 10
+        while time.time() < deadline and not any(r.get("msg") == "login rule matched" and
+                                                 r.get("rule") == "watch-admin" for r in server.log_records()):
+            time.sleep(0.02)
         check(any(r.get("msg") == "login rule matched" and r.get("rule") == "watch-admin"
                   for r in server.log_records()), "the log rule left no log line")
         # Hit counters, per rule, in /metrics.
