@@ -30,7 +30,7 @@ enum class value_code : std::uint8_t { bytes_field, header, lower, lower_field, 
 struct value_op {
   value_code code = value_code::bytes_field;
   field source = field::ip_src;
-  std::uint32_t arg = 0;    // lower, len: the bytes value they read
+  std::uint32_t arg = 0;    // lower, len: the bytes value they read; header: its slot (below)
   std::uint32_t index = 0;  // header: strings[index] (lower-case name); lower: its scratch buffer
   std::uint32_t cost = 1;   // a rough price, to try cheap conditions of and/or first
 };
@@ -59,6 +59,9 @@ class compiled_expression {
   std::vector<storage::ip_address> addresses;
   std::vector<std::shared_ptr<const storage::ip_set>> lists;
   std::uint32_t lower_buffers = 0;
+  // Header names get one slot per rule file (compile_environment), so a header's value is
+  // looked up once per evaluation pass whatever the number of rules reading it.
+  std::uint32_t header_slots = 0;
   field_mask reads;
   std::vector<std::string> list_names;  // bound by in $name, first use first
 };

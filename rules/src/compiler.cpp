@@ -72,6 +72,11 @@ std::optional<std::uint32_t> flattener::value(const value_node& v) {
       if (v.kind == value_kind::header) {
         op.code = value_code::header;
         op.index = add_string(v.literal);
+        auto& names = env_.header_names;
+        auto slot = std::find(names.begin(), names.end(), v.literal);
+        if (slot == names.end()) slot = names.insert(names.end(), v.literal);
+        op.arg = index(static_cast<std::size_t>(slot - names.begin()));
+        out_.header_slots = std::max(out_.header_slots, op.arg + 1);
         op.cost = 2;
       } else {
         switch (info.type) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "compiled_expression.hpp"
 #include "field_table.hpp"
@@ -21,6 +22,7 @@ struct compile_environment {
   const list_resolver* resolve = nullptr;  // may be null or empty: managed lists unknown
   const std::map<std::string, std::shared_ptr<const storage::ip_set>, std::less<>>* file_lists = nullptr;
   std::size_t regexes_left = max_regexes_per_file;  // shared across a file's expressions
+  std::vector<std::string> header_names;            // slot -> lower-case name, shared likewise
 };
 
 // Parse and compile `text`; nullptr with `err` filled.

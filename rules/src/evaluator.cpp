@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "text_functions.hpp"
 
@@ -16,11 +17,36 @@ struct pass_state {
   std::array<std::uint64_t, field_count> lowered_in{};  // the pass each lowered[f] belongs to
   std::array<std::string, field_count> lowered;
   std::vector<std::string> buffers;  // lower() of anything else, one per lower() in an expression
+  std::vector<std::uint64_t> header_in;  // by header slot: the pass header_value belongs to
+  std::vector<std::string_view> header_value;
 };
 
 pass_state& state() noexcept {
   thread_local pass_state s;
   return s;
+}
+
+// Rule literals are short: comparing them inline beats a call to memcmp per candidate.
+bool same_bytes(const char* a, const char* b, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+bool contains(std::string_view haystack, std::string_view needle) noexcept {
+  if (needle.empty()) return true;
+  if (needle.size() > haystack.size()) return false;
+  const char first = needle[0];
+  const char* at = haystack.data();
+  const char* const last = haystack.data() + (haystack.size() - needle.size());
+  while (at <= last) {
+    const auto* hit = static_cast<const char*>(std::memchr(at, first, static_cast<std::size_t>(last - at) + 1));
+    if (hit == nullptr) return false;
+    if (same_bytes(hit + 1, needle.data() + 1, needle.size() - 1)) return true;
+    at = hit + 1;
+  }
+  return false;
 }
 
 struct evaluation {
@@ -42,11 +68,18 @@ struct evaluation {
     const value_op& v = e.values[i];
     switch (v.code) {
       case value_code::header: {
+        if (st.header_in[v.arg] == st.pass) return st.header_value[v.arg];
         const std::string& name = e.strings[v.index];
+        std::string_view value;
         for (const auto& h : f.headers) {
-          if (equals_ignore_ascii_case(h.name, name)) return h.value;
+          if (equals_ignore_ascii_case(h.name, name)) {
+            value = h.value;
+            break;
+          }
         }
-        return {};
+        st.header_in[v.arg] = st.pass;
+        st.header_value[v.arg] = value;
+        return value;
       }
       case value_code::lower: {
         std::string& out = st.buffers[v.index];
@@ -65,15 +98,22 @@ struct evaluation {
     }
   }
 
-  std::optional<std::int64_t> integer(std::uint32_t i) const {
+  // false when absent (bot.score). Not std::optional: its return through the stack cost a
+  // store-forwarding stall on every integer comparison (perf, rules_bench).
+  bool integer(std::uint32_t i, std::int64_t& out) const {
     const value_op& v = e.values[i];
-    if (v.code == value_code::len) return static_cast<std::int64_t>(bytes(v.arg).size());
+    if (v.code == value_code::len) {
+      out = static_cast<std::int64_t>(bytes(v.arg).size());
+      return true;
+    }
     switch (v.source) {
-      case field::bot_score: return f.bot_score;
-      case field::rate_login_failures_ip: return f.login_failures_ip;
-      case field::rate_login_failures_username: return f.login_failures_username;
-      case field::http_response_code: return f.response_code;
-      default: return std::nullopt;
+      case field::bot_score:
+        out = f.bot_score.value_or(0);
+        return f.bot_score.has_value();
+      case field::rate_login_failures_ip: out = f.login_failures_ip; return true;
+      case field::rate_login_failures_username: out = f.login_failures_username; return true;
+      case field::http_response_code: out = f.response_code; return true;
+      default: return false;
     }
   }
 
@@ -124,24 +164,32 @@ struct evaluation {
       case op_code::truth: return boolean(o.value);
       case op_code::compare_bool: return compare(o.cmp, boolean(o.value), o.number != 0);
       case op_code::compare_int: {
-        const auto x = integer(o.value);
-        return x && compare(o.cmp, *x, o.number);
+        std::int64_t x = 0;
+        return integer(o.value, x) && compare(o.cmp, x, o.number);
       }
       case op_code::compare_bytes: return compare(o.cmp, bytes(o.value), std::string_view(e.strings[o.first]));
-      case op_code::contains: return bytes(o.value).find(e.strings[o.first]) != std::string_view::npos;
-      case op_code::starts_with: return bytes(o.value).starts_with(e.strings[o.first]);
-      case op_code::ends_with: return bytes(o.value).ends_with(e.strings[o.first]);
+      case op_code::contains: return contains(bytes(o.value), e.strings[o.first]);
+      case op_code::starts_with: {
+        const std::string_view x = bytes(o.value);
+        const std::string& p = e.strings[o.first];
+        return x.size() >= p.size() && same_bytes(x.data(), p.data(), p.size());
+      }
+      case op_code::ends_with: {
+        const std::string_view x = bytes(o.value);
+        const std::string& p = e.strings[o.first];
+        return x.size() >= p.size() && same_bytes(x.data() + x.size() - p.size(), p.data(), p.size());
+      }
       case op_code::matches: {
         const std::string_view s = bytes(o.value);
         return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *e.regexes[o.first]);
       }
       case op_code::in_ints: {
-        const auto x = integer(o.value);
-        if (!x) return false;
+        std::int64_t x = 0;
+        if (!integer(o.value, x)) return false;
         const auto& set = e.int_sets[o.first];
-        auto it = std::upper_bound(set.begin(), set.end(), *x,
+        auto it = std::upper_bound(set.begin(), set.end(), x,
                                    [](std::int64_t v, const int_range& r) { return v < r.lo; });
-        return it != set.begin() && *x <= std::prev(it)->hi;
+        return it != set.begin() && x <= std::prev(it)->hi;
       }
       case op_code::in_strings: {
         const auto& set = e.string_sets[o.first];
@@ -167,6 +215,10 @@ void begin_pass() noexcept { ++state().pass; }
 bool evaluate_in_pass(const compiled_expression& e, const request_fields& fields) {
   pass_state& s = state();
   if (s.buffers.size() < e.lower_buffers) s.buffers.resize(e.lower_buffers);
+  if (s.header_in.size() < e.header_slots) {
+    s.header_in.resize(e.header_slots, 0);
+    s.header_value.resize(e.header_slots);
+  }
   return evaluation{e, fields, s}.op(e.root);
 }
 

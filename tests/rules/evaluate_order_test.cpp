@@ -122,3 +122,25 @@ BOOST_AUTO_TEST_CASE(the_decision_is_cleared_and_its_storage_reused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Values computed once per request (a header's value, lower() of a field) are shared by the
+// rules of one evaluate and recomputed for the next request.
+BOOST_AUTO_TEST_CASE(values_shared_within_a_request_are_fresh_for_the_next) {
+  auto s = file_ok(rules_file({{"log-origin", "http.request.headers[\"origin\"] eq \"https://a.example\"", "log", false},
+                               {"log-ua", "lower(http.user_agent) contains \"curl\"", "log", false},
+                               {"block-origin", "http.request.headers[\"Origin\"] ne \"\" and "
+                                                "lower(http.user_agent) contains \"curl\"", "block", false}}));
+  auto a = browser_login();
+  a.headers = {{"Origin", "https://a.example"}};
+  a.user_agent = "CURL/8";
+  auto b = browser_login();  // no Origin header, a browser
+  decision d;
+  for (int i = 0; i < 3; ++i) {
+    s->evaluate(a, d);
+    BOOST_TEST((d.act == action::block));
+    BOOST_TEST(d.logged == (std::vector<std::uint32_t>{0, 1}), boost::test_tools::per_element());
+    s->evaluate(b, d);
+    BOOST_TEST(!d.act.has_value());
+    BOOST_TEST(d.logged.empty());
+  }
+}
