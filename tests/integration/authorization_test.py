@@ -93,6 +93,17 @@ MATRIX = [
         service=403, admin=200),
     row("POST", "/v1/admin/lists/managed_devices/reload", None, self=403, other=403, agent=403, service=403,
         admin=200),
+    # Login rules (issue 19): install a file (it blocks an address no other row uses), read it,
+    # test a sample, read the file again, turn its rule's shadow mode on.
+    row("PUT", "/v1/admin/rules",
+        ("application/toml", b'[[rule]]\nid = "authz"\nexpression = "ip.src in {192.0.2.250}"\naction = "block"\n'),
+        self=403, other=403, agent=403, service=403, admin=200),
+    row("GET", "/v1/admin/rules", None, self=403, other=403, agent=403, service=403, admin=200),
+    row("POST", "/v1/admin/rules/test", {"request": {"ip": "192.0.2.250"}}, self=403, other=403, agent=403,
+        service=403, admin=200),
+    row("POST", "/v1/admin/rules/reload", None, self=403, other=403, agent=403, service=403, admin=200),
+    row("POST", "/v1/admin/rules/authz/shadow", {"shadow": True}, self=403, other=403, agent=403, service=403,
+        admin=200),
 ]
 # GET /v1/stream authenticates in its first WebSocket message, not with a header: its cells
 # (no token, bad tokens, non-customer roles, another user's) are in
