@@ -1,6 +1,8 @@
 #include "storage/embedded_rate_counters.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <limits>
 #include <mutex>
 #include <string>
 
@@ -11,6 +13,22 @@ namespace callsign::storage {
 
 struct embedded_rate_counters::state {
   detail::striped_map<rate_window> counters;
+  // The now_ms of the first call. Every event this object counted since then is in memory until
+  // it expires, so a key missing from memory can only be live on disk when its events are older
+  // than this (written by a previous process, not loaded yet).
+  std::atomic<std::int64_t> first_call_ms{std::numeric_limits<std::int64_t>::min()};
+
+  // True when a key missing from memory has no live events at now_ms: its window (two windows
+  // for an estimate, which also weighs the previous one) reaches back no earlier than the
+  // first call, so nothing on disk can still count. A clock that went back answers false.
+  bool misses_are_empty(std::int64_t now_ms, const rate_limit& limit) {
+    auto first = first_call_ms.load(std::memory_order_relaxed);
+    if (first == std::numeric_limits<std::int64_t>::min()) {
+      first_call_ms.compare_exchange_strong(first, now_ms, std::memory_order_relaxed);
+      first = first_call_ms.load(std::memory_order_relaxed);
+    }
+    return now_ms - first > 2 * limit.window_ms;
+  }
 };
 
 namespace {
@@ -62,8 +80,14 @@ result<rate_estimate> embedded_rate_counters::estimate(std::string_view key, std
   if (auto ok = check_arguments(key, now_ms, limit); !ok) {
     return ok.error();
   }
+  const bool misses_are_empty = state_->misses_are_empty(now_ms, limit);
   auto& s = state_->counters.stripe_for(key);
   std::unique_lock lock(s.mutex);
+  if (misses_are_empty && s.entries.find(key) == s.entries.end()) {
+    // Nothing live for this key anywhere: answer without a disk read (a login check's rules read
+    // counts of addresses that never failed) and without keeping an empty entry.
+    return rate_window::empty(limit, now_ms).measure(limit, now_ms);
+  }
   auto slot = find_or_load(db_, s, lock, key, now_ms, limit);
   if (!slot) {
     return slot.error();
@@ -89,6 +113,7 @@ result<rate_estimate> embedded_rate_counters::add(std::string_view key, std::int
   if (amount < 0) {
     return make_error(error_kind::invalid_input, "amount must not be negative");
   }
+  (void)state_->misses_are_empty(now_ms, limit);  // the first call's time, whichever call it is
   auto& s = state_->counters.stripe_for(key);
   std::unique_lock lock(s.mutex);
   auto slot = find_or_load(db_, s, lock, key, now_ms, limit);

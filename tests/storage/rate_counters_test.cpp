@@ -220,6 +220,34 @@ BOOST_AUTO_TEST_CASE(counts_survive_a_restart) {
   BOOST_TEST(more->value == 2.0);  // the three at start + 5000 have left
 }
 
+// A key missing from memory is answered without a disk read once its window reaches back no
+// further than the counters' first call; before that, a count only on disk (written by the
+// previous process) must still be found, however late the first call comes.
+BOOST_AUTO_TEST_CASE(a_miss_reads_the_disk_until_nothing_there_can_count) {
+  test::temp_directory dir;
+  {
+    auto db = open_db(dir);
+    storage::embedded_rate_counters counters(*db);
+    storage::change_set changes;
+    BOOST_REQUIRE(counters.add("login/ip/192.0.2.9", 2, start + 1'000, five, changes));
+    apply(*db, changes);
+  }
+  auto db = open_db(dir);
+  storage::embedded_rate_counters counters(*db);
+  // The first call (another key) at start + 2000; the old key, first asked at start + 30000:
+  // its events are older than the first call but inside the window, so they come from disk.
+  BOOST_REQUIRE(counters.estimate("login/ip/198.51.100.1", start + 2'000, five));
+  auto old = counters.estimate("login/ip/192.0.2.9", start + 30'000, five);
+  BOOST_REQUIRE(old);
+  BOOST_TEST(old->value == 2.0);
+  // Two windows after the first call a miss is an empty count, and nothing is kept for it.
+  const auto cached = counters.cached_counters();
+  auto fresh = counters.estimate("login/ip/203.0.113.77", start + 2'000 + 120'001, five);
+  BOOST_REQUIRE(fresh);
+  BOOST_TEST(fresh->value == 0.0);
+  BOOST_TEST(counters.cached_counters() == cached);
+}
+
 // A data directory written before issue 16 holds format-1 (two-window) records. They load,
 // and become logs that count at least what the estimate did: each event at the latest time
 // its fixed window allows.
