@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   storage::audit_journal journal(**db);
   const auto start_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
+  counters.started_at(start_ms);  // a miss reads the disk only while older counts can matter
   auto blocks = storage::embedded_blocks::open(**db, start_ms);
   if (!blocks) {
     log.error("cannot load blocks", {{"error", blocks.error().message}});

@@ -75,6 +75,11 @@ embedded_rate_counters::embedded_rate_counters(database& db) : db_(db), state_(s
 
 embedded_rate_counters::~embedded_rate_counters() = default;
 
+void embedded_rate_counters::started_at(std::int64_t now_ms) noexcept {
+  auto unset = std::numeric_limits<std::int64_t>::min();
+  state_->first_call_ms.compare_exchange_strong(unset, now_ms, std::memory_order_relaxed);
+}
+
 result<rate_estimate> embedded_rate_counters::estimate(std::string_view key, std::int64_t now_ms,
                                                        const rate_limit& limit) {
   if (auto ok = check_arguments(key, now_ms, limit); !ok) {

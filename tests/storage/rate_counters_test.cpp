@@ -246,6 +246,15 @@ BOOST_AUTO_TEST_CASE(a_miss_reads_the_disk_until_nothing_there_can_count) {
   BOOST_REQUIRE(fresh);
   BOOST_TEST(fresh->value == 0.0);
   BOOST_TEST(counters.cached_counters() == cached);
+  // Given the start, the horizon counts from it: an old count stays readable until then.
+  storage::embedded_rate_counters started(*db);
+  started.started_at(start + 500);
+  auto early = started.estimate("login/ip/192.0.2.9", start + 60'000, five);
+  BOOST_REQUIRE(early);
+  BOOST_TEST(early->value == 2.0);
+  auto late = started.estimate("login/ip/203.0.113.78", start + 500 + 120'001, five);
+  BOOST_REQUIRE(late);
+  BOOST_TEST(late->value == 0.0);
 }
 
 // A data directory written before issue 16 holds format-1 (two-window) records. They load,

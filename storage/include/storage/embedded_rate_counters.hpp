@@ -33,6 +33,10 @@ class embedded_rate_counters final : public rate_counters {
   result<rate_estimate> add(std::string_view key, std::int64_t amount, std::int64_t now_ms, const rate_limit& limit,
                             change_set& changes) override;
 
+  // When this process started (ms): misses read no disk once two windows have passed since then
+  // (or since the first call, without it). Call once, before serving.
+  void started_at(std::int64_t now_ms) noexcept;
+
   // Drops every counter expired at now_ms from memory; returns how many were dropped.
   std::size_t sweep(std::int64_t now_ms);
 
