@@ -133,6 +133,12 @@ def test_the_file_decides_login_check():
         check(doc["version"] == 1 and [r["id"] for r in doc["rules"]] == ["seed", "office-allow", "exposed",
                                                                          "watch-admin"], "GET: %r" % doc)
         check(doc["rules"][0]["hits"] == 1 and doc["rules"][0]["action"] == "block", "GET hits: %r" % doc["rules"])
+        # The gate: a bot score header that is not 1..99 is a 400 naming the header.
+        status, headers, raw = server.request("GET", "/v1/login/gate", None,
+                                              {"X-Bot-Score": "abc", "X-Original-URI": "/login"})
+        check_problem(status, headers, raw, 400, "x-bot-score")
+        status, _, _ = server.request("GET", "/v1/login/gate", None, {"X-Bot-Score": "12", "X-Original-URI": "/login"})
+        check(status == 403, "the gate with a low score on /login: %d" % status)
         # Bad request members are 400s naming the member, never a silent default.
         status, headers, raw = server.request("POST", "/v1/login/check",
                                               json.dumps({"ip": "198.51.100.4", "bot_score": 300}),

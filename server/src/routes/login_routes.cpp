@@ -166,7 +166,12 @@ handler_result login_gate(const login_services& services, http_request& request)
   const auto rules = services.rules.current(*snapshot);
   login_decision ruled;
   if (!rules->set->rules().empty()) {
-    const auto http = gate_rule_request(request, services.rules.config().bot_score_header);
+    const auto& score_header = services.rules.config().bot_score_header;
+    const auto http = gate_rule_request(request, score_header);
+    if (request.header(score_header) && !http.bot_score) {
+      // A detector sending something else is misconfigured: say so rather than read "no score".
+      return make_error(error_kind::invalid_input, "header " + score_header + " must be an integer from 1 to 99");
+    }
     auto fields = rule_fields_of(http);
     fields.ip_src = *client;
     if (auto rates = fill_rate_fields(*rules, services.login, *client, std::nullopt, now, fields); !rates) {
