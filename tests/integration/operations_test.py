@@ -131,6 +131,7 @@ def test_busy_request_dropped_at_shutdown_timeout():
             check(code == 0, "callsignd exited with %s" % code)
             # Not before the timeout (it waited for the busy request), and not much after.
             check(1.9 <= took <= 2.0 + 3.0, "exit %.2f s after SIGTERM with shutdown_timeout_ms = 2000" % took)
+            server._reader.join(timeout=30)  # every line up to EOF read before looking
             check(any(r.get("msg") == "stopped" and r.get("abandoned_connections") == 1 for r in server.log_records()),
                   "no 'stopped' line with abandoned_connections 1: %r" % server.lines[-3:])
     finally:
