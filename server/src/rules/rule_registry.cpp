@@ -68,7 +68,7 @@ rule_registry::rule_registry(const rules_config& config, const login_config& log
   none->counters = std::make_shared<rule_hit_counters>(0);
   none->sha256 = sha256_text("");
   none->rate_rules = login_.rules;
-  current_.store(std::move(none), std::memory_order_release);
+  current_ = std::move(none);
 }
 
 std::variant<std::shared_ptr<installed_rules>, rules::rule_error> rule_registry::build(
@@ -132,7 +132,8 @@ void rule_registry::publish(std::shared_ptr<installed_rules> next, const install
       }
     }
   }
-  current_.store(std::move(next), std::memory_order_release);
+  std::lock_guard lock(current_mutex_);
+  current_ = std::move(next);
 }
 
 result<void> rule_registry::load(const list_snapshot& lists) {
@@ -150,7 +151,8 @@ result<void> rule_registry::load(const list_snapshot& lists) {
 }
 
 std::shared_ptr<const installed_rules> rule_registry::published() const {
-  return current_.load(std::memory_order_acquire);
+  std::lock_guard lock(current_mutex_);
+  return current_;
 }
 
 std::shared_ptr<const installed_rules> rule_registry::current(const list_snapshot& lists) const {

@@ -119,8 +119,10 @@ class rule_registry {
   const login_config& login_;
   std::string rate_fields_refused_;  // empty: rate.login_failures.* may be read
   mutable std::mutex install_mutex_;  // one replace/reload/re-bind at a time; versions in order
-  // Read by every login check: an atomic load, no lock shared by the I/O threads.
-  mutable std::atomic<std::shared_ptr<const installed_rules>> current_;
+  // Guards current_ (a copy and the swap only). Not std::atomic<std::shared_ptr>: ThreadSanitizer
+  // reports libstdc++ 12's implementation (rule_registry_race_test under ./tools/tsan).
+  mutable std::mutex current_mutex_;
+  mutable std::shared_ptr<const installed_rules> current_;
   mutable std::uint64_t next_version_ = 1;
 };
 
