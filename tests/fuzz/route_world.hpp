@@ -24,6 +24,7 @@
 #include "server/lists/list_registry.hpp"
 #include "server/login/login_limits.hpp"
 #include "server/routes/routes.hpp"
+#include "server/rules/rule_registry.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/database.hpp"
@@ -80,6 +81,7 @@ struct route_world {
   std::unique_ptr<server::app_context> app;
   std::unique_ptr<server::login_limiter> login;
   std::unique_ptr<server::list_registry> lists;
+  std::unique_ptr<server::rule_registry> rules;  // no rule file: no rules until a PUT
   server::router routes;
   std::string signing_key;
 
@@ -128,6 +130,8 @@ struct route_world {
     lists = std::make_unique<server::list_registry>(config.lists, dir, app->keys, clock);
     lists->load_all();  // no list files: every list starts empty
     app->lists = lists.get();
+    rules = std::make_unique<server::rule_registry>(config.rules, config.login, dir, clock);
+    app->rules = rules.get();
     routes = server::build_router(*app);
     app->stats = std::make_unique<server::metrics>(routes.route_labels());
     signing_key = must(server::load_hs256_signing_key(config.auth, dir));
@@ -136,6 +140,7 @@ struct route_world {
   route_world& operator=(const route_world&) = delete;
   ~route_world() {
     writer->stop();
+    rules.reset();
     lists.reset();
     login.reset();
     app.reset();

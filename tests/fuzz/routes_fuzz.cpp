@@ -61,6 +61,13 @@ constexpr route_case route_table[] = {
     {http_method::get, "/v1/users/{}"},
     {http_method::delete_, "/v1/users/{}"},
     {http_method::post, "/v1/admin/users/import"},
+    // Issue 19: the admin stream and the login rules (a text/plain body reaches the rule file).
+    {http_method::get, "/v1/admin/stream"},
+    {http_method::get, "/v1/admin/rules"},
+    {http_method::put, "/v1/admin/rules"},
+    {http_method::post, "/v1/admin/rules/reload"},
+    {http_method::post, "/v1/admin/rules/test"},
+    {http_method::post, "/v1/admin/rules/{}/shadow"},
 };
 constexpr std::size_t route_count = sizeof(route_table) / sizeof(route_table[0]);
 
@@ -70,6 +77,7 @@ std::string label_of(const route_case& c) {
     const std::string_view name = c.pattern.starts_with("/v1/users")          ? "{id}"
                                   : c.pattern.starts_with("/v1/admin/blocks") ? "{key}"
                                   : c.pattern.starts_with("/v1/admin/lists")  ? "{name}"
+                                  : c.pattern.starts_with("/v1/admin/rules")  ? "{id}"
                                                                                : "{file}";
     pattern.replace(at, 2, name);
   }
