@@ -290,6 +290,28 @@ def test_reload_and_sighup_read_the_file():
         server.cleanup()
 
 
+def test_sighup_without_a_rule_file_is_no_rules_event():
+    """A server that uses no rule file reloads its lists on SIGHUP and says nothing about rules."""
+    server = Server(ARGS.callsignd, "")
+    try:
+        admin = mint_token(ARGS.callsign, server.data_dir, "admin", "rules-admin")
+        server.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 20
+        while time.time() < deadline and not any(e["action"] == "lists.reload" and e["actor_id"] == "sighup"
+                                                 for e in audit_entries(server, admin)):
+            time.sleep(0.05)
+        check(any(e["action"] == "lists.reload" for e in audit_entries(server, admin)), "SIGHUP did not reload lists")
+        # The rules task runs beside the lists' on the worker pool: give it a second, in which
+        # nothing about rules may appear (an empty wait, bounded on purpose).
+        time.sleep(1.0)
+        check(not any(e["action"].startswith("rules.") for e in audit_entries(server, admin)),
+              "a SIGHUP without a rule file audited a rules event")
+        check(not any(r.get("msg", "").startswith("rules reload") for r in server.log_records()),
+              "a SIGHUP without a rule file logged a rules reload")
+    finally:
+        server.cleanup()
+
+
 def test_a_bad_file_stops_the_start():
     bad = SEED.replace("$office", "$nowhere")
     work = tempfile.mkdtemp(prefix="callsign-rules-")
@@ -364,4 +386,5 @@ if __name__ == "__main__":
     raise SystemExit(run_cases([(fn.__name__[5:], fn) for fn in [
         test_the_file_decides_login_check, test_replace_validates_swaps_and_audits,
         test_shadow_counts_without_deciding, test_test_route_installs_nothing, test_reload_and_sighup_read_the_file,
-        test_a_bad_file_stops_the_start, test_rate_limit_rules_count_what_they_match]]))
+        test_sighup_without_a_rule_file_is_no_rules_event, test_a_bad_file_stops_the_start,
+        test_rate_limit_rules_count_what_they_match]]))

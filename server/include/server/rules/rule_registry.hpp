@@ -97,6 +97,8 @@ class rule_registry {
   void refuse_rate_fields(std::string reason) { rate_fields_refused_ = std::move(reason); }
 
   const std::filesystem::path& path() const noexcept { return path_; }
+  // [rules] file was written in the config (otherwise the path is the default, which may be missing).
+  bool file_configured() const noexcept { return path_configured_; }
   const rules_config& config() const noexcept { return config_; }
 
   // One evaluation's hits, counted against the version that made the decision.
