@@ -8,7 +8,9 @@
   const A = (window.CallsignAdmin = window.CallsignAdmin || { panels: [], tickListeners: [] });
   const $ = (id) => document.getElementById(id);
   let shown = [];  // [{block, fetchedAt}] for the countdown
-  let loading = false;
+  // Each load and each unblock takes the next number; a load renders only while its number is
+  // the newest, so a list fetched before an unblock never puts the lifted block back.
+  let generation = 0;
   let pendingKey = null;
 
   function remaining(seconds) {
@@ -27,39 +29,36 @@
   }
 
   async function load() {
-    if (loading || !C.token()) return;
-    loading = true;
-    try {
-      const params = new URLSearchParams();
-      [["ip", "blocks-ip"], ["username", "blocks-username"], ["key", "blocks-key"]].forEach(([name, id]) => {
-        const v = $(id).value.trim();
-        if (v) params.set(name, v);
-      });
-      const res = await C.api("GET", "/v1/admin/blocks" + (params.toString() ? "?" + params.toString() : ""));
-      if (!res.ok) {
-        $("blocks-status").textContent = "Could not load: " + C.problemText(res);
-        return;
-      }
-      const fetchedAt = Date.now();
-      const blocks = res.data.blocks || [];
-      shown = [];
-      $("blocks-rows").replaceChildren(...blocks.map((block) => {
-        const tr = C.el("tr", { "data-key": block.key });
-        const left = C.el("td", { class: "remaining", text: remaining(block.retry_after) });
-        const button = C.el("button", { type: "button", class: "unblock", text: "Unblock" });
-        button.addEventListener("click", () => confirmUnblock(block.key));
-        const action = C.el("td", {});
-        action.append(button);
-        tr.append(C.el("td", { class: "key", text: block.key }), C.el("td", { text: block.kind }),
-                  C.el("td", { text: block.rule }), C.el("td", { text: C.formatTime(block.created_at) }), left, action);
-        shown.push({ block, fetchedAt, cell: left });
-        return tr;
-      }));
-      $("blocks-status").textContent = blocks.length + (blocks.length === 1 ? " block" : " blocks") +
-        (params.toString() ? " matching the search" : " in force");
-    } finally {
-      loading = false;
+    if (!C.token()) return;
+    const mine = ++generation;
+    const params = new URLSearchParams();
+    [["ip", "blocks-ip"], ["username", "blocks-username"], ["key", "blocks-key"]].forEach(([name, id]) => {
+      const v = $(id).value.trim();
+      if (v) params.set(name, v);
+    });
+    const res = await C.api("GET", "/v1/admin/blocks" + (params.toString() ? "?" + params.toString() : ""));
+    if (mine !== generation) return;  // a newer load or an unblock came meanwhile
+    if (!res.ok) {
+      $("blocks-status").textContent = "Could not load: " + C.problemText(res);
+      return;
     }
+    const fetchedAt = Date.now();
+    const blocks = res.data.blocks || [];
+    shown = [];
+    $("blocks-rows").replaceChildren(...blocks.map((block) => {
+      const tr = C.el("tr", { "data-key": block.key });
+      const left = C.el("td", { class: "remaining", text: remaining(block.retry_after) });
+      const button = C.el("button", { type: "button", class: "unblock", text: "Unblock" });
+      button.addEventListener("click", () => confirmUnblock(block.key));
+      const action = C.el("td", {});
+      action.append(button);
+      tr.append(C.el("td", { class: "key", text: block.key }), C.el("td", { text: block.kind }),
+                C.el("td", { text: block.rule }), C.el("td", { text: C.formatTime(block.created_at) }), left, action);
+      shown.push({ block, fetchedAt, cell: left });
+      return tr;
+    }));
+    $("blocks-status").textContent = blocks.length + (blocks.length === 1 ? " block" : " blocks") +
+      (params.toString() ? " matching the search" : " in force");
   }
 
   function confirmUnblock(key) {
@@ -73,12 +72,17 @@
     pendingKey = null;
     if ($("unblock-dialog").returnValue !== "confirm" || key === null) return;
     const res = await C.api("DELETE", "/v1/admin/blocks/" + encodeURIComponent(key));
-    $("blocks-status").textContent = res.ok ? "Lifted the block on " + key + "."
-                                            : "Could not unblock " + key + ": " + C.problemText(res);
-    if (res.ok) {
-      await load();
-      $("blocks-status").textContent = "Lifted the block on " + key + ".";
+    if (!res.ok) {
+      $("blocks-status").textContent = "Could not unblock " + key + ": " + C.problemText(res);
+      return;
     }
+    // The row goes at once, and no list fetched before the DELETE may bring it back.
+    generation++;
+    shown = shown.filter(({ block }) => block.key !== key);
+    $("blocks-rows").querySelectorAll("tr").forEach((tr) => { if (tr.dataset.key === key) tr.remove(); });
+    $("blocks-status").textContent = "Lifted the block on " + key + ".";
+    await load();
+    $("blocks-status").textContent = "Lifted the block on " + key + ".";
   });
 
   $("blocks-form").addEventListener("submit", (ev) => {
