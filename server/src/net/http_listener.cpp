@@ -25,13 +25,11 @@
 #include "net/server_state.hpp"
 #include "net/tls_context.hpp"
 #include "server/http/problem.hpp"
-#include "server/lists/list_refresher.hpp"  // report_list_outcome (SIGHUP)
-#include "server/rules/rule_change_audit.hpp"  // reload_rules_in_background (SIGHUP)
+#include "server/control/hangup_reload.hpp"
 #include "server/observability/systemd_notify.hpp"
 #include "server/net/http_server.hpp"
 #include "server/observability/background_audit.hpp"
 #include "server/cluster/cluster_link.hpp"
-#include "server/cluster/cluster_lists.hpp"
 #include "server/stream/stream_hub.hpp"
 
 namespace callsign::server {
@@ -288,27 +286,15 @@ int serve_http(app_context& app, const router& routes) {
     std::signal(SIGPIPE, SIG_IGN);
   }
 
-  // SIGHUP reloads every list and the TLS certificate and key, on the worker pool, never on an
-  // I/O thread. A certificate or key that does not load leaves the current pair serving.
+  // SIGHUP reloads every list, the rule file and the TLS certificate and key, on the worker pool,
+  // never on an I/O thread. A certificate or key that does not load leaves the current pair serving.
   net::signal_set hangups(ioc, SIGHUP);
   std::function<void(const beast::error_code&, int)> on_hangup = [&](const beast::error_code& hup_ec, int) {
     if (hup_ec) return;
-    if (app.lists != nullptr) {
-      net::post(workers, [&app] {
-        const auto outcomes = app.lists->reload_all([&app](list_id id, const result<reload_outcome>& outcome) {
-          report_list_outcome(app.log, app.writer, app.clock, sighup_reload, id, outcome);
-        });
-        // Several nodes: every other node reloads them too (docs/cluster.md, "Lists").
-        if (auto* cluster = app.cluster != nullptr ? app.cluster->lists() : nullptr; cluster != nullptr) {
-          for (const auto& [id, outcome] : outcomes) cluster->reloaded_by_admin(id, outcome);
-        }
-      });
-    }
+    net::post(workers, [&app] { reload_sources_on_hangup(app); });
     if (tls) {
       net::post(workers, [&app, &cfg, slot = tls.get()] { reload_tls_context(app, cfg.tls, *slot); });
     }
-    // The rule file too (docs/rules.md, "Lifecycle").
-    net::post(workers, [&app] { reload_rules_in_background(app); });
     hangups.async_wait(on_hangup);
   };
   hangups.async_wait(on_hangup);
