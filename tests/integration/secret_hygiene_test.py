@@ -158,6 +158,13 @@ def run_flows(server, evidence, callsign):
     call(server, evidence, "GET", "/v1/me/phone-token", token=secrets[1])
 
 
+# RocksDB's own info log starts every line with a microsecond time stamp and a thread id,
+# "2026/12/06-13:29:58.967554 7f70a5542000". The six digits after the dot match a
+# six-digit code about once in a few hundred runs (CI saw it), so the stamp is cut
+# before the search; the rest of each line is still searched.
+ROCKSDB_LOG_STAMP = re.compile(rb"(?m)^[0-9]{4}/[0-9]{2}/[0-9]{2}-[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} [0-9a-f]+ ")
+
+
 def find_hits(name, blob, evidence, key):
     """Every secret found in one blob of bytes, as readable labels."""
     hits = []
@@ -200,7 +207,10 @@ def test_no_secret_anywhere():
         for root, _, names in os.walk(db_dir):
             for name in names:
                 with open(os.path.join(root, name), "rb") as f:
-                    hits += find_hits("db/" + name, f.read(), evidence, key)
+                    blob = f.read()
+                if name.startswith("LOG"):
+                    blob = ROCKSDB_LOG_STAMP.sub(b"", blob)
+                hits += find_hits("db/" + name, blob, evidence, key)
                 files += 1
         check(files >= 3, "expected RocksDB files under %s" % db_dir)
         check(not hits, "secrets found:\n  " + "\n  ".join(hits))
