@@ -29,6 +29,7 @@
 #include "storage/embedded_attempts.hpp"
 #include "storage/embedded_authenticator_directory.hpp"
 #include "storage/embedded_blocks.hpp"
+#include "storage/embedded_login_counts.hpp"
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/embedded_replay_marks.hpp"
 #include "storage/embedded_user_directory.hpp"
@@ -134,11 +135,13 @@ int main(int argc, char** argv) {
   storage::embedded_authenticator_directory authenticator_directory(**db, **writer, disk_pool.executor(),
                                                                     user_directory);
   storage::embedded_block_directory block_admin(**blocks);
+  storage::embedded_login_counts login_counts(counters);
   app.attempts = &code_attempts;
   app.login_attempts = &login_attempts;
   app.user_directory = &user_directory;
   app.authenticator_directory = &authenticator_directory;
   app.block_admin = &block_admin;
+  app.login_counts = &login_counts;
   // Several nodes (docs/cluster.md): the same interfaces on Redis/Valkey instead.
   std::unique_ptr<server::shared_state_node> shared;
   if (shared_mode) {
@@ -155,6 +158,7 @@ int main(int argc, char** argv) {
     app.user_directory = &shared->users();
     app.authenticator_directory = &shared->authenticators();
     app.block_admin = &shared->block_admin();
+    app.login_counts = &shared->login_counts();
     app.blocks = &shared->login_blocks();
     app.cluster = &shared->link();
     cluster_audit.attach(shared->client());
@@ -180,10 +184,6 @@ int main(int argc, char** argv) {
   app.rules = &rules;
   // The console's per-rule series (docs/admin-console.md), read from the version serving.
   live.add_dynamic([&rules](std::vector<std::pair<std::string, std::uint64_t>>& out) { rules.append_hit_series(out); });
-  if (shared_mode) {
-    rules.refuse_rate_fields("rate.login_failures.* is not available with shared_state.backend = \"redis\" yet: "
-                             "the counts live in Redis (docs/rules.md, \"Several nodes\")");
-  }
   auto routes = server::build_router(app);
   if (cli->list_routes) {
     for (std::size_t i = 1; i < routes.route_labels().size(); ++i) {

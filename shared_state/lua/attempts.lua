@@ -1,7 +1,8 @@
 #!lua name=callsign_attempts
 -- callsign's per-attempt state changes as Redis Functions (issue 18): one atomic call per
 -- verify or confirm (callsign_settle) and per reported login (callsign_login_record), the
--- primary fence, and the block admin calls. The build inserts rate_window.lua (the rate
+-- read-only failure counts the login rules read (callsign_login_counts), the primary fence, and
+-- the block admin calls. The build inserts rate_window.lua (the rate
 -- arithmetic, ported from storage/) right after the first line. Key layout, value formats and
 -- failure behaviour: docs/shared-state-redis.md.
 
@@ -263,6 +264,24 @@ local function login_record(keys, args)
   return {counts, started, active}
 end
 
+-- FCALL_RO callsign_login_counts numkeys counter... ; ARGV: now_ms, then (limit, window_ms) per
+-- counter. Read-only (registered no-writes): each counter's count as callsign_login_record's
+-- check measures it (a changed limit on a copy), as decimal strings; an absent key counts 0.
+local function login_counts(keys, args)
+  local now = arg_number(args[1])
+  if #args ~= 1 + 2 * #keys then error('callsign: bad argument') end
+  arg_numbers(args, 2)
+  local out, seen = {}, {}
+  for i = 1, #keys do
+    local limit, window = tonumber(args[2 * i]), tonumber(args[2 * i + 1])
+    if limit < 1 or window < 1 then error('callsign: bad argument') end
+    local st = load(keys[i], limit, window, now, seen)
+    if not st then return corrupt() end
+    out[i] = string.format('%.17g', (check(st, limit, window, now)))
+  end
+  return out
+end
+
 -- FCALL callsign_fence_primary 2 cs:fence cs:primary run_id now_ms: on a primary not seen
 -- before, no step at or before now may be claimed any more. Returns the fence.
 local function fence_primary(keys, args)
@@ -321,3 +340,4 @@ redis.register_function('callsign_fence_primary', fence_primary)
 redis.register_function{function_name = 'callsign_blocks_list', callback = blocks_list, flags = {'no-writes'}}
 redis.register_function{function_name = 'callsign_blocks_find', callback = blocks_find, flags = {'no-writes'}}
 redis.register_function('callsign_blocks_lift', blocks_lift)
+redis.register_function{function_name = 'callsign_login_counts', callback = login_counts, flags = {'no-writes'}}

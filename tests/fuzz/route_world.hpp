@@ -32,6 +32,7 @@
 #include "storage/embedded_authenticator_directory.hpp"
 #include "storage/block_directory.hpp"
 #include "storage/embedded_blocks.hpp"
+#include "storage/embedded_login_counts.hpp"
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/embedded_replay_marks.hpp"
 #include "storage/embedded_user_directory.hpp"
@@ -76,6 +77,7 @@ struct route_world {
   std::unique_ptr<storage::embedded_block_directory> block_admin;
   std::unique_ptr<storage::embedded_code_attempts> code_attempts;
   std::unique_ptr<storage::embedded_login_attempts> login_attempts;
+  std::unique_ptr<storage::embedded_login_counts> login_counts;
   std::unique_ptr<storage::embedded_user_directory> user_directory;
   std::unique_ptr<storage::embedded_authenticator_directory> authenticator_directory;
   std::unique_ptr<server::app_context> app;
@@ -119,6 +121,8 @@ struct route_world {
     login_attempts = std::make_unique<storage::embedded_login_attempts>(*counters, *blocks);
     app->attempts = code_attempts.get();
     app->login_attempts = login_attempts.get();
+    login_counts = std::make_unique<storage::embedded_login_counts>(*counters);
+    app->login_counts = login_counts.get();
     const storage::blocking_executor here = [](std::function<void()> work) { work(); };
     user_directory = std::make_unique<storage::embedded_user_directory>(*db, *writer, here);
     authenticator_directory =

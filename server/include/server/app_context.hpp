@@ -24,6 +24,7 @@
 #include "storage/code_attempts.hpp"
 #include "storage/database.hpp"
 #include "storage/login_attempts.hpp"
+#include "storage/login_counts.hpp"
 #include "storage/user_directory.hpp"
 
 namespace callsign::server {
@@ -55,6 +56,8 @@ struct app_context {
   storage::authenticator_directory* authenticator_directory = nullptr;
   storage::code_attempts* attempts = nullptr;
   storage::login_attempts* login_attempts = nullptr;
+  // The failure counts login rules read (rate.login_failures.*, storage/login_counts.hpp).
+  storage::login_counts* login_counts = nullptr;
   // Where the embedded backends wait for the disk (GET /metrics counts its tasks).
   const storage::blocking_pool* disk_pool = nullptr;
   const storage::audit_journal* journal = nullptr;

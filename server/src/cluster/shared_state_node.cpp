@@ -16,6 +16,7 @@
 #include "shared_state/redis_attempts.hpp"
 #include "shared_state/redis_authenticator_directory.hpp"
 #include "shared_state/redis_blocks.hpp"
+#include "shared_state/redis_login_counts.hpp"
 #include "shared_state/redis_user_directory.hpp"
 #include "storage/block_cache.hpp"
 
@@ -72,6 +73,7 @@ struct shared_state_node::parts {
   std::unique_ptr<shared_state::redis_user_directory> users;
   std::unique_ptr<shared_state::redis_authenticator_directory> authenticators;
   std::unique_ptr<shared_state::redis_block_directory> block_admin;
+  std::unique_ptr<shared_state::redis_login_counts> login_counts;
   std::unique_ptr<guarded_blocks> login_blocks;
   std::unique_ptr<checkpoint_exchange> checkpoints;
   std::atomic<bool> was_connected{false};
@@ -174,6 +176,7 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
   p->code_attempts = std::make_unique<shared_state::redis_code_attempts>(client, writes, &p->attempt_counts);
   p->login_attempts = std::make_unique<shared_state::redis_login_attempts>(client, writes, &p->attempt_counts);
   p->block_admin = std::make_unique<shared_state::redis_block_directory>(client, writes, &p->attempt_counts);
+  p->login_counts = std::make_unique<shared_state::redis_login_counts>(client, &p->attempt_counts);
   p->users = std::make_unique<shared_state::redis_user_directory>(client, sink, p->directory_counts, directory,
                                                                  static_cast<std::size_t>(cfg.user_cache_entries));
   p->link->on_user_changed([users = p->users.get()](std::string_view id) { users->user_changed(id); });
@@ -239,6 +242,7 @@ storage::login_attempts& shared_state_node::login_attempts() { return *parts_->l
 storage::user_directory& shared_state_node::users() { return *parts_->users; }
 storage::authenticator_directory& shared_state_node::authenticators() { return *parts_->authenticators; }
 storage::block_directory& shared_state_node::block_admin() { return *parts_->block_admin; }
+storage::login_counts& shared_state_node::login_counts() { return *parts_->login_counts; }
 storage::blocks& shared_state_node::login_blocks() { return *parts_->login_blocks; }
 cluster_link& shared_state_node::link() { return *parts_->link; }
 redis::client& shared_state_node::client() { return *parts_->client; }
@@ -267,6 +271,7 @@ std::string shared_state_node::metrics_text() const {
   line("code_settle", p.attempt_counts.settle.load());
   line("login_record", p.attempt_counts.login_record.load());
   line("block_admin", p.attempt_counts.block_admin.load());
+  line("login_counts", p.attempt_counts.login_counts.load());
   for (const auto& [op, n] : p.directory_counts.snapshot()) line(op, n);
   line("all", p.client->round_trips());
   out += "# HELP callsign_user_cache_hits_total User lookups answered from this node's cache (no round trip).\n"

@@ -273,18 +273,16 @@ result<login_result_plan> plan_login_result(const login_limiter& limiter, const 
   return plan;
 }
 
-result<std::int64_t> current_login_count(const login_limiter& limiter, const login_rate_rules& rate_rules,
-                                         login_key_kind kind, const ip_address& address,
-                                         std::optional<std::string_view> user_key, std::int64_t now_ms) {
-  if (kind == login_key_kind::username && !user_key) return std::int64_t{0};
+std::optional<storage::count_read> login_count_read(const login_rate_rules& rate_rules, login_key_kind kind,
+                                                    const ip_address& address,
+                                                    std::optional<std::string_view> user_key) {
+  if (kind == login_key_kind::username && !user_key) return std::nullopt;
   for (const auto& rule : *rate_rules.rules) {
     if (rule.kind != kind) continue;
-    const auto key = counter_key(rule, login_block_key(kind, address, user_key.value_or("")));
-    auto estimate = limiter.counters().estimate(key, now_ms, {rule.limit, rule.window_seconds * 1000});
-    if (!estimate) return estimate.error();
-    return static_cast<std::int64_t>(estimate->value);
+    return storage::count_read{counter_key(rule, login_block_key(kind, address, user_key.value_or(""))),
+                               {rule.limit, rule.window_seconds * 1000}};
   }
-  return std::int64_t{0};
+  return std::nullopt;
 }
 
 login_result_outcome read_login_result(const login_limiter& limiter, const login_result_plan& plan,

@@ -1,7 +1,10 @@
 // POST /v1/login/check (service): the signals a login front-end asks for before it lets an
 // attempt through. Answered from memory: the lists' snapshot (mmap'd set files included) and
-// the failed-login blocks. The username and password are hashed where they lie and wiped; they
-// are never stored, logged, audited or echoed (docs/login-check.md).
+// the failed-login blocks, and, when the rules read rate.login_failures.*, the failure counts
+// (storage/login_counts.hpp: inline on one node, one round trip on shared state). The username and
+// password are hashed where they lie and wiped; they are never stored, logged, audited, echoed or
+// kept for a continuation (docs/login-check.md).
+#include <memory>
 #include <stdexcept>
 
 #include "crypto/constant_time.hpp"
@@ -72,18 +75,20 @@ struct login_check_services {
   const login_limiter& login;
   list_registry& lists;
   const rule_registry& rules;
+  storage::login_counts& counts;  // rate.login_failures.*: inline (embedded) or one round trip (Redis)
 };
 
-// The rules' view of this attempt: the request's HTTP side plus the signals just computed.
-rules::request_fields attempt_fields(const login_check_request& decoded, const ip_address& address,
-                                     const login_signals& signals) {
-  auto fields = rule_fields_of(decoded.http);
+// The rules' view of this attempt: the request's HTTP side (views into `http`) plus the signals
+// just computed.
+rules::request_fields attempt_fields(const rule_request& http, bool username_present, bool device_serial_present,
+                                     const ip_address& address, const login_signals& signals) {
+  auto fields = rule_fields_of(http);
   fields.ip_src = address;
-  fields.username_present = decoded.username.has_value();
+  fields.username_present = username_present;
   fields.exposed_credential = signals.exposed_credential;
   fields.exposed_password = signals.exposed_password;
   fields.device_managed = signals.managed_device;
-  fields.device_serial_present = decoded.device_serial.has_value();
+  fields.device_serial_present = device_serial_present;
   return fields;
 }
 
@@ -92,6 +97,60 @@ void write_ids(json_writer& json, std::string_view name, const std::vector<std::
   for (auto id : ids) json.value(id);
   json.end_array();
 }
+
+// Counts what the answer says, logs the `log` rules and writes the reply.
+http_response answer_check(const login_check_services& services, std::string_view request_id,
+                           const login_signals& signals, const login_decision& decision) {
+  auto& counts = services.login.metrics();
+  if (signals.open_proxy) counts.open_proxy_matches.fetch_add(1, std::memory_order_relaxed);
+  if (signals.exposed_credential || signals.exposed_password) {
+    counts.exposed_credential_matches.fetch_add(1, std::memory_order_relaxed);
+  }
+  switch (decision.action) {
+    case login_action::block:
+      counts.checks_blocked.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case login_action::challenge:
+      counts.checks_challenged.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case login_action::allow:
+      counts.checks_allowed.fetch_add(1, std::memory_order_relaxed);
+      break;
+  }
+  for (auto id : decision.logged) {
+    services.app.log.info("login rule matched", {{"request_id", std::string(request_id)}, {"rule", std::string(id)}});
+  }
+
+  json_writer json;
+  json.begin_object()
+      .field("open_proxy", signals.open_proxy)
+      .field("exposed_credential", signals.exposed_credential)
+      .field("exposed_password", signals.exposed_password)
+      .field("managed_device", signals.managed_device)
+      .field("blocked", signals.blocked)
+      .field("retry_after", signals.retry_after_seconds)
+      .field("exposed_credential_check", signals.exposed_credential_check);
+  json.key("decision").begin_object().field("action", login_action_name(decision.action)).key("rule_id");
+  if (decision.rule) json.value(*decision.rule); else json.null();
+  json.end_object();
+  write_ids(json, "shadow_rules", decision.shadow);
+  write_ids(json, "logged_rules", decision.logged);
+  json.end_object();
+  return json_response(200, std::move(json).str());
+}
+
+// A check waiting for its rate counts from a backend that does not answer inline (Redis). It
+// holds no username or password: only the HTTP side, the signals and the username's keyed hash
+// (in the counter keys).
+struct check_in_flight {
+  login_check_services services;
+  std::string request_id;
+  rule_request http;  // what fields' views point into
+  rules::request_fields fields;
+  login_signals signals;
+  std::shared_ptr<const installed_rules> rules;  // alive until the reply (the decision's views)
+  rate_field_reads reads;
+};
 
 handler_result login_check_route(const login_check_services& services, http_request& request) {
   auto& app = services.app;
@@ -118,76 +177,61 @@ handler_result login_check_route(const login_check_services& services, http_requ
   const auto snapshot = services.lists.snapshot();
   const auto now = now_ms(app);
   auto signals = evaluate_login_check(snapshot.get(), services.login, input, now);
-  if (!signals) {
-    if (normalized) crypto::secure_wipe(*normalized);
-    return signals.error();
-  }
+  // Nothing below reads the username in clear: its keyed hash is in signals->user_key.
+  if (normalized) crypto::secure_wipe(*normalized);
+  if (!signals) return signals.error();
   // Blocks first; then the rules, in order (docs/rules.md, "Where rules act").
-  const auto rules = services.rules.current(*snapshot);
-  login_decision decision;
+  auto rules = services.rules.current(*snapshot);
   if (signals->blocked) {
+    login_decision decision;
     decision.action = login_action::block;
     decision.rule = signals->blocked_by_rule;
-  } else {
-    auto fields = attempt_fields(*decoded, *address, *signals);
-    // The keyed hash check_login computed for the username's blocks; none without a username.
-    std::optional<std::string_view> user_key;
-    if (!signals->user_key.empty()) user_key = signals->user_key;
-    auto rates = fill_rate_fields(*rules, services.login, *address, user_key, now, fields);
-    if (!rates) {
-      if (normalized) crypto::secure_wipe(*normalized);
-      return rates.error();
-    }
-    decision = decide_by_rules(*rules, fields);
+    return answer_check(services, request.request_id, *signals, decision);
   }
-  if (normalized) crypto::secure_wipe(*normalized);
-  auto& counts = services.login.metrics();
-  if (signals->open_proxy) counts.open_proxy_matches.fetch_add(1, std::memory_order_relaxed);
-  if (signals->exposed_credential || signals->exposed_password) {
-    counts.exposed_credential_matches.fetch_add(1, std::memory_order_relaxed);
+  // The keyed hash check_login computed for the username's blocks; none without a username.
+  std::optional<std::string_view> user_key;
+  if (!signals->user_key.empty()) user_key = signals->user_key;
+  auto reads = plan_rate_fields(*rules, *address, user_key);
+  const bool username_present = decoded->username.has_value();
+  const bool serial_present = decoded->device_serial.has_value();
+  if (reads.size == 0 || services.counts.answers_inline()) {
+    // No count to wait for: answered here, as without rate fields.
+    auto fields = attempt_fields(decoded->http, username_present, serial_present, *address, *signals);
+    if (auto read = read_rate_counts_inline(services.counts, now, reads); !read) return read.error();
+    apply_rate_counts(reads, fields);
+    return answer_check(services, request.request_id, *signals, decide_by_rules(*rules, fields));
   }
-  switch (decision.action) {
-    case login_action::block:
-      counts.checks_blocked.fetch_add(1, std::memory_order_relaxed);
-      break;
-    case login_action::challenge:
-      counts.checks_challenged.fetch_add(1, std::memory_order_relaxed);
-      break;
-    case login_action::allow:
-      counts.checks_allowed.fetch_add(1, std::memory_order_relaxed);
-      break;
-  }
-  for (auto id : decision.logged) {
-    app.log.info("login rule matched", {{"request_id", request.request_id}, {"rule", std::string(id)}});
-  }
-
-  json_writer json;
-  json.begin_object()
-      .field("open_proxy", signals->open_proxy)
-      .field("exposed_credential", signals->exposed_credential)
-      .field("exposed_password", signals->exposed_password)
-      .field("managed_device", signals->managed_device)
-      .field("blocked", signals->blocked)
-      .field("retry_after", signals->retry_after_seconds)
-      .field("exposed_credential_check", signals->exposed_credential_check);
-  json.key("decision").begin_object().field("action", login_action_name(decision.action)).key("rule_id");
-  if (decision.rule) json.value(*decision.rule); else json.null();
-  json.end_object();
-  write_ids(json, "shadow_rules", decision.shadow);
-  write_ids(json, "logged_rules", decision.logged);
-  json.end_object();
-  return json_response(200, std::move(json).str());
+  // One round trip for the counts (shared state). `decoded` (username, password) is wiped when
+  // this returns; the continuation holds only what check_in_flight says.
+  auto run = std::make_shared<check_in_flight>(check_in_flight{
+      services, request.request_id, std::move(decoded->http), {}, std::move(*signals), std::move(rules),
+      std::move(reads)});
+  run->fields = attempt_fields(run->http, username_present, serial_present, *address, run->signals);
+  return async_response{[run, now](std::function<void(handler_result)> resume) {
+    run->services.counts.read(now, run->reads.read_keys(), run->reads.read_counts(),
+                              [run, resume = std::move(resume)](result<void> read) {
+                                if (!read) {
+                                  resume(read.error());
+                                  return;
+                                }
+                                apply_rate_counts(run->reads, run->fields);
+                                resume(answer_check(run->services, run->request_id, run->signals,
+                                                    decide_by_rules(*run->rules, run->fields)));
+                              });
+  }};
 }
 
 }  // namespace
 
 void add_login_check_routes(router& routes, app_context& app) {
-  if (app.login == nullptr || app.lists == nullptr || app.rules == nullptr) {
-    throw std::logic_error("the login check route needs the login limiter, the lists and the rules");
+  if (app.login == nullptr || app.lists == nullptr || app.rules == nullptr || app.login_counts == nullptr) {
+    throw std::logic_error("the login check route needs the login limiter, the lists, the rules and the counts");
   }
-  // Memory and mmap'd sets only: answered on the I/O thread, like the gate.
+  // Memory and mmap'd sets: answered on the I/O thread, like the gate; rules that read
+  // rate.login_failures.* on shared state wait for one round trip through an async_response.
   routes.add(http_method::post, "/v1/login/check",
-             [services = login_check_services{app, *app.login, *app.lists, *app.rules}](http_request& r) {
+             [services = login_check_services{app, *app.login, *app.lists, *app.rules, *app.login_counts}](
+                 http_request& r) {
                return login_check_route(services, r);
              });
 }

@@ -88,6 +88,7 @@ struct login_services {
   const login_limiter& login;
   storage::login_attempts& attempts;
   rule_registry& rules;
+  storage::login_counts& counts;  // rate.login_failures.ip at the gate
 };
 
 handler_result login_result(const login_services& services, http_request& request) {
@@ -147,40 +148,12 @@ http_response gate_allowed() {
   return allowed;
 }
 
-handler_result login_gate(const login_services& services, http_request& request) {
-  auto& app = services.app;
-  auto client = gate_client_address(request.remote_address, request.header("x-forwarded-for"),
-                                    request.header("x-real-ip"), app.config.login.trusted_proxies);
-  if (!client) return client.error();
-  const auto now = now_ms(app);
-  auto decision = decide_gate(services.login, *client, app.open_proxies, now);
-  if (!decision) return decision.error();
+// The gate's answer once the rules decided (`ruled`; nothing decided when no rule is installed).
+http_response answer_gate(const login_services& services, std::string_view request_id, const gate_decision& decision,
+                          const login_decision& ruled) {
   auto& counts = services.login.metrics();
-  if (decision->verdict == gate_verdict::blocked) {
-    counts.checks_blocked.fetch_add(1, std::memory_order_relaxed);
-    return error_response(make_error(error_kind::rate_limited, "too many failed logins; try again later"))
-        .with_header("Retry-After", std::to_string(decision->retry_after_seconds));
-  }
-  // Then the rules, over what nginx forwards (docs/login-gate.md, "Rules at the gate").
-  const auto snapshot = app.lists->snapshot();
-  const auto rules = services.rules.current(*snapshot);
-  login_decision ruled;
-  if (!rules->set->rules().empty()) {
-    const auto& score_header = services.rules.config().bot_score_header;
-    const auto http = gate_rule_request(request, score_header);
-    if (request.header(score_header) && !http.bot_score) {
-      // A detector sending something else is misconfigured: say so rather than read "no score".
-      return make_error(error_kind::invalid_input, "header " + score_header + " must be an integer from 1 to 99");
-    }
-    auto fields = rule_fields_of(http);
-    fields.ip_src = *client;
-    if (auto rates = fill_rate_fields(*rules, services.login, *client, std::nullopt, now, fields); !rates) {
-      return rates.error();
-    }
-    ruled = decide_by_rules(*rules, fields);
-    for (auto id : ruled.logged) {
-      app.log.info("login rule matched", {{"request_id", request.request_id}, {"rule", std::string(id)}});
-    }
+  for (auto id : ruled.logged) {
+    services.app.log.info("login rule matched", {{"request_id", std::string(request_id)}, {"rule", std::string(id)}});
   }
   switch (ruled.action) {
     case login_action::block:
@@ -199,7 +172,7 @@ handler_result login_gate(const login_services& services, http_request& request)
       break;
   }
   // The one-switch rule of issue 5 applies only when no rule decided.
-  if (!ruled.rule && decision->verdict == gate_verdict::open_proxy) {
+  if (!ruled.rule && decision.verdict == gate_verdict::open_proxy) {
     counts.checks_blocked.fetch_add(1, std::memory_order_relaxed);
     counts.gate_open_proxy.fetch_add(1, std::memory_order_relaxed);
     return error_response(make_error(error_kind::forbidden, "logins through open proxies are refused"));
@@ -209,17 +182,81 @@ handler_result login_gate(const login_services& services, http_request& request)
   return gate_allowed();
 }
 
+// A gate request waiting for its rate count from a backend that does not answer inline (Redis).
+struct gate_in_flight {
+  const login_services& services;
+  std::string request_id;
+  gate_decision decision;
+  rule_request http;  // what fields' views point into
+  rules::request_fields fields;
+  std::shared_ptr<const installed_rules> rules;  // alive until the reply (the decision's views)
+  rate_field_reads reads;
+};
+
+handler_result login_gate(const login_services& services, http_request& request) {
+  auto& app = services.app;
+  auto client = gate_client_address(request.remote_address, request.header("x-forwarded-for"),
+                                    request.header("x-real-ip"), app.config.login.trusted_proxies);
+  if (!client) return client.error();
+  const auto now = now_ms(app);
+  auto decision = decide_gate(services.login, *client, app.open_proxies, now);
+  if (!decision) return decision.error();
+  if (decision->verdict == gate_verdict::blocked) {
+    services.login.metrics().checks_blocked.fetch_add(1, std::memory_order_relaxed);
+    return error_response(make_error(error_kind::rate_limited, "too many failed logins; try again later"))
+        .with_header("Retry-After", std::to_string(decision->retry_after_seconds));
+  }
+  // Then the rules, over what nginx forwards (docs/login-gate.md, "Rules at the gate").
+  const auto snapshot = app.lists->snapshot();
+  auto rules = services.rules.current(*snapshot);
+  if (rules->set->rules().empty()) return answer_gate(services, request.request_id, *decision, {});
+  const auto& score_header = services.rules.config().bot_score_header;
+  auto http = gate_rule_request(request, score_header);
+  if (request.header(score_header) && !http.bot_score) {
+    // A detector sending something else is misconfigured: say so rather than read "no score".
+    return make_error(error_kind::invalid_input, "header " + score_header + " must be an integer from 1 to 99");
+  }
+  auto reads = plan_rate_fields(*rules, *client, std::nullopt);
+  if (reads.size == 0 || services.counts.answers_inline()) {
+    auto fields = rule_fields_of(http);
+    fields.ip_src = *client;
+    if (auto read = read_rate_counts_inline(services.counts, now, reads); !read) return read.error();
+    apply_rate_counts(reads, fields);
+    return answer_gate(services, request.request_id, *decision, decide_by_rules(*rules, fields));
+  }
+  // One round trip for the count (shared state).
+  auto run = std::make_shared<gate_in_flight>(
+      gate_in_flight{services, request.request_id, *decision, std::move(http), {}, std::move(rules), std::move(reads)});
+  run->fields = rule_fields_of(run->http);
+  run->fields.ip_src = *client;
+  return async_response{[run, now](std::function<void(handler_result)> resume) {
+    run->services.counts.read(now, run->reads.read_keys(), run->reads.read_counts(),
+                              [run, resume = std::move(resume)](result<void> read) {
+                                if (!read) {
+                                  resume(read.error());
+                                  return;
+                                }
+                                apply_rate_counts(run->reads, run->fields);
+                                resume(answer_gate(run->services, run->request_id, run->decision,
+                                                   decide_by_rules(*run->rules, run->fields)));
+                              });
+  }};
+}
+
 }  // namespace
 
 void add_login_routes(router& routes, app_context& app) {
-  if (app.login == nullptr || app.login_attempts == nullptr || app.rules == nullptr || app.lists == nullptr) {
-    throw std::logic_error("login routes need the login limiter, the attempt backend, the rules and the lists");
+  if (app.login == nullptr || app.login_attempts == nullptr || app.rules == nullptr || app.lists == nullptr ||
+      app.login_counts == nullptr) {
+    throw std::logic_error("login routes need the login limiter, the attempt backend, the rules, the lists and "
+                           "the counts");
   }
-  auto services =
-      std::make_shared<login_services>(login_services{app, *app.login, *app.login_attempts, *app.rules});
+  auto services = std::make_shared<login_services>(
+      login_services{app, *app.login, *app.login_attempts, *app.rules, *app.login_counts});
   // On the I/O thread: the one backend operation answers inline or calls back; no thread waits.
   routes.add(http_method::post, "/v1/login/result", [services](http_request& r) { return login_result(*services, r); });
-  // Memory only in the embedded backend: answered on the I/O thread.
+  // Memory only in the embedded backend: answered on the I/O thread. On shared state, rules that
+  // read rate.login_failures.ip wait for one round trip (an async_response).
   routes.add(http_method::get, "/v1/login/gate", [services](http_request& r) { return login_gate(*services, r); });
 }
 

@@ -36,22 +36,41 @@ login_decision decide_by_rules(const installed_rules& rules, const rules::reques
   return out;
 }
 
-result<void> fill_rate_fields(const installed_rules& rules, const login_limiter& limiter, const ip_address& address,
-                              std::optional<std::string_view> user_key, std::int64_t now_ms,
-                              rules::request_fields& fields) {
+rate_field_reads plan_rate_fields(const installed_rules& rules, const ip_address& address,
+                                  std::optional<std::string_view> user_key) {
+  rate_field_reads out;
   const auto reads = rules.set->reads();
   const auto view = rules.rate_rules_view();
-  if (reads.test(static_cast<std::size_t>(rules::field::rate_login_failures_ip))) {
-    auto count = current_login_count(limiter, view, login_key_kind::ip, address, std::nullopt, now_ms);
-    if (!count) return count.error();
-    fields.login_failures_ip = *count;
+  auto plan = [&](rules::field field, login_key_kind kind, std::optional<std::string_view> key) {
+    if (!reads.test(static_cast<std::size_t>(field))) return;
+    auto read = login_count_read(view, kind, address, key);
+    if (!read) return;
+    out.keys[out.size] = std::move(*read);
+    out.fields[out.size] = field;
+    ++out.size;
+  };
+  plan(rules::field::rate_login_failures_ip, login_key_kind::ip, std::nullopt);
+  plan(rules::field::rate_login_failures_username, login_key_kind::username, user_key);
+  return out;
+}
+
+void apply_rate_counts(const rate_field_reads& reads, rules::request_fields& fields) noexcept {
+  for (std::size_t i = 0; i < reads.size; ++i) {
+    const auto count = static_cast<std::int64_t>(reads.counts[i]);
+    if (reads.fields[i] == rules::field::rate_login_failures_ip) {
+      fields.login_failures_ip = count;
+    } else {
+      fields.login_failures_username = count;
+    }
   }
-  if (reads.test(static_cast<std::size_t>(rules::field::rate_login_failures_username))) {
-    auto count = current_login_count(limiter, view, login_key_kind::username, address, user_key, now_ms);
-    if (!count) return count.error();
-    fields.login_failures_username = *count;
-  }
-  return {};
+}
+
+result<void> read_rate_counts_inline(storage::login_counts& counts, std::int64_t now_ms, rate_field_reads& reads) {
+  if (reads.size == 0) return {};
+  result<void> got = make_error(error_kind::internal, "the count backend did not answer inline");
+  // One pointer captured: std::function keeps it without allocating.
+  counts.read(now_ms, reads.read_keys(), reads.read_counts(), [&got](result<void> answer) { got = std::move(answer); });
+  return got;
 }
 
 }  // namespace callsign::server

@@ -82,14 +82,6 @@ std::variant<std::shared_ptr<installed_rules>, rules::rule_error> rule_registry:
   rules::rule_error why;
   auto set = rules::rule_set::compile(text, managed_list_resolver(lists), why);
   if (!set) return why;
-  const auto reads = set->reads();
-  if (!rate_fields_refused_.empty() && (reads.test(static_cast<std::size_t>(rules::field::rate_login_failures_ip)) ||
-                                        reads.test(static_cast<std::size_t>(rules::field::rate_login_failures_username)))) {
-    rules::rule_error refused;
-    refused.expected = "no rate.login_failures.* field";
-    refused.message = rate_fields_refused_;
-    return refused;
-  }
   if (login_.rules_given && !set->rate_limits().empty()) {
     const auto& first = set->rate_limits().front();
     rules::rule_error clash;

@@ -46,6 +46,7 @@ struct redis_operation_counts {
   std::atomic<std::uint64_t> settle{0};
   std::atomic<std::uint64_t> login_record{0};
   std::atomic<std::uint64_t> block_admin{0};
+  std::atomic<std::uint64_t> login_counts{0};  // rate.login_failures.* reads (FCALL_RO)
 };
 
 }  // namespace callsign::shared_state

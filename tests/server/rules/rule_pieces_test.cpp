@@ -165,20 +165,6 @@ BOOST_AUTO_TEST_CASE(rate_limits_live_in_one_place) {
   BOOST_TEST(!registry.published()->rate_rules_from_file);
 }
 
-BOOST_AUTO_TEST_CASE(several_nodes_refuse_rate_fields) {
-  test::temp_directory dir;
-  storage::manual_clock clock(std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)));
-  rules_config config;
-  login_config login;
-  rule_registry registry(config, login, dir.path(), clock);
-  registry.refuse_rate_fields("not with redis");
-  const char* reads_rate = "[[rule]]\nid = \"r\"\nexpression = \"rate.login_failures.ip > 3\"\naction = \"block\"\n";
-  auto refused = registry.replace(reads_rate, list_snapshot{});
-  BOOST_REQUIRE(std::holds_alternative<rules::rule_error>(refused));
-  BOOST_TEST(std::get<rules::rule_error>(refused).message == "not with redis");
-  BOOST_TEST(std::holds_alternative<rules_change>(registry.replace(two_rules, list_snapshot{})));
-}
-
 BOOST_AUTO_TEST_CASE(the_audit_diff_names_ids_and_lines) {
   rules::rule_error why;
   auto before = rules::rule_set::compile(two_rules, managed_list_resolver(list_snapshot{}), why);

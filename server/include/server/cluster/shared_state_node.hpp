@@ -21,6 +21,7 @@
 #include "storage/clock.hpp"
 #include "storage/code_attempts.hpp"
 #include "storage/login_attempts.hpp"
+#include "storage/login_counts.hpp"
 #include "storage/user_directory.hpp"
 
 namespace callsign::redis {
@@ -45,6 +46,8 @@ class shared_state_node {
   storage::user_directory& users();
   storage::authenticator_directory& authenticators();
   storage::block_directory& block_admin();
+  // rate.login_failures.* from the counters in Redis (one FCALL_RO per request that reads them).
+  storage::login_counts& login_counts();
   // The login signals' view of blocks: this node's cache, or `unavailable` while Redis is away
   // when [shared_state] login_signals_when_unavailable = "closed".
   storage::blocks& login_blocks();

@@ -20,6 +20,7 @@
 #include "storage/change_set.hpp"
 #include "storage/completion.hpp"
 #include "storage/login_attempts.hpp"
+#include "storage/login_counts.hpp"
 #include "storage/rate_counters.hpp"
 
 namespace callsign::server {
@@ -162,11 +163,12 @@ result<login_result_plan> plan_login_result(const login_limiter& limiter, const 
                                            const ip_address& address, std::string_view normalized_username,
                                            const login_outcome& outcome, std::int64_t now_ms);
 
-// rate.login_failures.*: the current count of the first rule in `rate_rules` of `kind` (ip, or
-// username with `user_key` set), over that rule's window; 0 when no rule counts that kind.
-result<std::int64_t> current_login_count(const login_limiter& limiter, const login_rate_rules& rate_rules,
-                                         login_key_kind kind, const ip_address& address,
-                                         std::optional<std::string_view> user_key, std::int64_t now_ms);
+// rate.login_failures.*: the counter of the first rule in `rate_rules` of `kind` (ip, or
+// username with `user_key` set) and its limit, as storage::login_counts reads it; nullopt when no
+// rule counts that kind (or no user_key for username): the field is then 0.
+std::optional<storage::count_read> login_count_read(const login_rate_rules& rate_rules, login_key_kind kind,
+                                                    const ip_address& address,
+                                                    std::optional<std::string_view> user_key);
 
 // What the backend's answer means for the reply and the audit; counts metrics.
 login_result_outcome read_login_result(const login_limiter& limiter, const login_result_plan& plan,

@@ -2,8 +2,10 @@
 // POST /v1/login/check and GET /v1/login/gate. Plain functions over an installed rule set.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "rules/request_fields.hpp"
 #include "server/login/login_limits.hpp"
 #include "server/rules/rule_registry.hpp"
+#include "storage/login_counts.hpp"
 
 namespace callsign::server {
 
@@ -29,10 +32,26 @@ struct login_decision {
 // skip end the evaluation with `allow`; nothing matching is `allow` with no rule.
 login_decision decide_by_rules(const installed_rules& rules, const rules::request_fields& fields);
 
-// Fills rate.login_failures.ip / .username when the rules read them (the count of the first
-// rate-limit rule of that kind; current_login_count in login_limits.hpp).
-result<void> fill_rate_fields(const installed_rules& rules, const login_limiter& limiter, const ip_address& address,
-                              std::optional<std::string_view> user_key, std::int64_t now_ms,
-                              rules::request_fields& fields);
+// The rate.login_failures.* fields a rule set reads, as the counts to ask storage::login_counts
+// for: at most one per field (the first rate-limit rule of that kind), none when the rules read
+// neither field. A field with nothing to read stays 0. Holds keyed hashes only, never a username.
+struct rate_field_reads {
+  std::array<storage::count_read, 2> keys;
+  std::array<double, 2> counts{};
+  std::array<rules::field, 2> fields{};
+  std::size_t size = 0;
+
+  std::span<const storage::count_read> read_keys() const noexcept { return {keys.data(), size}; }
+  std::span<double> read_counts() noexcept { return {counts.data(), size}; }
+};
+
+// What `rules` reads of the counts for an attempt from `address` (and the username's keyed hash
+// `user_key`, when there is one).
+rate_field_reads plan_rate_fields(const installed_rules& rules, const ip_address& address,
+                                  std::optional<std::string_view> user_key);
+// Sets the fields from the counts read (truncated to whole failures).
+void apply_rate_counts(const rate_field_reads& reads, rules::request_fields& fields) noexcept;
+// Reads through a backend that answers inline (login_counts::answers_inline), on this thread.
+result<void> read_rate_counts_inline(storage::login_counts& counts, std::int64_t now_ms, rate_field_reads& reads);
 
 }  // namespace callsign::server

@@ -91,11 +91,6 @@ class rule_registry {
   std::variant<std::shared_ptr<const rules::rule_set>, rules::rule_error> compile(std::string_view text,
                                                                                    const list_snapshot& lists) const;
 
-  // Several nodes: rate.login_failures.* would read this node's counters, not the shared ones,
-  // so a rule set that reads them is refused with `reason` (docs/rules.md, "Several nodes").
-  // Call before load().
-  void refuse_rate_fields(std::string reason) { rate_fields_refused_ = std::move(reason); }
-
   const std::filesystem::path& path() const noexcept { return path_; }
   // [rules] file was written in the config (otherwise the path is the default, which may be missing).
   bool file_configured() const noexcept { return path_configured_; }
@@ -119,7 +114,6 @@ class rule_registry {
   bool path_configured_ = false;
   const storage::clock& clock_;
   const login_config& login_;
-  std::string rate_fields_refused_;  // empty: rate.login_failures.* may be read
   mutable std::mutex install_mutex_;  // one replace/reload/re-bind at a time; versions in order
   // Guards current_ (a copy and the swap only). Not std::atomic<std::shared_ptr>: ThreadSanitizer
   // reports libstdc++ 12's implementation (rule_registry_race_test under ./tools/tsan).
