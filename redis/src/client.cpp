@@ -36,6 +36,23 @@ class client_impl final : public client {
     post_submit(std::move(encoded), commands.size(), std::move(done));
   }
 
+  void exec_acknowledged(std::vector<command> commands, replica_ack ack,
+                         storage::completion<std::vector<reply>> done) override {
+    std::string encoded;
+    for (const auto& cmd : commands) append_command(encoded, cmd);
+    {
+      std::lock_guard lock(lifecycle_);
+      if (!stopped_) {
+        asio::post(core_.io, [this, encoded = std::move(encoded), count = commands.size(), ack,
+                              done = std::move(done)]() mutable {
+          core_.submit_acknowledged(std::move(encoded), count, ack, std::move(done));
+        });
+        return;
+      }
+    }
+    if (done) done(make_error(error_kind::unavailable, "redis: client stopped"));
+  }
+
   void send(command cmd) override {
     std::string encoded;
     append_command(encoded, cmd);
@@ -80,6 +97,12 @@ class client_impl final : public client {
 };
 
 }  // namespace
+
+void client::exec_acknowledged(std::vector<command> commands, replica_ack ack,
+                               storage::completion<std::vector<reply>> done) {
+  commands.push_back({"WAIT", std::to_string(ack.replicas), std::to_string(ack.timeout_ms)});
+  exec(std::move(commands), std::move(done));
+}
 
 std::unique_ptr<client> client::start(client_options options, client_callbacks callbacks,
                                       std::vector<std::string> channels) {

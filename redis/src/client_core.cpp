@@ -45,7 +45,11 @@ void client_core::submit(std::string encoded, std::size_t count, storage::comple
   }
   if (write_buffer.empty()) writer_wake.cancel();
   write_buffer += encoded;
-  pending.push_back({count, {}, std::move(done), std::chrono::steady_clock::now() + options.command_timeout});
+  pending_exec entry;
+  entry.expected = count;
+  entry.done = std::move(done);
+  entry.deadline = std::chrono::steady_clock::now() + options.command_timeout;
+  pending.push_back(std::move(entry));
   if (pending.size() == 1) watchdog.cancel();  // the watchdog waits for this exec's deadline now
 }
 
@@ -60,8 +64,15 @@ void client_core::fail_pending(const std::string& why) {
   write_buffer.clear();
   std::deque<pending_exec> failed;
   failed.swap(pending);
-  for (auto& entry : failed) {
-    if (entry.done) entry.done(make_error(error_kind::unavailable, why));
+  // Parked execs were sent before anything still pending: fail them first, in order.
+  std::deque<pending_exec> parked;
+  parked.swap(awaiting_ack);
+  wait_in_flight = false;
+  uncovered.reset();
+  for (auto* list : {&parked, &failed}) {
+    for (auto& entry : *list) {
+      if (entry.done) entry.done(make_error(error_kind::unavailable, why));
+    }
   }
 }
 

@@ -30,8 +30,12 @@ namespace callsign::redis {
 struct pending_exec {
   std::size_t expected = 0;
   std::vector<reply> replies;
-  storage::completion<std::vector<reply>> done;  // empty for send()
+  storage::completion<std::vector<reply>> done;  // empty for send() and for the shared WAIT
   std::chrono::steady_clock::time_point deadline;
+  // exec_acknowledged: the exec is answered when WAIT number `ack_wait` answers, not before.
+  std::optional<replica_ack> ack;
+  std::uint64_t ack_wait = 0;
+  bool is_wait = false;  // the shared WAIT itself (number ack_wait)
 };
 
 struct client_core {
@@ -72,8 +76,22 @@ struct client_core {
   std::vector<std::weak_ptr<connection>> connections;
   std::shared_ptr<connection> make_connection(bool tls, const std::string& server_name);
 
+  // Replica acknowledgements (client thread only; replica_acks.cpp): the execs whose replies
+  // came and that wait for their WAIT, oldest first; how many WAITs were sent; whether one is
+  // in flight; the strongest WAIT wanted by execs sent since the last one.
+  std::deque<pending_exec> awaiting_ack;
+  std::uint64_t waits_sent = 0;
+  bool wait_in_flight = false;
+  std::optional<replica_ack> uncovered;
+
   // Queues encoded commands on the primary link, or answers `unavailable` when it is down.
   void submit(std::string encoded, std::size_t count, storage::completion<std::vector<reply>> done);
+  // The same for exec_acknowledged: sends a WAIT after the commands unless one is in flight
+  // (then the next WAIT, sent when it answers, covers them).
+  void submit_acknowledged(std::string encoded, std::size_t count, replica_ack ack,
+                           storage::completion<std::vector<reply>> done);
+  // An exec whose replies all came: answered, or parked until its WAIT answers.
+  void complete(pending_exec answered);
   // Closes the primary link (a switch, a stale primary): its loop then discovers again.
   void reset_primary();
   // Answers every pending exec with `unavailable` and drops unsent bytes.

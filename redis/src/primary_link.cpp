@@ -76,10 +76,7 @@ asio::awaitable<void> read_loop(client_core& core, link& state) {
     if (front.replies.size() == front.expected) {
       pending_exec answered = std::move(front);
       core.pending.pop_front();
-      if (answered.done) {
-        core.round_trips.fetch_add(1, std::memory_order_relaxed);
-        answered.done(std::move(answered.replies));
-      }
+      core.complete(std::move(answered));
     }
     if (lost) state.end(core, "redis " + to_string(state.conn->peer()) + ": no longer a usable primary (" + code + ")");
   }

@@ -87,14 +87,10 @@ void run_write(redis::client& client, storage::commit_sink& sink, const director
                std::atomic<std::uint64_t>& counter, directory_write write, storage::completion<std::uint64_t> done) {
   std::vector<redis::command> commands{std::move(write.fcall)};
   const std::int64_t replicas = options.wait_replicas;
-  if (replicas > 0) {
-    commands.push_back(
-        {"WAIT", std::to_string(replicas), std::to_string(std::max<std::int64_t>(options.wait_timeout_ms, 1))});
-  }
   counter.fetch_add(1, std::memory_order_relaxed);
-  client.exec(std::move(commands), [&sink, replicas, record = write.record, extra = std::move(write.extra),
-                                    on_reply = std::move(write.on_reply),
-                                    done = std::move(done)](result<std::vector<redis::reply>> replies) mutable {
+  auto answer = [&sink, replicas, record = write.record, extra = std::move(write.extra),
+                 on_reply = std::move(write.on_reply),
+                 done = std::move(done)](result<std::vector<redis::reply>> replies) mutable {
     if (on_reply) {
       on_reply();
     }
@@ -122,7 +118,14 @@ void run_write(redis::client& client, storage::commit_sink& sink, const director
                 [version = *version, done = std::move(done)](result<storage::commit_receipt> committed) {
                   done(committed ? result<std::uint64_t>(version) : result<std::uint64_t>(committed.error()));
                 });
-  });
+  };
+  if (replicas > 0) {
+    // The WAIT's reply comes last; concurrent writes share one WAIT (redis/client.hpp).
+    client.exec_acknowledged(std::move(commands), {replicas, std::max<std::int64_t>(options.wait_timeout_ms, 1)},
+                             std::move(answer));
+  } else {
+    client.exec(std::move(commands), std::move(answer));
+  }
 }
 
 }  // namespace directory_detail

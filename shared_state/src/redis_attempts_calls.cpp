@@ -1,5 +1,6 @@
 #include "redis_attempts_calls.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <utility>
 
@@ -16,11 +17,8 @@ void call_function(redis::client& client, redis::command call, const redis_write
   std::vector<redis::command> commands;
   commands.push_back(std::move(call));
   const bool wait = options.wait_replicas > 0;
-  if (wait) {
-    commands.push_back({"WAIT", std::to_string(options.wait_replicas), std::to_string(options.wait_timeout_ms)});
-  }
-  client.exec(std::move(commands), [done = std::move(done), wait, replicas = options.wait_replicas](
-                                       result<std::vector<redis::reply>> replies) {
+  auto answer = [done = std::move(done), wait, replicas = options.wait_replicas](
+                    result<std::vector<redis::reply>> replies) {
     if (!replies) {
       done(unavailable("shared state unavailable"));
       return;
@@ -48,7 +46,14 @@ void call_function(redis::client& client, redis::command call, const redis_write
       }
     }
     done(std::move(reply));
-  });
+  };
+  if (wait) {
+    // The WAIT's reply comes last; concurrent calls share one WAIT (redis/client.hpp).
+    client.exec_acknowledged(std::move(commands), {options.wait_replicas, std::max<std::int64_t>(options.wait_timeout_ms, 1)},
+                             std::move(answer));
+  } else {
+    client.exec(std::move(commands), std::move(answer));
+  }
 }
 
 std::optional<std::int64_t> read_integer(const redis::reply& r) {

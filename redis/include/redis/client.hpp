@@ -82,6 +82,12 @@ struct client_callbacks {
   std::function<void(const client_status&)> status_changed;
 };
 
+// What exec_acknowledged waits for: WAIT <replicas> <timeout_ms>.
+struct replica_ack {
+  std::int64_t replicas = 1;     // >= 1
+  std::int64_t timeout_ms = 100;  // >= 1; WAIT answers with fewer acknowledgements after it
+};
+
 // Thread-safety: every member may be called from any thread. Completions and callbacks run on
 // the client's own thread and must not block it.
 class client {
@@ -98,6 +104,16 @@ class client {
   // connection breaks or times out before every reply arrived (then the commands may or may
   // not have run). Messages never contain arguments.
   virtual void exec(std::vector<command> commands, storage::completion<std::vector<reply>> done) = 0;
+
+  // As exec, for writes that must reach `replicas` replicas before they count: the completion
+  // waits for a `WAIT replicas timeout_ms` sent after these commands on the same connection,
+  // and that WAIT's reply (the number of replicas that acknowledged) is appended as the last
+  // reply. Concurrent calls share one WAIT: while one is in flight, the commands of the calls
+  // that arrive are sent at once and one WAIT after them covers them all (Redis blocks the
+  // connection for the length of a WAIT, so a WAIT per call would let one write through per
+  // replica round trip). The default sends the WAIT with the commands, a WAIT per call.
+  virtual void exec_acknowledged(std::vector<command> commands, replica_ack ack,
+                                 storage::completion<std::vector<reply>> done);
 
   // Fire-and-forget (e.g. PUBLISH of a notice): sent when connected, dropped otherwise.
   virtual void send(command cmd) = 0;

@@ -28,8 +28,9 @@ redis::command load_directory_library();
 inline constexpr std::string_view directory_events_channel = "cs:events";
 
 struct directory_options {
-  // > 0: every write pipelines WAIT <wait_replicas> <wait_timeout_ms> in the same exec and
-  // answers unavailable when fewer replicas acknowledged (the change is made on the primary then).
+  // > 0: every write is answered after a WAIT <wait_replicas> <wait_timeout_ms> sent after it
+  // (one WAIT shared by the writes in flight: redis::client::exec_acknowledged), and answers
+  // unavailable when fewer replicas acknowledged (the change is made on the primary then).
   std::int64_t wait_replicas = 0;
   // Must stay below the client's command_timeout; values below 1 are taken as 1 (WAIT 0 would
   // block forever).
