@@ -33,9 +33,10 @@ std::string mark_key(std::string_view user, std::string_view method);
 std::string counter_redis_key(std::string_view key);  // cs:w:<key>
 std::string block_redis_key(std::string_view key);    // cs:b:<key>
 
-// Durability of a mutating call: WAIT <wait_replicas> <wait_timeout_ms> pipelined after it in
-// the same exec when wait_replicas > 0; fewer acknowledgements answer `unavailable` (the change
-// is already made on the primary).
+// Durability of a mutating call: when wait_replicas > 0 it is answered only after a
+// WAIT <wait_replicas> <wait_timeout_ms> sent after it on the same connection, one WAIT shared
+// by the calls in flight (redis::client::exec_acknowledged); fewer acknowledgements answer
+// `unavailable` (the change is already made on the primary). Timeouts below 1 are taken as 1.
 struct redis_write_options {
   std::int64_t wait_replicas = 0;
   std::int64_t wait_timeout_ms = 100;
