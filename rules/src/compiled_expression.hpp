@@ -4,6 +4,7 @@
 
 #include <re2/re2.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,6 +36,8 @@ struct value_op {
   std::uint32_t cost = 1;   // a rough price, to try cheap conditions of and/or first
 };
 
+inline constexpr std::uint32_t no_slot = 0xffffffffU;
+
 struct bool_op {
   op_code code = op_code::truth;
   compare_op cmp = compare_op::eq;
@@ -43,6 +46,61 @@ struct bool_op {
   std::uint32_t count = 0;
   std::int64_t number = 0;
   std::uint32_t cost = 1;
+  // A leaf's result slot, shared by every equal leaf of the file (same test of the same
+  // value): computed once per pass. no_slot: computed each time (cheap leaves, plain mode).
+  std::uint32_t slot = no_slot;
+  // contains: its needle group (file_shared::groups), searched once per pass for all needles.
+  std::uint32_t group = no_slot;
+};
+
+// The needles of one kind (contains: 2+ bytes; starts_with; ends_with; eq or ne) that one file tests
+// against one value (say lower(http.user_agent)): answered all at once, so later rules find
+// their results known. contains scans the value once: a position is a candidate for needle j
+// when bit j is set in first[value[i]] and in second[value[i + 1]].
+struct needle_group {
+  static constexpr std::size_t max_needles = 64;
+  op_code kind = op_code::contains;
+  bool negate = false;  // compare_bytes: ne
+  std::array<std::uint64_t, 256> first{};
+  std::array<std::uint64_t, 256> second{};
+  std::vector<std::string> needles;
+  std::vector<std::uint32_t> slots;  // needles[j]'s result slot
+};
+
+// An integer comparison as an interval: true when lo <= x <= hi, flipped by negate (ne); false
+// whatever the test when the value is absent (bot.score).
+struct int_test {
+  std::int64_t lo = 0, hi = 0;
+  bool negate = false;
+  std::uint32_t slot = 0;
+};
+
+// Every integer comparison one file makes on one value (bot.score, len(http.user_agent), ...):
+// answered all at once, without a branch per test.
+struct int_group {
+  std::vector<int_test> tests;
+};
+
+// Slots of leaves an expression requires (and-ed at its top): one known false in the pass
+// makes the expression false without walking it.
+struct guard_set {
+  std::array<std::uint32_t, 4> slots{};
+  std::uint32_t count = 0;
+};
+
+// What a pass needs of the per-thread state, sized for the whole file.
+struct pass_needs {
+  std::uint32_t lower_buffers = 0;
+  std::uint32_t header_slots = 0;
+  std::uint32_t leaf_slots = 0;
+};
+
+// Shared by every expression of one file (compile_environment); complete once the file is.
+struct file_shared {
+  pass_needs needs;
+  std::vector<needle_group> groups;
+  std::vector<int_group> int_groups;
+  std::vector<guard_set> rule_guards;  // by [[rule]] index, contiguous: a skipped rule is not touched
 };
 
 class compiled_expression {
@@ -64,6 +122,8 @@ class compiled_expression {
   std::uint32_t header_slots = 0;
   field_mask reads;
   std::vector<std::string> list_names;  // bound by in $name, first use first
+  std::shared_ptr<const file_shared> shared;  // never null
+  guard_set guards;
 };
 
 }  // namespace callsign::rules

@@ -1,6 +1,12 @@
 #include "compiler.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "leaf_sharing.hpp"
+#include "text_functions.hpp"
 
 namespace callsign::rules {
 namespace {
@@ -195,6 +201,7 @@ std::optional<std::uint32_t> flattener::node(const expr_node& n) {
     op.code = lhs.kind == value_kind::starts_with ? op_code::starts_with : op_code::ends_with;
     op.first = add_string(lhs.literal);
     op.cost = out_.values[op.value].cost + 1;
+    if (env_.share_work) share_leaf(env_, out_, op);
     const std::uint32_t call = push(op);
     if (n.kind == node_kind::truth) return call;
     // `starts_with(...) eq false`: compare the call's result.
@@ -262,6 +269,7 @@ std::optional<std::uint32_t> flattener::node(const expr_node& n) {
     default: return std::nullopt;
   }
   op.cost = out_.values[op.value].cost + leaf_cost(op.code);
+  if (env_.share_work) share_leaf(env_, out_, op);
   return push(op);
 }
 
@@ -275,6 +283,12 @@ expression_ptr compile_in_context(std::string_view text, expression_context cont
   auto root = flattener(context, env, err, *out).node(*tree);
   if (!root) return nullptr;
   out->root = *root;
+  pass_needs& needs = env.shared->needs;
+  needs.lower_buffers = std::max(needs.lower_buffers, out->lower_buffers);
+  needs.header_slots = static_cast<std::uint32_t>(env.header_names.size());
+  needs.leaf_slots = static_cast<std::uint32_t>(env.leaf_slots.size());
+  out->shared = env.shared;
+  out->guards = guards_of(*out);
   return out;
 }
 

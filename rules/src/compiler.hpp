@@ -23,6 +23,13 @@ struct compile_environment {
   const std::map<std::string, std::shared_ptr<const storage::ip_set>, std::less<>>* file_lists = nullptr;
   std::size_t regexes_left = max_regexes_per_file;  // shared across a file's expressions
   std::vector<std::string> header_names;            // slot -> lower-case name, shared likewise
+  // false: every leaf computed each time it is reached, `contains` one needle at a time (the
+  // plain path the tests compare the shared one with: rule_set_testing.hpp).
+  bool share_work = true;
+  std::map<std::string, std::uint32_t, std::less<>> leaf_slots;  // leaf key -> result slot
+  std::vector<std::uint32_t> slot_groups;  // slot -> its needle group, or no_slot
+  std::map<std::string, std::uint32_t, std::less<>> open_groups;  // value key -> needle group
+  std::shared_ptr<file_shared> shared = std::make_shared<file_shared>();
 };
 
 // Parse and compile `text`; nullptr with `err` filled.

@@ -5,21 +5,14 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "text_functions.hpp"
 
 namespace callsign::rules {
-namespace {
 
-struct pass_state {
-  std::uint64_t pass = 0;
-  std::array<std::uint64_t, field_count> lowered_in{};  // the pass each lowered[f] belongs to
-  std::array<std::string, field_count> lowered;
-  std::vector<std::string> buffers;  // lower() of anything else, one per lower() in an expression
-  std::vector<std::uint64_t> header_in;  // by header slot: the pass header_value belongs to
-  std::vector<std::string_view> header_value;
-};
+namespace {
 
 pass_state& state() noexcept {
   thread_local pass_state s;
@@ -142,8 +135,60 @@ struct evaluation {
     return false;
   }
 
+  // Answers every needle of the group and fills all their slots. contains: one scan of h.
+  bool search_group(const needle_group& g, std::string_view h, std::uint32_t own) const {
+    const std::size_t n = g.needles.size();
+    if (g.kind == op_code::compare_bytes) {
+      for (std::size_t j = 0; j < n; ++j) st.leaf[g.slots[j]] = (h == g.needles[j]) != g.negate ? 2 : 1;
+      return st.leaf[own] == 2;
+    }
+    if (g.kind != op_code::contains) {
+      for (std::size_t j = 0; j < n; ++j) {
+        const std::string& p = g.needles[j];
+        const bool hit = h.size() >= p.size() &&
+                         same_bytes(g.kind == op_code::starts_with ? h.data() : h.data() + h.size() - p.size(),
+                                    p.data(), p.size());
+        st.leaf[g.slots[j]] = hit ? 2 : 1;
+      }
+      return st.leaf[own] == 2;
+    }
+    const std::uint64_t all = n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
+    std::uint64_t found = 0;
+    const auto* p = reinterpret_cast<const unsigned char*>(h.data());
+    for (std::size_t i = 0; i + 1 < h.size() && found != all; ++i) {
+      std::uint64_t m = g.first[p[i]] & g.second[p[i + 1]] & ~found;
+      while (m != 0) {
+        const int j = std::countr_zero(m);
+        m &= m - 1;
+        const std::string& needle = g.needles[static_cast<std::size_t>(j)];
+        if (needle.size() <= h.size() - i && same_bytes(h.data() + i + 2, needle.data() + 2, needle.size() - 2)) {
+          found |= std::uint64_t{1} << j;
+        }
+      }
+    }
+    for (std::size_t j = 0; j < n; ++j) st.leaf[g.slots[j]] = ((found >> j) & 1U) != 0 ? 2 : 1;
+    return st.leaf[own] == 2;
+  }
+
+  // The group's answer when it has company, else nullopt-like: -1.
+  int grouped(const bool_op& o) const {
+    if (o.group == no_slot) return -1;
+    const needle_group& g = e.shared->groups[o.group];
+    if (g.needles.size() < 2) return -1;
+    return search_group(g, bytes(o.value), o.slot) ? 1 : 0;
+  }
+
   bool op(std::uint32_t i) const {
     const bool_op& o = e.ops[i];
+    if (o.slot == no_slot) return compute(o);
+    std::uint8_t& known = st.leaf[o.slot];
+    if (known != 0) return known == 2;
+    const bool r = compute(o);
+    known = r ? 2 : 1;
+    return r;
+  }
+
+  bool compute(const bool_op& o) const {
     switch (o.code) {
       case op_code::all_of:
         for (std::uint32_t k = 0; k < o.count; ++k) {
@@ -165,23 +210,37 @@ struct evaluation {
       case op_code::compare_bool: return compare(o.cmp, boolean(o.value), o.number != 0);
       case op_code::compare_int: {
         std::int64_t x = 0;
+        if (o.group != no_slot && e.shared->int_groups[o.group].tests.size() > 1) {
+          const bool present = integer(o.value, x);
+          for (const int_test& t : e.shared->int_groups[o.group].tests) {
+            st.leaf[t.slot] = present && ((x >= t.lo && x <= t.hi) != t.negate) ? 2 : 1;
+          }
+          return st.leaf[o.slot] == 2;
+        }
         return integer(o.value, x) && compare(o.cmp, x, o.number);
       }
-      case op_code::compare_bytes: return compare(o.cmp, bytes(o.value), std::string_view(e.strings[o.first]));
-      case op_code::contains: return contains(bytes(o.value), e.strings[o.first]);
+      case op_code::compare_bytes:
+        if (const int g = grouped(o); g >= 0) return g == 1;
+        return compare(o.cmp, bytes(o.value), std::string_view(e.strings[o.first]));
+      case op_code::contains: {
+        if (const int g = grouped(o); g >= 0) return g == 1;
+        return contains(bytes(o.value), e.strings[o.first]);
+      }
       case op_code::starts_with: {
+        if (const int g = grouped(o); g >= 0) return g == 1;
         const std::string_view x = bytes(o.value);
         const std::string& p = e.strings[o.first];
         return x.size() >= p.size() && same_bytes(x.data(), p.data(), p.size());
       }
       case op_code::ends_with: {
+        if (const int g = grouped(o); g >= 0) return g == 1;
         const std::string_view x = bytes(o.value);
         const std::string& p = e.strings[o.first];
         return x.size() >= p.size() && same_bytes(x.data() + x.size() - p.size(), p.data(), p.size());
       }
       case op_code::matches: {
         const std::string_view s = bytes(o.value);
-        return RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *e.regexes[o.first]);
+        return e.regexes[o.first]->Match(re2::StringPiece(s.data(), s.size()), 0, s.size(), RE2::UNANCHORED, nullptr, 0);
       }
       case op_code::in_ints: {
         std::int64_t x = 0;
@@ -210,21 +269,31 @@ struct evaluation {
 
 }  // namespace
 
-void begin_pass() noexcept { ++state().pass; }
-
-bool evaluate_in_pass(const compiled_expression& e, const request_fields& fields) {
+pass_state& begin_pass(const pass_needs& needs) {
   pass_state& s = state();
-  if (s.buffers.size() < e.lower_buffers) s.buffers.resize(e.lower_buffers);
-  if (s.header_in.size() < e.header_slots) {
-    s.header_in.resize(e.header_slots, 0);
-    s.header_value.resize(e.header_slots);
+  ++s.pass;
+  if (s.buffers.size() < needs.lower_buffers) s.buffers.resize(needs.lower_buffers);
+  if (s.header_in.size() < needs.header_slots) {
+    s.header_in.resize(needs.header_slots, 0);
+    s.header_value.resize(needs.header_slots);
   }
-  return evaluation{e, fields, s}.op(e.root);
+  if (s.leaf.size() < needs.leaf_slots) s.leaf.resize(needs.leaf_slots);
+  std::fill_n(s.leaf.begin(), needs.leaf_slots, std::uint8_t{0});
+  return s;
+}
+
+bool evaluate_in_pass(pass_state& s, const compiled_expression& e, const request_fields& fields) {
+  const evaluation run{e, fields, s};
+  const bool_op& root = e.ops[e.root];
+  if (root.code != op_code::all_of) return run.op(e.root);
+  for (std::uint32_t k = 0; k < root.count; ++k) {  // the usual root, without a dispatch
+    if (!run.op(e.children[root.first + k])) return false;
+  }
+  return true;
 }
 
 bool evaluate_expression(const compiled_expression& e, const request_fields& fields) {
-  begin_pass();
-  return evaluate_in_pass(e, fields);
+  return evaluate_in_pass(begin_pass(e.shared->needs), e, fields);
 }
 
 }  // namespace callsign::rules

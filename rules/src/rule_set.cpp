@@ -7,6 +7,7 @@
 #include "compiler.hpp"
 #include "evaluator.hpp"
 #include "rule_file.hpp"
+#include "rule_set_testing.hpp"
 
 namespace callsign::rules {
 namespace {
@@ -31,11 +32,13 @@ rule_set::rule_set() = default;
 rule_set::~rule_set() = default;
 
 struct rule_set_builder {
-  static std::shared_ptr<const rule_set> build(std::string_view text, const list_resolver& resolve, rule_error& why) {
+  static std::shared_ptr<const rule_set> build(std::string_view text, const list_resolver& resolve, rule_error& why,
+                                               bool share_work) {
     rule_file file;
     if (!read_rule_file(text, resolve, file, why)) return nullptr;
     std::shared_ptr<rule_set> set(new rule_set());
     compile_environment env;
+    env.share_work = share_work;
     env.resolve = &resolve;
     env.file_lists = &file.lists;
     const auto compile = [&](const std::string& id, const std::string& expression, file_position at,
@@ -49,6 +52,7 @@ struct rule_set_builder {
       auto e = compile(file.rules[i].id, file.rules[i].expression, file.rule_expression_at[i], expression_context::rule);
       if (!e) return nullptr;
       set->reads_ |= e->reads;
+      env.shared->rule_guards.push_back(e->guards);
       set->rule_exprs_.push_back(std::move(e));
     }
     for (std::size_t i = 0; i < file.rate_limits.size(); ++i) {
@@ -72,14 +76,28 @@ struct rule_set_builder {
   }
 };
 
-std::shared_ptr<const rule_set> rule_set::compile(std::string_view toml_text, const list_resolver& resolve,
-                                                  rule_error& why) {
+namespace {
+
+std::shared_ptr<const rule_set> compile_file(std::string_view toml_text, const list_resolver& resolve, rule_error& why,
+                                             bool share_work) {
   try {
-    return rule_set_builder::build(toml_text, resolve, why);
+    return rule_set_builder::build(toml_text, resolve, why, share_work);
   } catch (const std::bad_alloc&) {
     why = make_rule_error("", {}, "a smaller rule file", "out of memory while compiling the rule file");
     return nullptr;
   }
+}
+
+}  // namespace
+
+std::shared_ptr<const rule_set> rule_set::compile(std::string_view toml_text, const list_resolver& resolve,
+                                                  rule_error& why) {
+  return compile_file(toml_text, resolve, why, true);
+}
+
+std::shared_ptr<const rule_set> compile_unshared(std::string_view toml_text, const list_resolver& resolve,
+                                                 rule_error& why) {
+  return compile_file(toml_text, resolve, why, false);
 }
 
 void rule_set::evaluate(const request_fields& fields, decision& out) const {
@@ -87,9 +105,11 @@ void rule_set::evaluate(const request_fields& fields, decision& out) const {
   out.rule.reset();
   out.logged.clear();
   out.shadow.clear();
-  begin_pass();
+  if (rule_exprs_.empty()) return;
+  const file_shared& shared = *rule_exprs_.front()->shared;
+  pass_state& pass = begin_pass(shared.needs);
   for (std::size_t i = 0; i < rules_.size(); ++i) {
-    if (!evaluate_in_pass(*rule_exprs_[i], fields)) continue;
+    if (ruled_out(pass, shared.rule_guards[i]) || !evaluate_in_pass(pass, *rule_exprs_[i], fields)) continue;
     const auto index = static_cast<std::uint32_t>(i);
     const rule_source& r = rules_[i];
     if (r.shadow) {
@@ -110,10 +130,13 @@ bool rule_set::counts(std::size_t rate_limit_index, const request_fields& fields
   return rate_limit_index < rate_exprs_.size() && evaluate_expression(*rate_exprs_[rate_limit_index], fields);
 }
 
-expression_ptr compile_expression(std::string_view text, const list_resolver& resolve, rule_error& why) {
+namespace {
+
+expression_ptr compile_one(std::string_view text, const list_resolver& resolve, rule_error& why, bool share_work) {
   try {
     compile_environment env;
     env.resolve = &resolve;
+    env.share_work = share_work;
     expr_error err;
     auto e = compile_in_context(text, expression_context::rule, env, err);
     if (!e) why = make_rule_error("", position_in_text(text, err.at), err.expected, err.problem);
@@ -122,6 +145,16 @@ expression_ptr compile_expression(std::string_view text, const list_resolver& re
     why = make_rule_error("", {}, "a smaller expression", "out of memory while compiling the expression");
     return nullptr;
   }
+}
+
+}  // namespace
+
+expression_ptr compile_expression(std::string_view text, const list_resolver& resolve, rule_error& why) {
+  return compile_one(text, resolve, why, true);
+}
+
+expression_ptr compile_expression_unshared(std::string_view text, const list_resolver& resolve, rule_error& why) {
+  return compile_one(text, resolve, why, false);
 }
 
 }  // namespace callsign::rules

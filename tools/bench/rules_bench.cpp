@@ -2,7 +2,7 @@
 // as $open_proxies) evaluated against a few request shapes: ns per rule_set::evaluate on one
 // thread, CPU time. The server's target (issue 19) is that these rules cost at most 20% of a
 // POST /v1/login/check; this isolates the evaluator's share. Prints "<metric> <value>".
-// usage: rules_bench [--seconds S] [--rules FILE] [--proxies FILE]
+// usage: rules_bench [--seconds S] [--rules FILE] [--proxies FILE] [--shape NAME (only that one)]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -70,10 +70,12 @@ int main(int argc, char** argv) {
   double seconds = 1.0;
   std::string rules_path = CALLSIGN_SOURCE_DIR "/tools/bench/rules_100.toml";
   std::string proxies_path = "/work/shared/data/open-proxies/union.ipset";
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
     else if (std::strcmp(argv[i], "--rules") == 0) rules_path = argv[i + 1];
     else if (std::strcmp(argv[i], "--proxies") == 0) proxies_path = argv[i + 1];
+    else if (std::strcmp(argv[i], "--shape") == 0) only = argv[i + 1];
   }
   auto proxies = storage::parse_ip_set(read_file(proxies_path));
   if (!proxies) {
@@ -99,6 +101,7 @@ int main(int argc, char** argv) {
   rules::decision d;
   constexpr std::uint64_t batch = 1000;
   for (const auto& s : shapes()) {
+    if (!only.empty() && only != s.name) continue;
     const double per_second = bench::per_cpu_second(seconds, batch, [&] {
       for (std::uint64_t i = 0; i < batch; ++i) set->evaluate(s.fields, d);
     });
