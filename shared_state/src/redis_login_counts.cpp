@@ -37,6 +37,14 @@ std::optional<double> read_count(const redis::reply& r) {
 redis_login_counts::redis_login_counts(redis::client& client, redis_operation_counts* counts)
     : client_(client), counts_(counts) {}
 
+std::optional<result<void>> redis_login_counts::read_inline(std::int64_t now_ms,
+                                                            std::span<const storage::count_read> keys,
+                                                            std::span<double> counts) {
+  if (auto ok = check(now_ms, keys, counts); !ok) return ok;
+  if (keys.empty()) return result<void>();
+  return std::nullopt;
+}
+
 void redis_login_counts::read(std::int64_t now_ms, std::span<const storage::count_read> keys,
                               std::span<double> counts, storage::completion<void> done) {
   if (auto ok = check(now_ms, keys, counts); !ok) {

@@ -23,7 +23,8 @@ struct counts_on : test::redis_backend_on<Connection> {
   shared_state::redis_login_counts reader{this->client, &this->counts};
 
   result<void> read(std::int64_t now_ms, std::span<const storage::count_read> keys, std::span<double> out) {
-    BOOST_REQUIRE(!reader.answers_inline());
+    // A count needs its round trip: only a call with nothing to ask, or bad arguments, answers at once.
+    if (auto at_once = reader.read_inline(now_ms, keys, out)) BOOST_REQUIRE(keys.empty() || !*at_once);
     return test::wait_for<void>([&](auto done) { reader.read(now_ms, keys, out, done); });
   }
 };

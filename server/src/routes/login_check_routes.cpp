@@ -194,10 +194,12 @@ handler_result login_check_route(const login_check_services& services, http_requ
   auto reads = plan_rate_fields(*rules, *address, user_key);
   const bool username_present = decoded->username.has_value();
   const bool serial_present = decoded->device_serial.has_value();
-  if (reads.size == 0 || services.counts.answers_inline()) {
-    // No count to wait for: answered here, as without rate fields.
+  // No count to read, or counts the backend has at once (one node): answered here.
+  std::optional<result<void>> read_now;
+  if (reads.size != 0) read_now = services.counts.read_inline(now, reads.read_keys(), reads.read_counts());
+  if (reads.size == 0 || read_now) {
+    if (read_now && !*read_now) return read_now->error();
     auto fields = attempt_fields(decoded->http, username_present, serial_present, *address, *signals);
-    if (auto read = read_rate_counts_inline(services.counts, now, reads); !read) return read.error();
     apply_rate_counts(reads, fields);
     return answer_check(services, request.request_id, *signals, decide_by_rules(*rules, fields));
   }

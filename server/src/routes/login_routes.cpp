@@ -217,10 +217,13 @@ handler_result login_gate(const login_services& services, http_request& request)
     return make_error(error_kind::invalid_input, "header " + score_header + " must be an integer from 1 to 99");
   }
   auto reads = plan_rate_fields(*rules, *client, std::nullopt);
-  if (reads.size == 0 || services.counts.answers_inline()) {
+  // No count to read, or a count the backend has at once (one node): answered here.
+  std::optional<result<void>> read_now;
+  if (reads.size != 0) read_now = services.counts.read_inline(now, reads.read_keys(), reads.read_counts());
+  if (reads.size == 0 || read_now) {
+    if (read_now && !*read_now) return read_now->error();
     auto fields = rule_fields_of(http);
     fields.ip_src = *client;
-    if (auto read = read_rate_counts_inline(services.counts, now, reads); !read) return read.error();
     apply_rate_counts(reads, fields);
     return answer_gate(services, request.request_id, *decision, decide_by_rules(*rules, fields));
   }

@@ -65,12 +65,4 @@ void apply_rate_counts(const rate_field_reads& reads, rules::request_fields& fie
   }
 }
 
-result<void> read_rate_counts_inline(storage::login_counts& counts, std::int64_t now_ms, rate_field_reads& reads) {
-  if (reads.size == 0) return {};
-  result<void> got = make_error(error_kind::internal, "the count backend did not answer inline");
-  // One pointer captured: std::function keeps it without allocating.
-  counts.read(now_ms, reads.read_keys(), reads.read_counts(), [&got](result<void> answer) { got = std::move(answer); });
-  return got;
-}
-
 }  // namespace callsign::server

@@ -19,7 +19,9 @@ class redis_login_counts final : public storage::login_counts {
   // No keys: answers inline without a round trip. Bad arguments: invalid_input, inline.
   void read(std::int64_t now_ms, std::span<const storage::count_read> keys, std::span<double> counts,
             storage::completion<void> done) override;
-  bool answers_inline() const noexcept override { return false; }
+  // Only a call that needs no round trip (no keys, or bad arguments) answers here.
+  std::optional<result<void>> read_inline(std::int64_t now_ms, std::span<const storage::count_read> keys,
+                                          std::span<double> counts) override;
 
  private:
   redis::client& client_;

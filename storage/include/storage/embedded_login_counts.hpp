@@ -15,7 +15,9 @@ class embedded_login_counts final : public login_counts {
 
   void read(std::int64_t now_ms, std::span<const count_read> keys, std::span<double> counts,
             completion<void> done) override;
-  bool answers_inline() const noexcept override { return true; }
+  // Always answers.
+  std::optional<result<void>> read_inline(std::int64_t now_ms, std::span<const count_read> keys,
+                                          std::span<double> counts) override;
 
  private:
   rate_counters& counters_;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -34,9 +35,11 @@ class login_counts {
   virtual void read(std::int64_t now_ms, std::span<const count_read> keys, std::span<double> counts,
                     completion<void> done) = 0;
 
-  // True when read() always calls `done` before it returns (the embedded backend): the caller may
-  // then keep everything on its stack and skip the asynchronous reply.
-  virtual bool answers_inline() const noexcept = 0;
+  // The same answer at once when the backend has it without waiting (the embedded backend, from
+  // memory): the hot path of a single node, with no completion to build. nullopt when the answer
+  // needs a round trip (nothing was read): call read().
+  virtual std::optional<result<void>> read_inline(std::int64_t now_ms, std::span<const count_read> keys,
+                                                  std::span<double> counts) = 0;
 
  protected:
   login_counts() = default;

@@ -51,7 +51,5 @@ rate_field_reads plan_rate_fields(const installed_rules& rules, const ip_address
                                   std::optional<std::string_view> user_key);
 // Sets the fields from the counts read (truncated to whole failures).
 void apply_rate_counts(const rate_field_reads& reads, rules::request_fields& fields) noexcept;
-// Reads through a backend that answers inline (login_counts::answers_inline), on this thread.
-result<void> read_rate_counts_inline(storage::login_counts& counts, std::int64_t now_ms, rate_field_reads& reads);
 
 }  // namespace callsign::server
