@@ -45,8 +45,8 @@ std::optional<result<void>> redis_login_counts::read_inline(std::int64_t now_ms,
   return std::nullopt;
 }
 
-void redis_login_counts::read(std::int64_t now_ms, std::span<const storage::count_read> keys,
-                              std::span<double> counts, storage::completion<void> done) {
+void redis_login_counts::read(std::int64_t now_ms, std::span<const storage::count_read> keys, std::span<double> counts,
+                              storage::completion<void> done) {
   if (auto ok = check(now_ms, keys, counts); !ok) {
     done(ok.error());
     return;

@@ -58,18 +58,22 @@ BOOST_AUTO_TEST_CASE(the_read_is_fcall_ro_and_writes_nothing) {
   // Another window and kind (measured on an adapted copy), and a key never counted.
   const std::vector<storage::count_read> keys{{ip_counter, {5, 60'000}},
                                               {ip_counter, {5000, 30'000}},
-                                              {"login\x1fip\x1f" "198.51.100.7", {5, 60'000}}};
+                                              {"login\x1fip\x1f"
+                                               "198.51.100.7",
+                                               {5, 60'000}}};
   std::vector<double> out(keys.size());
   BOOST_REQUIRE(b.read(t0 + 10, keys, out));
   BOOST_TEST(out[0] == 3.0);
   BOOST_TEST(out[2] == 0.0);
   BOOST_TEST(changes_since_save(b.server) == before);
   BOOST_TEST(b.server.command({"GET", redis_key}) == stored);
-  BOOST_TEST(b.server.command({"EXISTS", "cs:w:login\x1fip\x1f" "198.51.100.7"}) == ":0\r\n");
+  BOOST_TEST(b.server.command({"EXISTS",
+                               "cs:w:login\x1fip\x1f"
+                               "198.51.100.7"}) == ":0\r\n");
   // The Function itself, as a client sends it: FCALL_RO is accepted only for a no-writes
   // Function, and a plain FCALL of it is just as read-only.
-  const auto direct = b.server.command({"FCALL_RO", "callsign_login_counts", "1", redis_key,
-                                        std::to_string(t0 + 10), "5", "60000"});
+  const auto direct =
+      b.server.command({"FCALL_RO", "callsign_login_counts", "1", redis_key, std::to_string(t0 + 10), "5", "60000"});
   BOOST_TEST(direct == "*1\r\n$1\r\n3\r\n");
   BOOST_TEST(b.server.command({"FCALL_RO", "callsign_login_record", "0", "1", "0", "0", "0"}).rfind("-ERR", 0) == 0);
   BOOST_TEST(changes_since_save(b.server) == before);
@@ -79,12 +83,11 @@ BOOST_AUTO_TEST_CASE(a_replica_answers_the_read) {
   counts_on<test::blocking_connection> b;
   for (int i = 0; i < 2; ++i) b.record(failure(t0 + i, ip_counter, {5, 60'000}));
   test::temp_directory dir;
-  test::redis_process replica(dir.path(), {.name = "replica",
-                                           .config_lines = {"replicaof 127.0.0.1 " + std::to_string(b.server.port())}});
+  test::redis_process replica(
+      dir.path(), {.name = "replica", .config_lines = {"replicaof 127.0.0.1 " + std::to_string(b.server.port())}});
   // The replica has the counter once its link is up and the key arrived (an observable state).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (replica.command({"EXISTS", "cs:w:" + ip_counter}) != ":1\r\n" &&
-         std::chrono::steady_clock::now() < deadline) {
+  while (replica.command({"EXISTS", "cs:w:" + ip_counter}) != ":1\r\n" && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   BOOST_REQUIRE(replica.command({"EXISTS", "cs:w:" + ip_counter}) == ":1\r\n");
@@ -133,8 +136,8 @@ BOOST_AUTO_TEST_CASE(unexpected_replies_and_corrupt_counters_are_internal) {
   std::vector<double> out(1);
   using kind = redis::reply::kind;
   const std::vector<std::vector<redis::reply>> shapes = {
-      {redis::reply{kind::integer, 0, {}, {}}},                                    // not an array
-      {redis::reply{kind::array, 0, {}, {}}},                                      // no count
+      {redis::reply{kind::integer, 0, {}, {}}},                                      // not an array
+      {redis::reply{kind::array, 0, {}, {}}},                                        // no count
       {redis::reply{kind::array, 0, {}, {redis::reply{kind::integer, 0, {}, {}}}}},  // not a decimal string
       {redis::reply{kind::array, 0, {}, {redis::reply{kind::string, 0, "-1", {}}}}},
       {redis::reply{kind::array, 0, {}, {redis::reply{kind::string, 0, "3x", {}}}}},

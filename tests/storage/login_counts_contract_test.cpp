@@ -5,8 +5,8 @@
 #include <boost/mpl/list.hpp>
 #include <boost/test/unit_test.hpp>
 #include <memory>
-#include <vector>
 #include <optional>
+#include <vector>
 
 #include "storage/database.hpp"
 #include "storage/embedded_attempts.hpp"
@@ -63,8 +63,7 @@ struct counts_backend {
     BOOST_REQUIRE(at_once.has_value());
     std::vector<double> again(out.size(), -1.0);
     std::optional<result<void>> answered;
-    counts.read(now_ms, keys, std::span<double>(again),
-                [&](result<void> r) { answered = std::move(r); });
+    counts.read(now_ms, keys, std::span<double>(again), [&](result<void> r) { answered = std::move(r); });
     BOOST_REQUIRE(answered.has_value());
     BOOST_TEST(answered->has_value() == at_once->has_value());
     if (*answered) BOOST_TEST(std::vector<double>(out.begin(), out.end()) == again, boost::test_tools::per_element());
@@ -91,9 +90,8 @@ BOOST_AUTO_TEST_CASE(embedded_counts_survive_a_restart) {
     storage::embedded_login_attempts logins(counters, **blocks);
     for (int i = 0; i < 2; ++i) {
       storage::change_set changes;
-      logins.record(failure(t0 + i, ip_counter, limit), changes, [](result<storage::login_attempt_result> r) {
-        BOOST_REQUIRE(r);
-      });
+      logins.record(failure(t0 + i, ip_counter, limit), changes,
+                    [](result<storage::login_attempt_result> r) { BOOST_REQUIRE(r); });
       BOOST_REQUIRE(db->write(changes.ops));
     }
   }

@@ -24,7 +24,9 @@ namespace callsign::test::login_counts_contract {
 
 using attempts_contract::t0;
 
-inline const std::string ip_counter = "login\x1fip\x1f" "192.0.2.9";  // attempts_contract::failure_at's key
+inline const std::string ip_counter =
+    "login\x1fip\x1f"
+    "192.0.2.9";  // attempts_contract::failure_at's key
 
 // A failure under one rule of (limit, window) counting `counter`.
 inline storage::login_attempt failure(std::int64_t now_ms, const std::string& counter, storage::rate_limit limit) {
@@ -78,8 +80,12 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(counts_after_n_recorded_failures, B, login_counts_
 BOOST_AUTO_TEST_CASE_TEMPLATE(a_key_never_counted_reads_zero, B, login_counts_backends) {
   B b;
   b.record(failure(t0, ip_counter, {5, 60'000}));
-  const std::vector<storage::count_read> keys{{"login\x1fip\x1f" "198.51.100.1", {5, 60'000}},
-                                              {"login\x1fip\x1f" "198.51.100.2", {5000, 60'000}},
+  const std::vector<storage::count_read> keys{{"login\x1fip\x1f"
+                                               "198.51.100.1",
+                                               {5, 60'000}},
+                                              {"login\x1fip\x1f"
+                                               "198.51.100.2",
+                                               {5000, 60'000}},
                                               {ip_counter, {5, 60'000}}};
   BOOST_TEST(counts_at(b, t0 + 1, keys) == (std::vector<double>{0, 0, 1}), boost::test_tools::per_element());
   // No keys: success, nothing to set.
@@ -106,7 +112,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_large_limit_is_the_two_window_estimate, B, login
   const std::vector<storage::count_read> keys{{ip_counter, limit}};
   for (std::int64_t later : {30'000, 90'000, 100'000, 125'000}) {
     const auto want = reference_count(times, limit, limit, t0 + later);
-    BOOST_TEST_CONTEXT("at t0 + " << later) { BOOST_TEST(counts_at(b, t0 + later, keys)[0] == want); }
+    BOOST_TEST_CONTEXT("at t0 + " << later) {
+      BOOST_TEST(counts_at(b, t0 + later, keys)[0] == want);
+    }
   }
   BOOST_TEST(reference_count(times, limit, limit, t0 + 90'000) == 1.5);  // the half-weighted window
 }
@@ -117,8 +125,8 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(another_limit_is_measured_on_a_copy, B, login_coun
   const std::vector<std::int64_t> times{t0, t0 + 10'000, t0 + 20'000};
   for (auto at : times) b.record(failure(at, ip_counter, counted));
   // A rule file reloaded with another window or kind reads what the arithmetic says...
-  for (storage::rate_limit other : {storage::rate_limit{5, 30'000}, storage::rate_limit{2, 60'000},
-                                    storage::rate_limit{5000, 60'000}}) {
+  for (storage::rate_limit other :
+       {storage::rate_limit{5, 30'000}, storage::rate_limit{2, 60'000}, storage::rate_limit{5000, 60'000}}) {
     const auto want = reference_count(times, counted, other, t0 + 40'000);
     BOOST_TEST_CONTEXT("limit " << other.limit << " window " << other.window_ms) {
       BOOST_TEST(counts_at(b, t0 + 40'000, {{ip_counter, other}})[0] == want);
