@@ -17,6 +17,11 @@ CONFIG = """
 trusted_proxies = ["127.0.0.1"]
 """
 RATE_RULES = '''[[rule]]
+id = "log-ip-failures"
+expression = "rate.login_failures.ip ge 1"
+action = "log"
+
+[[rule]]
 id = "many-user-failures"
 expression = "rate.login_failures.username ge 3"
 action = "block"
@@ -48,6 +53,7 @@ action = "block"
 FAILING_IP = "203.0.113.61"
 OTHER_IP = "203.0.113.62"
 USER = "carol@example.com"
+PASSWORD = "correct-horse-7b1c"  # must reach no log line on either node
 
 
 def sha(text):
@@ -74,6 +80,7 @@ def login_check(cluster, node, ip, username=None):
     body = {"ip": ip}
     if username is not None:
         body["username"] = username
+        body["password"] = PASSWORD
     return node.server.request("POST", "/v1/login/check", json.dumps(body),
                                bearer(cluster.token("service", "login-frontend"), {"Content-Type": "application/json"}))
 
@@ -129,6 +136,14 @@ def test_failures_on_node_a_decide_node_b():
         check(status == 204, "node B's gate lets another address through: %d" % status)
         status, headers, _ = gate(a, FAILING_IP)
         check(status == 401, "and so does node A's own gate: %d" % status)
+
+        # The continuation logged the `log` rule, and no node logged the username or password.
+        status, _, raw = login_check(cluster, b, FAILING_IP, USER)
+        check(status == 200 and json.loads(raw)["logged_rules"] == ["log-ip-failures"], "a log rule: %r" % raw)
+        wait_for(lambda: any('"log-ip-failures"' in line for line in b.server.lines), 5, "node B logging the rule")
+        for node in cluster.nodes:
+            for line in node.server.lines + node.server.stderr:
+                check("carol" not in line and PASSWORD not in line, "%s logged a credential: %s" % (node.name, line))
     finally:
         cluster.cleanup()
 
