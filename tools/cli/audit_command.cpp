@@ -6,26 +6,28 @@
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "argument_parser.hpp"
 #include "command_table.hpp"
+#include "key_ring_source.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/audit_links.hpp"
 #include "storage/database.hpp"
-#include "storage/key_ring_file.hpp"
 
 namespace callsign::cli {
 namespace {
 
 constexpr std::string_view usage =
-    "usage: callsign audit verify --data-dir DIR [--data-dir DIR ...]\n"
+    "usage: callsign audit verify --data-dir DIR [--data-dir DIR ...] [--master-key FILE]\n"
     "       callsign audit export --data-dir DIR [--after SEQ]\n"
     "\n"
     "verify  walks the hash chain from entry 1 and checks every signed checkpoint\n"
-    "        (keys derived from DIR/master.key). Prints one line; exits 0 when the\n"
+    "        (keys derived from callsignd's master key ring, see --master-key; one ring\n"
+    "        for every DIR given). Prints one line; exits 0 when the\n"
     "        journal is intact, 1 naming the first bad sequence number otherwise.\n"
     "        With several --data-dir (one per node), checks each journal, then every\n"
     "        audit.link entry against the journal of the node it links: one line per\n"
@@ -35,11 +37,16 @@ constexpr std::string_view usage =
     "Both read DIR/db without writing to it, so they work while callsignd runs.\n"
     "\n"
     "  --data-dir DIR       callsignd's data directory (verify: repeatable)\n"
-    "  --after SEQ          export only entries with a sequence number above SEQ\n";
+    "  --after SEQ          export only entries with a sequence number above SEQ\n"
+    "  --master-key FILE    verify: the master key ring to read (mode 0600 or 0400).\n"
+    "                       Without it: $CREDENTIALS_DIRECTORY/master.key when that file\n"
+    "                       exists (the systemd credential callsignd reads), else\n"
+    "                       DIR/master.key of each DIR\n";
 
 constexpr std::array<option_spec, 2> export_specs{{{"data-dir"}, {"after"}}};
 constexpr std::size_t export_page = 1000;
 constexpr std::string_view data_dir_option = "--data-dir";
+constexpr std::string_view master_key_flag = "--master-key";
 
 result<std::unique_ptr<storage::database>> open_journal_database(std::string_view data_dir) {
   return storage::database::open_read_only(std::filesystem::path(data_dir) / "db");
@@ -53,15 +60,11 @@ struct opened_journal {
   std::unique_ptr<storage::audit_journal> journal;
 };
 
-result<opened_journal> open_journal(std::string_view data_dir) {
-  const std::filesystem::path key_path = std::filesystem::path(data_dir) / storage::key_ring_file_name;
-  auto ring = storage::load_key_ring(key_path);
-  if (!ring) {
-    if (ring.error().kind == error_kind::not_found) {
-      return make_error(error_kind::not_found, "no master key at " + key_path.string());
-    }
-    return ring.error();
-  }
+result<opened_journal> open_journal(std::string_view data_dir, std::optional<std::string_view> master_key) {
+  const auto source = locate_key_ring(master_key, std::filesystem::path(data_dir));
+  if (!source) return source.error();
+  auto ring = load_key_ring(*source);
+  if (!ring) return ring.error();
   auto db = open_journal_database(data_dir);
   if (!db) return db.error();
   auto journal = std::make_unique<storage::audit_journal>(**db);
@@ -83,8 +86,8 @@ std::string verification_line(const storage::audit_verification& report) {
   return line;
 }
 
-int run_verify_one(std::string_view data_dir) {
-  const auto opened = open_journal(data_dir);
+int run_verify_one(std::string_view data_dir, std::optional<std::string_view> master_key) {
+  const auto opened = open_journal(data_dir, master_key);
   if (!opened) return runtime_error(opened.error().message);
   const auto report = opened->journal->verify(opened->ring);
   if (!report) return runtime_error(report.error().message);
@@ -93,11 +96,11 @@ int run_verify_one(std::string_view data_dir) {
 }
 
 // Several nodes' journals: each one alone, then the links between them (docs/audit.md).
-int run_verify_several(std::span<const std::string_view> data_dirs) {
+int run_verify_several(std::span<const std::string_view> data_dirs, std::optional<std::string_view> master_key) {
   std::vector<opened_journal> opened;
   std::vector<storage::audit_journal_source> sources;
   for (const auto dir : data_dirs) {
-    auto journal = open_journal(dir);
+    auto journal = open_journal(dir, master_key);
     if (!journal) return runtime_error(std::string(dir) + ": " + journal.error().message);
     opened.push_back(std::move(journal).value());
   }
@@ -136,12 +139,18 @@ int run_verify_several(std::span<const std::string_view> data_dirs) {
 // --data-dir may repeat for verify, which parse_options does not allow: take them out first.
 int run_verify(std::span<const std::string_view> args) {
   std::vector<std::string_view> data_dirs;
+  std::optional<std::string_view> master_key;
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i] == data_dir_option) {
       if (i + 1 >= args.size()) return usage_error("--data-dir needs a value");
       data_dirs.push_back(args[++i]);
     } else if (args[i].starts_with("--data-dir=")) {
       data_dirs.push_back(args[i].substr(data_dir_option.size() + 1));
+    } else if (args[i] == master_key_flag || args[i].starts_with("--master-key=")) {
+      if (master_key) return usage_error("--master-key is given twice");
+      if (args[i] == master_key_flag && i + 1 >= args.size()) return usage_error("--master-key needs a value");
+      master_key = args[i] == master_key_flag ? args[++i] : args[i].substr(master_key_flag.size() + 1);
+      if (master_key->empty()) return usage_error("--master-key needs a file name");
     } else {
       return usage_error(args[i].starts_with("--")
                              ? "unknown option " + std::string(args[i].substr(0, args[i].find('=')))
@@ -151,7 +160,8 @@ int run_verify(std::span<const std::string_view> args) {
   if (data_dirs.empty() || std::any_of(data_dirs.begin(), data_dirs.end(), [](auto d) { return d.empty(); })) {
     return usage_error("audit verify needs --data-dir");
   }
-  return data_dirs.size() == 1 ? run_verify_one(data_dirs[0]) : run_verify_several(data_dirs);
+  return data_dirs.size() == 1 ? run_verify_one(data_dirs[0], master_key)
+                                : run_verify_several(data_dirs, master_key);
 }
 
 int run_export(const parsed_options& options) {

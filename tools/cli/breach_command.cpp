@@ -15,9 +15,9 @@
 #include "crypto/constant_time.hpp"
 #include "crypto/credential_hash.hpp"
 #include "crypto/hex.hpp"
+#include "key_ring_source.hpp"
 #include "line_input.hpp"
 #include "progress_display.hpp"
-#include "storage/key_ring_file.hpp"
 #include "storage/lists/breach_input.hpp"
 #include "storage/lists/hash_set_builder.hpp"
 
@@ -29,9 +29,12 @@ constexpr std::string_view usage =
     "       callsign breach import-hibp --in FILE --out SET [--run-mb N]\n"
     "\n"
     "build: a sorted set of HMAC-SHA256(k, normalize(username) || 0x00 || password)[0..16),\n"
-    "k derived from DIR/master.key (the server's key ring). Input lines are user:password,\n"
-    "split at the first colon, or CSV with --csv. FILE may be '-' for stdin.\n"
-    "  --data-dir DIR          callsignd's data directory (master.key)\n"
+    "k derived from the server's master key ring (see --master-key). Input lines are\n"
+    "user:password, split at the first colon, or CSV with --csv. FILE may be '-' for stdin.\n"
+    "  --data-dir DIR          callsignd's data directory\n"
+    "  --master-key FILE       the master key ring to read (mode 0600 or 0400). Without it:\n"
+    "                          $CREDENTIALS_DIRECTORY/master.key when that file exists (the\n"
+    "                          systemd credential callsignd reads), else DIR/master.key\n"
     "  --pairs FILE            input pairs\n"
     "  --out SET               output set file (written as SET.tmp, then renamed)\n"
     "  --csv                   input is CSV, one record per line\n"
@@ -46,7 +49,8 @@ constexpr std::string_view usage =
     "import-hibp: Have I Been Pwned Pwned Passwords (SHA-1 format, SHA1HEX:COUNT lines) to a\n"
     "sorted set of the first 8 bytes of each SHA-1.\n";
 
-constexpr std::array<option_spec, 11> specs{{{"data-dir"},
+constexpr std::array<option_spec, 12> specs{{{"data-dir"},
+                                             master_key_option,
                                              {"pairs"},
                                              {"out"},
                                              {"csv", false},
@@ -97,13 +101,16 @@ int run_build(const parsed_options& options) {
   const auto run = run_bytes(options);
   if (!run) return usage_error(run.error().message);
 
-  const std::filesystem::path key_path = std::filesystem::path(*data_dir) / storage::key_ring_file_name;
-  const auto ring = storage::load_key_ring(key_path);
+  const auto master_key = options.value(master_key_option.name);
+  if (master_key && master_key->empty()) return usage_error("--master-key needs a file name");
+  const auto source = locate_key_ring(master_key, std::filesystem::path(*data_dir));
+  if (!source) return runtime_error(source.error().message);
+  const auto ring = load_key_ring(*source);
   if (!ring) return runtime_error(ring.error().message);
   const crypto::master_key* master = &ring->current();
   if (*version) {
     master = ring->find(static_cast<std::uint32_t>(**version));
-    if (master == nullptr) return runtime_error("key version " + std::to_string(**version) + " is not in the ring");
+    if (master == nullptr) return runtime_error("key version " + std::to_string(**version) + " is not in " + describe(*source));
   }
   const crypto::credential_hasher hasher(*master);
 
@@ -209,7 +216,7 @@ int run_breach_command(std::span<const std::string_view> args) {
     return run_build(*options);
   }
   if (sub == "import-hibp") {
-    for (const char* name : {"data-dir", "pairs", "csv", "user-column", "password-column", "header", "empty-value",
+    for (const char* name : {"data-dir", "master-key", "pairs", "csv", "user-column", "password-column", "header", "empty-value",
                              "key-version"}) {
       if (options->has(name)) return usage_error("breach import-hibp does not take --" + std::string(name));
     }

@@ -1,4 +1,4 @@
-// callsign phone-token: a user's phone token, derived from the data directory's key ring.
+// callsign phone-token: a user's phone token, derived from callsignd's master key ring.
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -8,26 +8,28 @@
 #include "argument_parser.hpp"
 #include "command_table.hpp"
 #include "crypto/key_derivation.hpp"
-#include "storage/key_ring_file.hpp"
+#include "key_ring_source.hpp"
 #include "totp_options.hpp"
 
 namespace callsign::cli {
 namespace {
 
 constexpr std::string_view usage =
-    "usage: callsign phone-token --data-dir DIR --user ID [options]\n"
+    "usage: callsign phone-token --data-dir DIR --user ID [--master-key FILE] [options]\n"
     "\n"
     "Prints the phone token a user reads out to support: RFC 6238 TOTP over\n"
     "HMAC-SHA256(master key, \"callsign phone-token\" || 0x00 || user id).\n"
-    "The master key comes from DIR/master.key, which this command never creates.\n"
+    "The master key ring is the one callsignd reads (see --master-key); this command\n"
+    "never creates one.\n"
     "\n"
     "  --data-dir DIR       callsignd's data directory\n"
     "  --user ID            the user id (UTF-8), exactly as the server stores it\n"
     "  --key-version V      master key version to use, default the current one\n";
 
-constexpr std::array<option_spec, 8> specs{{{"data-dir"},
+constexpr std::array<option_spec, 9> specs{{{"data-dir"},
                                             {"user"},
                                             {"key-version"},
+                                            master_key_option,
                                             totp_option_specs[0],
                                             totp_option_specs[1],
                                             totp_option_specs[2],
@@ -41,6 +43,7 @@ int run_phone_token_command(std::span<const std::string_view> args) {
   if (!options) return usage_error(options.error().message);
   if (options->help_requested()) {
     print_help(usage);
+    print_help(master_key_help);
     return print_help(totp_options_help);
   }
   const auto data_dir = options->value("data-dir");
@@ -52,19 +55,17 @@ int run_phone_token_command(std::span<const std::string_view> args) {
   const auto totp = read_totp_options(*options);
   if (!totp) return usage_error(totp.error().message);
 
-  const std::filesystem::path path = std::filesystem::path(*data_dir) / storage::key_ring_file_name;
-  const auto ring = storage::load_key_ring(path);
-  if (!ring) {
-    if (ring.error().kind == error_kind::not_found) {
-      return runtime_error("no master key at " + path.string() + " (callsignd creates it on first start)");
-    }
-    return runtime_error(ring.error().message);
-  }
+  const auto master_key = options->value(master_key_option.name);
+  if (master_key && master_key->empty()) return usage_error("--master-key needs a file name");
+  const auto source = locate_key_ring(master_key, std::filesystem::path(*data_dir));
+  if (!source) return runtime_error(source.error().message);
+  const auto ring = load_key_ring(*source);
+  if (!ring) return runtime_error(ring.error().message);
   const crypto::master_key* master = &ring->current();
   if (*version) {
     master = ring->find(static_cast<std::uint32_t>(**version));
     if (master == nullptr) {
-      return runtime_error("key version " + std::to_string(**version) + " is not in " + path.string());
+      return runtime_error("key version " + std::to_string(**version) + " is not in " + describe(*source));
     }
   }
   const std::string token = crypto::phone_token(*master, *user, totp->params, totp->unix_time);

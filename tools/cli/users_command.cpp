@@ -10,6 +10,7 @@
 
 #include "argument_parser.hpp"
 #include "command_table.hpp"
+#include "key_ring_source.hpp"
 #include "line_input.hpp"
 #include "progress_display.hpp"
 #include "server/users/user_import.hpp"
@@ -19,7 +20,6 @@
 #include "storage/database.hpp"
 #include "storage/embedded_user_directory.hpp"
 #include "storage/group_commit_writer.hpp"
-#include "storage/key_ring_file.hpp"
 
 namespace callsign::cli {
 namespace {
@@ -27,7 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view usage =
-    "usage: callsign users import FILE --data DIR\n"
+    "usage: callsign users import FILE --data DIR [--master-key FILE]\n"
     "\n"
     "Imports users from FILE (NDJSON, '-' for stdin): one {\"id\",\"email\",\"phone_support\"} object\n"
     "per line, each validated as PUT /v1/users/{id} validates its body. A line equal to the\n"
@@ -41,8 +41,13 @@ constexpr std::string_view usage =
     "\n"
     "  --data DIR           callsignd's data directory (--data-dir is the same)\n";
 
-constexpr std::array<option_spec, 2> import_specs{{{"data"}, {"data-dir"}}};
+constexpr std::array<option_spec, 3> import_specs{{{"data"}, {"data-dir"}, master_key_option}};
 constexpr std::size_t errors_printed = 50;
+
+int print_usage() {
+  print_help(usage);
+  return print_help(master_key_help);
+}
 
 int run_import(std::string_view file, const parsed_options& options) {
   auto data_dir = options.value("data");
@@ -54,7 +59,11 @@ int run_import(std::string_view file, const parsed_options& options) {
     return runtime_error("no database in " + (dir / storage::database_dir_name).string() +
                          " (callsignd creates it on first start)");
   }
-  auto ring = storage::load_key_ring(dir / storage::key_ring_file_name);
+  const auto master_key = options.value(master_key_option.name);
+  if (master_key && master_key->empty()) return usage_error("--master-key needs a file name");
+  const auto ring_source = locate_key_ring(master_key, dir);
+  if (!ring_source) return runtime_error(ring_source.error().message);
+  auto ring = load_key_ring(*ring_source);
   if (!ring) return runtime_error(ring.error().message);
   auto input = line_input::open(fs::path(file));
   if (!input) return runtime_error(input.error().message);
@@ -123,16 +132,16 @@ int run_users_command(std::span<const std::string_view> args) {
   ::umask(077);  // whatever RocksDB creates here is owner-only too
   if (args.empty()) return usage_error("users needs a subcommand: import (see 'callsign users --help')");
   const std::string_view sub = args[0];
-  if (sub == "--help" || sub == "-h") return print_help(usage);
+  if (sub == "--help" || sub == "-h") return print_usage();
   if (sub != "import") return usage_error("unknown users subcommand (import)");
   auto rest = args.subspan(1);
   for (auto arg : rest) {
-    if (arg == "--help" || arg == "-h") return print_help(usage);
+    if (arg == "--help" || arg == "-h") return print_usage();
   }
   if (rest.empty() || rest[0].starts_with("--")) return usage_error("users import needs a FILE (NDJSON, or - for stdin)");
   const auto options = parse_options(rest.subspan(1), import_specs);
   if (!options) return usage_error(options.error().message);
-  if (options->help_requested()) return print_help(usage);
+  if (options->help_requested()) return print_usage();
   return run_import(rest[0], *options);
 }
 
