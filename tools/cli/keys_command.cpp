@@ -105,10 +105,11 @@ int run_rotate(const parsed_options& options) {
   const auto source = locate_key_ring(master_key, dir);
   if (!source) return runtime_error(source.error().message);
   if (auto writable = check_writable_ring(*source, dir); !writable) return runtime_error(writable.error().message);
+  // The ring must load (present, owner-only, valid) before anything is opened or written.
+  if (auto ring = load_key_ring(*source); !ring) return runtime_error(ring.error().message);
   struct stat before{};
   if (::stat(source->path.c_str(), &before) != 0) {
-    if (errno != ENOENT) return runtime_error("cannot inspect " + describe(*source) + ": " + std::strerror(errno));
-    return runtime_error(load_key_ring(*source).error().message);  // the "no master key at ..." message
+    return runtime_error("cannot inspect " + describe(*source) + ": " + std::strerror(errno));
   }
   std::error_code ec;
   if (!fs::exists(dir / storage::database_dir_name / "CURRENT", ec)) {
