@@ -1,5 +1,6 @@
 // What a browser test needs around chromium: its arguments, the real callsignd (dev mode, port 0,
-// a temp dir; stopped with SIGTERM) and Debian's chromium through npm playwright-core.
+// a temp dir; stopped with SIGTERM, or restarted on its port) and Debian's chromium through npm
+// playwright-core.
 "use strict";
 
 const { spawn, execFileSync } = require("child_process");
@@ -49,8 +50,8 @@ class Server {
     this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), "callsign-browser-"));
     this.dataDir = path.join(this.tmp, "data");
     this.portFile = path.join(this.tmp, "port");
-    const configPath = path.join(this.tmp, "callsign.toml");
-    fs.writeFileSync(configPath, `
+    this.configPath = path.join(this.tmp, "callsign.toml");
+    fs.writeFileSync(this.configPath, `
 [server]
 dev_mode = true
 web_root = ${JSON.stringify(options.webRoot)}
@@ -58,12 +59,28 @@ web_root = ${JSON.stringify(options.webRoot)}
 [phone_token]
 period = ${options.period}
 ${options.config || ""}`);
+    this.callsignd = options.callsignd;
+    this.spawn("127.0.0.1:0");
+  }
+
+  spawn(listen) {
     this.stderr = "";
-    this.proc = spawn(options.callsignd, ["--data-dir", this.dataDir, "--listen", "127.0.0.1:0", "--port-file",
-                                          this.portFile, "--config", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+    this.proc = spawn(this.callsignd, ["--data-dir", this.dataDir, "--listen", listen, "--port-file",
+                                       this.portFile, "--config", this.configPath], { stdio: ["ignore", "ignore", "pipe"] });
     this.proc.stderr.on("data", (d) => { this.stderr += d; });
     // "close": stderr has been read to its end, a sanitizer report included.
     this.exited = new Promise((resolve) => this.proc.on("close", (code, signal) => resolve({ code, signal })));
+  }
+
+  // SIGTERM (callsignd closes its streams with 1012), require exit 0, then a new callsignd on the
+  // same port and data directory, so that the pages' reconnects reach it at the same address.
+  async restart() {
+    const done = await this.stop();
+    check(done && done.code === 0, "callsignd exit before the restart: " + JSON.stringify(done) + " " + this.stderr.slice(-2000));
+    const port = new URL(this.base).port;
+    fs.rmSync(this.portFile, { force: true });
+    this.spawn("127.0.0.1:" + port);
+    return this.start();
   }
 
   async start() {

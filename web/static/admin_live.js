@@ -28,9 +28,6 @@
   let last = -1;
   const counts = new Map();
   const charts = {};  // chart key -> {plot, names}
-  let socket = null;
-  let backoffMs = 1000;
-  let reconnectTimer = null;
 
   function windowSeconds() {
     return Number($("live-window").value) || 600;
@@ -161,63 +158,24 @@
     $("live-status").textContent = text;
   }
 
-  function scheduleReconnect() {
-    if (reconnectTimer) return;
-    const wait = backoffMs + Math.floor(Math.random() * 250);
-    backoffMs = Math.min(backoffMs * 2, 30000);
-    setStatus("reconnecting in " + Math.round(wait / 1000) + " s");
-    reconnectTimer = setTimeout(() => {
-      reconnectTimer = null;
-      connect();
-    }, wait);
-  }
-
-  function connect() {
-    const t = C.token();
-    if (!t) return;
-    if (socket) {
-      socket.onclose = null;
-      socket.close();
-    }
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(scheme + "//" + location.host + "/v1/admin/stream");
-    socket = ws;
-    let lastError = "";
-    setStatus("connecting");
-    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: t }));
-    ws.onmessage = (ev) => {
-      let msg;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch (e) {
-        return;
-      }
+  const stream = C.liveSocket({
+    path: "/v1/admin/stream",
+    liveType: "history",
+    onStatus: setStatus,
+    // A refused or expired token is refused again: wait for a new one (the identity box).
+    onEnded: (error) => setStatus("ended: " + (error || "closed by the server") + "; get a new token"),
+    onMessage: (msg) => {
       if (msg.type === "history") {
-        backoffMs = 1000;
         resetData(msg);
-        setStatus("live");
         draw();
       } else if (msg.type === "tick") {
         addTick(msg.t, msg.values || {});
         $("live").dataset.lastTick = String(msg.t);
         draw();
         A.tickListeners.forEach((fn) => fn(msg));
-      } else if (msg.type === "error") {
-        lastError = String(msg.error || "");
-        setStatus("stream error: " + lastError);
       }
-    };
-    ws.onclose = (ev) => {
-      if (socket !== ws) return;
-      socket = null;
-      // A refused or expired token is refused again: wait for a new one (the identity box).
-      if (ev.code === 1008 && lastError !== "slow consumer") {
-        setStatus("ended: " + (lastError || "closed by the server") + "; get a new token");
-      } else {
-        scheduleReconnect();
-      }
-    };
-  }
+    },
+  });
 
   $("live-window").addEventListener("change", draw);
   window.addEventListener("resize", () => {
@@ -229,5 +187,5 @@
 
   // For the browser tests and the curious: the data each chart shows.
   A.live = { charts, sum };
-  A.panels.push(connect);
+  A.panels.push(stream.start);
 })();

@@ -1,5 +1,6 @@
 // Shared by the pages: the bearer token (sessionStorage 'callsign.token', see docs/auth.md),
-// API calls, small DOM helpers and the dev-mode demo identity picker. No inline scripts (CSP).
+// API calls, small DOM helpers, the dev-mode demo identity picker and the live WebSocket with
+// its reconnects. No inline scripts (CSP).
 "use strict";
 
 window.Callsign = (function () {
@@ -127,5 +128,69 @@ window.Callsign = (function () {
     if (token()) options.onToken();
   }
 
-  return { token, setToken, claims, api, problemText, el, formatTime, setupIdentity };
+  // One live WebSocket with reconnects, for GET /v1/stream and GET /v1/admin/stream
+  // (docs/stream.md, "Closes"). options: {path, liveType (the message type that shows the stream
+  // works: it resets the back-off and the status says "live"), onMessage(msg) (every parsed
+  // message), onStatus(text), onEnded(lastError) (a 1008 close: the same token would be refused
+  // again, so no reconnect)}. Each connect sends the token stored at that moment.
+  function liveSocket(options) {
+    let socket = null;
+    let backoffMs = 1000;
+    let reconnectTimer = null;
+
+    // Exponential back-off, 1 s to 30 s, with jitter so that a restart is not met by every page at once.
+    function scheduleReconnect() {
+      if (reconnectTimer) return;
+      const wait = backoffMs + Math.floor(Math.random() * 250);
+      backoffMs = Math.min(backoffMs * 2, 30000);
+      options.onStatus("reconnecting in " + Math.round(wait / 1000) + " s");
+      reconnectTimer = setTimeout(() => {
+        reconnectTimer = null;
+        connect();
+      }, wait);
+    }
+
+    function connect() {
+      const t = token();
+      if (!t) return;
+      if (socket) {
+        socket.onclose = null;  // a replaced socket must not schedule a reconnect
+        socket.close();
+      }
+      const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+      const ws = new WebSocket(scheme + "//" + location.host + options.path);
+      socket = ws;
+      let lastError = "";  // the server's {"type":"error"} comes just before a close it starts
+      options.onStatus("connecting");
+      ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: t }));
+      ws.onmessage = (ev) => {
+        let msg;
+        try {
+          msg = JSON.parse(ev.data);
+        } catch (e) {
+          return;
+        }
+        if (msg.type === options.liveType) {
+          backoffMs = 1000;
+          options.onStatus("live");
+        } else if (msg.type === "error") {
+          lastError = String(msg.error || "");
+          options.onStatus("stream error: " + lastError);
+        }
+        options.onMessage(msg);
+      };
+      ws.onclose = (ev) => {
+        if (socket !== ws) return;
+        socket = null;
+        // A slow consumer may reconnect; every other 1008 would be refused again.
+        if (ev.code === 1008 && lastError !== "slow consumer") options.onEnded(lastError);
+        else scheduleReconnect();
+      };
+    }
+
+    // start(): connect now (again after a new token). resetBackoff(): the next wait is 1 s again.
+    return { start: connect, resetBackoff: () => { backoffMs = 1000; } };
+  }
+
+  return { token, setToken, claims, api, problemText, el, formatTime, setupIdentity, liveSocket };
 })();

@@ -7,9 +7,6 @@
   const $ = (id) => document.getElementById(id);
 
   let expiresAt = 0;
-  let socket = null;
-  let backoffMs = 1000;
-  let reconnectTimer = null;
   const seen = new Set();  // verification keys already listed
 
   function showToken(msg) {
@@ -79,59 +76,17 @@
     $("code-error").textContent = why;
   }
 
-  function scheduleReconnect() {
-    if (reconnectTimer) return;
-    const wait = backoffMs + Math.floor(Math.random() * 250);
-    backoffMs = Math.min(backoffMs * 2, 30000);
-    $("stream-status").textContent = "reconnecting in " + Math.round(wait / 1000) + " s";
-    reconnectTimer = setTimeout(() => {
-      reconnectTimer = null;
-      connect();
-    }, wait);
-  }
-
-  function connect() {
-    const t = C.token();
-    if (!t) return;
-    if (socket) {
-      socket.onclose = null;
-      socket.close();
-    }
-    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const ws = new WebSocket(scheme + "//" + location.host + "/v1/stream");
-    socket = ws;
-    let lastError = "";  // the server's {"type":"error"} comes just before a close it starts
-    $("stream-status").textContent = "connecting";
-    ws.onopen = () => ws.send(JSON.stringify({ type: "auth", token: t }));
-    ws.onmessage = (ev) => {
-      let msg;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch (e) {
-        return;
-      }
-      if (msg.type === "token") {
-        backoffMs = 1000;
-        $("stream-status").textContent = "live";
-        showToken(msg);
-      } else if (msg.type === "verified") {
-        addVerification(msg.agent, msg.method, msg.at, true);
-      } else if (msg.type === "authenticator") {
-        showAuthenticatorState(msg.state);
-      } else if (msg.type === "error") {
-        lastError = String(msg.error || "");
-        $("stream-status").textContent = "stream error: " + msg.error;
-      }
-    };
-    ws.onclose = (ev) => {
-      if (socket === ws) {
-        socket = null;
-        // A slow consumer may reconnect; every other 1008 would be refused again.
-        if (ev.code === 1008 && lastError !== "slow consumer") showEnded(lastError);
-        else scheduleReconnect();
-      }
-    };
-  }
+  const stream = C.liveSocket({
+    path: "/v1/stream",
+    liveType: "token",
+    onStatus: (text) => { $("stream-status").textContent = text; },
+    onEnded: showEnded,
+    onMessage: (msg) => {
+      if (msg.type === "token") showToken(msg);
+      else if (msg.type === "verified") addVerification(msg.agent, msg.method, msg.at, true);
+      else if (msg.type === "authenticator") showAuthenticatorState(msg.state);
+    },
+  });
 
   $("copy").addEventListener("click", async () => {
     const code = $("code").textContent;
@@ -204,8 +159,8 @@
     $("verifications-empty").hidden = false;
     loadCodeOnce();
     loadVerifications();
-    backoffMs = 1000;
-    connect();
+    stream.resetBackoff();  // a new token starts over at 1 s
+    stream.start();
   }
 
   C.setupIdentity({ role: "customer", defaultSub: "u-alice", onToken: start });
