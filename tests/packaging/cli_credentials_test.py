@@ -110,8 +110,18 @@ def cli_reads_the_credential():
         node.server.cleanup()  # SIGTERM, exit status 0 required
     no_ring_in_data_dir()
     audit_verify_intact()
+    # users import writes audit entries and a checkpoint signed with the ring it read: the
+    # journal still verifies under the credential.
+    users = os.path.join(WORK, "users.ndjson")
+    with open(users, "w") as f:
+        f.write('{"id":"cred-bob","email":"cred-bob@example.com","phone_support":true}\n')
+    out = callsign("users", "import", users, "--data", DATA)
+    check(out.returncode == 0 and "1 created" in out.stdout, "users import: %d %s %s" %
+          (out.returncode, out.stdout, out.stderr))
+    audit_verify_intact()
     # Without the variable the CLI looks in the data dir, says where, and creates nothing.
-    for args in (["phone-token", "--data-dir", DATA, "--user", USER], ["audit", "verify", "--data-dir", DATA]):
+    for args in (["phone-token", "--data-dir", DATA, "--user", USER], ["audit", "verify", "--data-dir", DATA],
+                 ["users", "import", users, "--data", DATA]):
         out = callsign(*args, creds=False)
         check(out.returncode == 1 and os.path.join(DATA, "master.key") in out.stderr,
               "%s without the credential: %d %s" % (args[0], out.returncode, out.stderr))
@@ -131,6 +141,16 @@ def option_wins_over_the_variable():
     check(out.returncode == 1, "audit verify with a foreign --master-key passed: %s" % out.stdout)
     out = callsign("audit", "verify", "--data-dir", DATA, "--master-key=" + SOURCE)
     check(out.returncode == 0 and "intact" in out.stdout, "audit verify --master-key=SOURCE: %s" % out.stderr)
+    # breach build hashes with a key derived from the ring: the credential's set is SOURCE's, not OTHER's.
+    pairs = os.path.join(WORK, "pairs.txt")
+    with open(pairs, "w") as f:
+        f.write("alice:hunter2\nbob:correct horse\n")
+    sums = []
+    for extra in ([], ["--master-key", SOURCE], ["--master-key", other]):
+        out = callsign("breach", "build", "--data-dir", DATA, "--pairs", pairs, "--out", os.path.join(WORK, "set"), *extra)
+        check(out.returncode == 0 and "2 entries" in out.stdout, "breach build %s: %s %s" % (extra, out.stdout, out.stderr))
+        sums.append(out.stdout.split("sha256 of entries and page index ")[1].strip())
+    check(sums[0] == sums[1] != sums[2], "breach build did not hash with the credential's ring: %r" % sums)
 
 
 def bad_files_are_named():
@@ -198,8 +218,16 @@ def rotate_the_source_file():
     audit_verify_intact()
 
 
+def help_names_the_lookup():
+    for args in (["phone-token"], ["audit"], ["breach"], ["users", "import"], ["keys"], ["keys", "rotate"]):
+        out = callsign(*args, "--help", creds=False)
+        check(out.returncode == 0 and "--master-key FILE" in out.stdout and "$CREDENTIALS_DIRECTORY/master.key"
+              in out.stdout, "%s --help does not explain the ring lookup: %r" % (args, out.stdout[-400:]))
+
+
 try:
-    code = run_cases([("the CLI reads the master.key credential callsignd reads", cli_reads_the_credential),
+    code = run_cases([("--help of each ring-using command names --master-key and the credential",
+                       help_names_the_lookup),("the CLI reads the master.key credential callsignd reads", cli_reads_the_credential),
                       ("--master-key FILE wins over $CREDENTIALS_DIRECTORY", option_wins_over_the_variable),
                       ("a missing or refused ring file exits 1 naming it", bad_files_are_named),
                       ("a credential and a data-dir ring at once are refused", two_rings_refused),

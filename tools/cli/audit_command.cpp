@@ -160,8 +160,7 @@ int run_verify(std::span<const std::string_view> args) {
   if (data_dirs.empty() || std::any_of(data_dirs.begin(), data_dirs.end(), [](auto d) { return d.empty(); })) {
     return usage_error("audit verify needs --data-dir");
   }
-  return data_dirs.size() == 1 ? run_verify_one(data_dirs[0], master_key)
-                                : run_verify_several(data_dirs, master_key);
+  return data_dirs.size() == 1 ? run_verify_one(data_dirs[0], master_key) : run_verify_several(data_dirs, master_key);
 }
 
 int run_export(const parsed_options& options) {

@@ -74,8 +74,8 @@ result<std::size_t> run_bytes(const parsed_options& options) {
 
 void report(const storage::hash_set_header& header, std::uint64_t added, std::size_t runs,
             const std::filesystem::path& out) {
-  std::printf("wrote %s: %llu entries (%llu input, %zu sorted runs), sha256 of entries and page index %s\n", out.c_str(),
-              static_cast<unsigned long long>(header.count), static_cast<unsigned long long>(added), runs,
+  std::printf("wrote %s: %llu entries (%llu input, %zu sorted runs), sha256 of entries and page index %s\n",
+              out.c_str(), static_cast<unsigned long long>(header.count), static_cast<unsigned long long>(added), runs,
               crypto::hex_encode(header.checksum).c_str());
 }
 
@@ -110,7 +110,8 @@ int run_build(const parsed_options& options) {
   const crypto::master_key* master = &ring->current();
   if (*version) {
     master = ring->find(static_cast<std::uint32_t>(**version));
-    if (master == nullptr) return runtime_error("key version " + std::to_string(**version) + " is not in " + describe(*source));
+    if (master == nullptr)
+      return runtime_error("key version " + std::to_string(**version) + " is not in " + describe(*source));
   }
   const crypto::credential_hasher hasher(*master);
 
@@ -216,8 +217,8 @@ int run_breach_command(std::span<const std::string_view> args) {
     return run_build(*options);
   }
   if (sub == "import-hibp") {
-    for (const char* name : {"data-dir", "master-key", "pairs", "csv", "user-column", "password-column", "header", "empty-value",
-                             "key-version"}) {
+    for (const char* name : {"data-dir", "master-key", "pairs", "csv", "user-column", "password-column", "header",
+                             "empty-value", "key-version"}) {
       if (options->has(name)) return usage_error("breach import-hibp does not take --" + std::string(name));
     }
     return run_import_hibp(*options);

@@ -45,15 +45,15 @@ result<crypto::key_ring> load_key_ring(const key_ring_source& source) {
   if (ring.error().kind != error_kind::not_found) {
     // storage's messages already name the path; say where it came from too.
     if (source.origin == key_ring_origin::data_dir) return ring.error();
-    return make_error(ring.error().kind, ring.error().message + " (" +
-                                             (source.origin == key_ring_origin::option ? "--master-key"
-                                                                                       : "$CREDENTIALS_DIRECTORY") +
-                                             ")");
+    return make_error(ring.error().kind,
+                      ring.error().message + " (" +
+                          (source.origin == key_ring_origin::option ? "--master-key" : "$CREDENTIALS_DIRECTORY") + ")");
   }
   if (source.origin == key_ring_origin::data_dir) {
-    return make_error(error_kind::not_found, "no master key at " + source.path.string() +
-                                                 " (callsignd creates it on first start; with the ring in a "
-                                                 "systemd credential, set $CREDENTIALS_DIRECTORY or pass --master-key)");
+    return make_error(error_kind::not_found,
+                      "no master key at " + source.path.string() +
+                          " (callsignd creates it on first start; with the ring in a "
+                          "systemd credential, set $CREDENTIALS_DIRECTORY or pass --master-key)");
   }
   return make_error(error_kind::not_found, "no master key at " + describe(source));
 }

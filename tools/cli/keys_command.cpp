@@ -60,10 +60,10 @@ bool same_file(const fs::path& a, const fs::path& b) {
 // because DIR/master.key is another ring.
 result<void> check_writable_ring(const key_ring_source& source, const fs::path& dir) {
   const char* credentials = std::getenv("CREDENTIALS_DIRECTORY");
-  const bool in_credentials = source.origin == key_ring_origin::credential ||
-                              (credentials != nullptr && *credentials != '\0' &&
-                               same_file(source.path.parent_path().empty() ? "." : source.path.parent_path(),
-                                         credentials));
+  const bool in_credentials =
+      source.origin == key_ring_origin::credential ||
+      (credentials != nullptr && *credentials != '\0' &&
+       same_file(source.path.parent_path().empty() ? "." : source.path.parent_path(), credentials));
   if (in_credentials) {
     return make_error(error_kind::forbidden,
                       "the ring is " + describe(source) +
@@ -75,9 +75,10 @@ result<void> check_writable_ring(const key_ring_source& source, const fs::path& 
   const fs::path in_data_dir = dir / storage::key_ring_file_name;
   std::error_code ec;
   if (source.origin == key_ring_origin::option && fs::exists(in_data_dir, ec) && !same_file(source.path, in_data_dir)) {
-    return make_error(error_kind::conflict, in_data_dir.string() + " is another ring, which callsignd reads unless "
-                                                                   "started with a master.key credential; keep only "
-                                                                   "one (docs/operations.md, \"Credentials\")");
+    return make_error(error_kind::conflict, in_data_dir.string() +
+                                                " is another ring, which callsignd reads unless "
+                                                "started with a master.key credential; keep only "
+                                                "one (docs/operations.md, \"Credentials\")");
   }
   return {};
 }
@@ -85,9 +86,12 @@ result<void> check_writable_ring(const key_ring_source& source, const fs::path& 
 // The replaced ring gets the mode and owner the old file had (a 0400 root-owned credential
 // source stays so); a failed chown is reported, the rotation stands.
 void restore_mode_and_owner(const fs::path& path, const struct stat& before) {
-  struct stat after{};
+  struct stat after {};
   if (::stat(path.c_str(), &after) != 0) return;
-  if ((after.st_mode & 07777U) != (before.st_mode & 0700U)) ::chmod(path.c_str(), before.st_mode & 0700U);
+  if ((after.st_mode & 07777U) != (before.st_mode & 0700U) && ::chmod(path.c_str(), before.st_mode & 0700U) != 0) {
+    std::fprintf(stderr, "callsign: warning: cannot give %s its old mode %o back\n", path.c_str(),
+                 static_cast<unsigned>(before.st_mode & 0700U));
+  }
   if ((after.st_uid != before.st_uid || after.st_gid != before.st_gid) &&
       ::chown(path.c_str(), before.st_uid, before.st_gid) != 0) {
     std::fprintf(stderr, "callsign: warning: %s is now owned by uid %u gid %u, not uid %u gid %u as before\n",
@@ -107,7 +111,7 @@ int run_rotate(const parsed_options& options) {
   if (auto writable = check_writable_ring(*source, dir); !writable) return runtime_error(writable.error().message);
   // The ring must load (present, owner-only, valid) before anything is opened or written.
   if (auto ring = load_key_ring(*source); !ring) return runtime_error(ring.error().message);
-  struct stat before{};
+  struct stat before {};
   if (::stat(source->path.c_str(), &before) != 0) {
     return runtime_error("cannot inspect " + describe(*source) + ": " + std::strerror(errno));
   }

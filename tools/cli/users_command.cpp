@@ -138,7 +138,8 @@ int run_users_command(std::span<const std::string_view> args) {
   for (auto arg : rest) {
     if (arg == "--help" || arg == "-h") return print_usage();
   }
-  if (rest.empty() || rest[0].starts_with("--")) return usage_error("users import needs a FILE (NDJSON, or - for stdin)");
+  if (rest.empty() || rest[0].starts_with("--"))
+    return usage_error("users import needs a FILE (NDJSON, or - for stdin)");
   const auto options = parse_options(rest.subspan(1), import_specs);
   if (!options) return usage_error(options.error().message);
   if (options->help_requested()) return print_usage();
