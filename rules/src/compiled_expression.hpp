@@ -51,18 +51,28 @@ struct bool_op {
   std::uint32_t slot = no_slot;
   // contains: its needle group (file_shared::groups), searched once per pass for all needles.
   std::uint32_t group = no_slot;
+  std::uint32_t prefilter = no_slot;  // matches: compiled_expression::prefilters
+};
+
+// A literal test that rules a `matches` out before RE2 runs: RE2's FilteredRE2 names the
+// atoms (lower-case literals) a match needs; atoms[k] is `contains` on the ASCII-lowered value
+// (a leaf with its slot, in the value's needle group), and bit m of `table` says whether the
+// regex can match when exactly the atoms in mask m are present.
+struct regex_prefilter {
+  std::vector<bool_op> atoms;  // at most 6
+  std::uint64_t table = 0;
 };
 
 // The needles of one kind (contains: 2+ bytes; starts_with; ends_with; eq or ne) that one file tests
 // against one value (say lower(http.user_agent)): answered all at once, so later rules find
 // their results known. contains scans the value once: a position is a candidate for needle j
-// when bit j is set in first[value[i]] and in second[value[i + 1]].
+// when bit j is set in pairs[value[i]] and in pairs[256 + value[i + 1]].
 struct needle_group {
   static constexpr std::size_t max_needles = 64;
   op_code kind = op_code::contains;
   bool negate = false;  // compare_bytes: ne
-  std::array<std::uint64_t, 256> first{};
-  std::array<std::uint64_t, 256> second{};
+  // contains only (the others need no tables): 256 each, [0, 256) first and [256, 512) second.
+  std::vector<std::uint64_t> pairs;
   std::vector<std::string> needles;
   std::vector<std::uint32_t> slots;  // needles[j]'s result slot
 };
@@ -88,6 +98,15 @@ struct guard_set {
   std::uint32_t count = 0;
 };
 
+// Where an expression's code sits in its file's arrays (file_shared): the ops, children and
+// values of all a file's expressions are contiguous, in rule order, so a pass over the rules
+// reads memory in order rather than three allocations per rule.
+struct code_at {
+  std::uint32_t ops = 0, children = 0, values = 0;  // first index of each
+  std::uint32_t root = 0;                           // relative to ops
+  guard_set guards;
+};
+
 // What a pass needs of the per-thread state, sized for the whole file.
 struct pass_needs {
   std::uint32_t lower_buffers = 0;
@@ -100,17 +119,24 @@ struct file_shared {
   pass_needs needs;
   std::vector<needle_group> groups;
   std::vector<int_group> int_groups;
-  std::vector<guard_set> rule_guards;  // by [[rule]] index, contiguous: a skipped rule is not touched
+  std::vector<bool_op> ops;
+  std::vector<std::uint32_t> children;
+  std::vector<value_op> values;
+  std::vector<code_at> rule_code;  // by [[rule]] index: a rule skipped by its guards is not touched
 };
 
 class compiled_expression {
  public:
+  // ops, children and values while compiling; then moved into shared (`at` says where).
+  // Indices (children, op.first of logical ops, op.value, value.arg) are relative to the
+  // expression's own start.
   std::vector<bool_op> ops;
   std::uint32_t root = 0;
   std::vector<value_op> values;
   std::vector<std::uint32_t> children;
   std::vector<std::string> strings;
   std::vector<std::unique_ptr<RE2>> regexes;
+  std::vector<regex_prefilter> prefilters;
   std::vector<std::vector<int_range>> int_sets;  // sorted, merged
   std::vector<std::vector<std::string>> string_sets;  // sorted, unique
   std::vector<inline_ip_set> ip_sets;
@@ -123,7 +149,7 @@ class compiled_expression {
   field_mask reads;
   std::vector<std::string> list_names;  // bound by in $name, first use first
   std::shared_ptr<const file_shared> shared;  // never null
-  guard_set guards;
+  code_at at;
 };
 
 }  // namespace callsign::rules

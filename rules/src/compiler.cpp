@@ -287,8 +287,19 @@ expression_ptr compile_in_context(std::string_view text, expression_context cont
   needs.lower_buffers = std::max(needs.lower_buffers, out->lower_buffers);
   needs.header_slots = static_cast<std::uint32_t>(env.header_names.size());
   needs.leaf_slots = static_cast<std::uint32_t>(env.leaf_slots.size());
+  out->at.guards = guards_of(*out);
+  file_shared& shared = *env.shared;
+  out->at.ops = static_cast<std::uint32_t>(shared.ops.size());
+  out->at.children = static_cast<std::uint32_t>(shared.children.size());
+  out->at.values = static_cast<std::uint32_t>(shared.values.size());
+  out->at.root = out->root;
+  shared.ops.insert(shared.ops.end(), out->ops.begin(), out->ops.end());
+  shared.children.insert(shared.children.end(), out->children.begin(), out->children.end());
+  shared.values.insert(shared.values.end(), out->values.begin(), out->values.end());
+  out->ops = {};
+  out->children = {};
+  out->values = {};
   out->shared = env.shared;
-  out->guards = guards_of(*out);
   return out;
 }
 

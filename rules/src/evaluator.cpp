@@ -43,9 +43,13 @@ bool contains(std::string_view haystack, std::string_view needle) noexcept {
 }
 
 struct evaluation {
-  const compiled_expression& e;
+  const compiled_expression& e;  // its literal tables
   const request_fields& f;
   pass_state& st;
+  const file_shared& fs;
+  const bool_op* ops;  // e's code, in fs
+  const std::uint32_t* children;
+  const value_op* values;
 
   std::string_view field_bytes(field source) const {
     switch (source) {
@@ -58,14 +62,14 @@ struct evaluation {
   }
 
   std::string_view bytes(std::uint32_t i) const {
-    const value_op& v = e.values[i];
+    const value_op& v = values[i];
     switch (v.code) {
       case value_code::header: {
         if (st.header_in[v.arg] == st.pass) return st.header_value[v.arg];
         const std::string& name = e.strings[v.index];
         std::string_view value;
         for (const auto& h : f.headers) {
-          if (equals_ignore_ascii_case(h.name, name)) {
+          if (h.name.size() == name.size() && equals_ignore_ascii_case(h.name, name)) {  // most differ in size
             value = h.value;
             break;
           }
@@ -94,7 +98,7 @@ struct evaluation {
   // false when absent (bot.score). Not std::optional: its return through the stack cost a
   // store-forwarding stall on every integer comparison (perf, rules_bench).
   bool integer(std::uint32_t i, std::int64_t& out) const {
-    const value_op& v = e.values[i];
+    const value_op& v = values[i];
     if (v.code == value_code::len) {
       out = static_cast<std::int64_t>(bytes(v.arg).size());
       return true;
@@ -111,7 +115,7 @@ struct evaluation {
   }
 
   bool boolean(std::uint32_t i) const {
-    switch (e.values[i].source) {
+    switch (values[i].source) {
       case field::login_username_present: return f.username_present;
       case field::login_exposed_credential: return f.exposed_credential;
       case field::login_exposed_password: return f.exposed_password;
@@ -155,8 +159,10 @@ struct evaluation {
     const std::uint64_t all = n == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << n) - 1;
     std::uint64_t found = 0;
     const auto* p = reinterpret_cast<const unsigned char*>(h.data());
+    const std::uint64_t* first = g.pairs.data();
+    const std::uint64_t* second = first + 256;
     for (std::size_t i = 0; i + 1 < h.size() && found != all; ++i) {
-      std::uint64_t m = g.first[p[i]] & g.second[p[i + 1]] & ~found;
+      std::uint64_t m = first[p[i]] & second[p[i + 1]] & ~found;
       while (m != 0) {
         const int j = std::countr_zero(m);
         m &= m - 1;
@@ -173,13 +179,14 @@ struct evaluation {
   // The group's answer when it has company, else nullopt-like: -1.
   int grouped(const bool_op& o) const {
     if (o.group == no_slot) return -1;
-    const needle_group& g = e.shared->groups[o.group];
+    const needle_group& g = fs.groups[o.group];
     if (g.needles.size() < 2) return -1;
     return search_group(g, bytes(o.value), o.slot) ? 1 : 0;
   }
 
-  bool op(std::uint32_t i) const {
-    const bool_op& o = e.ops[i];
+  bool op(std::uint32_t i) const { return run(ops[i]); }
+
+  bool run(const bool_op& o) const {
     if (o.slot == no_slot) return compute(o);
     std::uint8_t& known = st.leaf[o.slot];
     if (known != 0) return known == 2;
@@ -192,27 +199,27 @@ struct evaluation {
     switch (o.code) {
       case op_code::all_of:
         for (std::uint32_t k = 0; k < o.count; ++k) {
-          if (!op(e.children[o.first + k])) return false;
+          if (!op(children[o.first + k])) return false;
         }
         return true;
       case op_code::any_of:
         for (std::uint32_t k = 0; k < o.count; ++k) {
-          if (op(e.children[o.first + k])) return true;
+          if (op(children[o.first + k])) return true;
         }
         return false;
       case op_code::parity: {
         bool odd = false;
-        for (std::uint32_t k = 0; k < o.count; ++k) odd ^= op(e.children[o.first + k]);
+        for (std::uint32_t k = 0; k < o.count; ++k) odd ^= op(children[o.first + k]);
         return odd;
       }
-      case op_code::negate: return !op(e.children[o.first]);
+      case op_code::negate: return !op(children[o.first]);
       case op_code::truth: return boolean(o.value);
       case op_code::compare_bool: return compare(o.cmp, boolean(o.value), o.number != 0);
       case op_code::compare_int: {
         std::int64_t x = 0;
-        if (o.group != no_slot && e.shared->int_groups[o.group].tests.size() > 1) {
+        if (o.group != no_slot && fs.int_groups[o.group].tests.size() > 1) {
           const bool present = integer(o.value, x);
-          for (const int_test& t : e.shared->int_groups[o.group].tests) {
+          for (const int_test& t : fs.int_groups[o.group].tests) {
             st.leaf[t.slot] = present && ((x >= t.lo && x <= t.hi) != t.negate) ? 2 : 1;
           }
           return st.leaf[o.slot] == 2;
@@ -239,6 +246,12 @@ struct evaluation {
         return x.size() >= p.size() && same_bytes(x.data() + x.size() - p.size(), p.data(), p.size());
       }
       case op_code::matches: {
+        if (o.prefilter != no_slot) {
+          const regex_prefilter& p = e.prefilters[o.prefilter];
+          std::uint32_t present = 0;
+          for (std::size_t k = 0; k < p.atoms.size(); ++k) present |= run(p.atoms[k]) ? 1U << k : 0U;
+          if (((p.table >> present) & 1U) == 0) return false;
+        }
         const std::string_view s = bytes(o.value);
         return e.regexes[o.first]->Match(re2::StringPiece(s.data(), s.size()), 0, s.size(), RE2::UNANCHORED, nullptr, 0);
       }
@@ -282,18 +295,26 @@ pass_state& begin_pass(const pass_needs& needs) {
   return s;
 }
 
-bool evaluate_in_pass(pass_state& s, const compiled_expression& e, const request_fields& fields) {
-  const evaluation run{e, fields, s};
-  const bool_op& root = e.ops[e.root];
-  if (root.code != op_code::all_of) return run.op(e.root);
+bool evaluate_in_pass(pass_state& s, const file_shared& shared, const code_at& code, const compiled_expression& e,
+                      const request_fields& fields) {
+  const evaluation run{e,
+                       fields,
+                       s,
+                       shared,
+                       shared.ops.data() + code.ops,
+                       shared.children.data() + code.children,
+                       shared.values.data() + code.values};
+  const bool_op& root = run.ops[code.root];
+  if (root.code != op_code::all_of) return run.op(code.root);
   for (std::uint32_t k = 0; k < root.count; ++k) {  // the usual root, without a dispatch
-    if (!run.op(e.children[root.first + k])) return false;
+    if (!run.op(run.children[root.first + k])) return false;
   }
   return true;
 }
 
 bool evaluate_expression(const compiled_expression& e, const request_fields& fields) {
-  return evaluate_in_pass(begin_pass(e.shared->needs), e, fields);
+  const file_shared& shared = *e.shared;
+  return evaluate_in_pass(begin_pass(shared.needs), shared, e.at, e, fields);
 }
 
 }  // namespace callsign::rules

@@ -36,8 +36,9 @@ inline bool ruled_out(const pass_state& s, const guard_set& g) noexcept {
 // Starts a pass on this thread: forgets the values computed for the previous request, and
 // sizes the state for every expression of one file.
 pass_state& begin_pass(const pass_needs& needs);
-// Evaluates within the pass; `fields` must be the same object for the whole pass, and `e`
-// from the file whose needs began it.
-bool evaluate_in_pass(pass_state& s, const compiled_expression& e, const request_fields& fields);
+// Evaluates `e` (its code at `code` in `shared`, its file's) within the pass; `fields` must be
+// the same object for the whole pass, and `shared` the one whose needs began it.
+bool evaluate_in_pass(pass_state& s, const file_shared& shared, const code_at& code, const compiled_expression& e,
+                      const request_fields& fields);
 
 }  // namespace callsign::rules

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
+
+#include <re2/filtered_re2.h>
 
 #include "text_functions.hpp"
 
@@ -72,18 +75,75 @@ void join_int_group(compile_environment& env, const compiled_expression& e, bool
   env.slot_groups[op.slot] = op.group;
 }
 
+// The atoms FilteredRE2 finds for the regex, as contains leaves on the ASCII-lowered value,
+// when they can rule a match out. Not for a header (its value is not lowered once per pass),
+// an inline flag (`(?i)` folds 'k' with U+212A, which ASCII lowering would miss), a non-ASCII
+// atom (FilteredRE2 lowers Unicode; lower() only ASCII), or more than 6 atoms.
+void add_prefilter(compile_environment& env, compiled_expression& e, bool_op& op) {
+  const value_op v = e.values[op.value];
+  if (v.code != value_code::bytes_field && v.code != value_code::lower_field) return;
+  const std::string& pattern = e.regexes[op.first]->pattern();
+  if (pattern.find("(?") != std::string::npos) return;
+  re2::FilteredRE2 filter(3);
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(max_regex_memory);
+  int id = 0;
+  if (filter.Add(pattern, options, &id) != RE2::NoError) return;
+  std::vector<std::string> atoms;
+  filter.Compile(&atoms);
+  if (atoms.empty() || atoms.size() > 6) return;
+  for (const auto& a : atoms) {
+    if (a.size() < 2) return;
+    for (char c : a) {
+      if (static_cast<unsigned char>(c) >= 0x80 || (c >= 'A' && c <= 'Z')) return;
+    }
+  }
+  regex_prefilter p;
+  std::vector<int> present, potential;
+  for (std::uint32_t mask = 0; mask < (1U << atoms.size()); ++mask) {
+    present.clear();
+    for (std::size_t k = 0; k < atoms.size(); ++k) {
+      if (((mask >> k) & 1U) != 0) present.push_back(static_cast<int>(k));
+    }
+    filter.AllPotentials(present, &potential);
+    if (!potential.empty()) p.table |= std::uint64_t{1} << mask;
+  }
+  if (p.table == (std::uint64_t{1} << (1U << atoms.size())) - 1 || (atoms.size() == 6 && p.table == ~std::uint64_t{0})) {
+    return;  // every mask passes: no use
+  }
+  value_op lowered = v;
+  lowered.code = value_code::lower_field;
+  e.values.push_back(lowered);
+  for (const auto& a : atoms) {
+    bool_op atom;
+    atom.code = op_code::contains;
+    atom.value = as_index(e.values.size() - 1);
+    atom.first = as_index(e.strings.size());
+    e.strings.push_back(a);
+    share_leaf(env, e, atom);
+    p.atoms.push_back(atom);
+  }
+  op.prefilter = as_index(e.prefilters.size());
+  e.prefilters.push_back(std::move(p));
+}
+
 }  // namespace
 
-void share_leaf(compile_environment& env, const compiled_expression& e, bool_op& op) {
+void share_leaf(compile_environment& env, compiled_expression& e, bool_op& op) {
   std::string key = leaf_key(e, op);
   if (key.empty()) return;
   auto [it, fresh] = env.leaf_slots.try_emplace(std::move(key), as_index(env.leaf_slots.size()));
   op.slot = it->second;
+  if (fresh) env.slot_groups.push_back(no_slot);
+  if (op.code == op_code::matches) {
+    add_prefilter(env, e, op);  // per expression (its atoms index e's tables); after the slot's entry
+    return;
+  }
   if (!fresh) {
     op.group = env.slot_groups[op.slot];  // the equal leaf seen first joined (or not) then
     return;
   }
-  env.slot_groups.push_back(no_slot);
   if (op.code == op_code::compare_int) {
     join_int_group(env, e, op);
     return;
@@ -107,8 +167,9 @@ void share_leaf(compile_environment& env, const compiled_expression& e, bool_op&
   needle_group& g = groups[open->second];
   if (op.code == op_code::contains) {
     const std::uint64_t bit = std::uint64_t{1} << g.needles.size();
-    g.first[static_cast<unsigned char>(needle[0])] |= bit;
-    g.second[static_cast<unsigned char>(needle[1])] |= bit;
+    g.pairs.resize(512);
+    g.pairs[static_cast<unsigned char>(needle[0])] |= bit;
+    g.pairs[256 + static_cast<std::size_t>(static_cast<unsigned char>(needle[1]))] |= bit;
   }
   g.needles.push_back(needle);
   g.slots.push_back(op.slot);

@@ -10,7 +10,8 @@
 namespace callsign::rules {
 
 // Gives `op` (a leaf of `e`, about to be pushed) its slot and group, when it is worth one.
-void share_leaf(compile_environment& env, const compiled_expression& e, bool_op& op);
+// A `matches` may get a prefilter (its atoms added to e's values, strings and prefilters).
+void share_leaf(compile_environment& env, compiled_expression& e, bool_op& op);
 // The slots `e` requires: the root's, or those of the leaves its top-level `and` requires.
 guard_set guards_of(const compiled_expression& e);
 

@@ -52,7 +52,7 @@ struct rule_set_builder {
       auto e = compile(file.rules[i].id, file.rules[i].expression, file.rule_expression_at[i], expression_context::rule);
       if (!e) return nullptr;
       set->reads_ |= e->reads;
-      env.shared->rule_guards.push_back(e->guards);
+      env.shared->rule_code.push_back(e->at);
       set->rule_exprs_.push_back(std::move(e));
     }
     for (std::size_t i = 0; i < file.rate_limits.size(); ++i) {
@@ -109,7 +109,8 @@ void rule_set::evaluate(const request_fields& fields, decision& out) const {
   const file_shared& shared = *rule_exprs_.front()->shared;
   pass_state& pass = begin_pass(shared.needs);
   for (std::size_t i = 0; i < rules_.size(); ++i) {
-    if (ruled_out(pass, shared.rule_guards[i]) || !evaluate_in_pass(pass, *rule_exprs_[i], fields)) continue;
+    const code_at& code = shared.rule_code[i];
+    if (ruled_out(pass, code.guards) || !evaluate_in_pass(pass, shared, code, *rule_exprs_[i], fields)) continue;
     const auto index = static_cast<std::uint32_t>(i);
     const rule_source& r = rules_[i];
     if (r.shadow) {
