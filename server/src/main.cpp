@@ -180,7 +180,8 @@ int main(int argc, char** argv) {
   server::list_registry lists(cfg->lists, cfg->data_dir, app.keys, clock, list_downloads.get());
   app.lists = &lists;
   // The login rules (docs/rules.md): compiled against the lists once they are loaded, below.
-  server::rule_registry rules(cfg->rules, app.config.login, cfg->data_dir, clock);
+  // It extends the limiter's key-rotation horizon to each installed file's username limits.
+  server::rule_registry rules(cfg->rules, app.config.login, cfg->data_dir, clock, &login);
   app.rules = &rules;
   // The console's per-rule series (docs/admin-console.md), read from the version serving.
   live.add_dynamic([&rules](std::vector<std::pair<std::string, std::uint64_t>>& out) { rules.append_hit_series(out); });

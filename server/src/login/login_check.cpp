@@ -23,6 +23,7 @@ result<login_signals> evaluate_login_check(const list_snapshot* lists, const log
   out.retry_after_seconds = limits->blocked ? limits->retry_after_seconds : 0;
   if (limits->blocked) out.blocked_by_rule = limits->rule;
   out.user_key = std::move(limits->user_key);
+  out.previous_user_key = std::move(limits->previous_user_key);
   out.exposed_credential_check = out.exposed_credential ? exposed_check_pair
                                  : out.exposed_password ? exposed_check_password
                                                         : exposed_check_none;

@@ -44,11 +44,11 @@ result<std::string> hash_username(const std::array<std::uint8_t, 32>& key_bytes,
   return "user:" + crypto::hex_encode(digest.view().first(username_hash_bytes));
 }
 
-// How long after a rotation state under the previous key can matter: the longest window or
-// block of the rules that count usernames.
-std::int64_t username_state_horizon_seconds(const login_config& config) {
+// How long after a rotation state under the previous key can matter for `rules`: the longest
+// window or block of the rules that count usernames.
+std::int64_t username_state_horizon_seconds(const std::vector<login_rule>& rules) {
   std::int64_t horizon = 0;
-  for (const auto& rule : config.rules) {
+  for (const auto& rule : rules) {
     if (rule.kind != login_key_kind::ip) horizon = std::max({horizon, rule.window_seconds, rule.block_seconds});
   }
   return horizon;
@@ -131,12 +131,22 @@ login_limiter::login_limiter(const login_config& config, const crypto::master_ke
 login_limiter::login_limiter(const login_config& config, const crypto::key_ring& keys,
                              storage::rate_counters& counters, storage::blocks& blocks)
     : login_limiter(config, keys.current(), counters, blocks) {
-  const auto horizon = username_state_horizon_seconds(config);
   const auto* previous = keys.previous();
-  if (previous == nullptr || horizon == 0) return;
+  if (previous == nullptr) return;
+  // Kept even while no username rule is in force: a rule file installed later may count usernames.
   previous_hash_key_ = crypto::derive_key(*previous, username_hash_label, {});
-  const auto rotated_at = keys.current().created_at;
-  previous_until_ms_ = rotated_at > 0 ? (rotated_at + horizon) * 1000 : std::numeric_limits<std::int64_t>::max();
+  rotated_at_seconds_ = std::max<std::int64_t>(keys.current().created_at, 0);
+  cover_username_rules(config.rules);
+}
+
+void login_limiter::cover_username_rules(const std::vector<login_rule>& rules) noexcept {
+  const auto wanted = username_state_horizon_seconds(rules);
+  auto horizon = username_horizon_seconds_.load(std::memory_order_relaxed);
+  // A maximum, never lowered: installs race only with each other here (compare-exchange).
+  while (wanted > horizon &&
+         !username_horizon_seconds_.compare_exchange_weak(horizon, wanted, std::memory_order_release,
+                                                          std::memory_order_relaxed)) {
+  }
 }
 
 login_limiter::~login_limiter() {
@@ -150,7 +160,15 @@ result<std::string> login_limiter::username_key(std::string_view normalized) con
 
 result<std::optional<std::string>> login_limiter::previous_username_key(std::string_view normalized,
                                                                          std::int64_t now_ms) const {
-  if (!previous_hash_key_ || now_ms >= previous_until_ms_) return std::optional<std::string>{};
+  const auto horizon = username_horizon_seconds();
+  if (!previous_hash_key_ || horizon == 0) return std::optional<std::string>{};
+  // Unknown creation time (a hand-written ring line): always consulted. Seconds are bounded well
+  // below overflow (unix time plus config-validated windows), but saturate anyway.
+  if (rotated_at_seconds_ > 0) {
+    constexpr auto max_seconds = std::numeric_limits<std::int64_t>::max() / 1000;
+    const auto until_seconds = horizon > max_seconds - rotated_at_seconds_ ? max_seconds : rotated_at_seconds_ + horizon;
+    if (now_ms >= until_seconds * 1000) return std::optional<std::string>{};
+  }
   auto hashed = hash_username(*previous_hash_key_, normalized);
   if (!hashed) return hashed.error();
   return std::optional<std::string>(std::move(*hashed));
@@ -200,6 +218,7 @@ result<login_check> check_login(const login_limiter& limiter, const ip_address& 
   }
   auto checked = check_keys(limiter, attempt_keys(address, user_key, previous_user_key), now_ms);
   if (checked && user_key) checked->user_key = std::move(*user_key);
+  if (checked && previous_user_key) checked->previous_user_key = std::move(*previous_user_key);
   return checked;
 }
 

@@ -188,10 +188,13 @@ handler_result login_check_route(const login_check_services& services, http_requ
     decision.rule = signals->blocked_by_rule;
     return answer_check(services, request.request_id, *signals, decision);
   }
-  // The keyed hash check_login computed for the username's blocks; none without a username.
+  // The keyed hashes check_login computed for the username's blocks (the previous key version's
+  // within a rotation's horizon); none without a username.
   std::optional<std::string_view> user_key;
+  std::optional<std::string_view> previous_user_key;
   if (!signals->user_key.empty()) user_key = signals->user_key;
-  auto reads = plan_rate_fields(*rules, *address, user_key);
+  if (!signals->previous_user_key.empty()) previous_user_key = signals->previous_user_key;
+  auto reads = plan_rate_fields(*rules, *address, user_key, previous_user_key);
   const bool username_present = decoded->username.has_value();
   const bool serial_present = decoded->device_serial.has_value();
   // No count to read, or counts the backend has at once (one node): answered here.

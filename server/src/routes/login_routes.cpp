@@ -216,7 +216,7 @@ handler_result login_gate(const login_services& services, http_request& request)
     // A detector sending something else is misconfigured: say so rather than read "no score".
     return make_error(error_kind::invalid_input, "header " + score_header + " must be an integer from 1 to 99");
   }
-  auto reads = plan_rate_fields(*rules, *client, std::nullopt);
+  auto reads = plan_rate_fields(*rules, *client, std::nullopt, std::nullopt);
   // No count to read, or a count the backend has at once (one node): answered here.
   std::optional<result<void>> read_now;
   if (reads.size != 0) read_now = services.counts.read_inline(now, reads.read_keys(), reads.read_counts());

@@ -37,32 +37,46 @@ login_decision decide_by_rules(const installed_rules& rules, const rules::reques
 }
 
 rate_field_reads plan_rate_fields(const installed_rules& rules, const ip_address& address,
-                                  std::optional<std::string_view> user_key) {
+                                  std::optional<std::string_view> user_key,
+                                  std::optional<std::string_view> previous_user_key) {
   rate_field_reads out;
   const auto reads = rules.set->reads();
   const auto view = rules.rate_rules_view();
   auto plan = [&](rules::field field, login_key_kind kind, std::optional<std::string_view> key) {
-    if (!reads.test(static_cast<std::size_t>(field))) return;
+    if (!reads.test(static_cast<std::size_t>(field))) return false;
     auto read = login_count_read(view, kind, address, key);
-    if (!read) return;
+    if (!read) return false;
     out.keys[out.size] = std::move(*read);
     out.fields[out.size] = field;
     ++out.size;
+    return true;
   };
   plan(rules::field::rate_login_failures_ip, login_key_kind::ip, std::nullopt);
-  plan(rules::field::rate_login_failures_username, login_key_kind::username, user_key);
+  // The same rule's counter under the previous key: the recorder adds it to the current count
+  // (login_rule_step::previous_counter_key), so the field does too.
+  if (plan(rules::field::rate_login_failures_username, login_key_kind::username, user_key) && previous_user_key) {
+    plan(rules::field::rate_login_failures_username, login_key_kind::username, previous_user_key);
+  }
   return out;
 }
 
 void apply_rate_counts(const rate_field_reads& reads, rules::request_fields& fields) noexcept {
+  double ip = 0;
+  double username = 0;
+  bool read_ip = false;
+  bool read_username = false;
   for (std::size_t i = 0; i < reads.size; ++i) {
-    const auto count = static_cast<std::int64_t>(reads.counts[i]);
     if (reads.fields[i] == rules::field::rate_login_failures_ip) {
-      fields.login_failures_ip = count;
+      ip += reads.counts[i];
+      read_ip = true;
     } else {
-      fields.login_failures_username = count;
+      username += reads.counts[i];
+      read_username = true;
     }
   }
+  // Summed before truncating, as the recorder compares the sum with the limit.
+  if (read_ip) fields.login_failures_ip = static_cast<std::int64_t>(ip);
+  if (read_username) fields.login_failures_username = static_cast<std::int64_t>(username);
 }
 
 }  // namespace callsign::server

@@ -56,18 +56,21 @@ rules::list_resolver managed_list_resolver(const list_snapshot& lists) {
 }
 
 rule_registry::rule_registry(const rules_config& config, const login_config& login,
-                             const std::filesystem::path& data_dir, const storage::clock& clock)
+                             const std::filesystem::path& data_dir, const storage::clock& clock,
+                             login_limiter* limiter)
     : config_(config),
       path_(config.file.value_or(data_dir / "rules.toml")),
       path_configured_(config.file.has_value()),
       clock_(clock),
-      login_(login) {
+      login_(login),
+      limiter_(limiter) {
   auto none = std::make_shared<installed_rules>();
   rules::rule_error ignored;
   none->set = rules::rule_set::compile("", managed_list_resolver(list_snapshot{}), ignored);
   none->counters = std::make_shared<rule_hit_counters>(0);
   none->sha256 = sha256_text("");
   none->rate_rules = login_.rules;
+  if (limiter_ != nullptr) limiter_->cover_username_rules(none->rate_rules);
   current_ = std::move(none);
 }
 
@@ -124,6 +127,9 @@ void rule_registry::publish(std::shared_ptr<installed_rules> next, const install
       }
     }
   }
+  // Before the version serves: its username limits count state under the previous key version
+  // for as long as that state can be live (a key rotation, docs/login-limits.md).
+  if (limiter_ != nullptr) limiter_->cover_username_rules(next->rate_rules);
   std::lock_guard lock(current_mutex_);
   current_ = std::move(next);
 }

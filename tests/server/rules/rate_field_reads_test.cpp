@@ -60,7 +60,7 @@ BOOST_AUTO_TEST_SUITE(rate_field_reads_suite)
 BOOST_AUTO_TEST_CASE(rules_that_read_no_count_read_nothing) {
   registry_world w;
   auto rules = w.install("[[rule]]\nid = \"r\"\nexpression = \"ip.src in {198.51.100.0/24}\"\naction = \"block\"\n");
-  BOOST_TEST(plan_rate_fields(*rules, address, user_key).size == 0U);
+  BOOST_TEST(plan_rate_fields(*rules, address, user_key, std::nullopt).size == 0U);
 }
 
 BOOST_AUTO_TEST_CASE(each_field_reads_the_first_rate_limit_of_its_kind) {
@@ -68,7 +68,7 @@ BOOST_AUTO_TEST_CASE(each_field_reads_the_first_rate_limit_of_its_kind) {
   auto rules = w.install(
       "[[rule]]\nid = \"a\"\nexpression = \"rate.login_failures.ip ge 3\"\naction = \"challenge\"\n"
       "[[rule]]\nid = \"b\"\nexpression = \"rate.login_failures.username ge 3\"\naction = \"block\"\n");
-  auto reads = plan_rate_fields(*rules, address, user_key);
+  auto reads = plan_rate_fields(*rules, address, user_key, std::nullopt);
   BOOST_REQUIRE(reads.size == 2U);
   BOOST_TEST(reads.keys[0].key == storage::state_key({"login", "failed-ip", "192.0.2.7"}));
   BOOST_TEST(reads.keys[0].limit.limit == 7);
@@ -77,7 +77,7 @@ BOOST_AUTO_TEST_CASE(each_field_reads_the_first_rate_limit_of_its_kind) {
   BOOST_TEST(reads.keys[1].limit.limit == 20);
   BOOST_TEST(reads.keys[1].limit.window_ms == 600'000);
   // Without a username (and always at the gate) the username field has nothing to read: 0.
-  auto no_user = plan_rate_fields(*rules, address, std::nullopt);
+  auto no_user = plan_rate_fields(*rules, address, std::nullopt, std::nullopt);
   BOOST_REQUIRE(no_user.size == 1U);
   BOOST_TEST((no_user.fields[0] == rules::field::rate_login_failures_ip));
 }
@@ -86,7 +86,7 @@ BOOST_AUTO_TEST_CASE(only_the_fields_read_are_planned_and_counts_are_whole_failu
   registry_world w;
   auto rules =
       w.install("[[rule]]\nid = \"b\"\nexpression = \"rate.login_failures.username gt 1\"\naction = \"block\"\n");
-  auto reads = plan_rate_fields(*rules, address, user_key);
+  auto reads = plan_rate_fields(*rules, address, user_key, std::nullopt);
   BOOST_REQUIRE(reads.size == 1U);
   BOOST_TEST((reads.fields[0] == rules::field::rate_login_failures_username));
   reads.counts[0] = 2.9;  // an estimate: truncated, as the embedded field always was
@@ -98,6 +98,32 @@ BOOST_AUTO_TEST_CASE(only_the_fields_read_are_planned_and_counts_are_whole_failu
   reads.counts[0] = 1.0;
   apply_rate_counts(reads, fields);
   BOOST_TEST((decide_by_rules(*rules, fields).action == login_action::allow));
+}
+
+// Across a key rotation (within its horizon) the username field reads the same rule's counter
+// under both keyed hashes and adds them, as callsign_login_record and the embedded recorder add
+// previous_counter_key's count: one read of three keys, still one backend operation.
+BOOST_AUTO_TEST_CASE(the_username_field_adds_the_previous_keys_count_within_a_rotation) {
+  registry_world w;
+  auto rules = w.install(
+      "[[rule]]\nid = \"a\"\nexpression = \"rate.login_failures.ip ge 100\"\naction = \"challenge\"\n"
+      "[[rule]]\nid = \"b\"\nexpression = \"rate.login_failures.username ge 5\"\naction = \"block\"\n");
+  const std::string previous_key = "user:ffeeddccbbaa99887766554433221100";
+  auto reads = plan_rate_fields(*rules, address, user_key, previous_key);
+  BOOST_REQUIRE(reads.size == 3U);
+  BOOST_TEST(reads.keys[1].key == storage::state_key({"login", "failed-user", user_key}));
+  BOOST_TEST(reads.keys[2].key == storage::state_key({"login", "failed-user", previous_key}));
+  BOOST_TEST(reads.keys[2].limit.limit == 20);  // counted under the same rule's limit and window
+  BOOST_TEST(reads.keys[2].limit.window_ms == 600'000);
+  BOOST_TEST((reads.fields[2] == rules::field::rate_login_failures_username));
+  reads.counts = {1.0, 2.6, 2.6};  // summed before truncating: 5, not 2 + 2
+  rules::request_fields fields;
+  apply_rate_counts(reads, fields);
+  BOOST_TEST(fields.login_failures_ip == 1);
+  BOOST_TEST(fields.login_failures_username == 5);
+  BOOST_TEST((decide_by_rules(*rules, fields).action == login_action::block));
+  // Without a current key (no username) the previous one is not read either.
+  BOOST_TEST(plan_rate_fields(*rules, address, std::nullopt, previous_key).size == 1U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

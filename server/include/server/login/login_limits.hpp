@@ -55,7 +55,8 @@ struct login_metrics {
   std::string prometheus_text() const;
 };
 
-// Thread-safety: immutable after construction; the stores it points to are thread-safe.
+// Thread-safety: immutable after construction but for the username-state horizon, an atomic
+// that only grows (cover_username_rules); the stores it points to are thread-safe.
 class login_limiter {
  public:
   // The username key is derived from `master` (the ring's current key): usernames are never
@@ -64,8 +65,9 @@ class login_limiter {
                 storage::blocks& blocks);
   // As above from the ring's current key, and across a key rotation: while username counters
   // or blocks made under the previous version can still be live (until the current version's
-  // creation time plus the longest username rule window or block; always, when that time is
-  // unknown), they keep counting and blocking. New state goes under the current key only.
+  // creation time plus the horizon: the longest window or block of every username rule in force
+  // since start; always, when that time is unknown), they keep counting and blocking. New state
+  // goes under the current key only. The horizon starts from config.rules.
   login_limiter(const login_config& config, const crypto::key_ring& keys, storage::rate_counters& counters,
                 storage::blocks& blocks);
   ~login_limiter();
@@ -84,11 +86,21 @@ class login_limiter {
   // nullopt otherwise (no previous version, or its horizon has passed).
   result<std::optional<std::string>> previous_username_key(std::string_view normalized, std::int64_t now_ms) const;
 
+  // Extends the horizon to cover `rules` (their username and ip+username windows and blocks):
+  // every rate-limit rule set installed (rule_registry calls it before a version serves). It
+  // never shrinks: a block set under a longer timeout earlier in this process is still found.
+  void cover_username_rules(const std::vector<login_rule>& rules) noexcept;
+  // The horizon in seconds (0: no username rule so far: the previous key is never consulted).
+  std::int64_t username_horizon_seconds() const noexcept {
+    return username_horizon_seconds_.load(std::memory_order_acquire);
+  }
+
  private:
   const login_config& config_;
   std::array<std::uint8_t, 32> username_hash_key_{};
   std::optional<std::array<std::uint8_t, 32>> previous_hash_key_;
-  std::int64_t previous_until_ms_ = 0;  // previous_hash_key_ is consulted before this time
+  std::int64_t rotated_at_seconds_ = 0;  // the current version's creation; 0: unknown
+  std::atomic<std::int64_t> username_horizon_seconds_{0};
   storage::rate_counters& counters_;
   storage::blocks& blocks_;
   mutable login_metrics metrics_;
@@ -111,6 +123,9 @@ struct login_check {
   std::string matched_key;               // the block key with the latest end, when blocked
   std::string rule;
   std::string user_key;  // username_key() of the username, when one was given (a keyed hash)
+  // previous_username_key() of it, while the previous version is consulted (a keyed hash too;
+  // never logged): rate.login_failures.username adds its count, as the recorder does.
+  std::string previous_user_key;
 };
 
 // Whether an attempt from `address` (and, when given, for the normalized `username`) is
@@ -165,7 +180,9 @@ result<login_result_plan> plan_login_result(const login_limiter& limiter, const 
 
 // rate.login_failures.*: the counter of the first rule in `rate_rules` of `kind` (ip, or
 // username with `user_key` set) and its limit, as storage::login_counts reads it; nullopt when no
-// rule counts that kind (or no user_key for username): the field is then 0.
+// rule counts that kind (or no user_key for username): the field is then 0. Across a rotation
+// the same call with the previous keyed hash gives the counter that rule's
+// login_rule_step::previous_counter_key names.
 std::optional<storage::count_read> login_count_read(const login_rate_rules& rate_rules, login_key_kind kind,
                                                     const ip_address& address,
                                                     std::optional<std::string_view> user_key);

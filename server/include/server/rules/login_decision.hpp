@@ -33,12 +33,15 @@ struct login_decision {
 login_decision decide_by_rules(const installed_rules& rules, const rules::request_fields& fields);
 
 // The rate.login_failures.* fields a rule set reads, as the counts to ask storage::login_counts
-// for: at most one per field (the first rate-limit rule of that kind), none when the rules read
-// neither field. A field with nothing to read stays 0. Holds keyed hashes only, never a username.
+// for: the first rate-limit rule of that kind's counter, and for the username within a key
+// rotation's horizon that rule's counter under the previous key too (the field is their sum, as
+// the recorder adds them); none when the rules read neither field. A field with nothing to read
+// stays 0. Holds keyed hashes only, never a username.
 struct rate_field_reads {
-  std::array<storage::count_read, 2> keys;
-  std::array<double, 2> counts{};
-  std::array<rules::field, 2> fields{};
+  static constexpr std::size_t max_reads = 3;  // ip; username; username under the previous key
+  std::array<storage::count_read, max_reads> keys;
+  std::array<double, max_reads> counts{};
+  std::array<rules::field, max_reads> fields{};
   std::size_t size = 0;
 
   std::span<const storage::count_read> read_keys() const noexcept { return {keys.data(), size}; }
@@ -46,10 +49,12 @@ struct rate_field_reads {
 };
 
 // What `rules` reads of the counts for an attempt from `address` (and the username's keyed hash
-// `user_key`, when there is one).
+// `user_key`, when there is one; `previous_user_key`, check_login's previous-version hash, while
+// a rotation's horizon lasts).
 rate_field_reads plan_rate_fields(const installed_rules& rules, const ip_address& address,
-                                  std::optional<std::string_view> user_key);
-// Sets the fields from the counts read (truncated to whole failures).
+                                  std::optional<std::string_view> user_key,
+                                  std::optional<std::string_view> previous_user_key);
+// Sets each field read to the sum of its counts (truncated to whole failures).
 void apply_rate_counts(const rate_field_reads& reads, rules::request_fields& fields) noexcept;
 
 }  // namespace callsign::server

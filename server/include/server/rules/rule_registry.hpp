@@ -67,8 +67,10 @@ class rule_registry {
   // `login`: its rules serve when the file has no [[rate_limit]]; when [[login.rules]] is written
   // in the config (login.rules_given), a file with [[rate_limit]] tables is refused, so the
   // limits live in one place.
+  // `limiter`, when given, has its key-rotation horizon extended to cover every version's
+  // rate-limit rules before that version serves (login_limiter::cover_username_rules).
   rule_registry(const rules_config& config, const login_config& login, const std::filesystem::path& data_dir,
-                const storage::clock& clock);
+                const storage::clock& clock, login_limiter* limiter = nullptr);
 
   // At start. A configured file must exist; <data_dir>/rules.toml may be missing (no rules). A
   // file that does not compile is an error naming rule, line and column: callsignd does not start.
@@ -114,6 +116,7 @@ class rule_registry {
   bool path_configured_ = false;
   const storage::clock& clock_;
   const login_config& login_;
+  login_limiter* limiter_ = nullptr;  // thread-safe (its horizon is an atomic)
   mutable std::mutex install_mutex_;  // one replace/reload/re-bind at a time; versions in order
   // Guards current_ (a copy and the swap only). Not std::atomic<std::shared_ptr>: ThreadSanitizer
   // reports libstdc++ 12's implementation (rule_registry_race_test under ./tools/tsan).
