@@ -161,8 +161,11 @@ struct evaluation {
     const auto* p = reinterpret_cast<const unsigned char*>(h.data());
     const std::uint64_t* first = g.pairs.data();
     const std::uint64_t* second = first + 256;
-    for (std::size_t i = 0; i + 1 < h.size() && found != all; ++i) {
-      std::uint64_t m = first[p[i]] & second[p[i + 1]] & ~found;
+    const std::size_t last = h.size() < 2 ? 0 : h.size() - 1;  // pairs start at [0, last)
+    for (std::size_t i = 0; i < last; ++i) {
+      std::uint64_t m = first[p[i]] & second[p[i + 1]];
+      if (m == 0) continue;  // most positions: no needle starts with this pair
+      m &= ~found;
       while (m != 0) {
         const int j = std::countr_zero(m);
         m &= m - 1;
@@ -171,6 +174,7 @@ struct evaluation {
           found |= std::uint64_t{1} << j;
         }
       }
+      if (found == all) break;
     }
     for (std::size_t j = 0; j < n; ++j) st.leaf[g.slots[j]] = ((found >> j) & 1U) != 0 ? 2 : 1;
     return st.leaf[own] == 2;
