@@ -109,9 +109,9 @@ void add_prefilter(compile_environment& env, compiled_expression& e, bool_op& op
     filter.AllPotentials(present, &potential);
     if (!potential.empty()) p.table |= std::uint64_t{1} << mask;
   }
-  if (p.table == (std::uint64_t{1} << (1U << atoms.size())) - 1 || (atoms.size() == 6 && p.table == ~std::uint64_t{0})) {
-    return;  // every mask passes: no use
-  }
+  const std::size_t masks = std::size_t{1} << atoms.size();  // at most 64
+  const std::uint64_t every = masks == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << masks) - 1;
+  if (p.table == every) return;  // every mask passes: no use
   value_op lowered = v;
   lowered.code = value_code::lower_field;
   e.values.push_back(lowered);

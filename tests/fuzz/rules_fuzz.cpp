@@ -6,7 +6,8 @@
 //     that an independent walk over the written string gives;
 //  2: the rest is a whole rule file (raw TOML).
 // Whatever compiles is evaluated against fixed requests: decisions keep evaluate's contract
-// (rules/include/rules/rule_set.hpp) and are the same twice. Refusals are well formed.
+// (rules/include/rules/rule_set.hpp), are the same twice, and are those of the plain path (no
+// work shared between rules: rules/src/rule_set_testing.hpp). Refusals are well formed.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_check.hpp"
+#include "rule_set_testing.hpp"
 #include "rules/rule_set.hpp"
 #include "storage/lists/ip_set_parser.hpp"
 
@@ -99,6 +101,29 @@ void check_rule_set(const rule_set& set) {
   }
 }
 
+// The shared path (rule_set::compile) answers as the plain one, rule by rule: with every
+// action logged, a decision lists each rule that matched.
+void check_same_as_plain(std::string_view text) {
+  std::string logged(text);
+  for (const char* act : {"\"block\"", "\"challenge\"", "\"skip\"", "\"allow\""}) {
+    for (std::size_t at = logged.find(act); at != std::string::npos; at = logged.find(act, at)) {
+      logged.replace(at, std::string_view(act).size(), "\"log\"");
+    }
+  }
+  rule_error why, plain_why;
+  auto shared = rule_set::compile(logged, resolver(), why);
+  auto plain = compile_unshared(logged, resolver(), plain_why);
+  FUZZ_CHECK((shared != nullptr) == (plain != nullptr));
+  if (!shared) return;
+  for (const auto& f : requests()) {
+    decision a, b;
+    shared->evaluate(f, a);
+    plain->evaluate(f, b);
+    FUZZ_CHECK(a.act == b.act && a.rule == b.rule && a.logged == b.logged && a.shadow == b.shadow);
+    for (std::size_t k = 0; k < shared->rate_limits().size(); ++k) FUZZ_CHECK(shared->counts(k, f) == plain->counts(k, f));
+  }
+}
+
 // Offset of 1-based (line, column) in ASCII text.
 std::size_t offset_of(std::string_view text, int line, int column) {
   std::size_t at = 0;
@@ -158,6 +183,7 @@ void expression_in_file(std::string expression, std::uint8_t form) {
     return;
   }
   check_rule_set(*set);
+  check_same_as_plain(file);
   for (const auto& f : requests()) {
     decision d;
     set->evaluate(f, d);
@@ -179,7 +205,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         FUZZ_CHECK(why.rule.empty() && why.line >= 1);
         return 0;
       }
-      for (const auto& f : requests()) FUZZ_CHECK(evaluate_expression(*e, f) == evaluate_expression(*e, f));
+      auto plain = compile_expression_unshared(text, resolver(), why);
+      FUZZ_CHECK(plain != nullptr);
+      for (const auto& f : requests()) {
+        FUZZ_CHECK(evaluate_expression(*e, f) == evaluate_expression(*e, f));
+        FUZZ_CHECK(evaluate_expression(*e, f) == evaluate_expression(*plain, f));
+      }
       return 0;
     }
     case 1: expression_in_file(std::string(text), data[1]); return 0;
@@ -191,6 +222,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
       }
       check_rule_set(*set);
+      check_same_as_plain(text);
       return 0;
     }
   }

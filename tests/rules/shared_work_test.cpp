@@ -84,6 +84,7 @@ const std::vector<std::string> edge_expressions = {
     R"x(http.request.uri.path matches "(union[ +]select|sleep\\(|benchmark\\()")x",
     R"x(lower(http.request.uri.path) matches "(union[ +]select|sleep\\(|benchmark\\()")x",
     R"x(not http.request.uri.path matches "^/account/log")x",
+    R"x(lower(http.user_agent) matches "(aaa|bbb|ccc|ddd|eee|curl)")x",  // 6 atoms: a 64-bit table
     R"(http.request.headers["accept"] matches "JSON$")",
     R"(not http.user_agent matches "^Mozilla/[0-4]\\.")",
     R"(not lower(http.user_agent) matches "^curl" and lower(http.user_agent) contains "curl")",
