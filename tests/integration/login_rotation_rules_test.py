@@ -2,7 +2,7 @@
 in the rule file ([[rate_limit]], docs/rules.md; no [[login.rules]] in the config). Two failures
 before the rotation, SIGTERM (exit 0), `callsign keys rotate`, a restart: the fourth failure in
 all blocks the username, and for another username the rule reading rate.login_failures.username
-sees the failures under the previous key plus the new ones (docs/login-limits.md, "Master key rotation")."""
+sees the failures under the previous key plus the new ones (docs/login-limits.md, "Key rotation")."""
 import atexit
 import json
 import os
