@@ -166,7 +166,8 @@ result<std::optional<std::string>> login_limiter::previous_username_key(std::str
   // below overflow (unix time plus config-validated windows), but saturate anyway.
   if (rotated_at_seconds_ > 0) {
     constexpr auto max_seconds = std::numeric_limits<std::int64_t>::max() / 1000;
-    const auto until_seconds = horizon > max_seconds - rotated_at_seconds_ ? max_seconds : rotated_at_seconds_ + horizon;
+    const auto until_seconds =
+        horizon > max_seconds - rotated_at_seconds_ ? max_seconds : rotated_at_seconds_ + horizon;
     if (now_ms >= until_seconds * 1000) return std::optional<std::string>{};
   }
   auto hashed = hash_username(*previous_hash_key_, normalized);

@@ -39,7 +39,9 @@ struct login_signals {
   std::int64_t retry_after_seconds = 0;
   std::string blocked_by_rule;  // when blocked: the rate-limit rule that set the block
   std::string user_key;         // the username's keyed hash (login_limiter::username_key), when given
-  std::string previous_user_key;  // under the previous key version, within the rotation horizon; never logged
+  // The same under the previous key version, within a rotation's horizon (never logged): the
+  // username's rate field adds that key's count.
+  std::string previous_user_key;
   int exposed_credential_check = exposed_check_none;
 };
 
