@@ -8,23 +8,34 @@
 "use strict";
 
 const path = require("path");
-const { sleep, check, browserTest } = require("./browser_server");
+const { check, browserTest } = require("./browser_server");
 
 const PERIOD = 2;
 const LEEWAY = 1;
 const TTL = 6;  // long enough for chromium to open the page before the token expires
-// The dashboard's first reconnect would start within 1.25 s of a close (1 s back-off plus up to
-// 250 ms jitter): a page that stays without a new stream for twice that does not reconnect.
-const NO_RECONNECT_MS = 2500;
+// A reconnect is a timer of at most 30 s plus 250 ms of jitter (the back-off's ceiling): the
+// page's clock is jumped past it after the end, so a reconnect, had one been scheduled, would
+// have started by then; no real time is waited.
+const LONGEST_BACKOFF_MS = 30000 + 250;
 
 // A dashboard page signed in with `token` (stored as the embedding application would), counting
-// the streams it opens.
+// the streams it opens in the page itself (window.streams), on playwright's clock (time flows
+// until the test jumps it).
 async function openDashboard(browser, S, token, watch, name) {
   const ctx = await browser.newContext();
-  await ctx.addInitScript((t) => sessionStorage.setItem("callsign.token", t), token);
+  await ctx.clock.install();
+  await ctx.addInitScript((t) => {
+    sessionStorage.setItem("callsign.token", t);
+    const Native = window.WebSocket;
+    window.streams = 0;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.streams += 1;
+      }
+    };
+  }, token);
   const page = await ctx.newPage();
-  page.streams = 0;
-  page.on("websocket", (ws) => { if (ws.url().endsWith("/v1/stream")) page.streams += 1; });
   watch(page, name);
   await page.goto(S.base + "/");
   await page.waitForFunction(() => document.getElementById("stream-status").textContent === "live", null,
@@ -40,9 +51,10 @@ async function checkEnded(page, reason, shot) {
   check((await page.textContent("#countdown")) === "–", "countdown: " + (await page.textContent("#countdown")));
   const why = await page.textContent("#code-error");
   check(reason.test(why), "reason shown: " + JSON.stringify(why));
-  const streams = page.streams;
-  await sleep(NO_RECONNECT_MS);
-  check(page.streams === streams, `the page opened ${page.streams - streams} new stream(s) after the end`);
+  const before = await page.evaluate(() => window.streams);
+  await page.clock.fastForward(LONGEST_BACKOFF_MS);  // fires a reconnect timer, had one been set
+  const after = await page.evaluate(() => window.streams);
+  check(after === before, `the page opened ${after - before} new stream(s) after the end`);
   check((await page.textContent("#stream-status")) === "ended", "status: " + (await page.textContent("#stream-status")));
 }
 
