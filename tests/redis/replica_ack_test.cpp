@@ -29,6 +29,23 @@ long command_calls(const test::redis_process& server, const std::string& name) {
   return std::stol(stats.substr(at + name.size() + 15));
 }
 
+// SIGSTOP for a scope: SIGCONT on every way out, so that a failed check cannot leave the replica
+// stopped (its destructor's SIGTERM would then wait for ever).
+class stopped_process {
+ public:
+  explicit stopped_process(pid_t pid) : pid_(pid) { BOOST_REQUIRE(::kill(pid_, SIGSTOP) == 0); }
+  ~stopped_process() { resume(); }
+  stopped_process(const stopped_process&) = delete;
+  stopped_process& operator=(const stopped_process&) = delete;
+  void resume() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+    pid_ = 0;
+  }
+
+ private:
+  pid_t pid_;
+};
+
 struct primary_and_replica {
   test::temp_directory dir;
   test::redis_process primary{dir.path(), {.name = "primary"}};
@@ -47,10 +64,6 @@ BOOST_AUTO_TEST_SUITE(replica_ack_suite)
 
 BOOST_FIXTURE_TEST_CASE(concurrent_acknowledged_writes_share_waits_and_are_on_the_replica_when_answered,
                         primary_and_replica) {
-  auto client = redis::client::start(test::options_for(primary), {}, {});
-  BOOST_REQUIRE(test::wait_connected(*client));
-  BOOST_REQUIRE(test::exec_wait(*client, {{"CONFIG", "RESETSTAT"}}));
-
   constexpr int threads = 2;
   constexpr int per_thread = 200;
   std::mutex mutex;
@@ -58,6 +71,11 @@ BOOST_FIXTURE_TEST_CASE(concurrent_acknowledged_writes_share_waits_and_are_on_th
   int answered = 0;
   int well_formed = 0;
   int on_replica = 0;
+  // Declared after what its completions touch: on a failed check it stops (answering what is
+  // still pending) before they are gone.
+  auto client = redis::client::start(test::options_for(primary), {}, {});
+  BOOST_REQUIRE(test::wait_connected(*client));
+  BOOST_REQUIRE(test::exec_wait(*client, {{"CONFIG", "RESETSTAT"}}));
   std::vector<std::thread> senders;
   for (int t = 0; t < threads; ++t) {
     senders.emplace_back([&, t] {
@@ -95,28 +113,28 @@ BOOST_FIXTURE_TEST_CASE(concurrent_acknowledged_writes_share_waits_and_are_on_th
 
 BOOST_FIXTURE_TEST_CASE(a_silent_replica_gives_zero_acknowledgements_after_the_timeout_and_reads_go_on,
                         primary_and_replica) {
-  auto client = redis::client::start(test::options_for(primary), {}, {});
-  BOOST_REQUIRE(test::wait_connected(*client));
-  BOOST_REQUIRE(::kill(replica.pid(), SIGSTOP) == 0);
   std::atomic<bool> done{false};
   std::atomic<long long> acks{-1};
-  const auto started = std::chrono::steady_clock::now();
   std::atomic<long long> waited_ms{0};
+  std::promise<long long> again;
+  auto later = again.get_future();
+  auto client = redis::client::start(test::options_for(primary), {}, {});  // after its completions' state
+  BOOST_REQUIRE(test::wait_connected(*client));
+  stopped_process paused(replica.pid());
+  const auto started = std::chrono::steady_clock::now();
   client->exec_acknowledged({{"SET", "ack:silent", "v"}}, {1, 400}, [&](result<std::vector<reply>> answer) {
     if (answer && answer->size() == 2U && answer->back().type == reply::kind::integer) acks = answer->back().integer;
     waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
     done = true;
   });
   BOOST_REQUIRE(test::wait_until([&] { return done.load(); }, std::chrono::milliseconds(5000)));
-  BOOST_REQUIRE(::kill(replica.pid(), SIGCONT) == 0);
+  paused.resume();
   BOOST_TEST(acks.load() == 0);
   BOOST_TEST(waited_ms.load() >= 350);  // WAIT's own timeout, not an early answer
   // The link is fine afterwards, and an acknowledged write counts the replica again.
   BOOST_REQUIRE(test::wait_until([&] {
     return replica.command({"INFO", "replication"}).find("master_link_status:up") != std::string::npos;
   }));
-  std::promise<long long> again;
-  auto later = again.get_future();
   client->exec_acknowledged({{"SET", "ack:after", "v"}}, {1, 2000}, [&](result<std::vector<reply>> answer) {
     again.set_value(answer && answer->size() == 2U ? answer->back().integer : -1);
   });
@@ -125,18 +143,18 @@ BOOST_FIXTURE_TEST_CASE(a_silent_replica_gives_zero_acknowledgements_after_the_t
 }
 
 BOOST_FIXTURE_TEST_CASE(a_call_waiting_for_its_wait_answers_unavailable_when_the_link_breaks, primary_and_replica) {
-  auto client = redis::client::start(test::options_for(primary), {}, {});
-  BOOST_REQUIRE(test::wait_connected(*client));
-  BOOST_REQUIRE(::kill(replica.pid(), SIGSTOP) == 0);
   std::promise<result<std::vector<reply>>> outcome;
   auto answer = outcome.get_future();
+  auto client = redis::client::start(test::options_for(primary), {}, {});  // after its completion's state
+  BOOST_REQUIRE(test::wait_connected(*client));
+  stopped_process paused(replica.pid());
   // The SET is answered at once; the call then waits for a WAIT of up to 20 s.
   client->exec_acknowledged({{"SET", "ack:broken", "v"}}, {1, 20000},
                             [&](result<std::vector<reply>> r) { outcome.set_value(std::move(r)); });
   BOOST_REQUIRE(test::wait_until([&] { return primary.command({"GET", "ack:broken"}).find("$1\r\nv") != std::string::npos; }));
   primary.command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
   const bool answered = answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
-  BOOST_REQUIRE(::kill(replica.pid(), SIGCONT) == 0);
+  paused.resume();
   BOOST_REQUIRE(answered);
   auto got = answer.get();
   BOOST_REQUIRE(!got);
