@@ -66,6 +66,15 @@ std::optional<std::int64_t> read_integer(const redis::reply& r) {
   return value;
 }
 
+std::optional<double> read_count(const redis::reply& r) {
+  if (r.type != redis::reply::kind::string) return std::nullopt;
+  double value = 0;
+  const auto* end = r.text.data() + r.text.size();
+  auto [ptr, ec] = std::from_chars(r.text.data(), end, value);
+  if (ec != std::errc() || ptr != end || !(value >= 0)) return std::nullopt;
+  return value;
+}
+
 std::optional<storage::block_entry> read_block_entry(const redis::reply& r) {
   if (r.type != redis::reply::kind::array || r.elements.size() != 4U) return std::nullopt;
   const auto& key = r.elements[0];

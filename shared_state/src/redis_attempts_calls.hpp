@@ -29,5 +29,7 @@ error unexpected_reply();
 std::optional<storage::block_entry> read_block_entry(const redis::reply& r);
 // An integer reply, or a bulk string holding a decimal integer.
 std::optional<std::int64_t> read_integer(const redis::reply& r);
+// A non-negative count as our functions write it (a bulk string, "%.17g"); nullopt otherwise.
+std::optional<double> read_count(const redis::reply& r);
 
 }  // namespace callsign::shared_state::detail

@@ -1,4 +1,3 @@
-#include <charconv>
 #include <string>
 #include <utility>
 
@@ -52,15 +51,6 @@ result<void> check(const storage::login_attempt& attempt) {
   return {};
 }
 
-std::optional<double> read_double(const redis::reply& r) {
-  if (r.type != redis::reply::kind::string) return std::nullopt;
-  double value = 0;
-  const auto* end = r.text.data() + r.text.size();
-  auto [ptr, ec] = std::from_chars(r.text.data(), end, value);
-  if (ec != std::errc() || ptr != end || !(value >= 0)) return std::nullopt;
-  return value;
-}
-
 result<storage::login_attempt_result> read_record(const redis::reply& r, std::size_t rules, std::size_t checks) {
   using kind = redis::reply::kind;
   if (r.type != kind::array || r.elements.size() != 3U) return detail::unexpected_reply();
@@ -74,7 +64,7 @@ result<storage::login_attempt_result> read_record(const redis::reply& r, std::si
   storage::login_attempt_result out;
   for (const auto& count : counts.elements) {
     if (count.type != kind::array || count.elements.size() != 2U) return detail::unexpected_reply();
-    auto failures = read_double(count.elements[0]);
+    auto failures = detail::read_count(count.elements[0]);
     auto tripped = detail::read_integer(count.elements[1]);
     if (!failures || !tripped || (*tripped != 0 && *tripped != 1)) return detail::unexpected_reply();
     out.counts.push_back({*failures, *tripped == 1});

@@ -1,6 +1,5 @@
 #include "shared_state/redis_login_counts.hpp"
 
-#include <charconv>
 #include <string>
 #include <utility>
 
@@ -20,16 +19,6 @@ result<void> check(std::int64_t now_ms, std::span<const storage::count_read> key
     if (auto ok = storage::check_rate_arguments(read.limit, now_ms); !ok) return ok;
   }
   return {};
-}
-
-// A count as the Function writes it ("%.17g"); nullopt for anything else.
-std::optional<double> read_count(const redis::reply& r) {
-  if (r.type != redis::reply::kind::string) return std::nullopt;
-  double value = 0;
-  const auto* end = r.text.data() + r.text.size();
-  auto [ptr, ec] = std::from_chars(r.text.data(), end, value);
-  if (ec != std::errc() || ptr != end || !(value >= 0)) return std::nullopt;
-  return value;
 }
 
 }  // namespace
@@ -76,7 +65,7 @@ void redis_login_counts::read(std::int64_t now_ms, std::span<const storage::coun
                             return;
                           }
                           for (std::size_t i = 0; i < counts.size(); ++i) {
-                            auto value = read_count(reply->elements[i]);
+                            auto value = detail::read_count(reply->elements[i]);
                             if (!value) {
                               done(detail::unexpected_reply());
                               return;
