@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "crypto/constant_time.hpp"
+#include "routes/rate_counts_read.hpp"
 #include "routes/route_support.hpp"
 #include "server/http/json_body.hpp"
 #include "server/http/json_writer.hpp"
@@ -212,18 +213,10 @@ handler_result login_check_route(const login_check_services& services, http_requ
       services, request.request_id, std::move(decoded->http), {}, std::move(*signals), std::move(rules),
       std::move(reads)});
   run->fields = attempt_fields(run->http, username_present, serial_present, *address, run->signals);
-  return async_response{[run, now](std::function<void(handler_result)> resume) {
-    run->services.counts.read(now, run->reads.read_keys(), run->reads.read_counts(),
-                              [run, resume = std::move(resume)](result<void> read) {
-                                if (!read) {
-                                  resume(read.error());
-                                  return;
-                                }
-                                apply_rate_counts(run->reads, run->fields);
-                                resume(answer_check(run->services, run->request_id, run->signals,
-                                                    decide_by_rules(*run->rules, run->fields)));
-                              });
-  }};
+  return decide_after_counts(services.counts, now, std::move(run),
+                             [](const check_in_flight& done, const login_decision& ruled) {
+                               return answer_check(done.services, done.request_id, done.signals, ruled);
+                             });
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "crypto/constant_time.hpp"
+#include "routes/rate_counts_read.hpp"
 #include "routes/route_support.hpp"
 #include "server/http/json_body.hpp"
 #include "server/http/json_writer.hpp"
@@ -232,18 +233,10 @@ handler_result login_gate(const login_services& services, http_request& request)
       gate_in_flight{services, request.request_id, *decision, std::move(http), {}, std::move(rules), std::move(reads)});
   run->fields = rule_fields_of(run->http);
   run->fields.ip_src = *client;
-  return async_response{[run, now](std::function<void(handler_result)> resume) {
-    run->services.counts.read(now, run->reads.read_keys(), run->reads.read_counts(),
-                              [run, resume = std::move(resume)](result<void> read) {
-                                if (!read) {
-                                  resume(read.error());
-                                  return;
-                                }
-                                apply_rate_counts(run->reads, run->fields);
-                                resume(answer_gate(run->services, run->request_id, run->decision,
-                                                   decide_by_rules(*run->rules, run->fields)));
-                              });
-  }};
+  return decide_after_counts(services.counts, now, std::move(run),
+                             [](const gate_in_flight& done, const login_decision& ruled) {
+                               return answer_gate(done.services, done.request_id, done.decision, ruled);
+                             });
 }
 
 }  // namespace
