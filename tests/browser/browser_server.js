@@ -186,4 +186,24 @@ function browserTest(options, body) {
   });
 }
 
-module.exports = { arg, sleep, check, launchChromium, Server, browserTest };
+// A browser context whose pages start signed in with `token` (stored as the embedding
+// application would) and count the WebSockets they open (window.streams). `fakeClock`: the pages'
+// timers run on playwright's clock, which flows until a test jumps it.
+async function signedInContext(browser, token, { fakeClock = false, ...contextOptions } = {}) {
+  const ctx = await browser.newContext(contextOptions);
+  if (fakeClock) await ctx.clock.install();
+  await ctx.addInitScript((t) => {
+    sessionStorage.setItem("callsign.token", t);
+    const Native = window.WebSocket;
+    window.streams = 0;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.streams += 1;
+      }
+    };
+  }, token);
+  return ctx;
+}
+
+module.exports = { arg, sleep, check, launchChromium, Server, browserTest, signedInContext };

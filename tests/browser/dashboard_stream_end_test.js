@@ -8,7 +8,7 @@
 "use strict";
 
 const path = require("path");
-const { check, browserTest } = require("./browser_server");
+const { check, browserTest, signedInContext } = require("./browser_server");
 
 const PERIOD = 2;
 const LEEWAY = 1;
@@ -22,19 +22,7 @@ const LONGEST_BACKOFF_MS = 30000 + 250;
 // the streams it opens in the page itself (window.streams), on playwright's clock (time flows
 // until the test jumps it).
 async function openDashboard(browser, S, token, watch, name) {
-  const ctx = await browser.newContext();
-  await ctx.clock.install();
-  await ctx.addInitScript((t) => {
-    sessionStorage.setItem("callsign.token", t);
-    const Native = window.WebSocket;
-    window.streams = 0;
-    window.WebSocket = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.streams += 1;
-      }
-    };
-  }, token);
+  const ctx = await signedInContext(browser, token, { fakeClock: true });
   const page = await ctx.newPage();
   watch(page, name);
   await page.goto(S.base + "/");

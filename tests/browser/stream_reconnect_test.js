@@ -13,7 +13,7 @@
 "use strict";
 
 const path = require("path");
-const { check, browserTest } = require("./browser_server");
+const { check, browserTest, signedInContext } = require("./browser_server");
 
 const PERIOD = 2;
 const LEEWAY = 1;
@@ -24,25 +24,15 @@ const LONGEST_BACKOFF_MS = 30000 + 250;
 // and logging every text its status element `statusId` shows (window.statusLog). `fakeClock`:
 // the page's timers run on playwright's clock (time flows until the test jumps it).
 async function openPage(browser, S, watch, name, { urlPath, token, statusId, fakeClock }) {
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  if (fakeClock) await ctx.clock.install();
-  await ctx.addInitScript(([t, id]) => {
-    sessionStorage.setItem("callsign.token", t);
-    const Native = window.WebSocket;
-    window.streams = 0;
-    window.WebSocket = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.streams += 1;
-      }
-    };
+  const ctx = await signedInContext(browser, token, { fakeClock, viewport: { width: 1400, height: 1000 } });
+  await ctx.addInitScript((id) => {
     window.statusLog = [];
     document.addEventListener("DOMContentLoaded", () => {
       new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach((n) => {
         window.statusLog.push(n.textContent);
       }))).observe(document.getElementById(id), { childList: true });
     });
-  }, [token, statusId]);
+  }, statusId);
   const page = await ctx.newPage();
   page.statusId = statusId;
   watch(page, name);
