@@ -90,11 +90,22 @@ void redis_user_directory::find_by_email(std::string_view normalized_email,
     done(std::optional<storage::stored_user>{});
     return;
   }
+  std::uint64_t generation = 0;
+  if (auto hit = cache_->find_by_email(normalized_email, generation)) {
+    round_trips_.user_find_cache_hits.fetch_add(1, std::memory_order_relaxed);
+    done(std::move(hit));
+    return;
+  }
   round_trips_.user_find_by_email.fetch_add(1, std::memory_order_relaxed);
-  client_.exec(
-      {{"FCALL_RO", "callsign_user_find_by_email", "1", directory_detail::email_key(normalized_email),
-        std::string(normalized_email)}},
-      [done = std::move(done)](result<std::vector<redis::reply>> replies) { done(read_user(replies, {}, 1)); });
+  client_.exec({{"FCALL_RO", "callsign_user_find_by_email", "1", directory_detail::email_key(normalized_email),
+                 std::string(normalized_email)}},
+               [cache = cache_.get(), generation, done = std::move(done)](result<std::vector<redis::reply>> replies) {
+                 auto user = read_user(replies, {}, 1);
+                 if (user && *user) {
+                   cache->keep(**user, generation);
+                 }
+                 done(std::move(user));
+               });
 }
 
 void redis_user_directory::list(std::string_view after, std::size_t limit,

@@ -58,6 +58,14 @@ def test_a_user_made_on_one_node_verifies_on_another_and_dashboards_hear_it():
         after = round_trips(c)
         used = sum(after[k] - before[k] for k in after)
         check(used <= 2, "a verify cost %d round trips on node C: %r -> %r" % (used, before, after))
+        # Node C now holds alice's record, email included: the same code by email is a replay
+        # that costs the settle alone.
+        status, _, body = c.json("POST", "/v1/verify", {"email": "alice@example.com", "code": code},
+                                 cluster.token("agent", "agent-1"))
+        check(status == 200 and body.get("valid") is False, "replay by email through node C: %d %r" % (status, body))
+        again = round_trips(c)
+        check({k: again[k] - after[k] for k in again} == {"user_find": 0, "user_find_by_email": 0, "code_settle": 1},
+              "a verify by a cached email on node C: %r -> %r" % (after, again))
         # The same code through node B is a replay, whoever asks.
         status, _, body = verify(cluster, b, "alice", code, agent="agent-2")
         check(status == 200 and body.get("valid") is False, "replay through node B: %d %r" % (status, body))

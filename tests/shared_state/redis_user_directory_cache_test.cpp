@@ -1,6 +1,6 @@
-// redis_user_directory's cache of records by id: hits cost no round trip, and a record is
-// dropped by an event, by an own write, by the subscriber going away, and never kept from a
-// read that raced a drop.
+// redis_user_directory's cache of records by id and by email: hits cost no round trip, and a
+// record (with its email) is dropped by an event, by an own write, by the subscriber going away,
+// and never kept from a read that raced a drop.
 #include <boost/test/unit_test.hpp>
 #include <deque>
 #include <mutex>
@@ -65,6 +65,13 @@ redis::reply found(const storage::user_record& record, std::uint64_t version) {
   return reply;
 }
 
+// callsign_user_find_by_email's reply for `record` at `version`.
+redis::reply found_by_email(const storage::user_record& record, std::uint64_t version) {
+  redis::reply reply = found(record, version);
+  reply.elements.insert(reply.elements.begin(), {redis::reply::kind::string, 0, record.id, {}});
+  return reply;
+}
+
 // The id of a {"type":"user","id":"..."} event, or "".
 std::string user_event_id(const std::string& event) {
   if (event.find(R"("type":"user")") == std::string::npos) return {};
@@ -78,6 +85,15 @@ std::optional<storage::stored_user> held_find(held_client& client, shared_state:
                                               const std::string& id, std::optional<redis::reply> reply) {
   std::optional<result<std::optional<storage::stored_user>>> outcome;
   users.find(id, [&](result<std::optional<storage::stored_user>> r) { outcome = std::move(r); });
+  if (reply) client.answer(std::move(*reply));
+  BOOST_REQUIRE(outcome && *outcome);
+  return **outcome;
+}
+
+std::optional<storage::stored_user> held_find_by_email(held_client& client, shared_state::redis_user_directory& users,
+                                                       const std::string& email, std::optional<redis::reply> reply) {
+  std::optional<result<std::optional<storage::stored_user>>> outcome;
+  users.find_by_email(email, [&](result<std::optional<storage::stored_user>> r) { outcome = std::move(r); });
   if (reply) client.answer(std::move(*reply));
   BOOST_REQUIRE(outcome && *outcome);
   return **outcome;
@@ -111,6 +127,32 @@ BOOST_AUTO_TEST_CASE(a_read_that_raced_a_drop_is_answered_but_not_kept) {
   w.users.find("bob", [](result<std::optional<storage::stored_user>>) {});
   BOOST_TEST(w.client.held() == 1U);  // asked Redis again
   w.client.answer(found(user("bob", "b@example.com"), 2));
+}
+
+BOOST_AUTO_TEST_CASE(an_email_read_that_raced_a_drop_is_answered_but_not_kept) {
+  held_world w;
+  w.users.events_connected(true);
+  // Control: kept, and both an email and an id find then hit.
+  BOOST_TEST(held_find_by_email(w.client, w.users, "a@example.com", found_by_email(user("ann", "a@example.com"), 1))
+                 ->record.id == "ann");
+  BOOST_TEST(held_find_by_email(w.client, w.users, "a@example.com", std::nullopt)->version == 1U);
+  BOOST_TEST(held_find(w.client, w.users, "ann", std::nullopt)->version == 1U);
+  BOOST_TEST(w.round_trips.user_find_cache_hits.load() == 2U);
+
+  std::optional<result<std::optional<storage::stored_user>>> outcome;
+  w.users.find_by_email("b@example.com", [&](result<std::optional<storage::stored_user>> r) { outcome = std::move(r); });
+  w.users.user_changed("bob");
+  w.client.answer(found_by_email(user("bob", "b@example.com"), 1));
+  BOOST_TEST((*outcome)->value().record.id == "bob");
+  w.users.find_by_email("b@example.com", [](result<std::optional<storage::stored_user>>) {});
+  BOOST_TEST(w.client.held() == 1U);  // asked Redis again
+  w.client.answer(found_by_email(user("bob", "b@example.com"), 2));
+
+  // A drop of ann takes her email with her.
+  w.users.user_changed("ann");
+  w.users.find_by_email("a@example.com", [](result<std::optional<storage::stored_user>>) {});
+  BOOST_TEST(w.client.held() == 1U);
+  w.client.answer(redis::reply{redis::reply::kind::nil, 0, {}, {}});
 }
 
 BOOST_AUTO_TEST_CASE(nothing_is_cached_while_the_subscriber_is_not_known_up) {
@@ -160,6 +202,41 @@ BOOST_AUTO_TEST_CASE(another_nodes_write_reaches_the_cache_through_its_event) {
   BOOST_REQUIRE(test::remove_user(b, "ann", 2));
   BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 3; }));
   BOOST_TEST(!test::find_user(a.users, "ann"));
+  b_client->stop();
+}
+
+// An email that moves from ann to bob on node B: A's cached ann never answers for it again.
+BOOST_AUTO_TEST_CASE(an_email_that_moves_to_another_user_is_read_again) {
+  test::redis_directories a({}, {}, 16);
+  std::atomic<int> user_events{0};
+  a.events.on_message = [&](const std::string& event) {
+    if (auto id = user_event_id(event); !id.empty()) {
+      a.user_dir.user_changed(id);
+      ++user_events;
+    }
+  };
+  a.user_dir.events_connected(true);
+  auto b_client = a.connect(a.server.port());
+  test::recording_sink b_sink;
+  shared_state::directory_round_trips b_trips;
+  shared_state::redis_user_directory b(*b_client, b_sink, b_trips);
+
+  BOOST_REQUIRE(test::put_user(b, user("ann", "shared@example.com"), 0));
+  BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 1; }));
+  BOOST_TEST(test::find_user_by_email(a.users, "shared@example.com")->record.id == "ann");
+  BOOST_TEST(test::find_user_by_email(a.users, "shared@example.com")->record.id == "ann");
+  BOOST_TEST(a.round_trips.user_find_by_email.load() == 1U);  // the second was a hit
+  BOOST_TEST(a.round_trips.user_find_cache_hits.load() == 1U);
+
+  BOOST_REQUIRE(test::put_user(b, user("ann", "ann@example.com"), 1));
+  BOOST_REQUIRE(test::put_user(b, user("bob", "shared@example.com"), 0));
+  BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 3; }));
+  BOOST_TEST(test::find_user_by_email(a.users, "shared@example.com")->record.id == "bob");
+  BOOST_TEST(test::find_user_by_email(a.users, "ann@example.com")->record.id == "ann");
+  BOOST_TEST(a.round_trips.user_find_by_email.load() == 3U);
+  BOOST_REQUIRE(test::remove_user(b, "bob", 1));
+  BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 4; }));
+  BOOST_TEST(!test::find_user_by_email(a.users, "shared@example.com"));
   b_client->stop();
 }
 

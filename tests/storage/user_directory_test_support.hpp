@@ -34,6 +34,14 @@ inline std::optional<storage::stored_user> find_user(storage::user_directory& us
   return *found;
 }
 
+inline std::optional<storage::stored_user> find_user_by_email(storage::user_directory& users,
+                                                              const std::string& normalized_email) {
+  auto found = wait_for<std::optional<storage::stored_user>>(
+      [&](auto done) { users.find_by_email(normalized_email, std::move(done)); });
+  BOOST_REQUIRE(found);
+  return *found;
+}
+
 inline result<std::uint64_t> put_authenticator(storage::authenticator_directory& authenticators,
                                                const std::string& id, storage::authenticator_record record,
                                                std::uint64_t expected) {
