@@ -53,8 +53,10 @@ struct group_commit_options {
   // Replay-mark and counter writes go through column_family::state_log (storage/state_log.hpp)
   // and are folded into their keyed families when this many distinct keys are pending, or this long
   // after the oldest unfolded group, or at stop(), by a thread of their own
-  // (storage/state_log_folder.hpp), so a fold never holds up the groups behind it.
-  std::size_t fold_max_keys = 2048;
+  // (storage/state_log_folder.hpp), so a fold never holds up the groups behind it on this
+  // thread. RocksDB still applies one batch at a time, so a group written during a fold waits
+  // for the fold's batch: 256 keys keep that wait short (docs/audit.md, "State log").
+  std::size_t fold_max_keys = 256;
   std::int64_t fold_interval_ms = 1000;
   // Shared mode (issue 18): every entry carries this node id ("node", covered by the hash chain;
   // valid_audit_node_id). Empty: no "node" member, the single-node format.

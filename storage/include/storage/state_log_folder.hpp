@@ -4,7 +4,9 @@
 // over here once the record is durable. This thread combines them per key (state_fold) and,
 // when enough distinct keys are pending or the oldest pending record is old enough, writes the
 // combined ops and deletes the folded records in one WriteBatch. A fold of 2,048 keys takes
-// about 5 ms here; on the writer thread it held up every request queued behind it.
+// about 5 ms here; on the writer thread it held up every request queued behind it. RocksDB
+// applies one batch at a time, so even from this thread a large fold holds up the group that
+// reaches RocksDB while it is applied: folds stay small (max_keys, 256 by default).
 #pragma once
 
 #include <algorithm>
@@ -28,7 +30,7 @@ namespace callsign::storage {
 class database;
 
 struct state_log_folder_options {
-  std::size_t max_keys = 2048;      // fold once this many distinct keys are pending
+  std::size_t max_keys = 256;       // fold once this many distinct keys are pending
   std::int64_t interval_ms = 1000;  // or this long after the oldest unfolded record was handed over
   // Test seam: runs before each fold's write; an error fails the fold as a failed write would.
   std::function<result<void>()> fault_injector;
