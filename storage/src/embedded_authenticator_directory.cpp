@@ -1,17 +1,64 @@
 #include "storage/embedded_authenticator_directory.hpp"
 
+#include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "directory_reads.hpp"
 
 namespace callsign::storage {
 
+// The ids that may have a record (see the header). Thread-safety: one mutex; any thread.
+class embedded_authenticator_directory::enrolled_ids {
+ public:
+  // Every key of the family; when the scan fails, `complete` stays false and every find reads.
+  explicit enrolled_ids(const database& db) {
+    std::unordered_set<std::string> found;
+    auto scanned = db.scan(column_family::authenticators, database::scan_direction::forward, {},
+                           [&found](std::string_view id, std::string_view) {
+                             found.emplace(id);
+                             return true;
+                           });
+    if (scanned) {
+      ids_ = std::move(found);
+      complete_ = true;
+    }
+  }
+
+  // False only when `id` certainly has no record.
+  bool may_have(std::string_view id) const {
+    if (!complete_) return true;
+    const std::lock_guard lock(mutex_);
+    return ids_.find(std::string(id)) != ids_.end();
+  }
+
+  void add(const std::string& id) {
+    const std::lock_guard lock(mutex_);
+    ids_.insert(id);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_set<std::string> ids_;  // guarded by mutex_
+  bool complete_ = false;                // set once, in the constructor
+};
+
 embedded_authenticator_directory::embedded_authenticator_directory(database& db, commit_sink& sink,
                                                                    blocking_executor blocking,
                                                                    embedded_user_directory& users)
-    : db_(db), sink_(sink), blocking_(std::move(blocking)), users_(users) {}
+    : db_(db),
+      sink_(sink),
+      blocking_(std::move(blocking)),
+      users_(users),
+      enrolled_(std::make_unique<enrolled_ids>(db)) {}
+
+embedded_authenticator_directory::~embedded_authenticator_directory() = default;
 
 void embedded_authenticator_directory::find(std::string_view user_id, completion<stored_authenticator> done) {
+  if (!enrolled_->may_have(user_id)) {
+    done(stored_authenticator{});  // as a read of an absent key answers
+    return;
+  }
   read_without_waiting(db_, blocking_, column_family::authenticators, std::string(user_id),
                        [done = std::move(done)](result<std::optional<std::string>> bytes) {
                          if (!bytes) {
@@ -54,6 +101,7 @@ void embedded_authenticator_directory::put_held(std::string user_id, authenticat
   auto write = [this, user_id, record = std::move(record), extra = std::move(extra), finish,
                 done](std::uint64_t stored_version) mutable {
     const std::uint64_t next = record.empty() ? 0 : stored_version + 1;
+    if (!record.empty()) enrolled_->add(user_id);  // before the record can be read back
     change_set changes = std::move(extra);
     authenticator_store(db_).stage_put(user_id, record, changes, next);
     sink_.submit(std::move(changes), [next, finish, done](result<commit_receipt> committed) {

@@ -34,6 +34,13 @@ class held_sink final : public storage::commit_sink {
 };
 
 storage::user_record user(const std::string& id, const std::string& email) { return {id, email, true, 100, 200}; }
+
+storage::authenticator_record enrollment() {
+  storage::authenticator_record record;
+  record.pending_sealed = std::string("sealed-bytes");
+  record.pending_since = 5;
+  return record;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(embedded_user_directory_suite)
@@ -44,17 +51,48 @@ BOOST_AUTO_TEST_CASE(records_written_before_versions_read_as_version_one) {
   BOOST_REQUIRE(b.db->put(storage::column_family::users, "old", "u1\nold@example.com\n1\n100\n200"));
   BOOST_REQUIRE(b.db->put(storage::column_family::user_emails, "old@example.com", "old"));
   BOOST_REQUIRE(b.db->put(storage::column_family::authenticators, "old", "a1\n-\n0\n0a0b\n7"));
+  // As at a start over such a data dir: the authenticator directory reads the ids it holds.
+  b.authenticator_dir = std::make_unique<storage::embedded_authenticator_directory>(*b.db, *b.writer, b.blocking,
+                                                                                    *b.user_dir);
   auto found = test::find_user(b.users, "old");
   BOOST_REQUIRE(found);
   BOOST_TEST(found->version == 1U);
   BOOST_TEST(found->record.email == "old@example.com");
   BOOST_TEST(found->record.updated_at == 200);
-  auto enrollment = test::find_authenticator(b.authenticators, "old");
+  auto enrollment = test::find_authenticator(*b.authenticator_dir, "old");
   BOOST_TEST(enrollment.version == 1U);
   BOOST_TEST(enrollment.record.pending_since == 7);
   BOOST_TEST(*test::put_user(b.users, user("old", "old@example.com"), 1) == 2U);
   auto bytes = b.db->get(storage::column_family::users, "old");
   BOOST_TEST(bytes->value().substr(0, 5) == "u2\n2\n");
+}
+
+// The authenticator directory reads RocksDB only for ids that may have a record: those on disk
+// when it was built, and those it enrolled since.
+BOOST_AUTO_TEST_CASE(authenticator_reads_are_skipped_for_ids_that_never_enrolled) {
+  test::embedded_directories b;
+  BOOST_REQUIRE(test::put_user(b.users, user("ann", "ann@example.com"), 0));
+  BOOST_REQUIRE(test::put_user(b.users, user("bob", "bob@example.com"), 0));
+  BOOST_TEST(*test::put_authenticator(b.authenticators, "ann", enrollment(), 0) == 1U);
+  BOOST_TEST(test::find_authenticator(b.authenticators, "ann").version == 1U);
+  // A record put behind the directory's back (nothing in callsignd does this) for an id it
+  // never enrolled is not seen: proof that such a find reads nothing.
+  storage::change_set sneaked;
+  storage::authenticator_store(*b.db).stage_put("bob", enrollment(), sneaked, 1);
+  BOOST_REQUIRE(b.db->write(sneaked.ops));
+  BOOST_TEST(test::find_authenticator(b.authenticators, "bob").version == 0U);
+  BOOST_TEST(test::find_authenticator(b.authenticators, "bob").record.empty());
+
+  // A directory built over the same data reads both ids, and still finds ann after a removal
+  // and a new enrollment through it.
+  b.authenticator_dir = std::make_unique<storage::embedded_authenticator_directory>(*b.db, *b.writer, b.blocking,
+                                                                                    *b.user_dir);
+  auto& rebuilt = *b.authenticator_dir;
+  BOOST_TEST(test::find_authenticator(rebuilt, "bob").version == 1U);
+  BOOST_TEST(*test::put_authenticator(rebuilt, "ann", {}, 1) == 0U);
+  BOOST_TEST(test::find_authenticator(rebuilt, "ann").record.empty());
+  BOOST_TEST(*test::put_authenticator(rebuilt, "ann", enrollment(), 0) == 1U);
+  BOOST_TEST(test::find_authenticator(rebuilt, "ann").version == 1U);
 }
 
 BOOST_AUTO_TEST_CASE(a_cold_read_goes_to_the_blocking_executor_and_then_hits_the_cache) {
