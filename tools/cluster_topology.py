@@ -211,6 +211,11 @@ class Topology:
             for replica in self.servers[1:]:
                 wait_until(lambda r=replica: "master_link_status:up" in self.cmd(r, "INFO", "replication"),
                            20, "%s replicating" % replica.name)
+            if replicas:
+                # min-replicas-to-write counts a replica from its first acknowledgement (sent once
+                # a second), not from its link: until then the primary answers writes NOREPLICAS.
+                wait_until(lambda: "min_slaves_good_slaves:0" not in self.cmd(primary, "INFO", "replication").split(),
+                           20, "redis-0 counting a replica as good")
             lines = ["sentinel monitor %s 127.0.0.1 %d 2" % (MASTER_NAME, primary.port),
                      "sentinel down-after-milliseconds %s 1000" % MASTER_NAME,
                      "sentinel failover-timeout %s 5000" % MASTER_NAME,

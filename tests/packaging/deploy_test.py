@@ -274,6 +274,13 @@ def start_redis_script_runs():
                                                                          password=password),
             20, "the replica replicating")
         primary = ports["primary"]
+        # The link being up on the replica is not enough for min-replicas-to-write: the primary
+        # counts a replica as good from its first acknowledgement (sent once a second), and
+        # refuses writes with NOREPLICAS until then.
+        cluster_topology.wait_until(
+            lambda: "min_slaves_good_slaves:0" not in cluster_topology.command(primary, "INFO", "replication",
+                                                                                password=password).split(),
+            20, "the primary counting the replica as good")
         check(cluster_topology.command(primary, "CONFIG", "GET", "appendonly", password=password) == ["appendonly", "yes"],
               "appendonly is not on")
         check(cluster_topology.command(primary, "SET", "cs:deploy-test", "1", username=STATE["user"],
