@@ -106,6 +106,29 @@ struct held_world {
   shared_state::redis_user_directory users{client, sink, round_trips, {}, 16};
 };
 
+// Two nodes on one Redis: node A caches and drops what B's user events name; node B writes.
+struct two_nodes {
+  test::redis_directories a{{}, {}, 16};
+  std::atomic<int> user_events{0};
+  std::unique_ptr<redis::client> b_client;
+  test::recording_sink b_sink;
+  shared_state::directory_round_trips b_trips;
+  std::unique_ptr<shared_state::redis_user_directory> b;
+
+  two_nodes() {
+    a.events.on_message = [this](const std::string& event) {
+      if (auto id = user_event_id(event); !id.empty()) {
+        a.user_dir.user_changed(id);
+        ++user_events;
+      }
+    };
+    a.user_dir.events_connected(true);
+    b_client = a.connect(a.server.port());
+    b = std::make_unique<shared_state::redis_user_directory>(*b_client, b_sink, b_trips);
+  }
+  ~two_nodes() { b_client->stop(); }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(redis_user_directory_cache_suite)
@@ -173,19 +196,10 @@ BOOST_AUTO_TEST_CASE(nothing_is_cached_while_the_subscriber_is_not_known_up) {
 
 // Two nodes on one Redis: node A caches, node B writes, B's event drops A's record.
 BOOST_AUTO_TEST_CASE(another_nodes_write_reaches_the_cache_through_its_event) {
-  test::redis_directories a({}, {}, 16);
-  std::atomic<int> user_events{0};
-  a.events.on_message = [&](const std::string& event) {
-    if (auto id = user_event_id(event); !id.empty()) {
-      a.user_dir.user_changed(id);
-      ++user_events;
-    }
-  };
-  a.user_dir.events_connected(true);
-  auto b_client = a.connect(a.server.port());
-  test::recording_sink b_sink;
-  shared_state::directory_round_trips b_trips;
-  shared_state::redis_user_directory b(*b_client, b_sink, b_trips);
+  two_nodes nodes;
+  auto& a = nodes.a;
+  auto& b = *nodes.b;
+  auto& user_events = nodes.user_events;
 
   BOOST_REQUIRE(test::put_user(b, user("ann", "ann@example.com"), 0));
   BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 1; }));
@@ -202,24 +216,14 @@ BOOST_AUTO_TEST_CASE(another_nodes_write_reaches_the_cache_through_its_event) {
   BOOST_REQUIRE(test::remove_user(b, "ann", 2));
   BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 3; }));
   BOOST_TEST(!test::find_user(a.users, "ann"));
-  b_client->stop();
 }
 
 // An email that moves from ann to bob on node B: A's cached ann never answers for it again.
 BOOST_AUTO_TEST_CASE(an_email_that_moves_to_another_user_is_read_again) {
-  test::redis_directories a({}, {}, 16);
-  std::atomic<int> user_events{0};
-  a.events.on_message = [&](const std::string& event) {
-    if (auto id = user_event_id(event); !id.empty()) {
-      a.user_dir.user_changed(id);
-      ++user_events;
-    }
-  };
-  a.user_dir.events_connected(true);
-  auto b_client = a.connect(a.server.port());
-  test::recording_sink b_sink;
-  shared_state::directory_round_trips b_trips;
-  shared_state::redis_user_directory b(*b_client, b_sink, b_trips);
+  two_nodes nodes;
+  auto& a = nodes.a;
+  auto& b = *nodes.b;
+  auto& user_events = nodes.user_events;
 
   BOOST_REQUIRE(test::put_user(b, user("ann", "shared@example.com"), 0));
   BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 1; }));
@@ -237,7 +241,6 @@ BOOST_AUTO_TEST_CASE(an_email_that_moves_to_another_user_is_read_again) {
   BOOST_REQUIRE(test::remove_user(b, "bob", 1));
   BOOST_REQUIRE(test::eventually([&] { return user_events.load() == 4; }));
   BOOST_TEST(!test::find_user_by_email(a.users, "shared@example.com"));
-  b_client->stop();
 }
 
 BOOST_AUTO_TEST_CASE(an_own_write_drops_the_record_before_its_event_arrives) {
