@@ -56,8 +56,8 @@ struct group_commit_options {
   // (storage/state_log_folder.hpp), so a fold never holds up the groups behind it on this
   // thread. RocksDB still applies one batch at a time, so a group written during a fold waits
   // for the fold's batch: 256 keys keep that wait short (docs/audit.md, "State log").
-  std::size_t fold_max_keys = 256;
-  std::int64_t fold_interval_ms = 1000;
+  std::size_t fold_max_keys = state_log_folder_options{}.max_keys;
+  std::int64_t fold_interval_ms = state_log_folder_options{}.interval_ms;
   // Shared mode (issue 18): every entry carries this node id ("node", covered by the hash chain;
   // valid_audit_node_id). Empty: no "node" member, the single-node format.
   std::string node_id;
