@@ -8,13 +8,13 @@ import os
 import re
 import shutil
 import stat
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-from harness import (bearer, check, cli, json_headers, Node as HarnessNode, parse_args, run_cases, wrong_code)
+from harness import (bearer, check, cli, json_headers, Node as HarnessNode, oathtool, parse_args, run_cases,
+                     wrong_code)
 
 ARGS, _ = parse_args()
 
@@ -29,15 +29,6 @@ user_failures = 100000
 agent_failures = 100000
 ip_failures = 100000
 """
-
-
-def oathtool(secret, at):
-    if shutil.which("oathtool") is None:
-        raise AssertionError("oathtool is not installed (Debian package 'oathtool', listed in tools/packages.txt)")
-    out = subprocess.run(["oathtool", "--totp", "-b", "--now", "@%d" % at, secret], capture_output=True, text=True,
-                         timeout=30)
-    check(out.returncode == 0 and re.fullmatch(r"[0-9]{6}", out.stdout.strip()), "oathtool: %r" % out.stderr)
-    return out.stdout.strip()
 
 
 def start_node(data_dir=None):

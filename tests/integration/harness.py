@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shutil
 import struct
 import subprocess
 import time
@@ -239,3 +241,17 @@ class Node:
 
     def audit(self):
         return audit_entries(self.server, self.token("admin", "ops-1"))
+
+
+def oathtool(secret, at=None):
+    """The TOTP code of a base32 secret at `at` (now when None), computed by Debian's oathtool."""
+    if shutil.which("oathtool") is None:
+        raise AssertionError("oathtool is not installed (Debian package 'oathtool', listed in tools/packages.txt)")
+    args = ["oathtool", "--totp", "-b"]
+    if at is not None:
+        args += ["--now", "@%d" % at]
+    out = subprocess.run(args + [secret], capture_output=True, text=True, timeout=30)
+    check(out.returncode == 0, "oathtool failed: %s" % out.stderr)
+    code = out.stdout.strip()
+    check(re.fullmatch(r"[0-9]{6}", code) is not None, "oathtool printed %r" % out.stdout)
+    return code

@@ -5,14 +5,12 @@ tokens derive from version 2, version 1 tokens verify during [keys] rotation_ove
 not after it, and `callsign audit verify` passes across the rotation."""
 import json
 import os
-import re
-import shutil
 import stat
-import subprocess
 import sys
 import time
 
-from harness import (bearer, check, cli, json_headers, Node as HarnessNode, parse_args, run_cases, wrong_code)
+from harness import (bearer, check, cli, json_headers, Node as HarnessNode, oathtool, parse_args, run_cases,
+                     wrong_code)
 
 ARGS, _ = parse_args()
 
@@ -25,15 +23,6 @@ ip_failures = 100000
 [keys]
 rotation_overlap_seconds = %d
 """
-
-
-def oathtool(secret, at):
-    if shutil.which("oathtool") is None:
-        raise AssertionError("oathtool is not installed (Debian package 'oathtool', listed in tools/packages.txt)")
-    out = subprocess.run(["oathtool", "--totp", "-b", "--now", "@%d" % at, secret], capture_output=True, text=True,
-                         timeout=30)
-    check(out.returncode == 0 and re.fullmatch(r"[0-9]{6}", out.stdout.strip()), "oathtool: %r" % out.stderr)
-    return out.stdout.strip()
 
 
 def start_node(data_dir, overlap):

@@ -6,14 +6,12 @@ use a 3-second period; tests that must stay inside one step first wait until jus
 boundary (harness.wait_for_step_start)."""
 import json
 import re
-import shutil
 import signal
-import subprocess
 import sys
 import time
 
-from harness import (audit_entries, bearer, check, check_problem, json_headers, parse_args, wait_for_step_start,
-                     wrong_code)
+from harness import (audit_entries, bearer, check, check_problem, json_headers, oathtool, parse_args,
+                     wait_for_step_start, wrong_code)
 from verify_api import PERIOD, Api, invalid, run_suite, valid
 
 ARGS, _ = parse_args()
@@ -22,20 +20,6 @@ API = None  # the shared server of every case, started by run_suite
 
 # ---------------------------------------------------------------------------------------------
 # Authenticator apps
-
-def oathtool(secret, at=None):
-    """The current TOTP code of a base32 secret, computed by Debian's oathtool."""
-    if shutil.which("oathtool") is None:
-        raise AssertionError("oathtool is not installed (Debian package 'oathtool', listed in tools/packages.txt)")
-    args = ["oathtool", "--totp", "-b"]
-    if at is not None:
-        args += ["--now", "@%d" % at]
-    out = subprocess.run(args + [secret], capture_output=True, text=True, timeout=30)
-    check(out.returncode == 0, "oathtool failed: %s" % out.stderr)
-    code = out.stdout.strip()
-    check(re.fullmatch(r"[0-9]{6}", code) is not None, "oathtool printed %r" % out.stdout)
-    return code
-
 
 def enroll(api, customer):
     status, headers, body = api.server.json("POST", "/v1/me/authenticator", headers=bearer(customer))
