@@ -109,6 +109,18 @@ local function auth_find(keys)
   return {found[1], found[2]}
 end
 
+-- KEYS: email key. Reply: {id} when the email names a user with no enrollment, {id, version,
+-- record} when it names one with an enrollment, nil when it names nobody. Sent with
+-- callsign_user_find_by_email in one exec, so a lookup by email brings the enrollment along;
+-- the caller keeps it only when the id is the user that lookup found.
+local function auth_find_by_email(keys)
+  local id = redis.call('GET', keys[1])
+  if not id then return nil end
+  local found = redis.call('HMGET', 'cs:{u:' .. id .. '}:auth', 'version', 'record')
+  if not found[1] then return {id} end
+  return {id, found[1], found[2]}
+end
+
 -- KEYS: auth hash, user hash. ARGV: user id, expected version, record ('' removes).
 -- Reply: {"ok", new version (0 after a removal)} or a refusal.
 local function auth_put(keys, args)
@@ -134,4 +146,6 @@ redis.register_function{function_name = 'callsign_user_list', callback = user_li
 redis.register_function('callsign_user_put', user_put)
 redis.register_function('callsign_user_remove', user_remove)
 redis.register_function{function_name = 'callsign_authenticator_find', callback = auth_find, flags = read_only}
+redis.register_function{function_name = 'callsign_authenticator_find_by_email', callback = auth_find_by_email,
+                        flags = read_only}
 redis.register_function('callsign_authenticator_put', auth_put)

@@ -6,6 +6,7 @@
 
 #include "directory_functions_detail.hpp"
 #include "redis_user_directory_cache.hpp"
+#include "shared_state/redis_authenticator_directory.hpp"
 
 namespace callsign::shared_state {
 
@@ -13,9 +14,10 @@ namespace {
 constexpr std::size_t max_page = 10000;
 
 // A found record: {version, record} (or {id, version, record} by email, `first` = 1).
+// `replies` holds the lookup's reply first, then the enrollment read's when one was sent.
 result<std::optional<storage::stored_user>> read_user(const result<std::vector<redis::reply>>& replies,
-                                                      std::string_view id, std::size_t first) {
-  if (!replies || replies->size() != 1) {
+                                                      std::string_view id, std::size_t first, bool with_enrollment) {
+  if (!replies || replies->size() != (with_enrollment ? 2U : 1U)) {
     return directory_detail::unavailable();
   }
   const redis::reply& found = (*replies)[0];
@@ -39,6 +41,17 @@ result<std::optional<storage::stored_user>> read_user(const result<std::vector<r
   }
   user.record = std::move(record).value();
   return std::optional<storage::stored_user>(std::move(user));
+}
+
+// Appends the enrollment read that `enrollments` asks for (by id, or by email), if any.
+bool add_enrollment_read(std::vector<redis::command>& commands, redis_authenticator_directory* enrollments,
+                         std::string_view key, bool by_email, std::uint64_t& generation) {
+  if (enrollments == nullptr) return false;
+  auto read =
+      by_email ? enrollments->enrollment_read_by_email(key, generation) : enrollments->enrollment_read(key, generation);
+  if (!read) return false;
+  commands.push_back(std::move(*read));
+  return true;
 }
 }  // namespace
 
@@ -73,15 +86,19 @@ void redis_user_directory::find(std::string_view id, storage::completion<std::op
     return;
   }
   round_trips_.user_find.fetch_add(1, std::memory_order_relaxed);
-  client_.exec({{"FCALL_RO", "callsign_user_find", "1", directory_detail::user_key(id)}},
-               [cache = cache_.get(), generation, id = std::string(id),
-                done = std::move(done)](result<std::vector<redis::reply>> replies) {
-                 auto user = read_user(replies, id, 0);
-                 if (user && *user) {
-                   cache->keep(**user, generation);
-                 }
-                 done(std::move(user));
-               });
+  std::vector<redis::command> commands{{"FCALL_RO", "callsign_user_find", "1", directory_detail::user_key(id)}};
+  std::uint64_t enrollment_generation = 0;
+  const bool with_enrollment = add_enrollment_read(commands, enrollments_, id, false, enrollment_generation);
+  client_.exec(std::move(commands), [cache = cache_.get(), generation, id = std::string(id), done = std::move(done),
+                                     enrollments = enrollments_, with_enrollment,
+                                     enrollment_generation](result<std::vector<redis::reply>> replies) {
+    auto user = read_user(replies, id, 0, with_enrollment);
+    if (user && *user) {
+      cache->keep(**user, generation);
+      if (with_enrollment) enrollments->prime(id, (*replies)[1], false, enrollment_generation);
+    }
+    done(std::move(user));
+  });
 }
 
 void redis_user_directory::find_by_email(std::string_view normalized_email,
@@ -97,12 +114,19 @@ void redis_user_directory::find_by_email(std::string_view normalized_email,
     return;
   }
   round_trips_.user_find_by_email.fetch_add(1, std::memory_order_relaxed);
-  client_.exec({{"FCALL_RO", "callsign_user_find_by_email", "1", directory_detail::email_key(normalized_email),
-                 std::string(normalized_email)}},
-               [cache = cache_.get(), generation, done = std::move(done)](result<std::vector<redis::reply>> replies) {
-                 auto user = read_user(replies, {}, 1);
+  std::vector<redis::command> commands{{"FCALL_RO", "callsign_user_find_by_email", "1",
+                                        directory_detail::email_key(normalized_email), std::string(normalized_email)}};
+  std::uint64_t enrollment_generation = 0;
+  const bool with_enrollment =
+      add_enrollment_read(commands, enrollments_, normalized_email, true, enrollment_generation);
+  client_.exec(std::move(commands),
+               [cache = cache_.get(), generation, done = std::move(done), enrollments = enrollments_, with_enrollment,
+                enrollment_generation](result<std::vector<redis::reply>> replies) {
+                 auto user = read_user(replies, {}, 1, with_enrollment);
                  if (user && *user) {
                    cache->keep(**user, generation);
+                   if (with_enrollment)
+                     enrollments->prime((*user)->record.id, (*replies)[1], true, enrollment_generation);
                  }
                  done(std::move(user));
                });

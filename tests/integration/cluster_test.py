@@ -2,14 +2,16 @@
 all real processes on loopback. A user created on one node verifies through another with at
 most two round trips; a dashboard on node A hears of a verify done on node B; failed logins
 spread over the nodes block on every node at the fifth, with one Retry-After, and an unblock
-on one node lifts it everywhere; a node whose key ring differs refuses to start."""
+on one node lifts it everywhere; an enrollment made or removed on one node reaches another
+node's cache through its event; a node whose key ring differs refuses to start."""
 import json
 import os
 import sys
 import time
 
 from cluster_harness import Cluster, wait_for
-from harness import check, current_step, json_headers, parse_args, phone_token_at, run_cases, wait_for_step_start
+from harness import (check, current_step, json_headers, oathtool, parse_args, phone_token_at, run_cases,
+                     wait_for_step_start, wrong_code)
 from ws_client import WebSocket
 
 ARGS, _ = parse_args()
@@ -123,6 +125,80 @@ def test_failed_logins_over_three_nodes_block_everywhere_and_an_unblock_lifts_ev
         cluster.cleanup()
 
 
+def test_an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache():
+    cluster = Cluster(ARGS, nodes=2, config=CONFIG)
+    try:
+        a, b = cluster.nodes
+        for user in ("erin", "fay"):
+            cluster.put_user(a, user)
+
+        def finds():
+            return (a.metric("callsign_redis_round_trips_total", '{operation="authenticator_find"}'),
+                    a.metric("callsign_authenticator_cache_hits_total"))
+
+        def applied():
+            return a.metric("callsign_cluster_events_total", '{direction="applied"}')
+
+        def wrong_codes_on_a(user):
+            """Two wrong codes for `user` on node A, each at most two round trips (the user lookup,
+            which brings the enrollment along, and the settle); returns the change of finds()."""
+            before = finds()
+            phone = phone_token_at(a.data_dir, user, current_step(PERIOD))
+            for _ in range(2):
+                trips = sum(round_trips(a).values()) + a.metric("callsign_redis_round_trips_total",
+                                                                 '{operation="authenticator_find"}')
+                status, _, body = verify(cluster, a, user, wrong_code(phone))
+                check(status == 200 and body.get("valid") is False, "a wrong code on node A: %d %r" % (status, body))
+                used = sum(round_trips(a).values()) + a.metric("callsign_redis_round_trips_total",
+                                                                '{operation="authenticator_find"}') - trips
+                check(used <= 2, "a wrong code for %s cost %d round trips on node A" % (user, used))
+            after = finds()
+            return after[0] - before[0], after[1] - before[1]
+
+        # Each wrong code asks whether erin has an app: the answer ("none") came with her user
+        # record, so both take it from A's cache.
+        lookups, hits = wrong_codes_on_a("erin")
+        check((lookups, hits) == (0, 2), "no enrollment lookup of its own on node A: %d, %d" % (lookups, hits))
+
+        # Node B enrolls both users' apps and confirms them with the previous step's code (kept
+        # clear of a 30 s boundary, so "now" stays one step for oathtool and both nodes).
+        if time.time() % 30 > 20:
+            time.sleep(30.5 - time.time() % 30)
+        now = int(time.time())
+        events = applied()
+        secrets = {}
+        for user in ("erin", "fay"):
+            customer = cluster.token("customer", user)
+            status, _, body = b.json("POST", "/v1/me/authenticator", token=customer)
+            check(status == 201, "enroll %s on node B: %d %r" % (user, status, body))
+            secrets[user] = body["secret"]
+            status, _, body = b.json("POST", "/v1/me/authenticator/confirm",
+                                     {"code": oathtool(secrets[user], now - 30)}, customer)
+            check(status == 200, "confirm %s on node B: %d %r" % (user, status, body))
+        # Two events per enrollment (pending, then active) reach node A, which then verifies
+        # erin's app at once: its cached "none" went with her first event. The code is the next
+        # step's (one step ahead is accepted): the current step began before the cluster's
+        # fence, so it is refused on every node.
+        wait_for(lambda: applied() - events >= 4, 5, "node B's enrollment events on node A")
+        status, _, body = verify(cluster, a, "erin", oathtool(secrets["erin"], now + 30))
+        check(status == 200 and body.get("valid") is True and body.get("method") == "authenticator",
+              "erin's app code on node A: %d %r" % (status, body))
+
+        # Node A reads fay's active enrollment (with her record) and keeps it; node B removes it; once that
+        # event reached A, A refuses the app's code that it would accept from its cached copy.
+        lookups, hits = wrong_codes_on_a("fay")
+        check((lookups, hits) == (0, 2), "fay's enrollment came with her record, then from the cache: %d, %d"
+              % (lookups, hits))
+        events = applied()
+        status, _, body = b.json("DELETE", "/v1/me/authenticator", token=cluster.token("customer", "fay"))
+        check(status in (200, 204), "remove fay's app on node B: %d %r" % (status, body))
+        wait_for(lambda: applied() > events, 5, "node B's removal event on node A")
+        status, _, body = verify(cluster, a, "fay", oathtool(secrets["fay"], now + 30))
+        check(status == 200 and body.get("valid") is False, "fay's removed app's code on node A: %d %r" % (status, body))
+    finally:
+        cluster.cleanup()
+
+
 def test_a_node_with_another_key_ring_refuses_to_start():
     cluster = Cluster(ARGS, nodes=1, config=CONFIG)
     try:
@@ -151,6 +227,8 @@ CASES = [
      test_a_user_made_on_one_node_verifies_on_another_and_dashboards_hear_it),
     ("failed_logins_over_three_nodes_block_everywhere_and_unblock_lifts_everywhere",
      test_failed_logins_over_three_nodes_block_everywhere_and_an_unblock_lifts_everywhere),
+    ("an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache",
+     test_an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache),
     ("a_node_with_another_key_ring_refuses_to_start", test_a_node_with_another_key_ring_refuses_to_start),
 ]
 

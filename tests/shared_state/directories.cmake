@@ -5,4 +5,5 @@ callsign_test_suite(shared_state_directory_tests
     ${CMAKE_CURRENT_LIST_DIR}/redis_user_directory_contract_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/redis_directory_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/redis_user_directory_cache_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/redis_authenticator_cache_test.cpp
   LIBS callsign_shared_state callsign_redis callsign_storage RocksDB::rocksdb-shared PkgConfig::HIREDIS)

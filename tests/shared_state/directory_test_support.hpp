@@ -182,7 +182,7 @@ struct redis_directories {
         listener(server.port(), std::string(shared_state::directory_events_channel), events),
         client(connect(server.port())),
         user_dir(*client, sink, round_trips, options, cache_entries),
-        authenticator_dir(*client, sink, round_trips, options) {}
+        authenticator_dir(*client, sink, round_trips, options, cache_entries) {}
   redis_directories(const redis_directories&) = delete;
   redis_directories& operator=(const redis_directories&) = delete;
   ~redis_directories() {

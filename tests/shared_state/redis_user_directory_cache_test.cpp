@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "directory_test_support.hpp"
+#include "held_client.hpp"
 #include "storage/user_directory_test_support.hpp"
 
 using namespace callsign;
@@ -17,45 +18,6 @@ namespace {
 storage::user_record user(const std::string& id, const std::string& email) {
   return {id, email, true, 10, 20};
 }
-
-// A redis::client that holds every exec until the test answers it, for orderings a real
-// server cannot be made to show on demand. Thread-safety: one mutex; any thread.
-class held_client final : public redis::client {
- public:
-  void exec(std::vector<redis::command> commands, storage::completion<std::vector<redis::reply>> done) override {
-    std::lock_guard lock(mutex_);
-    held_.push_back({std::move(commands), std::move(done)});
-  }
-  void send(redis::command) override {}
-  redis::client_status status() const override { return {}; }
-  std::uint64_t round_trips() const override {
-    std::lock_guard lock(mutex_);
-    return execs_ + held_.size();
-  }
-  void stop() override {}
-
-  std::size_t held() const {
-    std::lock_guard lock(mutex_);
-    return held_.size();
-  }
-  // Answers the oldest held exec with one reply.
-  void answer(redis::reply reply) {
-    storage::completion<std::vector<redis::reply>> done;
-    {
-      std::lock_guard lock(mutex_);
-      BOOST_REQUIRE(!held_.empty());
-      done = std::move(held_.front().second);
-      held_.pop_front();
-      ++execs_;
-    }
-    done(std::vector<redis::reply>{std::move(reply)});
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::deque<std::pair<std::vector<redis::command>, storage::completion<std::vector<redis::reply>>>> held_;
-  std::uint64_t execs_ = 0;
-};
 
 // callsign_user_find's reply for `record` at `version`.
 redis::reply found(const storage::user_record& record, std::uint64_t version) {
@@ -81,7 +43,7 @@ std::string user_event_id(const std::string& event) {
 }
 
 // A find on a held client: the call, then (unless `hit`) its answer.
-std::optional<storage::stored_user> held_find(held_client& client, shared_state::redis_user_directory& users,
+std::optional<storage::stored_user> held_find(test::held_client& client, shared_state::redis_user_directory& users,
                                               const std::string& id, std::optional<redis::reply> reply) {
   std::optional<result<std::optional<storage::stored_user>>> outcome;
   users.find(id, [&](result<std::optional<storage::stored_user>> r) { outcome = std::move(r); });
@@ -90,7 +52,8 @@ std::optional<storage::stored_user> held_find(held_client& client, shared_state:
   return **outcome;
 }
 
-std::optional<storage::stored_user> held_find_by_email(held_client& client, shared_state::redis_user_directory& users,
+std::optional<storage::stored_user> held_find_by_email(test::held_client& client,
+                                                       shared_state::redis_user_directory& users,
                                                        const std::string& email, std::optional<redis::reply> reply) {
   std::optional<result<std::optional<storage::stored_user>>> outcome;
   users.find_by_email(email, [&](result<std::optional<storage::stored_user>> r) { outcome = std::move(r); });
@@ -100,7 +63,7 @@ std::optional<storage::stored_user> held_find_by_email(held_client& client, shar
 }
 
 struct held_world {
-  held_client client;
+  test::held_client client;
   test::recording_sink sink;
   shared_state::directory_round_trips round_trips;
   shared_state::redis_user_directory users{client, sink, round_trips, {}, 16};
@@ -163,7 +126,8 @@ BOOST_AUTO_TEST_CASE(an_email_read_that_raced_a_drop_is_answered_but_not_kept) {
   BOOST_TEST(w.round_trips.user_find_cache_hits.load() == 2U);
 
   std::optional<result<std::optional<storage::stored_user>>> outcome;
-  w.users.find_by_email("b@example.com", [&](result<std::optional<storage::stored_user>> r) { outcome = std::move(r); });
+  w.users.find_by_email("b@example.com",
+                        [&](result<std::optional<storage::stored_user>> r) { outcome = std::move(r); });
   w.users.user_changed("bob");
   w.client.answer(found_by_email(user("bob", "b@example.com"), 1));
   BOOST_TEST((*outcome)->value().record.id == "bob");

@@ -86,7 +86,7 @@ def print_report(d):
     for op in d["rt_ops"]:
         print("  %-20s %9.0f  %.3f per verify" % (op, rt[op], rt[op] / verifies))
     per_verify = sum(rt[op] for op in d["rt_ops"]) / verifies
-    print("  verifies answered    %9.0f; user lookups + settle: %.3f round trips per verify (target <= 2; the WAIT "
+    print("  verifies answered    %9.0f; lookups + settle: %.3f round trips per verify (target <= 2; the WAIT "
           "is pipelined in the settle's exec); every round trip of the node (checkpoints too): %.3f" % (
               verifies, per_verify, rt["all"] / verifies))
     if per_verify > 2:

@@ -91,7 +91,8 @@ void cluster_link::on_message(std::string_view channel, std::string_view message
       if (user_changed_) user_changed_(event->user);
       break;
     case cluster_event_kind::authenticator_changed:
-      break;  // enrollments are not cached
+      if (authenticator_changed_) authenticator_changed_(event->user);
+      break;
     case cluster_event_kind::rules_installed: {
       std::lock_guard lock(rules_mutex_);
       if (rules_installed_) rules_installed_(event->version);

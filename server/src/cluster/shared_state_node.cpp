@@ -152,6 +152,7 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
     if (raw->wired.load(std::memory_order_acquire)) {
       std::lock_guard lock(raw->subscribed_mutex);
       raw->users->events_connected(status.subscribed);
+      raw->authenticators->events_connected(status.subscribed);
       // Events published while the subscriber was away are lost: read the blocks again once it
       // is back (the `connected` reload can come before the subscription).
       if (status.subscribed && !raw->was_subscribed) raw->reload_blocks();
@@ -180,8 +181,11 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
   p->users = std::make_unique<shared_state::redis_user_directory>(client, sink, p->directory_counts, directory,
                                                                  static_cast<std::size_t>(cfg.user_cache_entries));
   p->link->on_user_changed([users = p->users.get()](std::string_view id) { users->user_changed(id); });
-  p->authenticators =
-      std::make_unique<shared_state::redis_authenticator_directory>(client, sink, p->directory_counts, directory);
+  p->authenticators = std::make_unique<shared_state::redis_authenticator_directory>(
+      client, sink, p->directory_counts, directory, static_cast<std::size_t>(cfg.user_cache_entries));
+  p->users->pair_enrollments(*p->authenticators);
+  p->link->on_authenticator_changed(
+      [authenticators = p->authenticators.get()](std::string_view id) { authenticators->authenticator_changed(id); });
   p->login_blocks = std::make_unique<guarded_blocks>(p->cache, client,
                                                      cfg.login_signals == unavailable_policy::fail_closed);
   p->wired.store(true, std::memory_order_release);
@@ -189,6 +193,7 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
     std::lock_guard lock(p->subscribed_mutex);
     p->was_subscribed = client.status().subscribed;
     p->users->events_connected(p->was_subscribed);
+    p->authenticators->events_connected(p->was_subscribed);
   }
   auto node = std::unique_ptr<shared_state_node>(new shared_state_node(std::move(p)));
 
@@ -277,6 +282,9 @@ std::string shared_state_node::metrics_text() const {
   out += "# HELP callsign_user_cache_hits_total User lookups answered from this node's cache (no round trip).\n"
          "# TYPE callsign_user_cache_hits_total counter\ncallsign_user_cache_hits_total " +
          std::to_string(p.directory_counts.user_find_cache_hits.load()) + "\n";
+  out += "# HELP callsign_authenticator_cache_hits_total Enrollment lookups answered from this node's cache (no round "
+         "trip).\n# TYPE callsign_authenticator_cache_hits_total counter\ncallsign_authenticator_cache_hits_total " +
+         std::to_string(p.directory_counts.authenticator_find_cache_hits.load()) + "\n";
   const auto& events = p.link->counts();
   out += "# HELP callsign_cluster_events_total Events on cs:events sent and applied by this node.\n"
          "# TYPE callsign_cluster_events_total counter\n"

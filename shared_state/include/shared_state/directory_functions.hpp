@@ -49,11 +49,13 @@ struct directory_round_trips {
   std::atomic<std::uint64_t> user_remove{0};
   std::atomic<std::uint64_t> authenticator_find{0};
   std::atomic<std::uint64_t> authenticator_put{0};
-  // Not a round trip: finds answered from redis_user_directory's cache.
+  // Not round trips: finds answered from redis_user_directory's and
+  // redis_authenticator_directory's caches.
   std::atomic<std::uint64_t> user_find_cache_hits{0};
+  std::atomic<std::uint64_t> authenticator_find_cache_hits{0};
 
   // (operation, round trips) pairs, e.g. ("user_put", 12): the metric label and its value
-  // (user_find_cache_hits is not among them).
+  // (the cache hits are not among them).
   std::vector<std::pair<std::string_view, std::uint64_t>> snapshot() const;
 };
 

@@ -29,6 +29,7 @@
 namespace callsign::shared_state {
 
 class user_record_cache;
+class redis_authenticator_directory;
 
 // Thread-safety: every call from any thread, concurrently (the client and the sink are
 // thread-safe; the directory keeps only atomics). Completions run on the client's thread, or
@@ -49,6 +50,10 @@ class redis_user_directory final : public storage::user_directory {
   // Call when the client's subscriber comes up (true) or goes down (false), e.g. from
   // status_changed with client_status::subscribed. The cache is empty and unused until true.
   void events_connected(bool connected);
+  // Lookups (find, find_by_email) that miss the cache then read the user's enrollment in the
+  // same exec and hand it to `enrollments`' cache, so a verify with a wrong code needs no round
+  // trip of its own for it. Call once, before any find; `enrollments` must outlive this.
+  void pair_enrollments(redis_authenticator_directory& enrollments) { enrollments_ = &enrollments; }
 
   void find(std::string_view id, storage::completion<std::optional<storage::stored_user>> done) override;
   void find_by_email(std::string_view normalized_email,
@@ -66,6 +71,7 @@ class redis_user_directory final : public storage::user_directory {
   const directory_options options_;
   directory_round_trips& round_trips_;
   std::unique_ptr<user_record_cache> cache_;
+  redis_authenticator_directory* enrollments_ = nullptr;  // set before use, then only read
 };
 
 }  // namespace callsign::shared_state

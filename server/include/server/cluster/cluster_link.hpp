@@ -62,6 +62,11 @@ class cluster_link {
   cluster_rules* rules() const noexcept { return rules_.load(std::memory_order_acquire); }
   // Called with the id of every changed user, so a cached record goes (set before events arrive).
   void on_user_changed(std::function<void(std::string_view id)> changed) { user_changed_ = std::move(changed); }
+  // Called with the user id of every changed enrollment, so a cached one goes (set before
+  // events arrive).
+  void on_authenticator_changed(std::function<void(std::string_view user)> changed) {
+    authenticator_changed_ = std::move(changed);
+  }
   // This node's lists in the cluster (cluster_lists.hpp), for the list routes; null before and
   // after serving.
   void attach_lists(cluster_lists* lists) noexcept { lists_.store(lists, std::memory_order_release); }
@@ -88,6 +93,7 @@ class cluster_link {
   std::mutex reload_mutex_;
   std::function<void(std::string)> reload_list_;  // guarded by reload_mutex_
   std::function<void(std::string_view)> user_changed_;  // set before events arrive, then only read
+  std::function<void(std::string_view)> authenticator_changed_;  // likewise
   std::atomic<cluster_lists*> lists_{nullptr};
   std::mutex rules_mutex_;
   std::function<void(std::uint64_t)> rules_installed_;  // guarded by rules_mutex_

@@ -45,8 +45,9 @@ struct shared_state_config {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{2000};
   std::chrono::seconds retry_after{2};  // Retry-After of a 503 while Redis is unreachable
-  // User records a node keeps (dropped on every change event; unused while events cannot
-  // arrive): a verify then costs one round trip. 0 = no cache.
+  // User records a node keeps, and as many enrollments (or their absence) by user id (dropped on
+  // every change event; unused while events cannot arrive): a verify then costs one round trip.
+  // 0 = no cache.
   std::int64_t user_cache_entries = 65536;
   unavailable_policy login_signals = unavailable_policy::fail_open;
 };
