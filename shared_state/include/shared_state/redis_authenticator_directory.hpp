@@ -23,9 +23,10 @@
 
 namespace callsign::shared_state {
 
-// Thread-safety: as redis_user_directory.
 class authenticator_record_cache;
 
+// Thread-safety: as redis_user_directory. prime() and the enrollment reads may run on any
+// thread, concurrently with everything else (the cache has its own mutex).
 class redis_authenticator_directory final : public storage::authenticator_directory {
  public:
   redis_authenticator_directory(redis::client& client, storage::commit_sink& sink, directory_round_trips& round_trips,
