@@ -186,12 +186,15 @@ asio::awaitable<void> run_primary_link(client_core& core) {
     } else if (!at) {
       why = at.error().message;
     }
+    // The status first: a caller answered `unavailable` below then already reads it as down.
+    if (!core.stopping) {
+      core.update_status([&](client_status& status) {
+        status.connected = false;
+        status.last_error = why;
+      });
+    }
     core.fail_pending(why.empty() ? "redis: connection lost" : why);
     if (core.stopping) break;
-    core.update_status([&](client_status& status) {
-      status.connected = false;
-      status.last_error = why;
-    });
     co_await back_off(core.primary_backoff, delay);
     delay = next_backoff(core.options, delay);
   }
