@@ -9,10 +9,24 @@
 
 #include "client_core.hpp"
 #include "resp_encoding.hpp"
+#include "storage/round_trip_tally.hpp"
 
 namespace callsign::redis {
 
 namespace {
+
+// Counts one exchange for the caller's request when the caller is inside a round_trip_scope, and
+// runs the completion inside that scope again on the client's thread, so the calls a
+// continuation makes count for the same request (storage/round_trip_tally.hpp).
+storage::completion<std::vector<reply>> counted(storage::completion<std::vector<reply>> done) {
+  const storage::round_trip_tally& tally = storage::current_round_trip_tally();
+  if (!tally) return done;
+  tally->fetch_add(1, std::memory_order_relaxed);
+  return [tally, done = std::move(done)](result<std::vector<reply>> replies) {
+    storage::round_trip_scope scope(tally);
+    if (done) done(std::move(replies));
+  };
+}
 
 // Thread-safety: every public member may be called from any thread; `lifecycle_` orders
 // posts against stop(), so nothing is posted after the thread may have left run().
@@ -33,13 +47,14 @@ class client_impl final : public client {
   void exec(std::vector<command> commands, storage::completion<std::vector<reply>> done) override {
     std::string encoded;
     for (const auto& cmd : commands) append_command(encoded, cmd);
-    post_submit(std::move(encoded), commands.size(), std::move(done));
+    post_submit(std::move(encoded), commands.size(), counted(std::move(done)));
   }
 
   void exec_acknowledged(std::vector<command> commands, replica_ack ack,
                          storage::completion<std::vector<reply>> done) override {
     std::string encoded;
     for (const auto& cmd : commands) append_command(encoded, cmd);
+    done = counted(std::move(done));
     {
       std::lock_guard lock(lifecycle_);
       if (!stopped_) {

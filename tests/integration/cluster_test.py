@@ -41,6 +41,15 @@ def round_trips(node):
             for op in ("user_find", "user_find_by_email", "code_settle")}
 
 
+def verify_route_trips(node):
+    """(verify requests counted, their round trips, those that took at most 2) from the route's
+    histogram callsign_http_request_redis_round_trips."""
+    route = '{route="POST /v1/verify"'
+    name = "callsign_http_request_redis_round_trips"
+    return (node.metric(name + "_count", route + "}"), node.metric(name + "_sum", route + "}"),
+            node.metric(name + "_bucket", route + ',le="2"}'))
+
+
 def test_a_user_made_on_one_node_verifies_on_another_and_dashboards_hear_it():
     cluster = Cluster(ARGS, nodes=3, config=CONFIG)
     try:
@@ -55,11 +64,18 @@ def test_a_user_made_on_one_node_verifies_on_another_and_dashboards_hear_it():
         step = wait_for_step_start(PERIOD)
         code = phone_token_at(a.data_dir, "alice", step)
         before = round_trips(c)
+        route_before = verify_route_trips(c)
         status, _, body = verify(cluster, c, "alice", code)
         check(status == 200 and body.get("valid") is True, "verify through node C: %d %r" % (status, body))
         after = round_trips(c)
         used = sum(after[k] - before[k] for k in after)
         check(used <= 2, "a verify cost %d round trips on node C: %r -> %r" % (used, before, after))
+        # The route's own count says the same: the lookup in the handler and the settle its
+        # continuation asked for on the Redis client's thread both count for this request.
+        route_after = verify_route_trips(c)
+        check(route_after[0] - route_before[0] == 1 and route_after[1] - route_before[1] == used
+              and route_after[2] == route_after[0],
+              "per route, the verify on node C: %r -> %r (%d by operation)" % (route_before, route_after, used))
         # Node C now holds alice's record, email included: the same code by email is a replay
         # that costs the settle alone.
         status, _, body = c.json("POST", "/v1/verify", {"email": "alice@example.com", "code": code},
@@ -195,6 +211,9 @@ def test_an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache()
         wait_for(lambda: applied() > events, 5, "node B's removal event on node A")
         status, _, body = verify(cluster, a, "fay", oathtool(secrets["fay"], now + 30))
         check(status == 200 and body.get("valid") is False, "fay's removed app's code on node A: %d %r" % (status, body))
+        count, _, within_two = verify_route_trips(a)
+        check(count >= 6 and within_two == count, "every verify on node A took at most 2 round trips: %d of %d"
+              % (within_two, count))
     finally:
         cluster.cleanup()
 

@@ -2,13 +2,17 @@
 // order; arguments are binary-safe; error replies are values.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
 
 #include "redis_test_support.hpp"
+#include "storage/round_trip_tally.hpp"
 #include "support/temp_directory.hpp"
 
 using namespace callsign;
@@ -123,6 +127,53 @@ BOOST_AUTO_TEST_CASE(send_is_fire_and_forget_and_keeps_the_order) {
   BOOST_REQUIRE(answer);
   BOOST_TEST(answer->at(0).text == "1");
   BOOST_TEST(client->round_trips() - before == 1U);
+  client->stop();
+  BOOST_TEST(server.stop() == 0);
+}
+
+// Round trips per request (storage/round_trip_tally.hpp): an exec inside a scope counts for its
+// tally, and so does the exec its completion makes on the client's thread; exec_acknowledged
+// counts once; send and execs outside any scope count for nobody.
+BOOST_AUTO_TEST_CASE(execs_count_for_the_scope_they_were_made_in_and_their_continuations_too) {
+  test::temp_directory dir;
+  test::redis_process server(dir.path());
+  auto client = redis::client::start(test::options_for(server), {}, {});
+  BOOST_REQUIRE(test::wait_connected(*client));
+  auto tally = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto other = std::make_shared<std::atomic<std::uint64_t>>(0);
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool finished = false;
+  bool scope_in_completion = false;
+  {
+    storage::round_trip_scope counting(tally);
+    client->send({"SET", "cs:sent", "1"});  // not a round trip
+    client->exec({{"INCR", "cs:n"}}, [&](result<std::vector<reply>>) {
+      // The continuation runs on the client's thread, inside the caller's scope.
+      scope_in_completion = storage::current_round_trip_tally() == tally;
+      client->exec_acknowledged({{"INCR", "cs:n"}}, {1, 10}, [&](result<std::vector<reply>>) {
+        std::lock_guard lock(mutex);
+        finished = true;
+        changed.notify_all();
+      });
+    });
+    {
+      storage::round_trip_scope nested(other);
+      BOOST_REQUIRE(test::exec_wait(*client, {{"PING"}}));
+    }
+    BOOST_TEST((storage::current_round_trip_tally() == tally));  // restored after the nested one
+  }
+  BOOST_TEST(!storage::current_round_trip_tally());
+  {
+    std::unique_lock lock(mutex);
+    BOOST_REQUIRE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return finished; }));
+  }
+  BOOST_TEST(scope_in_completion);
+  BOOST_TEST(tally->load() == 2U);  // the INCR, then the continuation's acknowledged INCR (its WAIT in it)
+  BOOST_TEST(other->load() == 1U);
+  BOOST_REQUIRE(test::exec_wait(*client, {{"PING"}}));  // outside any scope
+  BOOST_TEST(tally->load() == 2U);
   client->stop();
   BOOST_TEST(server.stop() == 0);
 }

@@ -91,6 +91,11 @@ def print_report(d):
               verifies, per_verify, rt["all"] / verifies))
     if per_verify > 2:
         missed.append("%.3f round trips per verify" % per_verify)
+    if rt.get("route_count"):
+        print("  the route's own count (callsign_http_request_redis_round_trips{route=\"POST /v1/verify\"}): "
+              "%.3f per verify over %.0f; %.0f of them (%.4f) took at most 2" % (
+                  rt["route_sum"] / rt["route_count"], rt["route_count"], rt["route_within_two"],
+                  rt["route_within_two"] / rt["route_count"]))
     stats = [l for l in d["redis_commandstats"].splitlines() if l.startswith("cmdstat_")]
     print("  Redis primary, whole run: " + ", ".join(
         "%s %s" % (l.split(":")[0][8:], l.split("calls=")[1].split(",")[0]) for l in stats))

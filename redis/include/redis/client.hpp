@@ -90,6 +90,10 @@ struct replica_ack {
 
 // Thread-safety: every member may be called from any thread. Completions and callbacks run on
 // the client's own thread and must not block it.
+//
+// Per request: an exec or exec_acknowledged made inside a storage::round_trip_scope adds one to
+// that scope's tally, and its completion runs inside the same scope (storage/round_trip_tally.hpp),
+// so the server counts round trips per route. send() is not a round trip and is not counted.
 class client {
  public:
   // Starts the client's thread; connecting happens in the background (status() tells).
@@ -102,7 +106,8 @@ class client {
   // A reply of kind error is a value, not a failure. The call fails with `unavailable` when no
   // primary connection is up (nothing is sent: it fails fast, never queues), or when the
   // connection breaks or times out before every reply arrived (then the commands may or may
-  // not have run). Messages never contain arguments.
+  // not have run, and status() already shows the connection down). Messages never contain
+  // arguments.
   virtual void exec(std::vector<command> commands, storage::completion<std::vector<reply>> done) = 0;
 
   // As exec, for writes that must reach `replicas` replicas before they count: the completion

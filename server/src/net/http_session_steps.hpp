@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -111,7 +112,9 @@ inline net::awaitable<route_step> on_workers(server_state& st, std::function<rou
 
 // Carries a handler's outcome to its response: an async_response is awaited (and may continue
 // with another: a loop, never a recursion), a deferred response's changes are committed.
-inline net::awaitable<http_response> settle(server_state& st, route_step step) {
+// `round_trips`: the request's tally, for an async_response that a resumed one starts.
+inline net::awaitable<http_response> settle(server_state& st, route_step step,
+                                            storage::round_trip_tally round_trips = {}) {
   while (auto* pending = std::get_if<std::shared_ptr<pending_reply>>(&step)) {
     // Most replies resumed inline (backends answering from memory): taken at once, with no
     // timer, wake-up function or coroutine frame. An empty wake is replaced by await_pending's.
@@ -120,7 +123,10 @@ inline net::awaitable<http_response> settle(server_state& st, route_step step) {
       auto waiting = await_pending(std::move(*pending));
       next = co_await std::move(waiting);
     }
-    step = step_of(std::move(*next));
+    {
+      storage::round_trip_scope counting(round_trips);  // ends before the next co_await
+      step = step_of(std::move(*next));
+    }
   }
   if (auto* deferred = std::get_if<deferred_response>(&step)) {
     if (deferred->changes.empty()) {
@@ -142,13 +148,22 @@ inline net::awaitable<http_response> run_route(server_state& st, const route_mat
   }
   route_step step;
   const route* r = match.matched;
+  if (st.app.cluster != nullptr) {
+    plain.round_trips = std::make_shared<std::atomic<std::uint64_t>>(0);
+  }
+  // The handler's own calls count for this request; a Redis completion restores the scope for
+  // the calls its continuation makes. A scope never spans a co_await: it belongs to the thread.
   if (r->execution == route_execution::worker) {
-    auto spawned = on_workers(st, [r, &plain] { return router::invoke(*r, plain); });
+    auto spawned = on_workers(st, [r, &plain] {
+      storage::round_trip_scope counting(plain.round_trips);
+      return router::invoke(*r, plain);
+    });
     step = co_await std::move(spawned);
   } else {
+    storage::round_trip_scope counting(plain.round_trips);
     step = step_of(router::invoke(*r, plain));
   }
-  auto settling = settle(st, std::move(step));
+  auto settling = settle(st, std::move(step), plain.round_trips);
   co_return co_await std::move(settling);
 }
 
@@ -185,6 +200,7 @@ inline void record(server_state& st, const http_request& req, std::size_t route_
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (st.app.stats) {
     st.app.stats->record_request(route_index, req.method, status, seconds);
+    if (req.round_trips) st.app.stats->record_round_trips(route_index, req.round_trips->load());
   }
   st.app.log.info("request", {{"request_id", req.request_id},
                               {"method", http_method_name(req.method)},

@@ -53,6 +53,18 @@ void metrics::record_request(std::size_t route_index, http_method method, unsign
   ++counters_[{route_index, method, status}];
 }
 
+void metrics::record_round_trips(std::size_t route_index, std::uint64_t round_trips) {
+  if (route_index >= histograms_.size()) {
+    route_index = 0;
+  }
+  auto& h = *histograms_[route_index];
+  if (round_trips < h.trips.size()) {
+    h.trips[round_trips].fetch_add(1, std::memory_order_relaxed);
+  }
+  h.trips_count.fetch_add(1, std::memory_order_relaxed);
+  h.trips_sum.fetch_add(round_trips, std::memory_order_relaxed);
+}
+
 std::string metrics::prometheus_text() const {
   std::string out;
   out += "# HELP callsign_http_requests_total HTTP requests by route, method and status.\n";
@@ -89,6 +101,29 @@ std::string metrics::prometheus_text() const {
     out += "callsign_http_request_duration_seconds_sum{" + label + "} " +
            format_double(static_cast<double>(h.sum_nanos.load(std::memory_order_relaxed)) / 1e9) + "\n";
     out += "callsign_http_request_duration_seconds_count{" + label + "} " + std::to_string(count) + "\n";
+  }
+  out += "# HELP callsign_http_request_redis_round_trips Round trips to Redis per request, by route (several "
+         "nodes).\n";
+  out += "# TYPE callsign_http_request_redis_round_trips histogram\n";
+  for (std::size_t r = 0; r < route_labels_.size(); ++r) {
+    const auto& h = *histograms_[r];
+    auto count = h.trips_count.load(std::memory_order_relaxed);
+    if (count == 0) {
+      continue;
+    }
+    std::string label = "route=\"";
+    append_label_value(label, route_labels_[r]);
+    label += "\"";
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.trips.size(); ++i) {
+      cumulative += h.trips[i].load(std::memory_order_relaxed);
+      out += "callsign_http_request_redis_round_trips_bucket{" + label + ",le=\"" + std::to_string(i) + "\"} " +
+             std::to_string(cumulative) + "\n";
+    }
+    out += "callsign_http_request_redis_round_trips_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(count) + "\n";
+    out += "callsign_http_request_redis_round_trips_sum{" + label + "} " +
+           std::to_string(h.trips_sum.load(std::memory_order_relaxed)) + "\n";
+    out += "callsign_http_request_redis_round_trips_count{" + label + "} " + std::to_string(count) + "\n";
   }
   out += "# HELP callsign_open_connections Connections currently open.\n";
   out += "# TYPE callsign_open_connections gauge\n";

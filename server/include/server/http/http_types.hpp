@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "storage/round_trip_tally.hpp"
+
 namespace callsign::server {
 
 enum class http_method { get, head, post, put, patch, delete_, options, other };
@@ -34,6 +36,9 @@ struct http_request {
   std::string request_id;
   // Filled by the router from the matched pattern, e.g. {"id", "u123"}.
   std::vector<std::pair<std::string, std::string>> path_params;
+  // Several nodes: the round trips to Redis this request made (storage/round_trip_tally.hpp),
+  // set by the session before the route runs; null on one node.
+  storage::round_trip_tally round_trips;
 
   // Case-insensitive header lookup; the first value when repeated.
   std::optional<std::string_view> header(std::string_view name) const;

@@ -27,6 +27,9 @@ class metrics {
   explicit metrics(std::vector<std::string> route_labels);
 
   void record_request(std::size_t route_index, http_method method, unsigned status, double seconds);
+  // The round trips to Redis one request of the route made (several nodes only: a request is
+  // counted when it ran with a storage::round_trip_tally).
+  void record_round_trips(std::size_t route_index, std::uint64_t round_trips);
   void connection_opened() noexcept { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void connection_closed() noexcept { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
   std::int64_t open_connections() const noexcept { return open_connections_.load(std::memory_order_relaxed); }
@@ -44,6 +47,10 @@ class metrics {
     std::array<std::atomic<std::uint64_t>, latency_buckets_seconds.size()> buckets{};
     std::atomic<std::uint64_t> count{0};
     std::atomic<std::uint64_t> sum_nanos{0};
+    // Requests by their exact number of Redis round trips, 0 to 3 (more: only in trips_count).
+    std::array<std::atomic<std::uint64_t>, 4> trips{};
+    std::atomic<std::uint64_t> trips_count{0};
+    std::atomic<std::uint64_t> trips_sum{0};
   };
 
   std::vector<std::string> route_labels_;
