@@ -108,7 +108,7 @@ void redis_authenticator_directory::prime(std::string_view user_id, const redis:
     return;  // the email named someone else by then (or nobody): nothing learned about user_id
   }
   if (auto stored = read_enrollment(reply, first)) {
-    cache_->keep(user_id, *stored, generation);
+    cache_->keep(std::string(user_id), *stored, generation);
   }
 }
 
