@@ -3,6 +3,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -15,14 +18,47 @@ namespace callsign::redis {
 
 namespace {
 
-// Counts one exchange for the caller's request when the caller is inside a round_trip_scope, and
-// runs the completion inside that scope again on the client's thread, so the calls a
-// continuation makes count for the same request (storage/round_trip_tally.hpp).
-storage::completion<std::vector<reply>> counted(storage::completion<std::vector<reply>> done) {
+// The waits of answered execs (latency_histogram, non-cumulative here). Thread-safety: atomics.
+struct latency_counts {
+  std::array<std::atomic<std::uint64_t>, latency_histogram::bounds_seconds.size()> within{};
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<std::uint64_t> sum_nanos{0};
+
+  void add(std::chrono::steady_clock::duration waited) {
+    const double seconds = std::chrono::duration<double>(waited).count();
+    const auto& bounds = latency_histogram::bounds_seconds;
+    if (auto at = std::lower_bound(bounds.begin(), bounds.end(), seconds); at != bounds.end()) {
+      within[static_cast<std::size_t>(at - bounds.begin())].fetch_add(1, std::memory_order_relaxed);
+    }
+    count.fetch_add(1, std::memory_order_relaxed);
+    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count();
+    sum_nanos.fetch_add(static_cast<std::uint64_t>(nanos), std::memory_order_relaxed);
+  }
+
+  latency_histogram snapshot() const {
+    latency_histogram out;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < within.size(); ++i) {
+      cumulative += within[i].load(std::memory_order_relaxed);
+      out.at_most[i] = cumulative;
+    }
+    out.count = count.load(std::memory_order_relaxed);
+    out.sum_seconds = static_cast<double>(sum_nanos.load(std::memory_order_relaxed)) / 1e9;
+    return out;
+  }
+};
+
+// Wraps an exec's completion: it records the exec's wait in `latency`, and it counts the exec for
+// the caller's request when the caller is inside a round_trip_scope, running the completion
+// inside that scope again on the client's thread, so the calls a continuation makes count for
+// the same request (storage/round_trip_tally.hpp).
+storage::completion<std::vector<reply>> observed(storage::completion<std::vector<reply>> done,
+                                                 latency_counts& latency) {
   const storage::round_trip_tally& tally = storage::current_round_trip_tally();
-  if (!tally) return done;
-  tally->fetch_add(1, std::memory_order_relaxed);
-  return [tally, done = std::move(done)](result<std::vector<reply>> replies) {
+  if (tally) tally->fetch_add(1, std::memory_order_relaxed);
+  return [tally, &latency, started = std::chrono::steady_clock::now(),
+          done = std::move(done)](result<std::vector<reply>> replies) {
+    latency.add(std::chrono::steady_clock::now() - started);
     storage::round_trip_scope scope(tally);
     if (done) done(std::move(replies));
   };
@@ -47,14 +83,14 @@ class client_impl final : public client {
   void exec(std::vector<command> commands, storage::completion<std::vector<reply>> done) override {
     std::string encoded;
     for (const auto& cmd : commands) append_command(encoded, cmd);
-    post_submit(std::move(encoded), commands.size(), counted(std::move(done)));
+    post_submit(std::move(encoded), commands.size(), observed(std::move(done), latency_));
   }
 
   void exec_acknowledged(std::vector<command> commands, replica_ack ack,
                          storage::completion<std::vector<reply>> done) override {
     std::string encoded;
     for (const auto& cmd : commands) append_command(encoded, cmd);
-    done = counted(std::move(done));
+    done = observed(std::move(done), latency_);
     {
       std::lock_guard lock(lifecycle_);
       if (!stopped_) {
@@ -76,6 +112,7 @@ class client_impl final : public client {
 
   client_status status() const override { return core_.status(); }
   std::uint64_t round_trips() const override { return core_.round_trips.load(std::memory_order_relaxed); }
+  latency_histogram round_trip_latency() const override { return latency_.snapshot(); }
 
   void stop() override {
     {
@@ -104,6 +141,7 @@ class client_impl final : public client {
     if (done) done(make_error(error_kind::unavailable, "redis: client stopped"));
   }
 
+  latency_counts latency_;  // before core_: completions that core_'s shutdown runs record into it
   client_core core_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::mutex lifecycle_;

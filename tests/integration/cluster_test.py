@@ -65,6 +65,7 @@ def test_a_user_made_on_one_node_verifies_on_another_and_dashboards_hear_it():
         code = phone_token_at(a.data_dir, "alice", step)
         before = round_trips(c)
         route_before = verify_route_trips(c)
+        waits_before = c.metric("callsign_redis_round_trip_seconds_count")
         status, _, body = verify(cluster, c, "alice", code)
         check(status == 200 and body.get("valid") is True, "verify through node C: %d %r" % (status, body))
         after = round_trips(c)
@@ -76,6 +77,9 @@ def test_a_user_made_on_one_node_verifies_on_another_and_dashboards_hear_it():
         check(route_after[0] - route_before[0] == 1 and route_after[1] - route_before[1] == used
               and route_after[2] == route_after[0],
               "per route, the verify on node C: %r -> %r (%d by operation)" % (route_before, route_after, used))
+        # ... and each of those round trips' wait is in the node's latency histogram.
+        waits = c.metric("callsign_redis_round_trip_seconds_count") - waits_before
+        check(waits >= used, "%d round trip waits recorded on node C for %d round trips" % (waits, used))
         # Node C now holds alice's record, email included: the same code by email is a replay
         # that costs the settle alone.
         status, _, body = c.json("POST", "/v1/verify", {"email": "alice@example.com", "code": code},

@@ -2,6 +2,7 @@
 // order; arguments are binary-safe; error replies are values.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -174,6 +175,36 @@ BOOST_AUTO_TEST_CASE(execs_count_for_the_scope_they_were_made_in_and_their_conti
   BOOST_TEST(other->load() == 1U);
   BOOST_REQUIRE(test::exec_wait(*client, {{"PING"}}));  // outside any scope
   BOOST_TEST(tally->load() == 2U);
+  client->stop();
+  BOOST_TEST(server.stop() == 0);
+}
+
+// Every answered exec's wait goes into the latency histogram, a timed-out one's too; a send
+// does not.
+BOOST_AUTO_TEST_CASE(every_answered_exec_is_in_the_latency_histogram) {
+  test::temp_directory dir;
+  test::redis_process server(dir.path());
+  auto options = test::options_for(server);
+  options.command_timeout = std::chrono::milliseconds(300);
+  auto client = redis::client::start(options, {}, {});
+  BOOST_REQUIRE(test::wait_connected(*client));
+  const auto before = client->round_trip_latency();
+  for (int i = 0; i < 5; ++i) BOOST_REQUIRE(test::exec_wait(*client, {{"PING"}}));
+  client->send({"PING"});
+  auto quick = client->round_trip_latency();
+  BOOST_TEST(quick.count - before.count == 5U);
+  BOOST_TEST(quick.sum_seconds > before.sum_seconds);
+  BOOST_TEST(quick.at_most.back() - before.at_most.back() == 5U);  // each within a second
+
+  server.pause();  // the next exec waits for the command timeout
+  BOOST_TEST(!test::exec_wait(*client, {{"PING"}}));
+  server.resume();
+  auto slow = client->round_trip_latency();
+  BOOST_TEST(slow.count - quick.count == 1U);
+  BOOST_TEST(slow.sum_seconds - quick.sum_seconds >= 0.25);
+  const auto& bounds = redis::latency_histogram::bounds_seconds;
+  const auto at_100ms = static_cast<std::size_t>(std::find(bounds.begin(), bounds.end(), 0.1) - bounds.begin());
+  BOOST_TEST(slow.at_most[at_100ms] == quick.at_most[at_100ms]);  // not within 0.1 s
   client->stop();
   BOOST_TEST(server.stop() == 0);
 }

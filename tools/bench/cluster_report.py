@@ -91,6 +91,9 @@ def print_report(d):
               verifies, per_verify, rt["all"] / verifies))
     if per_verify > 2:
         missed.append("%.3f round trips per verify" % per_verify)
+    if rt.get("wait_count"):
+        print("  a round trip's wait, seen by the node (callsign_redis_round_trip_seconds): mean %.2f ms over %.0f" % (
+            1000 * rt["wait_sum"] / rt["wait_count"], rt["wait_count"]))
     if rt.get("route_count"):
         print("  the route's own count (callsign_http_request_redis_round_trips{route=\"POST /v1/verify\"}): "
               "%.3f per verify over %.0f; %.0f of them (%.4f) took at most 2" % (

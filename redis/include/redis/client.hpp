@@ -6,6 +6,7 @@
 // hold a client without seeing Asio.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -88,6 +89,17 @@ struct replica_ack {
   std::int64_t timeout_ms = 100;  // >= 1; WAIT answers with fewer acknowledgements after it
 };
 
+// How long round trips took, seen from the caller: from the exec call to its completion (the
+// hand-over to the client's thread, the queue behind other execs on the connection, Redis, a
+// WAIT when asked for, the reply), for /metrics.
+struct latency_histogram {
+  static constexpr std::array<double, 10> bounds_seconds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                            0.005,  0.01,    0.025,  0.1,   1.0};
+  std::array<std::uint64_t, bounds_seconds.size()> at_most{};  // cumulative, per bound
+  std::uint64_t count = 0;
+  double sum_seconds = 0;
+};
+
 // Thread-safety: every member may be called from any thread. Completions and callbacks run on
 // the client's own thread and must not block it.
 //
@@ -127,6 +139,9 @@ class client {
 
   // Round trips and commands sent since start (for /metrics).
   virtual std::uint64_t round_trips() const = 0;
+
+  // The wait of every exec and exec_acknowledged answered since start; empty for a test double.
+  virtual latency_histogram round_trip_latency() const { return {}; }
 
   // Stops connecting, fails what is pending with `unavailable`, joins the thread. Idempotent.
   virtual void stop() = 0;

@@ -1,6 +1,7 @@
 #include "server/cluster/shared_state_node.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -279,6 +280,22 @@ std::string shared_state_node::metrics_text() const {
   line("login_counts", p.attempt_counts.login_counts.load());
   for (const auto& [op, n] : p.directory_counts.snapshot()) line(op, n);
   line("all", p.client->round_trips());
+  {
+    const auto waits = p.client->round_trip_latency();
+    out += "# HELP callsign_redis_round_trip_seconds Round trips to Redis, from the call to its answer (queue, Redis, "
+           "WAIT, reply).\n# TYPE callsign_redis_round_trip_seconds histogram\n";
+    for (std::size_t i = 0; i < waits.at_most.size(); ++i) {
+      char bound[32];
+      std::snprintf(bound, sizeof bound, "%g", redis::latency_histogram::bounds_seconds[i]);
+      out += std::string("callsign_redis_round_trip_seconds_bucket{le=\"") + bound + "\"} " +
+             std::to_string(waits.at_most[i]) + "\n";
+    }
+    char sum[32];
+    std::snprintf(sum, sizeof sum, "%.6f", waits.sum_seconds);
+    out += "callsign_redis_round_trip_seconds_bucket{le=\"+Inf\"} " + std::to_string(waits.count) + "\n" +
+           "callsign_redis_round_trip_seconds_sum " + sum + "\ncallsign_redis_round_trip_seconds_count " +
+           std::to_string(waits.count) + "\n";
+  }
   out += "# HELP callsign_user_cache_hits_total User lookups answered from this node's cache (no round trip).\n"
          "# TYPE callsign_user_cache_hits_total counter\ncallsign_user_cache_hits_total " +
          std::to_string(p.directory_counts.user_find_cache_hits.load()) + "\n";
