@@ -168,7 +168,8 @@ def test_an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache()
                 trips = sum(round_trips(a).values()) + a.metric("callsign_redis_round_trips_total",
                                                                  '{operation="authenticator_find"}')
                 status, _, body = verify(cluster, a, user, wrong_code(phone))
-                check(status == 200 and body.get("valid") is False, "a wrong code on node A: %d %r" % (status, body))
+                check(status == 200 and body.get("valid") is False,
+                      "a wrong code on node A: %d %r" % (status, body))
                 used = sum(round_trips(a).values()) + a.metric("callsign_redis_round_trips_total",
                                                                 '{operation="authenticator_find"}') - trips
                 check(used <= 2, "a wrong code for %s cost %d round trips on node A" % (user, used))
@@ -205,8 +206,8 @@ def test_an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache()
         check(status == 200 and body.get("valid") is True and body.get("method") == "authenticator",
               "erin's app code on node A: %d %r" % (status, body))
 
-        # Node A reads fay's active enrollment (with her record) and keeps it; node B removes it; once that
-        # event reached A, A refuses the app's code that it would accept from its cached copy.
+        # Node A reads fay's active enrollment (with her record) and keeps it; node B removes it;
+        # once that event reached A, A refuses the app's code it would accept from its cached copy.
         lookups, hits = wrong_codes_on_a("fay")
         check((lookups, hits) == (0, 2), "fay's enrollment came with her record, then from the cache: %d, %d"
               % (lookups, hits))
@@ -215,7 +216,8 @@ def test_an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache()
         check(status in (200, 204), "remove fay's app on node B: %d %r" % (status, body))
         wait_for(lambda: applied() - events >= 2, 5, "node B's removal events on node A")
         status, _, body = verify(cluster, a, "fay", oathtool(secrets["fay"], now + 30))
-        check(status == 200 and body.get("valid") is False, "fay's removed app's code on node A: %d %r" % (status, body))
+        check(status == 200 and body.get("valid") is False,
+              "fay's removed app's code on node A: %d %r" % (status, body))
         count, _, within_two = verify_route_trips(a)
         check(count >= 6 and within_two == count, "every verify on node A took at most 2 round trips: %d of %d"
               % (within_two, count))
