@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "redis/client.hpp"
+#include "server/observability/metrics.hpp"
 #include "server/cluster/checkpoint_exchange.hpp"
 #include "server/cluster/key_ring_check.hpp"
 #include "cluster/guarded_blocks.hpp"
@@ -284,17 +285,15 @@ std::string shared_state_node::metrics_text() const {
     const auto waits = p.client->round_trip_latency();
     out += "# HELP callsign_redis_round_trip_seconds Round trips to Redis, from the call to its answer (queue, Redis, "
            "WAIT, reply).\n# TYPE callsign_redis_round_trip_seconds histogram\n";
+    std::vector<std::pair<std::string, std::uint64_t>> cumulative;
     for (std::size_t i = 0; i < waits.at_most.size(); ++i) {
       char bound[32];
       std::snprintf(bound, sizeof bound, "%g", redis::latency_histogram::bounds_seconds[i]);
-      out += std::string("callsign_redis_round_trip_seconds_bucket{le=\"") + bound + "\"} " +
-             std::to_string(waits.at_most[i]) + "\n";
+      cumulative.emplace_back(bound, waits.at_most[i]);
     }
     char sum[32];
     std::snprintf(sum, sizeof sum, "%.6f", waits.sum_seconds);
-    out += "callsign_redis_round_trip_seconds_bucket{le=\"+Inf\"} " + std::to_string(waits.count) + "\n" +
-           "callsign_redis_round_trip_seconds_sum " + sum + "\ncallsign_redis_round_trip_seconds_count " +
-           std::to_string(waits.count) + "\n";
+    append_histogram_series(out, "callsign_redis_round_trip_seconds", "", cumulative, waits.count, sum);
   }
   out += "# HELP callsign_user_cache_hits_total User lookups answered from this node's cache (no round trip).\n"
          "# TYPE callsign_user_cache_hits_total counter\ncallsign_user_cache_hits_total " +

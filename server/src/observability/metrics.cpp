@@ -19,6 +19,14 @@ void append_label_value(std::string& out, std::string_view value) {
   }
 }
 
+// route="<label>", escaped.
+std::string route_label(std::string_view route) {
+  std::string label = "route=\"";
+  append_label_value(label, route);
+  label += "\"";
+  return label;
+}
+
 std::string format_double(double v) {
   std::array<char, 32> buf{};
   auto [end, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::fixed);
@@ -88,19 +96,14 @@ std::string metrics::prometheus_text() const {
     if (count == 0) {
       continue;
     }
-    std::string label = "route=\"";
-    append_label_value(label, route_labels_[r]);
-    label += "\"";
-    std::uint64_t cumulative = 0;
+    std::vector<std::pair<std::string, std::uint64_t>> cumulative;
+    std::uint64_t within = 0;
     for (std::size_t i = 0; i < latency_buckets_seconds.size(); ++i) {
-      cumulative += h.buckets[i].load(std::memory_order_relaxed);
-      out += "callsign_http_request_duration_seconds_bucket{" + label + ",le=\"" +
-             format_double(latency_buckets_seconds[i]) + "\"} " + std::to_string(cumulative) + "\n";
+      within += h.buckets[i].load(std::memory_order_relaxed);
+      cumulative.emplace_back(format_double(latency_buckets_seconds[i]), within);
     }
-    out += "callsign_http_request_duration_seconds_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(count) + "\n";
-    out += "callsign_http_request_duration_seconds_sum{" + label + "} " +
-           format_double(static_cast<double>(h.sum_nanos.load(std::memory_order_relaxed)) / 1e9) + "\n";
-    out += "callsign_http_request_duration_seconds_count{" + label + "} " + std::to_string(count) + "\n";
+    append_histogram_series(out, "callsign_http_request_duration_seconds", route_label(route_labels_[r]), cumulative,
+                            count, format_double(static_cast<double>(h.sum_nanos.load(std::memory_order_relaxed)) / 1e9));
   }
   out += "# HELP callsign_http_request_redis_round_trips Round trips to Redis per request, by route (several "
          "nodes).\n";
@@ -111,19 +114,14 @@ std::string metrics::prometheus_text() const {
     if (count == 0) {
       continue;
     }
-    std::string label = "route=\"";
-    append_label_value(label, route_labels_[r]);
-    label += "\"";
-    std::uint64_t cumulative = 0;
+    std::vector<std::pair<std::string, std::uint64_t>> cumulative;
+    std::uint64_t within = 0;
     for (std::size_t i = 0; i < h.trips.size(); ++i) {
-      cumulative += h.trips[i].load(std::memory_order_relaxed);
-      out += "callsign_http_request_redis_round_trips_bucket{" + label + ",le=\"" + std::to_string(i) + "\"} " +
-             std::to_string(cumulative) + "\n";
+      within += h.trips[i].load(std::memory_order_relaxed);
+      cumulative.emplace_back(std::to_string(i), within);
     }
-    out += "callsign_http_request_redis_round_trips_bucket{" + label + ",le=\"+Inf\"} " + std::to_string(count) + "\n";
-    out += "callsign_http_request_redis_round_trips_sum{" + label + "} " +
-           std::to_string(h.trips_sum.load(std::memory_order_relaxed)) + "\n";
-    out += "callsign_http_request_redis_round_trips_count{" + label + "} " + std::to_string(count) + "\n";
+    append_histogram_series(out, "callsign_http_request_redis_round_trips", route_label(route_labels_[r]), cumulative,
+                            count, std::to_string(h.trips_sum.load(std::memory_order_relaxed)));
   }
   out += "# HELP callsign_open_connections Connections currently open.\n";
   out += "# TYPE callsign_open_connections gauge\n";
@@ -132,6 +130,20 @@ std::string metrics::prometheus_text() const {
   out += "# TYPE callsign_stream_slow_consumer_closes_total counter\n";
   out += "callsign_stream_slow_consumer_closes_total " + std::to_string(stream_slow_consumer_closes()) + "\n";
   return out;
+}
+
+void append_histogram_series(std::string& out, std::string_view name, std::string_view labels,
+                             const std::vector<std::pair<std::string, std::uint64_t>>& cumulative, std::uint64_t count,
+                             std::string_view sum) {
+  const std::string open = labels.empty() ? std::string("{") : "{" + std::string(labels) + ",";
+  const std::string plain = labels.empty() ? std::string() : "{" + std::string(labels) + "}";
+  for (const auto& [bound, at_most] : cumulative) {
+    out.append(name).append("_bucket").append(open).append("le=\"").append(bound).append("\"} ");
+    out.append(std::to_string(at_most)).append("\n");
+  }
+  out.append(name).append("_bucket").append(open).append("le=\"+Inf\"} ").append(std::to_string(count)).append("\n");
+  out.append(name).append("_sum").append(plain).append(" ").append(sum).append("\n");
+  out.append(name).append("_count").append(plain).append(" ").append(std::to_string(count)).append("\n");
 }
 
 void append_counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value) {

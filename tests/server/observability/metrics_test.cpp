@@ -1,6 +1,9 @@
 #include "server/observability/metrics.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <string>
+#include <utility>
+#include <vector>
 
 using namespace callsign::server;
 
@@ -25,6 +28,27 @@ BOOST_AUTO_TEST_CASE(counts_by_route_method_status) {
              std::string::npos);
   BOOST_TEST(text.find("callsign_http_request_duration_seconds_count{route=\"GET /healthz\"} 2\n") !=
              std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(round_trips_per_route_are_a_histogram_of_exact_counts) {
+  metrics m({"unmatched", "POST /v1/verify"});
+  m.record_round_trips(1, 1);
+  m.record_round_trips(1, 2);
+  m.record_round_trips(1, 2);
+  m.record_round_trips(1, 7);  // beyond the last bucket: only in +Inf, the sum and the count
+  auto text = m.prometheus_text();
+  const std::string series = "callsign_http_request_redis_round_trips";
+  for (const auto& [line, what] : std::vector<std::pair<std::string, const char*>>{
+           {series + "_bucket{route=\"POST /v1/verify\",le=\"0\"} 0\n", "le 0"},
+           {series + "_bucket{route=\"POST /v1/verify\",le=\"1\"} 1\n", "le 1"},
+           {series + "_bucket{route=\"POST /v1/verify\",le=\"2\"} 3\n", "le 2"},
+           {series + "_bucket{route=\"POST /v1/verify\",le=\"3\"} 3\n", "le 3"},
+           {series + "_bucket{route=\"POST /v1/verify\",le=\"+Inf\"} 4\n", "+Inf"},
+           {series + "_sum{route=\"POST /v1/verify\"} 12\n", "sum"},
+           {series + "_count{route=\"POST /v1/verify\"} 4\n", "count"}}) {
+    BOOST_TEST(text.find(line) != std::string::npos, what);
+  }
+  BOOST_TEST(text.find(series + "_count{route=\"unmatched\"}") == std::string::npos);  // no request, no series
 }
 
 BOOST_AUTO_TEST_CASE(connection_gauge) {

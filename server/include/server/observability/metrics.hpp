@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "server/http/http_types.hpp"
@@ -63,6 +64,12 @@ class metrics {
 
 // Appends one Prometheus counter (HELP, TYPE and value lines) to `out`.
 void append_counter(std::string& out, std::string_view name, std::string_view help, std::uint64_t value);
+
+// Appends one histogram series (no HELP or TYPE): a `name_bucket` line per (le, cumulative count)
+// pair, then +Inf, `name_sum` and `name_count`. `labels` is empty or `key="value"` pairs.
+void append_histogram_series(std::string& out, std::string_view name, std::string_view labels,
+                             const std::vector<std::pair<std::string, std::uint64_t>>& cumulative, std::uint64_t count,
+                             std::string_view sum);
 
 // The commit sink's counters (groups, changes, audit entries, checkpoints, state folds) as
 // Prometheus counters.
