@@ -94,13 +94,16 @@ def test_a_killed_primary_is_followed_without_a_double_acceptance():
         # The next step's code for the fenced user is accepted, once the new primary can take
         # writes again: with min-replicas-to-write 1 it refuses them (NOREPLICAS, a 503) until the
         # other replica, which Sentinel points at it after the promotion, is online
-        # (docs/cluster.md, "replicas: 2"). On a loaded machine that resync can outlast the step.
+            # (docs/cluster.md, "replicas: 2"). On a loaded machine that resync can outlast the step.
+        # Online is not enough: min-replicas-to-write counts a replica from its first
+        # acknowledgement (sent once a second), and until then writes get NOREPLICAS.
         topology = cluster.topology
         new_primary = topology.server_on(topology.primary_port())
 
         def replica_online():
             info = topology.cmd(new_primary, "INFO", "replication")
-            return "connected_slaves:0" not in info and "state=online" in info
+            return ("connected_slaves:0" not in info and "state=online" in info
+                    and "min_slaves_good_slaves:0" not in info.split())
 
         wait_for(replica_online, 20, "a replica online behind the promoted primary", interval=0.1)
         nxt = wait_for_step_start(PERIOD)
