@@ -135,8 +135,13 @@ std::string metrics::prometheus_text() const {
 void append_histogram_series(std::string& out, std::string_view name, std::string_view labels,
                              const std::vector<std::pair<std::string, std::uint64_t>>& cumulative, std::uint64_t count,
                              std::string_view sum) {
-  const std::string open = labels.empty() ? std::string("{") : "{" + std::string(labels) + ",";
-  const std::string plain = labels.empty() ? std::string() : "{" + std::string(labels) + "}";
+  // Built by appending: GCC 12's -Wrestrict misfires on `"{" + std::string(...)` at -O2.
+  std::string open("{");
+  std::string plain;
+  if (!labels.empty()) {
+    open.append(labels).append(",");
+    plain.append("{").append(labels).append("}");
+  }
   for (const auto& [bound, at_most] : cumulative) {
     out.append(name).append("_bucket").append(open).append("le=\"").append(bound).append("\"} ");
     out.append(std::to_string(at_most)).append("\n");
