@@ -26,8 +26,8 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // body_stream (net/streamed_body.hpp) and the route finishes it on the worker pool. A body that
 // ends short is the route's to answer (cut) before the connection closes. Returns whether the
 // connection may carry another request.
-template <class Stream>
-net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, beast::flat_buffer& buffer,
+template <class Stream, class Deadline>
+net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, Deadline& deadline, beast::flat_buffer& buffer,
                                     http::request_parser<http::empty_body>& header, http_request& plain,
                                     const route_match& match, std::chrono::steady_clock::time_point started,
                                     std::string& wire) {
@@ -55,8 +55,9 @@ net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, beast::fla
   if (body) {
     if (expects_continue && !header.is_done()) {
       http::response<http::empty_body> cont{http::status::continue_, version};
-      stream.expires_after(cfg.request_timeout);
+      deadline.arm(cfg.request_timeout);
       auto [ec, bytes] = co_await http::async_write(stream, cont, use_tuple);
+      deadline.disarm();
       if (ec) {
         co_return false;  // nothing was read: the body_stream drops its (empty) store when destroyed
       }
@@ -66,6 +67,7 @@ net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, beast::fla
     auto streaming = stream_body(stream, buffer, reading, *body, st.workers, cfg.request_timeout,
                                  match.matched->streamed.min_bytes_per_second);
     auto streamed = co_await std::move(streaming);
+    beast::get_lowest_layer(stream).expires_never();  // stream_body's read timer: off for what follows
     std::optional<body_cut> cut;
     switch (streamed.end) {
       case body_end::complete:
@@ -100,7 +102,7 @@ net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, beast::fla
     auto settling = settle(st, std::move(*refusal));
     http_response response = co_await std::move(settling);
     record(st, plain, match.metrics_index, response.status, started);
-    auto written = write_response(st, stream, response, {version, false, false, plain.request_id}, wire);
+    auto written = write_response(st, stream, deadline, response, {version, false, false, plain.request_id}, wire);
     co_await std::move(written);
     auto closing = close_transport(st, stream);
     co_await std::move(closing);
@@ -116,7 +118,7 @@ net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, beast::fla
   http_response response = co_await std::move(settling);
   const bool keep = keep_alive && !st.app.draining.load();
   record(st, plain, match.metrics_index, response.status, started);
-  auto written = write_response(st, stream, response, {version, keep, false, plain.request_id}, wire);
+  auto written = write_response(st, stream, deadline, response, {version, keep, false, plain.request_id}, wire);
   co_await std::move(written);
   co_return keep;
 }
@@ -131,6 +133,7 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
   std::string remote = remote_ec ? std::string() : endpoint.address().to_string();
   beast::flat_buffer buffer;
   std::string wire;  // each response's bytes, reused
+  auto deadline = phase_deadline_of(stream, *conn);  // net/phase_deadline.hpp
 
   for (;;) {
     // The header first, with an empty body: the route decides how its body is read.
@@ -142,9 +145,10 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
     if (st.app.draining.load()) {
       break;
     }
-    stream.expires_after(cfg.request_timeout);
+    deadline.arm(cfg.request_timeout);  // the whole header, not each read: a trickle cannot renew it
     auto reading = read_request_header(stream, buffer, header);
     auto [ec, refusal] = co_await std::move(reading);
+    deadline.disarm();
     if (!ec && refusal) {
       // Framing another parser could read differently (smuggling): refused before any body
       // byte is read, and the connection closes because its next bytes cannot be trusted.
@@ -152,7 +156,7 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
       http_request plain = to_plain_header(header.get(), remote, st);
       auto refused = problem_response(400, "Bad Request", *refusal);
       record(st, plain, 0, refused.status, std::chrono::steady_clock::now());
-      auto written = write_response(st, stream, refused, {11, false, false, plain.request_id}, wire);
+      auto written = write_response(st, stream, deadline, refused, {11, false, false, plain.request_id}, wire);
       co_await std::move(written);
       break;
     }
@@ -167,7 +171,7 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
     if (!ec && match.body == body_reading::streamed) {
       conn->idle.store(false);
       auto upload_started = std::chrono::steady_clock::now();
-      auto serving = serve_streamed(st, stream, buffer, header, plain, match, upload_started, wire);
+      auto serving = serve_streamed(st, stream, deadline, buffer, header, plain, match, upload_started, wire);
       const bool again = co_await std::move(serving);
       if (!again) {
         break;
@@ -187,8 +191,9 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
       auto expect = parser.get()[http::field::expect];
       if (beast::iequals(expect, "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, parser.get().version()};
-        stream.expires_after(cfg.request_timeout);
+        deadline.arm(cfg.request_timeout);
         std::tie(ec, bytes) = co_await http::async_write(stream, cont, use_tuple);
+        deadline.disarm();
       }
       if (!ec) {
         // A body that came with its header (the usual small POST) is parsed here, as
@@ -204,8 +209,9 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
         }
       }
       if (!ec && !parser.is_done()) {
-        stream.expires_after(cfg.request_timeout);
+        deadline.arm(cfg.request_timeout);
         std::tie(ec, bytes) = co_await http::async_read(stream, buffer, parser, use_tuple);
+        deadline.disarm();
       }
     }
     if (ec) {
@@ -215,7 +221,7 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
         failed.remote_address = remote;
         failed.method = http_method::other;
         record(st, failed, 0, failure->status, started);
-        co_await write_response(st, stream, *failure, {11, false, false, failed.request_id}, wire);
+        co_await write_response(st, stream, deadline, *failure, {11, false, false, failed.request_id}, wire);
       }
       break;
     }
@@ -226,7 +232,7 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
       // The route checks the request (the stream's Origin rule) before the handover.
       if (auto refused = router::check_upgrade(*match.matched, plain)) {
         record(st, plain, match.metrics_index, refused->status, started);
-        co_await write_response(st, stream, *refused, {parser.get().version(), false, false, plain.request_id}, wire);
+        co_await write_response(st, stream, deadline, *refused, {parser.get().version(), false, false, plain.request_id}, wire);
         break;
       }
       record(st, plain, match.metrics_index, 101, started);
@@ -242,7 +248,7 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
     // Recorded before the write, so a client that reads /metrics right after its response
     // already sees its request counted.
     record(st, plain, match.metrics_index, response.status, started);
-    co_await write_response(st, stream, response,
+    co_await write_response(st, stream, deadline, response,
                             {version, keep_alive, plain.method == http_method::head, plain.request_id}, wire);
     if (!keep_alive) {
       break;
@@ -256,6 +262,8 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
 
 net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> conn) {
   if (!conn->tls) {
+    conn->wheel = st.app.streams->deadlines();  // swept by net/stream_timers.cpp
+    conn->wheel->add(conn->deadline);
     auto plain = serve_requests(st, conn, conn->stream);
     co_await std::move(plain);
     co_return;

@@ -14,6 +14,7 @@
 #include <string>
 #include <variant>
 
+#include "net/phase_deadline.hpp"
 #include "net/server_state.hpp"
 #include "net/tls_stream.hpp"
 #include "server/http/problem.hpp"
@@ -168,13 +169,14 @@ inline net::awaitable<http_response> run_route(server_state& st, const route_mat
 }
 
 // `wire` is the connection's reusable output buffer (server/http/response_bytes.hpp builds the bytes).
-template <class Stream>
-net::awaitable<void> write_response(server_state& st, Stream& stream, const http_response& res,
+template <class Stream, class Deadline>
+net::awaitable<void> write_response(server_state& st, Stream& stream, Deadline& deadline, const http_response& res,
                                     response_framing framing, std::string& wire) {
   serialize_response(res, framing, wire);
-  stream.expires_after(st.app.config.request_timeout);
+  deadline.arm(st.app.config.request_timeout);
   auto bytes = net::buffer(wire);
   co_await net::async_write(stream, bytes, steps_use_tuple);
+  deadline.disarm();
 }
 
 // How a connection ends once its last response is out.

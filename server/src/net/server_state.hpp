@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -14,6 +16,7 @@
 #include "net/tls_context.hpp"
 #include "server/app_context.hpp"
 #include "server/http/router.hpp"
+#include "server/stream/stream_deadlines.hpp"
 #include "server/stream/stream_fanout.hpp"
 
 namespace callsign::server::net_detail {
@@ -22,14 +25,66 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
-// Thread-safety: touched only on its I/O thread (its io_context), except `idle`, read by shutdown.
-struct connection {
+struct connection;
+
+// A plain HTTP connection's timeout, filed in the stream hub's deadline wheel
+// (server/stream/stream_deadlines.hpp), which net/stream_timers.cpp sweeps every 100 ms:
+// net/phase_deadline.hpp arms it for each phase of an exchange. Instead of beast::tcp_stream's
+// timer, which costs a timer-queue insert and a cancelled wait per read and per write.
+class connection_deadline final : public stream_deadline {
+ public:
+  explicit connection_deadline(connection& owner) : owner_(owner) {}
+  // On the sweeping thread, under the wheel's lock: posts the check to the connection's thread.
+  void on_deadline() override;
+  // When the phase in progress must end (steady_ms), or never between phases. Touched only on
+  // the connection's I/O thread; the wheel's due is only the wake-up for it.
+  std::int64_t until_ms = never;
+
+ private:
+  connection& owner_;
+};
+
+// Thread-safety: touched only on its I/O thread (its io_context), except `idle`, read by shutdown,
+// and `deadline`'s due, read by the deadline sweep.
+struct connection : std::enable_shared_from_this<connection> {
   explicit connection(tcp::socket&& socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
+  ~connection() {
+    if (wheel) wheel->remove(deadline);  // waits for a sweep that is calling on_deadline
+  }
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  beast::tcp_stream stream;  // its own timer runs only for streamed bodies (net/streamed_body.hpp)
+  connection_deadline deadline{*this};
+  std::shared_ptr<stream_deadlines> wheel;  // where `deadline` is filed: set for plain HTTP
   tls_handle tls;  // set on the HTTPS/WSS listener's connections; OpenSSL then owns the socket's bytes
   std::atomic<bool> idle{false};  // waiting for the next request's header
   std::function<void()> on_drain;  // set by a WebSocket session; called on its I/O thread at shutdown
 };
+
+inline std::int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// On the connection's thread: closes it if its phase is overdue. The pending read or write then
+// ends with operation_aborted and the session ends without a reply, as at beast's timeout.
+inline void expire_if_overdue(connection& conn) {
+  auto& deadline = conn.deadline;
+  if (deadline.until_ms == stream_deadline::never) return;  // the phase ended in time
+  if (steady_now_ms() < deadline.until_ms) {
+    deadline.set_due(deadline.until_ms);  // a later phase: its wake-up may have raced the sweep's reset
+    return;
+  }
+  deadline.until_ms = stream_deadline::never;
+  conn.stream.close();
+}
+
+inline void connection_deadline::on_deadline() {
+  auto conn = owner_.weak_from_this().lock();
+  if (!conn) return;  // being destroyed: its destructor removes it once this sweep is done
+  net::post(conn->stream.get_executor(), [conn] { expire_if_overdue(*conn); });
+}
 
 struct server_state {
   app_context& app;
