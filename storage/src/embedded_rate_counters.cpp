@@ -118,10 +118,18 @@ result<rate_estimate> embedded_rate_counters::add(std::string_view key, std::int
   if (amount < 0) {
     return make_error(error_kind::invalid_input, "amount must not be negative");
   }
-  (void)state_->misses_are_empty(now_ms, limit);  // the first call's time, whichever call it is
+  const bool misses_are_empty = state_->misses_are_empty(now_ms, limit);  // also notes the first call
   auto& s = state_->counters.stripe_for(key);
   std::unique_lock lock(s.mutex);
-  auto slot = find_or_load(db_, s, lock, key, now_ms, limit);
+  result<rate_window*> slot = nullptr;
+  if (auto it = s.entries.find(key); it != s.entries.end()) {
+    slot = &it->second;
+  } else if (misses_are_empty) {
+    // Nothing live on disk for it (see estimate): a first failure starts from empty, unread.
+    slot = &s.entries.try_emplace(std::string(key), rate_window::empty(limit, now_ms)).first->second;
+  } else {
+    slot = find_or_load(db_, s, lock, key, now_ms, limit);
+  }
   if (!slot) {
     return slot.error();
   }

@@ -1,6 +1,7 @@
 #include "storage/embedded_user_directory.hpp"
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -105,6 +106,67 @@ struct embedded_user_directory::impl {
                          });
   }
 
+  // Under `mutex`: caches `batch` unless a write committed since `scan_generation`. False once
+  // the scan must stop (stale or full).
+  bool cache_scanned(std::vector<stored_user>& batch, std::uint64_t scan_generation, std::size_t& cached) {
+    std::lock_guard lock(mutex);
+    if (generation != scan_generation) {
+      return false;
+    }
+    for (auto& user : batch) {
+      if (by_id.size() >= cache_entries) {
+        return false;
+      }
+      if (by_id.find(user.record.id) == by_id.end()) {
+        cache(user);
+        ++cached;
+      }
+    }
+    batch.clear();
+    return true;
+  }
+
+  result<std::size_t> warm() {
+    if (cache_entries == 0) {
+      return std::size_t{0};
+    }
+    std::uint64_t scan_generation = 0;
+    {
+      std::lock_guard lock(mutex);
+      scan_generation = generation;  // read before the scan's snapshot is taken
+    }
+    constexpr std::size_t batch_size = 1024;
+    std::vector<stored_user> batch;
+    std::size_t cached = 0;
+    bool going = true;
+    std::optional<error> failed;
+    auto scanned = db.scan(column_family::users, database::scan_direction::forward, "",
+                           [&](std::string_view key, std::string_view value) {
+                             stored_user user;
+                             auto decoded = decode_user(key, value, &user.version);
+                             if (!decoded) {
+                               failed = decoded.error();
+                               return false;
+                             }
+                             user.record = std::move(decoded).value();
+                             batch.push_back(std::move(user));
+                             if (batch.size() == batch_size) {
+                               going = cache_scanned(batch, scan_generation, cached);
+                             }
+                             return going;
+                           });
+    if (!scanned) {
+      return scanned.error();
+    }
+    if (failed) {
+      return *failed;
+    }
+    if (going) {
+      cache_scanned(batch, scan_generation, cached);
+    }
+    return cached;
+  }
+
   void commit(std::vector<std::string> held, change_set changes, std::function<void()> on_durable,
               std::function<void(result<void>)> done) {
     sink.submit(std::move(changes), [this, keys = std::move(held), on_durable = std::move(on_durable),
@@ -126,6 +188,8 @@ embedded_user_directory::embedded_user_directory(database& db, commit_sink& sink
     : impl_(std::make_unique<impl>(db, sink, std::move(blocking), cache_entries)) {}
 
 embedded_user_directory::~embedded_user_directory() = default;
+
+result<std::size_t> embedded_user_directory::warm_cache() { return impl_->warm(); }
 
 void embedded_user_directory::acquire(std::vector<std::string> keys, std::function<void()> then) {
   impl_->keys.acquire(std::move(keys), std::move(then));

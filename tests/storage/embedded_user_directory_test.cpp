@@ -113,6 +113,39 @@ BOOST_AUTO_TEST_CASE(a_cold_read_goes_to_the_blocking_executor_and_then_hits_the
   BOOST_TEST(b.blocking_runs.load() == 1);  // both answered from the cache, inline
 }
 
+// callsignd warms the cache at start. What it cached is served from memory: a record changed
+// behind the directory's back (nothing in callsignd does this) is not seen for a warmed user,
+// and is for the user beyond the cache's size, who was not warmed.
+BOOST_AUTO_TEST_CASE(warming_fills_the_cache_in_id_order_up_to_its_size) {
+  test::embedded_directories b;
+  BOOST_REQUIRE(test::put_user(b.users, user("ann", "ann@example.com"), 0));
+  BOOST_REQUIRE(test::put_user(b.users, user("ann", "ann2@example.com"), 1));
+  BOOST_REQUIRE(test::put_user(b.users, user("bob", "bob@example.com"), 0));
+  BOOST_REQUIRE(test::put_user(b.users, user("cat", "cat@example.com"), 0));
+  storage::embedded_user_directory fresh(*b.db, *b.writer, b.blocking, 2);
+  auto warmed = fresh.warm_cache();
+  BOOST_REQUIRE(warmed);
+  BOOST_TEST(*warmed == 2U);
+
+  for (const char* id : {"ann", "bob", "cat"}) {
+    storage::user_record changed = user(id, std::string(id) + "@sneaked.example");
+    BOOST_REQUIRE(b.db->put(storage::column_family::users, id, storage::encode_user(changed, 9)));
+  }
+  auto ann = test::find_user(fresh, "ann");
+  BOOST_TEST(ann->version == 2U);
+  BOOST_TEST(ann->record.email == "ann2@example.com");
+  auto by_email = test::wait_for<std::optional<storage::stored_user>>(
+      [&](auto done) { fresh.find_by_email("ann2@example.com", std::move(done)); });
+  BOOST_TEST((*by_email)->record.id == "ann");
+  BOOST_TEST(test::find_user(fresh, "bob")->record.email == "bob@example.com");
+  auto cat = test::find_user(fresh, "cat");
+  BOOST_TEST(cat->version == 9U);
+  BOOST_TEST(cat->record.email == "cat@sneaked.example");
+
+  storage::embedded_user_directory off(*b.db, *b.writer, b.blocking, 0);
+  BOOST_TEST(*off.warm_cache() == 0U);
+}
+
 BOOST_AUTO_TEST_CASE(a_second_write_to_a_key_in_flight_waits_for_it_and_nothing_blocks) {
   test::embedded_directories b;
   held_sink sink(*b.db);

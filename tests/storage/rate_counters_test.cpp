@@ -257,6 +257,34 @@ BOOST_AUTO_TEST_CASE(a_miss_reads_the_disk_until_nothing_there_can_count) {
   BOOST_TEST(late->value == 0.0);
 }
 
+// The same horizon spares a first failure's read: past it, add() starts a key missing from
+// memory at zero without reading the disk. A record put behind the counters' back (nothing in
+// callsignd does this; past the horizon no real one can count) proves which way it went.
+BOOST_AUTO_TEST_CASE(a_first_failure_reads_the_disk_only_before_the_horizon) {
+  test::temp_directory dir;
+  auto db = open_db(dir);
+  storage::embedded_rate_counters counters(*db);
+  counters.started_at(start);
+  auto sneak = [&](const std::string& key, std::int64_t at) {
+    auto window_state = storage::rate_window::empty(five, at);
+    window_state.add(3, at);
+    BOOST_REQUIRE(db->put(column_family::counters, storage::sliding_window_record_key(key),
+                          storage::encode_rate_window(window_state)));
+  };
+  storage::change_set changes;
+  sneak("verify/user/early", start + 10'000);
+  auto early = counters.add("verify/user/early", 1, start + 20'000, five, changes);
+  BOOST_REQUIRE(early);
+  BOOST_TEST(early->value == 4.0);  // read from disk: 3 + 1
+  const std::int64_t late_ms = start + 2 * window + 1;
+  sneak("verify/user/late", late_ms - 1'000);
+  auto late = counters.add("verify/user/late", 1, late_ms, five, changes);
+  BOOST_REQUIRE(late);
+  BOOST_TEST(late->value == 1.0);  // not read: only this failure counts
+  auto again = counters.add("verify/user/late", 1, late_ms + 1, five, changes);
+  BOOST_TEST(again->value == 2.0);  // and it is kept in memory from then on
+}
+
 // A data directory written before issue 16 holds format-1 (two-window) records. They load,
 // and become logs that count at least what the estimate did: each event at the latest time
 // its fixed window allows.

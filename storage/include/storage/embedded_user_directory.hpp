@@ -42,6 +42,13 @@ class embedded_user_directory final : public user_directory {
   void remove(std::string_view id, std::uint64_t expected_version, change_set extra,
               completion<void> done) override;
 
+  // Fills the cache from the users column family in id order, until it is full or holds every
+  // user, so a restarted node answers its first verify of each user from memory too. Runs on the
+  // calling thread (callsignd: once, on the blocking pool, at start) and returns how many users
+  // it cached. A write that commits during the scan ends it early: the scan's snapshot may be
+  // older than that write, and the cache must never hold a record older than the stored one.
+  result<std::size_t> warm_cache();
+
   // Per-key write serialization, shared with embedded_authenticator_directory ("u:" id,
   // "e:" email, "a:" id; storage/src/key_reservations.hpp): runs `then` once every key is held
   // by the caller, inline or when the write holding one releases it.

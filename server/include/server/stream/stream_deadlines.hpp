@@ -1,5 +1,6 @@
 // Every open stream connection's next deadline (auth, keep-alive ping, idle, stuck write, close),
-// checked by one periodic sweep instead of a timer (and a pending timer wait) per connection.
+// and every plain HTTP connection's phase deadline (net/phase_deadline.hpp), checked by one
+// periodic sweep instead of a timer (and a pending timer wait) per connection.
 #pragma once
 
 #include <atomic>
