@@ -122,6 +122,16 @@ class Server:
     def log_records(self):
         return [json.loads(line) for line in self.lines if line.strip()]
 
+    def log_record(self, msg, timeout=10):
+        """The first log record with this `msg`, waiting for the reader thread to take it from
+        the pipe: a record written before the port file may still be in flight when the test asks."""
+        deadline = time.time() + timeout
+        while True:
+            found = next((r for r in self.log_records() if r.get("msg") == msg), None)
+            if found is not None or time.time() > deadline:
+                return found
+            time.sleep(0.05)
+
     def stop(self, sig=signal.SIGTERM, timeout=30):
         """Sends `sig` (if still running) and returns the exit status. A server that outlives
         `timeout` is killed; the status is then -9 and exit_problem() says why."""

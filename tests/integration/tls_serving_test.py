@@ -175,6 +175,7 @@ def test_tls_only():
     server = Server(ARGS.callsignd, tls_config(tls_extra="plaintext = false"), tls=True, plaintext=False)
     try:
         check(server.port is None and not os.path.exists(server.port_file), "a plain port file was written")
+        server.log_record("serving")  # logged after every listener: their records are in by then
         listening = [r for r in server.log_records() if r.get("msg") == "listening"]
         check([r.get("setting") for r in listening] == ["tls.listen"], "listeners %r" % listening)
         status, body = https_json(server.tls_port, "GET", "/healthz")

@@ -66,7 +66,8 @@ def start_node():
 
 
 def starting_version(node):
-    starting = next(r for r in node.server.log_records() if r.get("msg") == "starting")
+    starting = node.server.log_record("starting")
+    check(starting is not None, "callsignd logged no 'starting' record")
     check(starting.get("master_key") == "credential", "callsignd did not read the credential: %s" % starting)
     return starting.get("key_version")
 

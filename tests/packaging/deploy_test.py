@@ -231,7 +231,7 @@ def node_configs_serve():
             try:
                 status, _, body = server.request("GET", "/readyz")
                 check(status == 200, "%s /readyz: %d %r" % (name, status, body[:200]))
-                starting = next(r for r in server.log_records() if r.get("msg") == "starting")
+                starting = server.log_record("starting") or {}
                 check(starting.get("master_key") == "credential", "%s did not read the master.key secret" % name)
             finally:
                 server.cleanup()

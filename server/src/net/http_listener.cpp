@@ -123,26 +123,26 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, cons
     auto added = st.connections.add(conn, address, st.app.config.max_connections_per_ip);
     if (!added) {
       // One address may not take every slot: refused like at the global cap.
-      refuse(std::move(conn->stream.socket()), tls != nullptr);
+      refuse(std::move(conn->socket), tls != nullptr);
       continue;
     }
     auto id = *added;
     if (tls != nullptr) {
       beast::error_code nb_ec;
-      conn->stream.socket().non_blocking(true, nb_ec);  // OpenSSL calls recv/send itself
-      conn->tls = tls->current()->new_session(conn->stream.socket().native_handle());
+      conn->socket.non_blocking(true, nb_ec);  // OpenSSL calls recv/send itself
+      conn->tls = tls->current()->new_session(conn->socket.native_handle());
       if (nb_ec || !conn->tls) {
         st.app.log.warn("cannot start a TLS session", {{"error", nb_ec ? nb_ec.message() : "out of memory"}});
         st.connections.remove(id);
         beast::error_code ignored;
-        conn->stream.socket().close(ignored);
+        conn->socket.close(ignored);
         continue;
       }
     }
     if (st.app.stats) {
       st.app.stats->connection_opened();
     }
-    net::co_spawn(conn->stream.get_executor(), run_session(st, conn), [&st, id](std::exception_ptr e) {
+    net::co_spawn(conn->socket.get_executor(), run_session(st, conn), [&st, id](std::exception_ptr e) {
       st.connections.remove(id);
       if (st.app.stats) {
         st.app.stats->connection_closed();
@@ -163,9 +163,10 @@ net::awaitable<void> drain_and_stop(server_state& st, std::vector<tcp::acceptor*
   // Idle connections are cancelled at once; busy ones finish their request and then close;
   // streams send an error and close with 1012 (service restart).
   st.connections.for_each([](const std::shared_ptr<connection>& conn) {
-    net::post(conn->stream.get_executor(), [conn] {
+    net::post(conn->socket.get_executor(), [conn] {
       if (conn->idle.load()) {
-        conn->stream.cancel();
+        beast::error_code cancel_ec;
+        conn->socket.cancel(cancel_ec);
       } else if (conn->on_drain) {
         conn->on_drain();
       }

@@ -64,10 +64,9 @@ net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, Deadline& 
     }
     http::request_parser<http::buffer_body> reading{std::move(header)};
     reading.body_limit(boost::none);  // the body_stream enforces its own limit on what it stores
-    auto streaming = stream_body(stream, buffer, reading, *body, st.workers, cfg.request_timeout,
+    auto streaming = stream_body(stream, deadline, buffer, reading, *body, st.workers, cfg.request_timeout,
                                  match.matched->streamed.min_bytes_per_second);
     auto streamed = co_await std::move(streaming);
-    beast::get_lowest_layer(stream).expires_never();  // stream_body's read timer: off for what follows
     std::optional<body_cut> cut;
     switch (streamed.end) {
       case body_end::complete:
@@ -106,7 +105,7 @@ net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, Deadline& 
     co_await std::move(written);
     auto closing = close_transport(st, stream);
     co_await std::move(closing);
-    auto drained = drain_unread_body(stream, buffer);
+    auto drained = drain_unread_body(stream, deadline, buffer);
     co_await std::move(drained);
     co_return false;
   }
@@ -124,12 +123,12 @@ net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, Deadline& 
 }
 // [/streamed route]
 
-// The HTTP/1.1 loop, the same over beast::tcp_stream and over tls_stream.
+// The HTTP/1.1 loop, the same over the plain socket and over tls_stream.
 template <class Stream>
 net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection> conn, Stream& stream) {
   const auto& cfg = st.app.config;
   beast::error_code remote_ec;
-  auto endpoint = conn->stream.socket().remote_endpoint(remote_ec);
+  auto endpoint = conn->socket.remote_endpoint(remote_ec);
   std::string remote = remote_ec ? std::string() : endpoint.address().to_string();
   beast::flat_buffer buffer;
   std::string wire;  // each response's bytes, reused
@@ -264,13 +263,13 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
   if (!conn->tls) {
     conn->wheel = st.app.streams->deadlines();  // swept by net/stream_timers.cpp
     conn->wheel->add(conn->deadline);
-    auto plain = serve_requests(st, conn, conn->stream);
+    auto plain = serve_requests(st, conn, conn->socket);
     co_await std::move(plain);
     co_return;
   }
-  // The connection's tcp_stream is bypassed: OpenSSL reads and writes the socket, and
+  // OpenSSL reads and writes the socket, and
   // tls_stream carries the timeout.
-  tls_stream stream(conn->stream.socket(), conn->tls.get());
+  tls_stream stream(conn->socket, conn->tls.get());
   stream.expires_after(st.app.config.request_timeout);  // a stalled handshake cannot hold a slot
   conn->idle.store(true);                                // shutdown may cancel it at once
   auto [ec, ignored_bytes] = co_await stream.async_handshake(use_tuple);
@@ -278,7 +277,7 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
   if (ec) {
     st.app.log.write(log_level::debug, "TLS handshake failed", {{"error", ec.message()}});
     beast::error_code ignored;
-    conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn->socket.shutdown(tcp::socket::shutdown_both, ignored);
     co_return;
   }
   auto secure = serve_requests(st, conn, stream);

@@ -180,9 +180,9 @@ net::awaitable<void> write_response(server_state& st, Stream& stream, Deadline& 
 }
 
 // How a connection ends once its last response is out.
-inline net::awaitable<void> close_transport(server_state&, beast::tcp_stream& stream) {
+inline net::awaitable<void> close_transport(server_state&, tcp::socket& socket) {
   beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
   co_return;
 }
 

@@ -38,7 +38,7 @@ class tls_phase_deadline {
   tls_stream& stream_;
 };
 
-inline plain_phase_deadline phase_deadline_of(beast::tcp_stream&, connection& conn) {
+inline plain_phase_deadline phase_deadline_of(tcp::socket&, connection& conn) {
   return plain_phase_deadline(conn);
 }
 inline tls_phase_deadline phase_deadline_of(tls_stream& stream, connection&) { return tls_phase_deadline(stream); }

@@ -3,8 +3,8 @@
 // socket and frames with server/stream/websocket_frame.hpp, because a resident Beast websocket::stream
 // and two coroutine frames per connection cost several kilobytes each (docs/stream.md, "Memory").
 //
-// Per connection, between events, there is only: this object, the connection (socket + the idle
-// tcp_stream wrapper the HTTP session used), one pending "socket readable" wait, the hub's
+// Per connection, between events, there is only: this object, the connection (its socket and the
+// HTTP session's idle deadline entry), one pending "socket readable" wait, the hub's
 // subscriber, and the I/O thread's context. No timer: one sweep checks every session's next deadline
 // (run_deadline_sweep). Reads go into one buffer per I/O thread.
 // Writes are attempted at once without blocking; only a write the kernel cannot take whole
@@ -204,7 +204,7 @@ void stream_session::authenticate(std::string message) {
     auto who = self->kind_ == upgrade_kind::admin_stream ? authenticate_admin_stream(self->st_.app, message)
                                                          : authenticate_stream(self->st_.app, message);
     crypto::secure_wipe(message);
-    auto executor = self->conn_->stream.get_executor();
+    auto executor = self->conn_->socket.get_executor();
     net::post(executor, [self, who = std::move(who)]() mutable { self->on_authenticated(std::move(who)); });
   });
 }
@@ -226,7 +226,7 @@ void stream_session::on_authenticated(result<stream_grant> who) {
   // Called by publishers on any thread; at most once until the outbox is drained (stream_hub).
   auto wake = [weak] {
     if (auto self = weak.lock()) {
-      auto executor = self->conn_->stream.get_executor();
+      auto executor = self->conn_->socket.get_executor();
       net::post(executor, [self] { self->pump(); });
     }
   };
@@ -245,7 +245,7 @@ void stream_session::on_authenticated(result<stream_grant> who) {
     schedule();
     return;
   }
-  fanout_ = st_.fanout_of(conn_->stream.get_executor());
+  fanout_ = st_.fanout_of(conn_->socket.get_executor());
   fanout_->add(*this);
   // After subscribing, so a boundary push in between is never older than this one.
   auto first = stream_token_at(st_.app, sub_->user(), st_.app.clock.unix_seconds());
@@ -390,7 +390,6 @@ void stream_session::leave_hub() {
 
 void start_stream_session(server_state& st, std::shared_ptr<connection> conn,
                           http::request<http::string_body> req, upgrade_kind kind) {
-  conn->stream.expires_never();  // the session's own deadlines apply from here on
   auto session = std::make_shared<stream_session>(st, std::move(conn), kind);
   session->start(std::move(req));
 }

@@ -75,7 +75,7 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   // From the deadline sweep (another thread): hop to the connection's I/O thread.
   void on_deadline() override {
     if (auto self = weak_from_this().lock()) {
-      auto executor = conn_->stream.get_executor();
+      auto executor = conn_->socket.get_executor();
       net::post(executor, [self] { self->on_timer(); });
     }
   }
@@ -87,7 +87,7 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
  private:
   enum class phase : std::uint8_t { handshake, open, closing, done };
 
-  tcp::socket& socket() { return conn_->stream.socket(); }
+  tcp::socket& socket() { return conn_->socket; }
 
   void on_accepted(const beast::error_code& ec);
   void wait_readable();

@@ -1,7 +1,7 @@
 // Private to the net layer: the body of an admitted streamed route (body_reading::streamed,
 // server/http/router.hpp; the list upload, docs/lists.md "Upload size and streaming"), handed to its
-// body_stream one chunk at a time. Templated on the stream (plain TCP or TLS over a
-// beast::tcp_stream) so it does not care which listener accepted the connection.
+// body_stream one chunk at a time. Templated on the stream (plain TCP or TLS) and its phase
+// deadline (net/phase_deadline.hpp) so it does not care which listener accepted the connection.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -44,10 +44,10 @@ struct body_outcome {
 // trickle that keeps every read inside the timeout is cut off too. Each full chunk is written
 // on `workers`: disk writes may block, and the connection's I/O thread serves other connections
 // meanwhile. `parser` must be past the header with its body limit off (the sink counts and
-// enforces its limit).
-template <class Stream>
+// enforces its limit). The deadline is off again when it returns.
+template <class Stream, class Deadline>
 boost::asio::awaitable<body_outcome> stream_body(
-    Stream& stream, boost::beast::flat_buffer& buffer,
+    Stream& stream, Deadline& deadline, boost::beast::flat_buffer& buffer,
     boost::beast::http::request_parser<boost::beast::http::buffer_body>& parser, body_stream& sink,
     boost::asio::thread_pool& workers, std::chrono::steady_clock::duration read_timeout,
     std::uint64_t min_bytes_per_second) {
@@ -63,8 +63,9 @@ boost::asio::awaitable<body_outcome> stream_body(
     parser.get().body().data = chunk.data();
     parser.get().body().size = chunk.size();
     while (!parser.is_done() && parser.get().body().size > 0) {
-      boost::beast::get_lowest_layer(stream).expires_after(read_timeout);
+      deadline.arm(std::chrono::duration_cast<std::chrono::milliseconds>(read_timeout));
       auto [ec, bytes] = co_await http::async_read_some(stream, buffer, parser, use_tuple);
+      deadline.disarm();
       received += bytes;
       if (ec && ec != http::error::need_buffer) {
         co_return body_outcome{body_end::read_failed, ec, std::nullopt};
@@ -99,21 +100,22 @@ boost::asio::awaitable<body_outcome> stream_body(
 // After refusing a request whose body was not read: the reply is written and the sending side
 // shut down; read and drop what the client already sent, for a bounded time and amount, so
 // closing does not reset the connection before the client has read the reply.
-template <class Stream>
-boost::asio::awaitable<void> drain_unread_body(Stream& stream, boost::beast::flat_buffer& buffer) {
+template <class Stream, class Deadline>
+boost::asio::awaitable<void> drain_unread_body(Stream& stream, Deadline& deadline, boost::beast::flat_buffer& buffer) {
   namespace asio = boost::asio;
   constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
   constexpr std::size_t drain_limit = 1024 * 1024;
   buffer.clear();
   std::vector<char> scratch(16 * 1024);
   std::size_t drained = 0;
-  boost::beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+  deadline.arm(std::chrono::seconds(1));  // for all of it
   while (drained < drain_limit) {
     auto into = asio::buffer(scratch);
     auto [ec, bytes] = co_await stream.async_read_some(into, use_tuple);
     if (ec) break;
     drained += bytes;
   }
+  deadline.disarm();
 }
 
 }  // namespace callsign::server::net_detail
