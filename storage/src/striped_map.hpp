@@ -19,8 +19,10 @@ namespace callsign::storage::detail {
 template <class Value>
 class striped_map {
  public:
-  // Many small stripes keep each tree shallow (a lookup walks about log2(keys / stripes) nodes).
-  static constexpr std::size_t stripe_count = 1024;
+  // Many small stripes keep each tree shallow: a lookup walks about log2(keys / stripes) nodes,
+  // each a likely cache miss. 16,384 stripes (about 1.7 MB per map) keep that to 3 or 4 at
+  // 120,000 keys, where 1,024 stripes took 7 (docs/benchmarks.md, "Verify").
+  static constexpr std::size_t stripe_count = 16384;
 
   struct stripe {
     std::mutex mutex;
