@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
   app.disk_pool = &disk_pool;
   storage::embedded_code_attempts code_attempts(marks, counters, disk_pool.executor());
   storage::embedded_login_attempts login_attempts(counters, **blocks, disk_pool.executor());
-  storage::embedded_user_directory user_directory(**db, **writer, disk_pool.executor());
+  storage::embedded_user_directory user_directory(**db, **writer, disk_pool.executor(), cfg->user_cache_entries);
   storage::embedded_authenticator_directory authenticator_directory(**db, **writer, disk_pool.executor(),
                                                                     user_directory);
   if (!shared_mode) {

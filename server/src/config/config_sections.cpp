@@ -5,7 +5,7 @@ namespace callsign::server::config_detail {
 
 result<void> parse_server_section(const toml::table& t, server_config& cfg, std::string_view src) {
   CALLSIGN_TRY(reject_unknown(t, "server", {"listen", "data_dir", "port_file", "io_threads", "worker_threads",
-                                            "dev_mode", "web_root"}, src));
+                                            "user_cache_entries", "dev_mode", "web_root"}, src));
   std::optional<std::string> text;
   CALLSIGN_TRY(read_string(t, "server", "listen", text, src));
   if (text) {
@@ -34,6 +34,9 @@ result<void> parse_server_section(const toml::table& t, server_config& cfg, std:
   CALLSIGN_TRY(read_integer(t, "server", "worker_threads", 1, 256, workers, src));
   cfg.io_threads = static_cast<unsigned>(io);
   cfg.worker_threads = static_cast<unsigned>(workers);
+  auto cached_users = static_cast<std::int64_t>(cfg.user_cache_entries);
+  CALLSIGN_TRY(read_integer(t, "server", "user_cache_entries", 0, 10'000'000, cached_users, src));
+  cfg.user_cache_entries = static_cast<std::size_t>(cached_users);
   CALLSIGN_TRY(read_bool(t, "server", "dev_mode", cfg.dev_mode, src));
   text.reset();
   CALLSIGN_TRY(read_string(t, "server", "web_root", text, src));

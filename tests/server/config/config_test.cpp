@@ -27,6 +27,7 @@ BOOST_AUTO_TEST_CASE(empty_file_gives_defaults) {
   BOOST_TEST(cfg->phone_token.period == 30);
   BOOST_TEST(!cfg->dev_mode);
   BOOST_TEST(cfg->web_root == "web");
+  BOOST_TEST(cfg->user_cache_entries == 131072U);
 }
 
 BOOST_AUTO_TEST_CASE(every_section_is_read) {
@@ -36,6 +37,7 @@ listen = "[::1]:0"
 data_dir = "/srv/callsign"
 io_threads = 3
 worker_threads = 4
+user_cache_entries = 0
 dev_mode = true
 web_root = "/usr/share/callsign/web"
 [limits]
@@ -59,6 +61,7 @@ t0 = 100
   BOOST_TEST(cfg->data_dir == "/srv/callsign");
   BOOST_TEST(cfg->io_threads == 3U);
   BOOST_TEST(cfg->worker_threads == 4U);
+  BOOST_TEST(cfg->user_cache_entries == 0U);
   BOOST_TEST(cfg->dev_mode);
   BOOST_TEST(cfg->web_root == "/usr/share/callsign/web");
   BOOST_TEST(cfg->body_limit == 2048U);
@@ -82,6 +85,8 @@ BOOST_AUTO_TEST_CASE(bad_values_name_their_key) {
   BOOST_TEST(error_of("[phone_token]\nalgorithm = \"MD5\"\n").find("phone_token.algorithm") != std::string::npos);
   BOOST_TEST(error_of("[server]\nlisten = \"nowhere\"\n").find("server.listen") != std::string::npos);
   BOOST_TEST(error_of("[server]\ndev_mode = 1\n").find("server.dev_mode") != std::string::npos);
+  BOOST_TEST(error_of("[server]\nuser_cache_entries = 10000001\n").find("server.user_cache_entries") !=
+             std::string::npos);
   BOOST_TEST(error_of("[server]\nweb_root = \"\"\n").find("server.web_root") != std::string::npos);
   BOOST_TEST(error_of("[log]\nlevel = \"loud\"\n").find("log.level") != std::string::npos);
 }

@@ -126,6 +126,9 @@ struct server_config {
   std::optional<std::filesystem::path> port_file;
   unsigned io_threads = 0;      // 0 = one per core
   unsigned worker_threads = 2;  // handlers that touch disk
+  // Users the embedded backend keeps in memory (filled at start, then as read); 0 = none. About
+  // 320 B each when full. On several nodes shared_state.user_cache_entries applies instead.
+  std::size_t user_cache_entries = 131072;
   bool dev_mode = false;
   std::filesystem::path web_root = "web";  // pages and web/static/*; relative to the working directory
 
