@@ -134,21 +134,6 @@ int main(int argc, char** argv) {
   storage::embedded_user_directory user_directory(**db, **writer, disk_pool.executor(), cfg->user_cache_entries);
   storage::embedded_authenticator_directory authenticator_directory(**db, **writer, disk_pool.executor(),
                                                                     user_directory);
-  if (!shared_mode) {
-    // The user cache filled in the background: a restarted node's first verify of each user is
-    // then as cheap as its later ones (storage/embedded_user_directory.hpp, docs/operations.md).
-    disk_pool.post([&user_directory, &log] {
-      const auto began = std::chrono::steady_clock::now();
-      auto warmed = user_directory.warm_cache();
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
-      if (!warmed) {
-        log.warn("user cache not warmed; users are read from disk as asked for", {{"error", warmed.error().message}});
-        return;
-      }
-      log.info("user cache warmed", {{"users", static_cast<std::uint64_t>(*warmed)},
-                                     {"ms", static_cast<std::uint64_t>(ms.count())}});
-    });
-  }
   storage::embedded_block_directory block_admin(**blocks);
   storage::embedded_login_counts login_counts(counters);
   app.attempts = &code_attempts;
@@ -272,6 +257,21 @@ int main(int argc, char** argv) {
 
   app.stats = std::make_unique<server::metrics>(routes.route_labels());
   auto control = server::start_control_socket(app);  // `callsign backup` while running
+  if (!shared_mode) {
+    // The user cache filled in the background: a restarted node's first verify of each user is
+    // then as cheap as its later ones (storage/embedded_user_directory.hpp, docs/operations.md).
+    disk_pool.post_background([&user_directory, &log] {
+      const auto began = std::chrono::steady_clock::now();
+      auto warmed = user_directory.warm_cache();
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+      if (!warmed) {
+        log.warn("user cache not warmed; users are read from disk as asked for", {{"error", warmed.error().message}});
+        return;
+      }
+      log.info("user cache warmed", {{"users", static_cast<std::uint64_t>(*warmed)},
+                                     {"ms", static_cast<std::uint64_t>(ms.count())}});
+    });
+  }
   int code = server::serve_http(app, routes);
   // Storage calls still queued for the disk finish now, while the stores they read are alive
   // (the pool is declared before them, so its destructor would run after theirs).

@@ -15,18 +15,26 @@ blocking_pool::blocking_pool(std::size_t threads, std::string name) : name_(std:
 
 blocking_pool::~blocking_pool() { stop(); }
 
-void blocking_pool::post(std::function<void()> task) {
+void blocking_pool::post(std::function<void()> task) { enqueue({std::move(task), true}); }
+
+void blocking_pool::post_background(std::function<void()> task) { enqueue({std::move(task), false}); }
+
+void blocking_pool::enqueue(queued item) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      tasks_.push_back(std::move(task));
+      tasks_.push_back(std::move(item));
       ready_.notify_one();
       return;
     }
   }
   // Stopped: run it here rather than drop it (a completion must be called exactly once).
-  tasks_run_.fetch_add(1, std::memory_order_relaxed);
-  task();
+  run_one(item);
+}
+
+void blocking_pool::run_one(queued& item) {
+  if (item.counted) tasks_run_.fetch_add(1, std::memory_order_relaxed);
+  item.task();
 }
 
 void blocking_pool::stop() {
@@ -42,31 +50,29 @@ void blocking_pool::stop() {
   threads_.clear();
   // Anything posted while stopping still runs, here.
   for (;;) {
-    std::function<void()> task;
+    queued item;
     {
       std::lock_guard lock(mutex_);
       if (tasks_.empty()) return;
-      task = std::move(tasks_.front());
+      item = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    tasks_run_.fetch_add(1, std::memory_order_relaxed);
-    task();
+    run_one(item);
   }
 }
 
 void blocking_pool::run() {
   pthread_setname_np(pthread_self(), name_.c_str());
   for (;;) {
-    std::function<void()> task;
+    queued item;
     {
       std::unique_lock lock(mutex_);
       ready_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
       if (tasks_.empty()) return;  // stopping, and everything queued has run
-      task = std::move(tasks_.front());
+      item = std::move(tasks_.front());
       tasks_.pop_front();
     }
-    tasks_run_.fetch_add(1, std::memory_order_relaxed);
-    task();
+    run_one(item);
   }
 }
 

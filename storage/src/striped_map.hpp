@@ -35,8 +35,9 @@ class striped_map {
   };
 
   // Dead entries a stripe may hold between sweeps, at least (see sweep_expired_if_due): over all
-  // stripes at most stripe_count * min_operations_between_sweeps = 4,096 on top of the live ones.
-  static constexpr std::size_t min_operations_between_sweeps = 4;
+  // stripes at most stripe_count * min_operations_between_sweeps = 16,384 on top of the live ones.
+  // A sweep of a stripe that kept nothing costs next to nothing, so it may come at every operation.
+  static constexpr std::size_t min_operations_between_sweeps = 1;
 
   // For values with `bool expired(std::int64_t now_ms) const` (counters, blocks): counts one
   // operation on `s` (whose mutex the caller holds) and, when due, erases its expired entries. A

@@ -370,11 +370,11 @@ BOOST_AUTO_TEST_CASE(expired_counters_leave_memory) {
     const std::int64_t now = start + std::int64_t{i} * 100;  // 600 adds per window
     BOOST_REQUIRE(counters.add("burst/" + std::to_string(i), 1, now, five, changes));
   }
-  // 600 keys are live at the end (those of the last window); the stripes hold at most 4,096
-  // dead ones on top (1,024 stripes, a sweep at least every 4 operations on each;
+  // 600 keys are live at the end (those of the last window); the stripes hold at most 16,384
+  // dead ones on top (16,384 stripes, a sweep at least every operation on each;
   // storage/src/striped_map.hpp).
   BOOST_TEST(counters.cached_counters() >= 600U);
-  BOOST_TEST(counters.cached_counters() <= 600U + 4096U);
+  BOOST_TEST(counters.cached_counters() <= 600U + 16384U);
   BOOST_TEST(counters.sweep(start + 1'999'900) == counters.cached_counters() - 600U);
 }
 

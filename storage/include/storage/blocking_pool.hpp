@@ -30,6 +30,9 @@ class blocking_pool {
   blocking_pool& operator=(const blocking_pool&) = delete;
 
   void post(std::function<void()> task);
+  // The same, for the process's own upkeep (the user cache's warming at start): not a storage
+  // call that had to wait, so not counted in tasks_run().
+  void post_background(std::function<void()> task);
   blocking_executor executor() {
     return [this](std::function<void()> task) { post(std::move(task)); };
   }
@@ -43,7 +46,14 @@ class blocking_pool {
 
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<std::function<void()>> tasks_;
+  struct queued {
+    std::function<void()> task;
+    bool counted = true;
+  };
+  void enqueue(queued item);
+  void run_one(queued& item);
+
+  std::deque<queued> tasks_;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
   std::string name_;
