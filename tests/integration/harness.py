@@ -65,6 +65,18 @@ def run_cases(cases):
 # Helpers for the /v1/ API tests: tokens, codes, time steps, problem responses, the audit API.
 
 
+def on_fresh_server(callsignd, config_text, fn):
+    """A case: fn(server) against a fresh callsignd with `config_text`, which is then stopped
+    with SIGTERM and must exit 0 (cleanup)."""
+    def run():
+        server = Server(callsignd, config_text)
+        try:
+            fn(server)
+        finally:
+            server.cleanup()
+    return run
+
+
 def cli(binary, *args, timeout=60):
     """Runs the callsign CLI; returns the CompletedProcess (text mode)."""
     return subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout)

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 
-from harness import Server, check, parse_args, run_cases
+from harness import check, on_fresh_server, parse_args, run_cases
 
 ARGS, _ = parse_args()
 TIMEOUT_S = 3.0
@@ -21,13 +21,7 @@ EARLY, LATE = TIMEOUT_S - 0.5, TIMEOUT_S + 4.0
 
 
 def with_server(fn):
-    def run():
-        server = Server(ARGS.callsignd, CONFIG)
-        try:
-            fn(server)
-        finally:
-            server.cleanup()
-    return run
+    return on_fresh_server(ARGS.callsignd, CONFIG, fn)
 
 
 def wait_for_close(sock, limit):

@@ -11,7 +11,7 @@ import stat
 import sys
 import time
 
-from harness import Server, check, parse_args, run_cases
+from harness import Server, check, on_fresh_server, parse_args, run_cases
 
 ARGS, _ = parse_args()
 CONFIG = """
@@ -24,13 +24,7 @@ shutdown_timeout_ms = 5000
 
 
 def with_server(fn, config=CONFIG):
-    def run():
-        server = Server(ARGS.callsignd, config)
-        try:
-            fn(server)
-        finally:
-            server.cleanup()
-    return run
+    return on_fresh_server(ARGS.callsignd, config, fn)
 
 
 def problem(status, headers, body, expected):

@@ -55,18 +55,32 @@ def disk_waits(server):
 NO_USER_CACHE = "[server]\nuser_cache_entries = 0\n"
 
 
+def restarted_with_users(prefix, check_restarted, config_text=""):
+    """Three users put on a first node, which stops; a second node starts on its data directory
+    with `config_text` and is handed to check_restarted. Both are stopped and checked after."""
+    first = Node(ARGS.callsignd, ARGS.callsign)
+    second = None
+    try:
+        for i in range(3):
+            first.put_user("%s-%d" % (prefix, i))
+        first.server.stop()
+        second = Node(ARGS.callsignd, ARGS.callsign, config_text, data_dir=first.data_dir)
+        check_restarted(second)
+    finally:
+        for node in (second, first):
+            if node is not None:
+                node.server.stop()
+        if second is not None:
+            second.server.cleanup()
+        first.server.cleanup()
+
+
 def test_cold_reads_wait_on_the_disk_pool():
     """After a restart the users are in a table file only (RocksDB flushes its recovered log), so
     without the user cache the first verify of a user would wait for the disk on an I/O thread:
     the storage call that needs the file moves to the callsign-disk pool instead, with the same
     answer and one journal entry."""
-    first = Node(ARGS.callsignd, ARGS.callsign)
-    second = None
-    try:
-        for i in range(3):
-            first.put_user("cold-%d" % i)
-        first.server.stop()
-        second = Node(ARGS.callsignd, ARGS.callsign, NO_USER_CACHE, data_dir=first.data_dir)
+    def first_verify(second):
         check(disk_waits(second.server) == 0, "disk waits before any verify")
         code = phone_token_at(second.data_dir, "cold-0", current_step(30))
         reply = second.verify("cold-0", code)
@@ -80,13 +94,7 @@ def test_cold_reads_wait_on_the_disk_pool():
         verifies = [e for e in second.audit() if e["action"] == "verify" and e["subject"] == "cold-0"]
         check([e["outcome"] for e in verifies] == ["valid", "replayed"] or
               [e["outcome"] for e in verifies] == ["replayed", "valid"], "journal: %r" % verifies)
-    finally:
-        for node in (second, first):
-            if node is not None:
-                node.server.stop()
-        if second is not None:
-            second.server.cleanup()
-        first.server.cleanup()
+    restarted_with_users("cold", first_verify, NO_USER_CACHE)
 
 
 def thread_names(pid):
@@ -125,13 +133,7 @@ def test_the_warmed_user_cache_spares_the_disk():
     """The same restart with the user cache on (the default): callsignd fills it from RocksDB at
     start, in the background, so the first verify of a user reads it from memory and waits for
     the disk nowhere."""
-    first = Node(ARGS.callsignd, ARGS.callsign)
-    second = None
-    try:
-        for i in range(3):
-            first.put_user("warm-%d" % i)
-        first.server.stop()
-        second = Node(ARGS.callsignd, ARGS.callsign, data_dir=first.data_dir)
+    def first_verify(second):
         warmed = second.server.log_record("user cache warmed")
         check(warmed is not None and warmed.get("users") == 3, "warming at start: %r" % warmed)
         check(disk_waits(second.server) == 0, "warming counted as a storage call's disk wait")
@@ -139,13 +141,7 @@ def test_the_warmed_user_cache_spares_the_disk():
         reply = second.verify("warm-0", code)
         check(reply == {"valid": True, "method": "phone_token", "user": "warm-0"}, "warm verify: %r" % reply)
         check(disk_waits(second.server) == 0, "the first verify after the restart waited on the disk pool")
-    finally:
-        for node in (second, first):
-            if node is not None:
-                node.server.stop()
-        if second is not None:
-            second.server.cleanup()
-        first.server.cleanup()
+    restarted_with_users("warm", first_verify)
 
 
 CASES = [
