@@ -11,6 +11,7 @@
 #include "storage/database.hpp"
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/shared_state_format.hpp"
+#include "storage/state_key.hpp"
 #include "support/temp_directory.hpp"
 
 using namespace callsign;
