@@ -271,6 +271,22 @@ int main(int argc, char** argv) {
       log.info("user cache warmed", {{"users", static_cast<std::uint64_t>(*warmed)},
                                      {"ms", static_cast<std::uint64_t>(ms.count())}});
     });
+    // Every live failure count read into memory in the background: from then on a key never
+    // counted (a user's first failed verify) costs no disk read (storage/embedded_rate_counters.hpp).
+    disk_pool.post_background([&counters, &clock, &log] {
+      const auto began = std::chrono::steady_clock::now();
+      const auto now_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
+      auto loaded = counters.load_live(now_ms);
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+      if (!loaded) {
+        log.warn("failure counts not preloaded; each is read from disk when first asked for",
+                 {{"error", loaded.error().message}});
+        return;
+      }
+      log.info("failure counts preloaded", {{"counters", static_cast<std::uint64_t>(*loaded)},
+                                            {"ms", static_cast<std::uint64_t>(ms.count())}});
+    });
   }
   int code = server::serve_http(app, routes);
   // Storage calls still queued for the disk finish now, while the stores they read are alive

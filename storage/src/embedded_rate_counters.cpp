@@ -4,6 +4,7 @@
 #include <atomic>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "storage/shared_state_format.hpp"
@@ -17,11 +18,17 @@ struct embedded_rate_counters::state {
   // it expires, so a key missing from memory can only be live on disk when its events are older
   // than this (written by a previous process, not loaded yet).
   std::atomic<std::int64_t> first_call_ms{std::numeric_limits<std::int64_t>::min()};
+  // Set once load_live has read every live counter on disk into memory: from then on a key
+  // missing from memory has no live events anywhere.
+  std::atomic<bool> all_loaded{false};
 
   // True when a key missing from memory has no live events at now_ms: its window (two windows
   // for an estimate, which also weighs the previous one) reaches back no earlier than the
   // first call, so nothing on disk can still count. A clock that went back answers false.
   bool misses_are_empty(std::int64_t now_ms, const rate_limit& limit) {
+    if (all_loaded.load(std::memory_order_acquire)) {
+      return true;
+    }
     auto first = first_call_ms.load(std::memory_order_relaxed);
     if (first == std::numeric_limits<std::int64_t>::min()) {
       first_call_ms.compare_exchange_strong(first, now_ms, std::memory_order_relaxed);
@@ -142,6 +149,43 @@ result<rate_estimate> embedded_rate_counters::add(std::string_view key, std::int
   const auto out = counter.measure(limit, now_ms);
   counter_map::sweep_expired_if_due(s, now_ms);
   return out;
+}
+
+result<std::size_t> embedded_rate_counters::load_live(std::int64_t now_ms) {
+  std::size_t loaded = 0;
+  std::optional<error> failed;
+  const std::string prefix(1, sliding_window_key_prefix);
+  // One snapshot: a record written after it belongs to a counter this process changed, which is
+  // in memory until it expires, so nothing live is missed.
+  auto scanned = db_.scan(column_family::counters, database::scan_direction::forward, prefix,
+                          [&](std::string_view record_key, std::string_view value) {
+                            if (record_key.empty() || record_key[0] != sliding_window_key_prefix) {
+                              return false;
+                            }
+                            auto decoded = decode_rate_window(value);
+                            if (!decoded) {
+                              failed = decoded.error();
+                              return false;
+                            }
+                            if (decoded->expired(now_ms)) {
+                              return true;
+                            }
+                            const auto key = record_key.substr(1);
+                            auto& s = state_->counters.stripe_for(key);
+                            std::lock_guard lock(s.mutex);
+                            if (s.entries.try_emplace(std::string(key), std::move(*decoded)).second) {
+                              ++loaded;
+                            }
+                            return true;
+                          });
+  if (!scanned) {
+    return scanned.error();
+  }
+  if (failed) {
+    return *failed;
+  }
+  state_->all_loaded.store(true, std::memory_order_release);
+  return loaded;
 }
 
 std::size_t embedded_rate_counters::sweep(std::int64_t now_ms) {

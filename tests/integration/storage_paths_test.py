@@ -55,14 +55,17 @@ def disk_waits(server):
 NO_USER_CACHE = "[server]\nuser_cache_entries = 0\n"
 
 
-def restarted_with_users(prefix, check_restarted, config_text=""):
-    """Three users put on a first node, which stops; a second node starts on its data directory
-    with `config_text` and is handed to check_restarted. Both are stopped and checked after."""
+def restarted_with_users(prefix, check_restarted, config_text="", on_first=None):
+    """Three users put on a first node (then on_first(node), if given), which stops; a second node
+    starts on its data directory with `config_text` and is handed to check_restarted. Both are
+    stopped and checked after."""
     first = Node(ARGS.callsignd, ARGS.callsign)
     second = None
     try:
         for i in range(3):
             first.put_user("%s-%d" % (prefix, i))
+        if on_first is not None:
+            on_first(first)
         first.server.stop()
         second = Node(ARGS.callsignd, ARGS.callsign, config_text, data_dir=first.data_dir)
         check_restarted(second)
@@ -132,16 +135,25 @@ def test_thread_names():
 def test_the_warmed_user_cache_spares_the_disk():
     """The same restart with the user cache on (the default): callsignd fills it from RocksDB at
     start, in the background, so the first verify of a user reads it from memory and waits for
-    the disk nowhere."""
+    the disk nowhere. The failure counts still live are read into memory the same way: one wrong
+    code before the restart left three (the user's, the agent's, the address's)."""
+    def wrong_code(first):
+        step = current_step(30)
+        right = {phone_token_at(first.data_dir, "warm-1", s) for s in (step - 1, step, step + 1)}
+        reply = first.verify("warm-1", next(c for c in ("000000", "111111", "222222", "333333") if c not in right))
+        check(reply["valid"] is False, "a wrong code was accepted: %r" % reply)
+
     def first_verify(second):
         warmed = second.server.log_record("user cache warmed")
         check(warmed is not None and warmed.get("users") == 3, "warming at start: %r" % warmed)
+        preloaded = second.server.log_record("failure counts preloaded")
+        check(preloaded is not None and preloaded.get("counters") == 3, "counts at start: %r" % preloaded)
         check(disk_waits(second.server) == 0, "warming counted as a storage call's disk wait")
         code = phone_token_at(second.data_dir, "warm-0", current_step(30))
         reply = second.verify("warm-0", code)
         check(reply == {"valid": True, "method": "phone_token", "user": "warm-0"}, "warm verify: %r" % reply)
         check(disk_waits(second.server) == 0, "the first verify after the restart waited on the disk pool")
-    restarted_with_users("warm", first_verify)
+    restarted_with_users("warm", first_verify, on_first=wrong_code)
 
 
 CASES = [

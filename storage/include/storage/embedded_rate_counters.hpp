@@ -37,6 +37,13 @@ class embedded_rate_counters final : public rate_counters {
   // (or since the first call, without it). Call once, before serving.
   void started_at(std::int64_t now_ms) noexcept;
 
+  // Reads every counter still live at now_ms from disk into memory, in the background before the
+  // first requests (it may run while they are served: a counter already in memory is newer and
+  // is kept). Once it has succeeded a miss is an empty count at once, with no disk read, as
+  // after the horizon above. Returns how many were loaded; on an error (a corrupt record) misses
+  // keep reading the disk, each failing or counting on its own.
+  result<std::size_t> load_live(std::int64_t now_ms);
+
   // Drops every counter expired at now_ms from memory; returns how many were dropped.
   std::size_t sweep(std::int64_t now_ms);
 
