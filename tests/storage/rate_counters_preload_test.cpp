@@ -40,8 +40,8 @@ void previous_process(const test::temp_directory& dir) {
 void sneak(storage::database& db, const std::string& key, std::int64_t at) {
   auto window_state = storage::rate_window::empty(five, at);
   window_state.add(3, at);
-  BOOST_REQUIRE(
-      db.put(column_family::counters, storage::sliding_window_record_key(key), storage::encode_rate_window(window_state)));
+  BOOST_REQUIRE(db.put(column_family::counters, storage::sliding_window_record_key(key),
+                       storage::encode_rate_window(window_state)));
 }
 
 double count(storage::embedded_rate_counters& counters, const std::string& key, std::int64_t now_ms) {

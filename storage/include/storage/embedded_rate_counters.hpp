@@ -1,5 +1,6 @@
-// rate_counters for a single node: an in-memory map is the authority, filled lazily from
-// column_family::counters; adds append their RocksDB put to the caller's change_set.
+// rate_counters for a single node: an in-memory map is the authority, filled from
+// column_family::counters at start (load_live) and lazily until then; adds append their RocksDB
+// merge to the caller's change_set.
 #pragma once
 
 #include <cstddef>
