@@ -20,8 +20,8 @@ class plain_phase_deadline {
     deadline_.set_due(deadline_.until_ms);  // lock-free unless earlier than where it is filed
   }
   void disarm() {
-    deadline_.until_ms = stream_deadline::never;
-    deadline_.set_due(stream_deadline::never);
+    deadline_.until_ms = deadline_entry::never;
+    deadline_.set_due(deadline_entry::never);
   }
 
  private:

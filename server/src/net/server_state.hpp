@@ -16,7 +16,7 @@
 #include "net/tls_context.hpp"
 #include "server/app_context.hpp"
 #include "server/http/router.hpp"
-#include "server/stream/stream_deadlines.hpp"
+#include "server/timing/deadline_wheel.hpp"
 #include "server/stream/stream_fanout.hpp"
 
 namespace callsign::server::net_detail {
@@ -28,11 +28,11 @@ using tcp = net::ip::tcp;
 struct connection;
 
 // A plain HTTP connection's timeout, filed in the stream hub's deadline wheel
-// (server/stream/stream_deadlines.hpp), which net/stream_timers.cpp sweeps every 100 ms:
+// (server/timing/deadline_wheel.hpp), which net/stream_timers.cpp sweeps every 100 ms:
 // net/phase_deadline.hpp arms it for each phase of an exchange. Instead of beast::tcp_stream's
 // timer, which cost a timer-queue insert and a cancelled wait per read and per write, and whose
 // state (three timers) cost about 540 B per connection.
-class connection_deadline final : public stream_deadline {
+class connection_deadline final : public deadline_entry {
  public:
   explicit connection_deadline(connection& owner) : owner_(owner) {}
   // On the sweeping thread, under the wheel's lock: posts the check to the connection's thread.
@@ -57,7 +57,7 @@ struct connection : std::enable_shared_from_this<connection> {
 
   tcp::socket socket;
   connection_deadline deadline{*this};
-  std::shared_ptr<stream_deadlines> wheel;  // where `deadline` is filed: set for plain HTTP
+  std::shared_ptr<deadline_wheel> wheel;  // where `deadline` is filed: set for plain HTTP
   tls_handle tls;  // set on the HTTPS/WSS listener's connections; OpenSSL then owns the socket's bytes
   std::atomic<bool> idle{false};  // waiting for the next request's header
   std::function<void()> on_drain;  // set by a WebSocket session; called on its I/O thread at shutdown
@@ -72,12 +72,12 @@ inline std::int64_t steady_now_ms() {
 // ends with operation_aborted and the session ends without a reply, as at beast's timeout.
 inline void expire_if_overdue(connection& conn) {
   auto& deadline = conn.deadline;
-  if (deadline.until_ms == stream_deadline::never) return;  // the phase ended in time
+  if (deadline.until_ms == deadline_entry::never) return;  // the phase ended in time
   if (steady_now_ms() < deadline.until_ms) {
     deadline.set_due(deadline.until_ms);  // a later phase: its wake-up may have raced the sweep's reset
     return;
   }
-  deadline.until_ms = stream_deadline::never;
+  deadline.until_ms = deadline_entry::never;
   beast::error_code ignored;
   conn.socket.close(ignored);
 }

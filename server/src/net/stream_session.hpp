@@ -18,6 +18,7 @@
 #include "server/stream/stream_auth.hpp"
 #include "server/stream/stream_fanout.hpp"
 #include "server/stream/stream_hub.hpp"
+#include "server/stream/stream_token_expiry.hpp"
 #include "server/stream/websocket_frame.hpp"
 
 namespace callsign::server::net_detail {
@@ -50,7 +51,7 @@ inline std::int64_t steady_ms(steady::time_point t) {
 }
 
 class stream_session final : public std::enable_shared_from_this<stream_session>,
-                             public stream_deadline,
+                             public deadline_entry,
                              public stream_fanout_member {
  public:
   stream_session(server_state& st, std::shared_ptr<connection> conn, upgrade_kind kind)
@@ -121,7 +122,7 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
   std::shared_ptr<connection> conn_;
   ssl_st* tls_;  // the connection's TLS session (owned by conn_), or null for plain ws://
   std::uint64_t registry_id_ = 0;
-  std::shared_ptr<stream_deadlines> deadlines_;  // swept by run_deadline_sweep
+  std::shared_ptr<deadline_wheel> deadlines_;  // swept by run_deadline_sweep
   steady::time_point deadline_{};    // handshake or auth deadline, then the close deadline
   steady::time_point last_read_{};   // for keep-alive pings and the idle timeout
   steady::time_point write_started_{};

@@ -1,5 +1,5 @@
 // The timers behind every stream: the deadline sweep (one timer for all connections, over
-// server/stream/stream_deadlines.hpp), the step-boundary token timer (docs/stream.md) and the
+// server/timing/deadline_wheel.hpp), the step-boundary token timer (docs/stream.md) and the
 // admin console's one-second tick (docs/admin-console.md).
 #include "net/stream_session.hpp"
 

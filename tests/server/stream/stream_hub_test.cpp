@@ -181,14 +181,14 @@ BOOST_AUTO_TEST_CASE(authenticator_notice_goes_to_the_user_only) {
 }
 
 namespace {
-struct counting_deadline final : stream_deadline {
+struct counting_deadline final : deadline_entry {
   int fired = 0;
   void on_deadline() override { ++fired; }
 };
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(deadlines_fire_once_when_due_and_not_after_removal) {
-  stream_deadlines list;
+  deadline_wheel list;
   counting_deadline a, b, c;
   list.add(a);
   list.add(b);
@@ -200,7 +200,7 @@ BOOST_AUTO_TEST_CASE(deadlines_fire_once_when_due_and_not_after_removal) {
   BOOST_TEST(list.sweep(99) == 0U);
   BOOST_TEST(list.sweep(150) == 1U);
   BOOST_TEST(a.fired == 1);
-  BOOST_TEST(a.due() == stream_deadline::never);
+  BOOST_TEST(a.due() == deadline_entry::never);
   BOOST_TEST(list.sweep(150) == 0U);  // once per set_due
   list.remove(b);
   list.remove(b);

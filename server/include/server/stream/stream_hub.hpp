@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "crypto/result.hpp"
-#include "server/stream/stream_deadlines.hpp"
+#include "server/timing/deadline_wheel.hpp"
 
 namespace callsign::server {
 
@@ -107,7 +107,7 @@ class stream_hub {
   std::size_t size_of(std::string_view user) const;
 
   // Shared, so that connections destroyed after the hub (at shutdown) can still leave the list.
-  const std::shared_ptr<stream_deadlines>& deadlines() const noexcept { return deadlines_; }
+  const std::shared_ptr<deadline_wheel>& deadlines() const noexcept { return deadlines_; }
 
  private:
   std::vector<std::shared_ptr<stream_subscriber>> streams_of(std::string_view user) const;
@@ -117,7 +117,7 @@ class stream_hub {
   std::map<std::string, std::vector<std::shared_ptr<stream_subscriber>>, std::less<>> users_;
   std::size_t total_ = 0;
   std::atomic<std::uint64_t> subscriptions_{0};
-  std::shared_ptr<stream_deadlines> deadlines_ = std::make_shared<stream_deadlines>();
+  std::shared_ptr<deadline_wheel> deadlines_ = std::make_shared<deadline_wheel>();
 };
 
 // Message encoders (JSON text frames).
