@@ -16,8 +16,8 @@
 #include "net/tls_context.hpp"
 #include "server/app_context.hpp"
 #include "server/http/router.hpp"
-#include "server/timing/deadline_wheel.hpp"
 #include "server/stream/stream_fanout.hpp"
+#include "server/timing/deadline_wheel.hpp"
 
 namespace callsign::server::net_detail {
 
