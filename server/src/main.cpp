@@ -7,14 +7,14 @@
 
 #include "server/app_context.hpp"
 #include "server/auth/token_verifier.hpp"
+#include "server/cluster/audit_view.hpp"
 #include "server/cluster/cluster_lists.hpp"
 #include "server/cluster/cluster_rules.hpp"
-#include "server/cluster/audit_view.hpp"
 #include "server/cluster/shared_state_node.hpp"
-#include "server/http/problem.hpp"
 #include "server/config/config.hpp"
 #include "server/config/credentials.hpp"
 #include "server/control/control_commands.hpp"
+#include "server/http/problem.hpp"
 #include "server/lists/list_refresher.hpp"
 #include "server/lists/list_registry.hpp"
 #include "server/net/http_server.hpp"
@@ -38,6 +38,35 @@
 #include "storage/user_store.hpp"
 
 using namespace callsign;
+
+namespace {
+
+// What fill_in_background logs: on success `done` with `count_field` and the time taken, on
+// failure `failed` with the error.
+struct fill_messages {
+  std::string_view done;
+  std::string_view count_field;
+  std::string_view failed;
+};
+
+// Runs `fill` (memory filled from RocksDB at start; it answers how many entries it added) on the
+// disk pool, as background work that no request waits for, and logs the outcome.
+template <class Fill>
+void fill_in_background(storage::blocking_pool& pool, server::json_log& log, fill_messages messages, Fill fill) {
+  pool.post_background([&log, messages, fill = std::move(fill)] {
+    const auto began = std::chrono::steady_clock::now();
+    auto filled = fill();
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+    if (!filled) {
+      log.warn(messages.failed, {{"error", filled.error().message}});
+      return;
+    }
+    log.info(messages.done, {{messages.count_field, static_cast<std::uint64_t>(*filled)},
+                             {"ms", static_cast<std::uint64_t>(ms.count())}});
+  });
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
@@ -111,8 +140,7 @@ int main(int argc, char** argv) {
   storage::embedded_replay_marks marks(**db);
   storage::embedded_rate_counters counters(**db);
   storage::audit_journal journal(**db);
-  const auto start_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
+  const auto start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
   counters.started_at(start_ms);  // a miss reads the disk only while older counts can matter
   auto blocks = storage::embedded_blocks::open(**db, start_ms);
   if (!blocks) {
@@ -238,15 +266,16 @@ int main(int argc, char** argv) {
                                                                         : server::open_proxy_answer::not_listed;
   };
   if (app.config.login.gate_block_open_proxies && lists.status(server::list_id::open_proxies).entries == 0) {
-    log.warn("login.gate_block_open_proxies is set but no open_proxies list is loaded; the gate refuses none "
-             "until one is");
+    log.warn(
+        "login.gate_block_open_proxies is set but no open_proxies list is loaded; the gate refuses none "
+        "until one is");
   }
   server::list_refresher refresher(lists, log, app.writer, app.clock, std::chrono::seconds(1));
   // Several nodes: a reload reaches every node; each node's list statuses are kept in Redis.
   std::unique_ptr<server::cluster_lists> cluster_lists;
   if (shared) {
-    cluster_lists = std::make_unique<server::cluster_lists>(lists, shared->link(), shared->client(), log, app.writer,
-                                                            app.clock);
+    cluster_lists =
+        std::make_unique<server::cluster_lists>(lists, shared->link(), shared->client(), log, app.writer, app.clock);
   }
   // Several nodes: the rule file is shared through Redis; a node behind adopts the cluster's now.
   std::unique_ptr<server::cluster_rules> cluster_rules;
@@ -260,33 +289,19 @@ int main(int argc, char** argv) {
   if (!shared_mode) {
     // The user cache filled in the background: a restarted node's first verify of each user is
     // then as cheap as its later ones (storage/embedded_user_directory.hpp, docs/operations.md).
-    disk_pool.post_background([&user_directory, &log] {
-      const auto began = std::chrono::steady_clock::now();
-      auto warmed = user_directory.warm_cache();
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
-      if (!warmed) {
-        log.warn("user cache not warmed; users are read from disk as asked for", {{"error", warmed.error().message}});
-        return;
-      }
-      log.info("user cache warmed", {{"users", static_cast<std::uint64_t>(*warmed)},
-                                     {"ms", static_cast<std::uint64_t>(ms.count())}});
-    });
+    fill_in_background(disk_pool, log,
+                       {"user cache warmed", "users", "user cache not warmed; users are read from disk as asked for"},
+                       [&user_directory] { return user_directory.warm_cache(); });
     // Every live failure count read into memory in the background: from then on a key never
     // counted (a user's first failed verify) costs no disk read (storage/embedded_rate_counters.hpp).
-    disk_pool.post_background([&counters, &clock, &log] {
-      const auto began = std::chrono::steady_clock::now();
-      const auto now_ms =
-          std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
-      auto loaded = counters.load_live(now_ms);
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
-      if (!loaded) {
-        log.warn("failure counts not preloaded; each is read from disk when first asked for",
-                 {{"error", loaded.error().message}});
-        return;
-      }
-      log.info("failure counts preloaded", {{"counters", static_cast<std::uint64_t>(*loaded)},
-                                            {"ms", static_cast<std::uint64_t>(ms.count())}});
-    });
+    fill_in_background(
+        disk_pool, log,
+        {"failure counts preloaded", "counters",
+         "failure counts not preloaded; each is read from disk when first asked for"},
+        [&counters, &clock] {
+          return counters.load_live(
+              std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count());
+        });
   }
   int code = server::serve_http(app, routes);
   // Storage calls still queued for the disk finish now, while the stores they read are alive

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "rate_counters_support.hpp"
 #include "storage/database.hpp"
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/shared_state_format.hpp"
@@ -15,15 +16,11 @@ using storage::column_family;
 
 namespace {
 
-constexpr std::int64_t window = 60'000;
-constexpr std::int64_t start = 1'200'000;
-constexpr storage::rate_limit five{5, window};
-
-std::unique_ptr<storage::database> open_db(const test::temp_directory& dir) {
-  auto db = storage::database::open({dir.path() / "db", true});
-  BOOST_REQUIRE(db);
-  return std::move(*db);
-}
+using test::rate_counters::five;
+using test::rate_counters::open_db;
+using test::rate_counters::sneak;
+using test::rate_counters::start;
+using test::rate_counters::window;
 
 // A previous process's counts: two live events on "verify/user/live", one long expired.
 void previous_process(const test::temp_directory& dir) {
@@ -35,14 +32,19 @@ void previous_process(const test::temp_directory& dir) {
   BOOST_REQUIRE(db->write(changes.ops));
 }
 
-// A record put behind the counters' back (nothing in callsignd does this): whether a later
-// estimate sees it tells whether a miss read the disk.
-void sneak(storage::database& db, const std::string& key, std::int64_t at) {
-  auto window_state = storage::rate_window::empty(five, at);
-  window_state.add(3, at);
-  BOOST_REQUIRE(db.put(column_family::counters, storage::sliding_window_record_key(key),
-                       storage::encode_rate_window(window_state)));
-}
+// The node after the restart: the previous process's database reopened, with counters whose
+// horizon (two windows after `now`) is far off, so that without the load a miss reads the disk.
+struct restarted {
+  explicit restarted(std::int64_t now) {
+    previous_process(dir);
+    db = open_db(dir);
+    counters = std::make_unique<storage::embedded_rate_counters>(*db);
+    counters->started_at(now);
+  }
+  test::temp_directory dir;
+  std::unique_ptr<storage::database> db;
+  std::unique_ptr<storage::embedded_rate_counters> counters;  // destroyed before db
+};
 
 double count(storage::embedded_rate_counters& counters, const std::string& key, std::int64_t now_ms) {
   auto estimate = counters.estimate(key, now_ms, five);
@@ -53,12 +55,10 @@ double count(storage::embedded_rate_counters& counters, const std::string& key, 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(loaded_counters_spare_every_later_miss_its_disk_read) {
-  test::temp_directory dir;
-  previous_process(dir);
-  auto db = open_db(dir);
   const std::int64_t now = start + 2'000;
-  storage::embedded_rate_counters counters(*db);
-  counters.started_at(now);  // the horizon is two windows away: misses would read the disk
+  restarted node(now);
+  auto& counters = *node.counters;
+  auto& db = node.db;
   auto loaded = counters.load_live(now);
   BOOST_REQUIRE(loaded);
   BOOST_TEST(*loaded == 1u);  // the expired count stays on disk for the compaction filter
@@ -81,12 +81,9 @@ BOOST_AUTO_TEST_CASE(loaded_counters_spare_every_later_miss_its_disk_read) {
 // The load may run while requests are served: a counter they already changed is newer than the
 // load's snapshot and stays as it is.
 BOOST_AUTO_TEST_CASE(a_count_changed_before_the_load_keeps_its_newer_value) {
-  test::temp_directory dir;
-  previous_process(dir);
-  auto db = open_db(dir);
   const std::int64_t now = start + 3'000;
-  storage::embedded_rate_counters counters(*db);
-  counters.started_at(now);
+  restarted node(now);
+  auto& counters = *node.counters;
   storage::change_set changes;  // never written: the disk keeps the previous process's two
   auto added = counters.add("verify/user/live", 1, now, five, changes);
   BOOST_REQUIRE(added);
@@ -99,14 +96,12 @@ BOOST_AUTO_TEST_CASE(a_count_changed_before_the_load_keeps_its_newer_value) {
 
 // A corrupt record fails the load, without naming the key, and misses keep reading the disk.
 BOOST_AUTO_TEST_CASE(a_corrupt_record_fails_the_load_and_misses_still_read_the_disk) {
-  test::temp_directory dir;
-  previous_process(dir);
-  auto db = open_db(dir);
+  const std::int64_t now = start + 2'000;
+  restarted node(now);
+  auto& counters = *node.counters;
+  auto& db = node.db;
   BOOST_REQUIRE(
       db->put(column_family::counters, storage::sliding_window_record_key("verify/user/secret-id"), "\x01junk"));
-  const std::int64_t now = start + 2'000;
-  storage::embedded_rate_counters counters(*db);
-  counters.started_at(now);
   auto loaded = counters.load_live(now);
   BOOST_REQUIRE(!loaded);
   BOOST_TEST(loaded.error().message.find("secret-id") == std::string::npos);

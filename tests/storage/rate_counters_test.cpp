@@ -12,6 +12,7 @@
 #include "storage/embedded_rate_counters.hpp"
 #include "storage/shared_state_format.hpp"
 #include "storage/state_key.hpp"
+#include "rate_counters_support.hpp"
 #include "support/temp_directory.hpp"
 
 using namespace callsign;
@@ -19,18 +20,14 @@ using storage::column_family;
 
 namespace {
 
-constexpr std::int64_t window = 60'000;
-constexpr std::int64_t start = 1'200'000;
-// Counted exactly (a log of times) and estimated (two windows; above storage::max_exact_limit).
-constexpr storage::rate_limit five{5, window};
+using test::rate_counters::five;
+using test::rate_counters::open_db;
+using test::rate_counters::sneak;
+using test::rate_counters::start;
+using test::rate_counters::window;
+// Also counted exactly, and estimated (two windows; above storage::max_exact_limit).
 constexpr storage::rate_limit thousand{1000, window};
 constexpr storage::rate_limit large{5000, window};
-
-std::unique_ptr<storage::database> open_db(const test::temp_directory& dir) {
-  auto db = storage::database::open({dir.path() / "db", true});
-  BOOST_REQUIRE(db);
-  return std::move(*db);
-}
 
 // Persists a change_set's ops in one batch, as the group-commit writer does.
 void apply(storage::database& db, const storage::change_set& changes) {
@@ -215,19 +212,13 @@ BOOST_AUTO_TEST_CASE(a_first_failure_reads_the_disk_only_before_the_horizon) {
   auto db = open_db(dir);
   storage::embedded_rate_counters counters(*db);
   counters.started_at(start);
-  auto sneak = [&](const std::string& key, std::int64_t at) {
-    auto window_state = storage::rate_window::empty(five, at);
-    window_state.add(3, at);
-    BOOST_REQUIRE(db->put(column_family::counters, storage::sliding_window_record_key(key),
-                          storage::encode_rate_window(window_state)));
-  };
   storage::change_set changes;
-  sneak("verify/user/early", start + 10'000);
+  sneak(*db, "verify/user/early", start + 10'000);
   auto early = counters.add("verify/user/early", 1, start + 20'000, five, changes);
   BOOST_REQUIRE(early);
   BOOST_TEST(early->value == 4.0);  // read from disk: 3 + 1
   const std::int64_t late_ms = start + 2 * window + 1;
-  sneak("verify/user/late", late_ms - 1'000);
+  sneak(*db, "verify/user/late", late_ms - 1'000);
   auto late = counters.add("verify/user/late", 1, late_ms, five, changes);
   BOOST_REQUIRE(late);
   BOOST_TEST(late->value == 1.0);  // not read: only this failure counts
