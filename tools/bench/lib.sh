@@ -75,6 +75,17 @@ bench_us_per_request() {
   awk -v t="$1" -v hz="$(getconf CLK_TCK)" '$1 == "wrk_requests" { n += $2 } END { printf "%.1f", t * 1e6 / hz / n }' <<<"$2"
 }
 
+# bench_children_us_per_request BEFORE AFTER REQUESTS: the CPU microseconds per request of the
+# children this shell reaped between two `times >FILE` snapshots (its second line: user and
+# system time of reaped children, "1m2.345s"), e.g. wrk's. The snapshot must be taken with a
+# plain redirection, since a command substitution's subshell has its own, empty, account.
+bench_children_us_per_request() {
+  awk -v n="$3" '
+    function seconds(t) { split(t, p, "m"); sub("s", "", p[2]); return p[1] * 60 + p[2] }
+    FNR == 2 { total += (FILENAME == ARGV[1] ? -1 : 1) * (seconds($1) + seconds($2)) }
+    END { printf "%.1f", (n > 0 ? total * 1e6 / n : 0) }' "$1" "$2"
+}
+
 # bench_threads_snapshot PID: one line per thread, "tid name run_ns wait_ns voluntary
 # involuntary": time on a CPU and time runnable but waiting for one (/proc/PID/task/TID/schedstat),
 # and context switches (status). Thread names are single words (callsign-io1, callsign-writer).
