@@ -35,8 +35,9 @@ struct connection;
 class connection_deadline final : public deadline_entry {
  public:
   explicit connection_deadline(connection& owner) : owner_(owner) {}
-  // On the sweeping thread, under the wheel's lock: posts the check to the connection's thread.
-  void on_deadline() override;
+  // On the sweeping thread, under the wheel's lock: posts the check to the connection's thread,
+  // and returns the connection for the sweep to release after its lock.
+  std::shared_ptr<void> on_deadline() override;
   // When the phase in progress must end (steady_ms), or never between phases. Touched only on
   // the connection's I/O thread; the wheel's due is only the wake-up for it.
   std::int64_t until_ms = never;
@@ -82,10 +83,13 @@ inline void expire_if_overdue(connection& conn) {
   conn.socket.close(ignored);
 }
 
-inline void connection_deadline::on_deadline() {
+inline std::shared_ptr<void> connection_deadline::on_deadline() {
   auto conn = owner_.weak_from_this().lock();
-  if (!conn) return;  // being destroyed: its destructor removes it once this sweep is done
+  if (!conn) return nullptr;  // being destroyed: its destructor removes it once this sweep is done
   net::post(conn->socket.get_executor(), [conn] { expire_if_overdue(*conn); });
+  // The posted check may run and the session end before this returns: this reference is then
+  // the last, and the sweep drops it after its lock.
+  return conn;
 }
 
 struct server_state {

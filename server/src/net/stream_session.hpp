@@ -73,12 +73,16 @@ class stream_session final : public std::enable_shared_from_this<stream_session>
 
   void start(http::request<http::string_body> req);
 
-  // From the deadline sweep (another thread): hop to the connection's I/O thread.
-  void on_deadline() override {
-    if (auto self = weak_from_this().lock()) {
+  // From the deadline sweep (another thread, under the wheel's lock): hop to the connection's
+  // I/O thread. The session is returned for the sweep to release after its lock, since the timer
+  // may run and the session end before this returns (deadline_entry::on_deadline).
+  std::shared_ptr<void> on_deadline() override {
+    auto self = weak_from_this().lock();
+    if (self) {
       auto executor = conn_->socket.get_executor();
       net::post(executor, [self] { self->on_timer(); });
     }
+    return self;
   }
 
   // The step-boundary fan-out of this session's I/O thread (stream_fanout.hpp).

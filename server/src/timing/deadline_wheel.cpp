@@ -1,6 +1,8 @@
 #include "server/timing/deadline_wheel.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 namespace callsign::server {
 
@@ -77,7 +79,9 @@ void deadline_wheel::refile(deadline_entry& entry) {
 }
 
 std::size_t deadline_wheel::sweep(std::int64_t now_ms) {
-  std::lock_guard lock(mutex_);
+  // The owners on_deadline kept alive: released after the lock (deadline_entry::on_deadline).
+  std::vector<std::shared_ptr<void>> kept;
+  std::unique_lock lock(mutex_);
   const std::int64_t now_tick = tick_of(now_ms);
   const auto span = static_cast<std::int64_t>(slots_.size());
   // The slots of the ticks that passed, at most one whole turn (the first sweep, or a long gap).
@@ -102,12 +106,14 @@ std::size_t deadline_wheel::sweep(std::int64_t now_ms) {
     e->next_ = nullptr;
     if (e->due_.load(std::memory_order_relaxed) <= now_ms) {
       e->due_.store(deadline_entry::never, std::memory_order_relaxed);
-      e->on_deadline();
+      if (auto owner = e->on_deadline()) kept.push_back(std::move(owner));
       ++fired;
     } else {
       file(*e);  // its deadline moved later: its slot now
     }
   }
+  lock.unlock();
+  kept.clear();  // may destroy an owner, whose destructor removes its entry under the lock
   return fired;
 }
 

@@ -183,7 +183,10 @@ BOOST_AUTO_TEST_CASE(authenticator_notice_goes_to_the_user_only) {
 namespace {
 struct counting_deadline final : deadline_entry {
   int fired = 0;
-  void on_deadline() override { ++fired; }
+  std::shared_ptr<void> on_deadline() override {
+    ++fired;
+    return nullptr;
+  }
 };
 }  // namespace
 

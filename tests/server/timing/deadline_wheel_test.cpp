@@ -3,8 +3,15 @@
 #include "server/timing/deadline_wheel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 using namespace callsign::server;
@@ -15,10 +22,38 @@ struct entry final : deadline_entry {
   int fired = 0;
   std::int64_t fired_at = -1;
   std::int64_t* clock = nullptr;
-  void on_deadline() override {
+  std::shared_ptr<void> on_deadline() override {
     ++fired;
     fired_at = *clock;
+    return nullptr;
   }
+};
+
+// What owns an entry in the server (a connection, a stream session): shared, its destructor
+// removes the entry, and its on_deadline takes a strong reference to hand the work over. Here
+// the owner's other reference is dropped while on_deadline runs, as when the posted work runs
+// and the session ends on its I/O thread before the sweep's call returns.
+struct owner : std::enable_shared_from_this<owner> {
+  struct deadline final : deadline_entry {
+    owner* self = nullptr;
+    std::shared_ptr<void> on_deadline() override {
+      auto keep = self->weak_from_this().lock();
+      self->other_reference->reset();  // the session ended meanwhile: `keep` is the last one
+      return keep;
+    }
+  };
+  owner(deadline_wheel& wheel, std::shared_ptr<owner>* other, std::atomic<bool>* gone)
+      : list(wheel), other_reference(other), destroyed(gone) {
+    entry.self = this;
+  }
+  ~owner() {
+    list.remove(entry);
+    destroyed->store(true);
+  }
+  deadline_wheel& list;
+  std::shared_ptr<owner>* other_reference;
+  std::atomic<bool>* destroyed;
+  deadline entry;
 };
 
 }  // namespace
@@ -153,6 +188,33 @@ BOOST_AUTO_TEST_CASE(random_schedules_match_a_plain_model) {
   }
   for (auto& e : entries) list.remove(e);
   BOOST_TEST(list.size() == 0U);
+}
+
+// The hang of a SIGTERM in browser_dashboard_stream_end (session 19): the sweep held the wheel's
+// lock while on_deadline dropped the last reference to a connection, whose destructor then waited
+// for that same lock. The sweep now releases what on_deadline returns after its lock.
+BOOST_AUTO_TEST_CASE(an_owner_whose_last_reference_a_deadline_drops_is_destroyed_after_the_lock) {
+  const std::int64_t now = 1'000'000;
+  deadline_wheel list(100, 16);
+  std::atomic<bool> destroyed{false};
+  auto held = std::make_shared<std::shared_ptr<owner>>();
+  *held = std::make_shared<owner>(list, held.get(), &destroyed);
+  list.add((*held)->entry);
+  (*held)->entry.set_due(now - 1);
+  BOOST_TEST(list.size() == 1U);
+
+  // On a thread of its own, so that a deadlock fails the test instead of hanging it.
+  auto swept = std::make_shared<std::promise<std::size_t>>();
+  auto result = swept->get_future();
+  std::thread([&list, now, swept] { swept->set_value(list.sweep(now)); }).detach();
+  if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    std::fprintf(stderr, "FAIL: the sweep deadlocked: an owner destroyed under the wheel's lock\n");
+    std::_Exit(1);  // the stuck thread holds the lock and the owner: nothing can be cleaned up
+  }
+  BOOST_TEST(result.get() == 1U);
+  BOOST_TEST(destroyed.load());
+  BOOST_TEST(list.size() == 0U);
+  BOOST_TEST(*held == nullptr);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -24,8 +25,11 @@ class deadline_entry {
   void set_due(std::int64_t due_ms) noexcept;
   std::int64_t due() const noexcept { return due_.load(std::memory_order_relaxed); }
   // Called by deadline_wheel::sweep on the sweeping thread, under the list's lock: it must
-  // only hand the work to the owner (post), never block or touch the list.
-  virtual void on_deadline() = 0;
+  // only hand the work to the owner (post), never block or touch the list. It returns what kept
+  // its owner alive while it ran (the strong reference it took, or nothing), which the sweep
+  // drops only once it has released the lock: the owner's destructor removes the entry, which
+  // takes that lock, so a last reference dropped under it would wait for itself forever.
+  virtual std::shared_ptr<void> on_deadline() = 0;
 
  protected:
   deadline_entry() = default;
