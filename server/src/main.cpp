@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   storage::embedded_replay_marks marks(**db);
   storage::embedded_rate_counters counters(**db);
   storage::audit_journal journal(**db);
-  const auto start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
+  const auto start_ms = clock.unix_ms();
   counters.started_at(start_ms);  // a miss reads the disk only while older counts can matter
   auto blocks = storage::embedded_blocks::open(**db, start_ms);
   if (!blocks) {
@@ -298,10 +298,7 @@ int main(int argc, char** argv) {
         disk_pool, log,
         {"failure counts preloaded", "counters",
          "failure counts not preloaded; each is read from disk when first asked for"},
-        [&counters, &clock] {
-          return counters.load_live(
-              std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count());
-        });
+        [&counters, &clock] { return counters.load_live(clock.unix_ms()); });
   }
   int code = server::serve_http(app, routes);
   // Storage calls still queued for the disk finish now, while the stores they read are alive

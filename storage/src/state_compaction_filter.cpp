@@ -35,7 +35,7 @@ class counters_compaction_filter final : public rocksdb::CompactionFilter {
     if (value_type != ValueType::kValue && value_type != ValueType::kMergeOperand) {
       return Decision::kKeep;
     }
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
+    const auto now_ms = clock_.unix_ms();
     return expired_record({key.data(), key.size()}, {existing.data(), existing.size()}, now_ms) ? Decision::kRemove
                                                                                                 : Decision::kKeep;
   }

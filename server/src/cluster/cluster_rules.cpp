@@ -35,10 +35,6 @@ return {1, revision}
 
 std::string sha256_text(std::string_view text) { return crypto::hex_encode(crypto::sha256(text)); }
 
-std::int64_t unix_ms(const storage::clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
-}
-
 hash_fields pairs_of(const redis::reply& all) {
   hash_fields fields;
   for (std::size_t i = 0; i + 1 < all.elements.size(); i += 2) {
@@ -111,7 +107,7 @@ result<std::uint64_t> cluster_rules::store(std::string_view text, std::string_vi
                       std::string(text),
                       std::string(sha256),
                       link_.node_id(),
-                      std::to_string(unix_ms(clock_))};
+                      std::to_string(clock_.unix_ms())};
   auto replies = call({std::move(eval)});
   if (!replies) return replies.error();
   const auto& r = replies->empty() ? redis::reply{} : replies->front();

@@ -28,10 +28,6 @@ namespace {
 // How long start() waits for the first connection before giving up.
 constexpr std::chrono::seconds first_connection_wait{30};
 
-std::int64_t now_ms_of(const storage::clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
-}
-
 result<std::string> read_secret_file(const std::optional<std::filesystem::path>& path, std::string_view key) {
   if (!path) {
     return std::string();
@@ -88,7 +84,7 @@ struct shared_state_node::parts {
 
   // After every (re)connection: events may have been missed while away.
   void reload_blocks() {
-    block_admin->list(now_ms_of(clock), [this](result<std::vector<storage::block_entry>> listed) {
+    block_admin->list(clock.unix_ms(), [this](result<std::vector<storage::block_entry>> listed) {
       if (!listed) {
         log.warn("cannot reload blocks from Redis", {{"error", listed.error().message}});
         return;
@@ -134,7 +130,7 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
   callbacks.setup_commands = [raw](const redis::primary_info& primary) {
     std::vector<redis::command> commands{shared_state::load_directory_library()};
     // Last: the fence check, whose reply is the fence in force (ms).
-    for (auto& c : shared_state::attempts_setup_commands(primary.run_id, now_ms_of(raw->clock))) {
+    for (auto& c : shared_state::attempts_setup_commands(primary.run_id, raw->clock.unix_ms())) {
       commands.push_back(std::move(c));
     }
     return commands;
@@ -231,7 +227,7 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
   if (auto same = compare_key_rings(ids, registered); !same) return same.error();
   // 3. This node's copy of the blocks.
   auto listed = wait_for<std::vector<storage::block_entry>>([&](auto done) {
-    node->parts_->block_admin->list(now_ms_of(clock), std::move(done));
+    node->parts_->block_admin->list(clock.unix_ms(), std::move(done));
   });
   if (!listed) return listed.error();
   node->parts_->cache.replace_all(std::move(*listed));

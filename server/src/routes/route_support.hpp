@@ -22,7 +22,7 @@
 namespace callsign::server {
 
 inline std::int64_t now_ms(const app_context& app) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(app.clock.now().time_since_epoch()).count();
+  return app.clock.unix_ms();
 }
 
 // Authenticates the request and requires one of `allowed` (401 / 403 as error values).

@@ -16,10 +16,6 @@ std::string sha256_text(std::string_view text) {
   return crypto::hex_encode(digest);
 }
 
-std::int64_t unix_ms(const storage::clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
-}
-
 // The file's bytes; not_found when it does not exist. Messages name the path, never content.
 result<std::string> read_rule_file(const std::filesystem::path& path, std::size_t max_bytes) {
   std::error_code ec;
@@ -183,7 +179,7 @@ rules_outcome rule_registry::replace(std::string_view text, const list_snapshot&
   // On disk first: a set that is serving is always the one a restart loads.
   if (auto written = storage::replace_private_file(path_, text); !written) return written.error();
   next->version = next_version_++;
-  next->loaded_at_ms = unix_ms(clock_);
+  next->loaded_at_ms = clock_.unix_ms();
   std::shared_ptr<const installed_rules> after = next;
   publish(std::move(next), before.get());
   return rules_change{true, before, after};
@@ -202,7 +198,7 @@ rules_outcome rule_registry::reload(const list_snapshot& lists) {
   auto next = std::get<std::shared_ptr<installed_rules>>(std::move(built));
   if (before->version != 0 && next->sha256 == before->sha256) return rules_change{false, before, before};
   next->version = next_version_++;
-  next->loaded_at_ms = unix_ms(clock_);
+  next->loaded_at_ms = clock_.unix_ms();
   std::shared_ptr<const installed_rules> after = next;
   publish(std::move(next), before.get());
   return rules_change{true, before, after};

@@ -16,9 +16,6 @@ namespace callsign::server {
 namespace {
 constexpr std::size_t secret_bytes = 20;  // 160 bits, RFC 4226's recommendation
 
-std::int64_t unix_ms(const storage::clock& clock) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now().time_since_epoch()).count();
-}
 }  // namespace
 
 std::string confirm_user_key(std::string_view user) {
@@ -131,7 +128,7 @@ void confirm_enrollment(const enrollment_context& ctx, std::string_view user_id,
                         storage::completion<confirm_outcome> done) {
   auto run = std::make_shared<confirm_run>(
       confirm_run{ctx, std::string(user_id), std::string(code), std::move(audit), changes, std::move(done), 0, {}, {}});
-  run->now_ms = unix_ms(ctx.clock);
+  run->now_ms = ctx.clock.unix_ms();
   ctx.authenticators.find(user_id, [run](result<storage::stored_authenticator> found) {
     if (!found) {
       run->done(found.error());

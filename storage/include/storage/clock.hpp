@@ -16,6 +16,9 @@ class clock {
   std::int64_t unix_seconds() const {
     return std::chrono::duration_cast<std::chrono::seconds>(now().time_since_epoch()).count();
   }
+  std::int64_t unix_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now().time_since_epoch()).count();
+  }
 };
 
 class system_clock_source final : public clock {
