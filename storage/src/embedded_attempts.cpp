@@ -172,13 +172,19 @@ result<login_attempt_result> embedded_login_attempts::record_locked(const login_
   login_attempt_result out;
   if (attempt.failure) {
     // Read every count first, changing nothing, so a key only on disk moves the whole attempt
-    // to the blocking pool before anything has changed.
+    // to the blocking pool before anything has changed. So does a block this failure may set
+    // whose record is only on disk: block() would otherwise read it holding the key locks.
     for (const auto& rule : attempt.rules) {
       auto current = counters_.estimate(rule.counter_key, attempt.now_ms, rule.limit);
       if (!current) return current.error();
+      double failures = current->value + 1;
       if (rule.previous_counter_key) {
         auto previous = counters_.estimate(*rule.previous_counter_key, attempt.now_ms, rule.limit);
         if (!previous) return previous.error();
+        failures += previous->value;
+      }
+      if (!rule.shadow && !(failures < static_cast<double>(rule.limit.limit))) {
+        if (auto ready = blocks_.ready_to_block(rule.block_key, attempt.now_ms); !ready) return ready.error();
       }
     }
     blocking_reads_allowed may_wait;

@@ -35,7 +35,8 @@ block_entry entry_of(std::string_view key, const block_record& r) {
 
 // The revision of the next change: above anything memory or disk holds for the key, so the
 // merge operator ranks it newest even when memory had forgotten an expired record that is
-// still on disk. Called with the stripe locked; block and lift are rare, so the read is too.
+// still on disk. Called with the stripe locked; block and lift are rare, so the read is too,
+// and a login attempt readies it first (ready_to_block), so it finds the record in the cache.
 result<std::int64_t> next_revision(database& db, const record_map::stripe& s, std::string_view key,
                                    std::int64_t now_ms) {
   std::int64_t previous = -1;
@@ -112,6 +113,20 @@ result<block_outcome> embedded_blocks::block(std::string_view key, std::int64_t 
   }
   record_map::sweep_expired_if_due(s, now_ms);
   return block_outcome{entry_of(key, next), !in_force};
+}
+
+result<void> embedded_blocks::ready_to_block(std::string_view key, std::int64_t now_ms) {
+  if (auto ok = check_key(key, now_ms); !ok) return ok.error();
+  {
+    auto& s = state_->records.stripe_for(key);
+    std::lock_guard lock(s.mutex);
+    if (s.entries.find(key) != s.entries.end()) return {};  // next_revision reads memory only
+  }
+  // Unlocked: a read that waits for the disk (on the blocking pool) holds no stripe that the
+  // login signals' find() needs. Only the cache it warms is kept.
+  auto stored = db_.get(column_family::counters, block_record_key(key));
+  if (!stored) return stored.error();
+  return {};
 }
 
 result<std::optional<block_entry>> embedded_blocks::find(std::string_view key, std::int64_t now_ms) {

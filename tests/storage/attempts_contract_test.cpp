@@ -154,6 +154,66 @@ BOOST_AUTO_TEST_CASE(a_cold_key_moves_the_attempt_to_the_blocking_pool_and_chang
   BOOST_TEST(codes.moved_to_blocking_work() == 1U);
   BOOST_TEST(ran_on_pool.load());
 }
+
+// A failure that trips a rule whose block key memory has forgotten (an expired block, still on
+// disk): the block's revision must be read from disk, and that read happens on the blocking
+// pool before anything changes, never on the caller's (I/O) thread under the key locks.
+BOOST_AUTO_TEST_CASE(a_block_only_on_disk_moves_the_login_attempt_to_the_blocking_pool_first) {
+  test::temp_directory dir;
+  const std::string block_key = "ip-192.0.2.9";
+  const std::int64_t now_ms = blocks_opened_ms + 60'000;
+  auto db = open_db(dir);
+  auto blocks = open_blocks(*db);  // memory holds no record of block_key
+  {
+    // An expired block of that key on disk and not in RocksDB's cache, as after a restart that
+    // loaded only blocks in force and a while of other reads: written by another instance
+    // here, then compacted into a table file.
+    auto other = open_blocks(*db);
+    storage::change_set changes;
+    BOOST_REQUIRE(other->block(block_key, blocks_opened_ms + 1'000, "failures", blocks_opened_ms, changes));
+    BOOST_REQUIRE(db->write(changes.ops));
+    BOOST_REQUIRE(db->compact(storage::column_family::counters));
+  }
+  storage::embedded_rate_counters counters(*db);
+  storage::blocking_pool pool(1, "test-disk");
+  std::atomic<bool> ran_on_pool{false};
+  const auto caller = std::this_thread::get_id();
+  storage::embedded_login_attempts logins(counters, *blocks, [&](std::function<void()> task) {
+    pool.post([&, task = std::move(task)] {
+      ran_on_pool = std::this_thread::get_id() != caller;
+      task();
+    });
+  });
+  storage::login_attempt attempt;
+  attempt.now_ms = now_ms;
+  attempt.failure = true;
+  storage::login_rule_step rule;
+  rule.rule = "failures";
+  rule.counter_key = "login/ip/192.0.2.9";
+  rule.block_key = block_key;
+  rule.limit = storage::rate_limit{1, 60'000};  // the first failure trips it
+  rule.block_until_ms = now_ms + 60'000;
+  attempt.rules.push_back(rule);
+  attempt.check_keys.push_back(block_key);
+  storage::change_set changes;
+  std::promise<result<storage::login_attempt_result>> promise;
+  auto future = promise.get_future();
+  logins.record(attempt, changes, [&](result<storage::login_attempt_result> r) { promise.set_value(std::move(r)); });
+  auto out = future.get();
+  BOOST_REQUIRE(out);
+  BOOST_REQUIRE(out->started.size() == 1U);
+  BOOST_TEST(out->started[0].until_ms == now_ms + 60'000);
+  BOOST_TEST(logins.moved_to_blocking_work() == 1U);
+  BOOST_TEST(ran_on_pool.load());
+  // The new record ranks above the one on disk: a reopen finds the new block in force.
+  BOOST_REQUIRE(db->write(changes.ops));
+  auto reopened = storage::embedded_blocks::open(*db, now_ms);
+  BOOST_REQUIRE(reopened);
+  auto found = (*reopened)->find(block_key, now_ms);
+  BOOST_REQUIRE(found);
+  BOOST_REQUIRE(found->has_value());
+  BOOST_TEST((*found)->until_ms == now_ms + 60'000);
+}
 #endif
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -62,6 +62,12 @@ class blocks {
   // Ends the active block on `key`; returns it, or nullopt (and appends nothing) when none.
   virtual result<std::optional<block_entry>> lift(std::string_view key, std::int64_t now_ms, change_set& changes) = 0;
 
+  // Readies what block(key) will read, changing nothing, so that block() then answers from
+  // memory. Inside a nonblocking_reads scope (storage/read_policy.hpp) it answers would_block
+  // when that needs the disk: a caller that has changed nothing yet moves to its blocking pool
+  // there, rather than wait for the disk later holding its locks. Memory-only backends: nothing.
+  virtual result<void> ready_to_block(std::string_view /*key*/, std::int64_t /*now_ms*/) { return {}; }
+
  protected:
   blocks() = default;
   blocks(const blocks&) = default;

@@ -29,6 +29,9 @@ class embedded_blocks final : public blocks {
   result<std::optional<block_entry>> find(std::string_view key, std::int64_t now_ms) override;
   result<std::vector<block_entry>> list(std::int64_t now_ms) override;
   result<std::optional<block_entry>> lift(std::string_view key, std::int64_t now_ms, change_set& changes) override;
+  // A key memory does not hold: its record on disk (an expired block), read without the
+  // stripe's lock, so block() finds it in RocksDB's cache.
+  result<void> ready_to_block(std::string_view key, std::int64_t now_ms) override;
 
   // Drops expired entries from memory; returns how many.
   std::size_t sweep(std::int64_t now_ms);
