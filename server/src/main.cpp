@@ -211,6 +211,8 @@ int main(int argc, char** argv) {
   // It extends the limiter's key-rotation horizon to each installed file's username limits.
   server::rule_registry rules(cfg->rules, app.config.login, cfg->data_dir, clock, &login);
   app.rules = &rules;
+  // Every reload of $open_proxies binds the rules to it before it serves, on the reloading thread.
+  lists.set_before_swap([&rules](const server::list_snapshot& next) { rules.bind(next); });
   // The console's per-rule series (docs/admin-console.md), read from the version serving.
   live.add_dynamic([&rules](std::vector<std::pair<std::string, std::uint64_t>>& out) { rules.append_hit_series(out); });
   auto routes = server::build_router(app);

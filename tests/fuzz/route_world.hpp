@@ -136,6 +136,7 @@ struct route_world {
     app->lists = lists.get();
     rules = std::make_unique<server::rule_registry>(config.rules, config.login, dir, clock);
     app->rules = rules.get();
+    lists->set_before_swap([r = rules.get()](const server::list_snapshot& next) { r->bind(next); });
     routes = server::build_router(*app);
     app->stats = std::make_unique<server::metrics>(routes.route_labels());
     signing_key = must(server::load_hs256_signing_key(config.auth, dir));

@@ -145,7 +145,7 @@ rules_outcome cluster_rules::install(std::string_view text) {
     }
     revision = *stored;
   }
-  auto outcome = rules_.replace(text, *snapshot);
+  auto outcome = rules_.replace(text);
   if (std::holds_alternative<rules_change>(outcome)) {
     applied_ = revision;
     if (!serving) link_.announce_rules(revision, sha);
@@ -261,7 +261,7 @@ void cluster_rules::adopt(const cluster_rule_file& latest) {
     entry.details.emplace_back("trigger", trigger);
     return entry;
   };
-  auto outcome = rules_.replace(latest.text, *lists_.snapshot());
+  auto outcome = rules_.replace(latest.text);
   if (auto* change = std::get_if<rules_change>(&outcome)) {
     applied_ = latest.revision;
     log_.info("rules installed from the cluster", {{"trigger", trigger},

@@ -258,10 +258,13 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
     sync_directory(s.source.parent_path());
     if (is_set_file(id)) fingerprint = fingerprint_of(s.source);
   }
+  // Only reloads write sha256 and version, and this one holds reload_mutex_.
+  const bool unchanged = sha256 == s.status.sha256 && s.status.version != 0;
+  if (!unchanged && before_swap_) before_swap_(*next);
   const std::lock_guard status_lock(status_mutex_);
   s.status.last_checked = now;
   s.status.last_error.clear();
-  if (sha256 == s.status.sha256 && s.status.version != 0) {
+  if (unchanged) {
     s.fingerprint = fingerprint;
     return reload_outcome{false, s.status};
   }

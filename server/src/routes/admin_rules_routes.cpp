@@ -111,7 +111,7 @@ cluster_rules* cluster_of(const app_context& app) { return app.cluster != nullpt
 // Several nodes: stored in Redis first, so every node installs it (docs/cluster.md, "Rules").
 rules_outcome install_text(const rules_services& services, std::string_view text) {
   if (auto* cluster = cluster_of(services.app)) return cluster->install(text);
-  return services.rules.replace(text, *services.lists.snapshot());
+  return services.rules.replace(text);
 }
 
 handler_result get_rules(const rules_services& services, http_request& request) {
@@ -213,7 +213,7 @@ handler_result reload_rules(const rules_services& services, http_request& reques
   if (auto known = query_only(request.query, {}); !known) return known.error();
   return journaled_change(services, *who, request, "rules.reload", [&]() -> rules_outcome {
     if (auto* cluster = cluster_of(services.app)) return cluster->reload();
-    return services.rules.reload(*services.lists.snapshot());
+    return services.rules.reload();
   });
 }
 

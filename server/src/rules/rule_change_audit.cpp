@@ -69,7 +69,7 @@ void reload_rules_in_background(app_context& app) {
   if (app.rules == nullptr || app.lists == nullptr) return;
   // Several nodes: the file is stored in Redis first, so every node installs it (docs/cluster.md).
   auto* cluster = app.cluster != nullptr ? app.cluster->rules() : nullptr;
-  auto outcome = cluster != nullptr ? cluster->reload() : app.rules->reload(*app.lists->snapshot());
+  auto outcome = cluster != nullptr ? cluster->reload() : app.rules->reload();
   // No rule file in use (none configured, none at the default path, none ever installed): a
   // SIGHUP for the lists or the certificate is no rules event to log or audit.
   if (const auto* failed = std::get_if<error>(&outcome); failed != nullptr && failed->kind == error_kind::not_found &&

@@ -71,13 +71,15 @@ rule_registry::rule_registry(const rules_config& config, const login_config& log
 }
 
 std::variant<std::shared_ptr<installed_rules>, rules::rule_error> rule_registry::build(
-    std::string_view text, const list_snapshot& lists) const {
+    std::string_view text, const std::shared_ptr<const storage::ip_set>& open_proxies) const {
   if (text.size() > config_.max_file_bytes) {
     rules::rule_error why;
     why.expected = "at most " + std::to_string(config_.max_file_bytes) + " bytes";
     why.message = "the rule file is over rules.max_file_bytes (" + std::to_string(config_.max_file_bytes) + " bytes)";
     return why;
   }
+  list_snapshot lists;
+  lists.open_proxies = open_proxies;
   rules::rule_error why;
   auto set = rules::rule_set::compile(text, managed_list_resolver(lists), why);
   if (!set) return why;
@@ -98,7 +100,7 @@ std::variant<std::shared_ptr<installed_rules>, rules::rule_error> rule_registry:
   next->set = std::move(set);
   next->text = std::string(text);
   next->sha256 = sha256_text(text);
-  next->open_proxies = lists.open_proxies;
+  next->open_proxies = open_proxies;
   next->rate_rules_from_file = !next->set->rate_limits().empty();
   if (next->rate_rules_from_file) {
     for (const auto& limit : next->set->rate_limits()) next->rate_rules.push_back(login_rule_of(limit));
@@ -108,40 +110,101 @@ std::variant<std::shared_ptr<installed_rules>, rules::rule_error> rule_registry:
   return next;
 }
 
-void rule_registry::publish(std::shared_ptr<installed_rules> next, const installed_rules* carry_from) const {
-  if (carry_from != nullptr && carry_from->set) {
-    const auto& old_rules = carry_from->set->rules();
-    const auto& new_rules = next->set->rules();
-    for (std::size_t i = 0; i < new_rules.size(); ++i) {
-      for (std::size_t j = 0; j < old_rules.size(); ++j) {
-        if (old_rules[j].id != new_rules[i].id) continue;
-        next->counters->hits[i].store(carry_from->counters->hits[j].load(std::memory_order_relaxed),
-                                      std::memory_order_relaxed);
-        next->counters->shadow_hits[i].store(carry_from->counters->shadow_hits[j].load(std::memory_order_relaxed),
-                                             std::memory_order_relaxed);
-        break;
-      }
+namespace {
+
+// A rule kept by id from one version to the next keeps its counts.
+void carry_hits(const installed_rules& from, installed_rules& into) {
+  if (!from.set) return;
+  const auto& old_rules = from.set->rules();
+  const auto& new_rules = into.set->rules();
+  for (std::size_t i = 0; i < new_rules.size(); ++i) {
+    for (std::size_t j = 0; j < old_rules.size(); ++j) {
+      if (old_rules[j].id != new_rules[i].id) continue;
+      into.counters->hits[i].store(from.counters->hits[j].load(std::memory_order_relaxed), std::memory_order_relaxed);
+      into.counters->shadow_hits[i].store(from.counters->shadow_hits[j].load(std::memory_order_relaxed),
+                                          std::memory_order_relaxed);
+      break;
     }
   }
+}
+
+}  // namespace
+
+void rule_registry::publish(std::shared_ptr<const installed_rules> newest,
+                            std::shared_ptr<const installed_rules> previous) {
   // Before the version serves: its username limits count state under the previous key version
   // for as long as that state can be live (a key rotation, docs/login-limits.md).
-  if (limiter_ != nullptr) limiter_->cover_username_rules(next->rate_rules);
-  std::lock_guard lock(current_mutex_);
-  current_ = std::move(next);
+  if (limiter_ != nullptr) limiter_->cover_username_rules(newest->rate_rules);
+  {
+    std::lock_guard lock(current_mutex_);
+    current_.swap(newest);
+    previous_.swap(previous);
+  }  // the bindings replaced, if these held their last references, are freed outside the lock
+}
+
+rules_outcome rule_registry::install(std::string_view text, bool write_file) {
+  auto before = published();
+  auto built = build(text, newest_list_);
+  if (auto* why = std::get_if<rules::rule_error>(&built)) return *why;
+  auto next = std::get<std::shared_ptr<installed_rules>>(std::move(built));
+  if (before->version != 0 && next->sha256 == before->sha256) return rules_change{false, before, before};
+  // The same version bound to the list before the newest, for the requests still holding it.
+  std::shared_ptr<installed_rules> beside;
+  if (previous_list_ != newest_list_) {
+    auto other = build(text, previous_list_);
+    // It compiled against the newest list and binds only managed lists, which always resolve.
+    if (auto* ready = std::get_if<std::shared_ptr<installed_rules>>(&other)) beside = std::move(*ready);
+  }
+  // On disk first: a set that is serving is always the one a restart loads.
+  if (write_file) {
+    if (auto written = storage::replace_private_file(path_, text); !written) return written.error();
+  }
+  next->version = next_version_++;
+  next->loaded_at_ms = clock_.unix_ms();
+  carry_hits(*before, *next);
+  if (beside) {
+    beside->version = next->version;
+    beside->loaded_at_ms = next->loaded_at_ms;
+    beside->counters = next->counters;  // one version, one set of counts
+  }
+  std::shared_ptr<const installed_rules> after = next;
+  publish(std::move(next), std::move(beside));
+  return rules_change{true, before, after};
 }
 
 result<void> rule_registry::load(const list_snapshot& lists) {
+  std::lock_guard install_lock(install_mutex_);
+  newest_list_ = lists.open_proxies;
+  previous_list_.reset();
   auto text = read_rule_file(path_, config_.max_file_bytes);
   if (!text) {
     if (text.error().kind == error_kind::not_found && !path_configured_) return {};  // no rules yet
     return text.error();
   }
-  auto outcome = reload(lists);
+  auto outcome = install(*text, false);
   if (auto* why = std::get_if<rules::rule_error>(&outcome)) {
     return make_error(error_kind::invalid_input, "rule file " + path_.string() + ": " + why->message);
   }
   if (auto* failed = std::get_if<error>(&outcome)) return *failed;
   return {};
+}
+
+void rule_registry::bind(const list_snapshot& next) {
+  std::lock_guard install_lock(install_mutex_);
+  if (next.open_proxies == newest_list_) return;
+  previous_list_ = std::move(newest_list_);
+  newest_list_ = next.open_proxies;
+  auto now = published();  // bound to previous_list_ now
+  if (now->version == 0) return;  // no rule file: nothing is bound to a list
+  auto rebuilt = build(now->text, newest_list_);
+  auto* ready = std::get_if<std::shared_ptr<installed_rules>>(&rebuilt);
+  // The text compiled before and binds only managed lists, which always resolve. Were it to
+  // fail, the version keeps serving bound to the list before.
+  if (ready == nullptr) return;
+  (*ready)->version = now->version;
+  (*ready)->loaded_at_ms = now->loaded_at_ms;
+  (*ready)->counters = now->counters;  // one version, one set of counts
+  publish(std::move(*ready), std::move(now));
 }
 
 std::shared_ptr<const installed_rules> rule_registry::published() const {
@@ -150,65 +213,34 @@ std::shared_ptr<const installed_rules> rule_registry::published() const {
 }
 
 std::shared_ptr<const installed_rules> rule_registry::current(const list_snapshot& lists) const {
-  auto now = published();
-  if (now->version == 0 || now->open_proxies == lists.open_proxies) return now;
-  // The open_proxies list changed under this version: bind the same text to the new list.
-  std::lock_guard install(install_mutex_);
-  now = published();
-  if (now->open_proxies == lists.open_proxies) return now;
-  auto rebuilt = build(now->text, lists);
-  if (auto* ready = std::get_if<std::shared_ptr<installed_rules>>(&rebuilt)) {
-    (*ready)->version = now->version;
-    (*ready)->loaded_at_ms = now->loaded_at_ms;
-    auto next = *ready;
-    publish(std::move(*ready), now.get());
-    return next;
+  std::lock_guard lock(current_mutex_);
+  if (previous_ != nullptr && current_->open_proxies != lists.open_proxies &&
+      previous_->open_proxies == lists.open_proxies) {
+    return previous_;
   }
-  // The text compiled a moment ago and binds only managed lists, which always resolve: keep
-  // serving the version as it was bound rather than fail requests.
-  return now;
+  return current_;
 }
 
-rules_outcome rule_registry::replace(std::string_view text, const list_snapshot& lists) {
-  std::lock_guard install(install_mutex_);
-  auto before = published();
-  auto built = build(text, lists);
-  if (auto* why = std::get_if<rules::rule_error>(&built)) return *why;
-  auto next = std::get<std::shared_ptr<installed_rules>>(std::move(built));
-  if (before->version != 0 && next->sha256 == before->sha256) return rules_change{false, before, before};
-  // On disk first: a set that is serving is always the one a restart loads.
-  if (auto written = storage::replace_private_file(path_, text); !written) return written.error();
-  next->version = next_version_++;
-  next->loaded_at_ms = clock_.unix_ms();
-  std::shared_ptr<const installed_rules> after = next;
-  publish(std::move(next), before.get());
-  return rules_change{true, before, after};
+rules_outcome rule_registry::replace(std::string_view text) {
+  std::lock_guard install_lock(install_mutex_);
+  return install(text, true);
 }
 
-rules_outcome rule_registry::reload(const list_snapshot& lists) {
-  std::lock_guard install(install_mutex_);
-  auto before = published();
+rules_outcome rule_registry::reload() {
+  std::lock_guard install_lock(install_mutex_);
   auto text = read_rule_file(path_, config_.max_file_bytes);
   if (!text) {
     // The file went away: keep serving what is loaded (like a list whose file is missing).
     return text.error();
   }
-  auto built = build(*text, lists);
-  if (auto* why = std::get_if<rules::rule_error>(&built)) return *why;
-  auto next = std::get<std::shared_ptr<installed_rules>>(std::move(built));
-  if (before->version != 0 && next->sha256 == before->sha256) return rules_change{false, before, before};
-  next->version = next_version_++;
-  next->loaded_at_ms = clock_.unix_ms();
-  std::shared_ptr<const installed_rules> after = next;
-  publish(std::move(next), before.get());
-  return rules_change{true, before, after};
+  return install(*text, false);
 }
 
 result<std::string> rule_registry::read_file() const { return read_rule_file(path_, config_.max_file_bytes); }
 
 std::variant<std::shared_ptr<const rules::rule_set>, rules::rule_error> rule_registry::compile(
     std::string_view text, const list_snapshot& lists) const {
-  auto built = build(text, lists);
+  auto built = build(text, lists.open_proxies);
   if (auto* why = std::get_if<rules::rule_error>(&built)) return *why;
   return std::shared_ptr<const rules::rule_set>(std::get<std::shared_ptr<installed_rules>>(built)->set);
 }

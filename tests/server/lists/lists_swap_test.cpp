@@ -179,4 +179,38 @@ BOOST_AUTO_TEST_CASE(readers_holding_snapshots_see_one_whole_version_of_each_lis
   BOOST_TEST(registry.status(list_id::managed_devices).version == static_cast<std::uint64_t>(versions));
 }
 
+BOOST_AUTO_TEST_CASE(the_swap_hook_sees_the_next_snapshot_before_it_serves_and_only_on_a_change) {
+  test::temp_directory dir;
+  storage::manual_clock clock{std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000))};
+  auto keys = crypto::key_ring::generate();
+  BOOST_TEST_REQUIRE(keys.has_value());
+  lists_config config;
+  list_registry registry(config, dir.path(), *keys, clock);
+  registry.load_all();
+  std::vector<std::string> calls;  // what each call saw: next's version and the serving one's
+  registry.set_before_swap([&](const list_snapshot& next) {
+    calls.push_back("next v" + std::to_string(inspect(next).proxies) + ", serving v" +
+                    std::to_string(registry.snapshot()->open_proxies ? inspect(*registry.snapshot()).proxies : 0));
+  });
+  auto upload = [&](int version) {
+    auto path = registry.upload_path(list_id::open_proxies);
+    BOOST_TEST_REQUIRE(path.has_value());
+    write_text(*path, proxies_text(version));
+    auto outcome = registry.install_upload(list_id::open_proxies, *path);
+    BOOST_TEST_REQUIRE(outcome.has_value());
+    return outcome->changed;
+  };
+  BOOST_TEST(upload(1));
+  BOOST_TEST(upload(2));
+  BOOST_TEST(!upload(2));  // the same bytes again: nothing swaps, no call
+  // A refused upload keeps the old version and calls nothing.
+  auto path = registry.upload_path(list_id::open_proxies);
+  BOOST_TEST_REQUIRE(path.has_value());
+  write_text(*path, "not an address\n");
+  BOOST_TEST(!registry.install_upload(list_id::open_proxies, *path).has_value());
+  BOOST_TEST_REQUIRE(calls.size() == 2U);
+  BOOST_TEST(calls[0] == "next v1, serving v0");
+  BOOST_TEST(calls[1] == "next v2, serving v1");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

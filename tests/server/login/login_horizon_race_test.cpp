@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(the_horizon_only_grows_while_rule_files_change) {
   std::thread b(checker);
   for (int i = 0; i < 200; ++i) {
     // 600 s and then 1000..1199 s periods: the probe is inside the horizon from the second file on.
-    const auto outcome = registry.replace(username_limit(i % 2 == 0 ? 600 : 1000 + i), list_snapshot{});
+    const auto outcome = registry.replace(username_limit(i % 2 == 0 ? 600 : 1000 + i));
     BOOST_REQUIRE(std::holds_alternative<rules_change>(outcome));
   }
   stop.store(true);

@@ -78,7 +78,7 @@ struct node {
         registry(rules_cfg, config, dir.path(), clock, &limiter) {}
 
   void install(const std::string& text) {
-    BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(text, list_snapshot{})));
+    BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(text)));
   }
   // One failed login reported through the rule file's rate limits, committed as the route does.
   login_result_outcome fail(std::string_view user, std::int64_t now) {

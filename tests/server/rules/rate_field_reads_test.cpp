@@ -44,7 +44,7 @@ struct registry_world {
   rule_registry registry{config, login, dir.path(), clock};
 
   std::shared_ptr<const installed_rules> install(const std::string& rules) {
-    auto changed = registry.replace(rules + rate_limits, list_snapshot{});
+    auto changed = registry.replace(rules + rate_limits);
     BOOST_REQUIRE(std::holds_alternative<rules_change>(changed));
     return registry.current(list_snapshot{});
   }

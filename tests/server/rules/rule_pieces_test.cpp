@@ -91,13 +91,13 @@ BOOST_AUTO_TEST_CASE(the_registry_swaps_only_what_compiles_and_writes_it_first) 
   BOOST_REQUIRE(registry.load(lists));  // no file at <data_dir>/rules.toml: no rules
   BOOST_TEST(registry.published()->version == 0U);
 
-  auto outcome = registry.replace(two_rules, lists);
+  auto outcome = registry.replace(two_rules);
   BOOST_REQUIRE(std::holds_alternative<rules_change>(outcome));
   BOOST_TEST(registry.published()->version == 1U);
   BOOST_TEST(file_text(dir.path() / "rules.toml") == two_rules);
 
   // A rule set that does not compile: the error, the old version and file untouched.
-  outcome = registry.replace("[[rule]]\nid = \"x\"\nexpression = \"ip.src in $nowhere\"\naction = \"block\"\n", lists);
+  outcome = registry.replace("[[rule]]\nid = \"x\"\nexpression = \"ip.src in $nowhere\"\naction = \"block\"\n");
   BOOST_REQUIRE(std::holds_alternative<rules::rule_error>(outcome));
   BOOST_TEST(std::get<rules::rule_error>(outcome).rule == "x");
   BOOST_TEST(registry.published()->version == 1U);
@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(the_registry_swaps_only_what_compiles_and_writes_it_first) 
   BOOST_TEST(decided.rule.value() == "proxies");
   std::string moved = std::string(two_rules);
   moved.replace(moved.find("\"POST\""), 6, "\"PUT\"");
-  BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(moved, lists)));
+  BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(moved)));
   BOOST_TEST(registry.published()->counters->hits[1].load() == 1U);
   // The console's series: one pair per rule and mode, named by id.
   std::vector<std::pair<std::string, std::uint64_t>> series;
@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(the_registry_swaps_only_what_compiles_and_writes_it_first) 
                         std::pair<std::string, std::uint64_t>{"rule_shadow_hits.posts", 0}) != series.end()));
 }
 
-BOOST_AUTO_TEST_CASE(a_reloaded_list_is_bound_before_the_next_evaluation) {
+BOOST_AUTO_TEST_CASE(a_reloaded_list_is_bound_before_it_serves_and_a_check_never_compiles) {
   test::temp_directory dir;
   storage::manual_clock clock(std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)));
   rules_config config;
@@ -129,16 +129,41 @@ BOOST_AUTO_TEST_CASE(a_reloaded_list_is_bound_before_the_next_evaluation) {
   rule_registry registry(config, login, dir.path(), clock);
   list_snapshot first;
   first.open_proxies = proxies("192.0.2.1");
-  BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(two_rules, first)));
+  BOOST_REQUIRE(registry.load(first));
+  BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(two_rules)));
   BOOST_TEST((decide_by_rules(*registry.current(first), from("192.0.2.1")).action == login_action::block));
-  // The list now holds another address: the same text, bound to the new set, same version.
+  // The list registry hands the next list over before it serves (list_registry::set_before_swap):
+  // the same text, bound to the new set, same version, same counts.
   list_snapshot second;
   second.open_proxies = proxies("192.0.2.2");
+  registry.bind(second);
   const auto rebound = registry.current(second);
   BOOST_TEST(rebound->version == 1U);
+  BOOST_TEST(rebound->open_proxies == second.open_proxies);
   BOOST_TEST((decide_by_rules(*rebound, from("192.0.2.1")).action == login_action::allow));
   BOOST_TEST((decide_by_rules(*rebound, from("192.0.2.2")).action == login_action::block));
-  BOOST_TEST(rebound->counters->hits[1].load() == 2U);  // carried over the re-bind
+  BOOST_TEST(rebound->counters->hits[1].load() == 2U);  // the version's counts, shared by its bindings
+  // A check that took its snapshot before the swap keeps the binding of its own list.
+  const auto earlier = registry.current(first);
+  BOOST_TEST(earlier->open_proxies == first.open_proxies);
+  BOOST_TEST((decide_by_rules(*earlier, from("192.0.2.1")).action == login_action::block));
+  BOOST_TEST(rebound->counters->hits[1].load() == 3U);
+  // A list bind() never saw: served the newest binding, never compiled on the caller's thread
+  // (an I/O thread in callsignd).
+  list_snapshot unseen;
+  unseen.open_proxies = proxies("192.0.2.3");
+  const auto served = registry.current(unseen);
+  BOOST_TEST(served->open_proxies == second.open_proxies);
+  BOOST_TEST(served.get() == rebound.get());
+  // A replace compiles against both lists bind() was given, so both keep an exact binding.
+  std::string moved = std::string(two_rules);
+  moved.replace(moved.find("\"POST\""), 6, "\"PUT\"");
+  BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(moved)));
+  BOOST_TEST(registry.current(second)->version == 2U);
+  BOOST_TEST(registry.current(second)->open_proxies == second.open_proxies);
+  BOOST_TEST(registry.current(first)->version == 2U);
+  BOOST_TEST(registry.current(first)->open_proxies == first.open_proxies);
+  BOOST_TEST(registry.current(first)->counters == registry.current(second)->counters);
 }
 
 BOOST_AUTO_TEST_CASE(rate_limits_live_in_one_place) {
@@ -150,7 +175,7 @@ BOOST_AUTO_TEST_CASE(rate_limits_live_in_one_place) {
                      "[\"ip.src\", \"login.username\"]\nlimit = 3\nperiod = 60\nmitigation_timeout = 120\n";
   {
     rule_registry registry(config, login, dir.path(), clock);
-    BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(rate, list_snapshot{})));
+    BOOST_REQUIRE(std::holds_alternative<rules_change>(registry.replace(rate)));
     const auto now = registry.published();
     BOOST_TEST(now->rate_rules_from_file);
     BOOST_REQUIRE(now->rate_rules.size() == 1U);
@@ -159,7 +184,7 @@ BOOST_AUTO_TEST_CASE(rate_limits_live_in_one_place) {
   }
   login.rules_given = true;  // [[login.rules]] written in the config
   rule_registry registry(config, login, dir.path(), clock);
-  auto refused = registry.replace(rate, list_snapshot{});
+  auto refused = registry.replace(rate);
   BOOST_REQUIRE(std::holds_alternative<rules::rule_error>(refused));
   BOOST_TEST(std::get<rules::rule_error>(refused).message.find("[[login.rules]]") != std::string::npos);
   BOOST_TEST(!registry.published()->rate_rules_from_file);

@@ -60,6 +60,12 @@ struct reload_outcome {
 // must not block: submit, never wait.
 using ordered_report = std::function<void(list_id, const result<reload_outcome>&)>;
 
+// Called with the snapshot a reload is about to serve, just before the swap, on the reloading
+// thread (the worker pool, the refresh thread or SIGHUP's: never an I/O thread), while reloads
+// are serialized. The rule registry binds `$open_proxies` there (rule_registry::bind), so a login
+// check never compiles rules.
+using swap_preparer = std::function<void(const list_snapshot& next)>;
+
 // Thread safety: every member function may be called concurrently. Reloads of one registry
 // are serialized; snapshot() never waits for a reload.
 class list_registry {
@@ -99,6 +105,9 @@ class list_registry {
   std::vector<std::pair<list_id, result<reload_outcome>>> refresh_due(const ordered_report& report = {});
   // Reloads every list now (SIGHUP).
   std::vector<std::pair<list_id, result<reload_outcome>>> reload_all(const ordered_report& report = {});
+
+  // Set once, before any reload runs (start-up): not synchronized with reloads.
+  void set_before_swap(swap_preparer prepare) { before_swap_ = std::move(prepare); }
 
   std::vector<list_status> statuses() const;
   list_status status(list_id id) const;
@@ -141,6 +150,7 @@ class list_registry {
   mutable std::mutex status_mutex_;
   mutable std::mutex current_mutex_;  // guards current_ (copies and the swap), never held longer
   std::shared_ptr<const list_snapshot> current_;
+  swap_preparer before_swap_;
   mutable std::atomic<std::uint64_t> upload_counter_{0};
 };
 

@@ -1,8 +1,9 @@
 // The login rules in force (docs/rules.md): one compiled rule set per version, read from the rule
 // file at start, replaced by PUT /v1/admin/rules (validated, written atomically, then swapped),
 // reloaded from the file like the lists. A rule set that does not compile never replaces the
-// one serving. `$open_proxies` is bound at compile time; when that list is reloaded the same text
-// is compiled again against the new list before the next evaluation.
+// one serving. `$open_proxies` is bound at compile time. When that list is reloaded, the list
+// registry hands the new list to bind() just before it serves it, on the reloading thread, so
+// the same text is compiled against it there: a login check never compiles and never waits.
 #pragma once
 
 #include <atomic>
@@ -72,20 +73,30 @@ class rule_registry {
   rule_registry(const rules_config& config, const login_config& login, const std::filesystem::path& data_dir,
                 const storage::clock& clock, login_limiter* limiter = nullptr);
 
-  // At start. A configured file must exist; <data_dir>/rules.toml may be missing (no rules). A
-  // file that does not compile is an error naming rule, line and column: callsignd does not start.
+  // At start, before any list reload runs: binds to `lists`, then reads the file. A configured
+  // file must exist; <data_dir>/rules.toml may be missing (no rules). A file that does not
+  // compile is an error naming rule, line and column: callsignd does not start.
   result<void> load(const list_snapshot& lists);
 
-  // The rules to evaluate against `lists` (the caller's snapshot): recompiled first when
-  // lists.open_proxies is not the set the current version is bound to.
+  // The list registry's swap hook (list_registry::set_before_swap): `next` is about to serve.
+  // Compiles the serving version's text against next.open_proxies and publishes that binding
+  // beside the one bound to the list before it, so requests still holding the older snapshot
+  // keep the binding of their own list. Off the I/O threads; may wait for a replace.
+  void bind(const list_snapshot& next);
+
+  // The rules to evaluate against `lists` (the caller's snapshot): the serving version's binding
+  // to lists.open_proxies, which bind() prepared before that list served. Never compiles and
+  // never waits for a replace: a list bind() was not given (only a test does that) gets the
+  // newest binding. Keeps the previous list's set in memory until the next reload of that list.
   std::shared_ptr<const installed_rules> current(const list_snapshot& lists) const;
-  // As published, without a re-bind (status pages, metrics).
+  // The newest binding as published (status pages, metrics).
   std::shared_ptr<const installed_rules> published() const;
 
-  // Compiles `text`; when it compiles, writes the file atomically and swaps it in.
-  rules_outcome replace(std::string_view text, const list_snapshot& lists);
+  // Compiles `text` against the lists bind() was given (the newest and the one before it);
+  // when it compiles, writes the file atomically and swaps it in.
+  rules_outcome replace(std::string_view text);
   // Reads the file again (POST /v1/admin/rules/reload, SIGHUP, a cluster reload).
-  rules_outcome reload(const list_snapshot& lists);
+  rules_outcome reload();
   // The file's text as reload() would read it, without installing (several nodes: the text is
   // shared through Redis before it is installed, docs/cluster.md "Rules").
   result<std::string> read_file() const;
@@ -107,9 +118,13 @@ class rule_registry {
   void append_hit_series(std::vector<std::pair<std::string, std::uint64_t>>& out) const;
 
  private:
-  std::variant<std::shared_ptr<installed_rules>, rules::rule_error> build(std::string_view text,
-                                                                         const list_snapshot& lists) const;
-  void publish(std::shared_ptr<installed_rules> next, const installed_rules* carry_from) const;
+  std::variant<std::shared_ptr<installed_rules>, rules::rule_error> build(
+      std::string_view text, const std::shared_ptr<const storage::ip_set>& open_proxies) const;
+  // A new version from `text`: bound to newest_list_ and, when there is one, previous_list_.
+  // Caller holds install_mutex_.
+  rules_outcome install(std::string_view text, bool write_file);
+  // `newest` (and `previous`, the same version bound to the list before, or null) serve from now.
+  void publish(std::shared_ptr<const installed_rules> newest, std::shared_ptr<const installed_rules> previous);
 
   rules_config config_;
   std::filesystem::path path_;
@@ -117,12 +132,15 @@ class rule_registry {
   const storage::clock& clock_;
   const login_config& login_;
   login_limiter* limiter_ = nullptr;  // thread-safe (its horizon is an atomic)
-  mutable std::mutex install_mutex_;  // one replace/reload/re-bind at a time; versions in order
-  // Guards current_ (a copy and the swap only). Not std::atomic<std::shared_ptr>: ThreadSanitizer
-  // reports libstdc++ 12's implementation (rule_registry_race_test under ./tools/tsan).
+  std::mutex install_mutex_;  // one load/replace/reload/bind at a time; versions in order
+  // The open_proxies sets bind() was given, newest first (guarded by install_mutex_).
+  std::shared_ptr<const storage::ip_set> newest_list_, previous_list_;
+  std::uint64_t next_version_ = 1;  // guarded by install_mutex_
+  // Guards current_ and previous_ (a copy and the swap only). Not std::atomic<std::shared_ptr>:
+  // ThreadSanitizer reports libstdc++ 12's implementation (rule_registry_race_test, ./tools/tsan).
   mutable std::mutex current_mutex_;
-  mutable std::shared_ptr<const installed_rules> current_;
-  mutable std::uint64_t next_version_ = 1;
+  std::shared_ptr<const installed_rules> current_;   // bound to newest_list_
+  std::shared_ptr<const installed_rules> previous_;  // the same version bound to previous_list_, or null
 };
 
 // The list resolver rule files compile against: `open_proxies` (empty when not loaded).
