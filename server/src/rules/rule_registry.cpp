@@ -144,10 +144,11 @@ void rule_registry::publish(std::shared_ptr<const installed_rules> newest,
 
 rules_outcome rule_registry::install(std::string_view text, bool write_file) {
   auto before = published();
+  // The text serving already (a SIGHUP for the lists, a repeated PUT): nothing to compile.
+  if (before->version != 0 && sha256_text(text) == before->sha256) return rules_change{false, before, before};
   auto built = build(text, newest_list_);
   if (auto* why = std::get_if<rules::rule_error>(&built)) return *why;
   auto next = std::get<std::shared_ptr<installed_rules>>(std::move(built));
-  if (before->version != 0 && next->sha256 == before->sha256) return rules_change{false, before, before};
   // The same version bound to the list before the newest, for the requests still holding it.
   std::shared_ptr<installed_rules> beside;
   if (previous_list_ != newest_list_) {
