@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -272,7 +273,8 @@ int main(int argc, char** argv) {
         "login.gate_block_open_proxies is set but no open_proxies list is loaded; the gate refuses none "
         "until one is");
   }
-  server::list_refresher refresher(lists, log, app.writer, app.clock, std::chrono::seconds(1));
+  std::optional<server::list_refresher> refresher;
+  refresher.emplace(lists, log, app.writer, app.clock, std::chrono::seconds(1));
   // Several nodes: a reload reaches every node; each node's list statuses are kept in Redis.
   std::unique_ptr<server::cluster_lists> cluster_lists;
   if (shared) {
@@ -303,6 +305,11 @@ int main(int argc, char** argv) {
         [&counters, &clock] { return counters.load_live(clock.unix_ms()); });
   }
   int code = server::serve_http(app, routes);
+  // The threads that reload lists and rules journal what they install: they end while the writer
+  // and the Redis client still run, so nothing is installed without its audit entry.
+  cluster_rules.reset();
+  cluster_lists.reset();
+  refresher.reset();
   // Storage calls still queued for the disk finish now, while the stores they read are alive
   // (the pool is declared before them, so its destructor would run after theirs).
   disk_pool.stop();

@@ -488,6 +488,36 @@ def test_sigterm_does_not_wait_for_a_stalled_fetch():
     check(elapsed < 8, "callsignd took %.1f s to stop while a fetch was stalled" % elapsed)
 
 
+def test_sigterm_ends_an_admins_stalled_reload():
+    """An admin's reload whose download stalls holds a worker thread and a busy connection: SIGTERM
+    ends the download at once, so callsignd neither waits out the drain's 10 s for that connection
+    nor the fetch's 300 s for the worker pool, and still exits 0."""
+    serve("/slow.txt", DEVICES_GOOD, '"g1"')
+    server = Server(ARGS.callsignd, '[lists.managed_devices]\nurl = "%s/slow.txt"\nca_file = "%s"\n'
+                    'timeout_seconds = 300\nrefresh_seconds = 0\n' % (BASE, path("ca.pem")))
+    token = mint_token(ARGS.callsign, server.data_dir, "admin", "list-admin")
+    wait_for("the start-up fetch", lambda: any(r["status"] == 200 for r in requests_for("/slow.txt")))
+    serve("/slow.txt", DEVICES_GOOD, '"g2"', "stall")
+    answer = {}
+
+    def reload_in_background():
+        try:
+            answer["status"] = server.json("POST", "/v1/admin/lists/managed_devices/reload",
+                                           headers=bearer(token))[0]
+        except OSError as e:  # the connection closed without a reply
+            answer["error"] = repr(e)
+
+    asking = threading.Thread(target=reload_in_background, daemon=True)
+    asking.start()
+    wait_for("the admin's reload to reach the list server", lambda: len(requests_for("/slow.txt")) >= 2)
+    started = time.time()
+    server.cleanup()  # SIGTERM; fails unless callsignd exits 0
+    elapsed = time.time() - started
+    asking.join(10)
+    check(elapsed < 8, "callsignd took %.1f s to stop while an admin's reload was stalled" % elapsed)
+    check(answer.get("status", 503) >= 500 or "error" in answer, "the stalled reload answered %r" % answer)
+
+
 def main():
     try:
         code = run_cases([
@@ -505,6 +535,7 @@ def main():
             ("no URL secret in audit, log or status; exits 0", test_no_secret_anywhere),
             ("config refusals", test_config_refusals),
             ("SIGTERM does not wait for a stalled fetch", test_sigterm_does_not_wait_for_a_stalled_fetch),
+            ("SIGTERM ends an admin's stalled reload", test_sigterm_ends_an_admins_stalled_reload),
             ("plain http:// with allow_plain_http", test_plain_http_when_allowed),
         ])
     finally:

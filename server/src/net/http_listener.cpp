@@ -26,6 +26,7 @@
 #include "net/tls_context.hpp"
 #include "server/http/problem.hpp"
 #include "server/control/hangup_reload.hpp"
+#include "server/lists/list_registry.hpp"
 #include "server/observability/systemd_notify.hpp"
 #include "server/net/http_server.hpp"
 #include "server/observability/background_audit.hpp"
@@ -156,6 +157,11 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, cons
 
 net::awaitable<void> drain_and_stop(server_state& st, std::vector<tcp::acceptor*> acceptors) {
   st.app.draining.store(true);
+  // List downloads end now (a SIGHUP's or an admin's reload on the worker pool, the refresh
+  // thread's): the old versions keep serving until the exit, and a slow list server holds
+  // neither the drain (an admin's reload is a busy connection) nor the worker pool's join for
+  // its fetch timeout. A restart fetches again.
+  if (st.app.lists != nullptr) st.app.lists->stop_fetches();
   beast::error_code ignored;
   for (auto* acceptor : acceptors) {
     acceptor->close(ignored);

@@ -60,11 +60,13 @@ struct enrollment_run {
 };
 
 // Writes the decided record conditional on the version it was decided from, with the change set;
-// then announces the new state and replies with `reply`.
+// then announces the new state and replies with `reply`, both on the connection's I/O thread (a
+// deferred response with nothing left to commit): the write completes on the writer's or the
+// Redis client's thread, which may still run while shutdown frees the stream hub.
 // `on_conflict`, when set, runs instead of a 409 when another write came first (a start or a
 // removal decides again from what that write left).
 void write_enrollment(const enrollment_services& services, const std::string& user, enrollment_write write,
-                      const std::shared_ptr<enrollment_run>& run, std::function<handler_result()> reply,
+                      const std::shared_ptr<enrollment_run>& run, std::function<http_response()> reply,
                       std::function<void(handler_result)> resume, std::function<void()> on_conflict = {}) {
   auto record = write.record;
   services.ctx.authenticators.put(
@@ -79,8 +81,12 @@ void write_enrollment(const enrollment_services& services, const std::string& us
           resume(written.error());
           return;
         }
-        announce(services.app, user, record);
-        resume(reply());
+        deferred_response announced;
+        announced.finish = [&services, user, record, reply](const result<storage::commit_receipt>&) {
+          announce(services.app, user, record);
+          return reply();
+        };
+        resume(std::move(announced));
       });
 }
 
@@ -144,7 +150,7 @@ void try_start(const std::shared_ptr<enrollment_try>& attempt) {
                        auto write = std::move(run->started.write);
                        write_enrollment(
                            attempt->services, id, std::move(write), run,
-                           [run, qr = std::move(*qr)]() -> handler_result {
+                           [run, qr = std::move(*qr)]() -> http_response {
                              json_writer json;
                              json.begin_object()
                                  .field("otpauth_uri", run->started.otpauth_uri)
@@ -236,7 +242,7 @@ handler_result confirm_route(const enrollment_services& services, http_request& 
                                const auto activated_at = confirmed->write->record.activated_at;
                                write_enrollment(
                                    services, id, std::move(*confirmed->write), run,
-                                   [activated_at]() -> handler_result {
+                                   [activated_at]() -> http_response {
                                      json_writer json;
                                      json.begin_object()
                                          .field("state", "active")
@@ -260,7 +266,7 @@ void try_remove(const std::shared_ptr<enrollment_try>& attempt) {
                         return;
                       }
                       write_enrollment(attempt->services, attempt->subject, std::move(*write), run,
-                                       []() -> handler_result { return no_content(); }, attempt->resume,
+                                       []() -> http_response { return no_content(); }, attempt->resume,
                                        attempt->again(try_remove, attempt));
                     });
 }

@@ -55,6 +55,7 @@ handler_result import_users(import_services& services, const principal& who, con
   options.summary = audit_for(app, who, request, "user.import", "");
   options.summary.details.emplace_back("source", "http");
   options.resume_on = services.resume_thread.executor();
+  options.stop = &app.draining;  // a shutdown ends the import at the next line
   return async_response{[&app, text, options = std::move(options)](std::function<void(handler_result)> resume) {
     auto at = std::make_shared<std::size_t>(0);
     import_source source = [text, at](std::string_view& line) {
@@ -69,6 +70,16 @@ handler_result import_users(import_services& services, const principal& who, con
     run_user_import(*app.user_directory, std::move(source), options, [resume](result<import_report> report) {
       if (!report) {
         resume(report.error());
+        return;
+      }
+      if (report->interrupted) {
+        // Not done: the client must run it again (lines already imported come back unchanged).
+        auto refused = problem_response(
+            503, "Service Unavailable",
+            "the server is shutting down: the import stopped after " + std::to_string(report->lines) +
+                " lines (" + std::to_string(report->created + report->updated) +
+                " users written, durable); send the file again to finish it");
+        resume(std::move(refused.with_header("Retry-After", "5")));
         return;
       }
       resume(json_response(200, import_report_json(*report)));

@@ -109,6 +109,12 @@ class import_run : public std::enable_shared_from_this<import_run> {
   }
 
   bool read_line() {
+    if (options_.stop != nullptr && options_.stop->load()) {
+      std::lock_guard lock(mutex_);
+      report_.interrupted = true;
+      phase_ = phase::finish;
+      return true;
+    }
     std::string_view text;
     if (!source_(text)) {
       phase_ = phase::finish;
@@ -201,7 +207,7 @@ class import_run : public std::enable_shared_from_this<import_run> {
     }
     auto summary = options_.summary;
     summary.action = "user.import";
-    summary.outcome = report_.failed == 0 ? "ok" : "partial";
+    summary.outcome = report_.interrupted ? "interrupted" : report_.failed == 0 ? "ok" : "partial";
     for (auto [name, count] : {std::pair<const char*, std::uint64_t>{"lines", report_.lines},
                                {"created", report_.created},
                                {"updated", report_.updated},

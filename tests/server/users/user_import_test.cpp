@@ -4,6 +4,7 @@
 #include "server/users/user_import.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <atomic>
 #include <future>
 #include <sstream>
 
@@ -149,6 +150,44 @@ BOOST_AUTO_TEST_CASE(the_embedded_import_keeps_the_file_order_and_writes_a_summa
   BOOST_TEST(journal.last_sequence().value() == 1U);  // one entry for the whole import
   auto again = import(*b.user_dir, file, options);
   BOOST_TEST(again.unchanged == 3002U);
+}
+
+BOOST_AUTO_TEST_CASE(a_raised_stop_ends_the_import_at_the_next_line_with_an_interrupted_summary) {
+  test::embedded_directories b;
+  auto file = std::make_shared<std::vector<std::string>>();
+  for (int i = 0; i < 1000; ++i) file->push_back(line("s" + std::to_string(i), "s" + std::to_string(i) + "@example.com"));
+  std::atomic<bool> stop{false};
+  auto given = std::make_shared<std::size_t>(0);
+  // The source raises the flag once it has handed out 100 lines, as a SIGTERM would mid-file.
+  server::import_source source = [file, given, &stop](std::string_view& text) {
+    if (*given == file->size()) return false;
+    text = (*file)[(*given)++];
+    if (*given == 100) stop.store(true);
+    return true;
+  };
+  storage::blocking_pool resume_thread(1, "test-import");
+  server::import_options options;
+  options.now = 1700000000;
+  options.window = 16;
+  options.sink = b.writer.get();
+  options.resume_on = resume_thread.executor();
+  options.summary.actor_type = "admin";
+  options.summary.actor_id = "root";
+  options.stop = &stop;
+  auto report = test::wait_for<server::import_report>(
+      [&](auto done) { server::run_user_import(*b.user_dir, source, options, std::move(done)); });
+  BOOST_REQUIRE(report);
+  BOOST_TEST(report->interrupted);
+  BOOST_TEST(*given == 100U);  // no line read after the flag
+  BOOST_TEST(report->lines == 100U);
+  BOOST_TEST(report->created == 100U);  // every write in flight landed before the answer
+  BOOST_TEST(test::find_user(b.users, "s99").has_value());
+  BOOST_TEST(!test::find_user(b.users, "s100").has_value());
+  const storage::audit_journal journal(*b.db);
+  auto last = journal.at(journal.last_sequence().value());
+  BOOST_REQUIRE(last && *last);
+  BOOST_TEST((*last)->action == "user.import");
+  BOOST_TEST((*last)->outcome == "interrupted");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -8,6 +8,7 @@
 // user write is durable (docs/users.md). No thread waits: a completion resumes the import.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -35,6 +36,9 @@ struct import_report {
   std::uint64_t failed = 0;
   std::vector<import_line_error> errors;  // the first max_reported_errors of them
   bool errors_truncated = false;
+  // options.stop was raised (shutdown): lines after `lines` were not read. Every write answered
+  // is durable and the summary says so (outcome "interrupted"); a re-run finishes the import.
+  bool interrupted = false;
 };
 
 struct import_options {
@@ -49,6 +53,10 @@ struct import_options {
   // completion: a thread of its own (a one-thread storage::blocking_pool), never the writer's
   // nor an I/O thread. Empty: on the caller's thread, then on the completing one.
   std::function<void(std::function<void()>)> resume_on;
+  // When set and true: read no further line, let the writes in flight land, write the summary
+  // and answer (callsignd's draining flag, so a shutdown neither waits for the rest of a large
+  // file nor loses the import's audit entry).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Gives the next line without its line ending; false at the end of the input. The view stays
