@@ -4,6 +4,8 @@
 #include <charconv>
 #include <utility>
 
+#include "storage/sliding_window.hpp"
+
 namespace callsign::shared_state::detail {
 
 namespace {
@@ -71,7 +73,9 @@ std::optional<double> read_count(const redis::reply& r) {
   double value = 0;
   const auto* end = r.text.data() + r.text.size();
   auto [ptr, ec] = std::from_chars(r.text.data(), end, value);
-  if (ec != std::errc() || ptr != end || !(value >= 0)) return std::nullopt;
+  // A count is a whole number of failures (or an estimate of one) far below 2^53: infinity, NaN
+  // or a huge value is not one, and would make the rules' integer conversion undefined.
+  if (ec != std::errc() || ptr != end || !(value >= 0) || !(value < 9.0e15)) return std::nullopt;
   return value;
 }
 
@@ -82,6 +86,10 @@ std::optional<storage::block_entry> read_block_entry(const redis::reply& r) {
   auto until_ms = read_integer(r.elements[1]);
   auto created_ms = read_integer(r.elements[2]);
   if (key.type != redis::reply::kind::string || rule.type != redis::reply::kind::string || !until_ms || !created_ms) {
+    return std::nullopt;
+  }
+  // Times as blocks store them (Retry-After arithmetic stays far from overflow).
+  if (*until_ms < 0 || *until_ms > storage::max_time_ms || *created_ms < 0 || *created_ms > storage::max_time_ms) {
     return std::nullopt;
   }
   return storage::block_entry{key.text, *until_ms, *created_ms, rule.text};

@@ -107,7 +107,10 @@ result<void> copy_tree(const fs::path& from, const fs::path& to, backup_report& 
   std::error_code ec;
   fs::directory_iterator it(from, ec);
   if (ec) return make_error(error_kind::unavailable, "cannot list " + from.string() + ": " + ec.message());
-  for (const fs::directory_entry& entry : it) {
+  // increment(ec), not a range-for: its ++ throws on a read error, and errors here are values.
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return make_error(error_kind::unavailable, "cannot list " + from.string() + ": " + ec.message());
+    const fs::directory_entry& entry = *it;
     const std::string name = entry.path().filename().string();
     bool skipped = is_temporary_name(name);
     for (std::string_view s : skip) skipped = skipped || name == s;
@@ -129,7 +132,8 @@ result<void> copy_tree(const fs::path& from, const fs::path& to, backup_report& 
 result<void> restrict_and_sync(const fs::path& dir, backup_report& report) {
   if (::chmod(dir.c_str(), 0700) != 0) return io_error("cannot chmod", dir, errno);
   std::error_code ec;
-  for (const fs::directory_entry& entry : fs::directory_iterator(dir, ec)) {
+  for (fs::directory_iterator it(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::directory_entry& entry = *it;
     const auto status = entry.symlink_status(ec);
     if (ec) break;
     if (fs::is_directory(status)) {
@@ -138,7 +142,9 @@ result<void> restrict_and_sync(const fs::path& dir, backup_report& report) {
       if (::chmod(entry.path().c_str(), 0600) != 0) return io_error("cannot chmod", entry.path(), errno);
       if (auto synced = fsync_path(entry.path(), false); !synced) return synced;
       ++report.files;
-      report.bytes += static_cast<std::uint64_t>(entry.file_size(ec));
+      std::error_code size_ec;
+      const auto size = entry.file_size(size_ec);
+      if (!size_ec) report.bytes += static_cast<std::uint64_t>(size);
     }
   }
   if (ec) return make_error(error_kind::unavailable, "cannot list " + dir.string() + ": " + ec.message());
@@ -161,7 +167,10 @@ result<void> require_empty_target(const fs::path& target) {
 
 // Absolute, normalized, without a trailing separator: "a/b/" and "a/./b" name the same place.
 fs::path normalized(const fs::path& path) {
-  fs::path out = fs::absolute(path).lexically_normal();
+  std::error_code ec;  // absolute() fails only without a working directory: then the path as given
+  fs::path out = fs::absolute(path, ec);
+  if (ec) out = path;
+  out = out.lexically_normal();
   if (!out.has_filename() && out.has_parent_path()) out = out.parent_path();
   return out;
 }

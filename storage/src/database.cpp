@@ -295,7 +295,10 @@ result<void> database::create_checkpoint(const std::filesystem::path& dir) const
   const std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   // log_size_for_flush 0: memtables are flushed first; the WAL tail still needed is copied,
   // so the copy holds every write acknowledged before the call, atomically per WriteBatch.
-  status = checkpoint->CreateCheckpoint(std::filesystem::absolute(dir).string(), 0);
+  std::error_code ec;
+  const auto absolute = std::filesystem::absolute(dir, ec);
+  if (ec) return make_error(error_kind::unavailable, "cannot resolve " + dir.string() + ": " + ec.message());
+  status = checkpoint->CreateCheckpoint(absolute.string(), 0);
   if (!status.ok()) return storage_error("cannot create checkpoint", status);
   return {};
 }

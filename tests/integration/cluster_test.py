@@ -244,6 +244,18 @@ def test_a_node_with_another_key_ring_refuses_to_start():
         # The refused node left the registry as it was: node A still serves.
         status, _, _ = cluster.nodes[0].json("GET", "/readyz")
         check(status == 200, "node A still ready: %d" % status)
+        # A registry field that is not a key version (another program's, a typo): a node refuses
+        # to start with a clear reason and exit status 1, never aborts on it.
+        topology = cluster.topology
+        topology.cmd(topology.server_on(topology.primary_port()), "HSET", "cs:keyring", "not-a-version", "x")
+        try:
+            cluster.start_node("node-y")
+        except RuntimeError as e:
+            text = str(e)
+            check("exited early: 1" in text, "exit status 1, not an abort: %s" % text[:300])
+            check("not a key version" in text, "a clear reason: %s" % text[-600:])
+        else:
+            raise AssertionError("a node started over a key-ring registry with a foreign field")
     finally:
         cluster.cleanup()
 

@@ -1,6 +1,7 @@
 #include "server/cluster/audit_view.hpp"
 
 #include <charconv>
+#include <limits>
 #include <utility>
 
 #include "crypto/hex.hpp"
@@ -91,9 +92,18 @@ bool valid_audit_cursor(std::string_view cursor) {
   return dash != std::string_view::npos && decimal(cursor.substr(0, dash)) && decimal(cursor.substr(dash + 1));
 }
 
-redis::command audit_stream_read(std::string_view user, audit_order order, const std::optional<std::string>& cursor,
-                                 std::size_t count) {
+std::optional<redis::command> audit_stream_read(std::string_view user, audit_order order,
+                                                const std::optional<std::string>& cursor, std::size_t count) {
   const bool newest = order == audit_order::newest_first;
+  if (cursor && valid_audit_cursor(*cursor)) {  // the routes pass valid cursors only
+    const auto dash = cursor->find('-');
+    std::uint64_t ms = 0;
+    std::uint64_t seq = 0;
+    std::from_chars(cursor->data(), cursor->data() + dash, ms);
+    std::from_chars(cursor->data() + dash + 1, cursor->data() + cursor->size(), seq);
+    const std::uint64_t edge = newest ? 0 : std::numeric_limits<std::uint64_t>::max();
+    if (ms == edge && seq == edge) return std::nullopt;
+  }
   std::string from = cursor ? "(" + *cursor : std::string(newest ? "+" : "-");
   return redis::command{newest ? "XREVRANGE" : "XRANGE",
                         audit_stream_key(user),
@@ -159,14 +169,18 @@ void audit_view::detach() {
 
 void audit_view::read(std::string_view user, audit_order order, const std::optional<std::string>& cursor,
                       std::size_t count, storage::completion<audit_view_page> done) const {
-  redis::command command = audit_stream_read(user, order, cursor, count);
+  auto command = audit_stream_read(user, order, cursor, count);
+  if (!command) {
+    done(audit_view_page{});  // the cursor is the stream's very end that way: an empty last page
+    return;
+  }
   std::unique_lock lock(mutex_);
   if (client_ == nullptr) {
     lock.unlock();
     done(make_error(error_kind::unavailable, "the cross-node audit view needs shared state (Redis)"));
     return;
   }
-  client_->exec({std::move(command)},
+  client_->exec({std::move(*command)},
                 [user = std::string(user), count, done = std::move(done)](result<std::vector<redis::reply>> replies) {
                   if (!replies) {
                     done(replies.error());

@@ -1,5 +1,6 @@
 #include "server/cluster/shared_state_node.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -222,7 +223,16 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
   }
   key_ring_ids registered;
   for (std::size_t i = 0; i + 1 < all.elements.size(); i += 2) {
-    registered[static_cast<std::uint32_t>(std::stoul(all.elements[i].text))] = all.elements[i + 1].text;
+    // A field that is not a key version (another program's, a typo) is refused, never guessed.
+    const auto& field = all.elements[i].text;
+    std::uint32_t version = 0;
+    const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), version);
+    if (ec != std::errc() || end != field.data() + field.size() || field.empty()) {
+      return make_error(error_kind::invalid_input, std::string("the key-ring registry (") +
+                                                       std::string(key_ring_registry_key) +
+                                                       ") holds a field that is not a key version; fix or delete it");
+    }
+    registered[version] = all.elements[i + 1].text;
   }
   if (auto same = compare_key_rings(ids, registered); !same) return same.error();
   // 3. This node's copy of the blocks.

@@ -43,8 +43,10 @@ bool valid_audit_cursor(std::string_view cursor);
 enum class audit_order { newest_first, oldest_first };
 
 // XREVRANGE (newest first) or XRANGE, after `cursor` (exclusive) when given, COUNT `count`.
-redis::command audit_stream_read(std::string_view user, audit_order order, const std::optional<std::string>& cursor,
-                                 std::size_t count);
+// Nullopt when nothing can lie past the cursor that way (0-0 newest first, the largest id oldest
+// first, which Redis refuses as an exclusive bound): the page is empty, with no Redis call.
+std::optional<redis::command> audit_stream_read(std::string_view user, audit_order order,
+                                                const std::optional<std::string>& cursor, std::size_t count);
 
 struct audit_view_page {
   std::vector<storage::audit_entry> entries;
