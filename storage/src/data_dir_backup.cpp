@@ -125,6 +125,8 @@ result<void> copy_tree(const fs::path& from, const fs::path& to, backup_report& 
       if (auto copied = copy_private_file(entry.path(), to / name, report); !copied) return copied;
     }
   }
+  // A failed increment leaves the iterator at the end with ec set: a partial listing is an error.
+  if (ec) return make_error(error_kind::unavailable, "cannot list " + from.string() + ": " + ec.message());
   return {};
 }
 

@@ -176,7 +176,7 @@ rules_outcome rule_registry::install(std::string_view text, bool write_file) {
 result<void> rule_registry::load(const list_snapshot& lists) {
   std::lock_guard install_lock(install_mutex_);
   newest_list_ = lists.open_proxies;
-  previous_list_.reset();
+  previous_list_ = lists.open_proxies;  // one list known: one binding per version
   auto text = read_rule_file(path_, config_.max_file_bytes);
   if (!text) {
     if (text.error().kind == error_kind::not_found && !path_configured_) return {};  // no rules yet
@@ -190,22 +190,26 @@ result<void> rule_registry::load(const list_snapshot& lists) {
   return {};
 }
 
-void rule_registry::bind(const list_snapshot& next) {
+void rule_registry::bind(const list_snapshot& next) noexcept {
   std::lock_guard install_lock(install_mutex_);
   if (next.open_proxies == newest_list_) return;
   previous_list_ = std::move(newest_list_);
   newest_list_ = next.open_proxies;
   auto now = published();  // bound to previous_list_ now
   if (now->version == 0) return;  // no rule file: nothing is bound to a list
-  auto rebuilt = build(now->text, newest_list_);
-  auto* ready = std::get_if<std::shared_ptr<installed_rules>>(&rebuilt);
-  // The text compiled before and binds only managed lists, which always resolve. Were it to
-  // fail, the version keeps serving bound to the list before.
-  if (ready == nullptr) return;
-  (*ready)->version = now->version;
-  (*ready)->loaded_at_ms = now->loaded_at_ms;
-  (*ready)->counters = now->counters;  // one version, one set of counts
-  publish(std::move(*ready), std::move(now));
+  // The text compiled before and binds only managed lists, which always resolve; only memory can
+  // fail here. Then the version keeps serving bound to the list before (current() falls back to
+  // it), and the list reload that called this goes on: nothing throws into a reloading thread.
+  try {
+    auto rebuilt = build(now->text, newest_list_);
+    auto* ready = std::get_if<std::shared_ptr<installed_rules>>(&rebuilt);
+    if (ready == nullptr) return;
+    (*ready)->version = now->version;
+    (*ready)->loaded_at_ms = now->loaded_at_ms;
+    (*ready)->counters = now->counters;  // one version, one set of counts
+    publish(std::move(*ready), std::move(now));
+  } catch (...) {
+  }
 }
 
 std::shared_ptr<const installed_rules> rule_registry::published() const {

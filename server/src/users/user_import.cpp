@@ -109,14 +109,15 @@ class import_run : public std::enable_shared_from_this<import_run> {
   }
 
   bool read_line() {
-    if (options_.stop != nullptr && options_.stop->load()) {
-      std::lock_guard lock(mutex_);
-      report_.interrupted = true;
+    std::string_view text;
+    if (!source_(text)) {
       phase_ = phase::finish;
       return true;
     }
-    std::string_view text;
-    if (!source_(text)) {
+    // Read once a line is in hand: an import whose last line was read finishes as a whole.
+    if (options_.stop != nullptr && options_.stop->load()) {
+      std::lock_guard lock(mutex_);
+      report_.interrupted = true;
       phase_ = phase::finish;
       return true;
     }

@@ -82,7 +82,7 @@ class rule_registry {
   // Compiles the serving version's text against next.open_proxies and publishes that binding
   // beside the one bound to the list before it, so requests still holding the older snapshot
   // keep the binding of their own list. Off the I/O threads; may wait for a replace.
-  void bind(const list_snapshot& next);
+  void bind(const list_snapshot& next) noexcept;
 
   // The rules to evaluate against `lists` (the caller's snapshot): the serving version's binding
   // to lists.open_proxies, which bind() prepared before that list served. Never compiles and
