@@ -22,6 +22,7 @@
 #include "server/observability/console_series.hpp"
 #include "server/routes/routes.hpp"
 #include "server/rules/rule_registry.hpp"
+#include "server/timing/state_sweeper.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/block_directory.hpp"
@@ -303,6 +304,15 @@ int main(int argc, char** argv) {
         {"failure counts preloaded", "counters",
          "failure counts not preloaded; each is read from disk when first asked for"},
         [&counters, &clock] { return counters.load_live(clock.unix_ms()); });
+  }
+  // Expired failure counts and blocks leave memory within a minute, also in the stripes no
+  // request touches again after an attack of fresh keys (docs/shared-state.md, "Memory").
+  std::optional<server::state_sweeper> sweeper;
+  if (!shared_mode) {
+    sweeper.emplace(clock, std::chrono::seconds(60),
+                    std::vector<server::state_sweeper::sweep>{
+                        [&counters](std::int64_t now_ms) { return counters.sweep(now_ms); },
+                        [embedded = blocks->get()](std::int64_t now_ms) { return embedded->sweep(now_ms); }});
   }
   int code = server::serve_http(app, routes);
   // The threads that reload lists and rules journal what they install: they end while the writer

@@ -1,5 +1,8 @@
 #include "storage/block_cache.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace callsign::storage {
 namespace {
 
@@ -30,12 +33,23 @@ result<block_outcome> block_cache::block(std::string_view key, std::int64_t unti
     return block_outcome{it->second, false};
   }
   block_entry entry{std::string(key), until_ms, now_ms, std::string(rule)};
+  if (it == entries_.end()) sweep_if_due_locked(now_ms);
   entries_.insert_or_assign(std::string(key), entry);
   return block_outcome{std::move(entry), true};
 }
 
+void block_cache::sweep_if_due_locked(std::int64_t now_ms) {
+  latest_now_ms_ = std::max(latest_now_ms_, now_ms);
+  if (entries_.size() < sweep_at_) return;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    it = it->second.until_ms <= now_ms ? entries_.erase(it) : std::next(it);
+  }
+  sweep_at_ = std::max<std::size_t>(64, 2 * entries_.size());  // amortised: O(1) per insertion
+}
+
 result<std::optional<block_entry>> block_cache::find(std::string_view key, std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
+  latest_now_ms_ = std::max(latest_now_ms_, now_ms);
   auto it = entries_.find(key);
   if (it == entries_.end() || it->second.until_ms <= now_ms) {
     return std::optional<block_entry>{};
@@ -74,10 +88,12 @@ result<std::optional<block_entry>> block_cache::lift(std::string_view key, std::
 
 void block_cache::apply(const block_entry& entry) {
   std::lock_guard lock(mutex_);
+  const std::int64_t now_ms = std::max(latest_now_ms_, entry.created_ms);
   auto it = entries_.find(entry.key);
   if (it != entries_.end() && it->second.until_ms >= entry.until_ms) {
     return;  // events can arrive after a reload that already held a later end
   }
+  if (it == entries_.end()) sweep_if_due_locked(now_ms);
   entries_.insert_or_assign(entry.key, entry);
 }
 
@@ -96,6 +112,7 @@ void block_cache::replace_all(std::vector<block_entry> entries) {
   }
   std::lock_guard lock(mutex_);
   entries_.swap(fresh);
+  sweep_at_ = std::max<std::size_t>(64, 2 * entries_.size());
 }
 
 std::size_t block_cache::size() const {

@@ -231,7 +231,10 @@ void group_commit_writer::write_group(std::deque<pending>& group) {
       const std::uint64_t seq = next.last_seq + 1;
       const std::size_t first_op = ops.size();  // the entry's own record comes first
       next.last_hash = append_audit_records(seq, next.last_hash, draft, ops, options_.node_id);
-      if (options_.on_durable) durable.push_back({seq, draft.subject, ops[first_op].value, next.last_hash});
+      if (options_.on_durable) {
+        durable.push_back({seq, draft.subject_exists ? draft.subject : std::string(), ops[first_op].value,
+                           next.last_hash});
+      }
       next.last_seq = seq;
       receipts[i].audit_sequences.push_back(seq);
       ++entries;

@@ -157,6 +157,7 @@ void settle(const std::shared_ptr<verify_run>& run) {
     audit.actor_id = request.agent_id;
     audit.action = "verify";
     audit.subject = out.user.value_or("");
+    audit.subject_exists = run->user.has_value();  // an unknown id: no per-user copy on other nodes
     audit.source_ip = request.source_ip;
     audit.request_id = request.request_id;
     audit.details.emplace_back("lookup", request.user_id ? "id" : "email");

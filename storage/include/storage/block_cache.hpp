@@ -1,7 +1,9 @@
 // A node's in-memory copy of blocks kept elsewhere (Redis, issue 18): the login signals read it
 // without a round trip, and it is kept current by the block and unblock events every node
 // publishes, plus a full reload after each reconnect (docs/cluster.md, "Blocks"). It persists
-// nothing: block() and lift() change memory only and append nothing to `changes`.
+// nothing: block() and lift() change memory only and append nothing to `changes`. Expired
+// entries are dropped by a sweep each time the copy has doubled since the last one, so it holds
+// at most about twice the blocks in force (and 64), however many blocks come and go.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +36,15 @@ class block_cache final : public blocks {
   std::size_t size() const;
 
  private:
+  // An insertion that finds the copy at sweep_at_ entries drops every expired one first.
+  void sweep_if_due_locked(std::int64_t now_ms);
+
   mutable std::mutex mutex_;
   std::map<std::string, block_entry, std::less<>> entries_;
+  std::size_t sweep_at_ = 64;
+  // The latest time a caller gave (find() runs on every gate check): apply()'s sweep uses it, or
+  // the event's own start if later, so it drops only what has expired.
+  std::int64_t latest_now_ms_ = 0;
 };
 
 }  // namespace callsign::storage

@@ -46,6 +46,11 @@ struct audit_draft {
   std::string source_ip;
   std::string request_id;
   std::vector<std::pair<std::string, std::string>> details;  // small, non-secret facts (method, ticket)
+  // False when `subject` names no stored user (a verify of an unknown id): the entry is journaled
+  // and indexed under it as any other, but not shared as that user's entry with other nodes
+  // (group_commit_writer's durable entries carry no subject), so made-up ids cannot create
+  // per-user state elsewhere.
+  bool subject_exists = true;
 };
 
 // Not thread-safe: built by one request, then handed to the writer.

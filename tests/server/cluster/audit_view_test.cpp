@@ -90,6 +90,9 @@ BOOST_AUTO_TEST_CASE(the_writer_hands_each_durable_group_to_on_durable_after_its
   storage::change_set change = test::change_with(test::draft_for("alice"));
   auto link = test::draft_for("");  // no subject: handed over too; the view skips it
   change.add_audit(link);
+  auto probe = test::draft_for("made-up-id");  // a verify of an id no user has
+  probe.subject_exists = false;
+  change.add_audit(probe);
   std::promise<void> done;
   (*writer)->submit(std::move(change), [&](result<storage::commit_receipt> receipt) {
     BOOST_CHECK(receipt);
@@ -101,11 +104,14 @@ BOOST_AUTO_TEST_CASE(the_writer_hands_each_durable_group_to_on_durable_after_its
   (*writer)->stop();  // joins the writer thread: the hook has run
 
   BOOST_TEST((order == std::vector<std::string>{"completion", "durable"}));
-  BOOST_REQUIRE(seen.size() == 2U);
+  BOOST_REQUIRE(seen.size() == 3U);
   BOOST_TEST(seen[0].seq == 1U);
   BOOST_TEST(seen[0].subject == "alice");
   BOOST_TEST(seen[1].seq == 2U);
   BOOST_TEST(seen[1].subject.empty());
+  // Journaled under its subject, but no per-user stream anywhere: made-up ids cannot fill Redis.
+  BOOST_TEST(seen[2].subject.empty());
+  BOOST_TEST(!server::audit_stream_append(seen[2], "node-a"));
   // What the hook saw is exactly what the journal stores, and its JSON is the API's.
   storage::audit_journal journal(**db);
   for (const auto& e : seen) {

@@ -142,8 +142,13 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(unknown_and_ineligible_users_cost_the_same_work, b
   BOOST_TEST(known.second == 4U);
   BOOST_TEST((unknown == known));
   BOOST_TEST((ineligible == known));
-  BOOST_TEST(f.verify("mallory", f.token("mallory")).second.outcome == "unknown_user");
-  BOOST_TEST(f.verify("carol", f.token("carol")).second.outcome == "not_eligible");
+  const auto mallory = f.verify("mallory", f.token("mallory")).second;
+  BOOST_TEST(mallory.outcome == "unknown_user");
+  BOOST_TEST(mallory.subject == "mallory");  // journaled under the id tried
+  BOOST_TEST(!mallory.subject_exists);       // but never shared as a user's entry
+  const auto carol = f.verify("carol", f.token("carol")).second;
+  BOOST_TEST(carol.outcome == "not_eligible");
+  BOOST_TEST(carol.subject_exists);
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(authenticator_codes_verify_steps_ahead_and_are_single_use, backend,
