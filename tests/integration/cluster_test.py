@@ -225,6 +225,18 @@ def test_an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache()
         cluster.cleanup()
 
 
+def refused_start(cluster, name, reason, data_dir=None):
+    """Starting node `name` must fail with exit status 1 (never an abort) and `reason` in its output."""
+    try:
+        cluster.start_node(name, data_dir=data_dir)
+    except RuntimeError as e:
+        text = str(e)
+        check("exited early: 1" in text, "exit status 1: %s" % text[:300])
+        check(reason in text, "a clear reason: %s" % text[-600:])
+    else:
+        raise AssertionError("node %s started; expected a refusal naming %r" % (name, reason))
+
+
 def test_a_node_with_another_key_ring_refuses_to_start():
     cluster = Cluster(ARGS, nodes=1, config=CONFIG)
     try:
@@ -233,14 +245,7 @@ def test_a_node_with_another_key_ring_refuses_to_start():
         with open(os.path.join(stranger, "master.key"), "w") as f:
             f.write("1 %s\n" % os.urandom(32).hex())
         os.chmod(os.path.join(stranger, "master.key"), 0o600)
-        try:
-            cluster.start_node("node-x", data_dir=stranger)
-        except RuntimeError as e:
-            text = str(e)
-            check("exited early: 1" in text, "exit status 1: %s" % text[:300])
-            check("differs from the one the cluster registered" in text, "a clear reason: %s" % text[-600:])
-        else:
-            raise AssertionError("a node with another key ring started")
+        refused_start(cluster, "node-x", "differs from the one the cluster registered", data_dir=stranger)
         # The refused node left the registry as it was: node A still serves.
         status, _, _ = cluster.nodes[0].json("GET", "/readyz")
         check(status == 200, "node A still ready: %d" % status)
@@ -248,14 +253,7 @@ def test_a_node_with_another_key_ring_refuses_to_start():
         # to start with a clear reason and exit status 1, never aborts on it.
         topology = cluster.topology
         topology.cmd(topology.server_on(topology.primary_port()), "HSET", "cs:keyring", "not-a-version", "x")
-        try:
-            cluster.start_node("node-y")
-        except RuntimeError as e:
-            text = str(e)
-            check("exited early: 1" in text, "exit status 1, not an abort: %s" % text[:300])
-            check("not a key version" in text, "a clear reason: %s" % text[-600:])
-        else:
-            raise AssertionError("a node started over a key-ring registry with a foreign field")
+        refused_start(cluster, "node-y", "not a key version")
     finally:
         cluster.cleanup()
 
