@@ -4,8 +4,6 @@
 #include <charconv>
 #include <utility>
 
-#include "storage/sliding_window.hpp"
-
 namespace callsign::shared_state::detail {
 
 namespace {
@@ -88,11 +86,9 @@ std::optional<storage::block_entry> read_block_entry(const redis::reply& r) {
   if (key.type != redis::reply::kind::string || rule.type != redis::reply::kind::string || !until_ms || !created_ms) {
     return std::nullopt;
   }
-  // Times as blocks store them (Retry-After arithmetic stays far from overflow).
-  if (*until_ms < 0 || *until_ms > storage::max_time_ms || *created_ms < 0 || *created_ms > storage::max_time_ms) {
-    return std::nullopt;
-  }
-  return storage::block_entry{key.text, *until_ms, *created_ms, rule.text};
+  storage::block_entry entry{key.text, *until_ms, *created_ms, rule.text};
+  if (!entry.times_in_range()) return std::nullopt;
+  return entry;
 }
 
 }  // namespace callsign::shared_state::detail

@@ -109,7 +109,6 @@ result<void> copy_tree(const fs::path& from, const fs::path& to, backup_report& 
   if (ec) return make_error(error_kind::unavailable, "cannot list " + from.string() + ": " + ec.message());
   // increment(ec), not a range-for: its ++ throws on a read error, and errors here are values.
   for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) return make_error(error_kind::unavailable, "cannot list " + from.string() + ": " + ec.message());
     const fs::directory_entry& entry = *it;
     const std::string name = entry.path().filename().string();
     bool skipped = is_temporary_name(name);

@@ -14,11 +14,22 @@ namespace {
 
 constexpr std::string_view hash_member = ",\"hash\":\"";
 
-bool decimal(std::string_view text) {
-  if (text.empty() || text.size() > 20) return false;
+std::optional<std::uint64_t> decimal(std::string_view text) {
+  if (text.empty() || text.size() > 20) return std::nullopt;
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return ec == std::errc() && end == text.data() + text.size();
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// "<ms>-<n>", both decimal and within 64 bits; nullopt for anything else.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> stream_id(std::string_view text) {
+  const auto dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const auto ms = decimal(text.substr(0, dash));
+  const auto seq = decimal(text.substr(dash + 1));
+  if (!ms || !seq) return std::nullopt;
+  return std::pair{*ms, *seq};
 }
 
 // The API's JSON back to the stored bytes and the hash it names (audit_entry_json's inverse).
@@ -87,22 +98,14 @@ std::optional<redis::command> audit_stream_append(const storage::durable_audit_e
                         durable_entry_json(entry)};
 }
 
-bool valid_audit_cursor(std::string_view cursor) {
-  const auto dash = cursor.find('-');
-  return dash != std::string_view::npos && decimal(cursor.substr(0, dash)) && decimal(cursor.substr(dash + 1));
-}
+bool valid_audit_cursor(std::string_view cursor) { return stream_id(cursor).has_value(); }
 
 std::optional<redis::command> audit_stream_read(std::string_view user, audit_order order,
                                                 const std::optional<std::string>& cursor, std::size_t count) {
   const bool newest = order == audit_order::newest_first;
-  if (cursor && valid_audit_cursor(*cursor)) {  // the routes pass valid cursors only
-    const auto dash = cursor->find('-');
-    std::uint64_t ms = 0;
-    std::uint64_t seq = 0;
-    std::from_chars(cursor->data(), cursor->data() + dash, ms);
-    std::from_chars(cursor->data() + dash + 1, cursor->data() + cursor->size(), seq);
+  if (const auto id = cursor ? stream_id(*cursor) : std::nullopt) {  // the routes pass valid cursors only
     const std::uint64_t edge = newest ? 0 : std::numeric_limits<std::uint64_t>::max();
-    if (ms == edge && seq == edge) return std::nullopt;
+    if (id->first == edge && id->second == edge) return std::nullopt;
   }
   std::string from = cursor ? "(" + *cursor : std::string(newest ? "+" : "-");
   return redis::command{newest ? "XREVRANGE" : "XRANGE",

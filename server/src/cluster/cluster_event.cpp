@@ -3,7 +3,6 @@
 #include <simdjson.h>
 
 #include "server/http/json_writer.hpp"
-#include "storage/sliding_window.hpp"
 
 namespace callsign::server {
 namespace {
@@ -119,11 +118,7 @@ result<cluster_event> decode_cluster_event(std::string_view json) {
     e.block.until_ms = r.integer("until_ms");
     e.block.created_ms = r.integer("created_ms");
     e.block.rule = r.text("rule");
-    // Times as blocks store them (Retry-After arithmetic stays far from overflow).
-    if (e.block.until_ms < 0 || e.block.until_ms > storage::max_time_ms || e.block.created_ms < 0 ||
-        e.block.created_ms > storage::max_time_ms) {
-      return malformed();
-    }
+    if (!e.block.times_in_range()) return malformed();
   } else if (type == "unblock") {
     e.kind = cluster_event_kind::unblock;
     e.block.key = r.text("key");

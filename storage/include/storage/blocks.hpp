@@ -12,6 +12,7 @@
 
 #include "crypto/result.hpp"
 #include "storage/change_set.hpp"
+#include "storage/sliding_window.hpp"
 
 namespace callsign::storage {
 
@@ -30,6 +31,11 @@ struct block_entry {
   std::int64_t retry_after_seconds(std::int64_t now_ms) const noexcept {
     if (until_ms <= now_ms) return 0;
     return (until_ms - now_ms + 999) / 1000;
+  }
+  // Both times within what a block can hold (0..max_time_ms): an entry decoded from elsewhere
+  // (Redis, another node's event) outside it is refused, so Retry-After never overflows.
+  bool times_in_range() const noexcept {
+    return until_ms >= 0 && until_ms <= max_time_ms && created_ms >= 0 && created_ms <= max_time_ms;
   }
   friend bool operator==(const block_entry&, const block_entry&) = default;
 };
