@@ -235,6 +235,20 @@ class Topology:
     def cmd(self, server, *args):
         return command(server.port, *args, password=self.password)
 
+    def ask(self, server, *args, within=5.0):
+        """One command to a server Sentinel may be reconfiguring: after REPLICAOF, Sentinel ends
+        the server's normal clients (CLIENT KILL TYPE normal), which can cut a command before its
+        reply. Such a cut answers nothing, so ask again on a fresh connection until a reply or an
+        error reply comes back, or `within` seconds pass."""
+        deadline = time.time() + within
+        while True:
+            try:
+                return self.cmd(server, *args)
+            except ConnectionError:
+                if time.time() >= deadline:
+                    raise
+                time.sleep(0.05)
+
     def _sentinel_info(self, sentinel):
         flat = command(sentinel.port, "SENTINEL", "MASTER", MASTER_NAME)
         return dict(zip(flat[0::2], flat[1::2]))

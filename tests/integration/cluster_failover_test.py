@@ -101,7 +101,7 @@ def test_a_killed_primary_is_followed_without_a_double_acceptance():
         new_primary = topology.server_on(topology.primary_port())
 
         def replica_online():
-            info = topology.cmd(new_primary, "INFO", "replication")
+            info = topology.ask(new_primary, "INFO", "replication")
             return ("connected_slaves:0" not in info and "state=online" in info
                     and "min_slaves_good_slaves:0" not in info.split())
 

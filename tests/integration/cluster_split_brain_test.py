@@ -63,7 +63,7 @@ def test_a_paused_primary_never_lets_two_nodes_accept_one_code():
         old.resume()
         # Woken up, the old primary refuses writes: NOREPLICAS, or READONLY once Sentinel demoted it.
         try:
-            cluster_topology.command(old.port, "SET", "cs:split-brain-probe", "1")
+            topology.ask(old, "SET", "cs:split-brain-probe", "1")
             refused = None
         except cluster_topology.RedisError as e:
             refused = str(e)
@@ -82,7 +82,7 @@ def test_a_paused_primary_never_lets_two_nodes_accept_one_code():
         check(not doubles, "codes accepted twice: %r" % doubles)
         steps = {s for (_, s) in accepted}
         check(len(steps) >= 2, "codes were accepted before and after the switch: steps %r" % sorted(steps))
-        wait_for(lambda: "role:slave" in topology.cmd(old, "INFO", "replication"), 20,
+        wait_for(lambda: "role:slave" in topology.ask(old, "INFO", "replication"), 20,
                  "the old primary demoted to a replica", interval=0.2)
         by_step = {}
         for user, s, status, body in results:

@@ -11,6 +11,7 @@ import shutil
 import struct
 import subprocess
 import time
+import traceback
 
 from callsignd_process import SANITIZER_REPORT, Server  # noqa: F401 - suites import both from here
 
@@ -52,6 +53,9 @@ def run_cases(cases):
         except Exception as exc:  # noqa: BLE001 - report every failure
             failed += 1
             print("FAIL %s: %s" % (name, exc), flush=True)
+            if not isinstance(exc, AssertionError):  # an unexpected error: say where it came from
+                print("     " + "".join(traceback.format_tb(exc.__traceback__)[-3:]).strip().replace("\n", "\n     "),
+                      flush=True)
             for server in Server.started:
                 report = "" if server.crash_reported else server.crash_report()
                 if report:
