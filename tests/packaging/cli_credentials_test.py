@@ -227,9 +227,36 @@ def help_names_the_lookup():
               in out.stdout, "%s --help does not explain the ring lookup: %r" % (args, out.stdout[-400:]))
 
 
+def token_config_reads_credential_paths():
+    """callsign token --config reads the file callsignd reads: auth.hs256_key_file =
+    "credential:NAME" is NAME in $CREDENTIALS_DIRECTORY, and without the variable it says so."""
+    node = start_node()
+    try:
+        key = os.path.join(CREDS, "jwt-hs256.key")
+        shutil.copyfile(os.path.join(DATA, "jwt-hs256.key"), key)
+        os.chmod(key, 0o400)
+        config = os.path.join(WORK, "token.toml")
+        with open(config, "w") as f:
+            f.write('[auth]\nhs256_key_file = "credential:jwt-hs256.key"\n')
+        out = callsign("token", "--config", config, "--data-dir", DATA, "--role", "admin", "--sub", "ops-1")
+        check(out.returncode == 0, "token --config with a credential path: %d %r" % (out.returncode, out.stderr))
+        status, _, _ = node.server.json("GET", "/v1/users?limit=1",
+                                        headers={"Authorization": "Bearer " + out.stdout.strip()})
+        check(status == 200, "callsignd refused the token signed with the credential's key: %d" % status)
+        out = callsign("token", "--config", config, "--data-dir", DATA, "--role", "admin", "--sub", "ops-1",
+                       creds=False)
+        check(out.returncode == 1 and "CREDENTIALS_DIRECTORY" in out.stderr,
+              "token --config without the variable: %d %r" % (out.returncode, out.stderr))
+    finally:
+        node.server.cleanup()
+        if os.path.exists(os.path.join(CREDS, "jwt-hs256.key")):
+            os.unlink(os.path.join(CREDS, "jwt-hs256.key"))
+
+
 try:
     code = run_cases([("--help of each ring-using command names --master-key and the credential",
                        help_names_the_lookup),("the CLI reads the master.key credential callsignd reads", cli_reads_the_credential),
+                      ("token --config reads credential:NAME key paths", token_config_reads_credential_paths),
                       ("--master-key FILE wins over $CREDENTIALS_DIRECTORY", option_wins_over_the_variable),
                       ("a missing or refused ring file exits 1 naming it", bad_files_are_named),
                       ("a credential and a data-dir ring at once are refused", two_rings_refused),

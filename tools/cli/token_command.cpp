@@ -2,6 +2,7 @@
 // tests, scripts). Production callers get tokens from their identity provider instead.
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <optional>
@@ -13,6 +14,7 @@
 #include "server/auth/token_minting.hpp"
 #include "server/auth/verification_keys.hpp"
 #include "server/config/config.hpp"
+#include "server/config/credentials.hpp"
 
 namespace callsign::cli {
 namespace {
@@ -65,6 +67,10 @@ int run_token_command(std::span<const std::string_view> args) {
     auto loaded = server::load_config_file(std::filesystem::path(*config_option));
     if (!loaded) return runtime_error(loaded.error().message);
     config = std::move(loaded).value();
+    // The same file callsignd reads, with the same "credential:NAME" paths (systemd credentials).
+    if (auto resolved = server::resolve_credential_paths(config, std::getenv("CREDENTIALS_DIRECTORY")); !resolved) {
+      return runtime_error(resolved.error().message);
+    }
   }
   const std::filesystem::path data_dir =
       data_dir_option && !data_dir_option->empty() ? std::filesystem::path(*data_dir_option) : config.data_dir;

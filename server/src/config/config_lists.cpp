@@ -1,6 +1,7 @@
 // [lists] and its per-list tables [lists.open_proxies] ... [lists.exposed_passwords].
 #include <array>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 #include <string>
 #include <utility>
@@ -46,7 +47,8 @@ result<void> parse_list_url_source(const toml::table& t, const std::string& sect
     if (!parsed) return config_error(src, section + ".sha256", parsed.error().message);
     list.sha256 = std::move(parsed).value();
   }
-  if (std::error_code ec; list.ca_file && !std::filesystem::is_regular_file(*list.ca_file, ec)) {
+  if (std::error_code ec; list.ca_file && (!std::filesystem::is_regular_file(*list.ca_file, ec) ||
+                                           !std::ifstream(*list.ca_file, std::ios::binary).is_open())) {
     return config_error(src, section + ".ca_file", "is not a readable file");
   }
   if (max_bytes > 0) list.max_bytes = static_cast<std::uint64_t>(max_bytes);
