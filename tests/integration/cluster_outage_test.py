@@ -1,5 +1,6 @@
-"""Integration (issue 18): Redis stopped under two callsignd nodes. Verify, user writes and
-/readyz answer 503 problem+json with Retry-After, nothing is half-written; the gate keeps
+"""Integration (issue 18): Redis stopped under two callsignd nodes. Verify, user writes, an
+unblock and /readyz answer 503 problem+json with the configured Retry-After, nothing is
+half-written, and the refused verify is still in the node's journal (outcome "failed"); the gate keeps
 answering from the node's block copy on the node that fails open (the default) and refuses on
 the node configured to fail closed; when Redis returns, both nodes recover by themselves (a
 restarted Redis is a new primary: the step it came back in is fenced, the next one verifies)."""
@@ -7,7 +8,7 @@ import json
 import sys
 import time
 
-from cluster_harness import Cluster, wait_for
+from cluster_harness import Cluster, journal_entries, wait_for
 from harness import check, parse_args, phone_token_at, run_cases, wait_for_step_start
 
 ARGS, _ = parse_args()
@@ -26,7 +27,9 @@ def gate(node, ip):
 
 
 def test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers():
-    cluster = Cluster(ARGS, nodes=2, config=CONFIG, node_configs={"node-b": 'login_signals_when_unavailable = "closed"\n'})
+    cluster = Cluster(ARGS, nodes=2, config=CONFIG,
+                      node_configs={"node-a": "retry_after_seconds = 7\n",
+                                    "node-b": 'login_signals_when_unavailable = "closed"\nretry_after_seconds = 7\n'})
     try:
         a, b = cluster.nodes
         cluster.put_user(a, "carol")
@@ -45,22 +48,30 @@ def test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers():
             return node.json("GET", "/readyz")[0] == 503
 
         wait_for(lambda: unready(a) and unready(b), 10, "both nodes unready")
-        status, headers, body = a.json("POST", "/v1/verify", {"user": "carol", "code": "123456"},
+        status, headers, body = a.json("POST", "/v1/verify", {"user": "carol", "code": "123456", "ticket": "OUT-1"},
                                        cluster.token("agent", "agent-1"))
         check(status == 503 and headers.get("content-type") == "application/problem+json",
               "verify while Redis is away: %d %r" % (status, body))
-        check(headers.get("retry-after") == "2", "Retry-After from [shared_state]: %r" % headers.get("retry-after"))
+        check(headers.get("retry-after") == "7", "Retry-After from [shared_state]: %r" % headers.get("retry-after"))
         check("carol" not in json.dumps(body), "the problem names no user: %r" % body)
+        # The refused verify is journaled on node A: a code Redis may have burnt leaves a trace.
+        failed = [e for e in journal_entries(ARGS.callsign, a.data_dir)
+                  if e["action"] == "verify" and e.get("details", {}).get("ticket") == "OUT-1"]
+        check(len(failed) == 1 and failed[0]["outcome"] == "failed" and failed[0]["subject"] == "carol" and
+              failed[0]["details"].get("error") == "unavailable", "the refused verify's entry: %r" % failed)
         status, headers, body = b.json("PUT", "/v1/users/dave", {"email": "dave@example.com", "phone_support": True},
                                        cluster.admin)
-        check(status == 503 and headers.get("retry-after") == "2", "user write: %d %r" % (status, body))
+        check(status == 503 and headers.get("retry-after") == "7", "user write: %d %r" % (status, body))
+        status, headers, body = a.json("DELETE", "/v1/admin/blocks/" + blocked_ip, token=cluster.admin)
+        check(status == 503 and headers.get("retry-after") == "7" and
+              headers.get("content-type") == "application/problem+json", "unblock: %d %r" % (status, body))
 
         # Fail open (node A): the block copy still answers; nothing new is refused.
         check(gate(a, blocked_ip)[0] == 429, "node A keeps its known block")
         check(gate(a, "198.51.100.7")[0] == 204, "node A lets an unknown address through")
         # Fail closed (node B): the gate refuses while it cannot know.
         status, headers, _ = gate(b, "198.51.100.7")
-        check(status == 503 and "retry-after" in headers, "node B fails closed: %d" % status)
+        check(status == 503 and headers.get("retry-after") == "7", "node B fails closed: %d %r" % (status, headers))
 
         for server in cluster.topology.servers:
             server.restart()
@@ -70,6 +81,7 @@ def test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers():
 
         wait_for(ready_again, 20, "both nodes ready again", interval=0.1)
         check(gate(b, "198.51.100.7")[0] == 204, "node B answers again")
+        check(gate(a, blocked_ip)[0] == 429, "the refused unblock left the block in place")
         status, _, body = b.json("GET", "/v1/users/dave", token=cluster.admin)
         check(status == 404, "the refused write left nothing behind: %d %r" % (status, body))
         step = wait_for_step_start(PERIOD)

@@ -184,6 +184,17 @@ handler_result reload_list(const list_services& services, http_request& request)
                    });
 }
 
+// An admitted upload whose file could not be made, written or synced (ENOSPC, EIO): the file is
+// gone, the error is logged, and the refusal is audited before its reply, like every admin action.
+handler_result store_failed(const list_services& services, const http_request& request,
+                            const list_upload_ticket& ticket, std::uint64_t bytes_stored, const error& why) {
+  services.app.log.warn("list upload could not be stored", {{"request_id", request.request_id},
+                                                              {"list", list_name(ticket.id)},
+                                                              {"error", why.message}});
+  return refused_list_upload(services.app, request, ticket, upload_refusal::store_failed, bytes_stored,
+                             error_response(why));
+}
+
 handler_result put_list(const list_services& services, http_request& request) {
   auto admitted = admit_list_upload(services, request, request.body.size());
   if (auto* refused = std::get_if<http_response>(&admitted)) return std::move(*refused);
@@ -193,8 +204,12 @@ handler_result put_list(const list_services& services, http_request& request) {
                                upload_too_large_response(ticket.limit));
   }
   auto file = upload_file::create(ticket.path, ticket.limit);
-  if (!file) return file.error();
-  if (auto stored = file->write(request.body); !stored) return stored.error();
+  if (!file) {
+    return store_failed(services, request, ticket, 0, file.error());
+  }
+  if (auto stored = file->write(request.body); !stored) {
+    return store_failed(services, request, ticket, file->bytes(), stored.error());
+  }
   request.body.clear();
   request.body.shrink_to_fit();
   return install_list_upload(services, request, ticket, *file);
@@ -275,8 +290,7 @@ std::variant<std::unique_ptr<body_stream>, handler_result> admit_upload(const li
   }
   auto created = upload_file::create(ticket.path, ticket.limit);
   if (!created) {
-    return refused_list_upload(services.app, request, ticket, upload_refusal::store_failed, 0,
-                               error_response(created.error()));
+    return store_failed(services, request, ticket, 0, created.error());
   }
   return std::make_unique<list_upload_body>(services, std::move(ticket), std::move(created).value());
 }
@@ -285,8 +299,10 @@ std::variant<std::unique_ptr<body_stream>, handler_result> admit_upload(const li
 
 handler_result install_list_upload(const list_services& services, const http_request& request,
                                    const list_upload_ticket& ticket, upload_file& file) {
-  auto stored = file.finish();
-  if (!stored) return stored.error();
+  auto stored = file.finish();  // fsync and close: a failure removes the file
+  if (!stored) {
+    return store_failed(services, request, ticket, file.bytes(), stored.error());
+  }
   return journaled(services, ticket.who, request, "lists.upload", ticket.id,
                    {{"bytes", std::to_string(stored->bytes)}, {"upload_sha256", stored->sha256}},
                    [&](const ordered_report& report) {

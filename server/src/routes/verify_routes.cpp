@@ -135,6 +135,7 @@ handler_result verify(const verify_services& services, http_request& request) {
                   }
                   run->deferred.finish = [&app = services.app, decided = std::move(*outcome),
                                           agent](const result<storage::commit_receipt>& done) {
+                    if (decided.failure) return error_response(*decided.failure);  // journaled as "failed"
                     if (done) count_outcome(app.verify_counts, decided);
                     // Live dashboards hear about a verification only once it is durable. Non-blocking.
                     if (done && decided.valid && decided.user && decided.method) {

@@ -86,8 +86,47 @@ struct verify_run {
   std::optional<code_match> match;
   storage::code_attempt attempt;
 
-  void fail(const error& e) { done(e); }
+  void fail(const error& e);
 };
+
+// The entry every attempt journals; the caller adds the outcome and its details.
+storage::audit_draft attempt_audit(const verify_run& run) {
+  const auto& request = run.request;
+  storage::audit_draft audit;
+  audit.time = run.now_ms / 1000;
+  audit.actor_type = "agent";
+  audit.actor_id = request.agent_id;
+  audit.action = "verify";
+  // The resolved id, or the id the agent named when the lookup itself failed.
+  audit.subject = run.out.user ? *run.out.user : request.user_id.value_or("");
+  audit.subject_exists = run.user.has_value();  // an unknown id: no per-user copy on other nodes
+  audit.source_ip = request.source_ip;
+  audit.request_id = request.request_id;
+  audit.details.emplace_back("lookup", request.user_id ? "id" : "email");
+  if (request.ticket) {
+    audit.details.emplace_back("ticket", *request.ticket);
+  }
+  if (request.reason) {
+    audit.details.emplace_back("reason", *request.reason);
+  }
+  return audit;
+}
+
+// A backend failure: the attempt is journaled as "failed" with the error's kind (never its
+// message) and answered with the error. What the backend already changed is kept.
+void verify_run::fail(const error& e) {
+  auto audit = attempt_audit(*this);
+  audit.outcome = "failed";
+  audit.details.emplace_back("error", e.kind == error_kind::unavailable || e.kind == error_kind::storage_failed
+                                         ? "unavailable"
+                                         : "internal");
+  changes.add_audit(std::move(audit));
+  verify_outcome failed;
+  failed.user = out.user;
+  failed.failure = e;
+  auto finish = std::move(done);
+  finish(std::move(failed));
+}
 
 void settle(const std::shared_ptr<verify_run>& run);
 
@@ -149,24 +188,8 @@ void settle(const std::shared_ptr<verify_run>& run) {
       run->fail(settled.error());
       return;
     }
-    const auto& request = run->request;
     auto& out = run->out;
-    storage::audit_draft audit;
-    audit.time = run->now_ms / 1000;
-    audit.actor_type = "agent";
-    audit.actor_id = request.agent_id;
-    audit.action = "verify";
-    audit.subject = out.user.value_or("");
-    audit.subject_exists = run->user.has_value();  // an unknown id: no per-user copy on other nodes
-    audit.source_ip = request.source_ip;
-    audit.request_id = request.request_id;
-    audit.details.emplace_back("lookup", request.user_id ? "id" : "email");
-    if (request.ticket) {
-      audit.details.emplace_back("ticket", *request.ticket);
-    }
-    if (request.reason) {
-      audit.details.emplace_back("reason", *request.reason);
-    }
+    storage::audit_draft audit = attempt_audit(*run);
     const bool user_eligible = run->user && run->user->phone_support;
     if (settled->throttled) {
       out.throttled = true;

@@ -358,6 +358,32 @@ BOOST_FIXTURE_TEST_CASE(an_admitted_upload_streams_then_installs_or_is_rejected_
   BOOST_TEST(files_in(lists_dir()) == 1U);
 }
 
+BOOST_FIXTURE_TEST_CASE(an_upload_that_cannot_be_finished_is_refused_and_audited, upload_fixture) {
+  // finish() fails (here: the file is already closed, as after a failed fsync): the refusal is
+  // audited as store_failed before its reply, nothing is installed, and no file stays behind.
+  const auto request = request_for("open_proxies", role::admin);
+  auto admitted = admit_list_upload(services(), request, std::nullopt, true);
+  const auto ticket = std::get<list_upload_ticket>(admitted);
+  auto file = upload_file::create(ticket.path, ticket.limit);
+  BOOST_TEST_REQUIRE(file.has_value());
+  BOOST_TEST_REQUIRE(file->write("192.0.2.1\n").has_value());
+  file->abort();
+  auto outcome = install_list_upload(services(), request, ticket, *file);
+  auto* deferred = std::get_if<deferred_response>(&outcome.value());
+  BOOST_TEST_REQUIRE(deferred != nullptr);  // the reply waits for the entry
+  BOOST_TEST_REQUIRE(deferred->changes.audit.size() == 1U);
+  const auto& entry = deferred->changes.audit.front();
+  BOOST_TEST(entry.action == "lists.upload");
+  BOOST_TEST(entry.outcome == "refused");
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"list", "open_proxies"}, {"reason", "store_failed"}, {"bytes_stored", "10"}};
+  BOOST_TEST((entry.details == expected));
+  BOOST_TEST(deferred->finish(storage::commit_receipt{}).status >= 500U);
+  BOOST_TEST(!fs::exists(ticket.path));
+  BOOST_TEST(lists->status(list_id::open_proxies).version == 0U);
+  BOOST_TEST(!lists->snapshot()->is_open_proxy("192.0.2.1"));
+}
+
 BOOST_FIXTURE_TEST_CASE(start_up_removes_uploads_a_crash_left_behind, upload_fixture) {
   // What a SIGKILL mid-upload leaves: a partial file under the upload name. Other files stay.
   const auto source = lists->status(list_id::exposed_passwords).source;

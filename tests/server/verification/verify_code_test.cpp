@@ -151,6 +151,50 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(unknown_and_ineligible_users_cost_the_same_work, b
   BOOST_TEST(carol.subject_exists);
 }
 
+namespace {
+// A shared backend that fails to settle (Redis away, a missed WAIT): the claim may be taken.
+class failing_attempts final : public storage::code_attempts {
+ public:
+  void settle(const storage::code_attempt&, storage::change_set&,
+              storage::completion<storage::code_attempt_result> done) override {
+    done(make_error(error_kind::unavailable, "the shared state is unreachable"));
+  }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(an_attempt_the_backend_cannot_settle_is_journaled_as_failed, backend,
+                              test::state_backends) {
+  test::verification_fixture<backend> f;
+  failing_attempts failing;
+  const server::verification_context ctx{f.ring, f.config, f.backend.users(), f.backend.authenticators(), failing,
+                                         &f.work};
+  server::verify_request request;
+  request.user_id = "alice";
+  request.code = f.token("alice");
+  request.agent_id = "agent-1";
+  request.source_ip = "192.0.2.1";
+  request.ticket = "T-9";
+  storage::change_set changes;
+  auto out = test::wait_for<server::verify_outcome>(
+      [&](auto done) { server::verify_code(ctx, request, f.now_ms(), changes, std::move(done)); });
+  BOOST_TEST_REQUIRE(out.has_value());
+  BOOST_TEST_REQUIRE(out->failure.has_value());  // the reply is the error
+  BOOST_TEST((out->failure->kind == error_kind::unavailable));
+  BOOST_TEST(!out->valid);
+  BOOST_TEST_REQUIRE(changes.audit.size() == 1U);  // and the attempt leaves its entry
+  const auto& entry = changes.audit.front();
+  BOOST_TEST(entry.action == "verify");
+  BOOST_TEST(entry.outcome == "failed");
+  BOOST_TEST(entry.subject == "alice");
+  BOOST_TEST(entry.actor_id == "agent-1");
+  BOOST_TEST(test::audit_detail(entry, "error").value_or("") == "unavailable");  // the kind, never the message
+  BOOST_TEST(test::audit_detail(entry, "ticket").value_or("") == "T-9");
+  for (const auto& [key, value] : entry.details) {
+    BOOST_TEST(value.find(request.code) == std::string::npos, key);
+    BOOST_TEST(value.find("unreachable") == std::string::npos, key);
+  }
+}
+
 BOOST_AUTO_TEST_CASE_TEMPLATE(authenticator_codes_verify_steps_ahead_and_are_single_use, backend,
                               test::state_backends) {
   test::verification_fixture<backend> f;

@@ -40,6 +40,11 @@ struct verify_outcome {
   bool throttled = false;
   bool replayed = false;  // a right code whose step was already used (for verify_metrics)
   std::int64_t retry_after_seconds = 0;
+  // The attempt could not be settled (the state backend failed: Redis away, a missed WAIT, a
+  // disk error). The journal still gets the attempt's entry, outcome "failed", and the reply is
+  // this error once that entry is durable: a code a shared backend may already have burnt
+  // leaves a trace.
+  std::optional<error> failure;
 };
 
 // Thread-safety: holds references to thread-safe backends; usable from any thread.
