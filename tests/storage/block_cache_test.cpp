@@ -54,6 +54,43 @@ BOOST_AUTO_TEST_CASE(a_reload_replaces_everything_and_lists_only_active) {
   BOOST_TEST(changes.ops.empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_reload_keeps_what_changed_while_the_list_was_read) {
+  // After a reconnect the list is read on one connection while events keep arriving on another:
+  // a block, an unblock or this node's own change after the request must survive the list,
+  // which may have been read before it. Keys nobody touched take the list's state.
+  block_cache cache;
+  change_set changes;
+  cache.apply(block_entry{"a", 50'000, 0, "r"});
+  cache.apply(block_entry{"stale", 50'000, 0, "r"});  // before the request: the list decides
+  const auto ticket = cache.begin_reload();
+  cache.apply(block_entry{"b", 50'000, 1'000, "r"});        // a block event after the request
+  cache.remove("a");                                        // an unblock event after it
+  BOOST_REQUIRE(cache.block("c", 50'000, "r", 1'000, changes));  // this node's own block
+  cache.apply(block_entry{"e", 70'000, 1'000, "r"});        // a longer end than the list's
+  cache.replace_all({block_entry{"a", 50'000, 0, "r"}, block_entry{"d", 60'000, 0, "r"},
+                     block_entry{"e", 40'000, 0, "r"}},
+                    ticket);
+  BOOST_TEST(!cache.find("a", 2'000)->has_value());  // the unblock stands
+  BOOST_TEST(cache.find("b", 2'000)->has_value());
+  BOOST_TEST(cache.find("c", 2'000)->has_value());
+  BOOST_TEST(cache.find("d", 2'000)->has_value());   // from the list
+  BOOST_TEST(cache.find("e", 2'000)->value().until_ms == 70'000);
+  BOOST_TEST(!cache.find("stale", 2'000)->has_value());
+  // The next reload starts afresh: what changed before it is the list's to decide.
+  const auto next = cache.begin_reload();
+  cache.replace_all({block_entry{"d", 60'000, 0, "r"}}, next);
+  BOOST_TEST(!cache.find("b", 2'000)->has_value());
+  BOOST_TEST(cache.size() == 1U);
+  // A reload that failed is abandoned; the one after it still keeps later changes.
+  const auto failed = cache.begin_reload();
+  cache.abandon_reload(failed);
+  const auto retried = cache.begin_reload();
+  cache.apply(block_entry{"f", 50'000, 3'000, "r"});
+  cache.replace_all({}, retried);
+  BOOST_TEST(cache.find("f", 4'000)->has_value());
+  BOOST_TEST(cache.size() == 1U);
+}
+
 BOOST_AUTO_TEST_CASE(expired_blocks_leave_memory_as_new_ones_come) {
   // Blocks that come and go, by event from other nodes and set here, as a long attack of fresh
   // usernames makes them: the copy stays near the blocks in force, never one entry per block

@@ -84,13 +84,17 @@ struct shared_state_node::parts {
   parts(const server_config& c, json_log& l, const storage::clock& k) : config(c), log(l), clock(k) {}
 
   // After every (re)connection: events may have been missed while away.
+  // Block events keep arriving on the subscriber connection while the list is read on another:
+  // the ticket keeps what they change after the request from being overwritten by the list.
   void reload_blocks() {
-    block_admin->list(clock.unix_ms(), [this](result<std::vector<storage::block_entry>> listed) {
+    const auto ticket = cache.begin_reload();
+    block_admin->list(clock.unix_ms(), [this, ticket](result<std::vector<storage::block_entry>> listed) {
       if (!listed) {
+        cache.abandon_reload(ticket);
         log.warn("cannot reload blocks from Redis", {{"error", listed.error().message}});
         return;
       }
-      cache.replace_all(std::move(*listed));
+      cache.replace_all(std::move(*listed), ticket);
     });
   }
 };
