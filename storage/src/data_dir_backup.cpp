@@ -197,11 +197,31 @@ void remove_quietly(const fs::path& path) {
   fs::remove_all(path, ec);
 }
 
+// Whether `inner` is `outer` or lies under it, after resolving symbolic links and `..`.
+bool same_or_inside(const fs::path& inner, const fs::path& outer) {
+  std::error_code ec;
+  const fs::path a = fs::weakly_canonical(fs::absolute(inner, ec), ec);
+  const fs::path b = fs::weakly_canonical(fs::absolute(outer, ec), ec);
+  if (a.empty() || b.empty()) return false;
+  auto ia = a.begin();
+  for (auto ib = b.begin(); ib != b.end(); ++ib, ++ia) {
+    if (ib->empty()) continue;  // a trailing separator
+    if (ia == a.end() || *ia != *ib) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 result<backup_report> write_backup(const database& db, const fs::path& data_dir, const fs::path& given_dest,
                                    std::int64_t now) {
   const fs::path dest = normalized(given_dest);
+  // A backup inside the data directory would be copied into every later backup (with another
+  // copy of the master key each time); a data directory inside the destination would copy itself.
+  if (same_or_inside(dest, data_dir) || same_or_inside(data_dir, dest)) {
+    return make_error(error_kind::invalid_input, "the backup destination " + dest.string() +
+                                                     " must be outside the data directory " + data_dir.string());
+  }
   if (auto empty = require_empty_target(dest); !empty) return empty.error();
   std::error_code ec;
   fs::create_directories(dest.parent_path(), ec);

@@ -114,7 +114,7 @@ def test_hot_backup_and_restore():
         stop.set()
         loader.join(timeout=60)
         check(not errors, "verify load failed: %r" % errors)
-        check(out.returncode == 0 and "by callsignd" in out.stdout, "backup: %d %s %s" %
+        check(out.returncode == 0 and "by callsignd" in out.stdout and "files, " in out.stdout, "backup: %d %s %s" %
               (out.returncode, out.stdout, out.stderr))
         names = require_owner_only(dest)
         for needed in ("master.key", "jwt-hs256.key", "callsign-backup", os.path.join("db", "CURRENT")):
@@ -126,6 +126,11 @@ def test_hot_backup_and_restore():
         # A second backup into the same (now non-empty) directory is refused.
         again = cli(ARGS.callsign, "backup", "--data-dir", source.data_dir, "--out", dest, timeout=300)
         check(again.returncode == 1 and "not empty" in again.stderr, "backup over a backup: %r" % again.stderr)
+        # Inside the data directory it would be copied into every later backup: refused.
+        inside = os.path.join(source.data_dir, "backups", "b1")
+        out = cli(ARGS.callsign, "backup", "--data-dir", source.data_dir, "--out", inside, timeout=300)
+        check(out.returncode == 1 and "must be outside the data directory" in out.stderr and not os.path.exists(inside),
+              "a hot backup inside the data directory: %d %r" % (out.returncode, out.stderr))
 
         target = os.path.join(work, "restored")
         out = cli(ARGS.callsign, "restore", "--from", dest, "--data-dir", target, timeout=300)
@@ -174,6 +179,13 @@ def test_offline_backup():
         check(out.returncode == 0 and "by callsignd" not in out.stdout, "offline backup: %d %s %s" %
               (out.returncode, out.stdout, out.stderr))
         require_owner_only(dest)
+        check("files, " in out.stdout and " bytes" in out.stdout, "the offline summary: %r" % out.stdout)
+        for inside in (node.data_dir, os.path.join(node.data_dir, "backups", "b1"),
+                       os.path.join(node.data_dir, "lists", "..", "b2")):
+            out = cli(ARGS.callsign, "backup", "--data-dir", node.data_dir, "--out", inside, timeout=300)
+            check(out.returncode == 1 and "must be outside the data directory" in out.stderr,
+                  "an offline backup to %s: %d %r" % (inside, out.returncode, out.stderr))
+        check(not os.path.exists(os.path.join(node.data_dir, "backups")), "a refused backup left a directory")
         target = os.path.join(work, "restored")
         check(cli(ARGS.callsign, "restore", "--from", dest, "--data-dir", target).returncode == 0, "restore")
         audit_verify(target)

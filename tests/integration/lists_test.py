@@ -351,6 +351,17 @@ def test_breach_sets_from_the_cli(server, token):
         f.write("NOT-A-HASH:1\n")
     built = cli(ARGS.callsign, "breach", "import-hibp", "--in", hibp, "--out", os.path.join(work, "x.set"))
     check(built.returncode == 1 and "line 5001" in built.stderr, "bad HIBP line: %s" % built.stderr)
+    # A wrong --out or a directory as input fails before any input is read (a dump takes hours).
+    for args, words in (
+            (["build", "--data-dir", server.data_dir, "--pairs", pairs, "--out", os.path.join(work, "no", "x.set")],
+             "cannot create " + os.path.join(work, "no", "x.set.tmp")),
+            (["import-hibp", "--in", hibp, "--out", work], "cannot write %s: it is a directory" % work),
+            (["import-hibp", "--in", work, "--out", os.path.join(work, "y.set")],
+             "cannot read %s: it is a directory" % work)):
+        built = cli(ARGS.callsign, "breach", *args)
+        check(built.returncode == 1 and words in built.stderr and "100.0%" not in built.stderr,
+              "breach %s: %d %r" % (args[0], built.returncode, built.stderr))
+    check(not os.path.exists(os.path.join(work, "y.set.tmp")), "a refused build left its probe file")
 
     # Credential sets are not passwords sets.
     status, headers, raw = put_list(server, token, "exposed_passwords", read(out))

@@ -110,9 +110,16 @@ def test_cli_import():
         with open(path, "w") as f:  # the same users, the bad line dropped: nothing to write
             for i in range(2000):
                 f.write(line("cli-%04d" % i, "cli-%04d@example.com" % i, phone=i % 2 == 0) + "\n")
-        out = cli(ARGS.callsign, "users", "import", path, "--data", data_dir, timeout=300)
+        # FILE after the options works as well as before them.
+        out = cli(ARGS.callsign, "users", "import", "--data", data_dir, path, timeout=300)
         check(out.returncode == 0 and "2000 unchanged, 0 failed" in out.stdout, "re-run %d %r %r" %
               (out.returncode, out.stdout, out.stderr))
+        # Two directories are a usage error, not a silent choice.
+        out = cli(ARGS.callsign, "users", "import", path, "--data", data_dir, "--data-dir", tmp)
+        check(out.returncode == 2 and "not both" in out.stderr, "--data and --data-dir: %d %r" %
+              (out.returncode, out.stderr))
+        out = cli(ARGS.callsign, "users", "import", "--data", data_dir)
+        check(out.returncode == 2 and "needs a FILE" in out.stderr, "no FILE: %d %r" % (out.returncode, out.stderr))
 
         restarted = Api(ARGS, data_dir=data_dir)
         try:

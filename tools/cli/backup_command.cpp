@@ -97,6 +97,12 @@ int run_backup(const parsed_options& options) {
   const std::string_view status = text.substr(0, tab);
   const std::string_view detail = tab == std::string_view::npos ? std::string_view() : text.substr(tab + 1);
   if (status != server::control_reply_ok) return runtime_error("callsignd could not back up: " + std::string(detail));
+  // The server's "files=N bytes=M", printed as the offline backup prints its count.
+  unsigned long long files = 0;
+  unsigned long long bytes = 0;
+  if (std::sscanf(std::string(detail).c_str(), "files=%llu bytes=%llu", &files, &bytes) == 2) {
+    return print_report("backup written by callsignd to", dest, files, bytes);
+  }
   std::printf("backup written to %s by callsignd: %.*s\n", dest.c_str(), static_cast<int>(detail.size()),
               detail.data());
   return exit_ok;

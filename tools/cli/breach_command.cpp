@@ -115,6 +115,7 @@ int run_build(const parsed_options& options) {
   }
   const crypto::credential_hasher hasher(*master);
 
+  const std::string input_name = *pairs == "-" ? std::string("stdin") : std::string(*pairs);
   auto input = line_input::open(std::filesystem::path(*pairs));
   if (!input) return runtime_error(input.error().message);
   storage::hash_set_build_options build;
@@ -161,7 +162,7 @@ int run_build(const parsed_options& options) {
     wipe_fields();
     if (auto added = builder->add(digest); !added) return runtime_error(added.error().message);
   }
-  if (input->failed()) return runtime_error("reading the input failed (nothing was written)");
+  if (input->failed()) return runtime_error("reading " + input_name + " failed (nothing was written)");
   progress.finish(line, input->bytes_read());
   auto header = builder->finish();
   if (!header) return runtime_error(header.error().message);
@@ -176,6 +177,7 @@ int run_import_hibp(const parsed_options& options) {
   if (!out || out->empty()) return usage_error("breach import-hibp needs --out");
   const auto run = run_bytes(options);
   if (!run) return usage_error(run.error().message);
+  const std::string input_name = *in == "-" ? std::string("stdin") : std::string(*in);
   auto input = line_input::open(std::filesystem::path(*in));
   if (!input) return runtime_error(input.error().message);
   storage::hash_set_build_options build;
@@ -195,7 +197,7 @@ int run_import_hibp(const parsed_options& options) {
     if (!key) return line_error(line, key.error());
     if (auto added = builder->add(*key); !added) return runtime_error(added.error().message);
   }
-  if (input->failed()) return runtime_error("reading the input failed (nothing was written)");
+  if (input->failed()) return runtime_error("reading " + input_name + " failed (nothing was written)");
   progress.finish(line, input->bytes_read());
   auto header = builder->finish();
   if (!header) return runtime_error(header.error().message);

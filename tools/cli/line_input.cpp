@@ -29,7 +29,13 @@ result<line_input> line_input::open(const std::filesystem::path& path) {
   }
   struct stat st {};
   std::uint64_t total = 0;
-  if (::fstat(::fileno(file), &st) == 0 && S_ISREG(st.st_mode)) total = static_cast<std::uint64_t>(st.st_size);
+  if (::fstat(::fileno(file), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      std::fclose(file);
+      return make_error(error_kind::invalid_input, "cannot read " + path.string() + ": it is a directory");
+    }
+    if (S_ISREG(st.st_mode)) total = static_cast<std::uint64_t>(st.st_size);
+  }
   return line_input(file, true, total);
 }
 

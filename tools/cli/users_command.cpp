@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "argument_parser.hpp"
 #include "command_table.hpp"
@@ -50,6 +52,9 @@ int print_usage() {
 }
 
 int run_import(std::string_view file, const parsed_options& options) {
+  if (options.value("data") && options.value("data-dir")) {
+    return usage_error("users import takes --data or --data-dir, not both");
+  }
   auto data_dir = options.value("data");
   if (!data_dir) data_dir = options.value("data-dir");
   if (!data_dir || data_dir->empty()) return usage_error("users import needs --data DIR");
@@ -138,12 +143,22 @@ int run_users_command(std::span<const std::string_view> args) {
   for (auto arg : rest) {
     if (arg == "--help" || arg == "-h") return print_usage();
   }
-  if (rest.empty() || rest[0].starts_with("--"))
-    return usage_error("users import needs a FILE (NDJSON, or - for stdin)");
-  const auto options = parse_options(rest.subspan(1), import_specs);
+  // FILE may come before or after the options; every option takes a value (--opt V or --opt=V).
+  std::optional<std::size_t> file_at;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (!rest[i].starts_with("--")) {
+      file_at = i;
+      break;
+    }
+    if (rest[i].find('=') == std::string_view::npos) ++i;  // skip the option's value
+  }
+  if (!file_at) return usage_error("users import needs a FILE (NDJSON, or - for stdin)");
+  std::vector<std::string_view> option_args(rest.begin(), rest.end());
+  option_args.erase(option_args.begin() + static_cast<std::ptrdiff_t>(*file_at));
+  const auto options = parse_options(option_args, import_specs);
   if (!options) return usage_error(options.error().message);
   if (options->help_requested()) return print_usage();
-  return run_import(rest[0], *options);
+  return run_import(rest[*file_at], *options);
 }
 
 }  // namespace callsign::cli

@@ -128,6 +128,19 @@ result<hash_set_builder> hash_set_builder::create(const std::filesystem::path& o
   s->width = hash_set_entry_width(options.kind);
   if (s->width == 0) return make_error(error_kind::invalid_input, "unknown set kind");
   s->buffer_capacity = std::max<std::size_t>(options.run_bytes / sizeof(u128), 1024);
+  // Before any input is read (a HIBP dump takes hours): the output must be writable, so a
+  // wrong --out fails at once, not after the sort.
+  std::error_code ec;
+  if (std::filesystem::is_directory(out, ec)) {
+    return make_error(error_kind::invalid_input, "cannot write " + out.string() + ": it is a directory");
+  }
+  const bool existed = std::filesystem::exists(s->tmp, ec);
+  const int probe = ::open(s->tmp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (probe < 0) {
+    return make_error(error_kind::unavailable, "cannot create " + s->tmp.string() + ": " + std::strerror(errno));
+  }
+  ::close(probe);
+  if (!existed) std::filesystem::remove(s->tmp, ec);
   s->buffer.reserve(s->buffer_capacity);
   return hash_set_builder(std::move(s));
 }
