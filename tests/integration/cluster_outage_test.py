@@ -92,8 +92,36 @@ def test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers():
         cluster.cleanup()
 
 
+def test_a_reconnect_reloads_the_blocks_events_missed():
+    """Pub/sub is not durable: a block whose event a node missed reaches its copy when the node
+    reconnects. The block is written into Redis by hand, with no event; the node's connections
+    are then cut (CLIENT KILL), and its gate must refuse the address within seconds."""
+    cluster = Cluster(ARGS, nodes=1, config=CONFIG)
+    try:
+        (a,) = cluster.nodes
+        ip = "203.0.113.77"
+        check(gate(a, ip)[0] == 204, "the address passes before the block")
+        topology = cluster.topology
+        primary = topology.server_on(topology.primary_port())
+        now_ms = int(time.time() * 1000)
+        until = now_ms + 3600 * 1000
+        topology.cmd(primary, "HSET", "cs:b:" + ip, "until", str(until), "created", str(now_ms), "rule", "ip",
+                     "revision", "1")
+        topology.cmd(primary, "PEXPIREAT", "cs:b:" + ip, str(until))
+        topology.cmd(primary, "ZADD", "cs:blocks", str(until), ip)
+        time.sleep(0.5)
+        check(gate(a, ip)[0] == 204, "without an event the node's copy does not know the block yet")
+        killed = topology.cmd(primary, "CLIENT", "KILL", "TYPE", "normal") + \
+            topology.cmd(primary, "CLIENT", "KILL", "TYPE", "pubsub")
+        check(killed >= 2, "the node's connections were cut: %r" % killed)
+        wait_for(lambda: gate(a, ip)[0] == 429, 10, "the gate refusing the reloaded block", interval=0.1)
+    finally:
+        cluster.cleanup()
+
+
 CASES = [("redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers",
-          test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers)]
+          test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers),
+         ("a_reconnect_reloads_the_blocks_events_missed", test_a_reconnect_reloads_the_blocks_events_missed)]
 
 if __name__ == "__main__":
     sys.exit(run_cases(CASES))
