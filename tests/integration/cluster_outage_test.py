@@ -119,9 +119,61 @@ def test_a_reconnect_reloads_the_blocks_events_missed():
         cluster.cleanup()
 
 
+def test_replicas_lost_one_then_both_then_one_back():
+    """wait_replicas = 1 with two replicas: one replica gone, WAIT still gets the other; both gone,
+    the primary takes no acknowledged write (503); one back, verifies succeed again, and the code
+    refused meanwhile is accepted at most once."""
+    cluster = Cluster(ARGS, nodes=1, config=CONFIG, replicas=2)
+    try:
+        (a,) = cluster.nodes
+        users = ["rep-one", "rep-none", "rep-back"]
+        for user in users:
+            cluster.put_user(a, user)
+        agent = cluster.token("agent", "agent-rep")
+        topology = cluster.topology
+        primary = topology.server_on(topology.primary_port())
+        replicas = [s for s in topology.servers if s is not primary]
+        check(len(replicas) == 2, "two replicas: %r" % [s.port for s in replicas])
+
+        codes = {}
+
+        def verify(user):
+            if user not in codes:
+                codes[user] = phone_token_at(a.data_dir, user, int(time.time()) // PERIOD)
+            return a.json("POST", "/v1/verify", {"user": user, "code": codes[user]}, agent)
+
+        wait_for_step_start(PERIOD)  # past the step a fresh Redis fenced at start
+        check(replicas[0].stop() == "", "replica 1 stops cleanly")
+        status, _, body = verify(users[0])
+        check(status == 200 and body["valid"] is True, "one replica left: %d %r" % (status, body))
+        check(replicas[1].stop() == "", "replica 2 stops cleanly")
+        status, headers, body = verify(users[1])
+        check(status == 503 and headers.get("retry-after") and headers.get("content-type") == "application/problem+json",
+              "no replica left: %d %r" % (status, body))
+        replicas[1].restart()
+
+        def replica_online():
+            info = topology.ask(primary, "INFO", "replication")
+            return ("state=online" in info and "min_slaves_good_slaves:0" not in info.split())
+
+        wait_for(replica_online, 20, "the restarted replica online behind the primary", interval=0.1)
+        status, _, body = verify(users[2])
+        check(status == 200 and body["valid"] is True, "a replica back: %d %r" % (status, body))
+        # The code refused while no replica was left: Redis refused the write outright (NOREPLICAS),
+        # or took it and missed the WAIT (then the step stays burnt). Either way it is accepted at
+        # most once from now on.
+        first = verify(users[1])
+        again = verify(users[1])
+        check(first[0] == 200 and again[0] == 200 and again[2]["valid"] is False,
+              "the refused code sent again, twice: %r %r" % (first[:1] + first[2:], again[:1] + again[2:]))
+    finally:
+        cluster.cleanup()
+
+
 CASES = [("redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers",
           test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers),
-         ("a_reconnect_reloads_the_blocks_events_missed", test_a_reconnect_reloads_the_blocks_events_missed)]
+         ("a_reconnect_reloads_the_blocks_events_missed", test_a_reconnect_reloads_the_blocks_events_missed),
+         ("replicas_lost_one_then_both_then_one_back", test_replicas_lost_one_then_both_then_one_back)]
 
 if __name__ == "__main__":
     sys.exit(run_cases(CASES))
