@@ -16,13 +16,18 @@ from harness import check, current_step, master_key, parse_args, run_cases, wait
 ARGS, _ = parse_args()
 PERIOD = 10
 USERS = 40
-CONFIG = burst_config(PERIOD)
+CONFIG = burst_config(PERIOD) + '\n[login]\ntrusted_proxies = ["127.0.0.1"]\n'
+BLOCKED_IP = "203.0.113.91"
 
 
 
 
 
 
+
+
+def gate(node, ip):
+    return node.server.request("GET", "/v1/login/gate", headers={"X-Forwarded-For": ip})[0]
 
 
 def test_a_killed_primary_is_followed_without_a_double_acceptance():
@@ -37,11 +42,18 @@ def test_a_killed_primary_is_followed_without_a_double_acceptance():
         token = cluster.token("agent", "agent-burst")
         key = master_key(nodes[0].data_dir)
         epochs = [n.metric("callsign_redis_primary_epoch") for n in nodes]
+        # A block made before the kill must still hold after the switch (the replica has it).
+        service = cluster.token("service", "login-frontend")
+        for _ in range(5):
+            status, _, body = nodes[0].json("POST", "/v1/login/result",
+                                            {"ip": BLOCKED_IP, "username": "x@example.com", "success": False}, service)
+            check(status == 200, "failure report: %d %r" % (status, body))
+        wait_for(lambda: gate(nodes[2], BLOCKED_IP) == 429, 5, "the block on node C before the kill")
 
         # Kill early in a step, so the switch happens inside it.
         step = wait_for_step_start(PERIOD, margin=0.3)
         old_primary = cluster.topology.server_on(cluster.topology.primary_port())
-        results = []  # (user, step, node index, status, request id, body)
+        results = []  # (user, step, node index, status, request id, body, reply headers)
         lock = threading.Lock()
 
         def burst(worker):
@@ -52,9 +64,10 @@ def test_a_killed_primary_is_followed_without_a_double_acceptance():
                 code = code_of(key, user, s)
                 for attempt in range(2):  # the same code on two nodes
                     node = (i + attempt) % 3
-                    status, rid, body = post_verify(nodes[node].server.port, token, user, code)
+                    headers = {}
+                    status, rid, body = post_verify(nodes[node].server.port, token, user, code, headers)
                     with lock:
-                        results.append((user, s, node, status, rid, body))
+                        results.append((user, s, node, status, rid, body, headers))
                 i += 4
 
         workers += [threading.Thread(target=burst, args=(w,)) for w in range(4)]
@@ -70,6 +83,8 @@ def test_a_killed_primary_is_followed_without_a_double_acceptance():
 
         wait_for(followed, 10, "every node following the promoted replica", interval=0.1)
         followed_after = time.time() - killed_at
+        for n in nodes:  # each node reloaded its block copy from the promoted replica
+            check(gate(n, BLOCKED_IP) == 429, "%s lets the blocked address through after the switch" % n.name)
         check(current_step(PERIOD) == step, "the switch happened inside step %d (test timing)" % step)
         # A code of the switch's step that nobody used: fenced.
         cluster.put_user(nodes[2], "fenced")
@@ -82,13 +97,18 @@ def test_a_killed_primary_is_followed_without_a_double_acceptance():
 
         # No code accepted twice, across nodes and the switch.
         accepted = {}
-        for user, s, node, status, rid, body in results:
+        for user, s, node, status, rid, body, _ in results:
             if status == 200 and body.get("valid") is True:
                 accepted.setdefault((user, s), []).append((node, rid))
         doubles = {k: v for k, v in accepted.items() if len(v) > 1}
         check(not doubles, "codes accepted twice: %r" % doubles)
+        # The nodes stay up: every request is answered, 200 or 503 problem+json with Retry-After.
         statuses = sorted({r[3] for r in results})
-        check(set(statuses) <= {0, 200, 503}, "statuses during the switch: %r" % statuses)
+        check(set(statuses) <= {200, 503}, "statuses during the switch: %r (0: no answer: %r)" %
+              (statuses, [r[5] for r in results if r[3] == 0][:3]))
+        bad_503 = [r[6] for r in results if r[3] == 503 and not (r[6].get("retry-after") and
+                                                                 r[6].get("content-type") == "application/problem+json")]
+        check(not bad_503, "503s without Retry-After or problem+json: %r" % bad_503[:3])
         refused_503 = sum(1 for r in results if r[3] == 503)
 
         # The next step's code for the fenced user is accepted, once the new primary can take

@@ -128,15 +128,18 @@ def code_of(key, user, step):
     return hotp(hmac.new(key, b"callsign phone-token\x00" + user.encode(), hashlib.sha256).digest(), step)
 
 
-def post_verify(port, token, user, code):
+def post_verify(port, token, user, code, headers=None):
     """POST /v1/verify on a fresh connection: (status, X-Request-Id, parsed body); status 0 and
-    the error text when the connection failed."""
+    the error text when the connection failed. A dict given as `headers` receives the reply's
+    headers (lower-case names)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
     try:
         conn.request("POST", "/v1/verify", json.dumps({"user": user, "code": code}),
                      {"Content-Type": "application/json", "Authorization": "Bearer " + token})
         res = conn.getresponse()
         raw = res.read()
+        if headers is not None:
+            headers.update({k.lower(): v for k, v in res.getheaders()})
         return res.status, res.getheader("x-request-id"), (json.loads(raw) if raw else None)
     except OSError as e:
         return 0, None, str(e)
