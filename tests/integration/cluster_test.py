@@ -9,8 +9,8 @@ import os
 import sys
 import time
 
-from cluster_harness import Cluster, wait_for
-from harness import (check, current_step, json_headers, oathtool, parse_args, phone_token_at, run_cases,
+from cluster_harness import Cluster, cluster_topology, wait_for
+from harness import (Server, check, current_step, json_headers, oathtool, parse_args, phone_token_at, run_cases,
                      wait_for_step_start, wrong_code)
 from ws_client import WebSocket
 
@@ -258,6 +258,24 @@ def test_a_node_with_another_key_ring_refuses_to_start():
         cluster.cleanup()
 
 
+def test_a_node_that_cannot_reach_redis_refuses_to_start():
+    """No Redis at the configured address: the node waits 30 s for it, then exits 1 naming why,
+    and never serves without its shared state."""
+    closed = cluster_topology.free_port()  # nothing listens there
+    config = ('[shared_state]\nbackend = "redis"\nnode_id = "lonely"\naddress = "127.0.0.1:%d"\n' % closed)
+    started = time.time()
+    try:
+        Server(ARGS.callsignd, config)
+    except RuntimeError as e:
+        text = str(e)
+        check("exited early: 1" in text, "exit status 1: %s" % text[:300])
+        check("cannot reach the Redis primary within 30 s" in text, "a clear reason: %s" % text[-600:])
+    else:
+        raise AssertionError("a node started without Redis")
+    waited = time.time() - started
+    check(29 <= waited < 50, "the node gave up after %.1f s, not about 30" % waited)
+
+
 CASES = [
     ("user_made_on_one_node_verifies_on_another_and_dashboards_hear_it",
      test_a_user_made_on_one_node_verifies_on_another_and_dashboards_hear_it),
@@ -266,6 +284,7 @@ CASES = [
     ("an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache",
      test_an_enrollment_made_or_removed_on_one_node_reaches_another_nodes_cache),
     ("a_node_with_another_key_ring_refuses_to_start", test_a_node_with_another_key_ring_refuses_to_start),
+    ("a_node_that_cannot_reach_redis_refuses_to_start", test_a_node_that_cannot_reach_redis_refuses_to_start),
 ]
 
 if __name__ == "__main__":
