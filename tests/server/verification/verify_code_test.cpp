@@ -151,6 +151,35 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(unknown_and_ineligible_users_cost_the_same_work, b
   BOOST_TEST(carol.subject_exists);
 }
 
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_claim_counts_even_when_its_commit_never_lands, backend, test::state_backends) {
+  // The writer failed (a full disk): the verify's changes never reach RocksDB and the agent gets
+  // a 503. The claim was made in memory when the attempt settled, so the code stays burnt; the
+  // failure counts a wrong code made likewise stay counted.
+  test::verification_fixture<backend> f;
+  f.config.verify.user_failures = 3;
+  const std::string code = f.token("alice");
+  auto attempt = [&](const std::string& c) {
+    server::verify_request request;
+    request.user_id = "alice";
+    request.code = c;
+    request.agent_id = "agent-1";
+    request.source_ip = "192.0.2.1";
+    storage::change_set dropped;  // never committed
+    const auto ctx = f.verify_context();
+    auto out = test::wait_for<server::verify_outcome>(
+        [&](auto done) { server::verify_code(ctx, request, f.now_ms(), dropped, std::move(done)); });
+    BOOST_TEST_REQUIRE(out.has_value());
+    return *out;
+  };
+  BOOST_TEST(attempt(code).valid);
+  const auto [again, again_audit] = f.verify("alice", code);
+  BOOST_TEST(!again.valid);
+  BOOST_TEST(again_audit.outcome == "replayed");  // failure 1
+  BOOST_TEST(!attempt("000000").valid);            // failure 2: its commit never lands
+  BOOST_TEST(f.verify("alice", "000001").second.outcome == "invalid");  // failure 3
+  BOOST_TEST(f.verify("alice", f.token("alice")).second.outcome == "throttled");
+}
+
 namespace {
 // A shared backend that fails to settle (Redis away, a missed WAIT): the claim may be taken.
 class failing_attempts final : public storage::code_attempts {
