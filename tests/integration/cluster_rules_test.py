@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 
-from cluster_harness import Cluster, wait_for
+from cluster_harness import Cluster, journal_entries, wait_for
 from harness import audit_entries, bearer, check, check_problem, parse_args, run_cases
 
 ARGS, _ = parse_args()
@@ -247,6 +247,19 @@ def test_with_redis_away_a_put_is_refused_and_changes_nothing():
         check(action_on(cluster, a) == "block", "the old rules decide")
         with open(a.data_dir + "/rules.toml") as f:
             check(f.read() == BLOCK_NET, "the file is unchanged")
+        # A SIGHUP after the file changed: refused too, with a warning and a rejected entry.
+        write_file(a.data_dir + "/rules.toml", CHALLENGE_NET)
+        a.server.proc.send_signal(signal.SIGHUP)
+        warned = a.server.log_record("rules reload failed; the previous version keeps serving")
+        check(warned is not None and warned.get("trigger") == "sighup", "the SIGHUP's warning: %r" % warned)
+
+        def rejected():
+            return [e for e in journal_entries(ARGS.callsign, a.data_dir)
+                    if e["action"] == "rules.reload" and e["outcome"] == "rejected" and e["actor_id"] == "sighup"]
+
+        wait_for(rejected, 10, "the SIGHUP's rejected entry in the journal", interval=0.2)
+        check(rules_on(cluster, a)["sha256"] == sha(BLOCK_NET) and action_on(cluster, a) == "block",
+              "the old rules still decide after the refused SIGHUP")
         for server in cluster.topology.servers:
             server.restart()
         wait_for(lambda: a.json("GET", "/readyz")[0] == 200, 20, "node A ready again", interval=0.1)
