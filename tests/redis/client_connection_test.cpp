@@ -6,6 +6,8 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "redis_test_support.hpp"
 #include "support/temp_directory.hpp"
@@ -137,6 +139,42 @@ BOOST_AUTO_TEST_CASE(a_paused_server_times_out_then_recovers_in_the_same_epoch) 
   BOOST_TEST(client->status().primary.epoch == 1U);  // the same process: the same run_id
   auto again = test::exec_wait(*client, {{"PING"}});
   BOOST_REQUIRE(again);
+  client->stop();
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(every_request_in_flight_on_a_timed_out_connection_fails_and_none_is_retried) {
+  // Three execs pipelined to a paused server: the first one's timeout resets the connection, and
+  // all three fail. None is sent again on the next connection: a retried verify could count
+  // twice. The INCR ran at most once (the paused server may still have read it).
+  test::temp_directory dir;
+  test::redis_process server(dir.path());
+  auto options = test::options_for(server);
+  options.command_timeout = 500ms;
+  auto client = redis::client::start(options, {}, {});
+  BOOST_REQUIRE(test::wait_connected(*client));
+  server.pause();
+  std::vector<std::future<result<std::vector<redis::reply>>>> answers;
+  for (auto commands : std::vector<std::vector<redis::command>>{{{"INCR", "cs:in-flight"}}, {{"PING"}}, {{"PING"}}}) {
+    auto promise = std::make_shared<std::promise<result<std::vector<redis::reply>>>>();
+    answers.push_back(promise->get_future());
+    client->exec(std::move(commands), [promise](result<std::vector<redis::reply>> answer) {
+      promise->set_value(std::move(answer));
+    });
+  }
+  for (auto& answer : answers) {
+    BOOST_REQUIRE((answer.wait_for(5000ms) == std::future_status::ready));
+    auto got = answer.get();
+    BOOST_TEST_REQUIRE(!got.has_value());
+    BOOST_TEST((got.error().kind == error_kind::unavailable), got.error().message);
+  }
+  server.resume();
+  BOOST_REQUIRE(test::wait_connected(*client));
+  std::this_thread::sleep_for(200ms);  // anything the client would resend has gone by now
+  auto counted = test::exec_wait(*client, {{"GET", "cs:in-flight"}});
+  BOOST_REQUIRE(counted);
+  const auto& value = counted->at(0);
+  BOOST_TEST((value.is_nil() || value.text == "1"), "the INCR ran more than once: " << value.text);
   client->stop();
   BOOST_TEST(server.stop() == 0);
 }
