@@ -527,6 +527,54 @@ def test_sigterm_ends_an_admins_stalled_reload():
     server.cleanup()
 
 
+def test_an_unreachable_or_stalled_source_keeps_the_old_list_and_is_retried():
+    """A list server that refuses connections, or stalls past timeout_seconds: the old version
+    keeps serving with last_error naming the URL, an admin's reload answers 503 within about the
+    timeout, and the next refresh interval fetches again by itself once the server answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]  # nothing listens there once closed
+    serve("/flaky.txt", DEVICES_GOOD, '"f1"')
+    server = Server(ARGS.callsignd, '[lists.managed_devices]\nurl = "%s/flaky.txt"\nca_file = "%s"\n'
+                    'timeout_seconds = 1\nrefresh_seconds = 1\n\n[lists.open_proxies]\n'
+                    'url = "https://127.0.0.1:%d/p.ipset"\nca_file = "%s"\ntimeout_seconds = 1\nrefresh_seconds = 1\n'
+                    % (BASE, path("ca.pem"), closed, path("ca.pem")))
+    try:
+        token = mint_token(ARGS.callsign, server.data_dir, "admin", "list-admin")
+
+        def items():
+            status, _, body = server.json("GET", "/v1/admin/lists", headers=bearer(token))
+            check(status == 200, "GET /v1/admin/lists: %d" % status)
+            return {item["name"]: item for item in body["lists"]}
+
+        wait_for("the first fetch", lambda: items()["managed_devices"]["version"] == 1, 20)
+        # Refused: nothing loaded, last_error names the URL, a reload answers 503.
+        refused = wait_for("the refused fetch's last_error",
+                           lambda: (lambda i: i if i["last_error"] else None)(items()["open_proxies"]), 20)
+        check(refused["version"] == 0 and "127.0.0.1:%d" % closed in refused["last_error"], "%r" % refused)
+        status, headers, raw = server.request("POST", "/v1/admin/lists/open_proxies/reload", headers=bearer(token))
+        check_problem(status, headers, raw, 503)
+        # Stalled: the reload gives up after the timeout, the old version serves.
+        serve("/flaky.txt", DEVICES_OTHER, '"f2"', "stall")
+        started = time.time()
+        status, headers, raw = server.request("POST", "/v1/admin/lists/managed_devices/reload",
+                                              headers=bearer(token))
+        check_problem(status, headers, raw, 503)
+        check(time.time() - started < 8, "the stalled reload took %.1f s with timeout_seconds = 1" %
+              (time.time() - started))
+        item = items()["managed_devices"]
+        check(item["version"] == 1 and item["sha256"] == hashlib.sha256(DEVICES_GOOD).hexdigest() and
+              BASE + "/flaky.txt" in (item["last_error"] or ""), "the old version serves: %r" % item)
+        # The server answers again: the next interval fetches without anyone asking.
+        serve("/flaky.txt", DEVICES_OTHER, '"f2"')
+        wait_for("the next interval's fetch",
+                 lambda: (lambda i: i["version"] == 2 and i["last_error"] is None and
+                          i["sha256"] == hashlib.sha256(DEVICES_OTHER).hexdigest())(items()["managed_devices"]), 20)
+        check(server.stop() == 0, "callsignd exited 0")
+    finally:
+        server.cleanup()
+
+
 def main():
     try:
         code = run_cases([
@@ -545,6 +593,8 @@ def main():
             ("config refusals", test_config_refusals),
             ("SIGTERM does not wait for a stalled fetch", test_sigterm_does_not_wait_for_a_stalled_fetch),
             ("SIGTERM ends an admin's stalled reload", test_sigterm_ends_an_admins_stalled_reload),
+            ("unreachable or stalled source: old list, 503, retried at the next interval",
+             test_an_unreachable_or_stalled_source_keeps_the_old_list_and_is_retried),
             ("plain http:// with allow_plain_http", test_plain_http_when_allowed),
         ])
     finally:
