@@ -65,6 +65,18 @@ def test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers():
         status, headers, body = b.json("PUT", "/v1/users/dave", {"email": "dave@example.com", "phone_support": True},
                                        cluster.admin)
         check(status == 503 and headers.get("retry-after") == "7", "user write: %d %r" % (status, body))
+        # A customer's enrollment start, confirm and removal; node B's login/check (fails closed).
+        customer = cluster.token("customer", "carol")
+        for method, path, payload in (("POST", "/v1/me/authenticator", None),
+                                      ("POST", "/v1/me/authenticator/confirm", {"code": "123456"}),
+                                      ("DELETE", "/v1/me/authenticator", None)):
+            status, headers, body = a.json(method, path, payload, customer)
+            check(status == 503 and headers.get("retry-after") == "7" and
+                  headers.get("content-type") == "application/problem+json",
+                  "%s %s while Redis is away: %d %r" % (method, path, status, body))
+        status, headers, body = b.json("POST", "/v1/login/check", {"ip": "198.51.100.7"}, cluster.token("service", "fe"))
+        check(status == 503 and headers.get("retry-after") == "7", "login/check on the closed node: %d %r" %
+              (status, body))
         status, headers, body = a.json("DELETE", "/v1/admin/blocks/" + blocked_ip, token=cluster.admin)
         check(status == 503 and headers.get("retry-after") == "7" and
               headers.get("content-type") == "application/problem+json", "unblock: %d %r" % (status, body))
