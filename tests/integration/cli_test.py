@@ -25,7 +25,7 @@ def test_phone_token_matches_spec():
     server = Server(ARGS.callsignd)
     try:
         key = master_key(server.data_dir)
-        for user, when in [("alice", 1_700_000_000), ("u-42", 59), ("ünïcode", 2_000_000_000), ("bob", 1_700_000_029)]:
+        for user, when in [("alice", 1_700_000_000), ("u-42", 59), ("a@b:c.d_e-F9", 2_000_000_000), ("bob", 1_700_000_029)]:
             secret = hmac.new(key, b"callsign phone-token\x00" + user.encode(), hashlib.sha256).digest()
             expected = totp(secret, when)
             out = cli("phone-token", "--data-dir", server.data_dir, "--user", user, "--time", str(when))
@@ -35,6 +35,11 @@ def test_phone_token_matches_spec():
         a = cli("phone-token", "--data-dir", server.data_dir, "--user", "alice", "--time", "1700000010").stdout
         b = cli("phone-token", "--data-dir", server.data_dir, "--user", "alice", "--time", "1700000019").stdout
         check(a == b, "tokens within one step are equal")
+        # An id callsignd could never store has no token to read out: a usage error.
+        for bad in ("ünïcode", "a b", "x" * 129):
+            out = cli("phone-token", "--data-dir", server.data_dir, "--user", bad)
+            check(out.returncode == 2 and "--user must be a user id" in out.stderr and not out.stdout,
+                  "phone-token --user %r: %d %r" % (bad[:20], out.returncode, out.stderr))
     finally:
         server.cleanup()
 

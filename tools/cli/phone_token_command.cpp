@@ -10,6 +10,7 @@
 #include "crypto/key_derivation.hpp"
 #include "key_ring_source.hpp"
 #include "totp_options.hpp"
+#include "storage/user_store.hpp"
 
 namespace callsign::cli {
 namespace {
@@ -23,7 +24,7 @@ constexpr std::string_view usage =
     "never creates one.\n"
     "\n"
     "  --data-dir DIR       callsignd's data directory\n"
-    "  --user ID            the user id (UTF-8), exactly as the server stores it\n"
+    "  --user ID            the user id, exactly as the server stores it ([A-Za-z0-9._@:-])\n"
     "  --key-version V      master key version to use, default the current one\n";
 
 constexpr std::array<option_spec, 9> specs{{{"data-dir"},
@@ -50,6 +51,10 @@ int run_phone_token_command(std::span<const std::string_view> args) {
   const auto user = options->value("user");
   if (!data_dir || data_dir->empty()) return usage_error("phone-token needs --data-dir");
   if (!user || user->empty()) return usage_error("phone-token needs a non-empty --user");
+  // The server stores no other id, so a token for one could never be read out or verified.
+  if (!storage::valid_user_id(*user)) {
+    return usage_error("--user must be a user id as callsignd stores it: 1-128 bytes of A-Z a-z 0-9 . _ @ : -");
+  }
   const auto version = integer_option(*options, "key-version", 1, std::numeric_limits<std::uint32_t>::max());
   if (!version) return usage_error(version.error().message);
   const auto totp = read_totp_options(*options);
