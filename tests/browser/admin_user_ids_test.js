@@ -76,4 +76,30 @@ browserTest({ period: PERIOD }, async ({ S, browser, artifacts, watch }) => {
   check(subjects.length > 0 && subjects.every((s) => s === USER), "audit subjects: " + subjects.join(", "));
   await admin.screenshot({ path: path.join(artifacts, "3-admin-audit.png"), fullPage: true });
   console.log("PASS the admin audit filter lists " + USER + "'s entries");
+
+  // 5. "Next page" pages the query that was searched, even after the form changed. 30 wrong
+  // codes (a ticket with a space and an "=") give the user more entries than one page of 25.
+  const agentToken = S.token("agent", "agent-pager");
+  for (let i = 0; i < 30; ++i) {
+    const res = await S.request("POST", "/v1/verify", { user: USER, code: "000000", ticket: "T " + i + " x=y" },
+                                agentToken);
+    check(res.status === 200 || res.status === 429, "wrong code " + i + ": " + res.status + " " + res.text);
+  }
+  await admin.selectOption("#audit-limit", "25");
+  await admin.click("#audit-form button[type=submit]");
+  await admin.waitForFunction(() => document.querySelectorAll("#audit-rows tr").length === 25 &&
+                                    !document.getElementById("audit-next").disabled, null, { timeout: 10000 });
+  const firstPage = await admin.$$eval("#audit-rows tr", (rows) => rows.map((r) => r.children[0].textContent));
+  const ticket = await admin.$$eval("#audit-rows tr", (rows) => rows.map((r) => r.children[6].textContent)
+    .find((d) => d.includes("ticket=")));
+  check(/ticket="T \d+ x=y"/.test(ticket), "a detail with a space and '=' is quoted: " + ticket);
+  await admin.fill("#audit-user", "someone-else");
+  await admin.click("#audit-next");
+  await admin.waitForFunction((first) => {
+    const rows = [...document.querySelectorAll("#audit-rows tr")];
+    return rows.length > 0 && !first.includes(rows[0].children[0].textContent);
+  }, firstPage, { timeout: 10000 });
+  const next = await admin.$$eval("#audit-rows tr", (rows) => rows.map((r) => r.children[4].textContent));
+  check(next.every((s) => s === USER), "the next page kept the searched user: " + next.join(", "));
+  console.log("PASS the next page keeps the searched query; details with spaces are quoted");
 });

@@ -51,8 +51,16 @@ def test_search_by_ip_username_and_key():
         check(keys(node, key="113.60") == ["203.0.113.60"], "by a part of the key")
         check(keys(node, ip="203.0.113.60", key="198.51") == [], "every given part must match")
         check(keys(node, ip="", username="", key="") == every, "empty parameters are ignored")
+        # A page, in key order: the first `limit` of the matches, with the total.
+        status, _, body = search(node, limit="2")
+        page = json.loads(body)
+        check(status == 200 and [b["key"] for b in page["blocks"]] == every[:2] and page["total"] == 4 and
+              page["truncated"] is True, "limit=2: %r" % page)
+        page = json.loads(search(node)[2])
+        check(page["total"] == 4 and page["truncated"] is False, "no limit: %r" % page)
         for params, detail in (({"ip": "203.0.113"}, "'ip'"), ({"user": "x"}, "user"),
-                               ({"username": "x" * 300}, "'username'"), ({"key": "k" * 600}, "'key'")):
+                               ({"username": "x" * 300}, "'username'"), ({"key": "k" * 600}, "'key'"),
+                               ({"limit": "0"}, "'limit'"), ({"limit": "10001"}, "'limit'")):
             status, headers, body = search(node, **params)
             check_problem(status, headers, body, 400, detail)
         # The found key lifts the block (audited as login.unblock).

@@ -8,7 +8,9 @@
   const C = window.Callsign;
   const A = (window.CallsignAdmin = window.CallsignAdmin || { panels: [], tickListeners: [] });
   const $ = (id) => document.getElementById(id);
-  let nextAfter = null;
+  // The next page: the query it belongs to and its cursor (`after` on one node, `cursor` when
+  // several nodes share a user's view), so changing the form never pages another query.
+  let nextPage = null;
 
   function showUser(text) {
     $("user-result").textContent = text;
@@ -30,28 +32,50 @@
     showUser(res.ok ? JSON.stringify(res.data, null, 2) : "Not found: " + C.problemText(res));
   });
 
-  async function loadAudit(after) {
-    const params = new URLSearchParams({ limit: $("audit-limit").value });
-    if ($("audit-user").value.trim()) params.set("user", $("audit-user").value.trim());
-    if (after !== null) params.set("after", String(after));
-    const res = await C.api("GET", "/v1/audit?" + params.toString());
+  // A detail value that could be misread as more pairs (spaces, "=", quotes) is quoted.
+  function detailText(details) {
+    return Object.entries(details || {})
+      .map(([k, v]) => k + "=" + (/^[^\s="]*$/.test(String(v)) ? String(v) : JSON.stringify(String(v))))
+      .join(" ");
+  }
+
+  async function loadAudit(page) {
+    const query = page ? page.query : { limit: $("audit-limit").value, user: $("audit-user").value.trim() };
+    const params = new URLSearchParams({ limit: query.limit });
+    if (query.user) params.set("user", query.user);
+    if (page) params.set(page.name, String(page.value));
+    let res;
+    try {
+      res = await C.api("GET", "/v1/audit?" + params.toString());
+    } catch (e) {
+      $("audit-status").textContent = "Could not load: the server is unreachable";
+      return;
+    }
     const rows = $("audit-rows");
     rows.replaceChildren();
     if (!res.ok) {
       $("audit-status").textContent = "Could not load: " + C.problemText(res);
+      nextPage = null;
+      $("audit-next").disabled = true;
       return;
     }
     (res.data.entries || []).forEach((e) => {
-      const details = Object.entries(e.details || {}).map(([k, v]) => k + "=" + v).join(" ");
       const tr = C.el("tr", {});
-      [String(e.seq), C.formatTime(e.time), e.actor_type + " " + e.actor_id, e.action, e.subject, e.outcome, details]
+      // Several nodes: each node numbers its own journal, so the node goes with the number.
+      [(e.node ? e.node + " " : "") + "#" + e.seq, C.formatTime(e.time), e.actor_type + " " + e.actor_id, e.action,
+       e.subject, e.outcome, detailText(e.details)]
         .forEach((v) => tr.append(C.el("td", { text: v })));
       rows.append(tr);
     });
-    nextAfter = res.data.next_after === undefined ? null : res.data.next_after;
-    $("audit-next").disabled = nextAfter === null;
+    nextPage = null;
+    if (res.data.next_cursor !== undefined && res.data.next_cursor !== null) {
+      nextPage = { query, name: "cursor", value: res.data.next_cursor };
+    } else if (res.data.next_after !== undefined && res.data.next_after !== null) {
+      nextPage = { query, name: "after", value: res.data.next_after };
+    }
+    $("audit-next").disabled = nextPage === null;
     $("audit-status").textContent = (res.data.entries || []).length + " entries" +
-      (after !== null ? " after #" + after : "") + (nextAfter !== null ? "; more on the next page" : "");
+      (page ? " (a later page)" : "") + (nextPage !== null ? "; more on the next page" : "");
   }
 
   $("audit-form").addEventListener("submit", (ev) => {
@@ -59,7 +83,7 @@
     loadAudit(null);
   });
   $("audit-next").addEventListener("click", () => {
-    if (nextAfter !== null) loadAudit(nextAfter);
+    if (nextPage !== null) loadAudit(nextPage);
   });
 
   C.setupIdentity({

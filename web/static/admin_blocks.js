@@ -12,6 +12,12 @@
   // the newest, so a list fetched before an unblock never puts the lifted block back.
   let generation = 0;
   let pendingKey = null;
+  // One load at a time: a load asked for while one runs makes one more run after it (so an
+  // attack's stream of new blocks never piles requests up), and ticks ask at most every 2 s.
+  let running = null;
+  let again = false;
+  let lastStart = 0;
+  let tickTimer = null;
 
   function remaining(seconds) {
     if (seconds <= 0) return "expired";
@@ -28,7 +34,34 @@
     });
   }
 
-  async function load() {
+  function load() {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          lastStart = Date.now();
+          await loadOnce();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  }
+
+  function loadSoon() {
+    if (tickTimer !== null) return;
+    tickTimer = setTimeout(() => {
+      tickTimer = null;
+      load();
+    }, Math.max(0, lastStart + 2000 - Date.now()));
+  }
+
+  async function loadOnce() {
     if (!C.token()) return;
     const mine = ++generation;
     const params = new URLSearchParams();
@@ -36,7 +69,17 @@
       const v = $(id).value.trim();
       if (v) params.set(name, v);
     });
-    const res = await C.api("GET", "/v1/admin/blocks" + (params.toString() ? "?" + params.toString() : ""));
+    let res;
+    try {
+      res = await C.api("GET", "/v1/admin/blocks" + (params.toString() ? "?" + params.toString() : ""));
+    } catch (e) {
+      // Not live any more: say so, and stop counting down as if it were.
+      if (mine === generation) {
+        shown = [];
+        $("blocks-status").textContent = "Could not load: the server is unreachable; the list below is stale";
+      }
+      return;
+    }
     if (mine !== generation) return;  // a newer load or an unblock came meanwhile
     if (!res.ok) {
       $("blocks-status").textContent = "Could not load: " + C.problemText(res);
@@ -57,8 +100,10 @@
       shown.push({ block, fetchedAt, cell: left });
       return tr;
     }));
-    $("blocks-status").textContent = blocks.length + (blocks.length === 1 ? " block" : " blocks") +
-      (params.toString() ? " matching the search" : " in force");
+    const total = res.data.total === undefined ? blocks.length : res.data.total;
+    $("blocks-status").textContent = (res.data.truncated ? "the first " + blocks.length + " of " : "") +
+      total + (total === 1 ? " block" : " blocks") + (params.toString() ? " matching the search" : " in force") +
+      (res.data.truncated ? " (in key order; search to narrow)" : "");
   }
 
   function confirmUnblock(key) {
@@ -71,7 +116,13 @@
     const key = pendingKey;
     pendingKey = null;
     if ($("unblock-dialog").returnValue !== "confirm" || key === null) return;
-    const res = await C.api("DELETE", "/v1/admin/blocks/" + encodeURIComponent(key));
+    let res;
+    try {
+      res = await C.api("DELETE", "/v1/admin/blocks/" + encodeURIComponent(key));
+    } catch (e) {
+      $("blocks-status").textContent = "Could not unblock " + key + ": the server is unreachable";
+      return;
+    }
     if (!res.ok) {
       $("blocks-status").textContent = "Could not unblock " + key + ": " + C.problemText(res);
       return;
@@ -91,7 +142,7 @@
   });
   // New blocks show up at once: the live stream's tick says when one was set.
   A.onTick((tick) => {
-    if ((tick.values || {})["blocks.new"] > 0) load();
+    if ((tick.values || {})["blocks.new"] > 0) loadSoon();
   });
   setInterval(() => {
     if ($("blocks-auto").checked && !$("unblock-dialog").open) load();

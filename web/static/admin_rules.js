@@ -9,7 +9,8 @@
   const A = (window.CallsignAdmin = window.CallsignAdmin || { panels: [], tickListeners: [] });
   const $ = (id) => document.getElementById(id);
   let installedText = null;  // the serving set's text, to tell an edit from it
-  let lastLoad = 0;
+  let lastLoad = 0;  // when the last load started: ticks reload at most every 2 s
+  let loading = false;  // a tick never starts a load while one runs
 
   async function send(method, path, body, contentType) {
     const headers = { Authorization: "Bearer " + C.token(), "Content-Type": contentType };
@@ -79,8 +80,17 @@
 
   async function load(keepEdit) {
     if (!C.token()) return;
-    const res = await C.api("GET", "/v1/admin/rules");
     lastLoad = Date.now();
+    loading = true;
+    let res;
+    try {
+      res = await C.api("GET", "/v1/admin/rules");
+    } catch (e) {
+      $("rules-status").textContent = "Could not load the rules: the server is unreachable";
+      return;
+    } finally {
+      loading = false;
+    }
     if (!res.ok) {
       $("rules-status").textContent = res.status === 404 ? "Rules are not available on this server."
                                                          : "Could not load the rules: " + C.problemText(res);
@@ -195,7 +205,7 @@
   A.onTick((tick) => {
     const hit = Object.entries(tick.values || {}).some(([name, n]) => n > 0 &&
       (name.startsWith("rule_hits.") || name.startsWith("rule_shadow_hits.")));
-    if (hit && Date.now() - lastLoad > 2000) load(true);
+    if (hit && !loading && Date.now() - lastLoad > 2000) load(true);
   });
 
   A.panels.push(() => load(false));

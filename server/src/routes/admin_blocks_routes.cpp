@@ -35,6 +35,7 @@ struct block_search {
   std::vector<std::string> user_keys;   // "user:<hex>" under each live key version
   std::optional<std::string> key_text;  // a part of the key
   bool by_username = false;
+  std::size_t limit = 1000;  // blocks shown; `total` counts every match
 
   bool matches(std::string_view key) const {
     if (ip_key && key != *ip_key && !(key.starts_with(*ip_key) && key.substr(ip_key->size()).starts_with("+"))) {
@@ -52,8 +53,12 @@ struct block_search {
 };
 
 result<block_search> parse_block_search(const login_limiter& login, const http_request& request, std::int64_t now) {
-  if (auto known = query_only(request.query, {"ip", "username", "key"}); !known) return known.error();
+  if (auto known = query_only(request.query, {"ip", "username", "key", "limit"}); !known) return known.error();
   block_search out;
+  // An attack can leave hundreds of thousands of blocks: a page, never all of them at once.
+  auto limit = query_uint(request.query, "limit", 1, 10000);
+  if (!limit) return limit.error();
+  if (*limit) out.limit = static_cast<std::size_t>(**limit);
   auto ip = query_param(request.query, "ip");
   if (!ip) return ip.error();
   if (*ip && !(*ip)->empty()) {
@@ -108,12 +113,21 @@ handler_result list_blocks(const block_services& services, http_request& request
         resume(listed.error());
         return;
       }
+      // The matches in key order; the first `limit` are shown.
+      std::vector<const storage::block_entry*> matching;
+      for (const auto& block : *listed) {
+        if (search.matches(block.key)) matching.push_back(&block);
+      }
+      const std::size_t shown = std::min(matching.size(), search.limit);
+      std::partial_sort(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(shown), matching.end(),
+                        [](const auto* a, const auto* b) { return a->key < b->key; });
       json_writer json;
       json.begin_object().key("blocks").begin_array();
-      for (const auto& block : *listed) {
-        if (search.matches(block.key)) write_block(json, block, now);
-      }
-      json.end_array().end_object();
+      for (std::size_t i = 0; i < shown; ++i) write_block(json, *matching[i], now);
+      json.end_array();
+      json.field("total", static_cast<std::uint64_t>(matching.size()));
+      json.field("truncated", shown < matching.size());
+      json.end_object();
       resume(json_response(200, std::move(json).str()));
     });
   }};
