@@ -54,6 +54,10 @@
     counts.forEach((series, name) => {
       for (let i = 0; i < gap; ++i) series.push(0);
       series.push(Number(values[name] || 0));
+      // A series the stream no longer reports (a removed rule's) goes once its hour is all zeros,
+      // so a console left open across many rule changes keeps only the series that still count
+      // (checked once a minute).
+      if (t % 60 === 0 && !(name in values) && series.every((v) => v === 0)) counts.delete(name);
     });
     last = t;
     const held = last - first + 1;
@@ -126,7 +130,7 @@
       if (!charts[key]) makePlot(key, defs);
       else charts[key].plot.setData(chartData(charts[key].names));
     });
-    const defs = ruleDefs();
+    const defs = ruleDefs();  // once per draw: it sums an hour of every rule series
     const names = defs.map((d) => d[0]);
     const current = charts.rules;
     if (current && current.names.join() !== names.join()) {
@@ -138,13 +142,13 @@
       if (!charts.rules) makePlot("rules", defs);
       else charts.rules.plot.setData(chartData(names));
     }
-    drawTotals();
+    drawTotals(defs);
   }
 
-  function drawTotals() {
+  function drawTotals(defs) {
     const rows = $("live-totals");
     const w = windowSeconds();
-    const names = [...Object.values(FIXED).flat().map((d) => d[0]), ...ruleDefs().map((d) => d[0])];
+    const names = [...Object.values(FIXED).flat().map((d) => d[0]), ...(defs || ruleDefs()).map((d) => d[0])];
     rows.replaceChildren(...names.map((name) => {
       const tr = C.el("tr", { "data-series": name });
       tr.append(C.el("td", { text: name }), C.el("td", { class: "second", text: String(sum(name, 1)) }),
