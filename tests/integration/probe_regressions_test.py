@@ -219,6 +219,53 @@ def test_concurrent_uploads_are_journaled_in_version_order():
           "journal order is not version order: %r" % versions)
 
 
+def alive(what):
+    status, _, _ = SUITE.server.request("GET", "/healthz")
+    check(status == 200 and SUITE.server.proc.poll() is None, "callsignd died after %s" % what)
+
+
+def test_chunked_trailers_never_end_the_process():
+    """A chunked body's trailer fields: Beast 1.81 neither bounds them nor checks their size, and
+    a trailer value of 64 KiB threw from inside its read operation, where nothing caught it:
+    one unauthenticated request aborted callsignd. Trailers are now dropped, and bounded by the
+    read buffer (431 past it), on plain and streamed routes alike."""
+    def chunked(head, trailer):
+        return head + b"Transfer-Encoding: chunked\r\n\r\n0\r\nX-Trailer: " + trailer + b"\r\n\r\n"
+
+    raw, _ = exchange(chunked(b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"a" * 65534) +
+                      b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    check(responses(raw) == [200, 200], "a 64 KiB trailer is dropped and the connection goes on: %r" % raw[:300])
+    alive("a 64 KiB trailer")
+    raw, _ = exchange(chunked(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n",
+                              b"a" * 70000))
+    check(responses(raw) == [401], "an unauthenticated verify with a 70 KB trailer: %r" % raw[:300])
+    alive("a 70 KB trailer on /v1/verify")
+    raw, closed = exchange(chunked(b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"a" * 300000))
+    check(responses(raw) == [431] and closed, "a trailer past the read buffer: 431 and close: %r" % raw[:300])
+    alive("a 300 KB trailer")
+    head = (b"POST /v1/admin/users/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + SUITE.admin.encode() +
+            b"\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n")
+    line = b'{"id":"trailer-1","email":"trailer-1@example.com","phone_support":true}\n'
+    for trailer in (b"a" * 100000, b"a" * 300000):
+        raw, _ = exchange(head + b"%x\r\n%s\r\n0\r\nX-Trailer: %s\r\n\r\n" % (len(line), line, trailer))
+        check(responses(raw) and responses(raw)[0] in (200, 431), "a streamed import with a trailer: %r" % raw[:300])
+        alive("a %d-byte trailer on a streamed import" % len(trailer))
+
+
+def test_a_long_header_value_gets_431_whatever_the_limit():
+    """limits.header_bytes may be up to 1 MiB, but a Beast field holds at most 65533 bytes: a
+    longer value threw (the connection closed with no reply). It is a 431 now."""
+    node = Node(ARGS.callsignd, ARGS.callsign, "[limits]\nheader_bytes = 1048576\n")
+    try:
+        status, _, _ = node.server.request("GET", "/healthz", headers={"X-Long": "a" * 70000})
+        check(status == 431, "a 70 KB header value under a 1 MiB header limit: %d" % status)
+        status, _, _ = node.server.request("GET", "/healthz", headers={"X-Long": "a" * 60000})
+        check(status == 200, "a 60 KB header value under a 1 MiB header limit: %d" % status)
+        check(node.server.stop(signal.SIGTERM) == 0, "callsignd exited 0")
+    finally:
+        node.server.cleanup()
+
+
 def main():
     global SUITE
     SUITE = Suite()
@@ -233,6 +280,8 @@ def main():
             ("nul_never_cuts_an_address_short", test_nul_never_cuts_an_address_short),
             ("unknown_email_reply_equals_wrong_code", test_unknown_email_reply_equals_wrong_code),
             ("concurrent_uploads_are_journaled_in_version_order", test_concurrent_uploads_are_journaled_in_version_order),
+            ("chunked_trailers_never_end_the_process", test_chunked_trailers_never_end_the_process),
+            ("a_long_header_value_gets_431_whatever_the_limit", test_a_long_header_value_gets_431_whatever_the_limit),
         ])
     finally:
         SUITE.stop()

@@ -5,6 +5,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
 
+#include "net/guarded_parser.hpp"
 #include "net/http_session_steps.hpp"
 #include "net/plain_request.hpp"
 #include "net/request_header_read.hpp"
@@ -62,7 +63,7 @@ net::awaitable<bool> serve_streamed(server_state& st, Stream& stream, Deadline& 
         co_return false;  // nothing was read: the body_stream drops its (empty) store when destroyed
       }
     }
-    http::request_parser<http::buffer_body> reading{std::move(header)};
+    guarded_request_parser<http::buffer_body> reading{moved_parser(header)};
     reading.body_limit(boost::none);  // the body_stream enforces its own limit on what it stores
     auto streaming = stream_body(stream, deadline, buffer, reading, *body, st.workers, cfg.request_timeout,
                                  match.matched->streamed.min_bytes_per_second);
@@ -130,13 +131,13 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
   beast::error_code remote_ec;
   auto endpoint = conn->socket.remote_endpoint(remote_ec);
   std::string remote = remote_ec ? std::string() : endpoint.address().to_string();
-  beast::flat_buffer buffer;
+  auto buffer = bounded_read_buffer(cfg.header_limit);  // net/guarded_parser.hpp
   std::string wire;  // each response's bytes, reused
   auto deadline = phase_deadline_of(stream, *conn);  // net/phase_deadline.hpp
 
   for (;;) {
     // The header first, with an empty body: the route decides how its body is read.
-    http::request_parser<http::empty_body> header;
+    guarded_request_parser<http::empty_body> header;
     header.header_limit(static_cast<std::uint32_t>(cfg.header_limit));
     header.body_limit(boost::none);  // applied below, once the route is known
 
@@ -179,7 +180,7 @@ net::awaitable<void> serve_requests(server_state& st, std::shared_ptr<connection
     }
     // Every other route: the body in memory, up to limits.body_bytes (413 beyond, from the
     // declared Content-Length before any body byte is read).
-    http::request_parser<http::string_body> parser{std::move(header)};
+    guarded_request_parser<http::string_body> parser{moved_parser(header)};
     parser.body_limit(cfg.body_limit);
     if (!ec && parser.content_length() && *parser.content_length() > cfg.body_limit) {
       ec = http::error::body_limit;

@@ -32,6 +32,9 @@ inline std::optional<http_response> response_for_read_error(const beast::error_c
   if (ec == http::error::header_limit) {
     return problem_response(431, "Request Header Fields Too Large", "request headers exceed the configured limit");
   }
+  if (ec == http::error::buffer_overflow) {  // trailer fields past the read buffer (guarded_parser.hpp)
+    return problem_response(431, "Request Header Fields Too Large", "request trailer fields exceed the configured limit");
+  }
   if (ec == http::error::body_limit) {
     return problem_response(413, "Content Too Large", "request body exceeds the configured limit");
   }

@@ -21,6 +21,7 @@
 #include <optional>
 #include <vector>
 
+#include "net/guarded_parser.hpp"
 #include "server/lists/list_download.hpp"
 
 namespace callsign::server {
@@ -97,8 +98,8 @@ net::awaitable<result<list_download>> exchange(Stream& stream, const list_downlo
   auto get = request_for(request);
   if (auto [ec, n] = co_await http::async_write(stream, get, use_tuple); ec) co_return failed("sending the request", ec);
 
-  beast::flat_buffer buffer;
-  http::response_parser<http::buffer_body> parser;
+  auto buffer = net_detail::bounded_read_buffer(16 * 1024);  // guarded_parser.hpp: no unbounded trailer
+  net_detail::guarded_response_parser<http::buffer_body> parser;
   parser.header_limit(16 * 1024);
   parser.body_limit(boost::none);  // counted by download_budget instead
   if (auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple); ec) {
