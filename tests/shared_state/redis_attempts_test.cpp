@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "redis_backend_fixture.hpp"
+#include "shared_state/attempt_functions.hpp"
 #include "storage/embedded_attempts.hpp"
 #include "support/attempt_samples.hpp"
 #include "support/memory_state_backend.hpp"
@@ -284,7 +285,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(twenty_threads_racing_one_step_accept_it_once, B, 
 // under limits that a reload changes (window, limit, and across max_exact_limit), settled on
 // Redis and on the embedded composition over the in-memory stores; every answer must agree.
 // Times step in whole units of `tick_ms` (0 to 4 of them), so events fall exactly on window
-// edges and share milliseconds.
+// edges and share milliseconds. These times are the test's own, while Redis expires keys (PEXPIRE,
+// only ever garbage collection: a window is decided from the times stored in the value) on its
+// real clock: a machine stalled for longer than a 7 ms window between two attempts dropped a key
+// the arithmetic still counted. So each counter key is made persistent after every attempt.
 namespace {
 struct refusals {
   int exact = 0;
@@ -310,6 +314,11 @@ refusals settle_alike(const std::vector<storage::rate_limit>& limits, std::int64
     auto expected = test::wait_for<storage::code_attempt_result>(
         [&](auto done) { reference.settle(a, changes, done); });
     auto got = b.settle(a);
+    auto persisted = test::wait_for<std::vector<redis::reply>>([&](auto done) {
+      b.client.exec({{"PERSIST", shared_state::counter_redis_key("k1")}, {"PERSIST", shared_state::counter_redis_key("k2")}},
+                    std::move(done));
+    });
+    BOOST_REQUIRE(persisted);
     BOOST_REQUIRE(expected);
     BOOST_TEST_REQUIRE(got.throttled == expected->throttled, "attempt " << i);
     BOOST_TEST_REQUIRE(got.retry_after_seconds == expected->retry_after_seconds, "attempt " << i);
