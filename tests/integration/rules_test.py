@@ -255,6 +255,12 @@ def test_test_route_installs_nothing():
                                               json_headers(front.admin))
         problem = check_problem(status, headers, raw, 422)
         check(problem["rule"] == "x" and problem["line"] == 3, "test problem: %r" % problem)
+        # Like every other route, these take no query parameters: an unknown one is a 400.
+        for path, body in (("/v1/admin/rules/test?bogus=1", {"request": sample}),
+                           ("/v1/admin/rules/seed/shadow?bogus=1&bogus=2", {"shadow": True})):
+            status, headers, raw = server.request("POST", path, json.dumps(body), json_headers(front.admin))
+            check_problem(status, headers, raw, 400, "bogus")
+        check(front.rules()["version"] == 1, "a refused shadow toggle changed the rules")
     finally:
         server.cleanup()
 

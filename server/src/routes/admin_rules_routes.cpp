@@ -220,6 +220,7 @@ handler_result reload_rules(const rules_services& services, http_request& reques
 handler_result set_shadow(const rules_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
+  if (auto known = query_only(request.query, {}); !known) return known.error();
   auto body = json_body::parse(request);
   if (!body) return body.error();
   if (auto known = body->only({"shadow"}); !known) return known.error();
@@ -253,6 +254,7 @@ handler_result set_shadow(const rules_services& services, http_request& request)
 handler_result test_rules(const rules_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
+  if (auto known = query_only(request.query, {}); !known) return known.error();
   auto body = json_body::parse(request);
   if (!body) return body.error();
   if (auto known = body->only({"rules", "request"}); !known) return known.error();

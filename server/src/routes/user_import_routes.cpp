@@ -18,7 +18,7 @@ namespace {
 constexpr std::uint64_t import_max_bytes = 256ULL * 1024 * 1024;
 
 http_response too_large() {
-  return problem_response(413, "Payload Too Large",
+  return problem_response(413, "Content Too Large",
                           "an import body may hold at most 256 MiB; split the file, or use 'callsign users import'");
 }
 
