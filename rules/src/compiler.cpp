@@ -173,6 +173,16 @@ bool flattener::build_regex(const expr_node& n, bool_op& op) {
     return fail(n.rhs_begin, "a valid RE2 regular expression (docs/rules.md, \"matches\")",
                 "invalid regular expression: " + re->error());
   }
+  if (re->ProgramSize() > env_.regex_program_left) {
+    return fail(n.rhs_begin,
+                "regular expressions of at most " + std::to_string(max_regex_program_per_file) +
+                    " RE2 instructions in all in a rule file (docs/rules.md, \"matches\")",
+                "the rule file's regular expressions are too large: this one takes " +
+                    std::to_string(re->ProgramSize()) + " RE2 instructions and " +
+                    std::to_string(env_.regex_program_left) + " of the file's " +
+                    std::to_string(max_regex_program_per_file) + " are left");
+  }
+  env_.regex_program_left -= re->ProgramSize();
   op.code = op_code::matches;
   op.first = index(out_.regexes.size());
   out_.regexes.push_back(std::move(re));

@@ -17,11 +17,17 @@ namespace callsign::rules {
 
 inline constexpr std::int64_t max_regex_memory = 256 * 1024;  // RE2 max_mem per regex
 inline constexpr std::size_t max_regexes_per_file = 128;
+// The size of every regex's RE2 program together (instructions, RE2::ProgramSize). A match costs
+// about the input's length times its program's size once RE2's DFA gives up, and every regex of a
+// file runs on each request: this bounds the work one request can cost. Real patterns take 6-60
+// instructions; `[a-z]{1000}` takes 1000.
+inline constexpr int max_regex_program_per_file = 8192;
 
 struct compile_environment {
   const list_resolver* resolve = nullptr;  // may be null or empty: managed lists unknown
   const std::map<std::string, std::shared_ptr<const storage::ip_set>, std::less<>>* file_lists = nullptr;
   std::size_t regexes_left = max_regexes_per_file;  // shared across a file's expressions
+  int regex_program_left = max_regex_program_per_file;  // likewise
   std::vector<std::string> header_names;            // slot -> lower-case name, shared likewise
   // false: every leaf computed each time it is reached, `contains` one needle at a time (the
   // plain path the tests compare the shared one with: rule_set_testing.hpp).

@@ -158,6 +158,21 @@ BOOST_AUTO_TEST_CASE(file_limits) {
     regexes += "[[rule]]\nid = \"r" + std::to_string(i) + "\"\nexpression = 'http.host matches \"a\"'\naction = \"log\"\n";
   }
   refused(regexes, "r128", 515, 33, "at most 128 regular expressions", "more than 128 regular expressions");
+  // What one request may cost: the regexes' RE2 programs together. 128 ordinary patterns fit;
+  // the attack probe's heavy set (counted repetitions of 1000) does not, from its 9th pattern.
+  std::string ordinary;
+  for (int i = 0; i < 128; ++i) {
+    ordinary += "[[rule]]\nid = \"r" + std::to_string(i) +
+                "\"\nexpression = 'http.user_agent matches \"(bot|crawler|spider)[/ ;]" + std::to_string(i) +
+                "\"'\naction = \"log\"\n";
+  }
+  BOOST_TEST(file_ok(ordinary)->rules().size() == 128U);
+  std::string heavy;
+  for (int i = 0; i < 9; ++i) {
+    heavy += "[[rule]]\nid = \"h" + std::to_string(i) +
+             "\"\nexpression = 'http.user_agent matches \"[a-z]{1000}[0-9]{10}\"'\naction = \"log\"\n";
+  }
+  refused(heavy, "h8", 35, 39, "at most 8192 RE2 instructions", "regular expressions are too large");
   refused(std::string(4 * 1024 * 1024 + 1, '#'), "", 0, 0, "at most 4 MiB", "larger than 4 MiB");
 }
 
