@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -117,13 +118,25 @@ BOOST_AUTO_TEST_CASE(fails_fast_while_down_and_follows_a_restart_to_a_new_epoch)
   BOOST_TEST(server.stop() == 0);
 }
 
-BOOST_AUTO_TEST_CASE(a_paused_server_times_out_then_recovers_in_the_same_epoch) {
+namespace {
+// A connected client with a short command timeout, on a Redis server of its own.
+struct timed_client {
+  explicit timed_client(std::chrono::milliseconds timeout) : server(dir.path()) {
+    auto options = test::options_for(server);
+    options.command_timeout = timeout;
+    client = redis::client::start(options, {}, {});
+    BOOST_REQUIRE(test::wait_connected(*client));
+  }
   test::temp_directory dir;
-  test::redis_process server(dir.path());
-  auto options = test::options_for(server);
-  options.command_timeout = 500ms;
-  auto client = redis::client::start(options, {}, {});
-  BOOST_REQUIRE(test::wait_connected(*client));
+  test::redis_process server;
+  std::unique_ptr<redis::client> client;
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_paused_server_times_out_then_recovers_in_the_same_epoch) {
+  timed_client connected(500ms);
+  auto& server = connected.server;
+  auto& client = connected.client;
   server.pause();
   const auto asked = std::chrono::steady_clock::now();
   auto answer = test::exec_wait(*client, {{"PING"}});
@@ -147,20 +160,13 @@ BOOST_AUTO_TEST_CASE(every_request_in_flight_on_a_timed_out_connection_fails_and
   // Three execs pipelined to a paused server: the first one's timeout resets the connection, and
   // all three fail. None is sent again on the next connection: a retried verify could count
   // twice. The INCR ran at most once (the paused server may still have read it).
-  test::temp_directory dir;
-  test::redis_process server(dir.path());
-  auto options = test::options_for(server);
-  options.command_timeout = 500ms;
-  auto client = redis::client::start(options, {}, {});
-  BOOST_REQUIRE(test::wait_connected(*client));
+  timed_client connected(500ms);
+  auto& server = connected.server;
+  auto& client = connected.client;
   server.pause();
   std::vector<std::future<result<std::vector<redis::reply>>>> answers;
   for (auto commands : std::vector<std::vector<redis::command>>{{{"INCR", "cs:in-flight"}}, {{"PING"}}, {{"PING"}}}) {
-    auto promise = std::make_shared<std::promise<result<std::vector<redis::reply>>>>();
-    answers.push_back(promise->get_future());
-    client->exec(std::move(commands), [promise](result<std::vector<redis::reply>> answer) {
-      promise->set_value(std::move(answer));
-    });
+    answers.push_back(test::exec_async(*client, std::move(commands)));
   }
   for (auto& answer : answers) {
     BOOST_REQUIRE((answer.wait_for(5000ms) == std::future_status::ready));
@@ -180,12 +186,9 @@ BOOST_AUTO_TEST_CASE(every_request_in_flight_on_a_timed_out_connection_fails_and
 }
 
 BOOST_AUTO_TEST_CASE(an_idle_connection_notices_a_paused_server) {
-  test::temp_directory dir;
-  test::redis_process server(dir.path());
-  auto options = test::options_for(server);
-  options.command_timeout = 300ms;
-  auto client = redis::client::start(options, {}, {});
-  BOOST_REQUIRE(test::wait_connected(*client));
+  timed_client connected(300ms);
+  auto& server = connected.server;
+  auto& client = connected.client;
   server.pause();
   // No exec: only the idle PING can find out (within about two command timeouts).
   const auto paused = std::chrono::steady_clock::now();

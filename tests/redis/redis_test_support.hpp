@@ -26,14 +26,21 @@ inline redis::client_options options_for(const redis_process& server) {
   return options;
 }
 
-// Waits (bounded) for the exec's answer; an internal error when none came within `bound`.
-inline result<std::vector<redis::reply>> exec_wait(redis::client& client, std::vector<redis::command> commands,
-                                                   std::chrono::milliseconds bound = std::chrono::milliseconds(30000)) {
+// Sends the exec at once; its answer arrives in the future (several may be in flight).
+inline std::future<result<std::vector<redis::reply>>> exec_async(redis::client& client,
+                                                                 std::vector<redis::command> commands) {
   auto promise = std::make_shared<std::promise<result<std::vector<redis::reply>>>>();
   auto future = promise->get_future();
   client.exec(std::move(commands), [promise](result<std::vector<redis::reply>> answer) {
     promise->set_value(std::move(answer));
   });
+  return future;
+}
+
+// Waits (bounded) for the exec's answer; an internal error when none came within `bound`.
+inline result<std::vector<redis::reply>> exec_wait(redis::client& client, std::vector<redis::command> commands,
+                                                   std::chrono::milliseconds bound = std::chrono::milliseconds(30000)) {
+  auto future = exec_async(client, std::move(commands));
   if (future.wait_for(bound) != std::future_status::ready) {
     return make_error(error_kind::internal, "test: no answer within the bound");
   }
