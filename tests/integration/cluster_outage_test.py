@@ -1,6 +1,7 @@
 """Integration (issue 18): Redis stopped under two callsignd nodes. Verify, user writes, an
 unblock and /readyz answer 503 problem+json with the configured Retry-After, nothing is
-half-written, and the refused verify is still in the node's journal (outcome "failed"); the gate keeps
+half-written, and the refused verify, enrollment confirm and login report are still in the node's
+journal (outcome "failed"); the gate keeps
 answering from the node's block copy on the node that fails open (the default) and refuses on
 the node configured to fail closed; when Redis returns, both nodes recover by themselves (a
 restarted Redis is a new primary: the step it came back in is fenced, the next one verifies)."""
@@ -74,6 +75,20 @@ def test_redis_stopped_answers_503_keeps_the_gate_as_configured_and_recovers():
             check(status == 503 and headers.get("retry-after") == "7" and
                   headers.get("content-type") == "application/problem+json",
                   "%s %s while Redis is away: %d %r" % (method, path, status, body))
+        # A login report: 503, and journaled like the refused verify and confirm (Redis may
+        # have counted what it never confirmed).
+        status, headers, body = a.json("POST", "/v1/login/result",
+                                       {"ip": "198.51.100.9", "username": "x@example.com", "success": False}, service)
+        check(status == 503 and headers.get("retry-after") == "7", "login/result while Redis is away: %d %r" %
+              (status, body))
+        entries = journal_entries(ARGS.callsign, a.data_dir)
+        confirms = [e for e in entries if e["action"] == "authenticator.confirm"]
+        check(len(confirms) == 1 and confirms[0]["outcome"] == "failed" and confirms[0]["subject"] == "carol" and
+              confirms[0]["details"].get("error") == "unavailable", "the refused confirm's entry: %r" % confirms)
+        reports = [e for e in entries if e["action"] == "login.result" and e["details"].get("ip") == "198.51.100.9"]
+        check(len(reports) == 1 and reports[0]["outcome"] == "failed" and
+              reports[0]["details"].get("error") == "unavailable" and reports[0]["details"].get("reported") == "failure"
+              and "x@example.com" not in json.dumps(reports[0]), "the refused login report's entry: %r" % reports)
         status, headers, body = b.json("POST", "/v1/login/check", {"ip": "198.51.100.7"}, cluster.token("service", "fe"))
         check(status == 503 and headers.get("retry-after") == "7", "login/check on the closed node: %d %r" %
               (status, body))

@@ -210,7 +210,19 @@ handler_result confirm_route(const enrollment_services& services, http_request& 
         [&services, code = std::move(code), audit = std::move(audit), resume](result<storage::stored_user> user) mutable {
           if (!user) {
             crypto::secure_wipe(code);
-            resume(user.error());
+            const auto kind = user.error().kind;
+            if (kind != error_kind::unavailable && kind != error_kind::storage_failed && kind != error_kind::internal) {
+              resume(user.error());  // no such customer, or not eligible: nothing was attempted
+              return;
+            }
+            // The backend failed before the code was tried: journaled as "failed", as a verify is.
+            deferred_response deferred;
+            storage::mark_failed_attempt(audit, user.error());
+            deferred.changes.add_audit(std::move(audit));
+            deferred.finish = [failure = user.error()](const result<storage::commit_receipt>&) {
+              return error_response(failure);
+            };
+            resume(std::move(deferred));
             return;
           }
           auto run = std::make_shared<enrollment_run>();
@@ -221,18 +233,19 @@ handler_result confirm_route(const enrollment_services& services, http_request& 
                                  resume(confirmed.error());
                                  return;
                                }
-                               if (confirmed->status == confirm_status::throttled) {
-                                 resume(error_response(make_error(error_kind::rate_limited,
-                                                                  "too many wrong codes; try again later"))
-                                            .with_header("Retry-After",
-                                                         std::to_string(confirmed->retry_after_seconds)));
-                                 return;
-                               }
-                               if (confirmed->status == confirm_status::invalid) {
-                                 // The failure count and the audit entry are durable before the 422.
+                               if (confirmed->status != confirm_status::active) {
+                                 // The audit entry (and a wrong code's failure count) is durable
+                                 // before the 429, 422 or 503.
                                  deferred_response deferred;
                                  deferred.changes = std::move(run->changes);
-                                 deferred.finish = [](const result<storage::commit_receipt>&) {
+                                 deferred.finish = [decided = std::move(*confirmed)](
+                                                       const result<storage::commit_receipt>&) {
+                                   if (decided.status == confirm_status::failed) return error_response(*decided.failure);
+                                   if (decided.status == confirm_status::throttled) {
+                                     return error_response(make_error(error_kind::rate_limited,
+                                                                      "too many wrong codes; try again later"))
+                                         .with_header("Retry-After", std::to_string(decided.retry_after_seconds));
+                                   }
                                    return error_response(make_error(
                                        error_kind::rejected, "the code does not match the pending authenticator"));
                                  };

@@ -116,7 +116,17 @@ handler_result login_result(const login_services& services, http_request& reques
         [&app, run, resume = std::move(resume)](result<login_result_outcome> outcome) {
           crypto::secure_wipe(run->decoded.normalized_username);
           if (!outcome) {
-            resume(outcome.error());
+            // The backend may already hold the count (or a block) it did not confirm: the report
+            // is journaled as "failed" before the 503, as a verify is.
+            auto audit = audit_for(app, run->who, run->request, "login.result", "");
+            storage::mark_failed_attempt(audit, outcome.error());
+            audit.details.emplace_back("ip", group_text(run->decoded.address));
+            audit.details.emplace_back("reported", run->decoded.success ? "success" : "failure");
+            run->deferred.changes.add_audit(std::move(audit));
+            run->deferred.finish = [failure = outcome.error()](const result<storage::commit_receipt>&) {
+              return error_response(failure);
+            };
+            resume(std::move(run->deferred));
             return;
           }
           audit_login_result(app, run->who, run->request, run->decoded, *outcome, run->deferred.changes);

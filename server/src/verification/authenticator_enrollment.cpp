@@ -78,6 +78,16 @@ struct confirm_run {
   storage::code_attempt attempt;
 
   ~confirm_run() { crypto::secure_wipe(code); }
+
+  // The backend failed: the attempt is staged as "failed" and answered with the error.
+  void fail(const error& e) {
+    storage::mark_failed_attempt(audit, e);
+    changes.add_audit(std::move(audit));
+    confirm_outcome out;
+    out.status = confirm_status::failed;
+    out.failure = e;
+    done(std::move(out));
+  }
 };
 
 void settle_confirm(const std::shared_ptr<confirm_run>& run, std::optional<std::uint64_t> step) {
@@ -92,11 +102,13 @@ void settle_confirm(const std::shared_ptr<confirm_run>& run, std::optional<std::
   run->ctx.attempts.settle(run->attempt, run->changes, [run, matched = step.has_value()](
                                                           result<storage::code_attempt_result> settled) {
     if (!settled) {
-      run->done(settled.error());
+      run->fail(settled.error());
       return;
     }
     confirm_outcome out;
     if (settled->throttled) {
+      run->audit.outcome = "throttled";
+      run->changes.add_audit(std::move(run->audit));
       out.status = confirm_status::throttled;
       out.retry_after_seconds = settled->retry_after_seconds;
       run->done(std::move(out));
@@ -131,7 +143,7 @@ void confirm_enrollment(const enrollment_context& ctx, std::string_view user_id,
   run->now_ms = ctx.clock.unix_ms();
   ctx.authenticators.find(user_id, [run](result<storage::stored_authenticator> found) {
     if (!found) {
-      run->done(found.error());
+      run->fail(found.error());
       return;
     }
     if (!found->record.pending_sealed) {
@@ -143,7 +155,7 @@ void confirm_enrollment(const enrollment_context& ctx, std::string_view user_id,
     auto key = sealed_secret_key(run->ctx.keys, *run->found.record.pending_sealed, run->user_id, params,
                                  "pending authenticator secret cannot be opened", run->ctx.work);
     if (!key) {
-      run->done(key.error());
+      run->fail(key.error());
       return;
     }
     const auto steps = candidate_steps(crypto::totp_step(params, run->now_ms / 1000), 1,

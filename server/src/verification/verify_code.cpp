@@ -116,10 +116,7 @@ storage::audit_draft attempt_audit(const verify_run& run) {
 // message) and answered with the error. What the backend already changed is kept.
 void verify_run::fail(const error& e) {
   auto audit = attempt_audit(*this);
-  audit.outcome = "failed";
-  audit.details.emplace_back("error", e.kind == error_kind::unavailable || e.kind == error_kind::storage_failed
-                                         ? "unavailable"
-                                         : "internal");
+  storage::mark_failed_attempt(audit, e);
   changes.add_audit(std::move(audit));
   verify_outcome failed;
   failed.user = out.user;

@@ -53,6 +53,15 @@ struct audit_draft {
   bool subject_exists = true;
 };
 
+// Marks `audit` as an attempt the backend could not settle: outcome "failed" and detail `error`,
+// "unavailable" (Redis away, a missed WAIT, a disk error) or "internal", never the message. A
+// shared backend may already hold what the attempt changed, so the attempt leaves this trace.
+inline void mark_failed_attempt(audit_draft& audit, const error& e) {
+  audit.outcome = "failed";
+  const bool unavailable = e.kind == error_kind::unavailable || e.kind == error_kind::storage_failed;
+  audit.details.emplace_back("error", unavailable ? "unavailable" : "internal");
+}
+
 // Not thread-safe: built by one request, then handed to the writer.
 struct change_set {
   std::vector<write_op> ops;

@@ -80,7 +80,7 @@ std::pair<result<server::confirm_outcome>, std::string> confirm(F& f, const std:
                                std::move(done));
   });
   if (out && out->status == server::confirm_status::throttled) {
-    BOOST_TEST(changes.empty());
+    BOOST_TEST(changes.ops.empty());  // nothing counted: only the audit entry
   }
   if (out && out->write) {
     apply(f, user, *out->write, changes);
@@ -171,10 +171,90 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(confirm_throttles_at_the_limit_with_retry_after, b
   BOOST_REQUIRE(out);
   BOOST_TEST(static_cast<int>(out->status) == static_cast<int>(server::confirm_status::throttled));
   BOOST_TEST(out->retry_after_seconds == 55);
-  BOOST_TEST(audit.empty());
+  BOOST_TEST(audit == "throttled");
   BOOST_TEST(record_of(f).pending_sealed.has_value());
   f.advance(55s);
   BOOST_TEST(confirm(f, phone.code_at(f.now(), 0)).second == "active");
+}
+
+namespace {
+// A shared backend that cannot settle (Redis away, a missed WAIT): the claim may be taken.
+class failing_attempts final : public storage::code_attempts {
+ public:
+  void settle(const storage::code_attempt&, storage::change_set&,
+              storage::completion<storage::code_attempt_result> done) override {
+    done(make_error(error_kind::unavailable, "the shared state is unreachable"));
+  }
+};
+
+// An enrollment read that fails; everything else is the real directory.
+class failing_authenticators final : public storage::authenticator_directory {
+ public:
+  explicit failing_authenticators(storage::authenticator_directory& real) : real_(real) {}
+  void find(std::string_view, storage::completion<storage::stored_authenticator> done) override {
+    done(make_error(error_kind::storage_failed, "IO error: /secret/path/000042.sst"));
+  }
+  void put(std::string user, storage::authenticator_record record, std::uint64_t expected_version,
+           storage::change_set extra, storage::completion<std::uint64_t> done) override {
+    real_.put(std::move(user), std::move(record), expected_version, std::move(extra), std::move(done));
+  }
+
+ private:
+  storage::authenticator_directory& real_;
+};
+
+void check_failed_entry(const storage::change_set& changes, const std::string& code) {
+  BOOST_TEST_REQUIRE(changes.audit.size() == 1U);
+  const auto& entry = changes.audit.front();
+  BOOST_TEST(entry.action == "authenticator.confirm");
+  BOOST_TEST(entry.outcome == "failed");
+  BOOST_TEST(entry.subject == "alice");
+  BOOST_TEST(test::audit_detail(entry, "error").value_or("") == "unavailable");  // the kind, never the message
+  for (const auto& [key, value] : entry.details) {
+    BOOST_TEST(value.find(code) == std::string::npos, key);
+    BOOST_TEST(value.find("unreachable") == std::string::npos, key);
+    BOOST_TEST(value.find("/secret/path") == std::string::npos, key);
+  }
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_confirm_the_backend_cannot_settle_is_journaled_as_failed, backend,
+                              test::state_backends) {
+  test::verification_fixture<backend> f;
+  const auto [phone, started] = start(f);
+  const std::string code = phone.code_at(f.now(), 0);
+  failing_attempts failing;
+  const server::enrollment_context ctx{f.ring, f.config, f.clock, f.backend.authenticators(), failing, &f.work};
+  storage::change_set changes;
+  auto out = test::wait_for<server::confirm_outcome>([&](auto done) {
+    server::confirm_enrollment(ctx, "alice", code, draft("authenticator.confirm"), changes, std::move(done));
+  });
+  BOOST_TEST_REQUIRE(out.has_value());
+  BOOST_TEST(static_cast<int>(out->status) == static_cast<int>(server::confirm_status::failed));
+  BOOST_TEST_REQUIRE(out->failure.has_value());  // the reply is the error
+  BOOST_TEST(static_cast<int>(out->failure->kind) == static_cast<int>(error_kind::unavailable));
+  BOOST_TEST(!out->write.has_value());  // nothing is activated
+  check_failed_entry(changes, code);
+  BOOST_TEST(record_of(f).pending_sealed.has_value());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(a_confirm_whose_enrollment_read_fails_is_journaled_as_failed, backend,
+                              test::state_backends) {
+  test::verification_fixture<backend> f;
+  const auto [phone, started] = start(f);
+  const std::string code = phone.code_at(f.now(), 0);
+  failing_authenticators failing(f.backend.authenticators());
+  const server::enrollment_context ctx{f.ring, f.config, f.clock, failing, f.backend.attempts, &f.work};
+  storage::change_set changes;
+  auto out = test::wait_for<server::confirm_outcome>([&](auto done) {
+    server::confirm_enrollment(ctx, "alice", code, draft("authenticator.confirm"), changes, std::move(done));
+  });
+  BOOST_TEST_REQUIRE(out.has_value());
+  BOOST_TEST(static_cast<int>(out->status) == static_cast<int>(server::confirm_status::failed));
+  BOOST_TEST_REQUIRE(out->failure.has_value());
+  BOOST_TEST(static_cast<int>(out->failure->kind) == static_cast<int>(error_kind::storage_failed));
+  check_failed_entry(changes, code);
+  BOOST_TEST(changes.ops.empty());  // nothing was settled
 }
 
 BOOST_AUTO_TEST_CASE_TEMPLATE(re_enrolling_replaces_the_secret_on_confirm_only, backend, test::state_backends) {

@@ -54,20 +54,24 @@ struct enrollment_started {
 void start_enrollment(const enrollment_context& ctx, const storage::user_record& user, storage::audit_draft audit,
                       storage::change_set& changes, storage::completion<enrollment_started> done);
 
-enum class confirm_status { throttled, invalid, active };
+enum class confirm_status { throttled, invalid, active, failed };
 
 struct confirm_outcome {
   confirm_status status = confirm_status::invalid;
-  std::int64_t retry_after_seconds = 0;  // throttled: nothing is staged
+  std::int64_t retry_after_seconds = 0;  // throttled
   std::optional<enrollment_write> write;  // active: the activated record
+  std::optional<error> failure;           // failed: what the caller answers once the entry is committed
 };
 
 // Checks `code` (already of the configured format) against the pending secret, then settles it
 // as one code attempt (storage/code_attempts.hpp): at the verify limit of wrong codes per user
-// and window the answer is throttled and nothing is staged; a wrong code is counted and audited
+// and window the answer is throttled and audited "throttled"; a wrong code is counted and audited
 // "invalid"; a right one uses up its step (the authenticator method's replay mark: a step an
 // earlier authenticator used stays used, and the code is then used up all the same), activates
-// the secret and is audited "active". error_kind::conflict when no enrollment is pending.
+// the secret and is audited "active". When the backend cannot read the enrollment or settle the
+// attempt, the answer is `failed` with the error and the attempt is audited "failed"
+// (storage::mark_failed_attempt): the caller commits the change set, then answers the error.
+// error_kind::conflict when no enrollment is pending (nothing staged).
 void confirm_enrollment(const enrollment_context& ctx, std::string_view user_id, std::string_view code,
                         storage::audit_draft audit, storage::change_set& changes,
                         storage::completion<confirm_outcome> done);
