@@ -230,6 +230,7 @@ def test_max_connections():
                 raise AssertionError("connection %d (over the cap of %d) got no refusal within 5 s" % (cap + 1, cap))
             check(status_line.startswith("HTTP/1.1 503"), "over the cap: %r" % status_line)
             check_problem(503, headers, body, 503, detail_contains="too many open connections")
+            check(headers.get("retry-after") == "1", "the refusal's Retry-After: %r" % headers)
             check(closed_by_peer(extra), "the refused connection stayed open")
         # The held ones are still served.
         check(all(served(s) for s in held), "a held connection was dropped by the refusal")

@@ -146,6 +146,8 @@ def test_connection_cap_per_ip():
         reply = server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         check(reply.startswith(b"HTTP/1.1 503"), "fourth connection from one address: %r" % reply[:80])
         check(b"application/problem+json" in reply, "503 is problem+json")
+        check(b"too many open connections from this address" in reply and b"\r\nRetry-After: 1\r\n" in reply,
+              "the per-address refusal says why and when to come back: %r" % reply[:400])
         held.pop().close()
         deadline = time.time() + 30
         reply = b""

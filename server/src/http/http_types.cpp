@@ -51,6 +51,16 @@ std::optional<std::string_view> http_request::header(std::string_view name) cons
   return std::nullopt;
 }
 
+std::string http_request::media_type() const {
+  auto type = header("content-type").value_or("");
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  std::string lowered(type);
+  for (auto& c : lowered) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return lowered;
+}
+
 std::optional<std::string_view> http_request::path_param(std::string_view name) const {
   for (const auto& [key, value] : path_params) {
     if (key == name) {

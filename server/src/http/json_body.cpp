@@ -56,21 +56,7 @@ error wrong_type(std::string_view name, std::string_view type) {
 }
 }  // namespace
 
-bool is_json_content_type(const http_request& request) {
-  auto type = request.header("content-type");
-  if (!type) {
-    return false;
-  }
-  std::string lowered(*type);
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  auto semicolon = lowered.find(';');
-  auto media = lowered.substr(0, semicolon);
-  while (!media.empty() && media.back() == ' ') {
-    media.pop_back();
-  }
-  return media == "application/json";
-}
+bool is_json_content_type(const http_request& request) { return request.media_type() == "application/json"; }
 
 result<json_body> json_body::parse(const http_request& request) {
   if (!is_json_content_type(request)) {

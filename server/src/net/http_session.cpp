@@ -286,10 +286,11 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
 }
 
 
-net::awaitable<void> refuse_connection(tcp::socket socket) {
+net::awaitable<void> refuse_connection(tcp::socket socket, std::string_view reason) {
   beast::tcp_stream stream(std::move(socket));
   std::string wire;
-  serialize_response(problem_response(503, "Service Unavailable", "too many open connections"), {11, false, false, {}},
+  // A 503 like any other: problem+json with Retry-After (server/http/problem.cpp).
+  serialize_response(error_response(make_error(error_kind::unavailable, std::string(reason))), {11, false, false, {}},
                      wire);
   stream.expires_after(std::chrono::seconds(2));
   auto bytes = net::buffer(wire);

@@ -145,6 +145,6 @@ net::awaitable<void> run_token_timer(server_state& st);
 
 // Answers 503 and closes: used when the connection cap is reached on the plain-HTTP listener
 // (the TLS listener just closes: a handshake would spend the CPU the cap is protecting).
-net::awaitable<void> refuse_connection(tcp::socket socket);
+net::awaitable<void> refuse_connection(tcp::socket socket, std::string_view reason);
 
 }  // namespace callsign::server::net_detail

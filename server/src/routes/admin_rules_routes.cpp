@@ -188,10 +188,7 @@ handler_result journaled_change(const rules_services& services, const principal&
 }
 
 bool is_rule_text_type(const http_request& request) {
-  auto type = request.header("content-type");
-  if (!type) return false;
-  auto media = type->substr(0, type->find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  const auto media = request.media_type();
   return media == "application/toml" || media == "text/plain";
 }
 

@@ -23,12 +23,8 @@ http_response too_large() {
 }
 
 result<void> check_media_type(const http_request& request) {
-  auto type = request.header("content-type").value_or("");
-  auto media = type.substr(0, type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  std::string lowered(media);
-  for (auto& c : lowered) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  if (lowered != "application/x-ndjson" && lowered != "application/jsonl") {
+  const auto media = request.media_type();
+  if (media != "application/x-ndjson" && media != "application/jsonl") {
     return make_error(error_kind::unsupported_media_type, "Content-Type must be application/x-ndjson");
   }
   return {};

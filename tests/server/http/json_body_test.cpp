@@ -100,4 +100,17 @@ BOOST_AUTO_TEST_CASE(refuses_duplicate_members_and_nul_in_strings) {
   BOOST_TEST(body->optional_string("ip", 64).error().message == "field 'ip' must not contain a NUL character");
 }
 
+BOOST_AUTO_TEST_CASE(media_types_compare_without_case_parameters_or_spaces) {
+  // One reading of Content-Type for every route (JSON, NDJSON imports, rule files): type and
+  // subtype are case-insensitive (RFC 9110 §8.3.1).
+  BOOST_TEST(json_request("{}", "Application/JSON; charset=UTF-8").media_type() == "application/json");
+  BOOST_TEST(json_request("{}", " application/toml \t;x=1").media_type() == "application/toml");
+  BOOST_TEST(json_request("{}", "TEXT/Plain").media_type() == "text/plain");
+  BOOST_TEST(json_request("{}", "").media_type().empty());
+  BOOST_TEST(http_request{}.media_type().empty());
+  BOOST_TEST(is_json_content_type(json_request("{}", "APPLICATION/json")));
+  BOOST_TEST(!is_json_content_type(json_request("{}", "application/jsonx")));
+  BOOST_TEST(!is_json_content_type(json_request("{}", "application/x-ndjson")));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

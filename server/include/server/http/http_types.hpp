@@ -42,6 +42,9 @@ struct http_request {
 
   // Case-insensitive header lookup; the first value when repeated.
   std::optional<std::string_view> header(std::string_view name) const;
+  // The Content-Type's media type, lower-cased (type and subtype are case-insensitive, RFC 9110
+  // §8.3.1), without its parameters and surrounding spaces; empty without a Content-Type.
+  std::string media_type() const;
   std::optional<std::string_view> path_param(std::string_view name) const;
 };
 
