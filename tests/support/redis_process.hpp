@@ -114,8 +114,16 @@ class redis_process {
     ::kill(pid_, SIGKILL);
     (void)reap(std::chrono::seconds(20));
   }
-  void pause() { signal_running(SIGSTOP); }
-  void resume() { signal_running(SIGCONT); }
+  // Each returns once the kernel shows the new state (/proc/<pid>/stat): kill() only queues the
+  // signal, and on a busy machine a PING sent right after SIGSTOP could still be answered.
+  void pause() {
+    signal_running(SIGSTOP);
+    wait_for_state(true);
+  }
+  void resume() {
+    signal_running(SIGCONT);
+    wait_for_state(false);
+  }
 
   // Sends one command (RESP array of bulk strings) on a fresh connection, after AUTH when
   // configured, and returns the last reply's raw RESP text ("+PONG\r\n"). Throws on a
@@ -305,6 +313,21 @@ class redis_process {
   void signal_running(int signal) {
     if (pid_ <= 0) throw std::runtime_error("redis_process: not running");
     ::kill(pid_, signal);
+  }
+
+  // Waits up to 10 s until the process is stopped ('T' in /proc/<pid>/stat) or no longer is.
+  void wait_for_state(bool stopped) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+      std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+      const auto paren = text.rfind(')');
+      if (paren != std::string::npos && paren + 2 < text.size() && (text[paren + 2] == 'T') == stopped) return;
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw std::runtime_error(std::string("redis_process: the process did not ") + (stopped ? "stop" : "continue"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
 
   // The end of this run's log and of its stdout/stderr (where config errors go).
