@@ -23,6 +23,7 @@
 #include "server/routes/routes.hpp"
 #include "server/rules/rule_registry.hpp"
 #include "server/timing/state_sweeper.hpp"
+#include "server/control/audit_pruning.hpp"
 #include "storage/audit_journal.hpp"
 #include "storage/authenticator_store.hpp"
 #include "storage/block_directory.hpp"
@@ -128,7 +129,7 @@ int main(int argc, char** argv) {
   };
   // Several nodes: each durable entry about a user is copied to that user's Redis stream, so every
   // node's GET /v1/me/audit shows all nodes' entries (docs/audit.md, "Several nodes").
-  server::audit_view cluster_audit(cfg->shared_state.node_id);
+  server::audit_view cluster_audit(cfg->shared_state.node_id, &clock, cfg->audit.retention_seconds);
   if (shared_mode) {
     commit_options.on_durable = [&cluster_audit](std::vector<storage::durable_audit_entry> entries) {
       cluster_audit.publish(std::move(entries));
@@ -314,7 +315,20 @@ int main(int argc, char** argv) {
                         [&counters](std::int64_t now_ms) { return counters.sweep(now_ms); },
                         [embedded = blocks->get()](std::int64_t now_ms) { return embedded->sweep(now_ms); }});
   }
+  // [audit] retention_seconds: the journal's oldest entries are pruned on a timer, through the
+  // writer like `callsign audit prune` (docs/audit.md, "Retention").
+  std::optional<server::state_sweeper> retention;
+  if (app.config.audit.retention_seconds > 0) {
+    retention.emplace(clock, server::retention_interval(app.config.audit.retention_seconds),
+                      std::vector<server::state_sweeper::sweep>{[&app](std::int64_t now_ms) -> std::size_t {
+                        const auto cutoff = now_ms / 1000 - app.config.audit.retention_seconds;
+                        auto pruned =
+                            server::prune_audit(app, cutoff, {"system", std::string(server::retention_actor_id)});
+                        return pruned ? static_cast<std::size_t>(pruned->removed) : 0;
+                      }});
+  }
   int code = server::serve_http(app, routes);
+  retention.reset();  // a prune in progress finishes first: it commits through the writer
   // The threads that reload lists and rules journal what they install: they end while the writer
   // and the Redis client still run, so nothing is installed without its audit entry.
   cluster_rules.reset();

@@ -115,6 +115,31 @@ result<std::uint64_t> audit_journal::last_sequence() const {
   return head->last_seq;
 }
 
+result<std::uint64_t> audit_journal::first_sequence() const {
+  std::uint64_t first = 0;
+  std::optional<error> failure;
+  auto scanned = db_->scan(column_family::audit, database::scan_direction::forward, {},
+                           [&](std::string_view key, std::string_view) {
+                             const auto seq = parse_audit_key(key);
+                             if (!seq) failure = make_error(error_kind::internal, "the first audit key is malformed");
+                             first = seq.value_or(0);
+                             return false;
+                           });
+  if (!scanned) return scanned.error();
+  if (failure) return *failure;
+  return first;
+}
+
+result<std::optional<audit_checkpoint>> audit_journal::checkpoint_at(std::uint64_t seq) const {
+  auto stored = db_->get(column_family::audit_checkpoints, audit_key(seq));
+  if (!stored) return stored.error();
+  if (!stored->has_value()) return std::optional<audit_checkpoint>{};
+  auto checkpoint = decode_audit_checkpoint(**stored);
+  if (!checkpoint) return make_error(error_kind::internal, "the audit checkpoint at seq " + std::to_string(seq) +
+                                                               " does not parse; run 'callsign audit verify'");
+  return std::optional<audit_checkpoint>(*checkpoint);
+}
+
 result<audit_chain_head> audit_journal::chain_head() const {
   audit_chain_head head;
   std::optional<error> failure;

@@ -30,11 +30,13 @@ struct scanned_journal {
   };
   std::vector<held_link> links;
   std::optional<std::uint64_t> damaged_seq;
+  std::uint64_t first_seq = 0;  // the first entry: 1, or past a pruned head
 };
 
 result<scanned_journal> scan_journal(const audit_journal& journal) {
   scanned_journal out;
   auto read = journal.for_each_after(0, [&](std::uint64_t seq, result<audit_entry> entry) {
+    if (out.first_seq == 0) out.first_seq = seq;
     if (!entry) {
       out.damaged_seq = seq;
       return false;
@@ -137,9 +139,29 @@ result<audit_cross_verification> verify_audit_links(std::span<const audit_journa
         unchecked.insert(link.node);
         continue;
       }
+      const audit_journal& linked = *journals[target->second].journal;
+      auto entry = linked.at(link.seq);
+      if (entry && !entry->has_value() && link.seq < scanned[target->second].first_seq) {
+        // Pruned there (docs/audit.md, "Retention"): the anchor checkpoint still holds the
+        // hash of the entry just before the first one; links to older entries cannot be checked.
+        if (link.seq + 1 < scanned[target->second].first_seq) {
+          ++report.links_pruned;
+          continue;
+        }
+        ++summary.links_checked;
+        ++report.links_checked;
+        auto anchor = linked.checkpoint_at(link.seq);
+        if (!anchor) {
+          broken(link.node, link.seq, "the anchor checkpoint cannot be read (" + anchor.error().message + ")");
+        } else if (!anchor->has_value() || (*anchor)->entry_hash != link.head) {
+          broken(link.node, link.seq,
+                 "node " + link.node + "'s journal is pruned through entry " + std::to_string(link.seq) +
+                     ", and its anchor checkpoint does not hold the linked hash");
+        }
+        continue;
+      }
       ++summary.links_checked;
       ++report.links_checked;
-      auto entry = journals[target->second].journal->at(link.seq);
       if (!entry) {
         broken(link.node, link.seq, "the linked entry cannot be read (" + entry.error().message + ")");
       } else if (!entry->has_value()) {

@@ -1,4 +1,6 @@
 // audit_journal::verify: one pass over the checkpoints, then one over the entries.
+#include <algorithm>
+#include <exception>
 #include <map>
 #include <optional>
 #include <variant>
@@ -7,6 +9,7 @@
 #include "crypto/sha256.hpp"
 #include "storage/audit_checkpoint.hpp"
 #include "storage/audit_journal.hpp"
+#include "storage/audit_retention.hpp"
 
 namespace callsign::storage {
 namespace {
@@ -75,7 +78,28 @@ class verifier {
     return true;
   }
 
+  // A pruned head (docs/audit.md, "Retention"): the first entry is not 1, so the signed
+  // checkpoint just before it must be stored and hold the hash its prev_hash names.
+  bool on_pruned_head(std::uint64_t first) {
+    const std::uint64_t anchor = first - 1;
+    const auto it = checkpoints_.find(anchor);
+    if (it == checkpoints_.end()) {
+      return fail(1, "entries 1.." + seq_text(anchor) + " are missing, and no signed checkpoint at seq " +
+                         seq_text(anchor) + " anchors entry " + seq_text(first));
+    }
+    if (!check_checkpoint(anchor, it->second)) return false;
+    prev_hash_ = std::get<audit_checkpoint>(it->second).entry_hash;
+    checkpoints_.erase(it);
+    report.pruned_through = anchor;
+    report.last_seq = anchor;
+    return true;
+  }
+
   bool on_entry(std::string_view key, std::string_view value) {
+    if (report.entries == 0 && report.pruned_through == 0) {
+      const auto first = parse_audit_key(key);
+      if (first && *first > 1 && !on_pruned_head(*first)) return false;
+    }
     const std::uint64_t expected = report.last_seq + 1;
     const auto seq = parse_audit_key(key);
     if (!seq) return fail(expected, "an entry key after seq " + seq_text(report.last_seq) + " is malformed");
@@ -91,6 +115,10 @@ class verifier {
       // The previous entry's bytes no longer hash to what this entry recorded: the earlier
       // one is named, since this entry's own hash is checked by its successor.
       if (*seq == 1) return fail(1, "entry 1 has a non-zero prev_hash");
+      if (*seq == report.pruned_through + 1) {
+        return fail(*seq, "entry " + seq_text(*seq) + " does not match the hash in the signed checkpoint at seq " +
+                              seq_text(report.pruned_through) + " that anchors the pruned journal");
+      }
       return fail(*seq - 1,
                   "entry " + seq_text(*seq - 1) + " does not match the prev_hash recorded by entry " + seq_text(*seq));
     }
@@ -102,13 +130,34 @@ class verifier {
       }
       checkpoints_.erase(it);
     }
+    if (entry->action == audit_prune_action && entry->outcome == "ok") note_prune(*entry);
     report.last_seq = *seq;
     ++report.entries;
     return true;
   }
 
+  // The horizon an audit.prune entry declares.
+  void note_prune(const audit_entry& entry) {
+    for (const auto& [key, value] : entry.details) {
+      if (key != audit_prune_through_detail) continue;
+      try {
+        std::size_t used = 0;
+        const auto through = std::stoull(value, &used);
+        if (used == value.size()) declared_through_ = std::max<std::uint64_t>(declared_through_, through);
+      } catch (const std::exception&) {
+        // not a number: declares nothing
+      }
+    }
+  }
+
   // Checkpoints left over name entries past the end, or were stored under a bad key.
   void finish() {
+    if (report.intact && report.pruned_through > declared_through_) {
+      // Removed entries no audit.prune entry accounts for: deleted behind the journal's back.
+      fail(1, "entries 1.." + seq_text(report.pruned_through) + " were removed, but no audit.prune entry declares " +
+                  (declared_through_ == 0 ? "a pruning" : "more than seq " + seq_text(declared_through_)));
+      return;
+    }
     if (!report.intact || checkpoints_.empty()) return;
     const auto& [seq, loaded] = *checkpoints_.begin();
     if (seq <= report.last_seq) {  // only a checkpoint under seq 0 can get here
@@ -124,6 +173,7 @@ class verifier {
   public_keys keys_;
   std::map<std::uint64_t, loaded_checkpoint> checkpoints_;
   audit_hash prev_hash_{};
+  std::uint64_t declared_through_ = 0;  // the highest horizon an audit.prune entry declares
 };
 
 }  // namespace

@@ -245,6 +245,9 @@ result<void> database::write_batch(std::span<const write_op> ops, bool sync) {
         status = batch.Merge(impl_->handle(op.family), slice(op.key), slice(op.value));
         break;
       case write_op::kind::remove: status = batch.Delete(impl_->handle(op.family), slice(op.key)); break;
+      case write_op::kind::remove_range:
+        status = batch.DeleteRange(impl_->handle(op.family), slice(op.key), slice(op.value));
+        break;
     }
     if (!status.ok()) return storage_error("cannot build write batch", status);
   }

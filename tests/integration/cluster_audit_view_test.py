@@ -3,7 +3,8 @@ user verifies through nodes A, B and C; GET /v1/me/audit on node A (the dashboar
 verifications) and GET /v1/audit?user= on node C both show the entries of all three nodes, each
 naming its node, exactly the union of the three journals' entries about the user (read with
 `callsign audit export`); paging with cursor/next_cursor returns every entry once; bad cursors
-and the one-node paging parameters are 400 problem+json."""
+and the one-node paging parameters are 400 problem+json. With [audit] retention_seconds the view's
+copies age out as the journal's entries do."""
 import json
 import subprocess
 import sys
@@ -129,7 +130,35 @@ def test_one_users_verifies_on_three_nodes_show_on_every_node():
         cluster.cleanup()
 
 
-CASES = [("one_users_verifies_on_three_nodes_show_on_every_node", test_one_users_verifies_on_three_nodes_show_on_every_node)]
+def test_retention_ages_the_view_out_with_the_journal():
+    """[audit] retention_seconds: the Redis copies expire with the journal's entries, so a pruned
+    entry does not live on in the cross-node view."""
+    cluster = Cluster(ARGS, nodes=2, config=CONFIG + "\n[audit]\ncheckpoint_interval_seconds = 1\nretention_seconds = 3\n")
+    try:
+        a, b = cluster.nodes
+        cluster.put_user(a, "aging-user")
+        step = wait_for_step_start(PERIOD)
+        status, _, body = a.json("POST", "/v1/verify", {"user": "aging-user",
+                                                        "code": phone_token_at(a.data_dir, "aging-user", step)},
+                                 cluster.token("agent", "agent-1"))
+        check(status == 200 and body["valid"] is True, "verify: %d %r" % (status, body))
+
+        def view():
+            status, _, page = b.json("GET", "/v1/audit?user=aging-user&limit=100", token=cluster.admin)
+            check(status == 200, "the view: %d %r" % (status, page))
+            return page["entries"]
+
+        wait_for(lambda: any(e["action"] == "verify" for e in view()), 5, "the verify in node B's view")
+        # Nothing newer about the user: the whole stream expires once the retention has passed.
+        wait_for(lambda: view() == [], 15, "the view emptied after the retention", interval=0.5)
+        wait_for(lambda: journal_entries(a, "aging-user") == [], 15, "node A's journal pruning the user's entries",
+                 interval=0.5)
+    finally:
+        cluster.cleanup()
+
+
+CASES = [("one_users_verifies_on_three_nodes_show_on_every_node", test_one_users_verifies_on_three_nodes_show_on_every_node),
+         ("retention_ages_the_view_out_with_the_journal", test_retention_ages_the_view_out_with_the_journal)]
 
 if __name__ == "__main__":
     sys.exit(run_cases(CASES))

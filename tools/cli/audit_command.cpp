@@ -1,5 +1,6 @@
 // callsign audit verify|export: read the audit journal from a data directory, also while
-// callsignd runs (the database is opened as a RocksDB secondary, never written).
+// callsignd runs (the database is opened as a RocksDB secondary, never written). `audit prune`
+// is audit_prune_command.cpp.
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -24,8 +25,10 @@ namespace {
 constexpr std::string_view usage =
     "usage: callsign audit verify --data-dir DIR [--data-dir DIR ...] [--master-key FILE]\n"
     "       callsign audit export --data-dir DIR [--after SEQ]\n"
+    "       callsign audit prune --data-dir DIR --before (UNIX_SECONDS|YYYY-MM-DD) [--master-key FILE]\n"
     "\n"
-    "verify  walks the hash chain from entry 1 and checks every signed checkpoint\n"
+    "verify  walks the hash chain from entry 1 (or from the signed checkpoint a prune\n"
+    "        left as the anchor of the first entry) and checks every signed checkpoint\n"
     "        (keys derived from callsignd's master key ring, see --master-key; one ring\n"
     "        for every DIR given). Prints one line; exits 0 when the\n"
     "        journal is intact, 1 naming the first bad sequence number otherwise.\n"
@@ -33,12 +36,17 @@ constexpr std::string_view usage =
     "        audit.link entry against the journal of the node it links: one line per\n"
     "        node, one per broken link, a summary; exits 1 on any break.\n"
     "export  prints the entries as JSON lines in ascending sequence order.\n"
+    "prune   removes the entries up to the newest signed checkpoint signed before\n"
+    "        --before (a date is its midnight UTC; not in the future), after chaining\n"
+    "        an audit.prune entry that declares it. While callsignd runs, the server\n"
+    "        prunes (asked over DIR/control.sock); otherwise this command opens DIR/db.\n"
     "\n"
-    "Both read DIR/db without writing to it, so they work while callsignd runs.\n"
+    "verify and export read DIR/db without writing to it, so they work while callsignd runs.\n"
     "\n"
     "  --data-dir DIR       callsignd's data directory (verify: repeatable)\n"
     "  --after SEQ          export only entries with a sequence number above SEQ\n"
-    "  --master-key FILE    verify: the master key ring to read (mode 0600 or 0400).\n"
+    "  --before WHEN        prune: the cutoff, unix seconds or YYYY-MM-DD\n"
+    "  --master-key FILE    verify, offline prune: the master key ring (mode 0600 or 0400).\n"
     "                       Without it: $CREDENTIALS_DIRECTORY/master.key when that file\n"
     "                       exists (the systemd credential callsignd reads), else\n"
     "                       DIR/master.key of each DIR\n";
@@ -77,7 +85,10 @@ std::string verification_line(const storage::audit_verification& report) {
     return "audit journal broken at seq " + std::to_string(report.first_bad_seq) + ": " + report.reason;
   }
   std::string line = "audit journal intact: " + std::to_string(report.entries) + " entries";
-  if (report.entries > 0) line += " (seq 1.." + std::to_string(report.last_seq) + ")";
+  if (report.entries > 0) {
+    line += " (seq " + std::to_string(report.pruned_through + 1) + ".." + std::to_string(report.last_seq) + ")";
+  }
+  if (report.pruned_through > 0) line += ", pruned through seq " + std::to_string(report.pruned_through);
   line += ", " + std::to_string(report.checkpoints) + " signed checkpoints";
   if (report.checkpoints > 0) line += " (last at seq " + std::to_string(report.last_checkpoint_seq) + ")";
   if (report.last_seq > report.last_checkpoint_seq) {
@@ -130,9 +141,13 @@ int run_verify_several(std::span<const std::string_view> data_dirs, std::optiona
   std::string unchecked;
   for (const auto& node : links->unchecked_nodes) unchecked += (unchecked.empty() ? " (" : ", ") + node;
   if (!unchecked.empty()) unchecked += ")";
-  std::printf("cross-links: %llu checked, %zu broken, %llu naming a node whose journal was not given%s\n",
+  std::printf("cross-links: %llu checked, %zu broken, %llu naming a node whose journal was not given%s",
               static_cast<unsigned long long>(links->links_checked), links->broken.size(),
               static_cast<unsigned long long>(links->links_unchecked), unchecked.c_str());
+  if (links->links_pruned > 0) {
+    std::printf(", %llu naming entries that node's retention pruned", static_cast<unsigned long long>(links->links_pruned));
+  }
+  std::printf("\n");
   return intact ? exit_ok : exit_failure;
 }
 
@@ -195,7 +210,9 @@ int run_export(const parsed_options& options) {
 }  // namespace
 
 int run_audit_command(std::span<const std::string_view> args) {
-  if (args.empty()) return usage_error("audit needs a subcommand: verify or export (see 'callsign audit --help')");
+  if (args.empty()) {
+    return usage_error("audit needs a subcommand: verify, export or prune (see 'callsign audit --help')");
+  }
   const std::string_view sub = args[0];
   if (sub == "--help" || sub == "-h") return print_help(usage);
   const auto rest = args.subspan(1);
@@ -203,7 +220,10 @@ int run_audit_command(std::span<const std::string_view> args) {
     return print_help(usage);
   }
   if (sub == "verify") return run_verify(rest);
-  if (sub != "export") return usage_error("unknown audit subcommand '" + std::string(sub) + "' (verify or export)");
+  if (sub == "prune") return run_audit_prune(rest);
+  if (sub != "export") {
+    return usage_error("unknown audit subcommand '" + std::string(sub) + "' (verify, export or prune)");
+  }
   const auto options = parse_options(rest, export_specs);
   if (!options) return usage_error(options.error().message);
   return run_export(*options);

@@ -20,6 +20,7 @@ std::span<const command> commands();
 const command* find_command(std::string_view name);
 
 int run_audit_command(std::span<const std::string_view> args);
+int run_audit_prune(std::span<const std::string_view> args);  // `callsign audit prune` (audit_prune_command.cpp)
 int run_backup_command(std::span<const std::string_view> args);
 int run_keys_command(std::span<const std::string_view> args);
 int run_restore_command(std::span<const std::string_view> args);

@@ -98,6 +98,16 @@ std::optional<redis::command> audit_stream_append(const storage::durable_audit_e
                         durable_entry_json(entry)};
 }
 
+std::vector<redis::command> audit_stream_retention(std::string_view user, std::int64_t now_ms,
+                                                   std::int64_t retention_seconds) {
+  const std::int64_t retention_ms = retention_seconds * 1000;
+  const std::int64_t oldest_kept = now_ms > retention_ms ? now_ms - retention_ms : 0;
+  std::vector<redis::command> commands;
+  commands.push_back(redis::command{"XTRIM", audit_stream_key(user), "MINID", "~", std::to_string(oldest_kept)});
+  commands.push_back(redis::command{"PEXPIRE", audit_stream_key(user), std::to_string(retention_ms)});
+  return commands;
+}
+
 bool valid_audit_cursor(std::string_view cursor) { return stream_id(cursor).has_value(); }
 
 std::optional<redis::command> audit_stream_read(std::string_view user, audit_order order,
@@ -156,7 +166,14 @@ void audit_view::publish(std::vector<storage::durable_audit_entry> entries) {
   const std::lock_guard lock(mutex_);
   if (client_ == nullptr) return;
   for (const auto& entry : entries) {
-    if (auto command = audit_stream_append(entry, node_)) client_->send(std::move(*command));
+    auto command = audit_stream_append(entry, node_);
+    if (!command) continue;
+    client_->send(std::move(*command));
+    if (retention_seconds_ > 0) {
+      for (auto& aging : audit_stream_retention(entry.subject, clock_->unix_ms(), retention_seconds_)) {
+        client_->send(std::move(aging));
+      }
+    }
   }
 }
 

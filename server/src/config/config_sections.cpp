@@ -157,10 +157,12 @@ result<void> parse_verify_section(const toml::table& t, server_config& cfg, std:
 }
 
 result<void> parse_audit_section(const toml::table& t, server_config& cfg, std::string_view src) {
-  CALLSIGN_TRY(reject_unknown(t, "audit", {"checkpoint_every", "checkpoint_interval_seconds"}, src));
+  CALLSIGN_TRY(reject_unknown(t, "audit", {"checkpoint_every", "checkpoint_interval_seconds", "retention_seconds"}, src));
   CALLSIGN_TRY(read_integer(t, "audit", "checkpoint_every", 1, 1'000'000, cfg.audit.checkpoint_every, src));
   CALLSIGN_TRY(read_integer(t, "audit", "checkpoint_interval_seconds", 1, 86'400,
                             cfg.audit.checkpoint_interval_seconds, src));
+  // 0 (keep every entry) or up to 100 years.
+  CALLSIGN_TRY(read_integer(t, "audit", "retention_seconds", 0, 3'153'600'000, cfg.audit.retention_seconds, src));
   return {};
 }
 

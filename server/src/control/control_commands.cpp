@@ -1,7 +1,9 @@
 #include "server/control/control_commands.hpp"
 
+#include <charconv>
 #include <future>
 
+#include "server/control/audit_pruning.hpp"
 #include "storage/data_dir_backup.hpp"
 
 namespace callsign::server {
@@ -51,6 +53,19 @@ std::string run_backup(app_context& app, std::string_view destination) {
          " bytes=" + std::to_string(report->bytes);
 }
 
+std::string run_audit_prune(app_context& app, std::string_view argument) {
+  std::int64_t cutoff = 0;
+  const auto [end, ec] = std::from_chars(argument.data(), argument.data() + argument.size(), cutoff);
+  if (ec != std::errc() || end != argument.data() + argument.size() || cutoff <= 0) {
+    return error_reply("the prune cutoff must be unix seconds");
+  }
+  if (cutoff > app.clock.unix_seconds()) return error_reply("the prune cutoff is in the future");
+  auto report = prune_audit(app, cutoff, {"admin", "cli"});
+  if (!report) return error_reply(report.error().message);
+  return std::string(control_reply_ok) + "\tthrough=" + std::to_string(report->through) +
+         " removed=" + std::to_string(report->removed) + " first=" + std::to_string(report->first_seq);
+}
+
 }  // namespace
 
 std::string handle_control_request(app_context& app, std::string_view request) {
@@ -58,7 +73,8 @@ std::string handle_control_request(app_context& app, std::string_view request) {
   const std::string_view command = request.substr(0, tab);
   const std::string_view argument = tab == std::string_view::npos ? std::string_view() : request.substr(tab + 1);
   if (command == control_command_backup) return run_backup(app, argument);
-  return error_reply("unknown control command (this server knows: backup)");
+  if (command == control_command_audit_prune) return run_audit_prune(app, argument);
+  return error_reply("unknown control command (this server knows: backup, audit-prune)");
 }
 
 std::unique_ptr<control_socket> start_control_socket(app_context& app) {
@@ -66,7 +82,8 @@ std::unique_ptr<control_socket> start_control_socket(app_context& app) {
   auto socket =
       control_socket::start(path, [&app](std::string_view request) { return handle_control_request(app, request); });
   if (!socket) {
-    app.log.warn("no control socket: callsign backup cannot reach this server", {{"error", socket.error().message}});
+    app.log.warn("no control socket: callsign backup and audit prune cannot reach this server",
+                 {{"error", socket.error().message}});
     return nullptr;
   }
   return std::move(socket).value();

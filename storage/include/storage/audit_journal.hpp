@@ -13,6 +13,7 @@
 
 #include "crypto/key_ring.hpp"
 #include "crypto/result.hpp"
+#include "storage/audit_checkpoint.hpp"
 #include "storage/audit_entry.hpp"
 #include "storage/database.hpp"
 
@@ -30,6 +31,7 @@ struct audit_chain_head {
 struct audit_verification {
   bool intact = true;
   std::uint64_t entries = 0;              // entries checked
+  std::uint64_t pruned_through = 0;       // entries 1..this were pruned (audit_retention.hpp); 0 when none
   std::uint64_t last_seq = 0;             // highest contiguous seq found
   std::uint64_t checkpoints = 0;          // checkpoints checked
   std::uint64_t last_checkpoint_seq = 0;  // 0 when none
@@ -55,13 +57,18 @@ class audit_journal {
   result<std::optional<audit_entry>> at(std::uint64_t seq) const;
   // 0 when the journal is empty.
   result<std::uint64_t> last_sequence() const;
+  // The first entry's seq: 1, or the one after a pruned head; 0 when the journal is empty.
+  result<std::uint64_t> first_sequence() const;
+  // The signed checkpoint stored at `seq`, nullopt when none (also the anchor of a pruned head).
+  result<std::optional<audit_checkpoint>> checkpoint_at(std::uint64_t seq) const;
   result<audit_chain_head> chain_head() const;
   // Every entry with seq > `after`, ascending, decoded: `visit(seq, entry)` gets a damaged
   // entry as an error value and returns false to stop. An error result only for read failures.
   result<void> for_each_after(std::uint64_t after,
                               const std::function<bool(std::uint64_t, result<audit_entry>)>& visit) const;
 
-  // Walks the chain from seq 1: contiguous seqs, each prev_hash equal to the SHA-256 of the
+  // Walks the chain from seq 1, or from a pruned head (the checkpoint before the first entry
+  // anchors it, and an audit.prune entry must declare a horizon at or past it): contiguous seqs, each prev_hash equal to the SHA-256 of the
   // previous entry's stored bytes, every checkpoint's signature (public key derived from the
   // ring's version it names) and entry hash, and no checkpoint beyond the last entry (a
   // truncated tail). An error result only for read failures; a damaged journal is a value.

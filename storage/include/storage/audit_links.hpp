@@ -63,6 +63,7 @@ struct audit_journal_links {
 struct audit_cross_verification {
   std::vector<audit_journal_links> journals;  // in the order given
   std::uint64_t links_checked = 0;
+  std::uint64_t links_pruned = 0;            // naming entries that journal's retention removed
   std::uint64_t links_unchecked = 0;         // naming a node whose journal was not given ...
   std::vector<std::string> unchecked_nodes;  // ... these nodes, sorted
   std::vector<audit_broken_link> broken;

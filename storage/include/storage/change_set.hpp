@@ -18,7 +18,9 @@ struct write_op {
   // merge: combined with the stored value by the column family's merge operator
   // (replay_marks keep the highest step, counters the newest window state), so changes that
   // reach disk out of order never move state backwards.
-  enum class kind { put, remove, merge };
+  // remove_range: every key from `key` up to, not including, `value` (one range tombstone;
+  // audit retention's, written straight to the database, never through the writer).
+  enum class kind { put, remove, merge, remove_range };
   kind op = kind::put;
   column_family family = column_family::default_cf;
   std::string key;

@@ -150,6 +150,15 @@ BOOST_AUTO_TEST_CASE(an_entry_about_a_user_becomes_one_capped_xadd) {
   BOOST_TEST(!server::audit_stream_append(alice, ""));
 }
 
+BOOST_AUTO_TEST_CASE(retention_trims_the_view_by_time_and_expires_an_idle_one) {
+  const auto commands = server::audit_stream_retention("alice", 1700000000123, 3600);
+  BOOST_REQUIRE(commands.size() == 2U);
+  // Stream ids are milliseconds: everything before now - retention goes.
+  BOOST_TEST((commands[0] == redis::command{"XTRIM", "cs:{u:alice}:audit", "MINID", "~", "1699996400123"}));
+  BOOST_TEST((commands[1] == redis::command{"PEXPIRE", "cs:{u:alice}:audit", "3600000"}));
+  BOOST_TEST(server::audit_stream_retention("alice", 5000, 3600)[0][4] == "0");  // never a negative id
+}
+
 BOOST_AUTO_TEST_CASE(a_cursor_is_a_stream_id_and_nothing_else) {
   for (const char* good : {"0-0", "1700000000123-0", "1700000000123-42"}) {
     BOOST_TEST(server::valid_audit_cursor(good), good);

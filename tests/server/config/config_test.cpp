@@ -2,6 +2,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include "server/control/audit_pruning.hpp"
+
 using namespace callsign;
 using namespace callsign::server;
 
@@ -89,6 +91,21 @@ BOOST_AUTO_TEST_CASE(bad_values_name_their_key) {
              std::string::npos);
   BOOST_TEST(error_of("[server]\nweb_root = \"\"\n").find("server.web_root") != std::string::npos);
   BOOST_TEST(error_of("[log]\nlevel = \"loud\"\n").find("log.level") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(audit_retention) {
+  auto cfg = parse_config("", "empty.toml");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->audit.retention_seconds == 0);  // every entry is kept unless asked
+  cfg = parse_config("[audit]\nretention_seconds = 31536000\n", "year.toml");
+  BOOST_REQUIRE(cfg);
+  BOOST_TEST(cfg->audit.retention_seconds == 31536000);
+  BOOST_TEST(error_of("[audit]\nretention_seconds = -1\n").find("audit.retention_seconds") != std::string::npos);
+  BOOST_TEST(error_of("[audit]\nretention_seconds = 3153600001\n").find("audit.retention_seconds") !=
+             std::string::npos);
+  BOOST_TEST(server::retention_interval(0).count() == 1);  // at least every second ...
+  BOOST_TEST(server::retention_interval(25).count() == 2);
+  BOOST_TEST(server::retention_interval(31536000).count() == 3600);  // ... at most every hour
 }
 
 BOOST_AUTO_TEST_CASE(upload_rate_floor) {

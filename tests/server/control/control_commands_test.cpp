@@ -1,4 +1,5 @@
-// handle_control_request without a socket: the backup command against a real database.
+// handle_control_request without a socket: the backup and audit-prune commands against a real
+// database.
 #include "server/control/control_commands.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -6,7 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "storage/audit_journal.hpp"
 #include "storage/data_dir_backup.hpp"
+#include "storage/group_commit_writer.hpp"
 #include "support/temp_directory.hpp"
 
 using namespace callsign;
@@ -50,8 +53,51 @@ BOOST_FIXTURE_TEST_CASE(backup_writes_a_complete_backup_to_an_absolute_path, con
 BOOST_FIXTURE_TEST_CASE(bad_requests_get_error_replies, control_fixture) {
   BOOST_TEST(server::handle_control_request(*app, "backup\trelative/dir").rfind("error\t", 0) == 0U);
   BOOST_TEST(server::handle_control_request(*app, "backup").rfind("error\t", 0) == 0U);
-  BOOST_TEST(server::handle_control_request(*app, "rotate").rfind("error\tunknown control command", 0) == 0U);
+  BOOST_TEST(server::handle_control_request(*app, "rotate") ==
+             "error\tunknown control command (this server knows: backup, audit-prune)");
   BOOST_TEST(!std::filesystem::exists(std::filesystem::path("relative/dir")));
+}
+
+BOOST_FIXTURE_TEST_CASE(audit_prune_declares_then_prunes_through_the_writer, control_fixture) {
+  using namespace std::chrono_literals;
+  const std::int64_t t0 = 1800000000;
+  BOOST_TEST(server::handle_control_request(*app, "audit-prune\tsoon") ==
+             "error\tthe prune cutoff must be unix seconds");
+  BOOST_TEST(server::handle_control_request(*app, "audit-prune\t" + std::to_string(t0 + 10)) ==
+             "error\tthe prune cutoff is in the future");
+  BOOST_TEST(server::handle_control_request(*app, "audit-prune\t" + std::to_string(t0)) == "error\tno audit writer");
+
+  storage::group_commit_options options;
+  options.checkpoint_every = 2;
+  auto writer = storage::group_commit_writer::start(*db, app->keys, clock, std::move(options));
+  BOOST_REQUIRE(writer);
+  app->writer = writer->get();
+  for (int i = 0; i < 4; ++i) {  // checkpoints at 2 and 4, signed at t0
+    storage::change_set change;
+    storage::audit_draft draft;
+    draft.time = t0;
+    draft.actor_type = "admin";
+    draft.actor_id = "ops";
+    draft.action = "user.upsert";
+    draft.subject = "u" + std::to_string(i);
+    draft.outcome = "created";
+    change.add_audit(std::move(draft));
+    BOOST_REQUIRE((*writer)->commit(std::move(change)));
+  }
+  clock.advance(10s);
+  BOOST_TEST(server::handle_control_request(*app, "audit-prune\t" + std::to_string(t0 + 1)) ==
+             "ok\tthrough=4 removed=4 first=5");
+  BOOST_TEST(server::handle_control_request(*app, "audit-prune\t" + std::to_string(t0 + 1)) ==
+             "ok\tthrough=0 removed=0 first=5");
+  const auto prune = storage::audit_journal(*db).at(5).value();
+  BOOST_REQUIRE(prune.has_value());
+  BOOST_TEST(prune->action == "audit.prune");
+  BOOST_TEST(prune->actor_id == "cli");
+  app->writer = nullptr;
+  (*writer)->stop();
+  const auto verified = storage::audit_journal(*db).verify(app->keys).value();
+  BOOST_TEST(verified.intact, verified.reason);
+  BOOST_TEST(verified.pruned_through == 4U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,7 +2,7 @@
 // has a subject, once it is durable in its own journal, to the user's Redis stream
 // cs:{u:<id>}:audit (fire-and-forget, capped), so GET /v1/me/audit and GET /v1/audit?user= on
 // any node show every node's entries. A best-effort view: the journals keep the full history
-// (docs/audit.md, "Several nodes").
+// (docs/audit.md, "Several nodes"). With [audit] retention_seconds the copies age out too.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +15,7 @@
 #include "crypto/result.hpp"
 #include "redis/reply.hpp"
 #include "storage/audit_entry.hpp"
+#include "storage/clock.hpp"
 #include "storage/completion.hpp"
 #include "storage/group_commit_writer.hpp"
 
@@ -35,6 +36,12 @@ std::string durable_entry_json(const storage::durable_audit_entry& entry);
 // The XADD of one durable entry; nullopt when its subject is not a user id (none, or a
 // refused email) or `node` is empty.
 std::optional<redis::command> audit_stream_append(const storage::durable_audit_entry& entry, std::string_view node);
+
+// [audit] retention_seconds in the view: XTRIM MINID ~ (ids older than now - retention go, as
+// the journal's own entries do) and PEXPIRE retention (a user with no newer entry loses the whole
+// stream), sent after each append.
+std::vector<redis::command> audit_stream_retention(std::string_view user, std::int64_t now_ms,
+                                                   std::int64_t retention_seconds);
 
 // A stream id ("<ms>-<n>", both decimal): the only cursor accepted, so no other text reaches
 // a range argument.
@@ -65,10 +72,13 @@ std::string audit_view_page_json(const audit_view_page& page);
 // Thread-safety: every member may be called from any thread.
 class audit_view {
  public:
-  explicit audit_view(std::string node_id) : node_(std::move(node_id)) {}
+  // `retention_seconds` > 0: the copies age out with the journal's entries (`clock` dates them).
+  explicit audit_view(std::string node_id, const storage::clock* clock = nullptr, std::int64_t retention_seconds = 0)
+      : node_(std::move(node_id)), clock_(clock), retention_seconds_(clock != nullptr ? retention_seconds : 0) {}
 
   // The writer's on_durable: one fire-and-forget XADD (redis::client::send, pipelined) per
-  // entry with a user subject, while a client is attached. Never waits for Redis.
+  // entry with a user subject (and the retention's trim and expiry), while a client is
+  // attached. Never waits for Redis.
   void publish(std::vector<storage::durable_audit_entry> entries);
 
   // `client` must stay alive until detach().
@@ -81,6 +91,8 @@ class audit_view {
 
  private:
   const std::string node_;
+  const storage::clock* const clock_;
+  const std::int64_t retention_seconds_;
   mutable std::mutex mutex_;
   redis::client* client_ = nullptr;  // guarded by mutex_
 };

@@ -50,6 +50,7 @@ struct verify_config {
 struct audit_config {
   std::int64_t checkpoint_every = 1000;          // entries between signed checkpoints
   std::int64_t checkpoint_interval_seconds = 60;  // or this long, whichever comes first
+  std::int64_t retention_seconds = 0;             // prune entries older than this; 0 keeps every entry
 };
 
 struct authenticator_config {
