@@ -1,4 +1,5 @@
 // callsignd: support-call authentication and account-takeover signals.
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -318,17 +319,19 @@ int main(int argc, char** argv) {
   // [audit] retention_seconds: the journal's oldest entries are pruned on a timer, through the
   // writer like `callsign audit prune` (docs/audit.md, "Retention").
   std::optional<server::state_sweeper> retention;
+  std::atomic<bool> retention_stopping{false};  // ends a long prune between two stretches
   if (app.config.audit.retention_seconds > 0) {
     retention.emplace(clock, server::retention_interval(app.config.audit.retention_seconds),
-                      std::vector<server::state_sweeper::sweep>{[&app](std::int64_t now_ms) -> std::size_t {
+                      std::vector<server::state_sweeper::sweep>{[&app, &retention_stopping](std::int64_t now_ms) {
                         const auto cutoff = now_ms / 1000 - app.config.audit.retention_seconds;
-                        auto pruned =
-                            server::prune_audit(app, cutoff, {"system", std::string(server::retention_actor_id)});
-                        return pruned ? static_cast<std::size_t>(pruned->removed) : 0;
+                        auto pruned = server::prune_audit(app, cutoff, {"system", std::string(server::retention_actor_id)},
+                                                          [&retention_stopping] { return retention_stopping.load(); });
+                        return pruned ? static_cast<std::size_t>(pruned->removed) : std::size_t{0};
                       }});
   }
   int code = server::serve_http(app, routes);
-  retention.reset();  // a prune in progress finishes first: it commits through the writer
+  retention_stopping.store(true);
+  retention.reset();  // a stretch in progress finishes first: the prune commits through the writer
   // The threads that reload lists and rules journal what they install: they end while the writer
   // and the Redis client still run, so nothing is installed without its audit entry.
   cluster_rules.reset();

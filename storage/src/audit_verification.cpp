@@ -1,6 +1,7 @@
 // audit_journal::verify: one pass over the checkpoints, then one over the entries.
 #include <algorithm>
-#include <exception>
+#include <charconv>
+#include <limits>
 #include <map>
 #include <optional>
 #include <variant>
@@ -89,6 +90,7 @@ class verifier {
     }
     if (!check_checkpoint(anchor, it->second)) return false;
     prev_hash_ = std::get<audit_checkpoint>(it->second).entry_hash;
+    checked_hashes_.emplace(anchor, prev_hash_);
     checkpoints_.erase(it);
     report.pruned_through = anchor;
     report.last_seq = anchor;
@@ -128,6 +130,7 @@ class verifier {
       if (std::get<audit_checkpoint>(it->second).entry_hash != prev_hash_) {
         return fail(*seq, "entry " + seq_text(*seq) + " does not match the hash in its signed checkpoint");
       }
+      checked_hashes_.emplace(*seq, prev_hash_);
       checkpoints_.erase(it);
     }
     if (entry->action == audit_prune_action && entry->outcome == "ok") note_prune(*entry);
@@ -136,25 +139,54 @@ class verifier {
     return true;
   }
 
-  // The horizon an audit.prune entry declares.
+  // The horizon an audit.prune entry declares, when its signature holds (audit_retention.hpp):
+  // an unsigned or forged declaration declares nothing.
   void note_prune(const audit_entry& entry) {
+    std::optional<std::uint64_t> through;
+    std::optional<std::uint32_t> version;
+    audit_hash entry_hash{};
+    crypto::ed25519_signature signature{};
+    bool hash_ok = false;
+    bool signature_ok = false;
     for (const auto& [key, value] : entry.details) {
-      if (key != audit_prune_through_detail) continue;
-      try {
-        std::size_t used = 0;
-        const auto through = std::stoull(value, &used);
-        if (used == value.size()) declared_through_ = std::max<std::uint64_t>(declared_through_, through);
-      } catch (const std::exception&) {
-        // not a number: declares nothing
+      if (key == audit_prune_through_detail) {
+        through = decimal(value);
+      } else if (key == "key_version") {
+        if (auto v = decimal(value); v && *v <= std::numeric_limits<std::uint32_t>::max()) {
+          version = static_cast<std::uint32_t>(*v);
+        }
+      } else if (key == "entry_hash") {
+        hash_ok = crypto::hex_decode_into(value, entry_hash).has_value();
+      } else if (key == "signature") {
+        signature_ok = crypto::hex_decode_into(value, signature).has_value();
       }
     }
+    if (!through || !version || !hash_ok || !signature_ok) return;
+    // At or past the anchor it must name a checkpoint of this journal (checked already: a
+    // declaration follows its horizon), so one copied from another node's journal, which shares
+    // the ring, declares nothing. Below the anchor it cannot be checked, and cannot cover the
+    // pruned head either: it only names how far earlier prunes went.
+    if (*through >= report.pruned_through) {
+      const auto own = checked_hashes_.find(*through);
+      if (own == checked_hashes_.end() || own->second != entry_hash) return;
+    }
+    const auto key = keys_.find(*version);
+    if (!key || !crypto::ed25519_verify(*key, audit_prune_message(*through, entry_hash), signature)) return;
+    declared_through_ = std::max(declared_through_, *through);
+  }
+
+  static std::optional<std::uint64_t> decimal(std::string_view text) {
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return value;
   }
 
   // Checkpoints left over name entries past the end, or were stored under a bad key.
   void finish() {
     if (report.intact && report.pruned_through > declared_through_) {
       // Removed entries no audit.prune entry accounts for: deleted behind the journal's back.
-      fail(1, "entries 1.." + seq_text(report.pruned_through) + " were removed, but no audit.prune entry declares " +
+      fail(1, "entries 1.." + seq_text(report.pruned_through) + " were removed, but no signed audit.prune entry declares " +
                   (declared_through_ == 0 ? "a pruning" : "more than seq " + seq_text(declared_through_)));
       return;
     }
@@ -174,6 +206,7 @@ class verifier {
   std::map<std::uint64_t, loaded_checkpoint> checkpoints_;
   audit_hash prev_hash_{};
   std::uint64_t declared_through_ = 0;  // the highest horizon an audit.prune entry declares
+  std::map<std::uint64_t, audit_hash> checked_hashes_;  // entry hashes of the checkpoints passed
 };
 
 }  // namespace

@@ -288,6 +288,17 @@ result<void> database::compact(column_family cf) {
   return {};
 }
 
+result<void> database::compact_range(column_family cf, std::string_view from, std::string_view to) {
+  rocksdb::CompactRangeOptions options;
+  const rocksdb::Slice begin(from.data(), from.size());
+  const rocksdb::Slice end(to.data(), to.size());
+  const auto status = impl_->db->CompactRange(options, impl_->handle(cf), from.empty() ? nullptr : &begin, &end);
+  if (!status.ok()) {
+    return storage_error("compaction failed", status);
+  }
+  return {};
+}
+
 result<void> database::create_checkpoint(const std::filesystem::path& dir) const {
   if (!impl_->secondary_dir.empty()) {
     return make_error(error_kind::invalid_input, "a read-only database view cannot make a checkpoint");

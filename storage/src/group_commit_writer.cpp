@@ -29,6 +29,9 @@ result<void> validate_change(const change_set& change) {
       return make_error(error_kind::invalid_input,
                         "a change may not write the audit or state-log column families directly");
     }
+    if (op.op == write_op::kind::remove_range) {  // audit retention's alone, straight to the database
+      return make_error(error_kind::invalid_input, "a change may not remove a key range");
+    }
   }
   for (const audit_draft& draft : change.audit) {
     if (auto valid = validate_audit_draft(draft); !valid) return valid.error();

@@ -43,7 +43,7 @@ struct retention_fixture : test::journal_fixture {
   }
 
   storage::audit_prune_report prune(std::int64_t cutoff) {
-    auto report = storage::prune_audit_journal(*db, *writer, cutoff, clock.unix_seconds(), operator_cli);
+    auto report = storage::prune_audit_journal(*db, *writer, ring, cutoff, clock.unix_seconds(), operator_cli);
     BOOST_REQUIRE_MESSAGE(report, (report ? std::string() : report.error().message));
     return *report;
   }
@@ -57,16 +57,15 @@ struct retention_fixture : test::journal_fixture {
     return seqs;
   }
 
-  // Commits an audit.prune entry that declares `through`, as prune_audit_journal does first.
-  void declare(std::uint64_t through) {
-    storage::audit_draft draft;
-    draft.time = clock.unix_seconds();
-    draft.actor_type = "admin";
-    draft.actor_id = "cli";
-    draft.action = std::string(storage::audit_prune_action);
-    draft.outcome = "ok";
-    draft.details = {{"through", std::to_string(through)}};
-    BOOST_REQUIRE(writer->commit(test::change_with(std::move(draft))));
+  // Commits the audit.prune entry that declares the checkpoint at `through`, as
+  // prune_audit_journal does first, signed with `signer`'s current key.
+  void declare(std::uint64_t through, const crypto::key_ring* signer = nullptr) {
+    auto anchor = storage::audit_journal(*db).checkpoint_at(through).value();
+    BOOST_REQUIRE(anchor.has_value());
+    auto draft = storage::audit_prune_draft(signer ? *signer : ring, *anchor, through, 0, clock.unix_seconds(),
+                                            operator_cli);
+    BOOST_REQUIRE(draft);
+    BOOST_REQUIRE(writer->commit(test::change_with(std::move(*draft))));
   }
 };
 
@@ -112,6 +111,8 @@ BOOST_FIXTURE_TEST_CASE(pruning_through_a_checkpoint_keeps_the_journal_verifiabl
   BOOST_TEST(detail(*entry, "entries") == "8");
   BOOST_TEST(detail(*entry, "cutoff") == std::to_string(t0 + 50));
   BOOST_TEST(detail(*entry, "entry_hash").size() == 64U);
+  BOOST_TEST(detail(*entry, "key_version") == std::to_string(ring.current().version));
+  BOOST_TEST(detail(*entry, "signature").size() == 128U);
 
   // The writer goes on, and a restart recovers the head as before.
   add(1);
@@ -171,24 +172,95 @@ BOOST_FIXTURE_TEST_CASE(a_crash_between_stretches_leaves_a_verifiable_journal, r
   add(12);  // checkpoints at 4, 8, 12
   declare(12);  // seq 13: what prune_audit_journal commits before removing anything
   // Only the first stretch was removed when the process died.
-  BOOST_TEST(storage::remove_audit_entries_through(*db, 4).value() == 4U);
+  BOOST_TEST(storage::remove_audit_entries_through(*db, ring, 4).value() == 4U);
   auto verified = verify();
   BOOST_TEST(verified.intact);
   BOOST_TEST(verified.pruned_through == 4U);
   // The next run finishes the work.
-  BOOST_TEST(storage::remove_audit_entries_through(*db, 12).value() == 8U);
+  BOOST_TEST(storage::remove_audit_entries_through(*db, ring, 12).value() == 8U);
   verified = verify();
   BOOST_TEST(verified.intact);
   BOOST_TEST(verified.pruned_through == 12U);
 }
 
+BOOST_FIXTURE_TEST_CASE(the_horizon_goes_by_the_signed_entry_time_not_the_checkpoints, retention_fixture) {
+  add(10);  // checkpoints at 4 and 8, at t0
+  clock.advance(100s);
+  add(4);  // checkpoint at 12, at t0+100
+  // A checkpoint's own time is not signed: someone sets checkpoint 12's to 1970. Its signature
+  // still verifies, but entry 12's time (which it covers) says t0+100, after the cutoff.
+  auto c12 = storage::audit_journal(*db).checkpoint_at(12).value();
+  BOOST_REQUIRE(c12.has_value());
+  c12->time = 1;
+  BOOST_REQUIRE(db->put(storage::column_family::audit_checkpoints, storage::audit_key(12),
+                        storage::encode_audit_checkpoint(*c12)));
+  BOOST_TEST(verify().intact);
+  BOOST_TEST(prune(1700000050).through == 8U);
+  BOOST_TEST(verify().intact);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_journal_that_does_not_verify_is_not_pruned, retention_fixture) {
+  add(10);
+  clock.advance(100s);
+  // Entry 3 edited (its JSON still valid): pruning it would hide the edit.
+  auto stored = db->get(storage::column_family::audit, storage::audit_key(3)).value();
+  BOOST_REQUIRE(stored.has_value());
+  const auto at = stored->find("\"outcome\":\"valid\"");
+  BOOST_REQUIRE(at != std::string::npos);
+  stored->replace(at, 17, "\"outcome\":\"VALID\"");
+  BOOST_REQUIRE(db->put(storage::column_family::audit, storage::audit_key(3), *stored));
+  auto refused = storage::prune_audit_journal(*db, *writer, ring, 1700000001, clock.unix_seconds(), operator_cli);
+  BOOST_REQUIRE(!refused);
+  BOOST_TEST(refused.error().message.find("does not verify at seq 4") != std::string::npos, refused.error().message);
+  BOOST_TEST(storage::audit_journal(*db).last_sequence().value() == 10U);  // no declaration added
+  BOOST_TEST(storage::audit_journal(*db).first_sequence().value() == 1U);  // nothing removed
+  BOOST_TEST(verify().first_bad_seq == 3U);
+  // A wrong key ring (a stale master.key) prunes nothing either.
+  auto other = crypto::key_ring::generate();
+  BOOST_REQUIRE(other);
+  auto foreign = storage::prune_audit_journal(*db, *writer, *other, 1700000001, clock.unix_seconds(), operator_cli);
+  BOOST_REQUIRE(!foreign);
+  BOOST_TEST(foreign.error().message.find("signature does not verify") != std::string::npos, foreign.error().message);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_head_removed_without_a_declaration_is_refused, retention_fixture) {
   add(10);
-  BOOST_TEST(storage::remove_audit_entries_through(*db, 8).value() == 8U);  // no audit.prune entry
+  BOOST_TEST(storage::remove_audit_entries_through(*db, ring, 8).value() == 8U);  // no audit.prune entry
   const auto verified = verify();
   BOOST_TEST(!verified.intact);
   BOOST_TEST(verified.first_bad_seq == 1U);
-  BOOST_TEST(verified.reason.find("no audit.prune entry declares a pruning") != std::string::npos, verified.reason);
+  BOOST_TEST(verified.reason.find("no signed audit.prune entry declares a pruning") != std::string::npos,
+             verified.reason);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_declaration_without_the_key_declares_nothing, retention_fixture) {
+  // Someone with the database but not the master key ring removes the head and appends a
+  // declaration of their own: unsigned, signed with another ring, or a copy of the anchor
+  // checkpoint's signature (another message). None of them counts.
+  add(10);  // checkpoints at 4 and 8
+  const auto anchor = storage::audit_journal(*db).checkpoint_at(8).value();
+  BOOST_REQUIRE(anchor.has_value());
+  auto unsigned_draft = storage::audit_prune_draft(ring, *anchor, 8, 0, clock.unix_seconds(), operator_cli).value();
+  std::erase_if(unsigned_draft.details, [](const auto& d) { return d.first == "signature"; });
+  BOOST_REQUIRE(writer->commit(test::change_with(unsigned_draft)));
+  auto copied = storage::audit_prune_draft(ring, *anchor, 8, 0, clock.unix_seconds(), operator_cli).value();
+  for (auto& [key, value] : copied.details) {
+    if (key == "signature") value = crypto::hex_encode(anchor->signature);
+  }
+  BOOST_REQUIRE(writer->commit(test::change_with(copied)));
+  auto other = crypto::key_ring::generate();
+  BOOST_REQUIRE(other);
+  declare(8, &*other);  // version 1 of another ring: this ring's version 1 does not verify it
+  BOOST_TEST(storage::remove_audit_entries_through(*db, ring, 8).value() == 8U);
+  auto verified = verify();
+  BOOST_TEST(!verified.intact);
+  BOOST_TEST(verified.reason.find("no signed audit.prune entry declares a pruning") != std::string::npos,
+             verified.reason);
+  // The real declaration, signed with this ring, makes the same head acceptable.
+  declare(8);
+  verified = verify();
+  BOOST_TEST(verified.intact, verified.reason);
+  BOOST_TEST(verified.pruned_through == 8U);
 }
 
 BOOST_FIXTURE_TEST_CASE(removing_beyond_the_declared_horizon_is_refused, retention_fixture) {
@@ -196,10 +268,10 @@ BOOST_FIXTURE_TEST_CASE(removing_beyond_the_declared_horizon_is_refused, retenti
   clock.advance(100s);
   add(4);  // checkpoint at 12 at t0+100
   BOOST_TEST(prune(1700000001).through == 8U);
-  BOOST_TEST(storage::remove_audit_entries_through(*db, 12).value() == 4U);  // 9..12, declared by nobody
+  BOOST_TEST(storage::remove_audit_entries_through(*db, ring, 12).value() == 4U);  // 9..12, declared by nobody
   const auto verified = verify();
   BOOST_TEST(!verified.intact);
-  BOOST_TEST(verified.reason.find("no audit.prune entry declares more than seq 8") != std::string::npos,
+  BOOST_TEST(verified.reason.find("no signed audit.prune entry declares more than seq 8") != std::string::npos,
              verified.reason);
 }
 
@@ -234,6 +306,29 @@ BOOST_FIXTURE_TEST_CASE(a_head_without_its_anchor_or_not_matching_it_is_refused,
   BOOST_TEST(verified.reason.find("anchors the pruned journal") != std::string::npos, verified.reason);
 }
 
+BOOST_AUTO_TEST_CASE(a_declaration_copied_from_another_node_declares_nothing) {
+  // The nodes of a cluster share one key ring, so node A's declaration carries a valid signature;
+  // it names A's checkpoint hash, not B's, so B's head removed under it is still caught.
+  test::node_journal a("node-a");
+  test::node_journal b("node-b");
+  a.add_entries(10);
+  b.add_entries(10);
+  a.clock.advance(100s);
+  auto pruned =
+      storage::prune_audit_journal(*a.db, *a.writer, a.ring, 1700000001, a.clock.unix_seconds(), operator_cli);
+  BOOST_REQUIRE(pruned);
+  BOOST_REQUIRE(pruned->through == 8U);
+  auto declaration = storage::audit_journal(*a.db).at(pruned->prune_entry).value();
+  BOOST_REQUIRE(declaration.has_value());
+  BOOST_REQUIRE(b.writer->commit(test::change_with(test::draft_of(*declaration))));
+  BOOST_TEST(storage::remove_audit_entries_through(*b.db, b.ring, 8).value() == 8U);
+  const auto verified = storage::audit_journal(*b.db).verify(b.ring).value();
+  BOOST_TEST(!verified.intact);
+  BOOST_TEST(verified.reason.find("no signed audit.prune entry declares a pruning") != std::string::npos,
+             verified.reason);
+  BOOST_TEST(storage::audit_journal(*a.db).verify(a.ring).value().intact);
+}
+
 BOOST_AUTO_TEST_CASE(links_into_a_pruned_journal_are_checked_at_the_anchor_and_counted_below_it) {
   test::node_journal a("node-a");
   test::node_journal b("node-b");
@@ -243,7 +338,8 @@ BOOST_AUTO_TEST_CASE(links_into_a_pruned_journal_are_checked_at_the_anchor_and_c
   a.link({early});
   b.add_entries(4);  // checkpoint at 8
   b.clock.advance(100s);
-  auto pruned = storage::prune_audit_journal(*b.db, *b.writer, 1700000001, b.clock.unix_seconds(), operator_cli);
+  auto pruned =
+      storage::prune_audit_journal(*b.db, *b.writer, b.ring, 1700000001, b.clock.unix_seconds(), operator_cli);
   BOOST_REQUIRE(pruned);
   BOOST_TEST(pruned->through == 8U);
 

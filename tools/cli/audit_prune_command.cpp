@@ -15,6 +15,7 @@
 #include "key_ring_source.hpp"
 #include "server/control/control_commands.hpp"
 #include "server/control/control_socket.hpp"
+#include "storage/audit_journal.hpp"
 #include "storage/audit_retention.hpp"
 #include "storage/clock.hpp"
 #include "storage/data_dir_backup.hpp"
@@ -78,9 +79,20 @@ int prune_offline(const fs::path& dir, std::int64_t cutoff, std::optional<std::s
     return runtime_error(db.error().message);
   }
   const storage::system_clock_source clock;
-  auto writer = storage::group_commit_writer::start(**db, *ring, clock, {});
+  // A node of a cluster stamps its entries with its id: the prune entry and the final checkpoint
+  // carry the one its newest entry names, as callsignd would.
+  storage::group_commit_options options;
+  const storage::audit_journal journal(**db);
+  auto last = journal.last_sequence();
+  if (!last) return runtime_error(last.error().message);
+  if (*last > 0) {
+    auto newest = journal.at(*last);
+    if (!newest) return runtime_error(newest.error().message);
+    if (newest->has_value()) options.node_id = (*newest)->node;
+  }
+  auto writer = storage::group_commit_writer::start(**db, *ring, clock, std::move(options));
   if (!writer) return runtime_error(writer.error().message);
-  auto report = storage::prune_audit_journal(**db, **writer, cutoff, clock.unix_seconds(), {"admin", "cli"});
+  auto report = storage::prune_audit_journal(**db, **writer, *ring, cutoff, clock.unix_seconds(), {"admin", "cli"});
   (*writer)->stop();
   if (!report) return runtime_error("prune failed: " + report.error().message);
   return print_report(*report, "");

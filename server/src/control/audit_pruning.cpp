@@ -5,9 +5,11 @@
 namespace callsign::server {
 
 result<storage::audit_prune_report> prune_audit(app_context& app, std::int64_t cutoff,
-                                                const storage::audit_prune_actor& actor) {
+                                                const storage::audit_prune_actor& actor,
+                                                const std::function<bool()>& should_stop) {
   if (app.writer == nullptr) return make_error(error_kind::unavailable, "no audit writer");
-  auto report = storage::prune_audit_journal(app.db, *app.writer, cutoff, app.clock.unix_seconds(), actor);
+  auto report =
+      storage::prune_audit_journal(app.db, *app.writer, app.keys, cutoff, app.clock.unix_seconds(), actor, should_stop);
   if (!report) {
     app.log.warn("audit journal not pruned", {{"error", report.error().message}, {"actor", actor.id}});
     return report;

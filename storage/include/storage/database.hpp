@@ -70,6 +70,9 @@ class database {
   result<void> scan(column_family cf, scan_direction direction, std::string_view from, const scan_visitor& visit) const;
   // Compacts the whole column family now (running its compaction filter): tests, operators.
   result<void> compact(column_family cf);
+  // Compacts the keys from `from` (empty: the first) to before `to` now: space given back after a
+  // range was removed (audit retention).
+  result<void> compact_range(column_family cf, std::string_view from, std::string_view to);
   // A consistent point-in-time copy of the whole database (every column family) in `dir`, which
   // must not exist yet: a RocksDB checkpoint, safe while writes go on. SST files are hard links
   // when `dir` is on the same filesystem. Not for secondaries (open_read_only).
