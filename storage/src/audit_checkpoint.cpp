@@ -27,12 +27,16 @@ result<crypto::ed25519_signing_key> audit_checkpoint_key(const crypto::master_ke
   return key;
 }
 
-std::vector<std::uint8_t> audit_checkpoint_message(std::uint64_t seq, const audit_hash& entry_hash) {
-  std::string message(audit_checkpoint_domain);
+std::vector<std::uint8_t> audit_signed_message(std::string_view domain, std::uint64_t seq, const audit_hash& entry_hash) {
+  std::string message(domain);
   append_be64(message, seq);
   std::vector<std::uint8_t> out(message.begin(), message.end());
   out.insert(out.end(), entry_hash.begin(), entry_hash.end());
   return out;
+}
+
+std::vector<std::uint8_t> audit_checkpoint_message(std::uint64_t seq, const audit_hash& entry_hash) {
+  return audit_signed_message(audit_checkpoint_domain, seq, entry_hash);
 }
 
 result<audit_checkpoint> sign_audit_checkpoint(const crypto::ed25519_signing_key& key, std::uint32_t key_version,

@@ -7,7 +7,6 @@
 #include <mutex>
 #include <vector>
 
-#include "big_endian.hpp"
 #include "crypto/hex.hpp"
 #include "crypto/sha256.hpp"
 #include "storage/audit_journal.hpp"
@@ -155,11 +154,7 @@ result<bool> only_housekeeping_entries(const database& db, std::uint64_t from, s
 }  // namespace
 
 std::vector<std::uint8_t> audit_prune_message(std::uint64_t through, const audit_hash& entry_hash) {
-  std::string message(audit_prune_domain);
-  append_be64(message, through);
-  std::vector<std::uint8_t> out(message.begin(), message.end());
-  out.insert(out.end(), entry_hash.begin(), entry_hash.end());
-  return out;
+  return audit_signed_message(audit_prune_domain, through, entry_hash);
 }
 
 result<audit_draft> audit_prune_draft(const crypto::key_ring& ring, const audit_checkpoint& anchor,

@@ -40,18 +40,6 @@ using namespace net_detail;
 namespace {
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
-// Over a cap or while draining: a plain connection gets its 503 before any request is read; a
-// TLS one is closed (answering would take a handshake the cap exists to avoid).
-void refuse(tcp::socket socket, bool tls, std::string_view reason) {
-  if (tls) {
-    beast::error_code ignored;
-    socket.close(ignored);
-    return;
-  }
-  auto executor = socket.get_executor();
-  net::co_spawn(executor, refuse_connection(std::move(socket), reason), net::detached);
-}
-
 // SIGHUP: the configured certificate and key are loaded again and replace the current pair only if
 // they load, so a half-written, unreadable or mismatched file leaves the old pair serving.
 // Audited as tls.reload (admin "sighup"), the error or the new certificate's subject and expiry.
@@ -111,11 +99,11 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, cons
       continue;
     }
     if (st.app.draining.load()) {
-      refuse(std::move(socket), tls != nullptr, "the server is shutting down");
+      refuse_connection(std::move(socket), tls != nullptr, "the server is shutting down");
       continue;
     }
     if (st.connections.size() >= st.app.config.max_connections) {
-      refuse(std::move(socket), tls != nullptr, "too many open connections");
+      refuse_connection(std::move(socket), tls != nullptr, "too many open connections");
       continue;
     }
     // Every response and frame is one write, so Nagle's algorithm only ever delays the second of
@@ -130,7 +118,7 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, cons
     auto added = st.connections.add(conn, address, st.app.config.max_connections_per_ip);
     if (!added) {
       // One address may not take every slot: refused like at the global cap.
-      refuse(std::move(conn->socket), tls != nullptr, "too many open connections from this address");
+      refuse_connection(std::move(conn->socket), tls != nullptr, "too many open connections from this address");
       continue;
     }
     auto id = *added;

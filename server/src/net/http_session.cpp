@@ -286,17 +286,29 @@ net::awaitable<void> run_session(server_state& st, std::shared_ptr<connection> c
 }
 
 
-net::awaitable<void> refuse_connection(tcp::socket socket, std::string_view reason) {
+namespace {
+net::awaitable<void> send_refusal(tcp::socket socket, std::string reason) {
   beast::tcp_stream stream(std::move(socket));
   std::string wire;
   // A 503 like any other: problem+json with Retry-After (server/http/problem.cpp).
-  serialize_response(error_response(make_error(error_kind::unavailable, std::string(reason))), {11, false, false, {}},
+  serialize_response(error_response(make_error(error_kind::unavailable, std::move(reason))), {11, false, false, {}},
                      wire);
   stream.expires_after(std::chrono::seconds(2));
   auto bytes = net::buffer(wire);
   co_await net::async_write(stream, bytes, use_tuple);
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+}  // namespace
+
+void refuse_connection(tcp::socket socket, bool tls, std::string_view reason) {
+  if (tls) {
+    beast::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  auto executor = socket.get_executor();
+  net::co_spawn(executor, send_refusal(std::move(socket), std::string(reason)), net::detached);
 }
 
 }  // namespace callsign::server::net_detail

@@ -143,8 +143,9 @@ net::awaitable<void> run_admin_tick_timer(server_state& st);
 // once and handed to all of that user's streams. Runs until the server drains.
 net::awaitable<void> run_token_timer(server_state& st);
 
-// Answers 503 and closes: used when the connection cap is reached on the plain-HTTP listener
-// (the TLS listener just closes: a handshake would spend the CPU the cap is protecting).
-net::awaitable<void> refuse_connection(tcp::socket socket, std::string_view reason);
+// Over a cap or while draining: a plain connection gets a 503 (with Retry-After and `reason`)
+// before any request is read, then is closed; a TLS one is just closed (a handshake would spend
+// the CPU the cap is protecting). Never waits: the 503 is written by a detached coroutine.
+void refuse_connection(tcp::socket socket, bool tls, std::string_view reason);
 
 }  // namespace callsign::server::net_detail

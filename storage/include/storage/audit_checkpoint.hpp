@@ -32,6 +32,10 @@ struct audit_checkpoint {
 // The checkpoint signing key of one master key version. The derived seed is wiped.
 result<crypto::ed25519_signing_key> audit_checkpoint_key(const crypto::master_key& master);
 
+// `domain` || be64(seq) || entry_hash: what a journal signature covers (a checkpoint's, an
+// audit.prune declaration's); the domain keeps one from passing for the other.
+std::vector<std::uint8_t> audit_signed_message(std::string_view domain, std::uint64_t seq, const audit_hash& entry_hash);
+
 // "callsign audit checkpoint" || be64(seq) || entry_hash: what the signature covers.
 std::vector<std::uint8_t> audit_checkpoint_message(std::uint64_t seq, const audit_hash& entry_hash);
 

@@ -178,15 +178,6 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(confirm_throttles_at_the_limit_with_retry_after, b
 }
 
 namespace {
-// A shared backend that cannot settle (Redis away, a missed WAIT): the claim may be taken.
-class failing_attempts final : public storage::code_attempts {
- public:
-  void settle(const storage::code_attempt&, storage::change_set&,
-              storage::completion<storage::code_attempt_result> done) override {
-    done(make_error(error_kind::unavailable, "the shared state is unreachable"));
-  }
-};
-
 // An enrollment read that fails; everything else is the real directory.
 class failing_authenticators final : public storage::authenticator_directory {
  public:
@@ -223,7 +214,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_confirm_the_backend_cannot_settle_is_journaled_a
   test::verification_fixture<backend> f;
   const auto [phone, started] = start(f);
   const std::string code = phone.code_at(f.now(), 0);
-  failing_attempts failing;
+  test::failing_attempts failing;
   const server::enrollment_context ctx{f.ring, f.config, f.clock, f.backend.authenticators(), failing, &f.work};
   storage::change_set changes;
   auto out = test::wait_for<server::confirm_outcome>([&](auto done) {

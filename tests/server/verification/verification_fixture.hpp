@@ -60,6 +60,15 @@ using state_backends = boost::mpl::list<memory_backend, embedded_backend>;
 
 inline constexpr std::int64_t rotated_at = 1'800'000'000;  // key version 2's creation time
 
+// A shared backend that cannot settle (Redis away, a missed WAIT): the claim may be taken.
+class failing_attempts final : public storage::code_attempts {
+ public:
+  void settle(const storage::code_attempt&, storage::change_set&,
+              storage::completion<storage::code_attempt_result> done) override {
+    done(make_error(error_kind::unavailable, "the shared state is unreachable"));
+  }
+};
+
 template <typename Backend>
 struct verification_fixture {
   temp_directory dir;

@@ -180,21 +180,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(a_claim_counts_even_when_its_commit_never_lands, b
   BOOST_TEST(f.verify("alice", f.token("alice")).second.outcome == "throttled");
 }
 
-namespace {
-// A shared backend that fails to settle (Redis away, a missed WAIT): the claim may be taken.
-class failing_attempts final : public storage::code_attempts {
- public:
-  void settle(const storage::code_attempt&, storage::change_set&,
-              storage::completion<storage::code_attempt_result> done) override {
-    done(make_error(error_kind::unavailable, "the shared state is unreachable"));
-  }
-};
-}  // namespace
-
 BOOST_AUTO_TEST_CASE_TEMPLATE(an_attempt_the_backend_cannot_settle_is_journaled_as_failed, backend,
                               test::state_backends) {
   test::verification_fixture<backend> f;
-  failing_attempts failing;
+  test::failing_attempts failing;
   const server::verification_context ctx{f.ring, f.config, f.backend.users(), f.backend.authenticators(), failing,
                                          &f.work};
   server::verify_request request;
