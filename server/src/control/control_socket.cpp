@@ -23,17 +23,48 @@ error socket_error(std::string_view action, const fs::path& path, int code) {
                     std::string(action) + " " + path.string() + ": " + std::generic_category().message(code));
 }
 
-result<sockaddr_un> socket_address(const fs::path& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  const std::string text = path.string();
-  if (text.size() >= sizeof(address.sun_path)) {
-    return make_error(error_kind::invalid_input, "control socket path " + text + " is longer than " +
-                                                     std::to_string(sizeof(address.sun_path) - 1) + " bytes");
+// A Unix socket address for `path`. A path longer than sun_path allows is reached through its
+// directory instead: the directory is opened and the address names the socket as
+// /proc/self/fd/N/<file name>, which bind and connect resolve like the full path. The
+// descriptor is held until the bind or connect is done.
+class unix_address {
+ public:
+  static result<unix_address> of(const fs::path& path) {
+    unix_address out;
+    out.address_.sun_family = AF_UNIX;
+    std::string text = path.string();
+    if (text.size() >= sizeof(out.address_.sun_path)) {
+      const fs::path directory = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+      out.directory_fd_ = ::open(directory.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (out.directory_fd_ < 0) return socket_error("cannot open the directory of", path, errno);
+      text = "/proc/self/fd/" + std::to_string(out.directory_fd_) + "/" + path.filename().string();
+      if (text.size() >= sizeof(out.address_.sun_path)) {
+        return make_error(error_kind::invalid_input, "control socket file name " + path.filename().string() +
+                                                         " is too long for a Unix socket");
+      }
+    }
+    std::memcpy(out.address_.sun_path, text.c_str(), text.size() + 1);
+    return out;
   }
-  std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
-  return address;
-}
+
+  unix_address(unix_address&& other) noexcept : address_(other.address_), directory_fd_(other.directory_fd_) {
+    other.directory_fd_ = -1;
+  }
+  unix_address& operator=(unix_address&&) = delete;
+  unix_address(const unix_address&) = delete;
+  unix_address& operator=(const unix_address&) = delete;
+  ~unix_address() {
+    if (directory_fd_ >= 0) ::close(directory_fd_);
+  }
+
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&address_); }
+  static socklen_t size() { return sizeof(sockaddr_un); }
+
+ private:
+  unix_address() = default;
+  sockaddr_un address_{};
+  int directory_fd_ = -1;
+};
 
 // Reads up to the first newline (not included), at most control_line_max bytes, within the
 // socket's receive timeout. Empty optional on timeout, error or an over-long line.
@@ -72,7 +103,7 @@ void set_timeouts(int fd, std::chrono::seconds seconds) {
 }  // namespace
 
 result<std::unique_ptr<control_socket>> control_socket::start(const fs::path& path, handler on_request) {
-  auto address = socket_address(path);
+  auto address = unix_address::of(path);
   if (!address) return address.error();
   ::unlink(path.c_str());  // a stale file from a server that did not stop cleanly
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -83,7 +114,7 @@ result<std::unique_ptr<control_socket>> control_socket::start(const fs::path& pa
     ::unlink(path.c_str());
     return socket_error(action, path, code);
   };
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&*address), sizeof(sockaddr_un)) != 0) return fail("cannot bind");
+  if (::bind(fd, address->get(), unix_address::size()) != 0) return fail("cannot bind");
   // Nobody can connect before listen(), so tightening the mode here leaves no window.
   if (::chmod(path.c_str(), 0600) != 0) return fail("cannot chmod");
   if (::listen(fd, 4) != 0) return fail("cannot listen on");
@@ -152,7 +183,7 @@ void control_socket::serve(int client_fd) {
 }
 
 result<std::string> send_control_request(const fs::path& path, std::string_view request, std::chrono::seconds timeout) {
-  auto address = socket_address(path);
+  auto address = unix_address::of(path);
   if (!address) return address.error();
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return socket_error("cannot create socket for", path, errno);
@@ -160,7 +191,7 @@ result<std::string> send_control_request(const fs::path& path, std::string_view 
     int fd;
     ~closer() { ::close(fd); }
   } const close_on_exit{fd};
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&*address), sizeof(sockaddr_un)) != 0) {
+  if (::connect(fd, address->get(), unix_address::size()) != 0) {
     const int code = errno;
     if (code == ENOENT || code == ECONNREFUSED) {
       return make_error(error_kind::not_found, "no server answers on " + path.string());
