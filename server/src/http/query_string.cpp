@@ -27,19 +27,41 @@ void for_each_pair(std::string_view query, Fn&& fn) {
     start = amp + 1;
   }
 }
+
+// A parameter's name as the form encoding means it: "us%65r" is "user". Empty optional when
+// the escapes are bad or the name holds NUL. Names without escapes, the usual case, are
+// compared as they are.
+std::optional<std::string> decoded_name(std::string_view raw) {
+  if (raw.find_first_of("%+") == std::string_view::npos) return std::string(raw);
+  auto decoded = crypto::percent_decode(raw, crypto::plus_sign::space);
+  if (!decoded || decoded->find('\0') != std::string::npos) return std::nullopt;
+  return std::move(*decoded);
+}
+
+error bad_name(std::string_view raw) {
+  return make_error(error_kind::invalid_input, "query parameter name '" + std::string(raw.substr(0, 64)) +
+                                                   "' is badly encoded");
+}
 }  // namespace
 
 result<std::optional<std::string>> query_param(std::string_view query, std::string_view name) {
   std::optional<std::string_view> raw;
   bool repeated = false;
+  std::optional<std::string_view> badly_named;
   for_each_pair(query, [&](std::string_view key, std::string_view value) {
-    if (key == name) {
+    const auto decoded = decoded_name(key);
+    if (!decoded) {
+      badly_named = key;
+      return false;
+    }
+    if (*decoded == name) {
       repeated = raw.has_value();
       raw = value;
       return !repeated;
     }
     return true;
   });
+  if (badly_named) return bad_name(*badly_named);
   if (repeated) {
     // A proxy in front may read the first copy and callsignd another: refuse instead.
     return make_error(error_kind::invalid_input, "query parameter '" + std::string(name) + "' appears more than once");
@@ -78,13 +100,20 @@ result<std::optional<std::uint64_t>> query_uint(std::string_view query, std::str
 
 result<void> query_only(std::string_view query, std::initializer_list<std::string_view> known) {
   std::optional<std::string> unknown;
+  std::optional<std::string_view> badly_named;
   for_each_pair(query, [&](std::string_view key, std::string_view) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
+    const auto decoded = decoded_name(key);
+    if (!decoded) {
+      badly_named = key;
+      return false;
+    }
+    if (std::find(known.begin(), known.end(), *decoded) == known.end()) {
       unknown = std::string(key.substr(0, 64));
       return false;
     }
     return true;
   });
+  if (badly_named) return bad_name(*badly_named);
   if (unknown) {
     return make_error(error_kind::invalid_input, "unknown query parameter '" + *unknown + "'");
   }

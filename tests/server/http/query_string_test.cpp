@@ -37,4 +37,16 @@ BOOST_AUTO_TEST_CASE(refuses_repeated_parameters_and_nul) {
   BOOST_TEST(query_param("email=a%00b", "email").error().message == "query parameter 'email' must not contain NUL");
 }
 
+// Names are form-encoded like values: a proxy that decodes "us%65r" reads the parameter
+// "user", and so must callsignd, or the two would see different requests.
+BOOST_AUTO_TEST_CASE(decodes_names_before_matching_them) {
+  BOOST_TEST(**query_param("us%65r=alice", "user") == "alice");
+  BOOST_TEST(**query_param("page+size=5", "page size") == "5");
+  BOOST_TEST(query_param("user=a&us%65r=b", "user").error().message == "query parameter 'user' appears more than once");
+  BOOST_TEST(query_only("%61fter=1", {"after"}).has_value());
+  BOOST_TEST(query_param("us%6=a", "user").error().message == "query parameter name 'us%6' is badly encoded");
+  BOOST_TEST(query_only("a%00b=1", {"a"}).error().message == "query parameter name 'a%00b' is badly encoded");
+  BOOST_TEST(query_only("%61fter=1&c=2", {"after"}).error().message == "unknown query parameter 'c'");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

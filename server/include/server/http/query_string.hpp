@@ -10,8 +10,11 @@
 
 namespace callsign::server {
 
-// The first value of `name`, percent- and '+'-decoded; nullopt when absent. Malformed
-// percent escapes are an invalid_input error naming the parameter.
+// Names and values are percent- and '+'-decoded before use, so "us%65r=x" is the parameter
+// "user". Malformed escapes, in a name or the value, are an invalid_input error.
+
+// The value of `name`; nullopt when absent. A name given twice (in any spelling) is an
+// invalid_input error, so a proxy in front and callsignd cannot read different copies.
 result<std::optional<std::string>> query_param(std::string_view query, std::string_view name);
 
 // An optional unsigned integer parameter within [lo, hi].
