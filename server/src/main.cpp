@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -47,6 +49,30 @@ namespace {
 
 // What fill_in_background logs: on success `done` with `count_field` and the time taken, on
 // failure `failed` with the error.
+// A private directory under $TMPDIR (or /tmp), removed with everything in it.
+class scratch_data_dir {
+ public:
+  static result<scratch_data_dir> make() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "callsignd-routes-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      return make_error(error_kind::unavailable, "cannot create a scratch directory in " +
+                                                     std::filesystem::temp_directory_path().string());
+    }
+    return scratch_data_dir(pattern);
+  }
+  scratch_data_dir(scratch_data_dir&& other) noexcept : path_(std::exchange(other.path_, {})) {}
+  scratch_data_dir& operator=(scratch_data_dir&&) = delete;
+  ~scratch_data_dir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  explicit scratch_data_dir(std::filesystem::path path) : path_(std::move(path)) {}
+  std::filesystem::path path_;
+};
+
 struct fill_messages {
   std::string_view done;
   std::string_view count_field;
@@ -90,9 +116,25 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // --list-routes builds the router over a scratch data directory, removed on exit, so listing
+  // the routes creates no key, database or Redis connection where the config points.
+  std::optional<scratch_data_dir> scratch;
+  if (cli->list_routes) {
+    auto made = scratch_data_dir::make();
+    if (!made) {
+      std::fprintf(stderr, "callsignd: %s\n", made.error().message.c_str());
+      return 1;
+    }
+    scratch.emplace(std::move(*made));
+    cfg->data_dir = scratch->path();
+    cfg->auth = decltype(cfg->auth){};
+    cfg->shared_state.backend = server::shared_state_backend::embedded;
+  }
+
   server::json_log log(stdout, cfg->log_min_level);
   // A master.key credential (systemd LoadCredential=) is only read; the data dir's is created.
-  auto key_file = server::locate_master_key(*cfg, std::getenv("CREDENTIALS_DIRECTORY"));
+  auto key_file =
+      server::locate_master_key(*cfg, cli->list_routes ? nullptr : std::getenv("CREDENTIALS_DIRECTORY"));
   if (!key_file) {
     log.error("cannot load master key ring", {{"error", key_file.error().message}});
     return 1;

@@ -6,7 +6,7 @@ namespace callsign::cli {
 namespace {
 
 constexpr std::array<command, 9> table{{
-    {"audit", "verify the audit journal's hash chain and checkpoints, or export it as JSON lines", run_audit_command},
+    {"audit", "verify the audit journal's hash chain and checkpoints, export it as JSON lines, or prune its oldest entries", run_audit_command},
     {"backup", "write a consistent backup of a data directory, also while callsignd runs", run_backup_command},
     {"breach", "build the exposed-credentials or exposed-passwords set file (build, import-hibp)",
      run_breach_command},

@@ -20,7 +20,7 @@ namespace callsign::cli {
 namespace {
 
 constexpr std::string_view usage =
-    "usage: callsign token --data-dir DIR --role ROLE --sub ID [--ttl SECONDS] [--config FILE]\n"
+    "usage: callsign token [--data-dir DIR] --role ROLE --sub ID [--ttl SECONDS] [--config FILE]\n"
     "\n"
     "Prints an HS256 bearer token for callsignd, signed with DIR/jwt-hs256.key (which\n"
     "callsignd creates on first start) or with [auth] hs256_key_file from --config.\n"

@@ -8,7 +8,7 @@ namespace callsign::server {
 
 std::string_view command_line_usage() noexcept {
   return "usage: callsignd [--data-dir DIR] [--listen HOST:PORT] [--config FILE] [--port-file FILE]\n"
-         "                 [--tls-port-file FILE] [--io-threads N] [--dev]\n"
+         "                 [--tls-port-file FILE] [--io-threads N] [--dev] [--list-routes]\n"
          "  --data-dir DIR      RocksDB, master.key and dev keys live here (default ./var)\n"
          "  --listen HOST:PORT  address to serve on; port 0 picks a free port (default 127.0.0.1:8080)\n"
          "  --config FILE       TOML config (see docs/configuration.md); flags override it\n"
@@ -16,7 +16,7 @@ std::string_view command_line_usage() noexcept {
          "  --tls-port-file FILE  the same for the [tls] listener's port\n"
          "  --io-threads N      I/O threads (default: one per core)\n"
          "  --dev               development mode: demo identities and dev tokens\n"
-         "  --list-routes       print every route (METHOD PATTERN) and exit\n";
+         "  --list-routes       print every route (METHOD PATTERN) and exit; touches no data dir\n";
 }
 
 result<command_line> parse_command_line(const std::vector<std::string_view>& args) {
