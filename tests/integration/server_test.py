@@ -295,6 +295,30 @@ def test_restart_keeps_key():
         first.cleanup()
 
 
+def test_lost_master_key_beside_a_database_stops_startup():
+    """A new ring could open none of the sealed secrets: a lost master.key is restored, not remade."""
+    import subprocess
+    first = Server(ARGS.callsignd, CONFIG)
+    try:
+        key_path = os.path.join(first.data_dir, "master.key")
+        check(first.stop() == 0, "first stop")
+        os.rename(key_path, key_path + ".saved")
+        proc = subprocess.run([ARGS.callsignd, "--data-dir", first.data_dir, "--listen", "127.0.0.1:0"],
+                              capture_output=True, text=True, timeout=60)
+        check(proc.returncode == 1, "exit code %d, output %r" % (proc.returncode, proc.stdout + proc.stderr))
+        check("master.key is missing" in proc.stdout and "restore master.key" in proc.stdout,
+              "the log says what to do: %r" % proc.stdout)
+        check(not os.path.exists(key_path), "no new ring was made")
+        os.rename(key_path + ".saved", key_path)
+        second = Server(ARGS.callsignd, CONFIG, data_dir=first.data_dir)
+        try:
+            check(second.json("GET", "/readyz")[0] == 200, "ready with the ring restored")
+        finally:
+            second.cleanup()  # SIGTERM, then requires exit 0 and no sanitizer report
+    finally:
+        first.cleanup()
+
+
 def test_pages_and_dev_token(server):
     """Pages come from server.web_root; POST /v1/dev/token exists only in dev mode."""
     web = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "web")
@@ -340,6 +364,7 @@ CASES = [
     ("graceful_shutdown", with_server(test_graceful_shutdown, SHUTDOWN_CONFIG)),
     ("bad_config_stops_startup", test_bad_config_stops_startup),
     ("restart_keeps_key", test_restart_keeps_key),
+    ("lost_master_key_beside_a_database_stops_startup", test_lost_master_key_beside_a_database_stops_startup),
     ("pages_and_dev_token", with_server(test_pages_and_dev_token)),
 ]
 

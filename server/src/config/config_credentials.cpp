@@ -51,12 +51,31 @@ result<void> resolve_credential_paths(server_config& cfg, const char* credential
   return {};
 }
 
+namespace {
+
+// The data dir's own ring: created on first start, but never beside a database that already
+// exists. That database's sealed secrets and the journal's signed checkpoints need the ring it
+// was written under; a new one would open none of them, so a lost ring is restored, not remade.
+result<master_key_location> in_data_dir_ring(const server_config& cfg) {
+  auto path = cfg.data_dir / storage::key_ring_file_name;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && std::filesystem::exists(cfg.data_dir / "db" / "CURRENT", ec)) {
+    return make_error(error_kind::not_found,
+                      path.string() + " is missing, but " + (cfg.data_dir / "db").string() +
+                          " holds a database written under a master key ring: restore master.key from a backup, "
+                          "or give the ring as the master.key credential (docs/operations.md, \"Backup and restore\")");
+  }
+  return master_key_location{std::move(path), false};
+}
+
+}  // namespace
+
 result<master_key_location> locate_master_key(const server_config& cfg, const char* credentials_directory) {
   const auto in_data_dir = cfg.data_dir / storage::key_ring_file_name;
-  if (!has_directory(credentials_directory)) return master_key_location{in_data_dir, false};
+  if (!has_directory(credentials_directory)) return in_data_dir_ring(cfg);
   auto credential = std::filesystem::path(credentials_directory) / storage::key_ring_file_name;
   std::error_code ec;
-  if (!std::filesystem::exists(credential, ec)) return master_key_location{in_data_dir, false};
+  if (!std::filesystem::exists(credential, ec)) return in_data_dir_ring(cfg);
   if (std::filesystem::exists(in_data_dir, ec)) {
     return make_error(error_kind::invalid_input, "both the master.key credential and " + in_data_dir.string() +
                                                      " exist; keep only one (docs/operations.md, \"Credentials\")");

@@ -22,7 +22,9 @@ inline constexpr std::string_view credential_prefix = "credential:";
 result<void> resolve_credential_paths(server_config& cfg, const char* credentials_directory);
 
 // Where the master key ring is read from. A credential named master.key wins; the ring is then
-// only read, never created or rewritten. Otherwise <data_dir>/master.key, created on first start.
+// only read, never created or rewritten. Otherwise <data_dir>/master.key, created on first start:
+// when it is missing beside an existing database (<data_dir>/db/CURRENT), a not_found error
+// instead, since a new ring could open none of that database's sealed secrets.
 struct master_key_location {
   std::filesystem::path path;
   bool from_credentials = false;
