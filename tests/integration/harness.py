@@ -196,6 +196,36 @@ def check_problem(status, headers, body, expected, detail_contains=None):
     return doc
 
 
+def responses(raw):
+    """The status codes of every HTTP/1.1 response in the raw bytes `raw`, in order."""
+    return [int(m.group(1)) for m in re.finditer(rb"HTTP/1\.1 (\d{3}) ", raw)]
+
+
+def raw_exchange(port, payload, timeout=10):
+    """Sends the raw bytes `payload` to 127.0.0.1:`port` on one connection; returns everything
+    the server sent and whether it closed the connection (EOF before `timeout`)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return b"".join(chunks), False
+            if not chunk:
+                return b"".join(chunks), True
+            chunks.append(chunk)
+
+
+def problem_of(raw):
+    """The problem+json body of the first raw response in `raw` (checked to be one)."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    check(b"content-type: application/problem+json" in head.lower(), "not a problem: %r" % raw[:300])
+    length = re.search(rb"(?im)^content-length: *(\d+)\r?$", head)
+    return json.loads(body[:int(length.group(1))] if length else body)  # a pipelined response may follow
+
+
 def audit_entries(server, admin_token, user=None):
     """Every journal entry via GET /v1/audit (admin), following next_after."""
     entries = []

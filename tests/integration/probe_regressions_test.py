@@ -8,12 +8,11 @@ email from a wrong code, and the journal order of concurrent list uploads. Each 
 before its fix."""
 import json
 import os
-import re
 import signal
-import socket
 import threading
 
-from harness import (Node, bearer, check, check_problem, json_headers, parse_args, run_cases, wrong_code)
+from harness import (Node, bearer, check, check_problem, json_headers, parse_args, problem_of, raw_exchange,
+                     responses, run_cases, wrong_code)
 
 ARGS, _ = parse_args()
 CONFIG = """
@@ -42,31 +41,8 @@ class Suite:
 SUITE = None
 
 
-def responses(raw):
-    """The status codes of every response in `raw`, in order."""
-    return [int(m.group(1)) for m in re.finditer(rb"HTTP/1\.1 (\d{3}) ", raw)]
-
-
 def exchange(payload, timeout=10):
-    """Sends `payload` on one connection; returns everything callsignd sent and whether it closed
-    the connection (a read returned EOF before `timeout`)."""
-    with socket.create_connection(("127.0.0.1", SUITE.server.port), timeout=timeout) as s:
-        s.sendall(payload)
-        chunks = []
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                return b"".join(chunks), False
-            if not chunk:
-                return b"".join(chunks), True
-            chunks.append(chunk)
-
-
-def problem_of(raw):
-    head, _, body = raw.partition(b"\r\n\r\n")
-    check(b"content-type: application/problem+json" in head.lower(), "not a problem: %r" % raw[:300])
-    return json.loads(body)
+    return raw_exchange(SUITE.server.port, payload, timeout)
 
 
 def list_status(name):

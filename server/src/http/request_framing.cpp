@@ -1,8 +1,94 @@
 #include "server/http/request_framing.hpp"
 
+#include <algorithm>
+#include <array>
+#include <string>
+#include <vector>
+
 #include "server/http/http_types.hpp"
 
 namespace callsign::server {
+namespace {
+
+// Fields defined as comma-separated lists (RFC 9110 §5.3; Cookie as "; "-joined pairs): several
+// lines mean one line joined in order, so they may repeat. Any other field callsignd could read
+// must appear at most once.
+constexpr std::array<std::string_view, 22> list_fields = {
+    "accept",           "accept-charset", "accept-encoding", "accept-language",   "cache-control",
+    "connection",       "cookie",         "forwarded",       "if-match",          "if-none-match",
+    "pragma",           "prefer",         "te",              "trailer",           "upgrade",
+    "via",              "warning",        "x-forwarded-for", "x-forwarded-proto", "sec-websocket-extensions",
+    "sec-websocket-protocol", "baggage"};
+
+bool is_list_field(std::string_view name) noexcept {
+  return std::any_of(list_fields.begin(), list_fields.end(),
+                     [&](std::string_view field) { return ascii_iequals(field, name); });
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+// The first single-value field that appears more than once, or nullopt.
+std::optional<std::string> repeated_single_field(std::span<const header_view> fields) {
+  if (fields.size() <= 32) {  // the usual request: a few fields, no allocation
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      for (std::size_t j = i + 1; j < fields.size(); ++j) {
+        if (ascii_iequals(fields[i].name, fields[j].name) && !is_list_field(fields[i].name)) {
+          return lower(fields[i].name);
+        }
+      }
+    }
+    return std::nullopt;
+  }
+  std::vector<std::string> names;
+  names.reserve(fields.size());
+  for (const auto& field : fields) names.push_back(lower(field.name));
+  std::sort(names.begin(), names.end());
+  for (std::size_t i = 1; i < names.size(); ++i) {
+    if (names[i] == names[i - 1] && !is_list_field(names[i])) return names[i];
+  }
+  return std::nullopt;
+}
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// RFC 3986 host [ ":" port ], the port at most 65535: an IP literal in brackets, or a reg-name / IPv4 address made of
+// unreserved, percent-encoded and sub-delim characters. Empty is allowed (RFC 9112 §3.2).
+bool valid_host_value(std::string_view value) noexcept {
+  std::string_view host = value;
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos || close < 3) return false;
+    for (char c : host.substr(1, close - 1)) {
+      const bool ok = is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+      if (!ok) return false;
+    }
+    const auto rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return false;
+    if (!rest.empty()) port = rest.substr(1);
+    host = host.substr(0, close + 1);
+  } else {
+    const auto colon = host.find(':');
+    if (colon != std::string_view::npos) {
+      port = host.substr(colon + 1);
+      if (port.empty()) return false;
+      host = host.substr(0, colon);
+    }
+    for (char c : host) {
+      const bool ok = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      std::string_view("-._~%!$&'()*+,;=").find(c) != std::string_view::npos;
+      if (!ok) return false;
+    }
+  }
+  if (port.size() > 5 || !std::all_of(port.begin(), port.end(), is_digit)) return false;
+  return port.empty() || std::stoul(std::string(port)) <= 65535;
+}
+
+}  // namespace
 
 std::optional<std::size_t> header_block_end(std::string_view bytes) noexcept {
   const auto end = bytes.find("\r\n\r\n");
@@ -66,7 +152,31 @@ std::optional<std::string> request_header_problem(unsigned version, std::span<co
   if (authorizations > 1) {
     return "more than one Authorization header";
   }
+  for (const auto& field : fields) {
+    if (ascii_iequals(field.name, "host") && !valid_host_value(field.value)) {
+      return "the Host header is not a valid host[:port]";
+    }
+  }
+  if (auto repeated = repeated_single_field(fields)) {
+    if (repeated->size() > 64) repeated->resize(64);
+    return "more than one " + *repeated + " header (only list-valued fields may repeat)";
+  }
   return std::nullopt;
+}
+
+void join_list_fields(std::vector<http_header>& headers) {
+  for (std::size_t i = 0; i < headers.size(); ++i) {
+    const std::string_view separator = headers[i].name == "cookie" ? "; " : ", ";
+    for (std::size_t j = i + 1; j < headers.size();) {
+      if (headers[j].name == headers[i].name) {
+        headers[i].value += separator;
+        headers[i].value += headers[j].value;
+        headers.erase(headers.begin() + static_cast<std::ptrdiff_t>(j));
+      } else {
+        ++j;
+      }
+    }
+  }
 }
 
 }  // namespace callsign::server

@@ -10,6 +10,7 @@
 #include "crypto/hex.hpp"
 #include "net/server_state.hpp"
 #include "server/http/http_types.hpp"
+#include "server/http/request_framing.hpp"
 
 namespace callsign::server::net_detail {
 
@@ -56,6 +57,7 @@ http_request to_plain_header(const beast::http::request<Body>& req, std::string 
     }
     plain.headers.push_back({std::move(name), std::string(field.value())});
   }
+  join_list_fields(plain.headers);  // X-Forwarded-For on two lines is one list (RFC 9110 §5.3)
   plain.remote_address = std::move(remote);
   auto incoming = plain.header("x-request-id");
   plain.request_id = incoming && valid_request_id(*incoming) ? std::string(*incoming) : next_request_id(st);

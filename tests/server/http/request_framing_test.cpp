@@ -2,6 +2,8 @@
 #include "server/http/request_framing.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <cctype>
+#include <string>
 #include <vector>
 
 using namespace callsign::server;
@@ -54,6 +56,63 @@ BOOST_AUTO_TEST_CASE(refuses_obsolete_line_folding) {
   BOOST_TEST(has_obs_fold("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\t2\r\n\r\n"));
   BOOST_TEST(has_obs_fold("GET / HTTP/1.1\r\n Host: a\r\n\r\n"));
   BOOST_TEST(!has_obs_fold("GET / HTTP/1.1\r\nHost: a\r\nX-A: 1 2\r\n\r\n"));
+}
+
+// A proxy in front may read the first of two lines and callsignd the other: a single-value field
+// appears once, a list field's lines are one list (RFC 9110 §5.3).
+BOOST_AUTO_TEST_CASE(refuses_repeated_single_value_fields_and_accepts_repeated_lists) {
+  for (const char* name : {"X-Real-IP", "Content-Type", "Origin", "X-Bot-Score", "X-Original-URI", "Content-Length",
+                           "Sec-WebSocket-Key", "User-Agent"}) {
+    BOOST_TEST_INFO(name);
+    auto problem = check(11, {{"Host", "x"}, {name, "1"}, {"Accept", "*/*"}, {name, "2"}});
+    BOOST_TEST_REQUIRE(problem.has_value());
+    std::string lowered(name);
+    for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    BOOST_TEST(*problem == "more than one " + lowered + " header (only list-valued fields may repeat)");
+  }
+  BOOST_TEST(!check(11, {{"Host", "x"}, {"X-Forwarded-For", "198.51.100.1"}, {"x-forwarded-for", "203.0.113.9"}}));
+  BOOST_TEST(!check(11, {{"Host", "x"}, {"Accept", "a/b"}, {"ACCEPT", "c/d"}, {"Cookie", "a=1"}, {"Cookie", "b=2"}}));
+  // Past 32 fields the check sorts the names instead of comparing each pair.
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back("X-F" + std::to_string(i));
+  std::vector<header_view> many{{"Host", "x"}};
+  for (const auto& name : names) many.push_back({name, "v"});
+  BOOST_TEST(!check(11, many));
+  many.push_back({"x-f7", "again"});
+  BOOST_TEST(*check(11, many) == "more than one x-f7 header (only list-valued fields may repeat)");
+  many.back() = {"Via", "1.1 a"};
+  many.push_back({"via", "1.1 b"});
+  BOOST_TEST(!check(11, many));
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_host_that_is_not_host_and_port) {
+  for (const char* host : {"a", "a:80", "callsign.example.com:8443", "127.0.0.1", "[::1]:8080", "[2001:db8::1]",
+                           "xn--bcher-kva.example", "a%41b", ""}) {
+    BOOST_TEST_INFO(host);
+    BOOST_TEST(!check(11, {{"Host", host}}));
+  }
+  for (const char* host : {"a b", "user@evil", "evil/x", "a:", "a:123456", "a:65536", "a:8o", "[::1", "[::1]x", "[zz]", "a\tb",
+                           "a?b", "a#b"}) {
+    BOOST_TEST_INFO(host);
+    auto problem = check(11, {{"Host", host}});
+    BOOST_TEST_REQUIRE(problem.has_value());
+    BOOST_TEST(*problem == "the Host header is not a valid host[:port]");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(joins_the_lines_of_a_list_field_in_order) {
+  std::vector<http_header> headers{{"x-forwarded-for", "198.51.100.1"},
+                                   {"host", "a"},
+                                   {"x-forwarded-for", "203.0.113.9"},
+                                   {"cookie", "a=1"},
+                                   {"x-forwarded-for", "192.0.2.7"},
+                                   {"cookie", "b=2"}};
+  join_list_fields(headers);
+  BOOST_TEST_REQUIRE(headers.size() == 3U);
+  BOOST_TEST(headers[0].name == "x-forwarded-for");
+  BOOST_TEST(headers[0].value == "198.51.100.1, 203.0.113.9, 192.0.2.7");  // the last hop stays last
+  BOOST_TEST(headers[1].name == "host");
+  BOOST_TEST(headers[2].value == "a=1; b=2");
 }
 
 BOOST_AUTO_TEST_CASE(finds_the_end_of_a_header_block) {

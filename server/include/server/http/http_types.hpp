@@ -40,7 +40,8 @@ struct http_request {
   // set by the session before the route runs; null on one node.
   storage::round_trip_tally round_trips;
 
-  // Case-insensitive header lookup; the first value when repeated.
+  // Case-insensitive header lookup. Every name is unique: the session refuses repeated
+  // single-value fields and joins the lines of list fields (server/http/request_framing.hpp).
   std::optional<std::string_view> header(std::string_view name) const;
   // The Content-Type's media type, lower-cased (type and subtype are case-insensitive, RFC 9110
   // §8.3.1), without its parameters and surrounding spaces; empty without a Content-Type.
