@@ -372,6 +372,50 @@ def test_breach_sets_from_the_cli(server, token):
     subprocess.run(["rm", "-rf", work], check=False)
 
 
+@with_server
+def test_a_set_file_copied_over_in_place_never_stops_the_server(server, token):
+    """`cp new.set serving.set` truncates and rewrites the serving file's inode under callsignd's
+    mapping: lookups go on (matching nothing), and the list reloads once the copy is whole."""
+    work = tempfile.mkdtemp(prefix="callsign-lists-")
+    atexit.register(shutil.rmtree, work, True)
+    hibp = os.path.join(work, "pwned.txt")
+    with open(hibp, "w") as f:
+        for i in range(20000):
+            f.write("%s:%d\n" % (hashlib.sha1(("hibp-%d" % i).encode()).hexdigest().upper(), i + 1))
+    pw_set = os.path.join(work, "pwned.set")
+    built = cli(ARGS.callsign, "breach", "import-hibp", "--in", hibp, "--out", pw_set)
+    check(built.returncode == 0, "import-hibp: %s" % built.stderr)
+    status, _, raw = put_list(server, token, "exposed_passwords", read(pw_set))
+    check(status == 200, "PUT exposed_passwords: %d %r" % (status, raw[:300]))
+    service = mint_token(ARGS.callsign, server.data_dir, "service", "login-frontend")
+
+    def exposed(password):
+        status, _, body = server.json("POST", "/v1/login/check",
+                                      '{"ip": "192.0.2.1", "password": "%s"}' % password,
+                                      bearer(service, {"Content-Type": "application/json"}))
+        check(status == 200, "login/check: %d %r" % (status, body))
+        return body["exposed_password"]
+
+    check(exposed("hibp-7") and exposed("hibp-19999"), "listed passwords are found")
+    source = lists_by_name(server, token)["exposed_passwords"]["source"]
+    with open(source, "r+b") as f:  # what cp does first: the same inode, emptied
+        f.truncate(128)
+    check(not any(exposed("hibp-%d" % i) for i in range(0, 20000, 97)), "the truncated set matched")
+    deadline = time.time() + 5
+    while "rewritten in place" not in (lists_by_name(server, token)["exposed_passwords"]["last_error"] or ""):
+        check(time.time() < deadline, "no reload attempt: %r" % lists_by_name(server, token)["exposed_passwords"])
+        time.sleep(0.1)
+    version = lists_by_name(server, token)["exposed_passwords"]["version"]
+    with open(source, "r+b") as f:  # the copy completes, in place
+        f.write(read(pw_set))
+    deadline = time.time() + 15  # a failed reload is retried every 10 s
+    while lists_by_name(server, token)["exposed_passwords"]["version"] == version:
+        check(time.time() < deadline, "not reloaded: %r" % lists_by_name(server, token)["exposed_passwords"])
+        time.sleep(0.2)
+    check(exposed("hibp-7") and not exposed("not-listed-at-all"), "the rewritten set serves")
+    check(not lists_by_name(server, token)["exposed_passwords"]["last_error"], "the error cleared")
+
+
 if __name__ == "__main__":
     raise SystemExit(run_cases([
         ("fields_and_missing_sources", test_fields_and_missing_sources),
@@ -379,4 +423,6 @@ if __name__ == "__main__":
         ("sighup_and_reload", test_sighup_and_reload),
         ("periodic_refresh_is_audited", test_periodic_refresh_is_audited),
         ("breach_sets_from_the_cli", test_breach_sets_from_the_cli),
+        ("a_set_file_copied_over_in_place_never_stops_the_server",
+         test_a_set_file_copied_over_in_place_never_stops_the_server),
     ]))

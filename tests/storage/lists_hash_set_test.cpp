@@ -1,5 +1,10 @@
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
 
 #include <cstring>
 #include <random>
@@ -120,6 +125,72 @@ BOOST_AUTO_TEST_CASE(default_credentials_flag_and_other_passwords_do_not) {
   std::size_t cross = 0;
   for (const auto& p : pairs) cross += set->contains(other.hash(p.username, p.password)) ? 1U : 0U;
   BOOST_TEST(cross == 0U);
+}
+
+// `cp new.set serving.set` truncates and rewrites the serving file's inode under its mapping.
+// A lookup past the new end of file must not end the process (SIGBUS): the mapping turns to zero
+// pages, every lookup answers false, and damaged() tells the registry to reload.
+BOOST_AUTO_TEST_CASE(a_set_file_truncated_under_its_mapping_answers_false_and_is_damaged) {
+  test::temp_directory dir;
+  const auto pairs = default_credentials();
+  const crypto::credential_hasher hasher(test_master(1));
+  const auto path = build_credentials(dir.path() / "creds.set", hasher, pairs, 1 << 20);
+  auto set = hash_set_file::open(path, hash_set_kind::credentials);
+  BOOST_TEST_REQUIRE(set.has_value(), test::error_text(set));
+  BOOST_TEST(!set->damaged());
+  BOOST_TEST(set->contains(hasher.hash(pairs[0].username, pairs[0].password)));
+
+  BOOST_TEST_REQUIRE(::truncate(path.c_str(), 0) == 0);
+  std::size_t hits = 0;
+  for (const auto& p : pairs) hits += set->contains(hasher.hash(p.username, p.password)) ? 1U : 0U;
+  BOOST_TEST(hits == 0U);
+  BOOST_TEST(set->damaged());
+
+  // A copy written back in place does not come back through the damaged mapping either: the
+  // registry reloads the file instead.
+  build_credentials(dir.path() / "again.set", hasher, pairs, 1 << 20);
+  fs::copy_file(dir.path() / "again.set", path, fs::copy_options::overwrite_existing);
+  BOOST_TEST(!set->contains(hasher.hash(pairs[0].username, pairs[0].password)));
+  auto reopened = hash_set_file::open(path, hash_set_kind::credentials);
+  BOOST_TEST_REQUIRE(reopened.has_value(), test::error_text(reopened));
+  BOOST_TEST(!reopened->damaged());
+  BOOST_TEST(reopened->contains(hasher.hash(pairs[0].username, pairs[0].password)));
+}
+
+// The handler takes only faults inside guarded mappings: any other SIGBUS still ends the process
+// (or goes to the sanitizer's handler, which reports and exits).
+BOOST_AUTO_TEST_CASE(a_fault_outside_a_guarded_mapping_still_ends_the_process) {
+  test::temp_directory dir;
+  const auto pairs = default_credentials();
+  const crypto::credential_hasher hasher(test_master(1));
+  const auto path = build_credentials(dir.path() / "creds.set", hasher, pairs, 1 << 20);
+  auto set = hash_set_file::open(path, hash_set_kind::credentials);  // installs the handler
+  BOOST_TEST_REQUIRE(set.has_value(), test::error_text(set));
+  const auto other = dir.path() / "other";
+  {
+    std::FILE* f = std::fopen(other.c_str(), "w");
+    BOOST_TEST_REQUIRE(f != nullptr);
+    std::fputs(std::string(16384, 'x').c_str(), f);
+    std::fclose(f);
+  }
+  std::fflush(nullptr);
+  const pid_t child = ::fork();
+  BOOST_TEST_REQUIRE(child >= 0);
+  if (child == 0) {
+    const int quiet = ::open("/dev/null", O_WRONLY);  // the sanitizer's report of the fault
+    if (quiet >= 0) ::dup2(quiet, 2);
+    const int fd = ::open(other.c_str(), O_RDONLY);
+    void* map = ::mmap(nullptr, 16384, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED || ::truncate(other.c_str(), 0) != 0) ::_exit(3);
+    volatile char c = static_cast<const char*>(map)[8192];
+    (void)c;
+    ::_exit(0);  // reached only if the fault was swallowed
+  }
+  int status = 0;
+  BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+  const bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS;
+  const bool reported = WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 3;
+  BOOST_TEST((killed || reported), "child status " << status);
 }
 
 BOOST_AUTO_TEST_CASE(hibp_sample_with_real_sha1s) {

@@ -183,11 +183,23 @@ result<std::filesystem::path> list_registry::upload_path(list_id id) const {
 
 // Caller holds reload_mutex_. `installing`: `from` is an upload to rename over the source
 // once it has been validated.
+bool list_registry::serving_damaged(list_id id) const {
+  if (!is_set_file(id)) return false;
+  const auto serving = snapshot();
+  const auto& file = id == list_id::exposed_credentials ? serving->exposed_credentials : serving->exposed_passwords;
+  return file && file->damaged();
+}
+
 result<reload_outcome> list_registry::load(list_id id, const std::filesystem::path& from, bool installing) {
   slot& s = *slots_[index_of(id)];
   const std::int64_t now = clock_.unix_seconds();
+  const bool damaged = serving_damaged(id);
   auto fail = [&](const error& err) -> result<reload_outcome> {
-    const error named = prefixed(id, err);
+    error named = prefixed(id, err);
+    if (damaged) {
+      named.message = "the serving set file was rewritten in place (replace set files by rename) and matches "
+                      "nothing until a reload succeeds; " + named.message;
+    }
     const std::lock_guard status_lock(status_mutex_);
     s.status.last_checked = now;
     s.status.last_error = named.message;
@@ -217,7 +229,7 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
     }
   } else {
     fingerprint = fingerprint_of(from);
-    if (!installing && s.status.version != 0 && fingerprint == s.fingerprint) {
+    if (!installing && s.status.version != 0 && fingerprint == s.fingerprint && !damaged) {
       const std::lock_guard status_lock(status_mutex_);
       s.status.last_checked = now;
       s.status.last_error.clear();
@@ -259,7 +271,8 @@ result<reload_outcome> list_registry::load(list_id id, const std::filesystem::pa
     if (is_set_file(id)) fingerprint = fingerprint_of(s.source);
   }
   // Only reloads write sha256 and version, and this one holds reload_mutex_.
-  const bool unchanged = sha256 == s.status.sha256 && s.status.version != 0;
+  // A damaged serving file is replaced even by identical content: its mapping reads zeros.
+  const bool unchanged = sha256 == s.status.sha256 && s.status.version != 0 && !damaged;
   if (!unchanged && before_swap_) before_swap_(*next);
   const std::lock_guard status_lock(status_mutex_);
   s.status.last_checked = now;
@@ -285,13 +298,16 @@ std::vector<std::pair<list_id, result<reload_outcome>>> list_registry::refresh_d
   std::vector<std::pair<list_id, result<reload_outcome>>> outcomes;
   for (const list_id id : all_lists) {
     bool due = false;
+    const bool damaged = serving_damaged(id);
     {
       const std::lock_guard status_lock(status_mutex_);
       const slot& s = *slots_[index_of(id)];
       // A URL list is fetched once soon after start-up whatever its interval (load_all only
       // loaded its last good download).
-      due = (s.interval.count() > 0 && clock_.unix_seconds() - s.status.last_checked >= s.interval.count()) ||
-            (s.url && !s.url->attempted);
+      const std::int64_t since = clock_.unix_seconds() - s.status.last_checked;
+      due = (s.interval.count() > 0 && since >= s.interval.count()) || (s.url && !s.url->attempted) ||
+            // A damaged set file (see serving_damaged) at once, then every 10 s while reloads fail.
+            (damaged && (s.status.last_error.empty() || since >= 10));
     }
     if (due) outcomes.emplace_back(id, reload(id, report));
   }

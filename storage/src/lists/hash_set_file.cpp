@@ -66,6 +66,7 @@ result<hash_set_file> hash_set_file::open(const std::filesystem::path& path, has
   if (mapped == MAP_FAILED) return unreadable(path, errno);
   file.map_ = static_cast<const std::uint8_t*>(mapped);
   ::madvise(mapped, file.map_size_, MADV_RANDOM);  // lookups touch one page each; no read-ahead
+  file.guard_ = mapping_guard(mapped, file.map_size_);  // a truncation under us must not end the process
   return file;
 }
 
@@ -75,7 +76,8 @@ hash_set_file::hash_set_file(hash_set_file&& other) noexcept
       map_size_(std::exchange(other.map_size_, 0)),
       width_(other.width_),
       header_(other.header_),
-      index_(std::move(other.index_)) {}
+      index_(std::move(other.index_)),
+      guard_(std::move(other.guard_)) {}
 
 hash_set_file& hash_set_file::operator=(hash_set_file&& other) noexcept {
   hash_set_file moved(std::move(other));
@@ -85,10 +87,12 @@ hash_set_file& hash_set_file::operator=(hash_set_file&& other) noexcept {
   width_ = moved.width_;
   header_ = moved.header_;
   std::swap(index_, moved.index_);
+  std::swap(guard_, moved.guard_);
   return *this;  // `moved` now owns and releases the old mapping
 }
 
 hash_set_file::~hash_set_file() {
+  guard_ = mapping_guard();  // unregistered before the range is unmapped and can be reused
   if (map_ != nullptr) ::munmap(const_cast<std::uint8_t*>(map_), map_size_);
   if (fd_ >= 0) ::close(fd_);
 }

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -266,6 +268,47 @@ BOOST_FIXTURE_TEST_CASE(credential_sets_from_default_credentials_and_key_checks,
   BOOST_TEST(after_rotation.status(list_id::exposed_credentials).last_error.empty(),
              after_rotation.status(list_id::exposed_credentials).last_error);
   BOOST_TEST(after_rotation.snapshot()->exposed_credential("admin", "admin"));
+}
+
+// `cp new.set creds.set` rewrites the serving file's inode in place. The serving mapping then
+// matches nothing (and does not crash the process); the registry reloads it at its next poll,
+// whatever the interval, and says what happened while the file is incomplete.
+BOOST_FIXTURE_TEST_CASE(a_set_file_rewritten_in_place_is_reloaded_at_once, fixture) {
+  config.exposed_credentials.refresh_interval = std::chrono::seconds(3600);
+  list_registry registry(config, dir.path(), keys, clock);
+  registry.load_all();
+  const auto pairs = default_credentials();
+  const std::string good = build_credential_set(dir.path() / "good.set", keys.current(), pairs);
+  auto installed = upload(registry, list_id::exposed_credentials, good);
+  BOOST_TEST_REQUIRE(installed.has_value(), why(installed));
+  const auto source = registry.status(list_id::exposed_credentials).source;
+  BOOST_TEST(registry.snapshot()->exposed_credential("admin", "admin"));
+  BOOST_TEST(registry.refresh_due().empty());
+
+  // Half-way through the copy: truncated to its header.
+  BOOST_TEST_REQUIRE(::truncate(source.c_str(), 128) == 0);
+  std::size_t hits = 0;
+  for (const auto& [u, p] : pairs) hits += registry.snapshot()->exposed_credential(u, p) ? 1U : 0U;
+  BOOST_TEST(hits == 0U);  // every lookup answered, none matched
+  auto due = registry.refresh_due();
+  BOOST_TEST_REQUIRE(due.size() == 1U);
+  BOOST_TEST_REQUIRE(!due[0].second.has_value());
+  BOOST_TEST(due[0].second.error().message.find("rewritten in place") != std::string::npos, due[0].second.error().message);
+  BOOST_TEST(registry.status(list_id::exposed_credentials).last_error.find("rewritten in place") != std::string::npos);
+  clock.advance(std::chrono::seconds(9));
+  BOOST_TEST(registry.refresh_due().empty());  // a failed reload is retried every 10 s, not every poll
+
+  // The copy completes with the same content: reloaded, though its SHA-256 has not changed.
+  write_text(source, good);
+  clock.advance(std::chrono::seconds(1));
+  due = registry.refresh_due();
+  BOOST_TEST_REQUIRE(due.size() == 1U);
+  BOOST_TEST_REQUIRE(due[0].second.has_value(), why(due[0].second));
+  BOOST_TEST(due[0].second->changed);
+  BOOST_TEST(registry.status(list_id::exposed_credentials).version == 2U);
+  BOOST_TEST(registry.status(list_id::exposed_credentials).last_error.empty());
+  BOOST_TEST(registry.snapshot()->exposed_credential("admin", "admin"));
+  BOOST_TEST(registry.refresh_due().empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(devices_and_passwords, fixture) {

@@ -135,6 +135,9 @@ class list_registry {
  private:
   struct slot;
   result<reload_outcome> load(list_id id, const std::filesystem::path& from, bool installing);
+  // A serving set file rewritten in place under its mapping (storage/lists/mapping_guard.hpp):
+  // it answers no matches, and is due for a reload at once, whatever its interval.
+  bool serving_damaged(list_id id) const;
   // URL sources (list_registry_url.cpp).
   result<reload_outcome> fetch(list_id id, const ordered_report& report);
   void load_download_copy(list_id id);

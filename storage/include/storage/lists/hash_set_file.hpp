@@ -13,6 +13,7 @@
 #include "crypto/result.hpp"
 #include "storage/lists/hash_set_format.hpp"
 #include "storage/lists/hash_set_page_index.hpp"
+#include "storage/lists/mapping_guard.hpp"
 
 namespace callsign::storage {
 
@@ -41,6 +42,10 @@ class hash_set_file {
   // strictly ascending and that the index in memory names every page's first entry.
   result<void> verify_checksum() const;
 
+  // True once the file was truncated under the mapping (mapping_guard.hpp): every lookup then
+  // answers false, and the list registry reloads the list from its source.
+  bool damaged() const noexcept { return guard_.damaged(); }
+
   const hash_set_header& header() const noexcept { return header_; }
   std::uint64_t entries() const noexcept { return header_.count; }
   std::size_t entry_width() const noexcept { return width_; }
@@ -55,6 +60,7 @@ class hash_set_file {
   std::size_t width_ = 0;
   hash_set_header header_{};
   hash_set_page_index index_;
+  mapping_guard guard_;  // declared last: released before the destructor's munmap
 };
 
 }  // namespace callsign::storage
