@@ -1,8 +1,10 @@
-"""Integration: header lines a proxy in front and callsignd could read differently (the second
-attack probe, session 23). Two X-Forwarded-For lines are one list, so a client's forged first
-line cannot hide the address a proxy appended; a repeated single-value field (X-Real-IP,
-Content-Type, Origin) and a Host that is not host[:port] are refused with a 400 problem. Each
-case failed before its fix."""
+"""Integration: what a proxy in front and callsignd could read differently (the second attack
+probe, session 23). Two X-Forwarded-For lines are one list, so a client's forged first line
+cannot hide the address a proxy appended; a repeated single-value field (X-Real-IP, Content-Type,
+Origin), a Host that is not host[:port], a query parameter the route does not take or a repeated
+one, a request target that is not a path (or an absolute URI of the Host), a fragment, and a
+WebSocket handshake Beast would refuse are all problem+json replies; an unknown method is a 501.
+Each case failed before its fix."""
 import json
 import signal
 
@@ -84,6 +86,61 @@ def test_a_host_that_is_not_host_and_port_is_refused():
     check(responses(raw) == [200], "an IPv6 literal with a port: %r" % raw[:200])
 
 
+def test_query_parameters_a_route_does_not_take_are_refused():
+    service = SUITE.service.encode()
+    for target in (b"/v1/login/gate?x=1", b"/v1/login/gate?x=1&x=2", b"/healthz?probe=1", b"/metrics?a=1&a=2"):
+        raw, _ = SUITE.exchange(b"GET " + target + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        check(responses(raw) == [400], "%r: %r" % (target, raw[:200]))
+        check(problem_of(raw)["detail"] in ("unknown query parameter 'x'", "unknown query parameter 'probe'",
+                                            "unknown query parameter 'a'"), raw[:300])
+    body = b'{"ip":"192.0.2.1"}'
+    raw, _ = SUITE.exchange(b"POST /v1/login/check?user=a HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + service +
+                            b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                            b"Connection: close\r\n\r\n" % len(body) + body)
+    check(responses(raw) == [400], "login/check with a query: %r" % raw[:200])
+    admin = SUITE.node.token("admin", "ops-1").encode()
+    raw, _ = SUITE.exchange(b"GET /v1/users?limit=1&l%69mit=2 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + admin +
+                            b"\r\nConnection: close\r\n\r\n")
+    check(responses(raw) == [400], "a repeated parameter in two spellings: %r" % raw[:200])
+    check(problem_of(raw)["detail"] == "query parameter 'limit' appears more than once", raw[:300])
+    raw, _ = SUITE.exchange(b"GET /v1/users?limit=1 HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + admin +
+                            b"\r\nConnection: close\r\n\r\n")
+    check(responses(raw) == [200], "a declared parameter: %r" % raw[:200])
+    raw, _ = SUITE.exchange(b"GET /admin?utm_source=mail HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    check(responses(raw) in ([200], [404]), "a page takes any query: %r" % raw[:200])
+
+
+def test_request_targets_and_methods():
+    for target, detail in ((b"healthz", "must be an absolute path"), (b"/healthz#x", "must not carry a fragment"),
+                           (b"http://other/healthz", "the same host and port as the Host header")):
+        raw, _ = SUITE.exchange(b"GET " + target + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        check(responses(raw) == [400], "%r: %r" % (target, raw[:200]))
+        check(detail in problem_of(raw)["detail"], raw[:300])
+    raw, _ = SUITE.exchange(b"GET http://a/healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    check(responses(raw) == [200], "absolute-form naming the Host: %r" % raw[:200])
+    for method in (b"TRACE", b"get", b"FOO"):
+        raw, _ = SUITE.exchange(method + b" /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        check(responses(raw) == [501], "%r: %r" % (method, raw[:200]))
+        problem_of(raw)
+
+
+def handshake(*lines):
+    raw, _ = SUITE.exchange(("GET /v1/stream HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "%s\r\n\r\n" % "\r\n".join(lines)).encode())
+    return raw
+
+
+def test_a_websocket_handshake_beast_would_refuse_is_a_problem():
+    raw = handshake("Sec-WebSocket-Version: 8", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==")
+    check(responses(raw) == [426], "version 8: %r" % raw[:300])
+    check(b"\r\nsec-websocket-version: 13\r\n" in raw.partition(b"\r\n\r\n")[0].lower() + b"\r\n", raw[:300])
+    check(problem_of(raw)["status"] == 426, raw[:300])
+    for key_line in ("Sec-WebSocket-Key: x", "X-Other: 1"):
+        raw = handshake("Sec-WebSocket-Version: 13", key_line)
+        check(responses(raw) == [400], "%s: %r" % (key_line, raw[:300]))
+        check("Sec-WebSocket-Key" in problem_of(raw)["detail"], raw[:300])
+
+
 def main():
     global SUITE
     SUITE = Suite()
@@ -92,6 +149,11 @@ def main():
             ("forwarded_for_lines_are_one_list_at_the_gate", test_forwarded_for_lines_are_one_list_at_the_gate),
             ("repeated_single_value_fields_are_refused", test_repeated_single_value_fields_are_refused),
             ("a_host_that_is_not_host_and_port_is_refused", test_a_host_that_is_not_host_and_port_is_refused),
+            ("query_parameters_a_route_does_not_take_are_refused",
+             test_query_parameters_a_route_does_not_take_are_refused),
+            ("request_targets_and_methods", test_request_targets_and_methods),
+            ("a_websocket_handshake_beast_would_refuse_is_a_problem",
+             test_a_websocket_handshake_beast_would_refuse_is_a_problem),
         ])
     finally:
         SUITE.stop()

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <initializer_list>
+#include <vector>
 
 #include "crypto/percent_coding.hpp"
 
@@ -117,6 +118,30 @@ result<void> query_only(std::string_view query, std::initializer_list<std::strin
   if (unknown) {
     return make_error(error_kind::invalid_input, "unknown query parameter '" + *unknown + "'");
   }
+  return {};
+}
+
+result<void> query_names_declared(std::string_view query, std::span<const std::string> declared) {
+  std::optional<error> refused;
+  std::vector<std::string> seen;
+  for_each_pair(query, [&](std::string_view key, std::string_view) {
+    const auto decoded = decoded_name(key);
+    if (!decoded) {
+      refused = bad_name(key);
+      return false;
+    }
+    if (std::find(declared.begin(), declared.end(), *decoded) == declared.end()) {
+      refused = make_error(error_kind::invalid_input, "unknown query parameter '" + std::string(key.substr(0, 64)) + "'");
+      return false;
+    }
+    if (std::find(seen.begin(), seen.end(), *decoded) != seen.end()) {
+      refused = make_error(error_kind::invalid_input, "query parameter '" + *decoded + "' appears more than once");
+      return false;
+    }
+    seen.push_back(*decoded);
+    return true;
+  });
+  if (refused) return *refused;
   return {};
 }
 

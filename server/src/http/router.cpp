@@ -4,6 +4,8 @@
 
 #include "crypto/percent_coding.hpp"
 #include "server/http/problem.hpp"
+#include "server/http/query_string.hpp"
+#include "server/http/websocket_handshake.hpp"
 
 namespace callsign::server {
 
@@ -70,6 +72,34 @@ result<void> decode_params(const route& r, std::vector<std::pair<std::string, st
   }
   return {};
 }
+
+bool starts_with_ascii_nocase(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && ascii_iequals(text.substr(0, prefix.size()), prefix);
+}
+
+// Origin-form is "/" path [ "?" query ]; a fragment never travels in a request (RFC 9112 §3.2).
+// Absolute-form, which a server MUST accept (§3.2.2), becomes its origin-form here once its
+// authority is the Host header, the one callsignd's checks (the stream's same origin) read.
+result<void> to_origin_form(http_request& request) {
+  if (request.target.find('#') != std::string::npos) {
+    return make_error(error_kind::invalid_input, "the request target must not carry a fragment ('#')");
+  }
+  if (!request.path.empty() && request.path.front() == '/') return {};
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!starts_with_ascii_nocase(request.path, scheme)) continue;
+    std::string_view rest = std::string_view(request.path).substr(scheme.size());
+    const auto slash = rest.find('/');
+    const std::string_view authority = rest.substr(0, slash);
+    const auto host = request.header("host");
+    if (authority.empty() || !host || !ascii_iequals(authority, *host)) {
+      return make_error(error_kind::invalid_input,
+                        "an absolute request target must name the same host and port as the Host header");
+    }
+    request.path = slash == std::string_view::npos ? std::string("/") : std::string(rest.substr(slash));
+    return {};
+  }
+  return make_error(error_kind::invalid_input, "the request target must be an absolute path (\"/…\")");
+}
 }  // namespace
 
 route& router::add_route(http_method method, std::string pattern, route_handler handler, route_execution execution,
@@ -77,33 +107,46 @@ route& router::add_route(http_method method, std::string pattern, route_handler 
   labels_.push_back(std::string(http_method_name(method)) + " " + pattern);
   std::vector<std::string> segments;
   for (auto part : split_path(pattern)) segments.emplace_back(part);
-  route added{method, std::move(pattern), std::move(handler), execution, std::move(segments), slashes,
-              body_reading::buffered, {}, {}};
+  route added;
+  added.method = method;
+  added.pattern = std::move(pattern);
+  added.handler = std::move(handler);
+  added.execution = execution;
+  added.segments = std::move(segments);
+  added.slashes = slashes;
   routes_.push_back(std::move(added));
   return routes_.back();
 }
 
-void router::add(http_method method, std::string pattern, route_handler handler, route_execution execution,
-                 path_slashes slashes) {
-  add_route(method, std::move(pattern), std::move(handler), execution, slashes);
+route& router::add(http_method method, std::string pattern, route_handler handler, route_execution execution,
+                   path_slashes slashes) {
+  return add_route(method, std::move(pattern), std::move(handler), execution, slashes);
 }
 
-void router::add_streamed(http_method method, std::string pattern, route_handler handler, stream_steps steps,
-                          route_execution execution) {
+route& router::add_streamed(http_method method, std::string pattern, route_handler handler, stream_steps steps,
+                            route_execution execution) {
   auto& added = add_route(method, std::move(pattern), std::move(handler), execution, path_slashes::refused);
   added.body = body_reading::streamed;
   added.streamed = std::move(steps);
+  return added;
 }
 
-void router::add_upgrade(http_method method, std::string pattern, route_handler handler, upgrade_check check,
-                         upgrade_kind kind) {
+route& router::add_upgrade(http_method method, std::string pattern, route_handler handler, upgrade_check check,
+                           upgrade_kind kind) {
   auto& added = add_route(method, std::move(pattern), std::move(handler), route_execution::io, path_slashes::refused);
   added.body = body_reading::upgrade;
   added.before_upgrade = std::move(check);
   added.upgrades_to = kind;
+  return added;
 }
 
 route_match router::resolve(http_request& request) const {
+  if (request.method == http_method::other) {
+    return route_match{nullptr, 0, problem_response(501, "Not Implemented", "this server does not implement that method")};
+  }
+  if (auto target = to_origin_form(request); !target) {
+    return route_match{nullptr, 0, error_response(target.error())};
+  }
   auto parts = split_path(request.path);
   std::string allowed;
   auto effective = request.method == http_method::head ? http_method::get : request.method;
@@ -118,6 +161,12 @@ route_match router::resolve(http_request& request) const {
       if (auto decoded = decode_params(r, request.path_params); !decoded) {
         request.path_params.clear();
         return route_match{nullptr, i + 1, error_response(decoded.error()), r.body};
+      }
+      if (!r.any_query && !request.query.empty()) {
+        if (auto declared = query_names_declared(request.query, r.query); !declared) {
+          request.path_params.clear();
+          return route_match{nullptr, i + 1, error_response(declared.error()), r.body};
+        }
       }
       return route_match{&r, i + 1, {}, r.body};
     }
@@ -200,6 +249,7 @@ std::variant<std::unique_ptr<body_stream>, route_outcome> router::admit(const ro
 
 std::optional<http_response> router::check_upgrade(const route& r, const http_request& request) {
   try {
+    if (auto malformed = websocket_handshake_problem(request)) return malformed;
     if (!r.before_upgrade) return std::nullopt;
     return r.before_upgrade(request);
   } catch (const std::exception&) {

@@ -53,7 +53,6 @@ struct block_search {
 };
 
 result<block_search> parse_block_search(const login_limiter& login, const http_request& request, std::int64_t now) {
-  if (auto known = query_only(request.query, {"ip", "username", "key", "limit"}); !known) return known.error();
   block_search out;
   // An attack can leave hundreds of thousands of blocks: a page, never all of them at once.
   auto limit = query_uint(request.query, "limit", 1, 10000);
@@ -189,7 +188,8 @@ void add_admin_block_routes(router& routes, app_context& app) {
     throw std::logic_error("the block routes need the block directory and the login limiter");
   }
   const block_services services{app, *app.block_admin, *app.login};
-  routes.add(http_method::get, "/v1/admin/blocks", [services](http_request& r) { return list_blocks(services, r); });
+  routes.add(http_method::get, "/v1/admin/blocks", [services](http_request& r) { return list_blocks(services, r); })
+      .accepting_query({"ip", "username", "key", "limit"});
   routes.add(
       http_method::delete_, "/v1/admin/blocks/{key}", [services](http_request& r) { return lift_block(services, r); },
       route_execution::io, path_slashes::allowed);  // a CIDR key holds '/'

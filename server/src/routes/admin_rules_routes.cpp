@@ -16,7 +16,6 @@
 #include "server/http/json_body.hpp"
 #include "server/http/json_writer.hpp"
 #include "server/http/problem.hpp"
-#include "server/http/query_string.hpp"
 #include "server/lists/list_registry.hpp"
 #include "server/routes/routes.hpp"
 #include "server/rules/login_decision.hpp"
@@ -117,7 +116,6 @@ rules_outcome install_text(const rules_services& services, std::string_view text
 handler_result get_rules(const rules_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
-  if (auto known = query_only(request.query, {}); !known) return known.error();
   auto* cluster = cluster_of(services.app);
   if (cluster == nullptr) return json_response(200, rules_body(*services.rules.published(), services.rules.path()));
   return async_response{[cluster, now = services.rules.published(), source = services.rules.path()](
@@ -195,7 +193,6 @@ bool is_rule_text_type(const http_request& request) {
 handler_result put_rules(const rules_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
-  if (auto known = query_only(request.query, {}); !known) return known.error();
   if (!is_rule_text_type(request)) {
     return make_error(error_kind::unsupported_media_type, "Content-Type must be application/toml (the rule file)");
   }
@@ -207,7 +204,6 @@ handler_result put_rules(const rules_services& services, http_request& request) 
 handler_result reload_rules(const rules_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
-  if (auto known = query_only(request.query, {}); !known) return known.error();
   return journaled_change(services, *who, request, "rules.reload", [&]() -> rules_outcome {
     if (auto* cluster = cluster_of(services.app)) return cluster->reload();
     return services.rules.reload();
@@ -217,7 +213,6 @@ handler_result reload_rules(const rules_services& services, http_request& reques
 handler_result set_shadow(const rules_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
-  if (auto known = query_only(request.query, {}); !known) return known.error();
   auto body = json_body::parse(request);
   if (!body) return body.error();
   if (auto known = body->only({"shadow"}); !known) return known.error();
@@ -251,7 +246,6 @@ handler_result set_shadow(const rules_services& services, http_request& request)
 handler_result test_rules(const rules_services& services, http_request& request) {
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
-  if (auto known = query_only(request.query, {}); !known) return known.error();
   auto body = json_body::parse(request);
   if (!body) return body.error();
   if (auto known = body->only({"rules", "request"}); !known) return known.error();

@@ -102,7 +102,8 @@ void add_audit_routes(router& routes, app_context& app) {
              [services = audit_services{app, *app.journal, app.cluster_audit}](http_request& r) {
                return list_audit(services, r);
              },
-             route_execution::worker);
+             route_execution::worker)
+      .accepting_query({"user", "cursor", "after", "limit"});  // which of them depends on the mode
 }
 
 }  // namespace callsign::server

@@ -174,7 +174,8 @@ void add_me_routes(router& routes, app_context& app) {
   routes.add(http_method::get, "/v1/me/phone-token", [&app](http_request& r) { return get_phone_token(app, r); });
   // Shared mode waits for Redis (an async_response, on the I/O thread); one node reads its journal.
   routes.add(http_method::get, "/v1/me/audit", [&app](http_request& r) { return get_my_audit(app, r); },
-             app.cluster_audit != nullptr ? route_execution::io : route_execution::worker);
+             app.cluster_audit != nullptr ? route_execution::io : route_execution::worker)
+      .accepting_query({"limit", "cursor", "before"});  // cursor on several nodes, before on one
 }
 
 }  // namespace callsign::server

@@ -143,10 +143,12 @@ void add_page_routes(router& routes, app_context& app) {
                [&app, file = std::string(file)](http_request&) {
                  return handler_result(serve_file(app.config.web_root / file, "text/html; charset=utf-8"));
                },
-               route_execution::worker);
+               route_execution::worker)
+        .accepting_any_query();  // a link's tracking parameters must not break a page
   }
   routes.add(http_method::get, "/static/{file}",
-             [&app](http_request& r) { return handler_result(serve_static(app, r)); }, route_execution::worker);
+             [&app](http_request& r) { return handler_result(serve_static(app, r)); }, route_execution::worker)
+      .accepting_any_query();
   routes.add(http_method::post, "/v1/dev/token",
              [&app](http_request& r) { return handler_result(dev_token(app, r)); }, route_execution::worker);
 }

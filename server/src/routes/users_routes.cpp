@@ -271,7 +271,8 @@ void add_user_routes(router& routes, app_context& app) {
   routes.add(http_method::put, "/v1/users/{id}", [&app](http_request& r) { return put_user(app, r); });
   routes.add(http_method::get, "/v1/users/{id}", [&app](http_request& r) { return get_user(app, r); });
   routes.add(http_method::delete_, "/v1/users/{id}", [&app](http_request& r) { return delete_user(app, r); });
-  routes.add(http_method::get, "/v1/users", [&app](http_request& r) { return get_users(app, r); });
+  routes.add(http_method::get, "/v1/users", [&app](http_request& r) { return get_users(app, r); })
+      .accepting_query({"email", "after", "limit"});  // email (lookup) or after and limit (listing)
   add_user_import_route(routes, app);
 }
 

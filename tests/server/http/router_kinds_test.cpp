@@ -1,6 +1,7 @@
 // router_suite, what a route returns and how its body is read: deferred responses,
 // pending_reply (an async_response's Asio-free half; also run under ./tools/tsan), streamed and
 // upgrade routes and their steps. Matching is in router_match_test.cpp.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <functional>
@@ -188,6 +189,8 @@ BOOST_AUTO_TEST_CASE(streamed_and_upgrade_routes_say_so_when_resolved) {
   BOOST_TEST(std::get<http_response>(router::invoke(*streamed.matched, put)).body == "buffered");
 
   auto live = request(http_method::get, "/v1/live");
+  live.headers.push_back({"sec-websocket-version", "13"});
+  live.headers.push_back({"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="});  // RFC 6455's sample
   auto upgrade = routes.resolve(live);
   BOOST_REQUIRE(upgrade.matched != nullptr);
   BOOST_TEST((upgrade.body == body_reading::upgrade));
@@ -195,6 +198,50 @@ BOOST_AUTO_TEST_CASE(streamed_and_upgrade_routes_say_so_when_resolved) {
   live.headers.push_back({"origin", "https://elsewhere.example"});
   BOOST_TEST(router::check_upgrade(*upgrade.matched, live)->status == 403U);
   BOOST_TEST(std::get<http_response>(router::invoke(*upgrade.matched, live)).body == "plain");
+}
+
+// The handshake's own fields are checked before the route's check, so that Beast's accept cannot
+// fail on them and answer in plain text (RFC 6455 §4.2.1, §4.4).
+BOOST_AUTO_TEST_CASE(an_upgrade_with_a_bad_version_or_key_is_refused_as_a_problem) {
+  router routes;
+  routes.add_upgrade(
+      http_method::get, "/v1/live", [](http_request&) -> result<http_response> { return text_response("plain"); },
+      [](const http_request&) -> std::optional<http_response> { return std::nullopt; });
+  auto with = [](std::optional<std::string> version, std::optional<std::string> key) {
+    auto req = request(http_method::get, "/v1/live");
+    if (version) req.headers.push_back({"sec-websocket-version", *version});
+    if (key) req.headers.push_back({"sec-websocket-key", *key});
+    return req;
+  };
+  const route* live = nullptr;
+  {
+    auto req = with("13", "dGhlIHNhbXBsZSBub25jZQ==");
+    live = routes.resolve(req).matched;
+    BOOST_REQUIRE(live != nullptr);
+    BOOST_TEST(!router::check_upgrade(*live, req).has_value());
+  }
+  for (const auto& version : std::vector<std::optional<std::string>>{std::nullopt, "8", "12", "13, 8", " 13x"}) {
+    auto req = with(version, "dGhlIHNhbXBsZSBub25jZQ==");
+    auto refused = router::check_upgrade(*live, req);
+    BOOST_TEST_INFO(version.value_or("(none)"));
+    BOOST_TEST_REQUIRE(refused.has_value());
+    BOOST_TEST(refused->status == 426U);
+    BOOST_TEST(refused->content_type == "application/problem+json");
+    const auto offered = std::find_if(refused->headers.begin(), refused->headers.end(),
+                                      [](const auto& h) { return h.name == "Sec-WebSocket-Version"; });
+    BOOST_TEST_REQUIRE((offered != refused->headers.end()));
+    BOOST_TEST(offered->value == "13");
+  }
+  for (const auto& key : std::vector<std::optional<std::string>>{
+           std::nullopt, "x", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZR==", "dGhlIHNhbXBsZSBub25j*Q==",
+           "dGhlIHNhbXBsZSBub25jZQ==AA", "dGhlIHNhbXBsZSBub25jZQ"}) {
+    auto req = with("13", key);
+    auto refused = router::check_upgrade(*live, req);
+    BOOST_TEST_INFO(key.value_or("(none)"));
+    BOOST_TEST_REQUIRE(refused.has_value());
+    BOOST_TEST(refused->status == 400U);
+    BOOST_TEST(refused->body.find("Sec-WebSocket-Key") != std::string::npos);
+  }
 }
 
 // Which session an upgrade hands over to is the route's word (the customer's stream by default).

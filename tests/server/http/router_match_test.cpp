@@ -3,6 +3,8 @@
 // replies are in router_kinds_test.cpp.
 #include <boost/test/unit_test.hpp>
 #include <stdexcept>
+#include <tuple>
+#include <vector>
 
 #include "router_test_support.hpp"
 #include "server/http/problem.hpp"
@@ -151,6 +153,96 @@ BOOST_AUTO_TEST_CASE(a_route_may_allow_slashes_but_never_nul) {
   BOOST_TEST(routes.resolve(raw).failure.status == 404U);
   auto nul = request(http_method::delete_, "/v1/blocks/a%00");
   BOOST_TEST(routes.resolve(nul).failure.status == 400U);
+}
+
+// Query parameters: a route declares the names it takes, and the router refuses any other, and
+// any repeated one, before the handler runs; a proxy in front must not read a different request.
+BOOST_AUTO_TEST_CASE(query_parameters_are_declared_per_route) {
+  router routes;
+  int ran = 0;
+  routes.add(http_method::get, "/v1/list", [&](http_request&) -> result<http_response> {
+    ++ran;
+    return http_response{};
+  }).accepting_query({"after", "limit"});
+  routes.add(http_method::post, "/v1/plain", [&](http_request&) -> result<http_response> {
+    ++ran;
+    return http_response{};
+  });
+  routes.add(http_method::get, "/page", [&](http_request&) -> result<http_response> {
+    ++ran;
+    return http_response{};
+  }).accepting_any_query();
+  auto resolve = [&](http_method method, std::string path, std::string query) {
+    auto req = request(method, std::move(path));
+    req.query = std::move(query);
+    return routes.resolve(req);
+  };
+  BOOST_TEST(resolve(http_method::get, "/v1/list", "after=a&limit=5").matched != nullptr);
+  BOOST_TEST(resolve(http_method::get, "/v1/list", "").matched != nullptr);
+  BOOST_TEST(resolve(http_method::get, "/v1/list", "%61fter=a").matched != nullptr);
+  for (const auto& [path, query, detail] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"/v1/list", "after=a&x=1", "unknown query parameter 'x'"},
+           {"/v1/list", "limit=1&limit=2", "query parameter 'limit' appears more than once"},
+           {"/v1/list", "limit=1&l%69mit=2", "query parameter 'limit' appears more than once"},
+           {"/v1/list", "a%zz=1", "query parameter name 'a%zz' is badly encoded"},
+           {"/v1/plain", "x=1", "unknown query parameter 'x'"},
+           {"/v1/plain", "x=1&x=2", "unknown query parameter 'x'"},
+       }) {
+    auto match = resolve(path == "/v1/plain" ? http_method::post : http_method::get, path, query);
+    BOOST_TEST_INFO(path << "?" << query);
+    BOOST_TEST(match.matched == nullptr);
+    BOOST_TEST(match.failure.status == 400U);
+    BOOST_TEST(match.failure.content_type == "application/problem+json");
+    BOOST_TEST(match.failure.body.find(detail) != std::string::npos, match.failure.body);
+    BOOST_TEST(match.metrics_index != 0U);  // counted against the route it named
+  }
+  BOOST_TEST(resolve(http_method::get, "/page", "utm_source=x&utm_source=y&%zz").matched != nullptr);
+  BOOST_TEST(ran == 0);
+}
+
+// RFC 9112 §3.2: origin-form, or absolute-form naming the Host; no fragment, no bare path.
+BOOST_AUTO_TEST_CASE(request_targets_are_origin_form_or_absolute_form_of_the_host) {
+  auto routes = sample_router();
+  auto with_target = [](std::string target, std::string host) {
+    http_request req;
+    req.method = http_method::get;
+    req.target = target;
+    req.path = target.substr(0, target.find('?'));
+    if (!host.empty()) req.headers.push_back({"host", host});
+    return req;
+  };
+  auto absolute = with_target("http://api.example:8080/v1/users/u-1", "api.example:8080");
+  auto match = routes.resolve(absolute);
+  BOOST_REQUIRE(match.matched != nullptr);
+  BOOST_TEST(absolute.path == "/v1/users/u-1");
+  BOOST_TEST(*absolute.path_param("id") == "u-1");
+  auto upper = with_target("HTTPS://API.example:8080/v1/users/u-2", "api.EXAMPLE:8080");
+  BOOST_TEST(routes.resolve(upper).matched != nullptr);
+  for (const auto& [target, host, detail] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"http://other.example/v1/users/u-1", "api.example", "the same host and port as the Host header"},
+           {"http://api.example:81/v1/users/u-1", "api.example:8080", "the same host and port as the Host header"},
+           {"http:///v1/users/u-1", "api.example", "the same host and port as the Host header"},
+           {"v1/users/u-1", "api.example", "must be an absolute path"},
+           {"*", "api.example", "must be an absolute path"},
+           {"/v1/users/u-1#frag", "api.example", "must not carry a fragment"},
+           {"/v1/users/u-1?a=1#frag", "api.example", "must not carry a fragment"},
+       }) {
+    auto req = with_target(target, host);
+    auto refused = routes.resolve(req);
+    BOOST_TEST_INFO(target);
+    BOOST_TEST(refused.matched == nullptr);
+    BOOST_TEST(refused.failure.status == 400U);
+    BOOST_TEST(refused.failure.body.find(detail) != std::string::npos, refused.failure.body);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_method_is_501) {
+  auto routes = sample_router();
+  auto req = request(http_method::other, "/v1/users/x");
+  auto match = routes.resolve(req);
+  BOOST_TEST(match.matched == nullptr);
+  BOOST_TEST(match.failure.status == 501U);
+  BOOST_TEST(match.failure.content_type == "application/problem+json");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

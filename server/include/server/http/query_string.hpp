@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,5 +24,9 @@ result<std::optional<std::uint64_t>> query_uint(std::string_view query, std::str
 
 // Fails on any parameter not listed.
 result<void> query_only(std::string_view query, std::initializer_list<std::string_view> known);
+
+// What the router checks before any handler runs: every name is one the route declares, none
+// appears twice (in any spelling), and no name is badly encoded. Values are left to the handler.
+result<void> query_names_declared(std::string_view query, std::span<const std::string> declared);
 
 }  // namespace callsign::server

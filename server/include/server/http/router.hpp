@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -159,7 +160,7 @@ enum class upgrade_kind : std::uint8_t { customer_stream, admin_stream };
 using upgrade_check = std::function<std::optional<http_response>(const http_request&)>;
 
 struct route {
-  http_method method;
+  http_method method = http_method::get;
   std::string pattern;
   route_handler handler;  // buffered requests; for the other kinds, the answer to a plain request
   route_execution execution = route_execution::io;
@@ -169,6 +170,20 @@ struct route {
   stream_steps streamed;        // body_reading::streamed
   upgrade_check before_upgrade;  // body_reading::upgrade
   upgrade_kind upgrades_to = upgrade_kind::customer_stream;  // body_reading::upgrade
+  // The query parameters this route can take; the router refuses any other, and any repeated
+  // one, before the handler runs (400). None by default. Pages take any (links carry tracking
+  // parameters the page never reads).
+  std::vector<std::string> query;
+  bool any_query = false;
+
+  route& accepting_query(std::initializer_list<std::string_view> names) {
+    query.assign(names.begin(), names.end());
+    return *this;
+  }
+  route& accepting_any_query() {
+    any_query = true;
+    return *this;
+  }
 };
 
 struct route_match {
@@ -183,19 +198,25 @@ struct route_match {
 // Thread-safety: build fully before serving; afterwards only const members are called.
 class router {
  public:
-  void add(http_method method, std::string pattern, route_handler handler,
-           route_execution execution = route_execution::io, path_slashes slashes = path_slashes::refused);
+  // Each add returns the route, for its query declaration (route::accepting_query); the reference
+  // is valid until the next add.
+  route& add(http_method method, std::string pattern, route_handler handler,
+             route_execution execution = route_execution::io, path_slashes slashes = path_slashes::refused);
   // A route whose body the session streams through `steps`; `handler` serves the same request
   // with its body in memory (router::invoke: tests, fuzzing).
-  void add_streamed(http_method method, std::string pattern, route_handler handler, stream_steps steps,
-                    route_execution execution = route_execution::worker);
+  route& add_streamed(http_method method, std::string pattern, route_handler handler, stream_steps steps,
+                      route_execution execution = route_execution::worker);
   // A route that upgrades the connection (the WebSocket stream) once `check` lets it; `handler`
   // answers a request that does not ask for the upgrade.
-  void add_upgrade(http_method method, std::string pattern, route_handler handler, upgrade_check check,
-                   upgrade_kind kind = upgrade_kind::customer_stream);
+  route& add_upgrade(http_method method, std::string pattern, route_handler handler, upgrade_check check,
+                     upgrade_kind kind = upgrade_kind::customer_stream);
 
   // Fills request.path_params, percent-decoded, on success. HEAD matches GET routes. A captured
-  // segment with a bad escape, or decoding to NUL or (unless allowed) '/', is a 400 problem.
+  // segment with a bad escape, or decoding to NUL or (unless allowed) '/', is a 400 problem, and
+  // so is a query parameter the route does not declare, or one given twice. The request target
+  // must be origin-form ("/path?query"); absolute-form ("http://host/path") is read as its path
+  // when its authority is the Host header (RFC 9112 §3.2.2), and anything else, a fragment
+  // included, is a 400. A method this server does not know is a 501 (RFC 9110 §9.1).
   route_match resolve(http_request& request) const;
 
   // Runs the handler and maps its error (or any escaping exception) to a problem response.
@@ -207,6 +228,8 @@ class router {
   static route_outcome run_step(const std::function<handler_result()>& step);
   static std::variant<std::unique_ptr<body_stream>, route_outcome> admit(const route& r, http_request& request,
                                                                          body_framing framing);
+  // An upgrade request's checks before the handover: the WebSocket handshake's fields
+  // (http/websocket_handshake.hpp), then the route's own (the stream's Origin rule).
   static std::optional<http_response> check_upgrade(const route& r, const http_request& request);
   // Turns a commit outcome into the deferred response's final response, never throwing.
   static http_response finish(deferred_response& deferred, const result<storage::commit_receipt>& committed);
