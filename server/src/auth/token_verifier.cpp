@@ -167,7 +167,11 @@ result<principal> token_verifier::verify(std::string_view token, std::int64_t no
       return refuse("token signature is invalid");
     }
   }
-  if (!libjwt_accepts(token, *selected)) return refuse("token signature is invalid");
+  if (!libjwt_accepts(token, *selected)) {
+    // HS256's signature was checked above, so libjwt refused the payload (an exp past 2^63, a
+    // NUL in a claim); for ES256/RS256 it also checks the signature.
+    return refuse(selected->alg == JWT_ALG_HS256 ? "token claims are malformed" : "token signature is invalid");
+  }
 
   // 3. The claims, from the signed payload as we read it.
   const auto payload_json = auth_detail::base64url_decode(payload_part);

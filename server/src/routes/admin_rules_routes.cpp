@@ -194,7 +194,7 @@ handler_result put_rules(const rules_services& services, http_request& request) 
   auto who = caller(services.app, request, {role::admin});
   if (!who) return who.error();
   if (!is_rule_text_type(request)) {
-    return make_error(error_kind::unsupported_media_type, "Content-Type must be application/toml (the rule file)");
+    return make_error(error_kind::unsupported_media_type, "Content-Type must be application/toml or text/plain (the rule file)");
   }
   return journaled_change(services, *who, request, "rules.replace", [&] {
     return install_text(services, request.body);

@@ -146,6 +146,14 @@ BOOST_AUTO_TEST_CASE(repeated_claims_are_refused) {
   BOOST_TEST(refusal(verifier, test::hand_signed_hs256(R"({"alg":"HS256","typ":"JWT"})",
                                                        claims("agent", "a", R"("exp":1,"exp":2000000000)"))) ==
              "token claims are malformed");
+  // A correct HMAC over claims libjwt cannot read is a claims problem, not a bad signature.
+  const std::string prefix = R"({"iss":"callsign","aud":"callsign","role":"agent",)";
+  for (const char* tail : {R"("sub":"a","exp":1e999})", R"("sub":"a","exp":9223372036854775808})",
+                           R"("sub":"a\u0000b","exp":2000000000})"}) {
+    BOOST_TEST_INFO(tail);
+    BOOST_TEST(refusal(verifier, test::hand_signed_hs256(R"({"alg":"HS256","typ":"JWT"})", prefix + tail)) ==
+               "token claims are malformed");
+  }
   // Unknown claims, and the same token hand-signed, are fine.
   BOOST_TEST(refusal(verifier, test::hand_signed_hs256(R"({"alg":"HS256","typ":"JWT"})",
                                                        claims("agent", "a", R"("exp":2000000000,"x":[1,{}])"))) == "");
