@@ -31,9 +31,11 @@ class Server:
 
     started = []  # every Server, so run_cases can name a crash behind a failure
 
-    def __init__(self, binary, config_text="", extra_args=(), data_dir=None, tls=False, plaintext=True):
+    def __init__(self, binary, config_text="", extra_args=(), data_dir=None, tls=False, plaintext=True, wrapper=()):
         """tls: the config enables [tls]; its port is read from --tls-port-file into tls_port.
-        plaintext=False: the config turns the plain listener off (port stays None)."""
+        plaintext=False: the config turns the plain listener off (port stays None).
+        wrapper: a command that execs callsignd in its own process (prlimit …), so the pid is
+        callsignd's."""
         self.crash_reported = False
         self.planned_kill = False  # stop(SIGKILL) was asked for: -9 is then the clean exit
         self.stop_timed_out = False
@@ -45,7 +47,7 @@ class Server:
         config_path = os.path.join(self.tmp, "callsign.toml")
         with open(config_path, "w") as f:
             f.write(config_text)
-        cmd = [binary, "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
+        cmd = [*wrapper, binary, "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
                "--port-file", self.port_file, "--config", config_path, *extra_args]
         if tls:
             cmd += ["--tls-port-file", self.tls_port_file]

@@ -7,7 +7,11 @@
   and per process, and keeps a valid incoming one; the id reaches the request log line and the
   verify's audit entry (`request_id`, docs/audit.md);
 - limits.max_connections: up to the cap connections are served, the next one gets 503 problem
-  "too many open connections" and is closed, and once one closes a new one is served."""
+  "too many open connections" and is closed, and once one closes a new one is served;
+- out of descriptors (RLIMIT_NOFILE): a warning at start when the limit cannot hold
+  max_connections plus the reserve; connections past it wait in the backlog while the held ones
+  are served, "accept failed" is logged once per 10 s, and once connections close the waiting
+  ones are served and writes work."""
 import json
 import re
 import signal
@@ -248,10 +252,56 @@ def test_max_connections():
         stop_cleanly(server)
 
 
+def test_out_of_descriptors():
+    server = Server(ARGS.callsignd, "[limits]\nrequest_timeout_ms = 120000\n",
+                    wrapper=("prlimit", "--nofile=256:256"))
+    held = []
+    try:
+        warning = server.log_record("the descriptor limit is below limits.max_connections plus a reserve; "
+                                      "raise LimitNOFILE or lower limits.max_connections")
+        check(warning is not None and warning.get("descriptor_limit") == 256, "start-up warning: %r" % warning)
+        first = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        held.append(first)
+        check(served(first), "the first connection")
+        # Far more than the process can hold: the kernel queues them, accept fails with EMFILE.
+        for _ in range(400):
+            held.append(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+        time.sleep(2.5)
+        check(server.proc.poll() is None, "callsignd ended")
+        check(served(first), "a held connection while out of descriptors")
+        failed = [r for r in server.log_records() if r.get("msg", "").startswith("accept failed")]
+        check(1 <= len(failed) <= 2, "accept failures logged %d times in 2.5 s" % len(failed))
+        check("Too many open files" in failed[0].get("error", ""), "the failure: %r" % failed[0])
+        for s in held[1:]:
+            s.close()
+        del held[1:]
+        # The queued connections were closed by the client; new ones are served again.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", server.port), timeout=5) as fresh:
+                    if served(fresh):
+                        break
+            except (OSError, AssertionError):
+                pass
+            check(time.monotonic() < deadline, "no connection served after descriptors came back")
+            time.sleep(0.2)
+        admin = mint_token(ARGS.callsign, server.data_dir, "admin", "ops")
+        status, _, body = server.json("PUT", "/v1/users/after-emfile",
+                                      json.dumps({"email": "after@example.com", "phone_support": True}),
+                                      json_headers(admin))
+        check(status == 201, "a write after the exhaustion: %d %r" % (status, body))
+    finally:
+        for s in held:
+            s.close()
+        stop_cleanly(server)
+
+
 if __name__ == "__main__":
     sys.exit(run_cases([
         ("readyz_503_while_draining", test_readyz_503_while_draining),
         ("busy_request_dropped_at_shutdown_timeout", test_busy_request_dropped_at_shutdown_timeout),
         ("request_id_made_kept_and_audited", test_request_id),
         ("max_connections_cap", test_max_connections),
+        ("out_of_descriptors", test_out_of_descriptors),
     ]))

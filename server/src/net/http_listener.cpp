@@ -5,7 +5,6 @@
 // the signals and the timers. Handlers that may block on disk run on a separate worker pool and
 // their result is posted back to the connection's context.
 #include <pthread.h>
-#include <sys/resource.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -27,6 +26,7 @@
 #include "server/http/problem.hpp"
 #include "server/control/hangup_reload.hpp"
 #include "server/lists/list_registry.hpp"
+#include "server/observability/descriptor_limit.hpp"
 #include "server/observability/systemd_notify.hpp"
 #include "server/net/http_server.hpp"
 #include "server/observability/background_audit.hpp"
@@ -84,6 +84,9 @@ void name_worker_threads(net::thread_pool& workers, unsigned count) {
 
 // `tls` is set for the HTTPS/WSS listener. Both listeners share the caps and the registry.
 net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, const tls_context_slot* tls) {
+  // Out of descriptors, accept fails every 50 ms: one log line per 10 s says so, with a count.
+  std::optional<std::chrono::steady_clock::time_point> last_warned;
+  std::uint64_t failures = 0;
   for (;;) {
     // A named local: GCC 12 may destroy temporaries in a co_await expression twice.
     auto home = st.next_io_executor();
@@ -92,7 +95,14 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, cons
       if (ec == net::error::operation_aborted || !acceptor.is_open()) {
         co_return;
       }
-      st.app.log.warn("accept failed", {{"error", ec.message()}});
+      ++failures;
+      const auto now = std::chrono::steady_clock::now();
+      if (!last_warned || now - *last_warned >= std::chrono::seconds(10)) {
+        st.app.log.warn("accept failed; new connections wait in the listen backlog",
+                        {{"error", ec.message()}, {"failures", failures}});
+        last_warned = now;
+        failures = 0;
+      }
       // Out of descriptors: back off instead of spinning.
       net::steady_timer pause(st.ioc, std::chrono::milliseconds(50));
       co_await pause.async_wait(use_tuple);
@@ -183,23 +193,6 @@ net::awaitable<void> drain_and_stop(server_state& st, std::vector<tcp::acceptor*
   for (auto* context : st.io_contexts) {
     context->stop();
   }
-}
-
-// Every connection is a descriptor: take the whole hard limit (the soft one is often 1024).
-// Returns the limit now in force.
-std::uint64_t raise_descriptor_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
-    return 0;
-  }
-  if (limit.rlim_cur < limit.rlim_max) {
-    rlimit wanted = limit;
-    wanted.rlim_cur = limit.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &wanted) == 0) {
-      limit = wanted;
-    }
-  }
-  return static_cast<std::uint64_t>(limit.rlim_cur);
 }
 
 result<void> write_port_file(const std::filesystem::path& path, std::uint16_t port) {
@@ -330,6 +323,13 @@ int serve_http(app_context& app, const router& routes) {
         return 1;
       }
     }
+  }
+  if (descriptors_short(descriptors, cfg.max_connections)) {
+    app.log.warn("the descriptor limit is below limits.max_connections plus a reserve; raise LimitNOFILE "
+                 "or lower limits.max_connections",
+                 {{"descriptor_limit", descriptors},
+                  {"max_connections", static_cast<std::uint64_t>(cfg.max_connections)},
+                  {"reserve", descriptor_reserve}});
   }
   app.log.info("serving", {{"descriptor_limit", descriptors},
                            {"io_threads", io_threads},
