@@ -55,7 +55,13 @@ constexpr std::string_view schema_version = "1";
 error storage_error(const char* what, const rocksdb::Status& status) {
   // RocksDB status text names files and conditions, never values: fit for the log and the CLI,
   // not for HTTP clients (storage_failed keeps it out of responses, server/src/http/problem.cpp).
-  return make_error(error_kind::storage_failed, std::string(what) + ": " + status.ToString());
+  std::string message = std::string(what) + ": " + status.ToString();
+  // A fatal background error (an I/O error on the write-ahead log) stops writes in this open
+  // database for good: only reopening it, a restart, recovers (docs/operations.md).
+  if (status.severity() >= rocksdb::Status::Severity::kFatalError) {
+    message += " (RocksDB stopped taking writes: restart callsignd once the device works)";
+  }
+  return make_error(error_kind::storage_failed, std::move(message));
 }
 
 rocksdb::Slice slice(std::string_view text) {

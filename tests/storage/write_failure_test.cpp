@@ -125,4 +125,46 @@ BOOST_FIXTURE_TEST_CASE(a_full_disk_fails_writes_as_storage_failed_reports_once_
   BOOST_TEST(report->intact, report->reason);
 }
 
+// EIO on the WAL, unlike ENOSPC, is an error RocksDB never recovers from in the open database
+// (its severity is fatal: DB::Resume answers with it). Writes keep failing as storage_failed
+// after the device works again; reopening the database, which a restart of callsignd does,
+// recovers it with everything that was committed and nothing that failed (docs/operations.md,
+// "Write failures").
+BOOST_FIXTURE_TEST_CASE(an_io_error_fails_writes_until_the_database_is_reopened, full_disk_fixture) {
+  auto writer = start_writer();
+  BOOST_TEST_REQUIRE(writer->commit(user_change("before")).has_value());
+  fs->fail_wal_appends_with_io_error(true);
+  auto failed = writer->commit(user_change("during"));
+  BOOST_TEST_REQUIRE(!failed.has_value());
+  BOOST_TEST((failed.error().kind == error_kind::storage_failed));
+  BOOST_TEST(failed.error().message.find("Input/output error") != std::string::npos, failed.error().message);
+  BOOST_TEST(writer->stats().writes_failing);
+
+  fs->fail_wal_appends_with_io_error(false);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto still = writer->commit(user_change("after-the-device-works"));
+  BOOST_TEST_REQUIRE(!still.has_value());
+  BOOST_TEST(still.error().message.find("restart callsignd once the device works") != std::string::npos,
+             still.error().message);
+  BOOST_TEST(writer->stats().writes_failing);
+  writer->stop();
+  writer.reset();
+  db.reset();
+
+  storage::database_options options{dir.path() / "db", true};
+  options.env = env.get();
+  auto reopened = storage::database::open(options);
+  BOOST_TEST_REQUIRE(reopened.has_value(), (reopened ? "" : reopened.error().message));
+  db = std::move(reopened).value();
+  writer = start_writer();
+  BOOST_TEST_REQUIRE(writer->commit(user_change("after-reopen")).has_value());
+  BOOST_TEST(db->get(column_family::users, "before")->has_value());
+  BOOST_TEST(!db->get(column_family::users, "during")->has_value());
+  BOOST_TEST(db->get(column_family::users, "after-reopen")->has_value());
+  writer->stop();
+  auto report = storage::audit_journal(*db).verify(ring);
+  BOOST_TEST_REQUIRE(report.has_value());
+  BOOST_TEST(report->intact, report->reason);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

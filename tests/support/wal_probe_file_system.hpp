@@ -30,12 +30,17 @@ struct wal_event {
 
 class wal_probe_file_system final : public rocksdb::FileSystemWrapper {
  public:
+  enum class failure : std::uint8_t { none, no_space, io_error };
+
   wal_probe_file_system() : rocksdb::FileSystemWrapper(rocksdb::FileSystem::Default()) {}
 
   const char* Name() const override { return "wal_probe_file_system"; }
 
   // While set, every append to a WAL file fails as write(2) does on a full disk.
-  void fail_wal_appends(bool on) { failing_.store(on); }
+  void fail_wal_appends(bool on) { failing_.store(on ? failure::no_space : failure::none); }
+  // While set, every append to a WAL file fails with EIO, as on a failing device: RocksDB does
+  // not count it as retryable, unlike ENOSPC.
+  void fail_wal_appends_with_io_error(bool on) { failing_.store(on ? failure::io_error : failure::none); }
   std::uint64_t failed_appends() const { return failed_appends_.load(); }
 
   void note(std::string label) {
@@ -120,9 +125,13 @@ class wal_probe_file_system final : public rocksdb::FileSystemWrapper {
   };
 
   rocksdb::IOStatus refuse(const std::string& name) {
-    if (!failing_.load()) return rocksdb::IOStatus::OK();
+    const failure how = failing_.load();
+    if (how == failure::none) return rocksdb::IOStatus::OK();
     failed_appends_.fetch_add(1);
-    // The status PosixWritableFile returns for ENOSPC, path and all.
+    // The statuses PosixWritableFile returns for ENOSPC and EIO, path and all.
+    if (how == failure::io_error) {
+      return rocksdb::IOStatus::IOError("While appending to file: " + name, "Input/output error");
+    }
     return rocksdb::IOStatus::NoSpace("While appending to file: " + name, "No space left on device");
   }
   std::string& bytes_of(const std::string& file) {
@@ -147,7 +156,7 @@ class wal_probe_file_system final : public rocksdb::FileSystemWrapper {
     events_.push_back({wal_event::kind::sync, file, 0, covered, {}});
   }
 
-  std::atomic<bool> failing_{false};
+  std::atomic<failure> failing_{failure::none};
   std::atomic<std::uint64_t> failed_appends_{0};
   mutable std::mutex mutex_;
   std::vector<wal_event> events_;
