@@ -106,7 +106,17 @@ void run_write(redis::client& client, storage::commit_sink& sink, const director
     if (replicas > 0) {
       const redis::reply& acks = (*replies)[1];
       if (acks.type != redis::reply::kind::integer || acks.integer < replicas) {
-        done(make_error(error_kind::unavailable, "shared state: not acknowledged by a replica"));
+        const error not_acknowledged = make_error(error_kind::unavailable, "shared state: not acknowledged by a replica");
+        if (extra.empty()) {
+          done(not_acknowledged);
+          return;
+        }
+        // The change is made on the primary all the same: it is journaled, saying that no
+        // replica confirmed it, before the 503 (docs/shared-state-redis.md).
+        for (auto& audit : extra.audit) audit.details.emplace_back("replicas", "unconfirmed");
+        sink.submit(std::move(extra), [not_acknowledged, done = std::move(done)](result<storage::commit_receipt>) {
+          done(not_acknowledged);
+        });
         return;
       }
     }

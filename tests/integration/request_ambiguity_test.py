@@ -124,6 +124,19 @@ def test_request_targets_and_methods():
         problem_of(raw)
 
 
+def test_login_check_headers_must_be_what_a_front_end_received():
+    def check_headers(headers):
+        return SUITE.server.json("POST", "/v1/login/check", json.dumps({"ip": "192.0.2.1", "headers": headers}),
+                                 json_headers(SUITE.service))
+    status, _, body = check_headers({"x-ok": "fine\tvalue"})
+    check(status == 200, "good headers: %d %r" % (status, body))
+    for headers, detail in (({"bad name": "x"}, "not an HTTP field name"), ({"x(y)": "x"}, "not an HTTP field name"),
+                            ({"x-ok": "a\r\nSet-Cookie: b"}, "control character"), ({"x-ok": "a\u007f"}, "control character")):
+        status, _, body = check_headers(headers)
+        check(status == 400 and detail in body.get("detail", ""), "%r: %d %r" % (headers, status, body))
+        check("Set-Cookie" not in body.get("detail", ""), "the value is echoed")
+
+
 def handshake(*lines):
     raw, _ = SUITE.exchange(("GET /v1/stream HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                              "%s\r\n\r\n" % "\r\n".join(lines)).encode())
@@ -154,6 +167,8 @@ def main():
             ("request_targets_and_methods", test_request_targets_and_methods),
             ("a_websocket_handshake_beast_would_refuse_is_a_problem",
              test_a_websocket_handshake_beast_would_refuse_is_a_problem),
+            ("login_check_headers_must_be_what_a_front_end_received",
+             test_login_check_headers_must_be_what_a_front_end_received),
         ])
     finally:
         SUITE.stop()

@@ -1,6 +1,7 @@
 // Integration: who may open GET /v1/stream, and the limits on a stream, against the real
 // callsignd with npm `ws` as the client: wrong, expired and non-customer tokens, the auth
-// timeout, Origin refusal, the per-user cap, the frame size cap and the 426 for a plain GET.
+// timeout, Origin refusal, the per-user cap, a binary auth frame, the frame size cap and the
+// 426 for a plain GET.
 // Usage: node stream_auth_limits_test.js --callsignd PATH --callsign PATH
 "use strict";
 
@@ -99,6 +100,16 @@ test("per-user cap: the extra stream gets an error and close 1013", async (S) =>
     check(Date.now() < deadline, "a stream was still refused 15 s after the user's streams closed");
     await sleep(50);
   }
+});
+
+test("an auth message sent as a binary frame gets an error and close 1003, even with a good token", async (S) => {
+  const c = new Client(S);
+  await c.opened;
+  c.ws.send(Buffer.from(JSON.stringify({ type: "auth", token: S.token("customer", "u-alice") })), { binary: true });
+  const err = await c.next("error", 5000);
+  check(err.error === "the auth message must be a text frame", JSON.stringify(err));
+  const closed = await c.closedWithin(5000);
+  check(closed.code === 1003, `close code ${closed.code}, want 1003`);
 });
 
 test("a client message over max_message_bytes closes with 1009", async (S) => {

@@ -1,6 +1,7 @@
 // What the Redis directories add to the contract: the key layout and the stored encoding
 // (sealed bytes only), the events on cs:events, WAIT for replicas, the local journal after the
 // Redis write, Redis going away, and one round trip per call.
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <string>
 #include <vector>
@@ -108,7 +109,14 @@ BOOST_AUTO_TEST_CASE(wait_with_a_replica_asked_for_and_none_attached_answers_una
   BOOST_REQUIRE_EQUAL(kind_of(put), unavailable);
   BOOST_TEST(put.error().message.find("ann") == std::string::npos);
   BOOST_TEST(test::find_user(r.users, "ann")->version == 1U);  // the change is made on the primary
-  BOOST_TEST(r.sink.committed().empty());                      // and not reported as done
+  // and journaled before the 503, saying that no replica confirmed it
+  const auto committed = r.sink.committed();
+  BOOST_TEST_REQUIRE(committed.size() == 1U);
+  BOOST_TEST_REQUIRE(committed[0].audit.size() == 1U);
+  BOOST_TEST(committed[0].audit[0].action == "user.create");
+  const auto& details = committed[0].audit[0].details;
+  BOOST_TEST((std::find(details.begin(), details.end(), std::pair<std::string, std::string>{"replicas", "unconfirmed"}) !=
+              details.end()));
   auto enroll = test::put_authenticator(r.authenticators, "ann", sealed_enrollment(), 0);
   BOOST_TEST(kind_of(enroll) == unavailable);
   BOOST_TEST(static_cast<int>(test::remove_user(r.users, "ann", 1).error().kind) == unavailable);

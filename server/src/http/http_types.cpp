@@ -11,6 +11,15 @@ bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
          std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
 }
 
+bool is_http_token(std::string_view text) noexcept {
+  if (text.empty()) return false;
+  constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
+  return std::all_of(text.begin(), text.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           specials.find(c) != std::string_view::npos;
+  });
+}
+
 namespace {
 
 constexpr std::array<std::pair<http_method, std::string_view>, 7> method_names = {{

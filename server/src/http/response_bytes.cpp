@@ -8,17 +8,6 @@
 namespace callsign::server {
 namespace {
 
-bool is_token(std::string_view name) noexcept {
-  if (name.empty()) return false;
-  constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    specials.find(c) != std::string_view::npos;
-    if (!ok) return false;
-  }
-  return true;
-}
-
 void append_header(std::string& out, std::string_view name, std::string_view value) {
   out.append(name);
   out.append(": ");
@@ -68,7 +57,7 @@ void serialize_response(const http_response& response, const response_framing& f
   add_default("X-Request-Id", framing.request_id);
   for (std::size_t i = 0; i < extra.size(); ++i) {
     const auto& h = extra[i];
-    if (!is_token(h.name) || ascii_iequals(h.name, "content-length") ||
+    if (!is_http_token(h.name) || ascii_iequals(h.name, "content-length") ||
         ascii_iequals(h.name, "connection") || ascii_iequals(h.name, "transfer-encoding")) {
       continue;  // framing is ours alone
     }

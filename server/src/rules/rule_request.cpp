@@ -41,7 +41,23 @@ result<rule_request> decode_rule_request(const json_body& body) {
   if (auto r = read_member(body, "user_agent", max_rule_header_value, out.user_agent); !r) return r.error();
   auto headers = body.optional_string_map("headers", max_rule_headers, 128, max_rule_header_value, true);
   if (!headers) return headers.error();
-  if (*headers) out.headers = std::move(**headers);
+  if (*headers) {
+    // What a front-end could have received as a header: a token for a name (RFC 9110 §5.1), a
+    // value without control characters but HTAB (§5.5). The detail names neither.
+    for (const auto& [name, value] : **headers) {
+      if (!is_http_token(name)) {
+        return make_error(error_kind::invalid_input, "member 'headers' holds a name that is not an HTTP field name");
+      }
+      const bool clean = std::all_of(value.begin(), value.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u == '\t' || (u >= 0x20 && u != 0x7f);
+      });
+      if (!clean) {
+        return make_error(error_kind::invalid_input, "member 'headers' holds a value with a control character");
+      }
+    }
+    out.headers = std::move(**headers);
+  }
   auto score = body.optional_integer("bot_score", 1, 99);
   if (!score) return score.error();
   out.bot_score = *score;

@@ -104,6 +104,7 @@ bool ws_reader::parse_header(ws_event& out) {
   if (!in_message_) {
     message_.clear();
     message_size_ = 0;
+    message_opcode_ = opcode_;
   }
   if (length > max_message_ - std::min(message_size_, max_message_)) {
     fail(out, ws_close::too_big);
@@ -145,6 +146,7 @@ void ws_reader::finish_frame(ws_event& out) {
   }
   if (fin_) {
     out.what = ws_event::kind::message;
+    out.binary = message_opcode_ == ws_opcode::binary;
     out.payload = std::move(message_);
     message_.clear();
     message_size_ = 0;

@@ -113,6 +113,28 @@ BOOST_AUTO_TEST_CASE(fragments_join_and_control_frames_interleave) {
   BOOST_TEST(events[3].code == 1000);
 }
 
+// The stream's one client message (auth) must be text; the reader says which kind came, for the
+// whole message when it was fragmented (continuations carry no kind of their own).
+BOOST_AUTO_TEST_CASE(a_message_says_whether_it_came_as_binary) {
+  std::vector<std::uint8_t> bytes = client_frame(0x81, "text");  // text, final
+  append(bytes, client_frame(0x02, "bi"));                       // binary, not final
+  append(bytes, client_frame(0x89, "ping"));                     // a ping inside it
+  append(bytes, client_frame(0x80, "nary"));                     // final continuation
+  append(bytes, client_frame(0x01, "te"));                       // text again, fragmented
+  append(bytes, client_frame(0x80, "xt"));
+  ws_reader reader(1024);
+  auto events = feed_all(reader, bytes, 3);
+  BOOST_REQUIRE_EQUAL(events.size(), 4U);
+  BOOST_TEST((events[0].what == ws_event::kind::message));
+  BOOST_TEST(!events[0].binary);
+  BOOST_TEST((events[1].what == ws_event::kind::ping));
+  BOOST_TEST((events[2].what == ws_event::kind::message));
+  BOOST_TEST(events[2].binary);
+  BOOST_TEST(events[2].payload == "binary");
+  BOOST_TEST(!events[3].binary);
+  BOOST_TEST(events[3].payload == "text");
+}
+
 BOOST_AUTO_TEST_CASE(skipped_messages_are_not_stored) {
   ws_reader reader(1024);
   reader.keep_messages(false);

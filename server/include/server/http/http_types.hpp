@@ -15,6 +15,9 @@ namespace callsign::server {
 enum class http_method { get, head, post, put, patch, delete_, options, other };
 
 http_method parse_http_method(std::string_view text) noexcept;
+
+// An RFC 9110 token (a field name, a method): one or more of ALPHA, DIGIT and !#$%&'*+-.^_`|~.
+bool is_http_token(std::string_view text) noexcept;
 std::string_view http_method_name(http_method method) noexcept;
 
 // ASCII case-insensitive equality, as header names and auth schemes compare (RFC 9110).

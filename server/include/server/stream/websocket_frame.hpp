@@ -21,6 +21,7 @@ namespace ws_close {
 inline constexpr std::uint16_t normal = 1000;
 inline constexpr std::uint16_t no_status = 1005;  // received close without a code; never sent
 inline constexpr std::uint16_t protocol_error = 1002;
+inline constexpr std::uint16_t unsupported_data = 1003;
 inline constexpr std::uint16_t policy_violation = 1008;
 inline constexpr std::uint16_t too_big = 1009;
 inline constexpr std::uint16_t service_restart = 1012;
@@ -42,6 +43,7 @@ struct ws_event {
   kind what = kind::none;
   std::string payload;     // the message (when kept), a ping's payload
   std::uint16_t code = 0;  // close: the peer's code (no_status if none); error: the close code to send
+  bool binary = false;     // message: it came as binary frames, not text
 };
 
 // Client frames, fed in pieces of any size. Checks what RFC 6455 requires of a server: masking,
@@ -75,6 +77,7 @@ class ws_reader {
   std::uint8_t head_len_ = 0;
   std::uint8_t mask_pos_ = 0;
   ws_opcode opcode_ = ws_opcode::continuation;
+  ws_opcode message_opcode_ = ws_opcode::text;  // the first frame's opcode of the current message
   bool fin_ = false;
   bool in_payload_ = false;
   bool in_message_ = false;  // a fragmented data message is open
