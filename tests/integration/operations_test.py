@@ -286,6 +286,7 @@ def test_out_of_descriptors():
                 pass
             check(time.monotonic() < deadline, "no connection served after descriptors came back")
             time.sleep(0.2)
+        check(server.log_record("accept works again") is not None, "no line says the outage is over")
         admin = mint_token(ARGS.callsign, server.data_dir, "admin", "ops")
         status, _, body = server.json("PUT", "/v1/users/after-emfile",
                                       json.dumps({"email": "after@example.com", "phone_support": True}),

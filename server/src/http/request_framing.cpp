@@ -13,12 +13,12 @@ namespace {
 // Fields defined as comma-separated lists (RFC 9110 §5.3; Cookie as "; "-joined pairs): several
 // lines mean one line joined in order, so they may repeat. Any other field callsignd could read
 // must appear at most once.
-constexpr std::array<std::string_view, 22> list_fields = {
+constexpr std::array<std::string_view, 23> list_fields = {
     "accept",           "accept-charset", "accept-encoding", "accept-language",   "cache-control",
     "connection",       "cookie",         "forwarded",       "if-match",          "if-none-match",
     "pragma",           "prefer",         "te",              "trailer",           "upgrade",
     "via",              "warning",        "x-forwarded-for", "x-forwarded-proto", "sec-websocket-extensions",
-    "sec-websocket-protocol", "baggage"};
+    "sec-websocket-protocol", "baggage",  "tracestate"};
 
 bool is_list_field(std::string_view name) noexcept {
   return std::any_of(list_fields.begin(), list_fields.end(),
@@ -54,9 +54,11 @@ std::optional<std::string> repeated_single_field(std::span<const header_view> fi
 }
 
 bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+bool is_hex(char c) noexcept { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
-// RFC 3986 host [ ":" port ], the port at most 65535: an IP literal in brackets, or a reg-name / IPv4 address made of
-// unreserved, percent-encoded and sub-delim characters. Empty is allowed (RFC 9112 §3.2).
+// RFC 3986 host [ ":" port ], the port empty or at most 65535: an IP literal in brackets, or a
+// reg-name / IPv4 address made of unreserved, percent-encoded (%HH) and sub-delim characters.
+// Empty is allowed (RFC 9112 §3.2).
 bool valid_host_value(std::string_view value) noexcept {
   std::string_view host = value;
   std::string_view port;
@@ -75,12 +77,17 @@ bool valid_host_value(std::string_view value) noexcept {
     const auto colon = host.find(':');
     if (colon != std::string_view::npos) {
       port = host.substr(colon + 1);
-      if (port.empty()) return false;
       host = host.substr(0, colon);
     }
-    for (char c : host) {
+    for (std::size_t i = 0; i < host.size(); ++i) {
+      const char c = host[i];
+      if (c == '%') {
+        if (i + 2 >= host.size() || !is_hex(host[i + 1]) || !is_hex(host[i + 2])) return false;
+        i += 2;
+        continue;
+      }
       const bool ok = is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                      std::string_view("-._~%!$&'()*+,;=").find(c) != std::string_view::npos;
+                      std::string_view("-._~!$&'()*+,;=").find(c) != std::string_view::npos;
       if (!ok) return false;
     }
   }
@@ -165,18 +172,29 @@ std::optional<std::string> request_header_problem(unsigned version, std::span<co
 }
 
 void join_list_fields(std::vector<http_header>& headers) {
-  for (std::size_t i = 0; i < headers.size(); ++i) {
-    const std::string_view separator = headers[i].name == "cookie" ? "; " : ", ";
-    for (std::size_t j = i + 1; j < headers.size();) {
-      if (headers[j].name == headers[i].name) {
-        headers[i].value += separator;
-        headers[i].value += headers[j].value;
-        headers.erase(headers.begin() + static_cast<std::ptrdiff_t>(j));
-      } else {
-        ++j;
-      }
+  // One pass: each line of a list field goes to its first line (found among the few list
+  // fields seen so far), so thousands of lines of one field cost no more than thousands of fields.
+  std::vector<http_header> joined;
+  joined.reserve(headers.size());
+  std::vector<std::size_t> lists;  // indexes in `joined` of the list fields met so far
+  for (auto& header : headers) {
+    if (!is_list_field(header.name)) {
+      joined.push_back(std::move(header));
+      continue;
     }
+    const auto first = std::find_if(lists.begin(), lists.end(), [&](std::size_t i) { return joined[i].name == header.name; });
+    if (first == lists.end()) {
+      lists.push_back(joined.size());
+      joined.push_back(std::move(header));
+      continue;
+    }
+    // Empty elements are ignored (RFC 9110 §5.6.1): an empty line adds no separator.
+    std::string& value = joined[*first].value;
+    if (header.value.empty()) continue;
+    if (!value.empty()) value += header.name == "cookie" ? "; " : ", ";
+    value += header.value;
   }
+  headers = std::move(joined);
 }
 
 }  // namespace callsign::server

@@ -77,21 +77,39 @@ bool starts_with_ascii_nocase(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && ascii_iequals(text.substr(0, prefix.size()), prefix);
 }
 
+// An authority as compared with the Host header: lower-case, without the scheme's default port
+// and without a trailing dot on the host ("H.:80" and "h" name one server over http).
+std::string comparable_authority(std::string_view authority, std::string_view default_port) {
+  std::string out;
+  for (char c : authority) out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  const auto bracket = out.rfind(']');
+  const auto colon = out.rfind(':');
+  if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+    const std::string_view port = std::string_view(out).substr(colon + 1);
+    if (port.empty() || port == default_port) out.resize(colon);
+  }
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
 // Origin-form is "/" path [ "?" query ]; a fragment never travels in a request (RFC 9112 §3.2).
 // Absolute-form, which a server MUST accept (§3.2.2), becomes its origin-form here once its
-// authority is the Host header, the one callsignd's checks (the stream's same origin) read.
+// authority names the Host header's server, the one callsignd's checks (the stream's same
+// origin) read; a different one is refused rather than let the two disagree.
 result<void> to_origin_form(http_request& request) {
   if (request.target.find('#') != std::string::npos) {
     return make_error(error_kind::invalid_input, "the request target must not carry a fragment ('#')");
   }
   if (!request.path.empty() && request.path.front() == '/') return {};
-  for (std::string_view scheme : {"http://", "https://"}) {
+  for (const auto& [scheme, default_port] : {std::pair<std::string_view, std::string_view>{"http://", "80"},
+                                              std::pair<std::string_view, std::string_view>{"https://", "443"}}) {
     if (!starts_with_ascii_nocase(request.path, scheme)) continue;
     std::string_view rest = std::string_view(request.path).substr(scheme.size());
     const auto slash = rest.find('/');
     const std::string_view authority = rest.substr(0, slash);
     const auto host = request.header("host");
-    if (authority.empty() || !host || !ascii_iequals(authority, *host)) {
+    if (authority.empty() || !host ||
+        comparable_authority(authority, default_port) != comparable_authority(*host, default_port)) {
       return make_error(error_kind::invalid_input,
                         "an absolute request target must name the same host and port as the Host header");
     }

@@ -28,6 +28,7 @@ std::optional<http_response> websocket_handshake_problem(const http_request& req
   if (!version || *version != "13") {
     auto response = problem_response(426, "Upgrade Required", "this server speaks WebSocket version 13 only");
     response.with_header("Sec-WebSocket-Version", "13");
+    response.with_header("Upgrade", "websocket");  // a 426 names the protocol to upgrade to (RFC 9110 §15.5.22)
     return response;
   }
   const auto key = request.header("sec-websocket-key");

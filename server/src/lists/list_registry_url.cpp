@@ -96,8 +96,9 @@ result<reload_outcome> list_registry::fetch(list_id id, const ordered_report& re
   if (downloader_ == nullptr) return fail(make_error(error_kind::unavailable, "this process cannot download lists"));
   auto upload = upload_path(id);
   if (!upload) return fail(upload.error());
-  auto got = downloader_->fetch(
-      {source.url, source.ca_file, source.timeout, source.validators, source.max_bytes, *upload});
+  // A serving copy rewritten in place (serving_damaged) is fetched whole: a 304 would keep it.
+  const list_validators validators = serving_damaged(id) ? list_validators{} : source.validators;
+  auto got = downloader_->fetch({source.url, source.ca_file, source.timeout, validators, source.max_bytes, *upload});
   if (!got) return fail(got.error());
 
   if (got->not_modified) {

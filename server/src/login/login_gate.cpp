@@ -47,18 +47,22 @@ result<ip_address> gate_client_address(std::string_view peer, std::optional<std:
     std::string_view rest = *forwarded_for;
     while (true) {
       const auto comma = rest.find(',');
-      auto hop = parse_hop(rest.substr(0, comma));
-      if (!hop) {
-        return make_error(error_kind::invalid_input, "header 'X-Forwarded-For' is not a list of addresses");
+      const auto element = rest.substr(0, comma);
+      if (!trim(element).empty()) {  // an empty element is ignored (RFC 9110 §5.6.1)
+        auto hop = parse_hop(element);
+        if (!hop) {
+          return make_error(error_kind::invalid_input, "header 'X-Forwarded-For' is not a list of addresses");
+        }
+        hops.push_back(*hop);
       }
-      hops.push_back(*hop);
       if (comma == std::string_view::npos) break;
       rest.remove_prefix(comma + 1);
     }
     for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
       if (!trusted(*it, trusted_proxies)) return *it;
     }
-    return hops.front();
+    if (!hops.empty()) return hops.front();
+    // Only empty elements (", ,"): as if the header were absent.
   }
   if (real_ip && !trim(*real_ip).empty()) {
     auto address = parse_hop(*real_ip);

@@ -108,6 +108,11 @@ net::awaitable<void> accept_loop(server_state& st, tcp::acceptor& acceptor, cons
       co_await pause.async_wait(use_tuple);
       continue;
     }
+    if (failures > 0 || last_warned) {  // the first accept after an outage: say it is over
+      st.app.log.info("accept works again", {{"failures", failures}});
+      last_warned.reset();
+      failures = 0;
+    }
     if (st.app.draining.load()) {
       refuse_connection(std::move(socket), tls != nullptr, "the server is shutting down");
       continue;

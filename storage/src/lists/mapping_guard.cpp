@@ -9,15 +9,36 @@
 #include <cstdint>
 #include <mutex>
 #include <utility>
+#include <csignal>
 
 namespace callsign::storage {
 namespace {
 
+// A slot's start and size change under a sequence count (odd while they change), so the handler
+// never pairs one mapping's start with another's size.
 struct guarded_range {
   std::atomic<bool> claimed{false};
+  std::atomic<std::uint64_t> sequence{0};
   std::atomic<std::uintptr_t> start{0};  // 0: not serving as a guard
   std::atomic<std::size_t> size{0};
   std::atomic<bool> damaged{false};
+
+  void set(std::uintptr_t new_start, std::size_t new_size) noexcept {
+    sequence.fetch_add(1, std::memory_order_acq_rel);  // odd: changing
+    start.store(new_start, std::memory_order_relaxed);
+    size.store(new_size, std::memory_order_relaxed);
+    sequence.fetch_add(1, std::memory_order_release);  // even: consistent
+  }
+  // The range, or {0, 0} while it changes.
+  std::pair<std::uintptr_t, std::size_t> read() const noexcept {
+    const auto before = sequence.load(std::memory_order_acquire);
+    if ((before & 1U) != 0) return {0, 0};
+    const auto at = start.load(std::memory_order_relaxed);
+    const auto length = size.load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (sequence.load(std::memory_order_relaxed) != before) return {0, 0};
+    return {at, length};
+  }
 };
 
 std::array<guarded_range, max_guarded_mappings> ranges;
@@ -27,9 +48,10 @@ std::once_flag installed;
 void on_sigbus(int signal_number, siginfo_t* info, void* context) {
   const int saved_errno = errno;
   const auto address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  // A fault (si_code > 0) in a guarded range; a SIGBUS sent by kill (si_code <= 0) is not one.
   for (auto& range : ranges) {
-    const auto start = range.start.load(std::memory_order_acquire);
-    const auto size = range.size.load(std::memory_order_relaxed);
+    if (info->si_code <= 0) break;
+    const auto [start, size] = range.read();
     if (start == 0 || address < start || address - start >= size) continue;
     // The faulting thread is inside a lookup on this mapping, so it cannot be unmapped now.
     // Zero pages in place of the file's: this access and every later one read zeros.
@@ -52,7 +74,11 @@ void on_sigbus(int signal_number, siginfo_t* info, void* context) {
     previous_action.sa_handler(signal_number);
     return;
   }
+  // Restore the default for the rest of this signal's life only: a fault faults again when the
+  // access runs again and ends the process; a sent signal is raised again now. Either way the
+  // process ends as it would have without the guard, and no later cp finds the guard gone.
   ::signal(SIGBUS, SIG_DFL);
+  if (info->si_code <= 0) ::raise(SIGBUS);
 }
 
 void install_handler() {
@@ -72,8 +98,7 @@ mapping_guard::mapping_guard(const void* start, std::size_t size) noexcept {
     bool expected = false;
     if (!ranges[i].claimed.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) continue;
     ranges[i].damaged.store(false, std::memory_order_relaxed);
-    ranges[i].size.store(size, std::memory_order_relaxed);
-    ranges[i].start.store(reinterpret_cast<std::uintptr_t>(start), std::memory_order_release);
+    ranges[i].set(reinterpret_cast<std::uintptr_t>(start), size);
     slot_ = static_cast<int>(i);
     return;
   }
@@ -100,8 +125,7 @@ bool mapping_guard::damaged() const noexcept {
 void mapping_guard::release() noexcept {
   if (slot_ < 0) return;
   auto& range = ranges[static_cast<std::size_t>(slot_)];
-  range.start.store(0, std::memory_order_release);
-  range.size.store(0, std::memory_order_relaxed);
+  range.set(0, 0);
   range.claimed.store(false, std::memory_order_release);
   slot_ = -1;
 }

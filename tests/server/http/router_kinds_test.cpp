@@ -231,6 +231,9 @@ BOOST_AUTO_TEST_CASE(an_upgrade_with_a_bad_version_or_key_is_refused_as_a_proble
                                       [](const auto& h) { return h.name == "Sec-WebSocket-Version"; });
     BOOST_TEST_REQUIRE((offered != refused->headers.end()));
     BOOST_TEST(offered->value == "13");
+    BOOST_TEST((std::find_if(refused->headers.begin(), refused->headers.end(), [](const auto& h) {
+                  return h.name == "Upgrade" && h.value == "websocket";
+                }) != refused->headers.end()));
   }
   for (const auto& key : std::vector<std::optional<std::string>>{
            std::nullopt, "x", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZR==", "dGhlIHNhbXBsZSBub25j*Q==",

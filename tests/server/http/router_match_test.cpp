@@ -218,9 +218,20 @@ BOOST_AUTO_TEST_CASE(request_targets_are_origin_form_or_absolute_form_of_the_hos
   BOOST_TEST(*absolute.path_param("id") == "u-1");
   auto upper = with_target("HTTPS://API.example:8080/v1/users/u-2", "api.EXAMPLE:8080");
   BOOST_TEST(routes.resolve(upper).matched != nullptr);
+  // The scheme's default port and a trailing dot name the same server as the Host without them.
+  for (const auto& [target, host] : std::vector<std::pair<std::string, std::string>>{
+           {"http://api.example:80/v1/users/u-3", "api.example"},
+           {"http://api.example./v1/users/u-3", "api.example"},
+           {"https://api.example/v1/users/u-3", "api.example:443"},
+           {"http://[::1]:80/v1/users/u-3", "[::1]"}}) {
+    auto same = with_target(target, host);
+    BOOST_TEST_INFO(target << " with Host " << host);
+    BOOST_TEST(routes.resolve(same).matched != nullptr);
+  }
   for (const auto& [target, host, detail] : std::vector<std::tuple<std::string, std::string, std::string>>{
            {"http://other.example/v1/users/u-1", "api.example", "the same host and port as the Host header"},
            {"http://api.example:81/v1/users/u-1", "api.example:8080", "the same host and port as the Host header"},
+           {"https://api.example:80/v1/users/u-1", "api.example", "the same host and port as the Host header"},
            {"http:///v1/users/u-1", "api.example", "the same host and port as the Host header"},
            {"v1/users/u-1", "api.example", "must be an absolute path"},
            {"*", "api.example", "must be an absolute path"},

@@ -3,13 +3,19 @@
 // and never keep the refused download's validators, the sha256 pin, and errors that name the
 // URL without its userinfo or query.
 #include <boost/test/unit_test.hpp>
+#include <unistd.h>
+
 #include <deque>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "crypto/hex.hpp"
 #include "crypto/sha256.hpp"
 #include "server/config/config.hpp"
 #include "server/lists/list_registry.hpp"
+#include "storage/lists/breach_input.hpp"
+#include "storage/lists/hash_set_builder.hpp"
 #include "support/temp_directory.hpp"
 
 using namespace callsign;
@@ -171,6 +177,40 @@ BOOST_FIXTURE_TEST_CASE(refusals_keep_the_old_version_and_not_their_validators, 
   BOOST_TEST(swapped->status.etag == "\"e2\"");
   BOOST_TEST(swapped->status.last_error.empty());
   BOOST_TEST(uploads_left(dir.path() / "lists").empty());
+}
+
+// The kept download of a URL set, rewritten in place under its mapping (mapping_guard.hpp), is
+// fetched again whole: a conditional GET would get a 304 and keep the zeroed mapping serving.
+BOOST_FIXTURE_TEST_CASE(a_damaged_url_set_is_fetched_without_validators, fixture) {
+  config.exposed_passwords.url = "https://lists.example.org/pw.set";
+  config.exposed_passwords.refresh_interval = std::chrono::seconds(3600);
+  storage::hash_set_build_options options;
+  options.kind = storage::hash_set_kind::passwords;
+  auto builder = storage::hash_set_builder::create(dir.path() / "pw.set", options);
+  BOOST_TEST_REQUIRE(builder.has_value());
+  BOOST_TEST_REQUIRE(builder->add(*storage::parse_hibp_line("5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:1")).has_value());
+  BOOST_TEST_REQUIRE(builder->finish().has_value());
+  std::ifstream in(dir.path() / "pw.set", std::ios::binary);
+  const std::string set_bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  list_registry registry(config, dir.path(), keys, clock, &downloader);
+  registry.load_all();
+  downloader.answers.push_back(body(v1, {"\"p1\"", ""}));    // open_proxies, fetched once after start
+  downloader.answers.push_back(body(set_bytes, {"\"s1\"", ""}));
+  BOOST_TEST_REQUIRE(registry.refresh_due().size() == 2U);
+  BOOST_TEST_REQUIRE(registry.snapshot()->exposed_password("password"));
+  BOOST_TEST(registry.refresh_due().empty());
+
+  const auto kept = registry.status(list_id::exposed_passwords).source;
+  BOOST_TEST_REQUIRE(::truncate(kept.c_str(), 0) == 0);  // cp over the kept copy, just begun
+  BOOST_TEST(!registry.snapshot()->exposed_password("password"));
+  downloader.answers.push_back(body(set_bytes, {"\"s1\"", ""}));
+  auto due = registry.refresh_due();
+  BOOST_TEST_REQUIRE(due.size() == 1U);
+  BOOST_TEST_REQUIRE(due[0].second.has_value(), (due[0].second ? "" : due[0].second.error().message));
+  BOOST_TEST(due[0].second->changed);
+  BOOST_TEST((downloader.requests.back().validators == list_validators{}));  // unconditional
+  BOOST_TEST(registry.snapshot()->exposed_password("password"));
+  BOOST_TEST(registry.refresh_due().empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(a_304_before_any_download_is_an_error, fixture) {

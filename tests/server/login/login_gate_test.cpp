@@ -67,6 +67,10 @@ BOOST_AUTO_TEST_CASE(headers_count_only_from_trusted_peers) {
   BOOST_TEST(client("127.0.0.1", "10.0.0.7, 10.0.0.5", std::nullopt, trusted) == "10.0.0.7");
   BOOST_TEST(client("127.0.0.1", "[2001:db8::5]:4431", std::nullopt, trusted) == "2001:db8::5");
   BOOST_TEST(client("127.0.0.1", "203.0.113.9:5000", std::nullopt, trusted) == "203.0.113.9");
+  // Empty elements are ignored (RFC 9110 §5.6.1); only empty ones: as if absent.
+  BOOST_TEST(client("127.0.0.1", ", 203.0.113.9, ,", std::nullopt, trusted) == "203.0.113.9");
+  BOOST_TEST(client("127.0.0.1", " , ,", "203.0.113.10", trusted) == "203.0.113.10");
+  BOOST_TEST(client("127.0.0.1", ",", std::nullopt, trusted) == "127.0.0.1");
   // X-Real-IP only without X-Forwarded-For.
   BOOST_TEST(client("127.0.0.1", std::nullopt, "203.0.113.10", trusted) == "203.0.113.10");
   BOOST_TEST(client("127.0.0.1", "203.0.113.9", "203.0.113.10", trusted) == "203.0.113.9");
