@@ -43,7 +43,7 @@ struct guarded_range {
 
 std::array<guarded_range, max_guarded_mappings> ranges;
 struct sigaction previous_action {};
-std::once_flag installed;
+std::mutex install_mutex;
 
 void on_sigbus(int signal_number, siginfo_t* info, void* context) {
   const int saved_errno = errno;
@@ -81,7 +81,15 @@ void on_sigbus(int signal_number, siginfo_t* info, void* context) {
   if (info->si_code <= 0) ::raise(SIGBUS);
 }
 
-void install_handler() {
+// Installs the handler unless it is the one in place: checked at every new guard, so a handler
+// someone installed since (a test framework's, a library's) is chained to, not left in charge.
+void ensure_handler() {
+  const std::lock_guard lock(install_mutex);
+  struct sigaction current {};
+  if (::sigaction(SIGBUS, nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) != 0 &&
+      current.sa_sigaction == on_sigbus) {
+    return;
+  }
   struct sigaction action {};
   action.sa_sigaction = on_sigbus;
   action.sa_flags = SA_SIGINFO | SA_ONSTACK;
@@ -93,7 +101,7 @@ void install_handler() {
 
 mapping_guard::mapping_guard(const void* start, std::size_t size) noexcept {
   if (start == nullptr || size == 0) return;
-  std::call_once(installed, install_handler);
+  ensure_handler();
   for (std::size_t i = 0; i < ranges.size(); ++i) {
     bool expected = false;
     if (!ranges[i].claimed.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) continue;
