@@ -89,9 +89,15 @@ http_response run(fuzz::route_world& world, http_request& request) {
   auto match = world.routes.resolve(request);
   if (match.matched == nullptr) {
     fuzz::check_problem(match.failure);
-    // 400: a matched route whose path parameter has a bad escape, NUL or '/' (router.hpp).
+    // 400: a matched route whose path parameter has a bad escape, NUL or '/', or whose query
+    // has an undeclared or repeated parameter; or, before any route, a target that is not a
+    // path (or an absolute URI of the Host) or carries a fragment. 501: an unknown method.
+    const bool target_refused = match.failure.status == 400 && match.metrics_index == 0 &&
+                                (request.path.empty() || request.path.front() != '/' ||
+                                 request.target.find('#') != std::string::npos);
     FUZZ_CHECK(match.failure.status == 404 || match.failure.status == 405 ||
-               (match.failure.status == 400 && match.metrics_index != 0));
+               (match.failure.status == 400 && match.metrics_index != 0) || target_refused ||
+               (match.failure.status == 501 && request.method == http_method::other));
     return match.failure;
   }
   auto outcome = router::invoke(*match.matched, request);

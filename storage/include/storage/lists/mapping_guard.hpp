@@ -19,7 +19,8 @@ inline constexpr std::size_t max_guarded_mappings = 64;
 class mapping_guard {
  public:
   mapping_guard() = default;
-  // Guards [start, start + size), a mapping made by mmap. Installs the handler on first use.
+  // Guards [start, start + size), a mapping made by mmap. Installs the handler unless it is the
+  // one in place (a handler installed since is chained to).
   mapping_guard(const void* start, std::size_t size) noexcept;
   mapping_guard(mapping_guard&& other) noexcept;
   mapping_guard& operator=(mapping_guard&& other) noexcept;
