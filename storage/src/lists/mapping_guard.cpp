@@ -24,19 +24,19 @@ struct guarded_range {
   std::atomic<bool> damaged{false};
 
   void set(std::uintptr_t new_start, std::size_t new_size) noexcept {
-    sequence.fetch_add(1, std::memory_order_acq_rel);  // odd: changing
-    start.store(new_start, std::memory_order_relaxed);
-    size.store(new_size, std::memory_order_relaxed);
-    sequence.fetch_add(1, std::memory_order_release);  // even: consistent
+    sequence.fetch_add(1, std::memory_order_acq_rel);  // odd: changing; the stores stay after it
+    start.store(new_start, std::memory_order_release);
+    size.store(new_size, std::memory_order_release);
+    sequence.fetch_add(1, std::memory_order_release);  // even: consistent; the stores stay before it
   }
-  // The range, or {0, 0} while it changes.
+  // The range, or {0, 0} while it changes. The data loads are acquires, so the second read of
+  // the sequence cannot move before them (no fence: ThreadSanitizer does not model fences).
   std::pair<std::uintptr_t, std::size_t> read() const noexcept {
     const auto before = sequence.load(std::memory_order_acquire);
     if ((before & 1U) != 0) return {0, 0};
-    const auto at = start.load(std::memory_order_relaxed);
-    const auto length = size.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (sequence.load(std::memory_order_relaxed) != before) return {0, 0};
+    const auto at = start.load(std::memory_order_acquire);
+    const auto length = size.load(std::memory_order_acquire);
+    if (sequence.load(std::memory_order_acquire) != before) return {0, 0};
     return {at, length};
   }
 };
