@@ -167,11 +167,8 @@ void stream_session::handle(ws_event& ev) {
       if (!auth_started_ && phase_ == phase::open) {
         auth_started_ = true;
         reader_.keep_messages(false);  // the protocol has no other client messages
-        if (ev.binary) {
-          begin_close(ws_close::unsupported_data, "the auth message must be a text frame");
-        } else {
-          authenticate(std::move(ev.payload));
-        }
+        if (ev.binary) begin_close(ws_close::unsupported_data, "the auth message must be a text frame");
+        else authenticate(std::move(ev.payload));
       }
       crypto::secure_wipe(ev.payload);
       break;
