@@ -11,12 +11,14 @@ import time
 MASTER_NAME = "callsign"
 
 # What callsign expects of Redis (docs/cluster.md, "Redis settings"): every write in the AOF,
-# fsynced each second, and a primary that cannot reach a replica stops taking writes.
+# fsynced each second, a primary that cannot reach a replica stops taking writes, and no key is
+# ever evicted (callsignd refuses a primary whose maxmemory-policy allows it).
 REDIS_SETTINGS = [
     "appendonly yes",
     "appendfsync everysec",
     "min-replicas-to-write 1",
     "min-replicas-max-lag 5",
+    "maxmemory-policy noeviction",
     "repl-diskless-sync yes",
     "repl-diskless-sync-delay 0",
 ]

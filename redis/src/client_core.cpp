@@ -2,6 +2,8 @@
 
 #include "resp_encoding.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <random>
 
 namespace callsign::redis {
@@ -57,6 +59,7 @@ void client_core::reset_primary() {
   if (primary) primary->close();
   writer_wake.cancel();
   watchdog.cancel();
+  health_timer.cancel();
   primary_backoff.cancel();  // a waiting link tries again at once
 }
 
@@ -81,7 +84,7 @@ void client_core::shut_down() {
   for (const auto& weak : connections) {
     if (auto conn = weak.lock()) conn->close();
   }
-  for (auto* timer : {&writer_wake, &watchdog, &primary_backoff, &sentinel_backoff, &subscriber_wake}) timer->cancel();
+  for (auto* timer : {&writer_wake, &watchdog, &health_timer, &primary_backoff, &sentinel_backoff, &subscriber_wake}) timer->cancel();
   fail_pending("redis: client stopped");
   // Not through update_status: the owner is shutting down and needs no status_changed now.
   std::lock_guard lock(status_mutex_);
@@ -108,6 +111,33 @@ std::vector<command> auth_commands(const std::string& username, const std::strin
   if (password.empty()) return {};
   if (username.empty()) return {{"AUTH", password}};
   return {{"AUTH", username, password}};
+}
+
+namespace {
+// The password to send: `fixed`, or the file's content when a file is configured. Messages name
+// what could not be read, never a byte of it.
+result<std::string> password_now(const std::string& file, const std::string& fixed, std::string_view what) {
+  if (file.empty()) return fixed;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return make_error(error_kind::unavailable, "redis: cannot read the " + std::string(what) + " file");
+  std::string secret{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) return make_error(error_kind::unavailable, "redis: cannot read the " + std::string(what) + " file");
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  if (secret.empty()) return make_error(error_kind::unavailable, "redis: the " + std::string(what) + " file is empty");
+  return secret;
+}
+}  // namespace
+
+result<std::vector<command>> data_auth(const client_options& options) {
+  auto password = password_now(options.password_file, options.password, "password");
+  if (!password) return password.error();
+  return auth_commands(options.username, *password);
+}
+
+result<std::vector<command>> sentinel_auth(const client_options& options) {
+  auto password = password_now(options.sentinel_password_file, options.sentinel_password, "sentinel password");
+  if (!password) return password.error();
+  return auth_commands(options.sentinel_username, *password);
 }
 
 std::string refused(std::string_view what, const reply& answer) {

@@ -58,6 +58,7 @@ struct client_core {
   std::string write_buffer;
   asio::steady_timer writer_wake{io};
   asio::steady_timer watchdog{io};
+  asio::steady_timer health_timer{io};  // the health probe's interval, and its wait for the answer
   asio::steady_timer primary_backoff{io};
   std::string last_run_id;
   std::uint64_t epoch = 0;
@@ -118,6 +119,10 @@ asio::awaitable<result<endpoint>> discover_primary(client_core& core);
 
 // AUTH for the data connections (empty when no password is configured).
 std::vector<command> auth_commands(const std::string& username, const std::string& password);
+// The same with the password as configured now: options.password, or the password file read at
+// this attempt. For the primary and subscriber connections, and for the sentinels.
+result<std::vector<command>> data_auth(const client_options& options);
+result<std::vector<command>> sentinel_auth(const client_options& options);
 // Why an error reply to a handshake command failed the attempt, with only its error code.
 std::string refused(std::string_view what, const reply& answer);
 

@@ -1,9 +1,13 @@
-// The primary link: find the primary, connect, AUTH, check ROLE, read the run_id, run the
-// setup commands, then pipeline every exec on one connection until it breaks, times out or
-// turns out not to be a primary any more; then back off and start over.
+// The primary link: find the primary, connect, AUTH, check ROLE, read the run_id, refuse a server
+// that may evict keys, run the setup commands, then pipeline every exec on one connection (and
+// probe the server's health) until it breaks, times out, turns out not to be a primary any more
+// or starts to allow eviction; then back off and start over.
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <optional>
+
 #include "client_core.hpp"
+#include "primary_health.hpp"
 #include "resp_encoding.hpp"
 
 namespace callsign::redis {
@@ -18,14 +22,9 @@ bool primary_lost(const reply& answer) {
   return code == "READONLY" || code == "LOADING" || code == "MASTERDOWN";
 }
 
-std::string run_id_of(const reply& info) {
-  const auto at = info.text.find("run_id:");
-  if (at == std::string::npos) return {};
-  const auto end = info.text.find_first_of("\r\n", at);
-  return info.text.substr(at + 7, end == std::string::npos ? std::string::npos : end - at - 7);
-}
+std::string run_id_of(const reply& info) { return info_field(info.text, "run_id").value_or(std::string()); }
 
-// Why the link ended, shared by its three coroutines (which live in run_link's frame).
+// Why the link ended, shared by its four coroutines (which live in run_link's frame).
 struct link {
   std::shared_ptr<connection> conn;
   std::string why;
@@ -34,6 +33,7 @@ struct link {
     conn->close();
     core.writer_wake.cancel();
     core.watchdog.cancel();
+    core.health_timer.cancel();
   }
 };
 
@@ -112,28 +112,77 @@ asio::awaitable<void> watch_loop(client_core& core, link& state) {
   state.end(core, "closed");
 }
 
+// Probes the primary at once and then every health_interval (primary_health.hpp): a server that
+// may now evict keys ends the link (the handshake then refuses it until it is fixed); a refused
+// probe write shows in the status until a probe write passes again.
+asio::awaitable<void> health_loop(client_core& core, link& state) {
+  co_await asio::this_coro::throw_if_cancelled(false);  // the group's cancel ends us via is_open()
+  const bool writes = !core.options.write_probe_key.empty();
+  std::string probe;
+  append_command(probe, {"INFO", "memory"});
+  if (writes) append_command(probe, {"SET", core.options.write_probe_key, "1", "PX", "60000"});
+  bool first = true;
+  while (state.conn->is_open()) {
+    if (!first) {
+      core.health_timer.expires_after(core.options.health_interval);
+      co_await core.health_timer.async_wait(use_tuple);
+      if (!state.conn->is_open()) break;
+    }
+    first = false;
+    auto answer = std::make_shared<std::optional<result<std::vector<reply>>>>();
+    core.submit(probe, writes ? 2 : 1, [answer, &core](result<std::vector<reply>> replies) {
+      *answer = std::move(replies);
+      core.health_timer.cancel();
+    });
+    if (!*answer) {
+      core.health_timer.expires_at(asio::steady_timer::time_point::max());
+      co_await core.health_timer.async_wait(use_tuple);
+    }
+    if (!*answer || !**answer) break;  // the link ended, for its own reason
+    const std::vector<reply>& replies = ***answer;
+    if (auto problem = eviction_problem(replies.front()); !problem.empty()) {
+      state.end(core, "redis " + to_string(state.conn->peer()) + ": " + problem);
+      break;
+    }
+    if (writes) {
+      auto refusal = write_refusal(replies.back());
+      if (refusal != core.status().writes_refused) {
+        core.update_status([&](client_status& status) { status.writes_refused = std::move(refusal); });
+      }
+    }
+  }
+  state.end(core, "closed");
+}
+
 // Connects and runs the handshake; the connection is ready for the pipeline when it returns one.
 asio::awaitable<result<std::shared_ptr<connection>>> establish(client_core& core, endpoint at) {
   const auto& options = core.options;
   if (!core.tls_setup_error.empty()) co_return make_error(error_kind::unavailable, core.tls_setup_error);
   auto conn = core.make_connection(options.tls.enabled, options.tls.server_name);
   if (auto opened = co_await conn->open(at, options.connect_timeout); !opened) co_return opened.error();
-  auto hello = auth_commands(options.username, options.password);
+  auto auth = data_auth(options);
+  if (!auth) co_return auth.error();
+  auto hello = std::move(auth).value();
   const bool authenticates = !hello.empty();
   hello.push_back({"ROLE"});
   hello.push_back({"INFO", "server"});
+  hello.push_back({"INFO", "memory"});
   auto answers = co_await conn->request(hello, options.command_timeout);
   if (!answers) co_return answers.error();
   const std::string where = "redis " + to_string(at) + ": ";
   if (authenticates && (*answers)[0].is_error()) co_return make_error(error_kind::unavailable, where + refused("AUTH", (*answers)[0]));
-  const reply& role = (*answers)[hello.size() - 2];
+  const reply& role = (*answers)[hello.size() - 3];
   if (role.is_error()) co_return make_error(error_kind::unavailable, where + refused("ROLE", role));
   if (role.elements.empty() || role.elements[0].text != "master") {
     co_return make_error(error_kind::unavailable, where + "not a primary (ROLE says " +
                                                       (role.elements.empty() ? std::string("nothing") : role.elements[0].text) + ")");
   }
-  if (answers->back().is_error()) co_return make_error(error_kind::unavailable, where + refused("INFO server", answers->back()));
-  const std::string run_id = run_id_of(answers->back());
+  const reply& server_info = (*answers)[hello.size() - 2];
+  if (server_info.is_error()) co_return make_error(error_kind::unavailable, where + refused("INFO server", server_info));
+  if (auto problem = eviction_problem(answers->back()); !problem.empty()) {
+    co_return make_error(error_kind::unavailable, where + problem);
+  }
+  const std::string run_id = run_id_of(server_info);
   if (run_id.empty()) co_return make_error(error_kind::unavailable, where + "INFO server has no run_id");
   if (run_id != core.last_run_id || core.epoch == 0) {
     core.last_run_id = run_id;
@@ -175,7 +224,8 @@ asio::awaitable<void> run_primary_link(client_core& core) {
         link state{*ready, {}};
         core.primary = state.conn;
         core.subscriber_wake.cancel();  // the subscriber follows this connection
-        co_await (write_loop(core, state) || read_loop(core, state) || watch_loop(core, state));
+        co_await (write_loop(core, state) || read_loop(core, state) || watch_loop(core, state) ||
+                  health_loop(core, state));
         core.primary.reset();
         if (core.subscriber) core.subscriber->close();
         why = state.why;

@@ -26,7 +26,9 @@ asio::awaitable<result<std::pair<std::shared_ptr<connection>, std::vector<reply>
   if (options.tls.enabled && !core.tls_setup_error.empty()) co_return make_error(error_kind::unavailable, core.tls_setup_error);
   auto conn = core.make_connection(options.tls.enabled, options.tls.server_name);
   if (auto opened = co_await conn->open(at, options.connect_timeout); !opened) co_return opened.error();
-  auto commands = auth_commands(options.sentinel_username, options.sentinel_password);
+  auto login = sentinel_auth(options);
+  if (!login) co_return login.error();
+  auto commands = std::move(login).value();
   const std::size_t auth = commands.size();
   commands.insert(commands.end(), then.begin(), then.end());
   auto answers = co_await conn->request(commands, options.command_timeout);

@@ -17,7 +17,9 @@ asio::awaitable<result<std::shared_ptr<connection>>> subscribe(client_core& core
   if (auto opened = co_await conn->open(at, options.connect_timeout); !opened) {
     co_return make_error(error_kind::unavailable, std::string(subscriber_prefix) + opened.error().message);
   }
-  auto commands = auth_commands(options.username, options.password);
+  auto login = data_auth(options);
+  if (!login) co_return make_error(error_kind::unavailable, std::string(subscriber_prefix) + login.error().message);
+  auto commands = std::move(login).value();
   const std::size_t auth = commands.size();
   for (const auto& channel : core.channels) commands.push_back({"SUBSCRIBE", channel});  // one reply each
   auto answers = co_await conn->request(commands, options.command_timeout);

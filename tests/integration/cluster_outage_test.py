@@ -190,6 +190,15 @@ def test_replicas_lost_one_then_both_then_one_back():
         status, headers, body = verify(users[1])
         check(status == 503 and headers.get("retry-after") and headers.get("content-type") == "application/problem+json",
               "no replica left: %d %r" % (status, body))
+
+        def refuses_for_replicas():
+            status, _, body = a.json("GET", "/readyz")
+            return status == 503 and "refuses writes: too few replicas" in (body or {}).get("detail", "")
+
+        # The primary refuses writes once its replicas' lag passes min-replicas-max-lag (5 s): the
+        # node's probe write sees NOREPLICAS, and /readyz says so.
+        wait_for(refuses_for_replicas, 15, "/readyz 503: too few replicas", interval=0.1)
+        check(a.metric("callsign_redis_writes_refused") == 1, "callsign_redis_writes_refused 1")
         replicas[1].restart()
 
         def replica_online():
@@ -199,6 +208,7 @@ def test_replicas_lost_one_then_both_then_one_back():
         wait_for(replica_online, 20, "the restarted replica online behind the primary", interval=0.1)
         status, _, body = verify(users[2])
         check(status == 200 and body["valid"] is True, "a replica back: %d %r" % (status, body))
+        wait_for(lambda: a.json("GET", "/readyz")[0] == 200, 10, "ready again with a replica", interval=0.1)
         # The code refused while no replica was left: Redis refused the write outright (NOREPLICAS),
         # or took it and missed the WAIT (then the step stays burnt). Either way it is accepted at
         # most once from now on.

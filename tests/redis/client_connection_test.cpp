@@ -4,6 +4,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -293,6 +295,77 @@ BOOST_AUTO_TEST_CASE(stop_answers_what_is_pending_and_later_calls) {
   BOOST_REQUIRE(!after);
   BOOST_TEST((after.error().kind == error_kind::unavailable));
   server.resume();
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_name_that_does_not_resolve_is_reported_and_execs_fail_fast) {
+  // RFC 6761: .invalid never resolves. The client keeps retrying with backoff; meanwhile every
+  // exec is answered at once, and the status says why.
+  redis::client_options options;
+  options.address = {"callsign-redis.invalid", 6379};
+  options.reconnect_min = 20ms;
+  options.reconnect_max = 200ms;
+  auto client = redis::client::start(options, {}, {});
+  BOOST_REQUIRE(test::wait_until([&] { return !client->status().last_error.empty(); }, 30000ms));
+  const auto status = client->status();
+  BOOST_TEST(!status.connected);
+  BOOST_TEST(status.last_error.find("redis callsign-redis.invalid:6379: cannot resolve") == 0, status.last_error);
+  const auto asked = std::chrono::steady_clock::now();
+  auto answer = test::exec_wait(*client, {{"PING"}});
+  BOOST_REQUIRE(!answer);
+  BOOST_TEST((answer.error().kind == error_kind::unavailable));
+  BOOST_TEST((std::chrono::steady_clock::now() - asked < 1s));
+  client->stop();
+}
+
+BOOST_AUTO_TEST_CASE(a_rotated_password_file_is_read_at_the_next_connection) {
+  // The rotation docs/cluster.md describes: the new password added, the file replaced, the old
+  // password removed. Connections already up stay; the next one authenticates with the file's
+  // new content. An unreadable file fails the attempt and says which file, never its content.
+  test::temp_directory dir;
+  test::redis_process server(dir.path(), {.config_lines = {"user default on >admin-pw-3301 ~* &* +@all",
+                                                           "user app on >old-pass-4410 ~cs:* &cs:* +@all"},
+                                          .password = "admin-pw-3301"});
+  const auto file = dir.path() / "redis.password";
+  auto write_file = [&](const std::string& text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+  };
+  write_file("old-pass-4410\n");
+  auto options = test::options_for(server);
+  options.username = "app";
+  options.password = "old-pass-4410";  // what callsignd read at start; the file wins
+  options.password_file = file.string();
+  auto client = redis::client::start(options, {}, {"cs:events"});
+  BOOST_REQUIRE(test::wait_until([&] { return client->status().connected && client->status().subscribed; }));
+  BOOST_TEST(server.command({"ACL", "SETUSER", "app", ">new-pass-5520"}) == "+OK\r\n");
+  write_file("new-pass-5520\n");
+  BOOST_TEST(server.command({"ACL", "SETUSER", "app", "<old-pass-4410"}) == "+OK\r\n");
+  auto still = test::exec_wait(*client, {{"SET", "cs:a", "1"}});
+  BOOST_REQUIRE(still);
+  BOOST_TEST(still->front().is_status("OK"));  // the connection made with the old password stays
+  const auto epoch = client->status().primary.epoch;
+  BOOST_TEST(server.command({"CLIENT", "KILL", "USER", "app"}).rfind(":", 0) == 0);
+  BOOST_REQUIRE(test::wait_until([&] {
+    const auto status = client->status();
+    return status.connected && status.subscribed && status.reconnects >= 1;
+  }));
+  BOOST_TEST(client->status().primary.epoch == epoch);  // the same server
+  auto answer = test::exec_wait(*client, {{"ACL", "WHOAMI"}});
+  BOOST_REQUIRE(answer);
+  BOOST_TEST(answer->front().text == "app");
+
+  std::filesystem::remove(file);
+  BOOST_TEST(server.command({"CLIENT", "KILL", "USER", "app"}).rfind(":", 0) == 0);
+  BOOST_REQUIRE(test::wait_until([&] {
+    return client->status().last_error.find("cannot read the password file") != std::string::npos;
+  }));
+  const auto status = client->status();
+  BOOST_TEST(!status.connected);
+  BOOST_TEST(status.last_error.find("-pass-") == std::string::npos, status.last_error);
+  write_file("new-pass-5520");
+  BOOST_TEST(test::wait_connected(*client));
+  client->stop();
   BOOST_TEST(server.stop() == 0);
 }
 

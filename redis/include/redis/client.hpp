@@ -46,12 +46,25 @@ struct client_options {
   std::string password;
   std::string sentinel_username;  // for the sentinels, when they require it
   std::string sentinel_password;
+  // When set, the password is read from this file at every connection attempt instead (trailing
+  // newlines and spaces dropped), so a rotated password needs no restart; an unreadable or empty
+  // file fails the attempt, which is retried with backoff.
+  std::string password_file;
+  std::string sentinel_password_file;
   tls_options tls;  // for the data connections (sentinels are asked in plain text unless tls.enabled)
 
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds command_timeout{2000};  // no reply by then: the connection is reset
   std::chrono::milliseconds reconnect_min{50};      // backoff doubles from here ...
   std::chrono::milliseconds reconnect_max{2000};    // ... up to here
+
+  // The health probe on the primary link, at connect and then every health_interval:
+  // `INFO memory` (a maxmemory-policy other than noeviction ends the link, and the handshake
+  // refuses such a server: callsign's keys must never be evicted) and, when write_probe_key is
+  // set, `SET write_probe_key <ms> PX 60000`, whose refusal (OOM, NOREPLICAS, ...) shows in
+  // client_status::writes_refused until a probe write passes again.
+  std::chrono::milliseconds health_interval{1000};
+  std::string write_probe_key;
 };
 
 // What the client is connected to. `epoch` counts distinct primaries seen (by run_id): it
@@ -67,6 +80,7 @@ struct client_status {
   bool subscribed = false;     // the subscriber connection is up with every channel subscribed
   primary_info primary;        // the last primary connected to
   std::string last_error;      // why the last attempt failed (no secrets), empty when none
+  std::string writes_refused;  // why the primary refused the last probe write; empty when it took it
   std::uint64_t reconnects = 0;
 };
 

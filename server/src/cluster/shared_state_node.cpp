@@ -43,6 +43,7 @@ result<std::string> read_secret_file(const std::optional<std::filesystem::path>&
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) {
     secret.pop_back();
   }
+  if (secret.empty()) return make_error(error_kind::invalid_input, "[shared_state] " + std::string(key) + " is empty");
   return secret;
 }
 
@@ -80,6 +81,7 @@ struct shared_state_node::parts {
   // Orders the user cache's subscriber state: the cache serves only while events arrive.
   std::mutex subscribed_mutex;
   bool was_subscribed = false;  // guarded by subscribed_mutex
+  std::string writes_refused;   // the last refusal logged (client thread only)
 
   parts(const server_config& c, json_log& l, const storage::clock& k) : config(c), log(l), clock(k) {}
 
@@ -116,13 +118,17 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
   options.master_name = cfg.master_name;
   if (cfg.address) options.address = endpoint_of(*cfg.address);
   options.username = cfg.username;
+  // Read here so that a missing file stops start-up; the client reads them again at every
+  // connection, so a rotated password needs no restart (docs/cluster.md, Password rotation).
   auto password = read_secret_file(cfg.password_file, "password_file");
   if (!password) return password.error();
   options.password = std::move(*password);
+  if (cfg.password_file) options.password_file = cfg.password_file->string();
   options.sentinel_username = cfg.sentinel_username;
   auto sentinel_password = read_secret_file(cfg.sentinel_password_file, "sentinel_password_file");
   if (!sentinel_password) return sentinel_password.error();
   options.sentinel_password = std::move(*sentinel_password);
+  if (cfg.sentinel_password_file) options.sentinel_password_file = cfg.sentinel_password_file->string();
   options.tls.enabled = cfg.tls;
   if (cfg.tls_ca_file) options.tls.ca_file = cfg.tls_ca_file->string();
   if (cfg.tls_cert_file) options.tls.cert_file = cfg.tls_cert_file->string();
@@ -130,6 +136,8 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
   options.tls.server_name = cfg.tls_server_name;
   options.connect_timeout = cfg.connect_timeout;
   options.command_timeout = cfg.command_timeout;
+  // Readiness follows whether the primary takes writes (a full maxmemory, too few replicas).
+  options.write_probe_key = "cs:probe:" + cfg.node_id;
 
   redis::client_callbacks callbacks;
   callbacks.setup_commands = [raw](const redis::primary_info& primary) {
@@ -160,6 +168,15 @@ result<std::unique_ptr<shared_state_node>> shared_state_node::start(const server
       // is back (the `connected` reload can come before the subscription).
       if (status.subscribed && !raw->was_subscribed) raw->reload_blocks();
       raw->was_subscribed = status.subscribed;
+    }
+    if (status.writes_refused != raw->writes_refused) {
+      if (status.writes_refused.empty()) {
+        raw->log.info("the Redis primary takes writes again");
+      } else {
+        raw->log.warn("the Redis primary refuses writes; verifies and changes answer 503 until it takes them again",
+                      {{"error", status.writes_refused}});
+      }
+      raw->writes_refused = status.writes_refused;
     }
     const bool was = raw->was_connected.exchange(status.connected);
     if (was && !status.connected) {
@@ -266,7 +283,9 @@ redis::client& shared_state_node::client() { return *parts_->client; }
 
 std::string shared_state_node::unready_reason() const {
   auto status = parts_->client->status();
-  if (status.connected) return {};
+  if (status.connected) {
+    return status.writes_refused.empty() ? std::string() : "shared state (Redis) refuses writes: " + status.writes_refused;
+  }
   return "shared state (Redis) is unreachable" + (status.last_error.empty() ? "" : ": " + status.last_error);
 }
 
@@ -277,6 +296,9 @@ std::string shared_state_node::metrics_text() const {
   out += "# HELP callsign_redis_connected 1 while the Redis primary connection is up.\n"
          "# TYPE callsign_redis_connected gauge\ncallsign_redis_connected " +
          std::to_string(status.connected ? 1 : 0) + "\n";
+  out += "# HELP callsign_redis_writes_refused 1 while the Redis primary refuses this node's probe write (OOM, "
+         "NOREPLICAS, ...).\n# TYPE callsign_redis_writes_refused gauge\ncallsign_redis_writes_refused " +
+         std::to_string(status.writes_refused.empty() ? 0 : 1) + "\n";
   out += "# HELP callsign_redis_primary_epoch Distinct Redis primaries seen (failovers, restarts).\n"
          "# TYPE callsign_redis_primary_epoch counter\ncallsign_redis_primary_epoch " +
          std::to_string(status.primary.epoch) + "\n";
