@@ -9,29 +9,38 @@
 namespace callsign::redis {
 
 client_core::client_core(client_options options_in, client_callbacks callbacks_in, std::vector<std::string> channels_in)
-    : options(std::move(options_in)), callbacks(std::move(callbacks_in)), channels(std::move(channels_in)) {
-  if (!options.tls.enabled) return;
-  boost::system::error_code ec;
-  tls_context.set_verify_mode(asio::ssl::verify_peer, ec);
-  if (options.tls.ca_file.empty()) {
-    tls_context.set_default_verify_paths(ec);
-  } else {
-    tls_context.load_verify_file(options.tls.ca_file, ec);
-  }
-  if (ec) {
-    tls_setup_error = "redis: TLS CA file cannot be used: " + ec.message();
-    return;
-  }
-  if (!options.tls.cert_file.empty()) {
-    tls_context.use_certificate_chain_file(options.tls.cert_file, ec);
-    if (!ec) tls_context.use_private_key_file(options.tls.key_file, asio::ssl::context::pem, ec);
-    if (ec) tls_setup_error = "redis: TLS client certificate or key cannot be used: " + ec.message();
-  }
-}
+    : options(std::move(options_in)), callbacks(std::move(callbacks_in)), channels(std::move(channels_in)) {}
 
-std::shared_ptr<connection> client_core::make_connection(bool tls, const std::string& server_name) {
+namespace {
+result<std::shared_ptr<asio::ssl::context>> tls_context_from(const tls_options& tls) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  boost::system::error_code ec;
+  context->set_verify_mode(asio::ssl::verify_peer, ec);
+  if (tls.ca_file.empty()) {
+    context->set_default_verify_paths(ec);
+  } else {
+    context->load_verify_file(tls.ca_file, ec);
+  }
+  if (ec) return make_error(error_kind::unavailable, "redis: TLS CA file cannot be used: " + ec.message());
+  if (!tls.cert_file.empty()) {
+    context->use_certificate_chain_file(tls.cert_file, ec);
+    if (!ec) context->use_private_key_file(tls.key_file, asio::ssl::context::pem, ec);
+    if (ec) return make_error(error_kind::unavailable, "redis: TLS client certificate or key cannot be used: " + ec.message());
+  }
+  return context;
+}
+}  // namespace
+
+result<std::shared_ptr<connection>> client_core::make_connection() {
+  std::shared_ptr<asio::ssl::context> context = plain_context;
+  if (options.tls.enabled) {
+    auto loaded = tls_context_from(options.tls);
+    if (!loaded) return loaded.error();
+    context = std::move(*loaded);
+  }
   std::erase_if(connections, [](const auto& weak) { return weak.expired(); });
-  auto made = std::make_shared<connection>(io.get_executor(), tls_context, tls, server_name);
+  auto made = std::make_shared<connection>(io.get_executor(), std::move(context), options.tls.enabled,
+                                           options.tls.server_name);
   connections.push_back(made);
   return made;
 }

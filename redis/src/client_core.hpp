@@ -46,8 +46,9 @@ struct client_core {
   std::vector<std::string> channels;
 
   asio::io_context io{1};
-  asio::ssl::context tls_context{asio::ssl::context::tls_client};
-  std::string tls_setup_error;  // set when the CA or client certificate cannot be loaded
+  // For plain connections (the stream type is the same; no handshake is made with it).
+  std::shared_ptr<asio::ssl::context> plain_context =
+      std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
 
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> round_trips{0};
@@ -75,7 +76,10 @@ struct client_core {
 
   // Every connection made, so that shut_down can close one still being set up.
   std::vector<std::weak_ptr<connection>> connections;
-  std::shared_ptr<connection> make_connection(bool tls, const std::string& server_name);
+  // A new connection; with options.tls.enabled its TLS context is made from the configured files
+  // now, so that renewed certificates and a new CA need no restart. Fails when they cannot be
+  // used (the message names which file setting, never a key's content).
+  result<std::shared_ptr<connection>> make_connection();
 
   // Replica acknowledgements (client thread only; replica_acks.cpp): the execs whose replies
   // came and that wait for their WAIT, oldest first; how many WAITs were sent; whether one is

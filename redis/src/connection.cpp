@@ -13,9 +13,9 @@ namespace callsign::redis {
 
 std::string to_string(const endpoint& at) { return at.host + ":" + std::to_string(at.port); }
 
-connection::connection(asio::any_io_executor executor, asio::ssl::context& tls_context, bool tls,
+connection::connection(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls_context, bool tls,
                        std::string server_name)
-    : stream_(executor, tls_context), resolver_(executor), deadline_(executor), tls_(tls), server_name_(std::move(server_name)) {}
+    : tls_context_(std::move(tls_context)), stream_(executor, *tls_context_), resolver_(executor), deadline_(executor), tls_(tls), server_name_(std::move(server_name)) {}
 
 error connection::failure(std::string_view what, const boost::system::error_code& ec) const {
   std::string message = "redis " + to_string(peer_) + ": " + std::string(what);

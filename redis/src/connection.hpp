@@ -14,6 +14,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,8 +33,9 @@ std::string to_string(const endpoint& at);
 class connection {
  public:
   // `tls`: handshake with `tls_context` (verification set up there) checking `server_name`
-  // (or the host when empty) in the server's certificate.
-  connection(asio::any_io_executor executor, asio::ssl::context& tls_context, bool tls, std::string server_name);
+  // (or the host when empty) in the server's certificate. The connection keeps the context.
+  connection(asio::any_io_executor executor, std::shared_ptr<asio::ssl::context> tls_context, bool tls,
+             std::string server_name);
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
 
@@ -61,6 +63,7 @@ class connection {
  private:
   error failure(std::string_view what, const boost::system::error_code& ec) const;
 
+  std::shared_ptr<asio::ssl::context> tls_context_;  // before stream_, which is made from it
   asio::ssl::stream<tcp::socket> stream_;
   tcp::resolver resolver_;  // a member so that close() (and the deadline) can cancel a lookup
   asio::steady_timer deadline_;

@@ -157,8 +157,9 @@ asio::awaitable<void> health_loop(client_core& core, link& state) {
 // Connects and runs the handshake; the connection is ready for the pipeline when it returns one.
 asio::awaitable<result<std::shared_ptr<connection>>> establish(client_core& core, endpoint at) {
   const auto& options = core.options;
-  if (!core.tls_setup_error.empty()) co_return make_error(error_kind::unavailable, core.tls_setup_error);
-  auto conn = core.make_connection(options.tls.enabled, options.tls.server_name);
+  auto made = core.make_connection();
+  if (!made) co_return made.error();
+  auto conn = std::move(made).value();
   if (auto opened = co_await conn->open(at, options.connect_timeout); !opened) co_return opened.error();
   auto auth = data_auth(options);
   if (!auth) co_return auth.error();

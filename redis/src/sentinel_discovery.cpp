@@ -23,8 +23,9 @@ asio::awaitable<result<std::pair<std::shared_ptr<connection>, std::vector<reply>
     client_core& core, std::size_t index, std::vector<command> then) {
   const auto& options = core.options;
   const endpoint& at = options.sentinels[index];
-  if (options.tls.enabled && !core.tls_setup_error.empty()) co_return make_error(error_kind::unavailable, core.tls_setup_error);
-  auto conn = core.make_connection(options.tls.enabled, options.tls.server_name);
+  auto made = core.make_connection();
+  if (!made) co_return made.error();
+  auto conn = std::move(made).value();
   if (auto opened = co_await conn->open(at, options.connect_timeout); !opened) co_return opened.error();
   auto login = sentinel_auth(options);
   if (!login) co_return login.error();

@@ -13,7 +13,9 @@ constexpr std::string_view subscriber_prefix = "redis subscriber: ";
 // delivering messages.
 asio::awaitable<result<std::shared_ptr<connection>>> subscribe(client_core& core, endpoint at) {
   const auto& options = core.options;
-  auto conn = core.make_connection(options.tls.enabled, options.tls.server_name);
+  auto made = core.make_connection();
+  if (!made) co_return make_error(error_kind::unavailable, std::string(subscriber_prefix) + made.error().message);
+  auto conn = std::move(made).value();
   if (auto opened = co_await conn->open(at, options.connect_timeout); !opened) {
     co_return make_error(error_kind::unavailable, std::string(subscriber_prefix) + opened.error().message);
   }

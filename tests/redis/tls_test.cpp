@@ -126,4 +126,38 @@ BOOST_AUTO_TEST_CASE(an_unreadable_ca_file_is_reported) {
   BOOST_TEST(fixture.server->stop() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_renewed_ca_file_is_read_at_the_next_connection) {
+  // The server moves to a certificate from another CA, and the client's CA file is replaced
+  // (by rename) with that CA: the connections up stay, and the next ones verify against the new
+  // file. A client that loaded its CA file once would fail every reconnect from now on.
+  tls_server fixture;
+  const auto dir = fixture.dir.path();
+  std::filesystem::copy_file(dir / "ca.crt", dir / "client-ca.pem");
+  auto client = redis::client::start(fixture.options("client-ca.pem"), {}, {"cs:notices"});
+  BOOST_REQUIRE(test::wait_until([&] { return client->status().connected && client->status().subscribed; }));
+
+  std::filesystem::create_directory(dir / "renewed");
+  for (const char* file : {"other-ca.crt", "other-ca.key"}) std::filesystem::copy_file(dir / file, dir / "renewed" / file);
+  make_server_cert(dir / "renewed", "other-ca");
+  BOOST_TEST(fixture.server->command({"CONFIG", "SET", "tls-cert-file", (dir / "renewed" / "server.crt").string(),
+                                      "tls-key-file", (dir / "renewed" / "server.key").string()}) == "+OK\r\n");
+  std::filesystem::copy_file(dir / "other-ca.crt", dir / "client-ca.pem.new");
+  std::filesystem::rename(dir / "client-ca.pem.new", dir / "client-ca.pem");
+  auto still = test::exec_wait(*client, {{"PING"}});
+  BOOST_REQUIRE(still);
+  BOOST_TEST(still->front().is_status("PONG"));
+
+  BOOST_TEST(fixture.server->command({"CLIENT", "KILL", "TYPE", "normal"}).rfind(":", 0) == 0);
+  BOOST_TEST(fixture.server->command({"CLIENT", "KILL", "TYPE", "pubsub"}).rfind(":", 0) == 0);
+  BOOST_REQUIRE(test::wait_until([&] {
+    const auto status = client->status();
+    return status.connected && status.subscribed && status.reconnects >= 1;
+  }));
+  auto answer = test::exec_wait(*client, {{"SET", "cs:renewed", "1"}});
+  BOOST_REQUIRE(answer);
+  BOOST_TEST(answer->front().is_status("OK"));
+  client->stop();
+  BOOST_TEST(fixture.server->stop() == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -26,6 +26,7 @@ struct endpoint {
   std::uint16_t port = 6379;
 };
 
+// The files are read at every connection attempt (renewed ones need no restart).
 struct tls_options {
   bool enabled = false;
   std::string ca_file;      // empty: the system CAs
