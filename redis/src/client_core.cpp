@@ -45,7 +45,8 @@ result<std::shared_ptr<connection>> client_core::make_connection() {
   return made;
 }
 
-void client_core::submit(std::string encoded, std::size_t count, storage::completion<std::vector<reply>> done) {
+void client_core::submit(std::string encoded, std::size_t count, storage::completion<std::vector<reply>> done,
+                         bool counted) {
   if (!primary || !primary->is_open() || stopping) {
     if (done) done(make_error(error_kind::unavailable, "redis: not connected"));
     return;
@@ -59,6 +60,7 @@ void client_core::submit(std::string encoded, std::size_t count, storage::comple
   pending_exec entry;
   entry.expected = count;
   entry.done = std::move(done);
+  entry.counted = counted;
   entry.deadline = std::chrono::steady_clock::now() + options.command_timeout;
   pending.push_back(std::move(entry));
   if (pending.size() == 1) watchdog.cancel();  // the watchdog waits for this exec's deadline now

@@ -36,6 +36,7 @@ struct pending_exec {
   std::optional<replica_ack> ack;
   std::uint64_t ack_wait = 0;
   bool is_wait = false;  // the shared WAIT itself (number ack_wait)
+  bool counted = true;   // in round_trips(); false for the client's own health probe
 };
 
 struct client_core {
@@ -90,7 +91,8 @@ struct client_core {
   std::optional<replica_ack> uncovered;
 
   // Queues encoded commands on the primary link, or answers `unavailable` when it is down.
-  void submit(std::string encoded, std::size_t count, storage::completion<std::vector<reply>> done);
+  void submit(std::string encoded, std::size_t count, storage::completion<std::vector<reply>> done,
+              bool counted = true);
   // The same for exec_acknowledged: sends a WAIT after the commands unless one is in flight
   // (then the next WAIT, sent when it answers, covers them).
   void submit_acknowledged(std::string encoded, std::size_t count, replica_ack ack,

@@ -130,10 +130,13 @@ asio::awaitable<void> health_loop(client_core& core, link& state) {
     }
     first = false;
     auto answer = std::make_shared<std::optional<result<std::vector<reply>>>>();
-    core.submit(probe, writes ? 2 : 1, [answer, &core](result<std::vector<reply>> replies) {
-      *answer = std::move(replies);
-      core.health_timer.cancel();
-    });
+    core.submit(
+        probe, writes ? 2 : 1,
+        [answer, &core](result<std::vector<reply>> replies) {
+          *answer = std::move(replies);
+          core.health_timer.cancel();
+        },
+        /*counted=*/false);
     if (!*answer) {
       core.health_timer.expires_at(asio::steady_timer::time_point::max());
       co_await core.health_timer.async_wait(use_tuple);

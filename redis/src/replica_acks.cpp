@@ -85,7 +85,7 @@ void client_core::complete(pending_exec answered) {
     return;
   }
   if (answered.done) {
-    round_trips.fetch_add(1, std::memory_order_relaxed);
+    if (answered.counted) round_trips.fetch_add(1, std::memory_order_relaxed);
     answered.done(std::move(answered.replies));
   }
 }

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <string>
+#include <thread>
 
 #include "redis_test_support.hpp"
 #include "support/temp_directory.hpp"
@@ -90,6 +91,23 @@ BOOST_AUTO_TEST_CASE(a_full_maxmemory_shows_as_refused_writes_until_there_is_roo
   auto taken = test::exec_wait(*client, {{"SET", "cs:b", "1"}});
   BOOST_REQUIRE(taken);
   BOOST_TEST(taken->front().is_status("OK"));
+  client->stop();
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_probe_counts_for_no_round_trip) {
+  // round_trips() counts the callers' execs (per-route counts, the bench's round trips per
+  // verify); the client's own probe must not show in them.
+  test::temp_directory dir;
+  test::redis_process server(dir.path());
+  auto options = probing(server);
+  options.health_interval = 10ms;
+  auto client = redis::client::start(options, {}, {});
+  BOOST_REQUIRE(test::wait_connected(*client));
+  std::this_thread::sleep_for(300ms);  // about 30 probes
+  BOOST_TEST(client->round_trips() == 0U);
+  BOOST_REQUIRE(test::exec_wait(*client, {{"PING"}}));
+  BOOST_TEST(client->round_trips() == 1U);
   client->stop();
   BOOST_TEST(server.stop() == 0);
 }
